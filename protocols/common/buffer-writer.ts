@@ -1,0 +1,99 @@
+import { EncodeError } from './errors';
+
+/**
+ * Growable big-endian byte writer. Encoders write forward and patch length
+ * fields afterwards with {@link BufferWriter.patchU16} / {@link BufferWriter.patchU32}.
+ */
+export class BufferWriter {
+  private buf: Buffer;
+  private pos = 0;
+
+  constructor(initialSize = 256) {
+    this.buf = Buffer.allocUnsafe(initialSize);
+  }
+
+  get offset(): number {
+    return this.pos;
+  }
+
+  private ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.pos + n) size *= 2;
+    const grown = Buffer.allocUnsafe(size);
+    this.buf.copy(grown, 0, 0, this.pos);
+    this.buf = grown;
+  }
+
+  private check(value: number, max: number, what: string): void {
+    if (!Number.isInteger(value) || value < 0 || value > max) {
+      throw new EncodeError(`${what} out of range: ${value}`);
+    }
+  }
+
+  u8(value: number, what = 'u8'): this {
+    this.check(value, 0xff, what);
+    this.ensure(1);
+    this.buf[this.pos++] = value;
+    return this;
+  }
+  u16(value: number, what = 'u16'): this {
+    this.check(value, 0xffff, what);
+    this.ensure(2);
+    this.buf.writeUInt16BE(value, this.pos);
+    this.pos += 2;
+    return this;
+  }
+  u32(value: number, what = 'u32'): this {
+    this.check(value, 0xffffffff, what);
+    this.ensure(4);
+    this.buf.writeUInt32BE(value, this.pos);
+    this.pos += 4;
+    return this;
+  }
+  u64(value: bigint, what = 'u64'): this {
+    if (typeof value !== 'bigint' || value < 0n || value > 0xffffffffffffffffn) {
+      throw new EncodeError(`${what} out of range: ${String(value)}`);
+    }
+    this.ensure(8);
+    this.buf.writeBigUInt64BE(value, this.pos);
+    this.pos += 8;
+    return this;
+  }
+  bytes(data: Uint8Array): this {
+    this.ensure(data.length);
+    this.buf.set(data, this.pos);
+    this.pos += data.length;
+    return this;
+  }
+  zeros(n: number): this {
+    this.ensure(n);
+    this.buf.fill(0, this.pos, this.pos + n);
+    this.pos += n;
+    return this;
+  }
+  /** Fixed-size NUL-padded string; longer input is an error, not a silent cut. */
+  cstring(value: string, size: number, what = 'string'): this {
+    const raw = Buffer.from(value, 'latin1');
+    if (raw.length >= size) throw new EncodeError(`${what} longer than ${size - 1} bytes: ${value}`);
+    this.bytes(raw);
+    return this.zeros(size - raw.length);
+  }
+  /** Pad with zeros to a multiple of `align` bytes, counted from `from`. */
+  padTo(align: number, from = 0): this {
+    const rem = (this.pos - from) % align;
+    return rem === 0 ? this : this.zeros(align - rem);
+  }
+  patchU16(at: number, value: number, what = 'length'): void {
+    this.check(value, 0xffff, what);
+    this.buf.writeUInt16BE(value, at);
+  }
+  patchU32(at: number, value: number, what = 'length'): void {
+    this.check(value, 0xffffffff, what);
+    this.buf.writeUInt32BE(value, at);
+  }
+  /** The bytes written so far (a copy owned by the caller). */
+  finish(): Buffer {
+    return Buffer.from(this.buf.subarray(0, this.pos));
+  }
+}
