@@ -1,0 +1,43 @@
+import { DecodeError } from '../common/errors';
+import { OFP_HEADER_LEN } from './constants';
+import { peekLength } from './header';
+
+/**
+ * Splits a TCP byte stream into whole OpenFlow messages. Handles a message split
+ * across many chunks and many messages in one chunk. A length field shorter than
+ * the header is unrecoverable (the stream has lost sync): it throws DecodeError
+ * and the caller must drop the connection.
+ */
+export class Framer {
+  private pending: Buffer = Buffer.alloc(0);
+  /** Bytes consumed so far, so errors carry stream offsets. */
+  private consumed = 0;
+
+  /** Feeds a chunk; returns every message it completes (each a fresh Buffer). */
+  push(chunk: Buffer): Buffer[] {
+    const buf = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
+    const out: Buffer[] = [];
+    let at = 0;
+    while (buf.length - at >= OFP_HEADER_LEN) {
+      const length = peekLength(buf, at);
+      if (length < OFP_HEADER_LEN) {
+        throw new DecodeError(`message length ${length} shorter than the header`, this.consumed + at + 2);
+      }
+      if (buf.length - at < length) break;
+      out.push(Buffer.from(buf.subarray(at, at + length)));
+      at += length;
+    }
+    this.consumed += at;
+    this.pending = at === buf.length ? Buffer.alloc(0) : Buffer.from(buf.subarray(at));
+    return out;
+  }
+
+  /** Stream offset of the next message's first byte. */
+  get offset(): number {
+    return this.consumed;
+  }
+
+  get bufferedBytes(): number {
+    return this.pending.length;
+  }
+}

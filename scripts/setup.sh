@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs what Plexus needs on a Debian machine with Node 20, and nothing twice:
+# Debian packages only when a binary is missing, npm packages only when
+# node_modules is older than package-lock.json. Safe to run any number of times.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_pkgs=()
+want() { command -v "$1" >/dev/null 2>&1 || need_pkgs+=("$2"); }
+want ovs-vswitchd openvswitch-switch
+want ovs-ofctl openvswitch-common
+want etcd etcd-server
+want etcdctl etcd-client
+want ip iproute2
+want ethtool ethtool
+want udhcpc udhcpc
+want ping iputils-ping
+
+if [ ${#need_pkgs[@]} -gt 0 ]; then
+  echo "setup: installing Debian packages: ${need_pkgs[*]}" >&2
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "setup: need root to install ${need_pkgs[*]} (run as root or install them first)" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >/dev/null
+fi
+
+# The Debian package starts OVS's own daemons where an init system runs; Plexus
+# tests and the demo run sandboxed copies and never touch the system instance.
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "setup: npm ci" >&2
+  npm ci --no-audit --no-fund >&2
+fi

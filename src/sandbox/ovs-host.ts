@@ -1,0 +1,143 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { run, stopPid, trackPid, waitFor, type RunResult } from './processes';
+
+/**
+ * A sandboxed Open vSwitch host (SPEC §9): its own `ovsdb-server` and
+ * `ovs-vswitchd` in a temp dir, never touching the system's OVS. With
+ * `dummy: true` the switch runs `--enable-dummy=override` (control-plane tests
+ * at scale); otherwise it uses real netdev datapaths (inside `netns` if given).
+ */
+export interface OvsHostOptions {
+  readonly name?: string;
+  readonly dummy?: boolean;
+  /** Run both daemons inside this network namespace (`ip netns exec`). */
+  readonly netns?: string;
+  readonly systemId?: string;
+  readonly externalIds?: Readonly<Record<string, string>>;
+}
+
+const SCHEMA = '/usr/share/openvswitch/vswitch.ovsschema';
+
+export class OvsHost {
+  private pids: number[] = [];
+  private constructor(
+    readonly name: string,
+    readonly dir: string,
+    readonly options: OvsHostOptions,
+  ) {}
+
+  get dbSock(): string {
+    return join(this.dir, 'db.sock');
+  }
+  get env(): NodeJS.ProcessEnv {
+    return { ...process.env, OVS_RUNDIR: this.dir, OVS_LOGDIR: this.dir, OVS_DBDIR: this.dir };
+  }
+  /** OpenFlow management socket of a bridge (`ovs-ofctl` target). */
+  mgmt(bridge = 'br-int'): string {
+    return `unix:${join(this.dir, `${bridge}.mgmt`)}`;
+  }
+
+  static async start(options: OvsHostOptions = {}): Promise<OvsHost> {
+    const name = options.name ?? 'ovs';
+    const dir = mkdtempSync(join(tmpdir(), `plexus-${name}-`));
+    const host = new OvsHost(name, dir, options);
+    try {
+      await host.boot();
+    } catch (err) {
+      await host.stop();
+      throw err;
+    }
+    return host;
+  }
+
+  private wrap(cmd: string, args: readonly string[]): [string, string[]] {
+    return this.options.netns ? ['ip', ['netns', 'exec', this.options.netns, cmd, ...args]] : [cmd, [...args]];
+  }
+
+  private async boot(): Promise<void> {
+    const d = this.dir;
+    await run('ovsdb-tool', ['create', join(d, 'conf.db'), SCHEMA]);
+    await this.daemon('ovsdb-server', [
+      join(d, 'conf.db'),
+      `--remote=punix:${this.dbSock}`,
+      '--remote=db:Open_vSwitch,Open_vSwitch,manager_options',
+      `--unixctl=${join(d, 'ovsdb-server.ctl')}`,
+    ]);
+    await this.vsctl('--no-wait', 'init');
+    const ids = { 'system-id': this.options.systemId ?? this.name, ...(this.options.externalIds ?? {}) };
+    const idArgs = Object.entries(ids).map(([k, v]) => `external_ids:${k}="${v}"`);
+    await this.vsctl('--no-wait', 'set', 'Open_vSwitch', '.', ...idArgs);
+    await this.daemon('ovs-vswitchd', [
+      `unix:${this.dbSock}`,
+      ...(this.options.dummy ? ['--enable-dummy=override', '--disable-system'] : ['--disable-system']),
+      `--unixctl=${join(d, 'ovs-vswitchd.ctl')}`,
+    ]);
+  }
+
+  /** Starts a daemon with --detach and a pidfile, and tracks its pid. */
+  private async daemon(cmd: 'ovsdb-server' | 'ovs-vswitchd', args: readonly string[]): Promise<void> {
+    const pidfile = join(this.dir, `${cmd}.pid`);
+    const [c, a] = this.wrap(cmd, [
+      ...args,
+      `--pidfile=${pidfile}`,
+      '--detach',
+      `--log-file=${join(this.dir, `${cmd}.log`)}`,
+    ]);
+    await run(c, a, { env: this.env });
+    const pid = Number(readFileSync(pidfile, 'utf8').trim());
+    trackPid(pid);
+    this.pids.push(pid);
+  }
+
+  pid(cmd: 'ovsdb-server' | 'ovs-vswitchd'): number {
+    return Number(readFileSync(join(this.dir, `${cmd}.pid`), 'utf8').trim());
+  }
+
+  vsctl(...args: string[]): Promise<RunResult> {
+    const [c, a] = this.wrap('ovs-vsctl', [`--db=unix:${this.dbSock}`, '--timeout=10', ...args]);
+    return run(c, a, { env: this.env });
+  }
+  ofctl(...args: string[]): Promise<RunResult> {
+    const [c, a] = this.wrap('ovs-ofctl', ['-O', 'OpenFlow13', ...args]);
+    return run(c, a, { env: this.env });
+  }
+  appctl(target: 'ovs-vswitchd' | 'ovsdb-server', ...args: string[]): Promise<RunResult> {
+    const [c, a] = this.wrap('ovs-appctl', [`--target=${join(this.dir, `${target}.ctl`)}`, ...args]);
+    return run(c, a, { env: this.env });
+  }
+
+  /** Flows of a bridge as ovs-ofctl prints them, without the header line and volatile counters. */
+  async dumpFlows(bridge = 'br-int'): Promise<string[]> {
+    const { stdout } = await this.ofctl('--no-stats', 'dump-flows', this.mgmt(bridge));
+    return stdout
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l && !l.startsWith('OFPST_FLOW') && !l.startsWith('NXST_FLOW'));
+  }
+
+  async waitForFile(path: string, timeoutMs = 10_000): Promise<void> {
+    await waitFor(`${path} to exist`, () => {
+      try {
+        readFileSync(path);
+        return true;
+      } catch {
+        return false;
+      }
+    }, timeoutMs);
+  }
+
+  /** Stops ovs-vswitchd only (its flows are lost), e.g. to test a switch restart. */
+  async stopSwitch(): Promise<void> {
+    const pid = this.pid('ovs-vswitchd');
+    await stopPid(pid);
+    this.pids = this.pids.filter((p) => p !== pid);
+  }
+
+  async stop(): Promise<void> {
+    for (const pid of this.pids.reverse()) await stopPid(pid);
+    this.pids = [];
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
