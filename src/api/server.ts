@@ -1,0 +1,82 @@
+/**
+ * The REST API (SPEC §6) on fastify: schema-validated requests, problem+json
+ * errors, OpenAPI generated from the route schemas. Routes get their data from
+ * the daemon through `ApiDeps`; nothing here talks to etcd or switches directly.
+ */
+import swagger from '@fastify/swagger';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Logger } from '../log';
+import type { Versioned } from '../store/collection';
+import type { HostRecord } from '../store/model';
+import { registerHostRoutes } from './hosts';
+import { toProblem } from './problems';
+import { hostSchema, problemSchema } from './schemas';
+
+export interface ReadyReport {
+  readonly ready: boolean;
+  readonly checks: Readonly<Record<string, string>>;
+}
+
+export interface ApiDeps {
+  readonly memberId: string;
+  readonly version: string;
+  readonly log: Logger;
+  readonly hosts: {
+    list(): Promise<Versioned<HostRecord>[]>;
+    get(id: string): Promise<Versioned<HostRecord> | undefined>;
+    /** Removes the host and its tunnels everywhere; false if unknown. */
+    decommission(id: string): Promise<boolean>;
+  };
+  readiness(): Promise<ReadyReport>;
+}
+
+export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: false,
+    bodyLimit: 1024 * 1024,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
+  });
+  app.addSchema(problemSchema);
+  app.addSchema(hostSchema);
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'Plexus API', version: deps.version, description: 'Plexus SDN controller REST API (v1)' },
+    },
+  });
+
+  app.setErrorHandler((err, req, reply) => {
+    const problem = toProblem(err, req.url);
+    if (problem.status >= 500) deps.log.error('api request failed', { method: req.method, url: req.url, error: (err as Error).message });
+    else deps.log.debug('api request rejected', { method: req.method, url: req.url, status: problem.status, detail: problem.detail });
+    void reply.status(problem.status).type('application/problem+json').send(problem);
+  });
+  app.setNotFoundHandler((req, reply) => {
+    void reply
+      .status(404)
+      .type('application/problem+json')
+      .send({ type: 'about:blank', title: 'Not Found', status: 404, detail: `no route ${req.method} ${req.url.split('?')[0]}`, instance: req.url });
+  });
+
+  app.get('/v1/health', { schema: { summary: 'Liveness: the process answers' } }, async () => ({
+    status: 'ok',
+    member: deps.memberId,
+    version: deps.version,
+  }));
+  app.get('/v1/ready', { schema: { summary: 'Readiness: etcd reachable and listeners up' } }, async (_req, reply) => {
+    const report = await deps.readiness();
+    if (report.ready) return { status: 'ready', checks: report.checks };
+    return reply
+      .status(503)
+      .type('application/problem+json')
+      .send({ type: 'about:blank', title: 'Service Unavailable', status: 503, detail: describeChecks(report.checks), checks: report.checks });
+  });
+  registerHostRoutes(app, deps);
+  app.get('/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  return app;
+}
+
+function describeChecks(checks: Readonly<Record<string, string>>): string {
+  const failing = Object.entries(checks).filter(([, v]) => v !== 'ok');
+  return failing.length ? `not ready: ${failing.map(([k, v]) => `${k} ${v}`).join(', ')}` : 'not ready';
+}
