@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import type { OvsBridge, OvsView } from './ovs-view';
 import { findBridge } from './ovs-view';
+import { map, namedUuid as named, set, uuid, type Atom } from '../../protocols/ovsdb/rfc7047';
 
 export const INTEGRATION_BRIDGE = 'br-int';
 /** external_ids key marking the tunnel ports Plexus owns, valued with the peer host id. */
@@ -32,10 +33,6 @@ export interface DesiredHostConfig {
 /** An RFC 7047 §5.2 operation, as JSON. */
 export type OvsdbOp = Readonly<Record<string, unknown>>;
 
-const set = (items: readonly unknown[]): unknown => ['set', items];
-const map = (rec: Readonly<Record<string, string>>): unknown => ['map', Object.entries(rec).sort(([a], [b]) => (a < b ? -1 : 1))];
-const uuid = (u: string): unknown => ['uuid', u];
-const named = (n: string): unknown => ['named-uuid', n];
 const byUuid = (u: string): unknown[] => [['_uuid', '==', uuid(u)]];
 
 /** Port name of the tunnel toward `peer`: stable, unique and ≤ 15 characters (IFNAMSIZ). */
@@ -60,7 +57,7 @@ export function planHostConfig(view: OvsView, desired: DesiredHostConfig): Ovsdb
   const bridgeRef = bridge ? uuid(bridge.uuid) : named('br_int');
 
   // Controllers: keep rows whose target is wanted and tuned, create the rest.
-  const controllerRefs: unknown[] = [];
+  const controllerRefs: Atom[] = [];
   let controllersChanged = false;
   const existing = (bridge?.controllers ?? []).map((u) => view.controllers.get(u)).filter((c) => c !== undefined);
   desired.controllers.forEach((target, i) => {
@@ -96,8 +93,8 @@ export function planHostConfig(view: OvsView, desired: DesiredHostConfig): Ovsdb
 
   // Tunnels: one VXLAN port per peer, owned by us through external_ids:plexus-peer.
   const wanted = new Map(desired.tunnels.map((t) => [t.peer, t]));
-  const portInserts: unknown[] = [];
-  const portDeletes: unknown[] = [];
+  const portInserts: Atom[] = [];
+  const portDeletes: Atom[] = [];
   const ownedPeers = new Set<string>();
   for (const portUuid of bridge?.ports ?? []) {
     const port = view.ports.get(portUuid);

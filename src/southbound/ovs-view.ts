@@ -1,8 +1,9 @@
 /**
  * What Plexus needs to know of one host's Open_vSwitch database, in plain
  * JavaScript values (maps as records, sets as arrays). Built from the OVSDB
- * replica by `viewFromReplica`; consumed by the pure planners.
+ * replica by `viewFromRows`; consumed by the pure planners.
  */
+import { atomToJs, decodeSet, decodeStringMap, type Row, type Value } from '../../protocols/ovsdb/rfc7047';
 
 export interface OvsRoot {
   readonly uuid: string;
@@ -72,4 +73,88 @@ export interface OvsView {
 export function findBridge(view: OvsView, name: string): OvsBridge | undefined {
   for (const b of view.bridges.values()) if (b.name === name) return b;
   return undefined;
+}
+
+// ---------------------------------------------------------------------------
+// Building the view from OVSDB rows (RFC 7047 values)
+
+/** Tables and columns Plexus monitors on every host; nothing else is replicated. */
+export const MONITORED_COLUMNS = {
+  Open_vSwitch: ['external_ids', 'ovs_version', 'bridges', 'manager_options'],
+  Bridge: ['name', 'datapath_id', 'datapath_type', 'fail_mode', 'protocols', 'controller', 'ports', 'other_config'],
+  Port: ['name', 'interfaces', 'external_ids'],
+  Interface: ['name', 'type', 'options', 'external_ids', 'ofport', 'error'],
+  Controller: ['target', 'is_connected', 'role', 'connection_mode', 'inactivity_probe', 'max_backoff'],
+  Manager: ['target', 'inactivity_probe', 'max_backoff'],
+} as const;
+
+export type TableRows = ReadonlyMap<string, ReadonlyMap<string, Row>>;
+
+const strings = (v: Value | undefined): string[] => (v === undefined ? [] : decodeSet(v).map((a) => String(atomToJs(a))));
+const optString = (v: Value | undefined): string | null => strings(v)[0] ?? null;
+const optNumber = (v: Value | undefined): number | null => {
+  const s = v === undefined ? [] : decodeSet(v);
+  return typeof s[0] === 'number' ? s[0] : null;
+};
+const record = (v: Value | undefined): Record<string, string> => (v === undefined ? {} : decodeStringMap(v));
+
+function rowsOf<T>(tables: TableRows, table: string, build: (uuid: string, row: Row) => T): Map<string, T> {
+  const out = new Map<string, T>();
+  for (const [uuid, row] of tables.get(table) ?? []) out.set(uuid, build(uuid, row));
+  return out;
+}
+
+/** Converts replicated rows into the view. Malformed values throw OvsdbFormatError (the peer is broken). */
+export function viewFromRows(tables: TableRows): OvsView {
+  const roots = rowsOf(tables, 'Open_vSwitch', (uuid, r): OvsRoot => ({
+    uuid,
+    externalIds: record(r['external_ids']),
+    ovsVersion: optString(r['ovs_version']),
+    bridges: strings(r['bridges']),
+    managerOptions: strings(r['manager_options']),
+  }));
+  return {
+    root: roots.values().next().value ?? null,
+    bridges: rowsOf(tables, 'Bridge', (uuid, r) => ({
+      uuid,
+      name: optString(r['name']) ?? '',
+      datapathId: optString(r['datapath_id']),
+      datapathType: optString(r['datapath_type']) ?? '',
+      failMode: optString(r['fail_mode']),
+      protocols: strings(r['protocols']),
+      controllers: strings(r['controller']),
+      ports: strings(r['ports']),
+      otherConfig: record(r['other_config']),
+    })),
+    ports: rowsOf(tables, 'Port', (uuid, r) => ({
+      uuid,
+      name: optString(r['name']) ?? '',
+      interfaces: strings(r['interfaces']),
+      externalIds: record(r['external_ids']),
+    })),
+    interfaces: rowsOf(tables, 'Interface', (uuid, r) => ({
+      uuid,
+      name: optString(r['name']) ?? '',
+      type: optString(r['type']) ?? '',
+      options: record(r['options']),
+      externalIds: record(r['external_ids']),
+      ofport: optNumber(r['ofport']),
+      error: optString(r['error']),
+    })),
+    controllers: rowsOf(tables, 'Controller', (uuid, r) => ({
+      uuid,
+      target: optString(r['target']) ?? '',
+      isConnected: r['is_connected'] === true,
+      role: optString(r['role']),
+      connectionMode: optString(r['connection_mode']),
+      inactivityProbe: optNumber(r['inactivity_probe']),
+      maxBackoff: optNumber(r['max_backoff']),
+    })),
+    managers: rowsOf(tables, 'Manager', (uuid, r) => ({
+      uuid,
+      target: optString(r['target']) ?? '',
+      inactivityProbe: optNumber(r['inactivity_probe']),
+      maxBackoff: optNumber(r['max_backoff']),
+    })),
+  };
 }

@@ -1,0 +1,32 @@
+/** Renders CLI results as a table (default), JSON or YAML. */
+import yaml from 'js-yaml';
+
+export type OutputFormat = 'table' | 'json' | 'yaml';
+
+export interface Column<T> {
+  readonly header: string;
+  readonly get: (row: T) => unknown;
+}
+
+export function render<T>(data: T | T[], format: OutputFormat, columns: readonly Column<T>[]): string {
+  if (format === 'json') return JSON.stringify(data, null, 2);
+  if (format === 'yaml') return yaml.dump(data, { lineWidth: 120 }).trimEnd();
+  if (!Array.isArray(data)) return renderDetail(data as Record<string, unknown>);
+  const rows = data.map((r) => columns.map((c) => cell(c.get(r))));
+  const widths = columns.map((c, i) => Math.max(c.header.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: readonly string[]): string => cells.map((s, i) => s.padEnd(widths[i]!)).join('  ').trimEnd();
+  return [line(columns.map((c) => c.header)), ...rows.map(line)].join('\n');
+}
+
+function renderDetail(obj: Record<string, unknown>): string {
+  const width = Math.max(...Object.keys(obj).map((k) => k.length));
+  return Object.entries(obj)
+    .map(([k, v]) => `${(k + ':').padEnd(width + 1)} ${typeof v === 'object' && v !== null ? JSON.stringify(v) : cell(v)}`)
+    .join('\n');
+}
+
+function cell(v: unknown): string {
+  if (v === null || v === undefined) return '-';
+  if (Array.isArray(v)) return v.join(',');
+  return String(v);
+}

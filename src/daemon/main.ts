@@ -1,0 +1,138 @@
+/**
+ * plexusd: wires configuration, etcd, the southbound listeners and the REST API
+ * together, and takes them down again in order on SIGTERM/SIGINT. Flows on the
+ * switches are never touched on shutdown: fail_mode=secure keeps them forwarding.
+ */
+import { Etcd3 } from 'etcd3';
+import { CommanderError } from 'commander';
+import { buildApi } from '../api/server';
+import { ConfigError, loadConfig, type Config } from '../config';
+import { createLogger, type Logger } from '../log';
+import { Collection } from '../store/collection';
+import { EmbeddedEtcd } from '../store/embedded-etcd';
+import { Keys } from '../store/keys';
+import type { HostRecord } from '../store/model';
+import { HostManager } from '../southbound/host-manager';
+import { OvsdbListener } from '../southbound/ovsdb-listener';
+import { SwitchServer } from '../southbound/switch-server';
+import { resolveMemberId } from './member-id';
+
+const VERSION: string = (require('../../package.json') as { version: string }).version;
+
+export interface Daemon {
+  readonly memberId: string;
+  readonly ports: { readonly api: number; readonly openflow: number; readonly ovsdb: number };
+  stop(): Promise<void>;
+}
+
+export async function startDaemon(config: Config, log: Logger): Promise<Daemon> {
+  const memberId = resolveMemberId(config.dataDir, config.memberId);
+  log.info('plexusd starting', { member: memberId, version: VERSION, dataDir: config.dataDir, etcd: config.etcd.length ? config.etcd : 'embedded' });
+  const stops: (() => Promise<void>)[] = [];
+  const stopAll = async (): Promise<void> => {
+    for (const stop of stops.reverse()) {
+      await stop().catch((err: Error) => log.warn('shutdown step failed', { error: err.message }));
+    }
+  };
+  try {
+    let endpoints = config.etcd;
+    if (endpoints.length === 0) {
+      const etcd = new EmbeddedEtcd(
+        { dataDir: config.dataDir, name: memberId, clientPort: config.embeddedEtcdPorts.client, peerPort: config.embeddedEtcdPorts.peer },
+        log.child({ module: 'etcd' }),
+      );
+      await etcd.start();
+      stops.push(() => etcd.stop());
+      endpoints = [etcd.endpoint];
+    }
+    const client = new Etcd3({ hosts: [...endpoints], dialTimeout: 3000 });
+    stops.push(async () => client.close());
+    const keys = new Keys(config.etcdPrefix);
+    const hosts = new Collection<HostRecord>(client, keys.hosts());
+
+    const switches = new SwitchServer(log.child({ module: 'openflow' }));
+    const openflowPort = await switches.listen(config.listenOpenflow.host, config.listenOpenflow.port);
+    stops.push(() => switches.close());
+
+    const manager = new HostManager(
+      hosts,
+      switches,
+      { memberId, controllerTargets: [`tcp:${config.advertise}:${openflowPort}`] },
+      log.child({ module: 'hosts' }),
+    );
+    await manager.start();
+    stops.push(() => manager.stop());
+
+    const ovsdb = new OvsdbListener(log.child({ module: 'ovsdb' }), (link) => manager.attach(link));
+    const ovsdbPort = await ovsdb.listen(config.listenOvsdb.host, config.listenOvsdb.port);
+    stops.push(() => ovsdb.close());
+
+    const api = await buildApi({
+      memberId,
+      version: VERSION,
+      log: log.child({ module: 'api' }),
+      hosts: { list: () => hosts.list(), get: (id) => hosts.get(id), decommission: (id) => manager.decommission(id) },
+      readiness: async () => {
+        const etcdOk = await client
+          .get(keys.prefix + 'ready-probe')
+          .exec()
+          .then(() => 'ok', (err: Error) => `unreachable (${err.message})`);
+        return { ready: etcdOk === 'ok', checks: { etcd: etcdOk, openflow: 'ok', ovsdb: 'ok' } };
+      },
+    });
+    await api.listen({ host: config.listenApi.host, port: config.listenApi.port });
+    const apiAddr = api.server.address();
+    const apiPort = typeof apiAddr === 'object' && apiAddr ? apiAddr.port : config.listenApi.port;
+    stops.push(() => api.close());
+
+    log.info('plexusd ready', { member: memberId, api: apiPort, openflow: openflowPort, ovsdb: ovsdbPort, advertise: config.advertise });
+    return { memberId, ports: { api: apiPort, openflow: openflowPort, ovsdb: ovsdbPort }, stop: stopAll };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
+
+/** Command-line entry: exit 2 on bad configuration, 1 on a start-up failure. */
+export function main(argv: readonly string[]): void {
+  let config: Config;
+  try {
+    config = loadConfig(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) process.exit(err.exitCode);
+    if (err instanceof ConfigError) {
+      process.stderr.write(`plexusd: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const log = createLogger(config.logLevel);
+  process.on('unhandledRejection', (err) => log.error('unhandled rejection (bug)', { error: (err as Error)?.stack ?? String(err) }));
+  let daemon: Daemon | undefined;
+  let stopping = false;
+  const shutdown = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    log.info('plexusd stopping', { signal });
+    const hardExit = setTimeout(() => process.exit(1), 15_000);
+    hardExit.unref();
+    void (daemon?.stop() ?? Promise.resolve()).then(() => {
+      log.info('plexusd stopped');
+      process.exit(0);
+    });
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  startDaemon(config, log).then(
+    (d) => {
+      daemon = d;
+      if (stopping) void d.stop();
+    },
+    (err: Error) => {
+      log.error('plexusd failed to start', { error: err.message });
+      process.exit(1);
+    },
+  );
+}
+
+if (require.main === module) main(process.argv.slice(2));

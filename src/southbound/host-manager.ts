@@ -1,0 +1,250 @@
+/**
+ * Adopts hosts (SPEC §2): for every host whose OVSDB connects in, learn it into
+ * etcd, make br-int and its controllers right, and keep one VXLAN tunnel toward
+ * every other known host. Work for one host is serialized; any trigger (an OVSDB
+ * change, the switch connecting, a peer joining or leaving) marks the host dirty
+ * and the loop re-plans from current state, so bursts coalesce.
+ *
+ * A host that disconnects stays in the model with ovsdbConnected=false and keeps
+ * its tunnels everywhere (no churn on a blip); only decommission removes it.
+ */
+import type { Watcher } from 'etcd3';
+import { EventEmitter } from 'node:events';
+import { ApiError } from '../api/problems';
+import type { Logger } from '../log';
+import type { Collection } from '../store/collection';
+import type { HostRecord, HostStatus } from '../store/model';
+import { readHostFacts } from './host-facts';
+import type { HostLink } from './host-link';
+import { INTEGRATION_BRIDGE, isBridgeConfigured, planHostConfig, type DesiredHostConfig, type DesiredTunnel } from './host-plan';
+import { findBridge, viewFromRows, type OvsView } from './ovs-view';
+import type { SwitchServer } from './switch-server';
+
+export interface HostManagerOptions {
+  readonly memberId: string;
+  /** OpenFlow controller targets written into every host's br-int. */
+  readonly controllerTargets: readonly string[];
+  readonly maxBackoffMs?: number;
+  readonly inactivityProbeMs?: number;
+  /** Delay before retrying a host whose transaction failed. */
+  readonly retryMs?: number;
+}
+
+interface HostState {
+  readonly link: HostLink;
+  hostId: string | undefined;
+  view: OvsView | undefined;
+  dpid: string | null;
+  running: boolean;
+  dirty: boolean;
+  closed: boolean;
+  retry: NodeJS.Timeout | undefined;
+}
+
+export class HostManager extends EventEmitter {
+  private readonly states = new Set<HostState>();
+  /** Every host record in etcd, kept current by a watch: the peer list for tunnels. */
+  private readonly records = new Map<string, HostRecord>();
+  /** Last record this member wrote per host, to skip writes that change nothing. */
+  private readonly written = new Map<string, string>();
+  private watcher: Watcher | undefined;
+
+  constructor(
+    private readonly hosts: Collection<HostRecord>,
+    private readonly switches: SwitchServer,
+    private readonly options: HostManagerOptions,
+    private readonly log: Logger,
+  ) {
+    super();
+    switches.on('switch', (e: { kind: string; dpid: string }) => {
+      if (e.kind === 'up' || e.kind === 'down') this.markDpid(e.dpid);
+    });
+  }
+
+  /** Loads the model and starts watching it. Hosts this member mastered show disconnected until they reconnect. */
+  async start(): Promise<void> {
+    const all = await this.hosts.list();
+    let revision = '0';
+    for (const { value, revision: rev } of all) {
+      this.records.set(value.id, value);
+      if (BigInt(rev) > BigInt(revision)) revision = rev;
+      if (value.master === this.options.memberId && (value.ovsdbConnected || value.ofConnected)) {
+        await this.write({ ...value, ovsdbConnected: false, ofConnected: false, status: 'disconnected', reason: 'controller restarted' });
+      }
+    }
+    this.watcher = await this.hosts.watch((e) => this.onRecord(e), revision === '0' ? undefined : revision);
+    this.watcher.on('error', (err: Error) => this.log.warn('host watch error (etcd3 resumes it)', { error: err.message }));
+  }
+
+  async stop(): Promise<void> {
+    await this.watcher?.cancel();
+    for (const s of this.states) {
+      clearTimeout(s.retry);
+      s.closed = true;
+      s.link.close();
+    }
+    this.states.clear();
+  }
+
+  /** Takes over a newly connected host's OVSDB link. */
+  attach(link: HostLink): void {
+    const state: HostState = { link, hostId: undefined, view: undefined, dpid: null, running: false, dirty: false, closed: false, retry: undefined };
+    this.states.add(state);
+    link.onChange(() => this.schedule(state));
+    link.onClose((reason) => void this.detach(state, reason));
+    this.schedule(state);
+  }
+
+  /** Hosts connected to this member right now, by id. */
+  connectedHostIds(): string[] {
+    return [...this.states].map((s) => s.hostId).filter((id): id is string => id !== undefined);
+  }
+
+  /** Forgets a host and, through every member's watch, the tunnels toward it. */
+  async decommission(id: string): Promise<boolean> {
+    const connected = [...this.states].some((s) => s.hostId === id && !s.closed);
+    if (connected) {
+      throw new ApiError(409, 'Conflict', `host "${id}" is still connected; run "ovs-vsctl del-manager" on it first, then delete it`);
+    }
+    const existed = await this.hosts.delete(id);
+    if (existed) this.log.info('host decommissioned', { host: id });
+    return existed;
+  }
+
+  private onRecord(e: { kind: 'put'; id: string; value: HostRecord } | { kind: 'delete'; id: string }): void {
+    const before = this.records.get(e.id);
+    if (e.kind === 'put') this.records.set(e.id, e.value);
+    else {
+      this.records.delete(e.id);
+      this.written.delete(e.id);
+    }
+    const after = this.records.get(e.id);
+    // Tunnels depend only on which hosts exist and their encap IPs.
+    if (before?.encapIp !== after?.encapIp) for (const s of this.states) this.schedule(s);
+  }
+
+  private markDpid(dpid: string): void {
+    for (const s of this.states) if (s.dpid === dpid) this.schedule(s);
+  }
+
+  private schedule(state: HostState): void {
+    if (state.closed) return;
+    state.dirty = true;
+    if (!state.running) void this.drain(state);
+  }
+
+  private async drain(state: HostState): Promise<void> {
+    state.running = true;
+    try {
+      while (state.dirty && !state.closed) {
+        state.dirty = false;
+        await this.reconcile(state);
+      }
+    } catch (err) {
+      const retryMs = this.options.retryMs ?? 1000;
+      this.log.error('host reconcile failed; will retry', { host: state.hostId, remote: state.link.remote, error: (err as Error).message, retryMs });
+      clearTimeout(state.retry);
+      state.retry = setTimeout(() => this.schedule(state), retryMs);
+    } finally {
+      state.running = false;
+    }
+  }
+
+  private desiredFor(hostId: string, localIp: string, datapathType: string): DesiredHostConfig {
+    const tunnels: DesiredTunnel[] = [];
+    for (const r of this.records.values()) {
+      if (r.id !== hostId && r.encapIp) tunnels.push({ peer: r.id, remoteIp: r.encapIp });
+    }
+    return {
+      datapathType,
+      localIp,
+      controllers: this.options.controllerTargets,
+      tunnels,
+      maxBackoffMs: this.options.maxBackoffMs ?? 1000,
+      inactivityProbeMs: this.options.inactivityProbeMs ?? 5000,
+    };
+  }
+
+  private async reconcile(state: HostState): Promise<void> {
+    const view = viewFromRows(state.link.rows());
+    state.view = view;
+    const facts = readHostFacts(view);
+    const id = facts.systemId ?? `unidentified-${state.link.remote.replace(/[^A-Za-z0-9.]/g, '-')}`;
+    if (state.hostId && state.hostId !== id) await this.forgetIdentity(state.hostId);
+    state.hostId = id;
+    const log = this.log.child({ host: id });
+    if (facts.problems.length > 0) {
+      await this.writeHost(id, { encapIp: facts.encapIp, datapathType: facts.datapathType, ovsVersion: facts.ovsVersion, datapathId: null, ofConnected: false, status: 'not-ready', reason: facts.problems.join('; ') });
+      return;
+    }
+    const desired = this.desiredFor(id, facts.encapIp!, facts.datapathType);
+    const ops = planHostConfig(view, desired);
+    if (ops.length > 0) {
+      log.info('configuring host', { operations: ops.length, tunnels: desired.tunnels.length });
+      log.debug('ovsdb operations', { ops });
+      await state.link.transact(ops);
+      // The replica update that follows schedules another pass, which should plan nothing.
+    }
+    const bridge = findBridge(view, INTEGRATION_BRIDGE);
+    state.dpid = bridge?.datapathId ?? null;
+    const ofConnected = state.dpid !== null && this.switches.connection(state.dpid)?.currentState === 'ready';
+    const configured = ops.length === 0 && isBridgeConfigured(bridge, desired);
+    const status: HostStatus = configured && ofConnected ? 'ready' : 'configuring';
+    const reason = status === 'ready' ? null : !configured ? 'configuring br-int' : 'waiting for br-int to connect over OpenFlow';
+    const wasReady = this.records.get(id)?.status === 'ready';
+    await this.writeHost(id, { encapIp: facts.encapIp, datapathType: facts.datapathType, ovsVersion: facts.ovsVersion, datapathId: state.dpid, ofConnected, status, reason });
+    if (status === 'ready' && !wasReady) {
+      log.info('host ready', { dpid: state.dpid, tunnels: desired.tunnels.length });
+      this.emit('ready', id);
+    }
+  }
+
+  private async writeHost(
+    id: string,
+    fields: Pick<HostRecord, 'encapIp' | 'datapathType' | 'ovsVersion' | 'datapathId' | 'ofConnected' | 'status' | 'reason'>,
+  ): Promise<void> {
+    const now = new Date().toISOString();
+    const existing = this.records.get(id);
+    await this.write({
+      id,
+      ...fields,
+      ovsdbConnected: true,
+      master: this.options.memberId,
+      joinedAt: existing?.joinedAt ?? now,
+      updatedAt: now,
+    });
+  }
+
+  /** Writes a record unless it equals the last one written (timestamps aside). */
+  private async write(record: HostRecord): Promise<void> {
+    const { updatedAt: _ignored, ...comparable } = record;
+    const text = JSON.stringify(comparable);
+    if (this.written.get(record.id) === text) return;
+    await this.hosts.put(record.id, record);
+    this.written.set(record.id, text);
+    this.records.set(record.id, record);
+  }
+
+  private async forgetIdentity(oldId: string): Promise<void> {
+    if (oldId.startsWith('unidentified-')) await this.hosts.delete(oldId);
+  }
+
+  private async detach(state: HostState, reason: string): Promise<void> {
+    state.closed = true;
+    clearTimeout(state.retry);
+    this.states.delete(state);
+    const id = state.hostId;
+    if (!id) return;
+    this.log.info('host disconnected', { host: id, reason });
+    if ([...this.states].some((s) => s.hostId === id)) return; // it already reconnected
+    if (id.startsWith('unidentified-')) {
+      await this.hosts.delete(id).catch(() => undefined);
+      return;
+    }
+    const existing = this.records.get(id);
+    if (!existing) return;
+    await this.write({ ...existing, ovsdbConnected: false, ofConnected: false, status: 'disconnected', reason: `OVSDB connection lost: ${reason}`, updatedAt: new Date().toISOString() }).catch(
+      (err: Error) => this.log.warn('could not record host disconnect', { host: id, error: err.message }),
+    );
+  }
+}
