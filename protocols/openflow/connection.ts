@@ -238,7 +238,7 @@ export class OpenFlowConnection extends EventEmitter {
     const p = this.pending.get(msg.xid);
     if (p && isReply(msg)) {
       p.parts.push(msg);
-      if (msg.type === 'multipart_reply' && (msg.flags & OFPMPF_REPLY_MORE) !== 0) return;
+      if (msg.type === 'multipart_reply' && ((msg.flags ?? 0) & OFPMPF_REPLY_MORE) !== 0) return;
       this.settle(msg.xid);
       p.resolve(p.parts);
       return;

@@ -13,7 +13,7 @@ import { EmbeddedEtcd } from '../store/embedded-etcd';
 import { Keys } from '../store/keys';
 import type { HostRecord } from '../store/model';
 import { HostManager } from '../southbound/host-manager';
-import { OvsdbListener } from '../southbound/ovsdb-listener';
+import { HostListener } from '../southbound/ovsdb-listener';
 import { SwitchServer } from '../southbound/switch-server';
 import { resolveMemberId } from './member-id';
 
@@ -63,7 +63,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
     await manager.start();
     stops.push(() => manager.stop());
 
-    const ovsdb = new OvsdbListener(log.child({ module: 'ovsdb' }), (link) => manager.attach(link));
+    const ovsdb = new HostListener(log.child({ module: 'ovsdb' }), (link) => manager.attach(link));
     const ovsdbPort = await ovsdb.listen(config.listenOvsdb.host, config.listenOvsdb.port);
     stops.push(() => ovsdb.close());
 

@@ -1,0 +1,173 @@
+/**
+ * Runs a real `plexusd` process for tests, the demo and benchmarks: loopback
+ * ports picked free, its own data dir, stopped by pid. Runs the TypeScript
+ * sources through tsx when we are running from sources, the built JavaScript
+ * otherwise, so tests need no build step.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isAlive, sleep, stopPid, trackPid, untrackPid, waitFor } from './processes';
+
+/** `n` distinct free TCP ports on 127.0.0.1 (held open together so they differ). */
+export async function freePorts(n: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from({ length: n }, () => new Promise<import('node:net').Server>((resolve, reject) => {
+      const s = createServer();
+      s.once('error', reject);
+      s.listen(0, '127.0.0.1', () => resolve(s));
+    })),
+  );
+  const ports = servers.map((s) => (s.address() as { port: number }).port);
+  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  return ports;
+}
+
+export interface PlexusdOptions {
+  readonly dataDir?: string;
+  readonly memberId?: string;
+  /** External etcd endpoints; omitted = embedded etcd. */
+  readonly etcd?: string;
+  readonly logLevel?: string;
+  readonly extraArgs?: readonly string[];
+  /** Reuse these ports (e.g. to restart a member in place). */
+  readonly ports?: PlexusdPorts;
+  readonly advertise?: string;
+  readonly listenHost?: string;
+}
+
+export interface PlexusdPorts {
+  readonly api: number;
+  readonly openflow: number;
+  readonly ovsdb: number;
+  readonly etcdClient: number;
+  readonly etcdPeer: number;
+}
+
+export class PlexusdProcess {
+  private child: ChildProcess | undefined;
+  private output = '';
+  private constructor(
+    readonly options: PlexusdOptions,
+    readonly dataDir: string,
+    readonly ports: PlexusdPorts,
+    private readonly ownsDataDir: boolean,
+  ) {}
+
+  get url(): string {
+    return `http://127.0.0.1:${this.ports.api}`;
+  }
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+  /** Everything the process wrote (logs), for failure messages. */
+  get logs(): string {
+    return this.output;
+  }
+
+  static async start(options: PlexusdOptions = {}): Promise<PlexusdProcess> {
+    const [api, openflow, ovsdb, etcdClient, etcdPeer] = options.ports
+      ? [options.ports.api, options.ports.openflow, options.ports.ovsdb, options.ports.etcdClient, options.ports.etcdPeer]
+      : await freePorts(5);
+    const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'plexusd-'));
+    const p = new PlexusdProcess(options, dataDir, { api: api!, openflow: openflow!, ovsdb: ovsdb!, etcdClient: etcdClient!, etcdPeer: etcdPeer! }, !options.dataDir);
+    await p.launch();
+    return p;
+  }
+
+  /** Starts (again) with the same data dir and ports. */
+  async launch(): Promise<void> {
+    const o = this.options;
+    const host = o.listenHost ?? '127.0.0.1';
+    const args = [
+      '--data-dir', this.dataDir,
+      '--listen-api', `${host}:${this.ports.api}`,
+      '--listen-openflow', `${host}:${this.ports.openflow}`,
+      '--listen-ovsdb', `${host}:${this.ports.ovsdb}`,
+      '--embedded-etcd-ports', `${this.ports.etcdClient},${this.ports.etcdPeer}`,
+      '--advertise', o.advertise ?? '127.0.0.1',
+      '--log-level', o.logLevel ?? 'info',
+      ...(o.memberId ? ['--member-id', o.memberId] : []),
+      ...(o.etcd ? ['--etcd', o.etcd] : []),
+      ...(o.extraArgs ?? []),
+    ];
+    const fromSource = __filename.endsWith('.ts');
+    const entry = join(__dirname, '..', 'daemon', fromSource ? 'main.ts' : 'main.js');
+    const nodeArgs = fromSource ? ['--require', require.resolve('tsx/cjs'), entry] : [entry];
+    this.output = '';
+    const child = spawn(process.execPath, [...nodeArgs, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env } });
+    this.child = child;
+    trackPid(child.pid!);
+    const collect = (d: Buffer): void => {
+      this.output = (this.output + d.toString()).slice(-200_000);
+    };
+    child.stdout!.on('data', collect);
+    child.stderr!.on('data', collect);
+    child.on('exit', () => untrackPid(child.pid!));
+    try {
+      await waitFor('plexusd to be ready', async () => {
+        if (child.exitCode !== null) throw new Error(`plexusd exited with ${child.exitCode}:\n${this.output.slice(-3000)}`);
+        const res = await fetch(`${this.url}/v1/ready`).catch(() => undefined);
+        return res?.status === 200;
+      }, 30_000, 50);
+    } catch (err) {
+      await this.stop();
+      throw err;
+    }
+  }
+
+  /** Graceful stop (SIGTERM), waiting for exit. */
+  async stop(): Promise<void> {
+    const pid = this.child?.pid;
+    if (pid && isAlive(pid)) await stopPid(pid, 15_000);
+    // Embedded etcd is plexusd's child; if plexusd was killed it may linger: stop it by its pidfile.
+    this.child = undefined;
+  }
+
+  /** kill -9: no shutdown logic runs. */
+  async kill(): Promise<void> {
+    const pid = this.child?.pid;
+    if (!pid) return;
+    process.kill(pid, 'SIGKILL');
+    while (isAlive(pid)) await sleep(10);
+    this.child = undefined;
+  }
+
+  /** Stops the process and anything it orphaned, and removes a data dir we created. */
+  async destroy(): Promise<void> {
+    await this.stop();
+    await stopOrphanedEtcd(this.dataDir);
+    if (this.ownsDataDir) rmSync(this.dataDir, { recursive: true, force: true });
+  }
+
+  async api<T = unknown>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T; headers: Headers }> {
+    const res = await fetch(`${this.url}${path}`, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+    });
+    const text = await res.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      /* not JSON */
+    }
+    return { status: res.status, body: parsed as T, headers: res.headers };
+  }
+}
+
+async function stopOrphanedEtcd(dataDir: string): Promise<void> {
+  const { readFileSync } = await import('node:fs');
+  try {
+    const pid = Number(readFileSync(join(dataDir, 'etcd.pid'), 'utf8').trim());
+    if (pid && isAlive(pid)) {
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      if (cmdline.includes(dataDir)) await stopPid(pid, 5000);
+    }
+  } catch {
+    /* no etcd left */
+  }
+}
