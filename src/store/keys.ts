@@ -1,14 +1,72 @@
 /**
  * Every etcd key Plexus uses, in one place (SPEC §3, §12): per-resource prefixes
  * so members watch exactly what they need; no key holds a list that grows with
- * the fleet.
+ * the fleet. Values are JSON records (see model.ts) unless noted.
  *
- *   <prefix>hosts/<host-id>            HostRecord
- *   <prefix>members/<member-id>        MemberRecord (under the member's lease)
+ *   <prefix>tenants/<tenant-id>                    Tenant
+ *   <prefix>networks/<network-id>                  Network
+ *   <prefix>network-names/<tenant>/<name>          network id (string): names unique per tenant
+ *   <prefix>vnis/<vni>                             network id (string): VNIs unique
+ *   <prefix>subnets/<network-id>/<subnet-id>       Subnet
+ *   <prefix>endpoints/<network-id>/<endpoint-id>   Endpoint (intent: what the API was told)
+ *   <prefix>endpoint-networks/<endpoint-id>        network id (string): find an endpoint by id alone
+ *   <prefix>ips/<subnet-id>/<ip>                   endpoint id (string): one owner per address (IPAM)
+ *   <prefix>macs/<mac>                             endpoint id (string): one owner per MAC
+ *   <prefix>bindings/<endpoint-id>                 Binding (observed: where it is attached, status)
+ *   <prefix>hosts/<host-id>                        HostRecord
+ *   <prefix>members/<member-id>                    MemberRecord (under the member's lease)
  */
 export class Keys {
   constructor(readonly prefix: string) {}
 
+  tenants(): string {
+    return `${this.prefix}tenants/`;
+  }
+  tenant(id: string): string {
+    return `${this.tenants()}${id}`;
+  }
+  networks(): string {
+    return `${this.prefix}networks/`;
+  }
+  network(id: string): string {
+    return `${this.networks()}${id}`;
+  }
+  networkName(tenant: string, name: string): string {
+    return `${this.prefix}network-names/${tenant}/${name}`;
+  }
+  vni(vni: number): string {
+    return `${this.prefix}vnis/${vni}`;
+  }
+  subnets(network?: string): string {
+    return network === undefined ? `${this.prefix}subnets/` : `${this.prefix}subnets/${network}/`;
+  }
+  subnet(network: string, id: string): string {
+    return `${this.subnets(network)}${id}`;
+  }
+  endpoints(network?: string): string {
+    return network === undefined ? `${this.prefix}endpoints/` : `${this.prefix}endpoints/${network}/`;
+  }
+  endpoint(network: string, id: string): string {
+    return `${this.endpoints(network)}${id}`;
+  }
+  endpointNetwork(id: string): string {
+    return `${this.prefix}endpoint-networks/${id}`;
+  }
+  ips(subnet: string): string {
+    return `${this.prefix}ips/${subnet}/`;
+  }
+  ip(subnet: string, ip: string): string {
+    return `${this.ips(subnet)}${ip}`;
+  }
+  mac(mac: string): string {
+    return `${this.prefix}macs/${mac}`;
+  }
+  bindings(): string {
+    return `${this.prefix}bindings/`;
+  }
+  binding(endpointId: string): string {
+    return `${this.bindings()}${endpointId}`;
+  }
   hosts(): string {
     return `${this.prefix}hosts/`;
   }
@@ -20,9 +78,5 @@ export class Keys {
   }
   member(id: string): string {
     return `${this.members()}${id}`;
-  }
-  /** The id at the end of a key under `collection`. */
-  idOf(collection: string, key: string): string {
-    return key.slice(collection.length);
   }
 }
