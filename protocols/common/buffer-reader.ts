@@ -16,7 +16,7 @@ export class BufferReader {
    */
   constructor(
     readonly buf: Buffer,
-    private readonly start = 0,
+    start = 0,
     readonly end = buf.length,
     private readonly base = 0,
   ) {

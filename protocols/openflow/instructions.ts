@@ -1,17 +1,137 @@
 /**
- * CONTRACT STUB — to be implemented (OpenFlow 1.3 instructions, §7.2.4).
+ * OpenFlow 1.3 instructions (OpenFlow 1.3.5 §7.2.4).
+ *
+ *   +--------+--------+----------------------------+
+ *   | type   | length | body, padded to 8 bytes    |
+ *   | 16     | 16     |                            |
+ *   +--------+--------+----------------------------+
+ *
+ * Decoding keeps experimenter and unknown instructions as bytes; only lengths
+ * that lie or truncation throw DecodeError.
  */
 import type { BufferReader } from '../common/buffer-reader';
 import type { BufferWriter } from '../common/buffer-writer';
+import { EncodeError } from '../common/errors';
+import { decodeActions, encodeActions, type Action } from './actions';
 
-export type Instruction = { readonly type: string; readonly [key: string]: unknown };
+/** Instruction types (§7.2.4). */
+export const OFPIT = {
+  GOTO_TABLE: 1,
+  WRITE_METADATA: 2,
+  WRITE_ACTIONS: 3,
+  APPLY_ACTIONS: 4,
+  CLEAR_ACTIONS: 5,
+  METER: 6,
+  EXPERIMENTER: 0xffff,
+} as const;
 
-/** Writes a list of ofp_instruction structures. */
-export function encodeInstructions(_w: BufferWriter, _instructions: readonly Instruction[]): void {
-  throw new Error('encodeInstructions: not implemented');
+const ALL_ONES_64 = 0xffffffffffffffffn;
+
+export interface GotoTable { readonly type: 'goto_table'; readonly tableId: number }
+/** `mask` defaults to all ones; decoders omit it then. */
+export interface WriteMetadata { readonly type: 'write_metadata'; readonly metadata: bigint; readonly mask?: bigint }
+export interface WriteActions { readonly type: 'write_actions'; readonly actions: readonly Action[] }
+export interface ApplyActions { readonly type: 'apply_actions'; readonly actions: readonly Action[] }
+export interface ClearActions { readonly type: 'clear_actions' }
+export interface MeterInstruction { readonly type: 'meter'; readonly meterId: number }
+/** `data` is everything after the experimenter id. */
+export interface ExperimenterInstruction { readonly type: 'experimenter'; readonly experimenter: number; readonly data: Buffer }
+/** An instruction type this codec does not know; `data` follows type and length. */
+export interface UnknownInstruction { readonly type: 'unknown'; readonly instructionType: number; readonly data: Buffer }
+
+export type Instruction =
+  | GotoTable | WriteMetadata | WriteActions | ApplyActions | ClearActions | MeterInstruction
+  | ExperimenterInstruction | UnknownInstruction;
+
+type Of<T extends Instruction['type']> = Extract<Instruction, { type: T }>;
+
+function framed(w: BufferWriter, type: number, body: () => void): void {
+  const start = w.offset;
+  w.u16(type).u16(0);
+  body();
+  w.padTo(8, start);
+  w.patchU16(start + 2, w.offset - start, 'instruction length');
 }
 
+function uint(v: unknown, bits: number, what: string): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v >= 2 ** bits) {
+    throw new EncodeError(`${what}: expected an integer in 0..${2 ** bits - 1}, got ${String(v)}`);
+  }
+  return v;
+}
+
+const ENCODERS: { readonly [T in Instruction['type']]: (w: BufferWriter, i: Of<T>) => void } = {
+  goto_table: (w, i) => framed(w, OFPIT.GOTO_TABLE, () => w.u8(uint(i.tableId, 8, 'goto_table table_id'))),
+  write_metadata: (w, i) => framed(w, OFPIT.WRITE_METADATA, () => {
+    w.zeros(4).u64(i.metadata, 'write_metadata metadata').u64(i.mask ?? ALL_ONES_64, 'write_metadata mask');
+  }),
+  write_actions: (w, i) => framed(w, OFPIT.WRITE_ACTIONS, () => (w.zeros(4), encodeActions(w, i.actions))),
+  apply_actions: (w, i) => framed(w, OFPIT.APPLY_ACTIONS, () => (w.zeros(4), encodeActions(w, i.actions))),
+  clear_actions: (w) => framed(w, OFPIT.CLEAR_ACTIONS, () => w.zeros(4)),
+  meter: (w, i) => framed(w, OFPIT.METER, () => w.u32(uint(i.meterId, 32, 'meter meter_id'))),
+  experimenter: (w, i) => {
+    if (!Buffer.isBuffer(i.data) || i.data.length % 8 !== 0) {
+      throw new EncodeError('experimenter instruction: data must be a Buffer whose length is a multiple of 8');
+    }
+    framed(w, OFPIT.EXPERIMENTER, () => w.u32(uint(i.experimenter, 32, 'experimenter id')).bytes(i.data));
+  },
+  unknown: (w, i) => {
+    if (!Buffer.isBuffer(i.data) || (i.data.length + 4) % 8 !== 0) {
+      throw new EncodeError('unknown instruction: data must be a Buffer whose length + 4 is a multiple of 8');
+    }
+    framed(w, uint(i.instructionType, 16, 'instruction type'), () => w.bytes(i.data));
+  },
+};
+
+/** Writes a list of ofp_instruction structures (§7.2.4). */
+export function encodeInstructions(w: BufferWriter, instructions: readonly Instruction[]): void {
+  if (!Array.isArray(instructions)) throw new EncodeError('instructions must be an array');
+  for (const i of instructions) {
+    const enc = i !== null && typeof i === 'object'
+      ? (ENCODERS as Record<string, (w: BufferWriter, i: Instruction) => void>)[i.type]
+      : undefined;
+    if (!enc) throw new EncodeError(`unknown instruction type ${JSON.stringify((i as { type?: unknown } | null)?.type)}`);
+    enc(w, i);
+  }
+}
+
+const DECODERS: ReadonlyMap<number, (r: BufferReader) => Instruction> = new Map<number, (r: BufferReader) => Instruction>([
+  [OFPIT.GOTO_TABLE, (r) => {
+    const tableId = r.u8('table_id');
+    r.skip(3);
+    return { type: 'goto_table', tableId };
+  }],
+  [OFPIT.WRITE_METADATA, (r) => {
+    r.skip(4);
+    const metadata = r.u64('metadata');
+    const mask = r.u64('metadata_mask');
+    return mask === ALL_ONES_64 ? { type: 'write_metadata', metadata } : { type: 'write_metadata', metadata, mask };
+  }],
+  [OFPIT.WRITE_ACTIONS, (r) => (r.skip(4), { type: 'write_actions', actions: decodeActions(r.sub(r.remaining, 'actions')) })],
+  [OFPIT.APPLY_ACTIONS, (r) => (r.skip(4), { type: 'apply_actions', actions: decodeActions(r.sub(r.remaining, 'actions')) })],
+  [OFPIT.CLEAR_ACTIONS, (r) => (r.skip(4), { type: 'clear_actions' })],
+  [OFPIT.METER, (r) => ({ type: 'meter', meterId: r.u32('meter_id') })],
+  [OFPIT.EXPERIMENTER, (r) => ({
+    type: 'experimenter', experimenter: r.u32('experimenter'), data: Buffer.from(r.bytes(r.remaining)),
+  })],
+]);
+
 /** Reads instructions until the reader is exhausted (pass a sub-reader sized to the list). */
-export function decodeInstructions(_r: BufferReader): Instruction[] {
-  throw new Error('decodeInstructions: not implemented');
+export function decodeInstructions(r: BufferReader): Instruction[] {
+  const out: Instruction[] = [];
+  while (r.remaining > 0) {
+    const at = r.offset;
+    const type = r.u16('instruction type');
+    const len = r.u16('instruction length');
+    if (len < 8 || len % 8 !== 0) r.fail(`instruction length ${len} is not a positive multiple of 8`, at + 2);
+    const body = r.sub(len - 4, 'instruction');
+    const dec = DECODERS.get(type);
+    if (!dec) {
+      out.push({ type: 'unknown', instructionType: type, data: Buffer.from(body.bytes(body.remaining)) });
+      continue;
+    }
+    out.push(dec(body));
+    if (body.remaining > 0) body.fail(`instruction has ${body.remaining} unexpected trailing bytes`);
+  }
+  return out;
 }

@@ -1,9 +1,40 @@
 /**
- * CONTRACT STUB — to be implemented (OXM/NXM match codec).
- * OpenFlow 1.3.5 §7.2.3 (ofp_match, OXM TLVs) and Open vSwitch's NXM/OXM extensions.
+ * OXM/NXM flow-match codec: OpenFlow 1.3.5 §7.2.3 (ofp_match, OXM TLVs) plus the
+ * Nicira (NXM) and ONF experimenter fields that Open vSwitch implements
+ * (ovs-fields(7)).
+ *
+ * Every field is declared once in {@link FIELDS}. A field can be reachable under
+ * several wire headers (e.g. eth_dst as OXM_OF_ETH_DST and NXM_OF_ETH_DST): the
+ * `match` header is what we put in ofp_match and set_field, the `ref` header is
+ * what Nicira actions (reg_move, reg_load, learn, ct zone...) use for a field
+ * reference, and any other header is accepted when decoding.
+ *
+ * OXM TLV header (32 bits):
+ *
+ *    31                16 15        9  8  7            0
+ *   +--------------------+-----------+---+--------------+
+ *   |     oxm_class      |   field   | M |    length    |   M = has mask
+ *   +--------------------+-----------+---+--------------+
+ *   [ experimenter id (32 bits), only when oxm_class = 0xffff; counted in length ]
+ *   value (n bytes) [ mask (n bytes) ]
  */
+import { isIPv4, isIPv6 } from 'node:net';
 import type { BufferReader } from '../common/buffer-reader';
 import type { BufferWriter } from '../common/buffer-writer';
+import { EncodeError } from '../common/errors';
+import { ONF_VENDOR_ID } from './constants';
+
+/** OXM classes (§7.2.3.2) and the Nicira ones. */
+export const OFPXMC = {
+  NXM_0: 0x0000,
+  NXM_1: 0x0001,
+  OPENFLOW_BASIC: 0x8000,
+  PACKET_REGS: 0x8001,
+  EXPERIMENTER: 0xffff,
+} as const;
+
+/** ofp_match type (§7.2.3.1). */
+export const OFPMT_OXM = 1;
 
 /**
  * A field value. The representation depends on the field's kind:
@@ -12,29 +43,510 @@ import type { BufferWriter } from '../common/buffer-writer';
  * - MAC addresses: `string` 'aa:bb:cc:dd:ee:ff' (lower case)
  * - IPv4 addresses: `string` dotted quad
  * - IPv6 addresses: `string` canonical RFC 5952 form
- * - opaque variable-length fields (tun_metadataN...): `Buffer`
+ * - opaque variable-length fields (tun_metadataN): `Buffer`
  */
 export type OxmValue = number | bigint | string | Buffer;
 
 /** Field names as Open vSwitch spells them in ovs-fields(7) (in_port, eth_dst, reg0, tun_id, ct_state...). */
 export type OxmFieldName = string;
 
-/** One match entry: field, value, optional mask (same representation as the value). */
-export interface OxmField {
+/** A match entry on a field this module knows: value and optional mask in the field's representation. */
+export interface KnownOxm {
   readonly field: OxmFieldName;
   readonly value: OxmValue;
   readonly mask?: OxmValue;
 }
 
+/** An entry with a header this module does not know, kept verbatim so it re-encodes identically. */
+export interface UnknownOxm {
+  readonly field: 'unknown';
+  readonly oxmClass: number;
+  readonly fieldNum: number;
+  /** Present when oxmClass is 0xffff. */
+  readonly experimenter?: number;
+  readonly value: Buffer;
+  readonly mask?: Buffer;
+}
+
+/** One match entry. */
+export type OxmField = KnownOxm | UnknownOxm;
+
 /** ofp_match with type OFPMT_OXM: an ordered list of OXM entries. */
 export type Match = readonly OxmField[];
 
-/** Writes a complete ofp_match (type, length, OXM TLVs, padding to 8 bytes). */
-export function encodeMatch(_w: BufferWriter, _match: Match): void {
-  throw new Error('encodeMatch: not implemented');
+/**
+ * A bit range of a field, as Nicira actions address it (`reg0[8..15]` is
+ * `{field: 'reg0', ofs: 8, nBits: 8}`). `ofs` defaults to 0 and `nBits` to the rest
+ * of the field; decoders omit them when they have those defaults.
+ */
+export interface FieldRef {
+  readonly field: OxmFieldName;
+  readonly ofs?: number;
+  readonly nBits?: number;
+}
+
+type Kind = 'uint' | 'mac' | 'ipv4' | 'ipv6' | 'bytes';
+
+/** One wire header under which a field can appear. */
+interface Header {
+  readonly oxmClass: number;
+  readonly fieldNum: number;
+  /** Value length in bytes; for variable-length fields, the maximum. */
+  readonly bytes: number;
+  readonly experimenter?: number;
+  /** Name Open vSwitch gives this header (NXM_NX_REG0...), for messages. */
+  readonly name: string;
+}
+
+/** A match field. */
+export interface FieldDef {
+  readonly name: OxmFieldName;
+  readonly kind: Kind;
+  /** Significant bits of the value (vlan_vid: 13 including OFPVID_PRESENT). */
+  readonly bits: number;
+  readonly maskable: boolean;
+  readonly variable: boolean;
+  /** Header used in ofp_match and OFPAT_SET_FIELD. */
+  readonly match: Header;
+  /** Header used for field references in Nicira actions. */
+  readonly ref: Header;
+  readonly headers: readonly Header[];
+}
+
+// ---------------------------------------------------------------------------
+// The field table.
+
+const basic = (fieldNum: number, bytes: number, name: string): Header => ({ oxmClass: OFPXMC.OPENFLOW_BASIC, fieldNum, bytes, name });
+const nxm0 = (fieldNum: number, bytes: number, name: string): Header => ({ oxmClass: OFPXMC.NXM_0, fieldNum, bytes, name });
+const nxm1 = (fieldNum: number, bytes: number, name: string): Header => ({ oxmClass: OFPXMC.NXM_1, fieldNum, bytes, name });
+const onf = (fieldNum: number, bytes: number, name: string): Header => ({
+  oxmClass: OFPXMC.EXPERIMENTER, fieldNum, bytes, experimenter: ONF_VENDOR_ID, name,
+});
+
+interface Spec {
+  kind?: Kind;
+  bits?: number;
+  mask?: boolean;
+  variable?: boolean;
+  /** Headers; the first is the match header. */
+  h: Header[];
+  /** Index in `h` of the field-reference header (default: the first NXM one, else 0). */
+  ref?: number;
+}
+
+function def(name: string, s: Spec): FieldDef {
+  const first = s.h[0]!;
+  const nxmIdx = s.h.findIndex((h) => h.oxmClass === OFPXMC.NXM_0 || h.oxmClass === OFPXMC.NXM_1);
+  return {
+    name,
+    kind: s.kind ?? 'uint',
+    bits: s.bits ?? first.bytes * 8,
+    maskable: s.mask ?? false,
+    variable: s.variable ?? false,
+    match: first,
+    ref: s.h[s.ref ?? (nxmIdx === -1 ? 0 : nxmIdx)]!,
+    headers: s.h,
+  };
+}
+
+const M = true;
+
+function buildFields(): FieldDef[] {
+  const f: FieldDef[] = [
+    // OpenFlow 1.3 basic class (§7.2.3.7), named as ovs-fields(7) names them.
+    def('in_port', { h: [basic(0, 4, 'OXM_OF_IN_PORT'), nxm0(0, 2, 'NXM_OF_IN_PORT')] }),
+    def('in_phy_port', { h: [basic(1, 4, 'OXM_OF_IN_PHY_PORT')] }),
+    def('metadata', { mask: M, h: [basic(2, 8, 'OXM_OF_METADATA')] }),
+    def('eth_dst', { kind: 'mac', mask: M, h: [basic(3, 6, 'OXM_OF_ETH_DST'), nxm0(1, 6, 'NXM_OF_ETH_DST')] }),
+    def('eth_src', { kind: 'mac', mask: M, h: [basic(4, 6, 'OXM_OF_ETH_SRC'), nxm0(2, 6, 'NXM_OF_ETH_SRC')] }),
+    def('eth_type', { h: [basic(5, 2, 'OXM_OF_ETH_TYPE'), nxm0(3, 2, 'NXM_OF_ETH_TYPE')] }),
+    def('vlan_vid', { bits: 13, mask: M, h: [basic(6, 2, 'OXM_OF_VLAN_VID')] }),
+    def('vlan_pcp', { bits: 3, h: [basic(7, 1, 'OXM_OF_VLAN_PCP')] }),
+    def('ip_dscp', { bits: 6, h: [basic(8, 1, 'OXM_OF_IP_DSCP')] }),
+    def('ip_ecn', { bits: 2, h: [basic(9, 1, 'OXM_OF_IP_ECN'), nxm1(28, 1, 'NXM_NX_IP_ECN')] }),
+    def('ip_proto', { h: [basic(10, 1, 'OXM_OF_IP_PROTO'), nxm0(6, 1, 'NXM_OF_IP_PROTO')] }),
+    def('ip_src', { kind: 'ipv4', mask: M, h: [basic(11, 4, 'OXM_OF_IPV4_SRC'), nxm0(7, 4, 'NXM_OF_IP_SRC')] }),
+    def('ip_dst', { kind: 'ipv4', mask: M, h: [basic(12, 4, 'OXM_OF_IPV4_DST'), nxm0(8, 4, 'NXM_OF_IP_DST')] }),
+    def('tcp_src', { mask: M, h: [basic(13, 2, 'OXM_OF_TCP_SRC'), nxm0(9, 2, 'NXM_OF_TCP_SRC')] }),
+    def('tcp_dst', { mask: M, h: [basic(14, 2, 'OXM_OF_TCP_DST'), nxm0(10, 2, 'NXM_OF_TCP_DST')] }),
+    def('udp_src', { mask: M, h: [basic(15, 2, 'OXM_OF_UDP_SRC'), nxm0(11, 2, 'NXM_OF_UDP_SRC')] }),
+    def('udp_dst', { mask: M, h: [basic(16, 2, 'OXM_OF_UDP_DST'), nxm0(12, 2, 'NXM_OF_UDP_DST')] }),
+    def('sctp_src', { mask: M, h: [basic(17, 2, 'OXM_OF_SCTP_SRC')] }),
+    def('sctp_dst', { mask: M, h: [basic(18, 2, 'OXM_OF_SCTP_DST')] }),
+    def('icmp_type', { h: [basic(19, 1, 'OXM_OF_ICMPV4_TYPE'), nxm0(13, 1, 'NXM_OF_ICMP_TYPE')] }),
+    def('icmp_code', { h: [basic(20, 1, 'OXM_OF_ICMPV4_CODE'), nxm0(14, 1, 'NXM_OF_ICMP_CODE')] }),
+    def('arp_op', { h: [basic(21, 2, 'OXM_OF_ARP_OP'), nxm0(15, 2, 'NXM_OF_ARP_OP')] }),
+    def('arp_spa', { kind: 'ipv4', mask: M, h: [basic(22, 4, 'OXM_OF_ARP_SPA'), nxm0(16, 4, 'NXM_OF_ARP_SPA')] }),
+    def('arp_tpa', { kind: 'ipv4', mask: M, h: [basic(23, 4, 'OXM_OF_ARP_TPA'), nxm0(17, 4, 'NXM_OF_ARP_TPA')] }),
+    def('arp_sha', { kind: 'mac', mask: M, h: [basic(24, 6, 'OXM_OF_ARP_SHA'), nxm1(17, 6, 'NXM_NX_ARP_SHA')] }),
+    def('arp_tha', { kind: 'mac', mask: M, h: [basic(25, 6, 'OXM_OF_ARP_THA'), nxm1(18, 6, 'NXM_NX_ARP_THA')] }),
+    def('ipv6_src', { kind: 'ipv6', mask: M, h: [basic(26, 16, 'OXM_OF_IPV6_SRC'), nxm1(19, 16, 'NXM_NX_IPV6_SRC')] }),
+    def('ipv6_dst', { kind: 'ipv6', mask: M, h: [basic(27, 16, 'OXM_OF_IPV6_DST'), nxm1(20, 16, 'NXM_NX_IPV6_DST')] }),
+    def('ipv6_label', { bits: 20, mask: M, h: [basic(28, 4, 'OXM_OF_IPV6_FLABEL'), nxm1(27, 4, 'NXM_NX_IPV6_LABEL')] }),
+    def('icmpv6_type', { h: [basic(29, 1, 'OXM_OF_ICMPV6_TYPE'), nxm1(21, 1, 'NXM_NX_ICMPV6_TYPE')] }),
+    def('icmpv6_code', { h: [basic(30, 1, 'OXM_OF_ICMPV6_CODE'), nxm1(22, 1, 'NXM_NX_ICMPV6_CODE')] }),
+    def('nd_target', { kind: 'ipv6', mask: M, h: [basic(31, 16, 'OXM_OF_IPV6_ND_TARGET'), nxm1(23, 16, 'NXM_NX_ND_TARGET')] }),
+    def('nd_sll', { kind: 'mac', mask: M, h: [basic(32, 6, 'OXM_OF_IPV6_ND_SLL'), nxm1(24, 6, 'NXM_NX_ND_SLL')] }),
+    def('nd_tll', { kind: 'mac', mask: M, h: [basic(33, 6, 'OXM_OF_IPV6_ND_TLL'), nxm1(25, 6, 'NXM_NX_ND_TLL')] }),
+    def('mpls_label', { bits: 20, h: [basic(34, 4, 'OXM_OF_MPLS_LABEL')] }),
+    def('mpls_tc', { bits: 3, h: [basic(35, 1, 'OXM_OF_MPLS_TC')] }),
+    def('mpls_bos', { bits: 1, h: [basic(36, 1, 'OXM_OF_MPLS_BOS')] }),
+    def('pbb_isid', { mask: M, h: [basic(37, 3, 'OXM_OF_PBB_ISID')] }),
+    def('tun_id', { mask: M, h: [basic(38, 8, 'OXM_OF_TUNNEL_ID'), nxm1(16, 8, 'NXM_NX_TUN_ID')] }),
+    def('ipv6_exthdr', { bits: 9, mask: M, h: [basic(39, 2, 'OXM_OF_IPV6_EXTHDR')] }),
+
+    // Open vSwitch extensions.
+    def('nw_tos', { h: [nxm0(5, 1, 'NXM_OF_IP_TOS')] }),
+    def('vlan_tci', { mask: M, h: [nxm0(4, 2, 'NXM_OF_VLAN_TCI')] }),
+    def('ip_frag', { bits: 2, mask: M, h: [nxm1(26, 1, 'NXM_NX_IP_FRAG')] }),
+    def('nw_ttl', { h: [nxm1(29, 1, 'NXM_NX_IP_TTL')] }),
+    def('mpls_ttl', { h: [nxm1(30, 1, 'NXM_NX_MPLS_TTL')] }),
+    def('tun_src', { kind: 'ipv4', mask: M, h: [nxm1(31, 4, 'NXM_NX_TUN_IPV4_SRC')] }),
+    def('tun_dst', { kind: 'ipv4', mask: M, h: [nxm1(32, 4, 'NXM_NX_TUN_IPV4_DST')] }),
+    def('pkt_mark', { mask: M, h: [nxm1(33, 4, 'NXM_NX_PKT_MARK')] }),
+    def('tcp_flags', { bits: 12, mask: M, h: [onf(42, 2, 'ONFOXM_ET_TCP_FLAGS'), nxm1(34, 2, 'NXM_NX_TCP_FLAGS')] }),
+    def('dp_hash', { mask: M, h: [nxm1(35, 4, 'NXM_NX_DP_HASH')] }),
+    def('recirc_id', { h: [nxm1(36, 4, 'NXM_NX_RECIRC_ID')] }),
+    def('conj_id', { h: [nxm1(37, 4, 'NXM_NX_CONJ_ID')] }),
+    def('tun_gbp_id', { mask: M, h: [nxm1(38, 2, 'NXM_NX_TUN_GBP_ID')] }),
+    def('tun_gbp_flags', { mask: M, h: [nxm1(39, 1, 'NXM_NX_TUN_GBP_FLAGS')] }),
+    def('tun_flags', { bits: 1, mask: M, h: [nxm1(104, 2, 'NXM_NX_TUN_FLAGS')] }),
+    def('ct_state', { mask: M, h: [nxm1(105, 4, 'NXM_NX_CT_STATE')] }),
+    def('ct_zone', { h: [nxm1(106, 2, 'NXM_NX_CT_ZONE')] }),
+    def('ct_mark', { mask: M, h: [nxm1(107, 4, 'NXM_NX_CT_MARK')] }),
+    def('ct_label', { mask: M, h: [nxm1(108, 16, 'NXM_NX_CT_LABEL')] }),
+    def('tun_ipv6_src', { kind: 'ipv6', mask: M, h: [nxm1(109, 16, 'NXM_NX_TUN_IPV6_SRC')] }),
+    def('tun_ipv6_dst', { kind: 'ipv6', mask: M, h: [nxm1(110, 16, 'NXM_NX_TUN_IPV6_DST')] }),
+    def('ct_nw_proto', { h: [nxm1(119, 1, 'NXM_NX_CT_NW_PROTO')] }),
+    def('ct_nw_src', { kind: 'ipv4', mask: M, h: [nxm1(120, 4, 'NXM_NX_CT_NW_SRC')] }),
+    def('ct_nw_dst', { kind: 'ipv4', mask: M, h: [nxm1(121, 4, 'NXM_NX_CT_NW_DST')] }),
+    def('ct_ipv6_src', { kind: 'ipv6', mask: M, h: [nxm1(122, 16, 'NXM_NX_CT_IPV6_SRC')] }),
+    def('ct_ipv6_dst', { kind: 'ipv6', mask: M, h: [nxm1(123, 16, 'NXM_NX_CT_IPV6_DST')] }),
+    def('ct_tp_src', { mask: M, h: [nxm1(124, 2, 'NXM_NX_CT_TP_SRC')] }),
+    def('ct_tp_dst', { mask: M, h: [nxm1(125, 2, 'NXM_NX_CT_TP_DST')] }),
+  ];
+  for (let i = 0; i < 16; i++) f.push(def(`reg${i}`, { mask: M, h: [nxm1(i, 4, `NXM_NX_REG${i}`)] }));
+  for (let i = 0; i < 8; i++) {
+    f.push(def(`xreg${i}`, { mask: M, h: [{ oxmClass: OFPXMC.PACKET_REGS, fieldNum: i, bytes: 8, name: `OXM_OF_PKT_REG${i}` }] }));
+  }
+  for (let i = 0; i < 4; i++) f.push(def(`xxreg${i}`, { mask: M, h: [nxm1(111 + i, 16, `NXM_NX_XXREG${i}`)] }));
+  for (let i = 0; i < 64; i++) {
+    f.push(def(`tun_metadata${i}`, { kind: 'bytes', mask: M, variable: true, h: [nxm1(40 + i, 124, `NXM_NX_TUN_METADATA${i}`)] }));
+  }
+  return f;
+}
+
+/** Every field this codec knows, in declaration order. */
+export const FIELDS: readonly FieldDef[] = buildFields();
+
+const BY_NAME = new Map<string, FieldDef>(FIELDS.map((d) => [d.name, d]));
+const BY_HEADER = new Map<string, { def: FieldDef; header: Header }>();
+for (const d of FIELDS) {
+  for (const h of d.headers) BY_HEADER.set(headerKey(h.oxmClass, h.fieldNum, h.experimenter), { def: d, header: h });
+}
+
+function headerKey(oxmClass: number, fieldNum: number, experimenter?: number): string {
+  return `${oxmClass}:${fieldNum}:${experimenter ?? ''}`;
+}
+
+/** The field called `name` (ovs-fields(7) spelling), or undefined. */
+export function findField(name: string): FieldDef | undefined {
+  return BY_NAME.get(name);
+}
+
+function requireField(name: unknown): FieldDef {
+  const d = typeof name === 'string' ? BY_NAME.get(name) : undefined;
+  if (!d) throw new EncodeError(`unknown match field ${JSON.stringify(name)}`);
+  return d;
+}
+
+function header32(h: Header, hasMask: boolean, length: number): number {
+  return ((h.oxmClass << 16) | (h.fieldNum << 9) | (hasMask ? 0x100 : 0) | length) >>> 0;
+}
+
+/**
+ * The 32-bit OXM/NXM header of `name` as used in ofp_match (no mask, full length).
+ * For experimenter-class fields this is only the first word of the header.
+ */
+export function oxmHeader(name: OxmFieldName, hasMask = false): number {
+  const d = requireField(name);
+  return header32(d.match, hasMask, (d.match.experimenter === undefined ? 0 : 4) + d.match.bytes * (hasMask ? 2 : 1));
+}
+
+// ---------------------------------------------------------------------------
+// Field references (Nicira actions address fields by 32-bit NXM/OXM header).
+
+/** A field reference resolved for the wire. */
+export interface ResolvedRef {
+  readonly header: number;
+  readonly ofs: number;
+  readonly nBits: number;
+  /** Width in bits of the referenced field under `header`. */
+  readonly width: number;
+}
+
+/** Validates a field reference and gives its wire header, offset and width. */
+export function resolveFieldRef(ref: FieldRef, what = 'field reference'): ResolvedRef {
+  if (ref === null || typeof ref !== 'object') throw new EncodeError(`${what}: expected {field, ofs?, nBits?}`);
+  const d = requireField(ref.field);
+  if (d.variable) throw new EncodeError(`${what}: variable-length field ${d.name} cannot be referenced`);
+  if (d.ref.experimenter !== undefined) {
+    throw new EncodeError(`${what}: field ${d.name} has no 32-bit header`);
+  }
+  const width = d.ref.bytes * 8;
+  const ofs = ref.ofs ?? 0;
+  if (!Number.isInteger(ofs) || ofs < 0 || ofs >= width) throw new EncodeError(`${what}: ofs ${ofs} outside ${d.name} (${width} bits)`);
+  const nBits = ref.nBits ?? width - ofs;
+  if (!Number.isInteger(nBits) || nBits < 1 || ofs + nBits > width) {
+    throw new EncodeError(`${what}: ${d.name}[${ofs}..${ofs + nBits - 1}] outside the field's ${width} bits`);
+  }
+  return { header: header32(d.ref, false, d.ref.bytes), ofs, nBits, width };
+}
+
+/** Field definition and width for a 32-bit header found in an action, or undefined if unknown. */
+export function fieldByHeader(header: number): { readonly name: OxmFieldName; readonly width: number } | undefined {
+  const oxmClass = header >>> 16;
+  if (oxmClass === OFPXMC.EXPERIMENTER) return undefined;
+  const hit = BY_HEADER.get(headerKey(oxmClass, (header >>> 9) & 0x7f));
+  if (!hit || hit.def.variable) return undefined;
+  return { name: hit.def.name, width: hit.header.bytes * 8 };
+}
+
+/**
+ * The canonical FieldRef for a header/ofs/nBits read off the wire (defaults omitted),
+ * or undefined if the header is unknown or the range does not fit the field.
+ */
+export function makeFieldRef(header: number, ofs: number, nBits: number): FieldRef | undefined {
+  const f = fieldByHeader(header);
+  if (!f || nBits < 1 || ofs + nBits > f.width) return undefined;
+  if (ofs === 0 && nBits === f.width) return { field: f.name };
+  if (ofs + nBits === f.width) return { field: f.name, ofs };
+  return { field: f.name, ofs, nBits };
+}
+
+// ---------------------------------------------------------------------------
+// Values.
+
+const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
+
+function parseMac(s: unknown, what: string): Buffer {
+  if (typeof s !== 'string' || !MAC_RE.test(s)) throw new EncodeError(`${what}: bad MAC address ${JSON.stringify(s)}`);
+  return Buffer.from(s.replace(/:/g, ''), 'hex');
+}
+
+function parseIpv4(s: unknown, what: string): Buffer {
+  if (typeof s !== 'string' || !isIPv4(s)) throw new EncodeError(`${what}: bad IPv4 address ${JSON.stringify(s)}`);
+  return Buffer.from(s.split('.').map(Number));
+}
+
+/** Parses any valid IPv6 text form (including embedded IPv4) into 16 bytes. */
+export function parseIpv6(s: unknown, what = 'IPv6 address'): Buffer {
+  if (typeof s !== 'string' || !isIPv6(s) || s.includes('%')) throw new EncodeError(`${what}: bad IPv6 address ${JSON.stringify(s)}`);
+  let text = s;
+  if (text.includes('.')) {
+    // Embedded IPv4 (::ffff:1.2.3.4): rewrite its four bytes as two hex groups.
+    const cut = text.lastIndexOf(':') + 1;
+    const v4 = parseIpv4(text.slice(cut), what);
+    text = `${text.slice(0, cut)}${v4.readUInt16BE(0).toString(16)}:${v4.readUInt16BE(2).toString(16)}`;
+  }
+  const [head, rest] = text.includes('::') ? text.split('::') as [string, string] : [text, undefined];
+  const parseGroups = (p: string): number[] => (p === '' ? [] : p.split(':').map((g) => parseInt(g, 16)));
+  const left = parseGroups(head);
+  const right = rest === undefined ? [] : parseGroups(rest);
+  const fill = 8 - left.length - right.length;
+  const groups = rest === undefined ? left : [...left, ...new Array<number>(Math.max(fill, 0)).fill(0), ...right];
+  if (groups.length !== 8) throw new EncodeError(`${what}: bad IPv6 address ${JSON.stringify(s)}`);
+  const out = Buffer.alloc(16);
+  groups.forEach((g, i) => out.writeUInt16BE(g, i * 2));
+  return out;
+}
+
+/** RFC 5952 text for 16 bytes: lower case, no leading zeros, longest zero run (≥ 2 groups, first wins) as '::'. */
+export function formatIpv6(b: Buffer): string {
+  const groups: number[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push(b.readUInt16BE(i));
+  let bestAt = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== 0) { i++; continue; }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLen) { bestAt = i; bestLen = j - i; }
+    i = j;
+  }
+  const hex = (gs: number[]): string => gs.map((g) => g.toString(16)).join(':');
+  if (bestAt === -1) return hex(groups);
+  return `${hex(groups.slice(0, bestAt))}::${hex(groups.slice(bestAt + bestLen))}`;
+}
+
+function uintToBytes(v: unknown, def: FieldDef, bytes: number, what: string, isMask: boolean): Buffer {
+  const out = Buffer.alloc(bytes);
+  const bits = isMask ? bytes * 8 : Math.min(def.bits, bytes * 8);
+  if (bytes <= 4) {
+    if (typeof v !== 'number' || !Number.isInteger(v)) throw new EncodeError(`${what}: expected an integer number, got ${describe(v)}`);
+    if (v < 0 || v >= 2 ** bits) throw new EncodeError(`${what}: ${v} does not fit in ${bits} bits`);
+    out.writeUIntBE(v, 0, bytes);
+  } else {
+    if (typeof v !== 'bigint') throw new EncodeError(`${what}: expected a bigint, got ${describe(v)}`);
+    if (v < 0n || v >= 1n << BigInt(bits)) throw new EncodeError(`${what}: ${v} does not fit in ${bits} bits`);
+    let x = v;
+    for (let i = bytes - 1; i >= 0; i--) {
+      out[i] = Number(x & 0xffn);
+      x >>= 8n;
+    }
+  }
+  return out;
+}
+
+function describe(v: unknown): string {
+  if (typeof v === 'bigint') return `bigint ${v}`;
+  if (Buffer.isBuffer(v)) return `Buffer(${v.length})`;
+  return `${typeof v} ${JSON.stringify(v)}`;
+}
+
+function valueToBytes(def: FieldDef, v: unknown, what: string, isMask: boolean, len?: number): Buffer {
+  switch (def.kind) {
+    case 'uint':
+      return uintToBytes(v, def, def.match.bytes, what, isMask);
+    case 'mac':
+      return parseMac(v, what);
+    case 'ipv4':
+      return parseIpv4(v, what);
+    case 'ipv6':
+      return parseIpv6(v, what);
+    case 'bytes': {
+      if (!Buffer.isBuffer(v)) throw new EncodeError(`${what}: expected a Buffer, got ${describe(v)}`);
+      if (v.length < 1 || v.length > def.match.bytes) throw new EncodeError(`${what}: length ${v.length} not in 1..${def.match.bytes}`);
+      if (len !== undefined && v.length !== len) throw new EncodeError(`${what}: mask length ${v.length} differs from value length ${len}`);
+      return v;
+    }
+  }
+}
+
+/** Converts raw value bytes of a known field into its representation. */
+function bytesToValue(kind: Kind, b: Buffer): OxmValue {
+  switch (kind) {
+    case 'uint':
+      if (b.length <= 4) return b.length === 0 ? 0 : b.readUIntBE(0, b.length);
+      return b.reduce((acc, x) => (acc << 8n) | BigInt(x), 0n);
+    case 'mac':
+      return [...b].map((x) => x.toString(16).padStart(2, '0')).join(':');
+    case 'ipv4':
+      return [...b].join('.');
+    case 'ipv6':
+      return formatIpv6(b);
+    case 'bytes':
+      return Buffer.from(b);
+  }
+}
+
+/**
+ * Encodes a value for `name` exactly as it would appear in an OXM TLV (exported
+ * for actions that carry raw field values).
+ */
+export function encodeFieldValue(name: OxmFieldName, value: OxmValue, what = name): Buffer {
+  return valueToBytes(requireField(name), value, what, false);
+}
+
+// ---------------------------------------------------------------------------
+// TLVs.
+
+/** Writes one OXM TLV (OpenFlow 1.3.5 §7.2.3.2), validating the field, value and mask. */
+export function encodeOxm(w: BufferWriter, field: OxmField): void {
+  if (field === null || typeof field !== 'object') throw new EncodeError(`match entry must be an object, got ${describe(field)}`);
+  if (field.field === 'unknown') {
+    encodeUnknownOxm(w, field as UnknownOxm);
+    return;
+  }
+  const known = field as KnownOxm;
+  const d = requireField(known.field);
+  const value = valueToBytes(d, known.value, `${d.name} value`, false);
+  let mask: Buffer | undefined;
+  if (known.mask !== undefined) {
+    if (!d.maskable) throw new EncodeError(`${d.name} is not maskable`);
+    mask = valueToBytes(d, known.mask, `${d.name} mask`, true, value.length);
+    // Switches reject (OFPBMC_BAD_WILDCARDS) a value with bits the mask does not select.
+    if (value.some((b, i) => (b & ~mask![i]!) !== 0)) throw new EncodeError(`${d.name}: value has bits set outside its mask`);
+  }
+  const h = d.match;
+  const exp = h.experimenter === undefined ? 0 : 4;
+  w.u32(header32(h, mask !== undefined, exp + value.length * (mask ? 2 : 1)));
+  if (h.experimenter !== undefined) w.u32(h.experimenter);
+  w.bytes(value);
+  if (mask) w.bytes(mask);
+}
+
+function encodeUnknownOxm(w: BufferWriter, f: UnknownOxm): void {
+  if (!Buffer.isBuffer(f.value)) throw new EncodeError('unknown OXM: value must be a Buffer');
+  if (f.mask !== undefined && (!Buffer.isBuffer(f.mask) || f.mask.length !== f.value.length)) {
+    throw new EncodeError('unknown OXM: mask must be a Buffer as long as the value');
+  }
+  const isExp = f.oxmClass === OFPXMC.EXPERIMENTER;
+  if (isExp !== (f.experimenter !== undefined)) throw new EncodeError('unknown OXM: experimenter id is required exactly for class 0xffff');
+  const len = (isExp ? 4 : 0) + f.value.length * (f.mask ? 2 : 1);
+  if (len > 0xff) throw new EncodeError(`unknown OXM: payload of ${len} bytes exceeds 255`);
+  w.u16(f.oxmClass, 'oxm_class').u8(((f.fieldNum << 1) | (f.mask ? 1 : 0)), 'oxm_field').u8(len);
+  if (!Number.isInteger(f.fieldNum) || f.fieldNum < 0 || f.fieldNum > 0x7f) throw new EncodeError(`unknown OXM: field ${f.fieldNum} out of range`);
+  if (isExp) w.u32(f.experimenter!, 'experimenter');
+  w.bytes(f.value);
+  if (f.mask) w.bytes(f.mask);
+}
+
+/** Reads one OXM TLV. Unknown headers come back as {@link UnknownOxm}; lying lengths throw DecodeError. */
+export function decodeOxm(r: BufferReader): OxmField {
+  const at = r.offset;
+  const oxmClass = r.u16('oxm_class');
+  const fb = r.u8('oxm_field');
+  const len = r.u8('oxm_length');
+  const fieldNum = fb >> 1;
+  const hasMask = (fb & 1) === 1;
+  const body = r.sub(len, 'OXM payload');
+  let experimenter: number | undefined;
+  if (oxmClass === OFPXMC.EXPERIMENTER) experimenter = body.u32('OXM experimenter');
+  const n = body.remaining;
+  if (hasMask && n % 2 !== 0) r.fail(`masked OXM with odd payload length ${n}`, at + 3);
+  const vlen = hasMask ? n / 2 : n;
+  const value = body.bytes(vlen, 'OXM value');
+  const mask = hasMask ? body.bytes(vlen, 'OXM mask') : undefined;
+
+  const hit = BY_HEADER.get(headerKey(oxmClass, fieldNum, experimenter));
+  if (!hit) {
+    const u: UnknownOxm = {
+      field: 'unknown', oxmClass, fieldNum,
+      ...(experimenter !== undefined ? { experimenter } : {}),
+      value: Buffer.from(value),
+      ...(mask ? { mask: Buffer.from(mask) } : {}),
+    };
+    return u;
+  }
+  const { def: d, header: h } = hit;
+  if (d.variable ? vlen < 1 || vlen > h.bytes : vlen !== h.bytes) {
+    r.fail(`${h.name}: value length ${vlen}, expected ${d.variable ? `1..${h.bytes}` : h.bytes}`, at + 3);
+  }
+  const out: KnownOxm = { field: d.name, value: bytesToValue(d.kind, value) };
+  return mask ? { ...out, mask: bytesToValue(d.kind, mask) } : out;
+}
+
+/** Writes a complete ofp_match (type, length, OXM TLVs, padding to 8 bytes); OpenFlow 1.3.5 §7.2.3.1. */
+export function encodeMatch(w: BufferWriter, match: Match): void {
+  if (!Array.isArray(match)) throw new EncodeError('match must be an array of OXM entries');
+  const start = w.offset;
+  w.u16(OFPMT_OXM).u16(0);
+  for (const f of match) encodeOxm(w, f);
+  w.patchU16(start + 2, w.offset - start, 'match length');
+  w.padTo(8, start);
 }
 
 /** Reads a complete ofp_match including its padding. */
-export function decodeMatch(_r: BufferReader): Match {
-  throw new Error('decodeMatch: not implemented');
+export function decodeMatch(r: BufferReader): Match {
+  const at = r.offset;
+  const type = r.u16('match type');
+  const length = r.u16('match length');
+  if (type !== OFPMT_OXM) r.fail(`unsupported match type ${type}`, at);
+  if (length < 4) r.fail(`match length ${length} < 4`, at + 2);
+  const body = r.sub(length - 4, 'match');
+  r.skip(((length + 7) & ~7) - length, 'match padding');
+  const out: OxmField[] = [];
+  while (body.remaining > 0) out.push(decodeOxm(body));
+  return out;
 }

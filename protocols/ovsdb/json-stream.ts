@@ -1,0 +1,170 @@
+/**
+ * Splits a byte stream of concatenated JSON texts into values (RFC 7047 §3:
+ * "JSON-RPC messages ... sent over a stream, without framing"). OVSDB peers send
+ * objects back to back with no delimiter, so the only way to find a message's end
+ * is to track nesting depth, strings and escapes.
+ *
+ * Scanning works on bytes, not characters: every byte of a multi-byte UTF-8
+ * sequence is >= 0x80, so it can never be mistaken for `{ } [ ] " \`, and a
+ * character split across two chunks is simply joined before decoding.
+ *
+ * A peer cannot crash or stall us: a top-level value must start with `{` or `[`,
+ * a value may not exceed `maxMessageBytes` nor nest deeper than `maxDepth`, text
+ * must be valid UTF-8 and valid JSON. Anything else throws {@link DecodeError}
+ * with the stream offset, after which the stream stays failed (the caller drops
+ * the connection; there is no way to resynchronise a JSON stream).
+ */
+import { DecodeError } from '../common/errors';
+
+/** Default limit for one JSON-RPC message: 64 MiB. */
+export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
+/** Default nesting limit; OVSDB's own documents are a handful of levels deep. */
+export const DEFAULT_MAX_DEPTH = 1000;
+
+export interface JsonStreamOptions {
+  readonly maxMessageBytes?: number;
+  readonly maxDepth?: number;
+}
+
+const CH = {
+  quote: 0x22,
+  backslash: 0x5c,
+  lbrace: 0x7b,
+  rbrace: 0x7d,
+  lbracket: 0x5b,
+  rbracket: 0x5d,
+  space: 0x20,
+  tab: 0x09,
+  lf: 0x0a,
+  cr: 0x0d,
+} as const;
+
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+export class JsonStream {
+  private readonly maxMessageBytes: number;
+  private readonly maxDepth: number;
+  /** Pieces of the value under construction that came in earlier chunks. */
+  private parts: Buffer[] = [];
+  private partBytes = 0;
+  private depth = 0;
+  private inString = false;
+  private escaped = false;
+  /** Stream offset of the first byte of the current chunk. */
+  private consumed = 0;
+  /** Stream offset where the value under construction starts. */
+  private valueStart = 0;
+  private failure: DecodeError | undefined;
+
+  constructor(options: JsonStreamOptions = {}) {
+    this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    this.maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
+  }
+
+  /** Stream offset of the first byte of the most recently completed (or current) value. */
+  get messageOffset(): number {
+    return this.valueStart;
+  }
+
+  /** Bytes held for a value not yet complete. */
+  get bufferedBytes(): number {
+    return this.partBytes;
+  }
+
+  /** Feeds a chunk; returns the values it completes, in order. */
+  push(chunk: Uint8Array): unknown[] {
+    if (this.failure) throw this.failure;
+    try {
+      return this.scan(chunk);
+    } catch (err) {
+      this.failure =
+        err instanceof DecodeError ? err : new DecodeError('cannot decode JSON stream', this.valueStart, { cause: err });
+      this.parts = [];
+      this.partBytes = 0;
+      throw this.failure;
+    }
+  }
+
+  private scan(chunk: Uint8Array): unknown[] {
+    const out: unknown[] = [];
+    const base = this.consumed;
+    /** Index in `chunk` where the current value's bytes start (0 if it began earlier). */
+    let from = 0;
+    for (let i = 0; i < chunk.length; i++) {
+      const b = chunk[i]!;
+      if (this.depth === 0) {
+        if (b === CH.space || b === CH.lf || b === CH.cr || b === CH.tab) continue;
+        if (b !== CH.lbrace && b !== CH.lbracket) {
+          throw new DecodeError(`expected '{' or '[' to start a JSON-RPC message, got byte 0x${hex(b)}`, base + i);
+        }
+        this.depth = 1;
+        this.valueStart = base + i;
+        from = i;
+        continue;
+      }
+      if (this.inString) {
+        if (this.escaped) this.escaped = false;
+        else if (b === CH.backslash) this.escaped = true;
+        else if (b === CH.quote) this.inString = false;
+        else if (b < 0x20) throw new DecodeError('control character inside a JSON string', base + i);
+        continue;
+      }
+      switch (b) {
+        case CH.quote:
+          this.inString = true;
+          break;
+        case CH.lbrace:
+        case CH.lbracket:
+          if (++this.depth > this.maxDepth) {
+            throw new DecodeError(`JSON nested deeper than ${this.maxDepth} levels`, base + i);
+          }
+          break;
+        case CH.rbrace:
+        case CH.rbracket:
+          if (--this.depth === 0) {
+            const piece = chunk.subarray(from, i + 1);
+            this.checkSize(this.partBytes + piece.length, base + i);
+            out.push(this.finish(piece));
+          }
+          break;
+      }
+    }
+    if (this.depth > 0) {
+      const piece = chunk.subarray(from);
+      this.checkSize(this.partBytes + piece.length, base + chunk.length);
+      // Copy: the caller may reuse its chunk buffer.
+      this.parts.push(Buffer.from(piece));
+      this.partBytes += piece.length;
+    }
+    this.consumed += chunk.length;
+    return out;
+  }
+
+  private checkSize(bytes: number, offset: number): void {
+    if (bytes > this.maxMessageBytes) {
+      throw new DecodeError(`JSON message larger than ${this.maxMessageBytes} bytes`, offset);
+    }
+  }
+
+  private finish(last: Uint8Array): unknown {
+    const bytes = this.parts.length === 0 ? last : Buffer.concat([...this.parts, last]);
+    this.parts = [];
+    this.partBytes = 0;
+    let text: string;
+    try {
+      text = utf8.decode(bytes);
+    } catch (err) {
+      throw new DecodeError('JSON message is not valid UTF-8', this.valueStart, { cause: err });
+    }
+    try {
+      return JSON.parse(text) as unknown;
+    } catch (err) {
+      const why = err instanceof Error ? err.message : String(err);
+      throw new DecodeError(`invalid JSON: ${why}`, this.valueStart, { cause: err });
+    }
+  }
+}
+
+function hex(b: number): string {
+  return b.toString(16).padStart(2, '0');
+}

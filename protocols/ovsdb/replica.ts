@@ -1,0 +1,265 @@
+/**
+ * An in-memory copy of the monitored part of one database: table → row UUID →
+ * row, kept current by applying a monitor's initial result and its
+ * notifications — `update` with <table-updates> (RFC 7047 §4.1.6) or `update2`
+ * with <table-updates2> (ovsdb-server(7) §4.1.14, the diff format of
+ * monitor_cond).
+ *
+ * Each notification is validated whole before anything changes (a malformed
+ * update throws OvsdbFormatError naming the element it violates and leaves the
+ * replica as it was), then applied and reported as row changes `{table, uuid,
+ * old, new}`: `old` undefined for an insert, `new` undefined for a delete.
+ * Rows are always complete (every monitored column, defaults filled in) and in
+ * canonical form, so they compare equal to what a `select` returns.
+ */
+import { EventEmitter } from 'node:events';
+import { OvsdbFormatError } from './errors';
+import {
+  canonicalValue,
+  compareAtoms,
+  decodeSet,
+  defaultValue,
+  equalRows,
+  isMap,
+  isScalar,
+  isUuidText,
+  validateRow,
+  type Atom,
+  type ColumnType,
+  type DatabaseSchema,
+  type Pair,
+  type Row,
+  type Value,
+} from './rfc7047';
+
+/** One row's change. */
+export interface RowChange {
+  readonly table: string;
+  readonly uuid: string;
+  readonly old: Row | undefined;
+  readonly new: Row | undefined;
+}
+
+/** Wire format of an update: 1 = <table-updates> (monitor), 2 = <table-updates2> (monitor_cond). */
+export type UpdateFormat = 1 | 2;
+
+const SEC = {
+  tableUpdates: 'RFC 7047 §4.1.6 <table-updates>',
+  tableUpdate: 'RFC 7047 §4.1.6 <table-update>',
+  rowUpdate: 'RFC 7047 §4.1.6 <row-update>',
+  tableUpdates2: 'ovsdb-server(7) §4.1.14 <table-updates2>',
+  rowUpdate2: 'ovsdb-server(7) §4.1.14 <row-update2>',
+} as const;
+
+type Tables = Map<string, Map<string, Row>>;
+
+export interface ReplicaEvents {
+  /** One row changed. */
+  change: [RowChange];
+  /** All changes from one notification (or one resync), after they are applied. */
+  changes: [readonly RowChange[]];
+}
+
+export class Replica extends EventEmitter<ReplicaEvents> {
+  private data: Tables = new Map();
+
+  /**
+   * @param schema the database schema (§3.2), for column types and defaults
+   * @param columns monitored columns per table; `undefined` = every schema column
+   */
+  constructor(
+    private schemaValue: DatabaseSchema,
+    private readonly columns: ReadonlyMap<string, readonly string[] | undefined>,
+  ) {
+    super();
+    for (const t of columns.keys()) this.data.set(t, new Map());
+  }
+
+  get schema(): DatabaseSchema {
+    return this.schemaValue;
+  }
+  /** A server restart may bring a new schema version; columns are re-read from it. */
+  setSchema(schema: DatabaseSchema): void {
+    this.schemaValue = schema;
+  }
+
+  get tableNames(): string[] {
+    return [...this.data.keys()];
+  }
+  get(table: string, uuid: string): Row | undefined {
+    return this.data.get(table)?.get(uuid);
+  }
+  /** Rows of a table as [uuid, row] pairs. */
+  rows(table: string): [string, Row][] {
+    return [...(this.data.get(table)?.entries() ?? [])];
+  }
+  size(table: string): number {
+    return this.data.get(table)?.size ?? 0;
+  }
+  /** Plain-object copy: table → uuid → row. */
+  snapshot(): Record<string, Record<string, Row>> {
+    const out: Record<string, Record<string, Row>> = {};
+    for (const [t, rows] of this.data) out[t] = Object.fromEntries(rows);
+    return out;
+  }
+
+  /** Applies a monitor result or notification; returns (and emits) the changes. */
+  apply(updates: unknown, format: UpdateFormat): RowChange[] {
+    const changes = this.compute(updates, format, this.data);
+    this.commit(changes);
+    return changes;
+  }
+
+  /**
+   * Replaces the whole content with a fresh monitor's initial result (after a
+   * reconnect) and reports only the differences, so consumers see the same
+   * sequence of states they would have seen had the connection never dropped.
+   */
+  resync(initial: unknown, format: UpdateFormat): RowChange[] {
+    const fresh: Tables = new Map([...this.columns.keys()].map((t) => [t, new Map<string, Row>()]));
+    for (const c of this.compute(initial, format, fresh)) if (c.new) fresh.get(c.table)!.set(c.uuid, c.new);
+    const changes: RowChange[] = [];
+    for (const [table, rows] of fresh) {
+      const current = this.data.get(table) ?? new Map<string, Row>();
+      for (const [uuid, row] of rows) {
+        const old = current.get(uuid);
+        if (!equalRows(old, row)) changes.push({ table, uuid, old, new: row });
+      }
+      for (const [uuid, old] of current) if (!rows.has(uuid)) changes.push({ table, uuid, old, new: undefined });
+    }
+    this.commit(changes);
+    return changes;
+  }
+
+  private commit(changes: readonly RowChange[]): void {
+    for (const c of changes) {
+      let rows = this.data.get(c.table);
+      if (!rows) this.data.set(c.table, (rows = new Map()));
+      if (c.new) rows.set(c.uuid, c.new);
+      else rows.delete(c.uuid);
+    }
+    for (const c of changes) this.emit('change', c);
+    if (changes.length > 0) this.emit('changes', changes);
+  }
+
+  /** Validates a whole notification and computes its row changes against `base`, changing nothing. */
+  private compute(updates: unknown, format: UpdateFormat, base: Tables): RowChange[] {
+    const secAll = format === 1 ? SEC.tableUpdates : SEC.tableUpdates2;
+    const tables = asObject(updates, secAll, '');
+    const changes: RowChange[] = [];
+    for (const [table, tableUpdate] of Object.entries(tables)) {
+      if (!this.columns.has(table)) throw new OvsdbFormatError(secAll, `table "${table}" is not monitored`, table);
+      const rowsUpdate = asObject(tableUpdate, format === 1 ? SEC.tableUpdate : SEC.tableUpdates2, table);
+      const current = base.get(table) ?? new Map<string, Row>();
+      for (const [uuid, rowUpdate] of Object.entries(rowsUpdate)) {
+        const path = `${table}.${uuid}`;
+        if (!isUuidText(uuid)) throw new OvsdbFormatError(format === 1 ? SEC.tableUpdate : SEC.tableUpdates2, `"${uuid}" is not a UUID`, path);
+        const old = current.get(uuid);
+        const next = format === 1 ? this.rowFromUpdate1(table, old, rowUpdate, path) : this.rowFromUpdate2(table, old, rowUpdate, path);
+        if (old === undefined && next === undefined) continue;
+        if (next !== undefined && old !== undefined && equalRows(old, next)) continue;
+        changes.push({ table, uuid, old, new: next });
+      }
+    }
+    return changes;
+  }
+
+  /** §4.1.6 <row-update>: "old" and/or "new"; "new" absent means deleted. */
+  private rowFromUpdate1(table: string, old: Row | undefined, json: unknown, path: string): Row | undefined {
+    const u = asObject(json, SEC.rowUpdate, path);
+    for (const k of Object.keys(u)) {
+      if (k !== 'old' && k !== 'new') throw new OvsdbFormatError(SEC.rowUpdate, `unexpected member "${k}"`, path);
+    }
+    if (u.old !== undefined) validateRow(u.old, `${path}.old`);
+    if (u.new === undefined) {
+      if (u.old === undefined) throw new OvsdbFormatError(SEC.rowUpdate, 'neither "old" nor "new" present', path);
+      return undefined;
+    }
+    validateRow(u.new, `${path}.new`);
+    return this.complete(table, { ...(old ?? {}), ...u.new });
+  }
+
+  /** ovsdb-server(7) §4.1.14 <row-update2>: exactly one of initial, insert, delete, modify. */
+  private rowFromUpdate2(table: string, old: Row | undefined, json: unknown, path: string): Row | undefined {
+    const u = asObject(json, SEC.rowUpdate2, path);
+    const keys = Object.keys(u);
+    if (keys.length !== 1) throw new OvsdbFormatError(SEC.rowUpdate2, `expected exactly one member, got ${keys.length}`, path);
+    const kind = keys[0]!;
+    const body = u[kind];
+    switch (kind) {
+      case 'initial':
+      case 'insert':
+        validateRow(body, `${path}.${kind}`);
+        return this.complete(table, body);
+      case 'delete':
+        return undefined;
+      case 'modify': {
+        validateRow(body, `${path}.modify`);
+        if (!old) throw new OvsdbFormatError(SEC.rowUpdate2, 'modify of a row not in the replica', path);
+        const row: Record<string, Value> = { ...old };
+        for (const [col, diff] of Object.entries(body)) {
+          row[col] = applyDiff(this.columnType(table, col), old[col], diff, `${path}.modify.${col}`);
+        }
+        return this.complete(table, row);
+      }
+      default:
+        throw new OvsdbFormatError(SEC.rowUpdate2, `unknown member "${kind}"`, path);
+    }
+  }
+
+  private columnType(table: string, column: string): ColumnType | undefined {
+    return this.schemaValue.tables.get(table)?.columns.get(column);
+  }
+
+  /** Fills monitored columns the server left out (they hold their default) and canonicalises values. */
+  private complete(table: string, row: Row): Row {
+    const out: Record<string, Value> = {};
+    const wanted = this.columns.get(table) ?? [...(this.schemaValue.tables.get(table)?.columns.keys() ?? [])];
+    for (const col of wanted) {
+      const t = this.columnType(table, col);
+      if (row[col] === undefined && t) out[col] = canonicalValue(defaultValue(t));
+    }
+    for (const [col, v] of Object.entries(row)) out[col] = canonicalValue(v);
+    return out;
+  }
+}
+
+/**
+ * Applies an update2 column diff (ovsdb-server(7) §4.1.14): a single-valued
+ * column takes the new value; a set toggles each listed element; a map adds new
+ * keys, removes listed pairs that match, and replaces values of listed keys that
+ * differ.
+ */
+function applyDiff(type: ColumnType | undefined, old: Value | undefined, diff: Value, path: string): Value {
+  if (type === undefined || isScalar(type)) return diff;
+  if (type.value !== undefined) {
+    if (!isMap(diff)) throw new OvsdbFormatError(SEC.rowUpdate2, 'diff of a map column is not a <map>', path);
+    const pairs = new Map<string, Pair>((old && isMap(old) ? old[1] : []).map((p) => [key(p[0]), p]));
+    for (const p of diff[1]) {
+      const k = key(p[0]);
+      const have = pairs.get(k);
+      if (!have) pairs.set(k, p);
+      else if (key(have[1]) === key(p[1])) pairs.delete(k);
+      else pairs.set(k, p);
+    }
+    return ['map', [...pairs.values()].sort((a, b) => compareAtoms(a[0], b[0]))];
+  }
+  const atoms = new Map<string, Atom>((old === undefined ? [] : decodeSet(old, path)).map((a) => [key(a), a]));
+  for (const a of decodeSet(diff, path)) {
+    const k = key(a);
+    if (atoms.has(k)) atoms.delete(k);
+    else atoms.set(k, a);
+  }
+  return canonicalValue(['set', [...atoms.values()]]);
+}
+
+function key(a: Atom): string {
+  return JSON.stringify(a);
+}
+
+function asObject(v: unknown, section: string, path: string): Record<string, unknown> {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) {
+    throw new OvsdbFormatError(section, 'is not an object', path || '(top)');
+  }
+  return v as Record<string, unknown>;
+}

@@ -1,0 +1,562 @@
+/**
+ * A long-lived OVSDB session (RFC 7047 §4) with one database server.
+ *
+ * - Active: {@link OvsdbSession.connect} to `tcp:HOST:PORT`, `unix:PATH` or
+ *   `ssl:HOST:PORT`; when the connection drops it reconnects with a backoff list
+ *   plus jitter (reset on success), re-acquires its locks, re-issues its
+ *   monitors and resyncs their replicas, emitting only the differences.
+ * - Passive: {@link listen} on `ptcp:PORT[:IP]`, `punix:PATH` or `pssl:...`
+ *   accepts the connections that hosts open after `ovs-vsctl set-manager`; each
+ *   becomes a session with no reconnect (the host reconnects to us).
+ *
+ * Status is reported as a discriminated union of events (`status`), and the
+ * session is a small state machine changed only through `setState()`.
+ */
+import { EventEmitter } from 'node:events';
+import net from 'node:net';
+import tls from 'node:tls';
+import type winston from 'winston';
+import { ConnectionError, PlexusError, TimeoutError } from '../common/errors';
+import { OvsdbFormatError } from './errors';
+import { Monitor, parseUpdateNotification, type MonitorMethod, type MonitorSpec } from './monitor';
+import type { RowChange } from './replica';
+import { isId, parseSchema, type DatabaseSchema } from './rfc7047';
+import { OvsdbRpc, defaultLogger, type RpcEvent, type RpcOptions } from './rpc';
+import { checkTransactResults, type Operation, type TransactResults } from './transact';
+
+/** Parsed connection method (ovsdb-server(1) "--remote" syntax). */
+export type Target =
+  | { readonly kind: 'tcp'; readonly host: string; readonly port: number }
+  | { readonly kind: 'ssl'; readonly host: string; readonly port: number }
+  | { readonly kind: 'unix'; readonly path: string };
+
+/** Parsed passive connection method. */
+export type ListenTarget =
+  | { readonly kind: 'ptcp'; readonly host: string; readonly port: number }
+  | { readonly kind: 'pssl'; readonly host: string; readonly port: number }
+  | { readonly kind: 'punix'; readonly path: string };
+
+export type SessionState = 'connecting' | 'connected' | 'backoff' | 'closed';
+
+/** Everything a session reports, discriminated by `type`. */
+export type SessionStatus =
+  | { readonly type: 'connecting'; readonly target: string; readonly attempt: number }
+  | { readonly type: 'connected'; readonly target: string }
+  /** All monitors re-issued after a reconnect; `changes` is what differed from before. */
+  | { readonly type: 'resynced'; readonly monitorId: string; readonly changes: readonly RowChange[] }
+  | { readonly type: 'disconnected'; readonly error: PlexusError | undefined }
+  | { readonly type: 'reconnecting'; readonly attempt: number; readonly delayMs: number }
+  /** §4.1.9: a lock we asked for is now ours. */
+  | { readonly type: 'locked'; readonly lock: string }
+  /** §4.1.10: another client stole a lock we held. */
+  | { readonly type: 'stolen'; readonly lock: string }
+  | { readonly type: 'notification'; readonly method: string; readonly params: readonly unknown[] }
+  /** A failure that did not end the session (e.g. a re-monitor the server refused). */
+  | { readonly type: 'error'; readonly error: PlexusError }
+  | { readonly type: 'closed'; readonly error: PlexusError | undefined };
+
+export interface BackoffOptions {
+  /** Delays for attempts 1, 2, ...; the last repeats (default 100, 250, 500, 1000, 2000, 4000, 8000 ms). */
+  readonly delaysMs?: readonly number[];
+  /** Up to this much random delay is added to each (default 20% of the delay). */
+  readonly jitterRatio?: number;
+  /** Injected randomness in [0, 1) for tests. */
+  readonly random?: () => number;
+}
+
+export interface SessionOptions extends Omit<RpcOptions, 'name'> {
+  readonly backoff?: BackoffOptions;
+  /** Time limit for one connect attempt (default 5000 ms). */
+  readonly connectTimeoutMs?: number;
+  /** TLS options for `ssl:` targets (key, cert, ca, ...). */
+  readonly tls?: tls.ConnectionOptions;
+  /** Keep retrying when the very first connect fails instead of rejecting (default false). */
+  readonly waitOnFirstConnect?: boolean;
+  readonly logger?: winston.Logger;
+}
+
+const DEFAULT_DELAYS_MS = [100, 250, 500, 1000, 2000, 4000, 8000] as const;
+
+/** Delay before reconnect attempt `attempt` (1-based): list entry plus jitter. */
+export function backoffDelayMs(attempt: number, options: BackoffOptions = {}): number {
+  const delays = options.delaysMs && options.delaysMs.length > 0 ? options.delaysMs : DEFAULT_DELAYS_MS;
+  const base = delays[Math.min(Math.max(attempt, 1), delays.length) - 1]!;
+  const jitter = base * (options.jitterRatio ?? 0.2) * (options.random ?? Math.random)();
+  return Math.round(base + jitter);
+}
+
+/** Parses `tcp:HOST:PORT`, `ssl:HOST:PORT` (IPv6 as `[addr]`) or `unix:PATH`. */
+export function parseTarget(target: string): Target {
+  const m = /^(tcp|ssl):(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(target);
+  if (m) return { kind: m[1] as 'tcp' | 'ssl', host: m[2] ?? m[3]!, port: checkPort(Number(m[4]), target) };
+  if (target.startsWith('unix:') && target.length > 5) return { kind: 'unix', path: target.slice(5) };
+  throw new PlexusError(`unsupported OVSDB target "${target}" (expected tcp:HOST:PORT, ssl:HOST:PORT or unix:PATH)`);
+}
+
+/** Parses `ptcp:PORT[:IP]`, `pssl:PORT[:IP]` or `punix:PATH` (port 0 = any free port). */
+export function parseListenTarget(target: string): ListenTarget {
+  const m = /^(ptcp|pssl):(\d+)(?::(?:\[([^\]]+)\]|(.+)))?$/.exec(target);
+  if (m) return { kind: m[1] as 'ptcp' | 'pssl', port: checkPort(Number(m[2]), target), host: m[3] ?? m[4] ?? '0.0.0.0' };
+  if (target.startsWith('punix:') && target.length > 6) return { kind: 'punix', path: target.slice(6) };
+  throw new PlexusError(`unsupported OVSDB listen target "${target}" (expected ptcp:PORT[:IP], pssl:PORT[:IP] or punix:PATH)`);
+}
+
+function checkPort(port: number, target: string): number {
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new PlexusError(`bad port in "${target}"`);
+  return port;
+}
+
+export interface SessionEvents {
+  status: [SessionStatus];
+}
+
+export class OvsdbSession extends EventEmitter<SessionEvents> {
+  private state: SessionState = 'connecting';
+  private rpc: OvsdbRpc | undefined;
+  private readonly schemas = new Map<string, Promise<DatabaseSchema>>();
+  private readonly monitors = new Map<string, Monitor>();
+  /** Locks requested on this session, and whether the server granted them. */
+  private readonly locks = new Map<string, { held: boolean }>();
+  private attempt = 0;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private nextMonitorId = 1;
+  private readonly log: winston.Logger;
+
+  private constructor(
+    /** Active target, or undefined for a passive (accepted) session. */
+    private readonly target: Target | undefined,
+    readonly name: string,
+    private readonly options: SessionOptions,
+  ) {
+    super();
+    this.log = (options.logger ?? defaultLogger()).child({ module: 'ovsdb-session', peer: name });
+  }
+
+  /**
+   * Connects actively to a server; resolves once connected. A failed first
+   * attempt rejects with ConnectionError unless `waitOnFirstConnect`; later
+   * disconnects are retried with backoff forever (until close()).
+   */
+  static connect(target: string, options: SessionOptions = {}): Promise<OvsdbSession> {
+    const session = new OvsdbSession(parseTarget(target), target, options);
+    return new Promise((resolve, reject) => {
+      const onStatus = (s: SessionStatus): void => {
+        if (s.type === 'connected') {
+          session.off('status', onStatus);
+          resolve(session);
+        } else if ((s.type === 'disconnected' && !options.waitOnFirstConnect) || s.type === 'closed') {
+          session.off('status', onStatus);
+          session.close();
+          reject(s.error ?? new ConnectionError(`cannot connect to ${target}`));
+        }
+      };
+      session.on('status', onStatus);
+      session.dial();
+    });
+  }
+
+  /** Wraps a socket a host opened to our listener (passive mode; no reconnect). */
+  static accept(socket: net.Socket, options: SessionOptions = {}): OvsdbSession {
+    const name = socket.remoteAddress ? `${socket.remoteAddress}:${socket.remotePort}` : 'unix';
+    const session = new OvsdbSession(undefined, name, options);
+    session.attach(socket);
+    return session;
+  }
+
+  get currentState(): SessionState {
+    return this.state;
+  }
+  get isConnected(): boolean {
+    return this.state === 'connected';
+  }
+  get isPassive(): boolean {
+    return this.target === undefined;
+  }
+  /** The current connection (undefined while disconnected). */
+  get connection(): OvsdbRpc | undefined {
+    return this.rpc;
+  }
+
+  private setState(state: SessionState): void {
+    if (this.state === state) return;
+    this.log.info('ovsdb session state', { from: this.state, to: state });
+    this.state = state;
+  }
+
+  private status(s: SessionStatus): void {
+    this.emit('status', s);
+  }
+
+  // -------------------------------------------------------------------------
+  // Connection lifecycle
+
+  private dial(): void {
+    const target = this.target!;
+    this.setState('connecting');
+    this.status({ type: 'connecting', target: this.name, attempt: this.attempt + 1 });
+    let socket: net.Socket;
+    switch (target.kind) {
+      case 'tcp':
+        socket = net.connect({ host: target.host, port: target.port });
+        break;
+      case 'unix':
+        socket = net.connect({ path: target.path });
+        break;
+      case 'ssl':
+        socket = tls.connect({ ...this.options.tls, host: target.host, port: target.port });
+        break;
+    }
+    const timeoutMs = this.options.connectTimeoutMs ?? 5000;
+    const timer = setTimeout(() => fail(new TimeoutError(`connect to ${this.name} timed out after ${timeoutMs} ms`)), timeoutMs);
+    const fail = (err: PlexusError): void => {
+      clearTimeout(timer);
+      socket.removeAllListeners();
+      socket.on('error', () => undefined);
+      socket.destroy();
+      if (this.isClosed) return;
+      this.status({ type: 'disconnected', error: err });
+      this.scheduleReconnect();
+    };
+    socket.once('error', (err) => fail(new ConnectionError(`cannot connect to ${this.name}: ${err.message}`, { cause: err })));
+    socket.once(target.kind === 'ssl' ? 'secureConnect' : 'connect', () => {
+      clearTimeout(timer);
+      socket.removeAllListeners('error');
+      if (this.state === 'closed') {
+        socket.destroy();
+        return;
+      }
+      this.attach(socket);
+    });
+  }
+
+  private attach(socket: net.Socket): void {
+    socket.setNoDelay?.(true);
+    const o = this.options;
+    const rpc = new OvsdbRpc(socket, {
+      ...(o.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: o.requestTimeoutMs }),
+      ...(o.inactivityProbeMs === undefined ? {} : { inactivityProbeMs: o.inactivityProbeMs }),
+      ...(o.maxMessageBytes === undefined ? {} : { maxMessageBytes: o.maxMessageBytes }),
+      ...(o.logger === undefined ? {} : { logger: o.logger }),
+      name: this.name,
+    });
+    this.rpc = rpc;
+    this.schemas.clear();
+    rpc.on('event', (e: RpcEvent) => this.onRpcEvent(rpc, e));
+    this.setState('connected');
+    this.attempt = 0; // success resets the backoff
+    this.status({ type: 'connected', target: this.name });
+    if (this.monitors.size > 0 || this.locks.size > 0) void this.restore(rpc);
+  }
+
+  /** After a reconnect: re-acquire locks, re-issue monitors, resync replicas. */
+  private async restore(rpc: OvsdbRpc): Promise<void> {
+    for (const name of this.locks.keys()) {
+      try {
+        await this.requestLock(rpc, 'lock', name);
+      } catch (err) {
+        if (rpc !== this.rpc) return;
+        this.status({ type: 'error', error: asPlexusError(err) });
+      }
+    }
+    for (const m of this.monitors.values()) {
+      if (rpc !== this.rpc || !rpc.isOpen) return;
+      try {
+        const schema = await this.getSchema(m.db);
+        const changes = await m.start(rpc, schema, true);
+        this.status({ type: 'resynced', monitorId: m.id, changes });
+      } catch (err) {
+        if (rpc !== this.rpc || !rpc.isOpen) return;
+        this.log.warn('re-monitor failed', { monitor: m.id, error: (err as Error).message });
+        this.status({ type: 'error', error: asPlexusError(err) });
+      }
+    }
+  }
+
+  private onRpcEvent(rpc: OvsdbRpc, e: RpcEvent): void {
+    if (rpc !== this.rpc) return;
+    switch (e.kind) {
+      case 'notification':
+        return this.onNotification(rpc, e.method, e.params);
+      case 'closed':
+        return this.onDisconnect(e.error);
+      default:
+        return;
+    }
+  }
+
+  private onNotification(rpc: OvsdbRpc, method: string, params: readonly unknown[]): void {
+    try {
+      const update = parseUpdateNotification(method, params);
+      if (update) {
+        const monitor = typeof update.monitorId === 'string' ? this.monitors.get(update.monitorId) : undefined;
+        monitor?.handleUpdate(update.updates, update.format);
+        return;
+      }
+      if (method === 'locked' || method === 'stolen') {
+        const lock = params[0];
+        if (typeof lock !== 'string') {
+          throw new OvsdbFormatError(`RFC 7047 §4.1.${method === 'locked' ? 9 : 10}`, `"params" of ${method} must be [<id>]`);
+        }
+        const entry = this.locks.get(lock);
+        if (entry) entry.held = method === 'locked';
+        this.status(method === 'locked' ? { type: 'locked', lock } : { type: 'stolen', lock });
+        return;
+      }
+      this.status({ type: 'notification', method, params });
+    } catch (err) {
+      // A replica that missed or misread an update cannot be trusted: drop the
+      // connection; the reconnect resyncs everything.
+      this.log.warn('malformed notification, closing connection', { method, error: (err as Error).message });
+      rpc.close(asPlexusError(err));
+    }
+  }
+
+  private onDisconnect(error: PlexusError | undefined): void {
+    this.rpc = undefined;
+    this.schemas.clear();
+    for (const m of this.monitors.values()) m.suspend();
+    for (const l of this.locks.values()) l.held = false;
+    if (this.state === 'closed') return;
+    this.status({ type: 'disconnected', error });
+    if (this.target === undefined) return this.finish(error);
+    this.scheduleReconnect();
+  }
+
+  private get isClosed(): boolean {
+    return this.state === 'closed';
+  }
+
+  private scheduleReconnect(): void {
+    // A status listener may have closed the session meanwhile.
+    if (this.isClosed) return;
+    this.attempt += 1;
+    const delayMs = backoffDelayMs(this.attempt, this.options.backoff);
+    this.setState('backoff');
+    this.status({ type: 'reconnecting', attempt: this.attempt, delayMs });
+    this.reconnectTimer = setTimeout(() => this.dial(), delayMs);
+  }
+
+  private finish(error: PlexusError | undefined): void {
+    if (this.state === 'closed') return;
+    this.setState('closed');
+    clearTimeout(this.reconnectTimer);
+    for (const m of this.monitors.values()) m.suspend();
+    this.status({ type: 'closed', error });
+  }
+
+  /** Ends the session for good: no reconnect; pending requests reject with ConnectionError. */
+  close(): void {
+    if (this.state === 'closed') return;
+    const rpc = this.rpc;
+    this.finish(undefined);
+    this.rpc = undefined;
+    rpc?.close();
+  }
+
+  // -------------------------------------------------------------------------
+  // Requests
+
+  private requireRpc(): OvsdbRpc {
+    if (!this.rpc || !this.rpc.isOpen) throw new ConnectionError(`not connected to ${this.name}`);
+    return this.rpc;
+  }
+
+  /** §4.1.1 list_dbs. */
+  async listDbs(): Promise<string[]> {
+    const result = await this.requireRpc().request('list_dbs', []);
+    if (!Array.isArray(result) || !result.every((d) => typeof d === 'string')) {
+      throw new OvsdbFormatError('RFC 7047 §4.1.1', 'list_dbs result is not an array of strings');
+    }
+    return result as string[];
+  }
+
+  /** §4.1.2 get_schema, parsed (§3.2); cached per connection. */
+  getSchema(db: string): Promise<DatabaseSchema> {
+    const rpc = this.requireRpc();
+    let p = this.schemas.get(db);
+    if (!p) {
+      p = rpc.request('get_schema', [db]).then(parseSchema);
+      this.schemas.set(db, p);
+      p.catch(() => this.schemas.delete(db));
+    }
+    return p;
+  }
+
+  /**
+   * §4.1.3 transact: runs `ops` atomically; resolves with one typed result per
+   * operation, or rejects with OvsdbError naming the failed operation. `signal`
+   * cancels the request (§4.1.4), e.g. a transaction blocked in a `wait`.
+   */
+  async transact<const Ops extends readonly Operation[]>(
+    db: string,
+    ops: Ops,
+    options: { timeoutMs?: number; signal?: AbortSignal } = {},
+  ): Promise<TransactResults<Ops>> {
+    const result = await this.requireRpc().request('transact', [db, ...ops], options);
+    return checkTransactResults(ops, result);
+  }
+
+  /** §4.1.11 echo. */
+  echo(...params: unknown[]): Promise<unknown[]> {
+    return this.requireRpc().echo(params);
+  }
+
+  /**
+   * Starts a monitor (monitor_cond if the server has it, else monitor) and
+   * resolves once its replica holds the initial content. The monitor is
+   * re-issued after every reconnect until cancelled.
+   */
+  async monitor(db: string, spec: MonitorSpec, options: { id?: string; method?: MonitorMethod } = {}): Promise<Monitor> {
+    const rpc = this.requireRpc();
+    const id = options.id ?? `plexus-${this.nextMonitorId++}`;
+    if (this.monitors.has(id)) throw new PlexusError(`monitor id "${id}" already in use`);
+    const schema = await this.getSchema(db);
+    const monitor = new Monitor(id, db, spec, schema, options.method);
+    this.monitors.set(id, monitor);
+    try {
+      await monitor.start(rpc, schema, false);
+    } catch (err) {
+      this.monitors.delete(id);
+      throw err;
+    }
+    return monitor;
+  }
+
+  /** §4.1.7 monitor_cancel; the replica keeps its last content. */
+  async cancelMonitor(monitor: Monitor | string): Promise<void> {
+    const m = typeof monitor === 'string' ? this.monitors.get(monitor) : monitor;
+    if (!m) return;
+    this.monitors.delete(m.id);
+    await m.cancel(this.rpc);
+  }
+
+  /**
+   * §4.1.8 lock: resolves true if granted now; otherwise a `locked` status
+   * follows when the holder lets go. The lock is re-requested after reconnects.
+   */
+  async lock(name: string): Promise<boolean> {
+    checkLockName(name);
+    this.locks.set(name, this.locks.get(name) ?? { held: false });
+    return this.requestLock(this.requireRpc(), 'lock', name);
+  }
+
+  /** §4.1.8 steal: takes the lock from its holder (who gets `stolen`). */
+  async steal(name: string): Promise<boolean> {
+    checkLockName(name);
+    this.locks.set(name, this.locks.get(name) ?? { held: false });
+    return this.requestLock(this.requireRpc(), 'steal', name);
+  }
+
+  /** §4.1.8 unlock: gives up (or stops waiting for) the lock. */
+  async unlock(name: string): Promise<void> {
+    this.locks.delete(name);
+    await this.requireRpc().request('unlock', [name]);
+  }
+
+  /** True while the server says we hold `name`. */
+  hasLock(name: string): boolean {
+    return this.locks.get(name)?.held ?? false;
+  }
+
+  private async requestLock(rpc: OvsdbRpc, method: 'lock' | 'steal', name: string): Promise<boolean> {
+    checkLockName(name);
+    const result = (await rpc.request(method, [name])) as { locked?: unknown } | null;
+    if (result === null || typeof result !== 'object' || typeof result.locked !== 'boolean') {
+      throw new OvsdbFormatError('RFC 7047 §4.1.8', `${method} result must be {"locked": <boolean>}`);
+    }
+    const entry = this.locks.get(name);
+    if (entry && result.locked) entry.held = true;
+    return result.locked;
+  }
+}
+
+/**
+ * A passive OVSDB endpoint (`ptcp:`, `punix:`, `pssl:`): every connection a host
+ * opens becomes an {@link OvsdbSession} announced by a `session` event. A
+ * misbehaving peer only loses its own connection; the listener keeps accepting.
+ */
+export interface ListenerEvents {
+  session: [OvsdbSession];
+  error: [PlexusError];
+}
+
+export class OvsdbListener extends EventEmitter<ListenerEvents> {
+  private readonly sessions = new Set<OvsdbSession>();
+  private closed = false;
+  private readonly log: winston.Logger;
+
+  constructor(
+    private readonly server: net.Server,
+    readonly target: ListenTarget,
+    private readonly options: SessionOptions,
+  ) {
+    super();
+    this.log = (options.logger ?? defaultLogger()).child({ module: 'ovsdb-listener' });
+    // A TLS server also emits 'connection' for the raw socket: take only the secured one.
+    server.on(target.kind === 'pssl' ? 'secureConnection' : 'connection', (socket: net.Socket) => this.onConnection(socket));
+    server.on('error', (err) => {
+      const error = new ConnectionError(`listener error: ${err.message}`, { cause: err });
+      // An unhandled 'error' event would throw; a listener problem must not kill the process.
+      if (this.listenerCount('error') > 0) this.emit('error', error);
+      else this.log.error('ovsdb listener error', { error: error.message });
+    });
+  }
+
+  private onConnection(socket: net.Socket): void {
+    if (this.closed) {
+      socket.destroy();
+      return;
+    }
+    const session = OvsdbSession.accept(socket, this.options);
+    this.sessions.add(session);
+    session.on('status', (s) => {
+      if (s.type === 'closed') this.sessions.delete(session);
+    });
+    this.emit('session', session);
+  }
+
+  /** The bound TCP port (ptcp/pssl). */
+  get port(): number {
+    const a = this.server.address();
+    return a !== null && typeof a === 'object' ? a.port : 0;
+  }
+
+  get activeSessions(): readonly OvsdbSession[] {
+    return [...this.sessions];
+  }
+
+  /** Stops listening and closes every accepted session. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const s of this.sessions) s.close();
+    this.sessions.clear();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+/** Opens a passive endpoint; resolves once listening. `pssl:` needs `options.tls` with key and cert. */
+export async function listen(target: string, options: SessionOptions & { tlsServer?: tls.TlsOptions } = {}): Promise<OvsdbListener> {
+  const t = parseListenTarget(target);
+  const server = t.kind === 'pssl' ? tls.createServer(options.tlsServer ?? {}) : net.createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    const done = (): void => {
+      server.off('error', reject);
+      resolve();
+    };
+    if (t.kind === 'punix') server.listen(t.path, done);
+    else server.listen(t.port, t.host, done);
+  });
+  return new OvsdbListener(server, t, options);
+}
+
+/** §4.1.8: a lock name is an <id> (letters, digits, underscores; no leading digit). */
+function checkLockName(name: string): void {
+  if (!isId(name)) throw new OvsdbFormatError('RFC 7047 §4.1.8', `lock name "${name}" is not an <id>`);
+}
+
+function asPlexusError(err: unknown): PlexusError {
+  if (err instanceof PlexusError) return err;
+  return new PlexusError(err instanceof Error ? err.message : String(err), { cause: err });
+}

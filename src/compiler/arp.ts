@@ -1,0 +1,37 @@
+/**
+ * In-switch ARP responder (SPEC §4 table 20): a request for a known address in
+ * the network is turned into the reply right in the switch and sent back out of
+ * the port it came from; it never floods over the tunnels.
+ */
+import type { Action } from '../../protocols/openflow/actions';
+import { OFPP } from '../../protocols/openflow/constants';
+import { cookie, FEATURE } from '../pipeline/cookies';
+import { ARP_OP, ETH_TYPE, REG } from '../pipeline/fields';
+import { applyThenGoto, buildFlow, m, type Flow } from '../pipeline/flow';
+import { ARP_ND } from '../pipeline/tables';
+import type { Network } from '../store/model';
+import { ipv4Of } from './addresses';
+import type { Placed } from './snapshot';
+
+export function compileArpResponder(network: Network, p: Placed): Flow[] {
+  return ipv4Of(p.endpoint.ips).map((ip) => {
+    const mac = p.endpoint.mac;
+    const actions: Action[] = [
+      { type: 'reg_move', src: { field: 'eth_src' }, dst: { field: 'eth_dst' } },
+      { type: 'set_field', field: 'eth_src', value: mac },
+      { type: 'set_field', field: 'arp_op', value: ARP_OP.REPLY },
+      { type: 'reg_move', src: { field: 'arp_sha' }, dst: { field: 'arp_tha' } },
+      { type: 'set_field', field: 'arp_sha', value: mac },
+      { type: 'reg_move', src: { field: 'arp_spa' }, dst: { field: 'arp_tpa' } },
+      { type: 'set_field', field: 'arp_spa', value: ip },
+      { type: 'output', port: OFPP.IN_PORT },
+    ];
+    return buildFlow(
+      ARP_ND,
+      100,
+      [m(REG.NETWORK, network.vni), m('eth_type', ETH_TYPE.ARP), m('arp_op', ARP_OP.REQUEST), m('arp_tpa', ip)],
+      applyThenGoto(actions),
+      cookie(FEATURE.ARP, `${p.endpoint.id}/${ip}`),
+    );
+  });
+}

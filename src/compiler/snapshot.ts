@@ -1,0 +1,46 @@
+/**
+ * The compiler's input: the model as plain read-only data, plus what only the
+ * host's master knows (its tunnel ports). Built by the model cache; never
+ * fetched by the compiler itself (compileHost does no I/O).
+ */
+import type { Binding, Endpoint, Network, Subnet } from '../store/model';
+
+export interface Snapshot {
+  readonly networks: ReadonlyMap<string, Network>;
+  readonly subnetsByNetwork: ReadonlyMap<string, readonly Subnet[]>;
+  readonly endpointsByNetwork: ReadonlyMap<string, readonly Endpoint[]>;
+  readonly bindings: ReadonlyMap<string, Binding>;
+}
+
+export interface HostContext {
+  readonly id: string;
+  /** OpenFlow port of the VXLAN tunnel toward each peer host, by peer id. */
+  readonly tunnelPorts: ReadonlyMap<string, number>;
+}
+
+/** An endpoint placed on a host's port. */
+export interface Placed {
+  readonly endpoint: Endpoint;
+  readonly host: string;
+  readonly ofport: number;
+}
+
+/** Endpoints of a network that are attached somewhere (sorted by id). */
+export function placedEndpoints(snapshot: Snapshot, networkId: string): Placed[] {
+  const out: Placed[] = [];
+  for (const endpoint of snapshot.endpointsByNetwork.get(networkId) ?? []) {
+    const b = snapshot.bindings.get(endpoint.id);
+    if (!b || b.host === null || b.ofport === null || b.ofport <= 0 || b.status === 'down') continue;
+    out.push({ endpoint, host: b.host, ofport: b.ofport });
+  }
+  return out.sort((a, b) => (a.endpoint.id < b.endpoint.id ? -1 : a.endpoint.id > b.endpoint.id ? 1 : 0));
+}
+
+/** Networks with at least one endpoint attached on `hostId` (sorted). */
+export function networksOnHost(snapshot: Snapshot, hostId: string): string[] {
+  const out: string[] = [];
+  for (const id of snapshot.networks.keys()) {
+    if (placedEndpoints(snapshot, id).some((p) => p.host === hostId)) out.push(id);
+  }
+  return out.sort();
+}

@@ -1,0 +1,120 @@
+import assert from 'node:assert/strict';
+import { OvsdbFormatError } from '../../../protocols/ovsdb/errors';
+import { Replica, type RowChange } from '../../../protocols/ovsdb/replica';
+import { parseSchema } from '../../../protocols/ovsdb/rfc7047';
+
+const U1 = '11111111-1111-1111-1111-111111111111';
+const U2 = '22222222-2222-2222-2222-222222222222';
+const P1 = '33333333-3333-3333-3333-333333333333';
+const P2 = '44444444-4444-4444-4444-444444444444';
+
+const schema = parseSchema({
+  name: 'Test',
+  version: '1.0.0',
+  tables: {
+    Bridge: {
+      columns: {
+        name: { type: 'string' },
+        ports: { type: { key: { type: 'uuid', refTable: 'Port' }, min: 0, max: 'unlimited' } },
+        external_ids: { type: { key: 'string', value: 'string', min: 0, max: 'unlimited' } },
+        datapath_id: { type: { key: 'string', min: 0, max: 1 } },
+        stp_enable: { type: 'boolean' },
+      },
+      isRoot: true,
+    },
+  },
+});
+
+function newReplica(): { replica: Replica; seen: RowChange[] } {
+  const replica = new Replica(schema, new Map([['Bridge', undefined]]));
+  const seen: RowChange[] = [];
+  replica.on('change', (c) => seen.push(c));
+  return { replica, seen };
+}
+
+describe('ovsdb replica', () => {
+  it('fills defaults for columns update2 omits and applies modify diffs', () => {
+    const { replica, seen } = newReplica();
+    replica.apply({ Bridge: { [U1]: { initial: { name: 'br0', ports: ['uuid', P1] } } } }, 2);
+    assert.deepEqual(replica.get('Bridge', U1), {
+      name: 'br0',
+      ports: ['uuid', P1],
+      external_ids: ['map', []],
+      datapath_id: ['set', []],
+      stp_enable: false,
+    });
+    // Set diff toggles elements; map diff adds, removes and replaces; scalars take the new value.
+    replica.apply({ Bridge: { [U1]: { modify: { ports: ['uuid', P2], external_ids: ['map', [['a', '1'], ['b', '2']]], stp_enable: true } } } }, 2);
+    replica.apply({ Bridge: { [U1]: { modify: { ports: ['uuid', P1], external_ids: ['map', [['a', '1'], ['b', '3']]], datapath_id: 'x' } } } }, 2);
+    assert.deepEqual(replica.get('Bridge', U1), {
+      name: 'br0',
+      ports: ['uuid', P2],
+      external_ids: ['map', [['b', '3']]],
+      datapath_id: 'x',
+      stp_enable: true,
+    });
+    // An optional column's diff from "x" to "y" lists both.
+    replica.apply({ Bridge: { [U1]: { modify: { datapath_id: ['set', ['x', 'y']] } } } }, 2);
+    assert.equal(replica.get('Bridge', U1)!.datapath_id, 'y');
+    replica.apply({ Bridge: { [U1]: { delete: null } } }, 2);
+    assert.equal(replica.size('Bridge'), 0);
+    assert.deepEqual(
+      seen.map((c) => [c.old ? 'o' : '-', c.new ? 'n' : '-']),
+      [['-', 'n'], ['o', 'n'], ['o', 'n'], ['o', 'n'], ['o', '-']],
+    );
+    assert.equal(seen[1]!.old!.stp_enable, false);
+    assert.equal(seen[1]!.new!.stp_enable, true);
+  });
+
+  it('applies RFC 7047 §4.1.6 updates (monitor)', () => {
+    const { replica } = newReplica();
+    replica.apply({ Bridge: { [U1]: { new: { name: 'br0', ports: ['set', []], external_ids: ['map', []], datapath_id: ['set', []], stp_enable: false } } } }, 1);
+    replica.apply({ Bridge: { [U1]: { old: { stp_enable: false }, new: { name: 'br0', ports: ['set', [['uuid', P1]]], external_ids: ['map', []], datapath_id: ['set', []], stp_enable: true } } } }, 1);
+    assert.deepEqual(replica.get('Bridge', U1)!.ports, ['uuid', P1]);
+    replica.apply({ Bridge: { [U1]: { old: { name: 'br0' } } } }, 1);
+    assert.equal(replica.size('Bridge'), 0);
+  });
+
+  it('rejects a malformed update whole, naming the element, and changes nothing', () => {
+    const { replica, seen } = newReplica();
+    replica.apply({ Bridge: { [U1]: { initial: { name: 'br0' } } } }, 2);
+    seen.length = 0;
+    const bad: [unknown, 1 | 2, RegExp][] = [
+      [[], 2, /<table-updates2>/],
+      [{ Nope: {} }, 2, /<table-updates2>/],
+      [{ Bridge: { 'not-a-uuid': { delete: null } } }, 2, /<table-updates2>/],
+      [{ Bridge: { [U2]: { insert: { name: 'ok' } }, [U1]: { insert: {}, delete: null } } }, 2, /<row-update2>/],
+      [{ Bridge: { [U2]: { frobnicate: {} } } }, 2, /<row-update2>/],
+      [{ Bridge: { [U2]: { modify: { name: 'x' } } } }, 2, /<row-update2>/],
+      [{ Bridge: { [U2]: { insert: { name: ['set', 'x'] } } } }, 2, /§5\.1 <set>/],
+      [{ Bridge: { [U2]: { bogus: 1 } } }, 1, /§4\.1\.6 <row-update>/],
+      [{ Bridge: { [U2]: {} } }, 1, /§4\.1\.6 <row-update>/],
+      [{ Bridge: 7 }, 1, /§4\.1\.6 <table-update>/],
+    ];
+    for (const [updates, format, section] of bad) {
+      assert.throws(
+        () => replica.apply(updates, format),
+        (e: unknown) => e instanceof OvsdbFormatError && section.test(e.message),
+        JSON.stringify(updates),
+      );
+    }
+    assert.equal(replica.size('Bridge'), 1);
+    assert.equal(replica.get('Bridge', U2), undefined);
+    assert.deepEqual(seen, []);
+  });
+
+  it('resyncs from a fresh initial dump, reporting only differences', () => {
+    const { replica, seen } = newReplica();
+    replica.apply({ Bridge: { [U1]: { initial: { name: 'same' } }, [U2]: { initial: { name: 'old' } } } }, 2);
+    seen.length = 0;
+    const P3 = '55555555-5555-5555-5555-555555555555';
+    const changes = replica.resync({ Bridge: { [U1]: { initial: { name: 'same' } }, [U2]: { initial: { name: 'new' } }, [P3]: { initial: { name: 'added' } } } }, 2);
+    assert.deepEqual(
+      changes.map((c) => [c.uuid, c.old?.name, c.new?.name]),
+      [[U2, 'old', 'new'], [P3, undefined, 'added']],
+    );
+    replica.resync({ Bridge: {} }, 2);
+    assert.equal(replica.size('Bridge'), 0);
+    assert.equal(seen.length, 5);
+  });
+});

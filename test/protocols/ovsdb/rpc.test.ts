@@ -1,0 +1,159 @@
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { ErrorObject, JsonRpcError, NotificationObject, RequestObject, SuccessObject } from 'jsonrpc-lite';
+import { ConnectionError, DecodeError, TimeoutError } from '../../../protocols/common/errors';
+import { OvsdbError } from '../../../protocols/ovsdb/errors';
+import { JsonStream } from '../../../protocols/ovsdb/json-stream';
+import { decodeRpcMessage, encodeRpcMessage, OvsdbRpc, type RpcEvent, type RpcOptions } from '../../../protocols/ovsdb/rpc';
+import { waitFor } from '../../../src/sandbox/processes';
+
+/** Our OvsdbRpc on one end of a loopback TCP connection, a raw socket (the "peer") on the other. */
+async function pair(options: RpcOptions = {}): Promise<{ rpc: OvsdbRpc; peer: net.Socket; received: unknown[]; events: RpcEvent[]; done: () => void }> {
+  const server = net.createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const accepted = new Promise<net.Socket>((r) => server.once('connection', r));
+  const client = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
+  const peer = await accepted;
+  server.close();
+  const rpc = new OvsdbRpc(client, options);
+  const events: RpcEvent[] = [];
+  rpc.on('event', (e: RpcEvent) => events.push(e));
+  const received: unknown[] = [];
+  const stream = new JsonStream();
+  peer.on('data', (d: Buffer) => received.push(...stream.push(d)));
+  peer.on('error', () => undefined);
+  return {
+    rpc,
+    peer,
+    received,
+    events,
+    done: () => {
+      rpc.close();
+      peer.destroy();
+    },
+  };
+}
+
+describe('ovsdb rpc codec', () => {
+  it('writes JSON-RPC 1.0 as ovsdb-server expects (no "jsonrpc" member)', () => {
+    assert.equal(encodeRpcMessage(new RequestObject(3, 'list_dbs', [])), '{"method":"list_dbs","params":[],"id":3}');
+    assert.equal(encodeRpcMessage(new NotificationObject('cancel', [3])), '{"method":"cancel","params":[3],"id":null}');
+    assert.equal(encodeRpcMessage(new SuccessObject('echo', ['x'])), '{"id":"echo","result":["x"],"error":null}');
+    assert.equal(
+      encodeRpcMessage(new ErrorObject(4, new JsonRpcError('unknown method', 0, { error: 'unknown method' }))),
+      '{"id":4,"result":null,"error":{"error":"unknown method"}}',
+    );
+  });
+
+  it('classifies requests, notifications, replies and errors', () => {
+    assert.ok(decodeRpcMessage({ method: 'echo', params: [], id: 'echo' }, 0) instanceof RequestObject);
+    assert.ok(decodeRpcMessage({ method: 'update2', params: [1, {}], id: null }, 0) instanceof NotificationObject);
+    assert.ok(decodeRpcMessage({ method: 'locked', params: ['l'] }, 0) instanceof NotificationObject);
+    assert.ok(decodeRpcMessage({ id: 1, result: [], error: null }, 0) instanceof SuccessObject);
+    const err = decodeRpcMessage({ id: 1, error: { error: 'syntax error', details: 'x' } }, 0);
+    assert.ok(err instanceof ErrorObject && err.error.message === 'syntax error');
+  });
+
+  it('rejects messages that are not JSON-RPC, with the offset', () => {
+    for (const bad of [[1], 'x', { method: 1, params: [] }, { method: 'm', params: {} }, { result: 1 }, { id: 1 }]) {
+      assert.throws(() => decodeRpcMessage(bad, 42), (e: unknown) => e instanceof DecodeError && e.offset === 42, JSON.stringify(bad));
+    }
+  });
+});
+
+describe('ovsdb rpc peer', () => {
+  it('correlates replies by id, including out of order', async () => {
+    const { rpc, peer, received, done } = await pair({ inactivityProbeMs: 0 });
+    try {
+      const a = rpc.request('list_dbs', []);
+      const b = rpc.request('get_schema', ['db']);
+      await waitFor('two requests', () => received.length === 2);
+      const [ra, rb] = received as { id: number }[];
+      peer.write(JSON.stringify({ id: rb!.id, result: { name: 'db' }, error: null }) + JSON.stringify({ id: ra!.id, result: ['db'], error: null }));
+      assert.deepEqual(await a, ['db']);
+      assert.deepEqual(await b, { name: 'db' });
+    } finally {
+      done();
+    }
+  });
+
+  it('maps an error reply to OvsdbError and a silent peer to TimeoutError', async () => {
+    const { rpc, peer, received, done } = await pair({ inactivityProbeMs: 0, requestTimeoutMs: 100 });
+    try {
+      const failing = rpc.request('get_schema', ['nope']);
+      await waitFor('request', () => received.length === 1);
+      peer.write(JSON.stringify({ id: (received[0] as { id: number }).id, error: { error: 'unknown database', details: 'nope' } }));
+      await assert.rejects(failing, (e: unknown) => e instanceof OvsdbError && e.error === 'unknown database' && e.details === 'nope');
+      await assert.rejects(rpc.request('list_dbs', []), TimeoutError);
+      assert.ok(rpc.isOpen, 'a timeout does not close the connection');
+    } finally {
+      done();
+    }
+  });
+
+  it('answers echo requests and refuses other methods', async () => {
+    const { peer, received, events, done } = await pair({ inactivityProbeMs: 0 });
+    try {
+      peer.write('{"method":"echo","params":["hi",1],"id":"echo"}{"method":"transact","params":[],"id":7}');
+      await waitFor('two replies', () => received.length === 2);
+      assert.deepEqual(received[0], { id: 'echo', result: ['hi', 1], error: null });
+      assert.deepEqual(received[1], { id: 7, result: null, error: { error: 'unknown method', details: 'transact' } });
+      assert.ok(events.some((e) => e.kind === 'echo-answered'));
+    } finally {
+      done();
+    }
+  });
+
+  it('dispatches notifications as events', async () => {
+    const { peer, events, done } = await pair({ inactivityProbeMs: 0 });
+    try {
+      peer.write('{"method":"locked","params":["l"],"id":null}');
+      const n = await waitFor('notification', () => events.find((e) => e.kind === 'notification'));
+      assert.deepEqual(n, { kind: 'notification', method: 'locked', params: ['l'] });
+    } finally {
+      done();
+    }
+  });
+
+  it('closes on garbage, rejecting pending requests with ConnectionError', async () => {
+    const { rpc, peer, events, done } = await pair({ inactivityProbeMs: 0 });
+    try {
+      const pending = rpc.request('list_dbs', []);
+      peer.write('{"id":99,"result":[]} <html>');
+      await assert.rejects(pending, ConnectionError);
+      const closed = events.find((e) => e.kind === 'closed');
+      assert.ok(closed?.kind === 'closed' && closed.error instanceof DecodeError && closed.error.offset === 22);
+      assert.equal(rpc.currentState, 'closed');
+      await assert.rejects(rpc.request('list_dbs', []), ConnectionError);
+    } finally {
+      done();
+    }
+  });
+
+  it('probes a silent peer with echo, then closes it', async () => {
+    const { rpc, received, events, done } = await pair({ inactivityProbeMs: 80 });
+    try {
+      await waitFor('closed', () => !rpc.isOpen, 2000);
+      assert.ok(received.some((m) => (m as { method?: string }).method === 'echo'));
+      const closed = events.find((e) => e.kind === 'closed');
+      assert.ok(closed?.kind === 'closed' && closed.error instanceof TimeoutError);
+    } finally {
+      done();
+    }
+  });
+
+  it('cancels a request (RFC 7047 §4.1.4) when its signal aborts', async () => {
+    const { rpc, received, done } = await pair({ inactivityProbeMs: 0 });
+    try {
+      const ac = new AbortController();
+      const p = rpc.request('transact', ['db'], { signal: ac.signal, timeoutMs: 0 });
+      await waitFor('request', () => received.length === 1);
+      ac.abort();
+      await assert.rejects(p, (e: unknown) => e instanceof OvsdbError && e.error === 'canceled');
+      await waitFor('cancel notification', () => received.length === 2);
+      assert.deepEqual(received[1], { method: 'cancel', params: [(received[0] as { id: number }).id], id: null });
+    } finally {
+      done();
+    }
+  });
+});
