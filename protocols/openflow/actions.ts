@@ -18,7 +18,9 @@
  *
  * Decoded actions are in canonical form: optional properties that hold their
  * default value are omitted, so decode(encode(a)) deep-equals `a` when `a` is
- * written without defaults.
+ * written without defaults. Where one action has two encodings (NXAST_CONTROLLER
+ * vs CONTROLLER2, OFPAT_SET_FIELD vs NXAST_REG_LOAD2 without a mask) the decoder
+ * returns the same object for both and the encoder picks the shorter form.
  */
 import type { BufferReader } from '../common/buffer-reader';
 import type { BufferWriter } from '../common/buffer-writer';
@@ -567,10 +569,6 @@ const STD_DECODERS: ReadonlyMap<number, Decoder> = new Map<number, Decoder>([
   [OFPAT.POP_PBB, (r) => (r.skip(4), { type: 'pop_pbb' })],
 ]);
 
-function decodeRef(header: number, ofs: number, nBits: number): FieldRef | undefined {
-  return makeFieldRef(header, ofs, nBits);
-}
-
 const NX_DECODERS: ReadonlyMap<number, Decoder> = new Map<number, Decoder>([
   [NXAST.RESUBMIT, (r) => ({ type: 'resubmit', port: portFrom16(r.u16('resubmit in_port')) })],
   [NXAST.RESUBMIT_TABLE, (r) => decodeResubmitTable(r, false)],
@@ -579,21 +577,21 @@ const NX_DECODERS: ReadonlyMap<number, Decoder> = new Map<number, Decoder>([
     const nBits = r.u16('n_bits');
     const srcOfs = r.u16('src_ofs');
     const dstOfs = r.u16('dst_ofs');
-    const src = decodeRef(r.u32('src'), srcOfs, nBits);
-    const dst = decodeRef(r.u32('dst'), dstOfs, nBits);
+    const src = makeFieldRef(r.u32('src'), srcOfs, nBits);
+    const dst = makeFieldRef(r.u32('dst'), dstOfs, nBits);
     return src && dst ? { type: 'reg_move', src, dst } : undefined;
   }],
   [NXAST.REG_LOAD, (r) => {
     const on = r.u16('ofs_nbits');
     const nBits = (on & 0x3f) + 1;
-    const dst = decodeRef(r.u32('dst'), on >> 6, nBits);
+    const dst = makeFieldRef(r.u32('dst'), on >> 6, nBits);
     const value = r.u64('value');
     if (!dst || (nBits < 64 && value >> BigInt(nBits) !== 0n)) return undefined;
     return { type: 'reg_load', dst, value: fromBig(value, nBits) };
   }],
   [NXAST.OUTPUT_REG, (r) => {
     const on = r.u16('ofs_nbits');
-    const src = decodeRef(r.u32('src'), on >> 6, (on & 0x3f) + 1);
+    const src = makeFieldRef(r.u32('src'), on >> 6, (on & 0x3f) + 1);
     const maxLen = r.u16('max_len');
     r.skip(6);
     if (!src) return undefined;
@@ -680,10 +678,9 @@ function decodeController2(r: BufferReader): Action | undefined {
       default: return undefined;
     }
   }
-  const out = controllerAction(maxLen, id, reason, extra);
-  // Without the CONTROLLER2-only properties this re-encodes as NXAST_CONTROLLER;
-  // keep the bytes so the round trip stays exact.
-  return out.userdata === undefined && !out.pause && out.meterId === undefined ? undefined : out;
+  // Without userdata/pause/meter this re-encodes as the shorter NXAST_CONTROLLER:
+  // same action, different bytes.
+  return controllerAction(maxLen, id, reason, extra);
 }
 
 function decodeCt(r: BufferReader): Action | undefined {
@@ -697,7 +694,7 @@ function decodeCt(r: BufferReader): Action | undefined {
   if (flags & ~(NX_CT_F.COMMIT | NX_CT_F.FORCE)) return undefined;
   let zone: number | FieldRef | undefined;
   if (zoneSrc !== 0) {
-    zone = decodeRef(zoneSrc, zoneRaw >> 6, (zoneRaw & 0x3f) + 1);
+    zone = makeFieldRef(zoneSrc, zoneRaw >> 6, (zoneRaw & 0x3f) + 1);
     if (!zone || ((zoneRaw & 0x3f) + 1) !== 16) return undefined;
   } else if (zoneRaw !== 0) {
     zone = zoneRaw;
@@ -770,14 +767,17 @@ function decodeLearn(r: BufferReader): Action | undefined {
     }
     let src: FieldRef | undefined;
     let value: bigint | undefined;
-    if (isImmediate) value = bytesToBig(r.bytes(2 * Math.ceil(nBits / 16), 'learn immediate'));
-    else src = decodeRef(r.u32('learn src'), r.u16('learn src ofs'), nBits);
+    if (isImmediate) {
+      value = bytesToBig(r.bytes(2 * Math.ceil(nBits / 16), 'learn immediate'));
+      if (value >> BigInt(nBits) !== 0n) representable = false;
+    }
+    else src = makeFieldRef(r.u32('learn src'), r.u16('learn src ofs'), nBits);
     if (dstType === NX_LEARN_DST.OUTPUT) {
       if (isImmediate || !src) { representable = false; continue; }
       specs.push({ kind: 'output', src });
       continue;
     }
-    const dst = decodeRef(r.u32('learn dst'), r.u16('learn dst ofs'), nBits);
+    const dst = makeFieldRef(r.u32('learn dst'), r.u16('learn dst ofs'), nBits);
     const kind = dstType === NX_LEARN_DST.MATCH ? 'match' : 'load';
     if (!dst || (!isImmediate && !src)) { representable = false; continue; }
     const spec = isImmediate ? { dst, value: fromBig(value!, nBits) } : { dst, src: src! };

@@ -10,15 +10,13 @@ import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { ConnectionError, DecodeError, PlexusError, TimeoutError } from '../common/errors';
 import { encodeMessage, decodeMessage } from './codec';
-import { OFP_VERSION } from './constants';
+import { OFP_VERSION, OFPBCT, OFPBF, OFPET, OFPMPF } from './constants';
 import { OpenFlowError } from './errors';
 import { Framer } from './framer';
 import type { Decoded, FeaturesReply, OfpMessage } from './messages';
 
-/** OFPMPF_REPLY_MORE (§7.3.5): more parts of this multipart reply follow. */
-const OFPMPF_REPLY_MORE = 1;
-/** OFPET_HELLO_FAILED / OFPHFC_INCOMPATIBLE (§7.4.4). */
-const HELLO_FAILED = { type: 0, incompatible: 0 } as const;
+/** OFPHFC_INCOMPATIBLE (§7.4.4): no common version. */
+const OFPHFC_INCOMPATIBLE = 0;
 
 export type ConnectionState = 'hello' | 'features' | 'ready' | 'closed';
 
@@ -55,6 +53,7 @@ export class OpenFlowConnection extends EventEmitter {
   /** Errors for xids of an open batch, keyed by the batch's barrier xid. */
   private readonly batchErrors = new Map<number, { readonly first: number; readonly errors: OpenFlowError[] }>();
   private nextXid = 1;
+  private nextBundleId = 1;
   private lastHeardMs = Date.now();
   private echoOutstanding = false;
   private keepalive: NodeJS.Timeout | undefined;
@@ -170,6 +169,35 @@ export class OpenFlowConnection extends EventEmitter {
     return entry.errors;
   }
 
+  /**
+   * Applies `msgs` atomically with the ONF bundle extension (open, add each,
+   * commit; flags ATOMIC|ORDERED). Resolves with the errors the switch reported
+   * for individual messages; if any, the commit failed and nothing was applied,
+   * and the commit's own error is among them.
+   */
+  async sendBundle(msgs: readonly OfpMessage[]): Promise<OpenFlowError[]> {
+    const bundleId = this.nextBundleId++;
+    const flags = OFPBF.ATOMIC | OFPBF.ORDERED;
+    await this.request({ type: 'bundle_control', bundleId, ctrlType: OFPBCT.OPEN_REQUEST, flags });
+    const first = this.nextXid;
+    for (const m of msgs) {
+      const xid = this.allocXid();
+      this.send({ type: 'bundle_add', xid, bundleId, flags, message: { ...m, xid } });
+    }
+    const commitXid = this.allocXid();
+    const entry = { first, errors: [] as OpenFlowError[] };
+    this.batchErrors.set(commitXid, entry);
+    try {
+      await this.request({ type: 'bundle_control', xid: commitXid, bundleId, ctrlType: OFPBCT.COMMIT_REQUEST, flags });
+    } catch (err) {
+      if (!(err instanceof OpenFlowError)) throw err;
+      entry.errors.push(err);
+    } finally {
+      this.batchErrors.delete(commitXid);
+    }
+    return entry.errors;
+  }
+
   private onData(chunk: Buffer): void {
     this.lastHeardMs = Date.now();
     this.echoOutstanding = false;
@@ -196,7 +224,7 @@ export class OpenFlowConnection extends EventEmitter {
       if (msg.type !== 'hello') return this.close(new DecodeError(`expected HELLO, got ${msg.type}`, 0));
       const versions = msg.versions ?? [];
       if (versions.length > 0 && !versions.includes(OFP_VERSION)) {
-        this.send({ type: 'error', errType: HELLO_FAILED.type, code: HELLO_FAILED.incompatible, data: Buffer.from('OpenFlow 1.3 only') });
+        this.send({ type: 'error', errType: OFPET.HELLO_FAILED, code: OFPHFC_INCOMPATIBLE, data: Buffer.from('OpenFlow 1.3 only') });
         return this.close(new PlexusError(`peer does not speak OpenFlow 1.3 (offers ${versions.join(',')})`));
       }
       if (this.options.side === 'switch') return this.becomeReady();
@@ -220,8 +248,8 @@ export class OpenFlowConnection extends EventEmitter {
         break;
       case 'error': {
         const err = OpenFlowError.fromMessage(msg);
-        for (const [barrierXid, batch] of this.batchErrors) {
-          if (msg.xid >= batch.first && msg.xid < barrierXid) {
+        for (const [closingXid, batch] of this.batchErrors) {
+          if (msg.xid >= batch.first && msg.xid < closingXid) {
             batch.errors.push(err);
             return;
           }
@@ -238,7 +266,7 @@ export class OpenFlowConnection extends EventEmitter {
     const p = this.pending.get(msg.xid);
     if (p && isReply(msg)) {
       p.parts.push(msg);
-      if (msg.type === 'multipart_reply' && ((msg.flags ?? 0) & OFPMPF_REPLY_MORE) !== 0) return;
+      if (msg.type === 'multipart_reply' && ((msg.flags ?? 0) & OFPMPF.REPLY_MORE) !== 0) return;
       this.settle(msg.xid);
       p.resolve(p.parts);
       return;

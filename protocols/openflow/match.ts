@@ -440,14 +440,6 @@ function bytesToValue(kind: Kind, b: Buffer): OxmValue {
   }
 }
 
-/**
- * Encodes a value for `name` exactly as it would appear in an OXM TLV (exported
- * for actions that carry raw field values).
- */
-export function encodeFieldValue(name: OxmFieldName, value: OxmValue, what = name): Buffer {
-  return valueToBytes(requireField(name), value, what, false);
-}
-
 // ---------------------------------------------------------------------------
 // TLVs.
 

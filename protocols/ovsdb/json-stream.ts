@@ -61,9 +61,17 @@ export class JsonStream {
     this.maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
   }
 
+  /** Stream offsets of the values returned by the last push, in order. */
+  private offsets: number[] = [];
+
   /** Stream offset of the first byte of the most recently completed (or current) value. */
   get messageOffset(): number {
     return this.valueStart;
+  }
+
+  /** Stream offset of each value the last push returned (for errors about a message's content). */
+  get lastOffsets(): readonly number[] {
+    return this.offsets;
   }
 
   /** Bytes held for a value not yet complete. */
@@ -87,6 +95,7 @@ export class JsonStream {
 
   private scan(chunk: Uint8Array): unknown[] {
     const out: unknown[] = [];
+    this.offsets = [];
     const base = this.consumed;
     /** Index in `chunk` where the current value's bytes start (0 if it began earlier). */
     let from = 0;
@@ -125,6 +134,7 @@ export class JsonStream {
             const piece = chunk.subarray(from, i + 1);
             this.checkSize(this.partBytes + piece.length, base + i);
             out.push(this.finish(piece));
+            this.offsets.push(this.valueStart);
           }
           break;
       }

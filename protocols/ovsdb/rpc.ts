@@ -219,11 +219,12 @@ export class OvsdbRpc extends EventEmitter {
       this.log.warn('bad bytes from peer, closing', { error: (err as Error).message });
       return this.close(asPlexusError(err));
     }
-    for (const value of values) {
+    const offsets = this.stream.lastOffsets;
+    for (const [i, value] of values.entries()) {
       if (this.state === 'closed') return;
       let msg: RpcMessage;
       try {
-        msg = decodeRpcMessage(value, this.stream.messageOffset);
+        msg = decodeRpcMessage(value, offsets[i] ?? this.stream.messageOffset);
       } catch (err) {
         this.log.warn('bad JSON-RPC message from peer, closing', { error: (err as Error).message });
         return this.close(asPlexusError(err));

@@ -23,7 +23,7 @@ export function compileLocalPort(network: Network, p: Placed): Flow[] {
     buildFlow(OUTPUT, 100, [m(REG.OUT_PORT, p.ofport)], applyThenGoto([{ type: 'output', port: p.ofport }]), c),
   ];
   for (const ip of ipv4Of(p.endpoint.ips)) {
-    flows.push(buildFlow(PORT_SECURITY, 100, [port, m('eth_src', mac), m('eth_type', ETH_TYPE.IPV4), m('ipv4_src', ip)], next, c));
+    flows.push(buildFlow(PORT_SECURITY, 100, [port, m('eth_src', mac), m('eth_type', ETH_TYPE.IPV4), m('ip_src', ip)], next, c));
     flows.push(
       buildFlow(PORT_SECURITY, 100, [port, m('eth_src', mac), m('eth_type', ETH_TYPE.ARP), m('arp_spa', ip), m('arp_sha', mac)], next, c),
     );
@@ -33,7 +33,7 @@ export function compileLocalPort(network: Network, p: Placed): Flow[] {
     buildFlow(
       PORT_SECURITY,
       100,
-      [port, m('eth_src', mac), m('eth_type', ETH_TYPE.IPV4), m('ipv4_src', '0.0.0.0'), m('ip_proto', IP_PROTO.UDP), m('udp_src', DHCP_PORT.CLIENT), m('udp_dst', DHCP_PORT.SERVER)],
+      [port, m('eth_src', mac), m('eth_type', ETH_TYPE.IPV4), m('ip_src', '0.0.0.0'), m('ip_proto', IP_PROTO.UDP), m('udp_src', DHCP_PORT.CLIENT), m('udp_dst', DHCP_PORT.SERVER)],
       next,
       c,
     ),

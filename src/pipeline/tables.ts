@@ -34,14 +34,14 @@ export const PORT_SECURITY = table(
   'port-security',
   10,
   'drop frames whose source MAC / IP / ARP sender do not belong to the endpoint',
-  ['in_port', 'eth_src', 'eth_type', 'ipv4_src', 'ipv6_src', 'arp_sha', 'arp_spa', 'ip_proto', 'udp_src', 'udp_dst', 'icmpv6_type'],
+  ['in_port', 'eth_src', 'eth_type', 'ip_src', 'ipv6_src', 'arp_sha', 'arp_spa', 'ip_proto', 'udp_src', 'udp_dst', 'icmpv6_type'],
   drop,
 );
 export const ARP_ND = table(
   'arp-nd-dhcp',
   20,
   'answer ARP for known addresses in the switch; punt DHCP to the controller',
-  ['reg0', 'eth_type', 'arp_op', 'arp_tpa', 'ip_proto', 'udp_src', 'udp_dst', 'icmpv6_type', 'ipv6_nd_target'],
+  ['reg0', 'eth_type', 'arp_op', 'arp_tpa', 'ip_proto', 'udp_src', 'udp_dst', 'icmpv6_type', 'nd_target'],
   goto('egress-policy'),
 );
 export const EGRESS_POLICY = table('egress-policy', 30, 'security groups, egress direction (conntrack)', ['reg0'], goto('l3'));

@@ -156,3 +156,226 @@ describe('openflow actions: golden against ovs-ofctl ofp-print', () => {
     });
   }
 });
+
+function encodeList(actions: readonly Action[]): Buffer {
+  const w = new BufferWriter();
+  encodeActions(w, actions);
+  return w.finish();
+}
+
+function decodeHex(hex: string): Action[] {
+  return decodeActions(new BufferReader(Buffer.from(hex.replace(/\s/g, ''), 'hex')));
+}
+
+describe('openflow actions: bytes Open vSwitch produced (ovs-ofctl -O OpenFlow13 parse-flow)', () => {
+  // [ovs-ofctl flow text, the apply_actions payload OVS encoded for it, our decoding]
+  const cases: ReadonlyArray<readonly [string, string, readonly Action[]]> = [
+    ['resubmit:3', 'ffff001000002320000e0003ff000000', [{ type: 'resubmit', port: 3, table: 255 }]],
+    ['resubmit(,5)', 'ffff001000002320000efff805000000', [{ type: 'resubmit', table: 5 }]],
+    ['move:reg0[0..5]->reg1[10..15]', 'ffff001800002320000600060000000a0001000400010204',
+      [{ type: 'reg_move', src: { field: 'reg0', ofs: 0, nBits: 6 }, dst: { field: 'reg1', ofs: 10, nBits: 6 } }]],
+    ['load:5->reg0[0..7]', 'ffff00180000232000070007000100040000000000000005', [{ type: 'reg_load', dst: { field: 'reg0', ofs: 0, nBits: 8 }, value: 5 }]],
+    ['load:0x5->NXM_OF_ETH_DST[]', 'ffff0018000023200007002f000002060000000000000005', [{ type: 'reg_load', dst: { field: 'eth_dst' }, value: 5n }]],
+    ['set_field:5->reg0', '0019001000010004000000050000000', [{ type: 'set_field', field: 'reg0', value: 5 }]],
+    ['set_field:1.2.3.4->ip_dst', '00190010800018040102030400000000', [{ type: 'set_field', field: 'ip_dst', value: '1.2.3.4' }]],
+    ['set_field:0x5->tun_id', '0019001080004c080000000000000005', [{ type: 'set_field', field: 'tun_id', value: 5n }]],
+    ['set_field:0x5->xreg1', '00190010800102080000000000000005', [{ type: 'set_field', field: 'xreg1', value: 5n }]],
+    ['set_field:0x5->tun_metadata0', '0019001000015001050000000000000', [{ type: 'set_field', field: 'tun_metadata0', value: Buffer.from([5]) }]],
+    ['note:01.02', 'ffff0010000023200008010200000000', [{ type: 'note', data: Buffer.from('010200000000', 'hex') }]],
+    ['dec_ttl', '0018000800000000', [{ type: 'dec_nw_ttl' }]],
+    ['dec_ttl(1,2)', 'ffff00180000232000150002000000000001000200000000', [{ type: 'dec_ttl', controllerIds: [1, 2] }]],
+    ['controller', '0000001 0fffffffdffff000000000000'.replace(' ', ''), [{ type: 'output', port: OFPP.CONTROLLER, maxLen: 0xffff }]],
+    ['controller(userdata=01.02,pause)', 'ffff002000002320002500000000000000030006010200000004000400000000',
+      [{ type: 'controller', userdata: Buffer.from([1, 2]), pause: true }]],
+    ['controller(reason=no_match,id=3,max_len=100)', 'ffff0010000023200014006400030000', [{ type: 'controller', maxLen: 100, controllerId: 3, reason: 0 }]],
+    ['conjunction(7,2/3)', 'ffff0010000023200022010300000007', [{ type: 'conjunction', id: 7, clause: 2, nClauses: 3 }]],
+    ['ct(zone=NXM_NX_REG6[0..15])', 'ffff0018000023200023000000010c04000fff0000000000', [{ type: 'ct', zone: { field: 'reg6', ofs: 0, nBits: 16 } }]],
+    ['ct(commit,force,exec(set_field:1->ct_mark))', 'ffff00280000232000230003000000000000ff0000000000001900100001d6040000000100000000',
+      [{ type: 'ct', commit: true, force: true, actions: [{ type: 'set_field', field: 'ct_mark', value: 1 }] }]],
+    ['ct(commit,exec(set_field:0x1/0x1->ct_label))',
+      'ffff00300000232000230001000000000000ff0000000000ffff001800002320000700000001d8100000000000000001',
+      [{ type: 'ct', commit: true, actions: [{ type: 'reg_load', dst: { field: 'ct_label', ofs: 0, nBits: 1 }, value: 1 }] }]],
+    ['ct(commit,nat(src=10.0.0.1-10.0.0.5:1000-2000,persistent,random))',
+      'ffff00380000232000230001000000000000ff0000000000ffff00200000232000240000001500330a0000010a00000503e807d000000000',
+      [{ type: 'ct', commit: true, actions: [{ type: 'nat', kind: 'src', ipMin: '10.0.0.1', ipMax: '10.0.0.5', portMin: 1000, portMax: 2000, persistent: true, random: true }] }]],
+    ['ct(nat)', 'ffff00280000232000230000000000000000ff0000000000ffff0010000023200024000000000000', [{ type: 'ct', actions: [{ type: 'nat' }] }]],
+    ['ct(commit,nat(dst=[fe80::1]-[fe80::5]:80,hash))',
+      'ffff00500000232000230001000000000000ff0000000000ffff00380000232000240000000a001cfe800000000000000000000000000001fe8000000000000000000000000000050050000000000000',
+      [{ type: 'ct', commit: true, actions: [{ type: 'nat', kind: 'dst', ipMin: 'fe80::1', ipMax: 'fe80::5', portMin: 80, hash: true }] }]],
+    ['learn(table=5,...)',
+      'ffff0058000023200010000a00140007000000000000009900030500000300040030000004060000000002060000200800050001000400000820000102040000000104040000280400070001060400001010000000020000',
+      [LEARN_FULL]],
+    ['learn(table=1)', 'ffff002000002320001000000000800000000000000000000000010000000000', [{ type: 'learn', table: 1, specs: [] }]],
+    ['learn(table=1,eth_type=0x800,ip_dst=10.0.0.1)', 'ffff0038000023200010000000008000000000000000000000000100000000002010080000000602000020200a0000010000100400000000',
+      [{ type: 'learn', table: 1, specs: [{ kind: 'match', dst: { field: 'eth_type' }, value: 0x800 }, { kind: 'match', dst: { field: 'ip_dst' }, value: 0x0a000001 }] }]],
+    ['output:reg0[0..15]', 'ffff001800002320000f000f00010004ffff000000000000', [{ type: 'output_reg', src: { field: 'reg0', ofs: 0, nBits: 16 } }]],
+    ['exit', 'ffff0010000023200011000000000000', [{ type: 'exit' }]],
+    ['clone(output:1)', 'ffff002000002320002a00000000000000000010000000010000000000000000', [{ type: 'clone', actions: [{ type: 'output', port: 1 }] }]],
+    ['ct_clear', 'ffff001000002320002b000000000000', [{ type: 'ct_clear' }]],
+    ['pop_queue', 'ffff0010000023200005000000000000', [{ type: 'pop_queue' }]],
+  ];
+  for (const [text, hex, actions] of cases) {
+    it(text, () => {
+      const clean = hex.replace(/\s/g, '').padEnd(Math.ceil(hex.replace(/\s/g, '').length / 16) * 16, '0');
+      assert.deepEqual(decodeHex(clean), actions);
+      assert.equal(encodeList(actions).toString('hex'), clean);
+    });
+  }
+});
+
+describe('openflow actions: OpenFlow 1.3 actions Open vSwitch does not implement', () => {
+  // OVS 3.1 rejects these types (OFPBAC_BAD_TYPE); the oracle is the spec's layout.
+  const cases: ReadonlyArray<readonly [Action, string]> = [
+    [{ type: 'copy_ttl_out' }, '000b000800000000'],
+    [{ type: 'copy_ttl_in' }, '000c000800000000'],
+    [{ type: 'push_pbb', ethertype: 0x88e7 }, '001a000888e70000'],
+    [{ type: 'pop_pbb' }, '001b000800000000'],
+  ];
+  for (const [action, hex] of cases) {
+    it(`${action.type}: spec bytes, OVS reports BAD_TYPE, round trip`, () => {
+      assert.equal(encodeList([action]).toString('hex'), hex);
+      const msg = encodeMessage({ type: 'flow_mod', xid: 1, match: [], instructions: [{ type: 'apply_actions', actions: [action] }] });
+      assert.match(ofpPrint(msg), /decode error: OFPBAC_BAD_TYPE/);
+      assert.deepEqual(decodeHex(hex), [action]);
+    });
+  }
+});
+
+describe('openflow actions: content this codec does not model stays opaque and round-trips', () => {
+  const cases: ReadonlyArray<readonly [string, string, Action]> = [
+    ['other experimenter', 'ffff0010 00001234 0102030405060708', { type: 'experimenter', experimenter: 0x1234, data: Buffer.from('0102030405060708', 'hex') }],
+    ['unknown Nicira subtype', 'ffff0010 00002320 03e7000000000000', { type: 'experimenter', experimenter: 0x2320, data: Buffer.from('03e7000000000000', 'hex') }],
+    ['NXAST_DEC_TTL (OpenFlow 1.0 only)', 'ffff0010 00002320 0012000000000000', { type: 'experimenter', experimenter: 0x2320, data: Buffer.from('0012000000000000', 'hex') }],
+    ['reg_move from an unknown field', 'ffff0018 00002320 0006 0008 0000 0000 00017f04 00010004',
+      { type: 'experimenter', experimenter: 0x2320, data: Buffer.from('000600080000000000017f0400010004', 'hex') }],
+    ['reg_load with a value wider than n_bits', 'ffff0018 00002320 0007 0007 00010004 0000000000000100',
+      { type: 'experimenter', experimenter: 0x2320, data: Buffer.from('0007000700010004' + '0000000000000100', 'hex') }],
+    ['ct with an unknown flag', 'ffff0018 00002320 0023 0004 00000000 0000 ff 000000 0000',
+      { type: 'experimenter', experimenter: 0x2320, data: Buffer.from('00230004000000000000ff0000000000', 'hex') }],
+    ['unknown standard type', '0063 0008 01020304', { type: 'unknown', actionType: 0x63, data: Buffer.from('01020304', 'hex') }],
+    ['set_field with an unknown OXM', '0019 0010 80007802 abcd 000000000000',
+      { type: 'set_field', field: 'unknown', oxmClass: 0x8000, fieldNum: 60, value: Buffer.from('abcd', 'hex') }],
+  ];
+  for (const [name, hex, action] of cases) {
+    it(name, () => {
+      const bytes = Buffer.from(hex.replace(/\s/g, ''), 'hex');
+      assert.deepEqual(decodeActions(new BufferReader(bytes)), [action]);
+      assert.deepEqual(encodeList([action]), bytes);
+    });
+  }
+});
+
+describe('openflow actions: one action, two encodings', () => {
+  it('NXAST_CONTROLLER2 with only max_len decodes like NXAST_CONTROLLER and re-encodes in the short form', () => {
+    const long = decodeHex('ffff 0018 00002320 0025 000000000000 0000 0006 0080 0000');
+    assert.deepEqual(long, [{ type: 'controller', maxLen: 128 }]);
+    assert.equal(encodeList(long).toString('hex'), 'ffff0010000023200014008000000100');
+  });
+  it('NXAST_REG_LOAD2 without a mask decodes as set_field and re-encodes as OFPAT_SET_FIELD', () => {
+    const a = decodeHex('ffff 0018 00002320 0021 00010004 00000005 000000000000');
+    assert.deepEqual(a, [{ type: 'set_field', field: 'reg0', value: 5 }]);
+    assert.equal(encodeList(a).toString('hex'), '0019001000010004000000050000000'.padEnd(32, '0'));
+  });
+  it('a learn immediate with bits above n_bits stays opaque', () => {
+    const hex = 'ffff0030 00002320 0010 0000 0000 8000 0000000000000000 0000 01 00 0000 0000 2804 f007 00010604 0000 000000000000'.replace(/ /g, '');
+    const a = decodeHex(hex);
+    assert.equal(a[0]?.type, 'experimenter');
+    assert.equal(encodeList(a).toString('hex'), hex);
+  });
+});
+
+describe('openflow actions: encode rejects bad input with EncodeError', () => {
+  const cases: ReadonlyArray<readonly [string, unknown, RegExp]> = [
+    ['unknown action type', { type: 'teleport' }, /unknown action type "teleport"/],
+    ['not an object', 7, /unknown action type/],
+    ['output port as string', { type: 'output', port: '2' }, /output port: expected an integer/],
+    ['output max_len too big', { type: 'output', port: 2, maxLen: 0x10000 }, /output max_len/],
+    ['group id negative', { type: 'group', groupId: -1 }, /group group_id/],
+    ['set_mpls_ttl > 255', { type: 'set_mpls_ttl', ttl: 256 }, /set_mpls_ttl ttl/],
+    ['set_field on an unknown field', { type: 'set_field', field: 'reg16', value: 1 }, /unknown match field "reg16"/],
+    ['set_field with a bad value', { type: 'set_field', field: 'eth_dst', value: 'nope' }, /bad MAC address/],
+    ['set_field with a mask on a non-maskable field', { type: 'set_field', field: 'ip_proto', value: 6, mask: 0xff }, /not maskable/],
+    ['resubmit with neither port nor table', { type: 'resubmit' }, /give a port, a table or both/],
+    ['resubmit port without a 16-bit form', { type: 'resubmit', port: 0x10000 }, /no 16-bit form/],
+    ['resubmit table 256', { type: 'resubmit', table: 256 }, /resubmit table/],
+    ['reg_move widths differ', { type: 'reg_move', src: { field: 'reg0' }, dst: { field: 'reg1', nBits: 16 } }, /src has 32 bits, dst 16/],
+    ['reg_move out of the field', { type: 'reg_move', src: { field: 'reg0', ofs: 20, nBits: 16 }, dst: { field: 'reg1', nBits: 16 } }, /outside the field/],
+    ['reg_load value too wide', { type: 'reg_load', dst: { field: 'reg0', ofs: 0, nBits: 8 }, value: 256 }, /reg_load value/],
+    ['reg_load bigint into a 32-bit range', { type: 'reg_load', dst: { field: 'reg0' }, value: 1n }, /reg_load value/],
+    ['reg_load number into 64 bits', { type: 'reg_load', dst: { field: 'tun_id' }, value: 1 }, /expected a bigint/],
+    ['reg_load over 64 bits', { type: 'reg_load', dst: { field: 'xxreg0' }, value: 1n }, /exceed 64/],
+    ['ct zone field not 16 bits', { type: 'ct', zone: { field: 'reg6' } }, /must be 16 bits/],
+    ['ct zone immediate too big', { type: 'ct', zone: 0x10000 }, /ct zone/],
+    ['ct nested action invalid', { type: 'ct', actions: [{ type: 'output', port: -1 }] }, /output port/],
+    ['nat range without kind', { type: 'nat', ipMin: '10.0.0.1' }, /needs kind src or dst/],
+    ['nat bad kind', { type: 'nat', kind: 'both' }, /kind must be/],
+    ['nat bad address', { type: 'nat', kind: 'src', ipMin: '10.0.0.300' }, /bad IPv4 address/],
+    ['nat port max without min', { type: 'nat', kind: 'src', ipMin: '10.0.0.1', portMax: 5 }, /portMax without portMin/],
+    ['dec_ttl without ids', { type: 'dec_ttl' }, /controllerIds must be an array/],
+    ['controller reason > 255', { type: 'controller', reason: 256 }, /controller reason/],
+    ['controller userdata not a Buffer', { type: 'controller', userdata: 'x' }, /userdata must be a Buffer/],
+    ['conjunction clause 0', { type: 'conjunction', id: 1, clause: 0, nClauses: 2 }, /clause 0 not in 1..2/],
+    ['conjunction clause > n', { type: 'conjunction', id: 1, clause: 3, nClauses: 2 }, /clause 3 not in 1..2/],
+    ['conjunction one clause', { type: 'conjunction', id: 1, clause: 1, nClauses: 1 }, /n_clauses 1 not in 2..64/],
+    ['note not a Buffer', { type: 'note', data: 'hi' }, /data must be a Buffer/],
+    ['learn without table', { type: 'learn', specs: [] }, /learn table/],
+    ['learn spec widths differ', { type: 'learn', table: 1, specs: [{ kind: 'match', dst: { field: 'reg0' }, src: { field: 'eth_type' } }] }, /src has 16 bits, dst 32/],
+    ['learn immediate too wide', { type: 'learn', table: 1, specs: [{ kind: 'load', dst: { field: 'reg0', nBits: 4 }, value: 16 }] }, /learn load value/],
+    ['learn unknown spec kind', { type: 'learn', table: 1, specs: [{ kind: 'drop' }] }, /unknown spec kind/],
+    ['experimenter data not padded', { type: 'experimenter', experimenter: 1, data: Buffer.alloc(3) }, /multiple of 8/],
+  ];
+  for (const [name, action, re] of cases) {
+    it(name, () => {
+      assert.throws(() => encodeList([action as Action]), (e: unknown) => e instanceof EncodeError && re.test(e.message));
+    });
+  }
+});
+
+describe('openflow actions: decode rejects structurally bad input with DecodeError', () => {
+  const cases: ReadonlyArray<readonly [string, string, number]> = [
+    ['length 0', '0000 0000 00000000', 2],
+    ['length not a multiple of 8', '0000 000c 00000002 0000 0000', 2],
+    ['length beyond the list', '0000 0018 00000002 0000 000000000000', 4],
+    ['header truncated', '0000 00', 2],
+    ['output with trailing bytes', '0000 0018 00000002 0000 000000000000 0000000000000001', 16],
+    ['Nicira action without a subtype', 'ffff 0008 00002320', 8],
+    ['reg_move truncated', 'ffff 0010 00002320 0006 0006 0000 0000', 16],
+    ['nested ct action lies about its length', 'ffff 0020 00002320 0023 0000 00000000 0000 ff 000000 0000 0000 0010 00000001', 28],
+    ['set_field OXM with the wrong length for its field', '0019 0010 80001808 0102030400000000', 7],
+    ['set_field whose OXM overruns the action', '0019 0010 80001810 0102030400000000', 8],
+    ['learn spec truncated', 'ffff 0028 00002320 0010 0000 0000 8000 0000000000000000 0000 01 00 0000 0000 0030 00000406 0000 0000', 40],
+    ['controller2 property overruns', 'ffff 0018 00002320 0025 000000000000 0003 0010 01020304', 20],
+  ];
+  for (const [name, hex, offset] of cases) {
+    it(name, () => {
+      assert.throws(() => decodeHex(hex), (e: unknown) => e instanceof DecodeError && e.offset === offset);
+    });
+  }
+
+  it('throws only DecodeError for every truncation and for random corruption of every golden action list', () => {
+    let seed = 12345;
+    const rand = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    for (const c of GOLDEN) {
+      const full = encodeList(c.actions);
+      for (let n = 0; n < full.length; n++) {
+        try {
+          decodeActions(new BufferReader(full.subarray(0, n)));
+        } catch (e) {
+          assert.ok(e instanceof DecodeError, `truncation to ${n} of ${c.text}: ${String(e)}`);
+        }
+      }
+      for (let k = 0; k < 50; k++) {
+        const bad = Buffer.from(full);
+        bad[rand(bad.length)] = rand(256);
+        try {
+          decodeActions(new BufferReader(bad));
+        } catch (e) {
+          assert.ok(e instanceof DecodeError, `corruption of ${c.text} (${bad.toString('hex')}): ${String(e)}`);
+        }
+      }
+    }
+  });
+});

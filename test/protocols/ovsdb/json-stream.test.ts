@@ -38,9 +38,11 @@ describe('ovsdb json-stream', () => {
     assert.deepEqual(pushAll(new JsonStream(), splitEvery(bytes, 1)), MESSAGES);
   });
 
-  it('ignores whitespace between values', () => {
-    const out = new JsonStream().push(Buffer.from(' \n{"a":1}\r\n\t [2] {"b":"}"}\n'));
+  it('ignores whitespace between values and reports each value offset', () => {
+    const s = new JsonStream();
+    const out = s.push(Buffer.from(' \n{"a":1}\r\n\t [2] {"b":"}"}\n'));
     assert.deepEqual(out, [{ a: 1 }, [2], { b: '}' }]);
+    assert.deepEqual(s.lastOffsets, [2, 13, 17]);
   });
 
   it('handles escaped quotes and backslashes at chunk edges', () => {

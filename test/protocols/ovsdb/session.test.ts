@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
+import { join } from 'node:path';
 import { ConnectionError, DecodeError, TimeoutError } from '../../../protocols/common/errors';
 import { PlexusError } from '../../../protocols/common/errors';
 import { OvsdbError, OvsdbFormatError } from '../../../protocols/ovsdb/errors';
@@ -466,5 +467,20 @@ describe('ovsdb passive mode (set-manager to our listener)', function () {
     assert.ok(host.isConnected);
     assert.deepEqual(await host.listDbs().then((d) => d.includes(DB)), true);
     await server.vsctl('del-manager');
+    await waitFor('manager connection closed', () => host.currentState === 'closed');
+  });
+
+  it('accepts a manager connection on punix: too', async () => {
+    const unixListener = await listen(`punix:${join(server.dir, 'plexus.sock')}`);
+    try {
+      const accepted = new Promise<OvsdbSession>((resolve) => unixListener.on('session', resolve));
+      await server.vsctl('set-manager', `unix:${join(server.dir, 'plexus.sock')}`);
+      const host = await accepted;
+      const m = await host.monitor(DB, { Open_vSwitch: { columns: ['manager_options'] } });
+      assert.equal(m.replica.size('Open_vSwitch'), 1);
+      await server.vsctl('del-manager');
+    } finally {
+      await unixListener.close();
+    }
   });
 });

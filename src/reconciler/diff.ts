@@ -1,0 +1,51 @@
+/**
+ * Desired vs. installed, keyed by (table, priority, match): a flow only in
+ * desired is added, one only installed is deleted (strictly), one in both with a
+ * different cookie or instructions is modified. Equal flows produce nothing —
+ * that is what makes restarts and failovers free of churn.
+ */
+import type { Instruction } from '../../protocols/openflow/instructions';
+import type { Match } from '../../protocols/openflow/match';
+
+export interface KeyedFlow {
+  readonly tableId: number;
+  readonly priority: number;
+  readonly match: Match;
+  readonly cookie: bigint;
+  readonly instructions: readonly Instruction[];
+  /** fingerprint(cookie, instructions), computed once. */
+  readonly fp: string;
+}
+
+export interface Modify {
+  readonly want: KeyedFlow;
+  readonly have: KeyedFlow;
+}
+
+export interface FlowDiff {
+  readonly adds: KeyedFlow[];
+  readonly modifies: Modify[];
+  readonly deletes: KeyedFlow[];
+}
+
+/** Compares only `keys` (all keys of both maps when omitted). */
+export function diffFlows(
+  desired: ReadonlyMap<string, KeyedFlow>,
+  installed: ReadonlyMap<string, KeyedFlow>,
+  keys?: Iterable<string>,
+): FlowDiff {
+  const diff: FlowDiff = { adds: [], modifies: [], deletes: [] };
+  const all = keys ?? new Set([...desired.keys(), ...installed.keys()]);
+  for (const key of all) {
+    const want = desired.get(key);
+    const have = installed.get(key);
+    if (want && !have) diff.adds.push(want);
+    else if (!want && have) diff.deletes.push(have);
+    else if (want && have && want.fp !== have.fp) diff.modifies.push({ want, have });
+  }
+  return diff;
+}
+
+export function isEmptyDiff(d: FlowDiff): boolean {
+  return d.adds.length === 0 && d.modifies.length === 0 && d.deletes.length === 0;
+}

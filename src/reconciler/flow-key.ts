@@ -1,0 +1,38 @@
+/**
+ * Identity and content of a flow, in the switch's own terms. The key is
+ * (table, priority, match) with the match canonicalized as the sorted bytes of
+ * its OXM entries — field order never matters, encoding details are the codec's
+ * one definition. The fingerprint is what a modify would change: cookie and
+ * instruction bytes. Desired flows and flows read back from the switch go
+ * through the same functions, so equal means byte-for-byte equal on the wire.
+ */
+import { BufferWriter } from '../../protocols/common/buffer-writer';
+import { encodeInstructions, type Instruction } from '../../protocols/openflow/instructions';
+import { encodeOxm, type Match } from '../../protocols/openflow/match';
+
+export interface FlowIdentity {
+  readonly tableId: number;
+  readonly priority: number;
+  readonly match: Match;
+}
+
+export function canonicalMatch(match: Match): string {
+  return match
+    .map((f) => {
+      const w = new BufferWriter(32);
+      encodeOxm(w, f);
+      return w.finish().toString('hex');
+    })
+    .sort()
+    .join('.');
+}
+
+export function flowKey(flow: FlowIdentity): string {
+  return `${flow.tableId}/${flow.priority}/${canonicalMatch(flow.match)}`;
+}
+
+export function fingerprint(cookie: bigint, instructions: readonly Instruction[]): string {
+  const w = new BufferWriter(64);
+  encodeInstructions(w, instructions);
+  return `${cookie.toString(16)}|${w.finish().toString('hex')}`;
+}

@@ -1,0 +1,24 @@
+/**
+ * Turns a diff into FLOW_MODs in the order the switch must apply them: strict
+ * deletes first (so a flow moving between objects is never deleted after its
+ * replacement is added), then adds and modifies. A modify that keeps the cookie
+ * is a MODIFY_STRICT (counters survive; OVS reports it as a modification); one
+ * that changes the cookie must be a full ADD, since OVS keeps the old cookie on
+ * MODIFY.
+ */
+import { OFPFC } from '../../protocols/openflow/constants';
+import type { FlowMod } from '../../protocols/openflow/messages';
+import type { FlowDiff, KeyedFlow } from './diff';
+
+function flowMod(f: KeyedFlow, command: number): FlowMod {
+  const base = { type: 'flow_mod' as const, tableId: f.tableId, priority: f.priority, match: f.match, command };
+  return command === OFPFC.DELETE_STRICT ? base : { ...base, cookie: f.cookie, instructions: f.instructions };
+}
+
+export function toFlowMods(diff: FlowDiff): FlowMod[] {
+  return [
+    ...diff.deletes.map((f) => flowMod(f, OFPFC.DELETE_STRICT)),
+    ...diff.adds.map((f) => flowMod(f, OFPFC.ADD)),
+    ...diff.modifies.map(({ want, have }) => flowMod(want, want.cookie === have.cookie ? OFPFC.MODIFY_STRICT : OFPFC.ADD)),
+  ];
+}

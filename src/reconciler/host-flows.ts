@@ -1,0 +1,211 @@
+/**
+ * The flows of one host: what the compiler wants (partitions, kept across
+ * reconnects) and what the switch has (read back on every connect). One instance
+ * per host; a connection is attached while the switch is connected.
+ *
+ * - attach(conn): dump every installed flow (flow stats), diff against desired,
+ *   apply only the difference. A switch that is already right gets nothing:
+ *   restarts and failovers cause no churn.
+ * - setPartition(name, flows): replace one partition (e.g. one network). Changes
+ *   that arrive while a bundle is in flight are coalesced into the next one, so a
+ *   burst of attaches costs a few round trips, not one per flow.
+ * - flushed(): resolves once everything set so far is on the switch.
+ */
+import { EventEmitter } from 'node:events';
+import { PlexusError } from '../../protocols/common/errors';
+import type { OpenFlowConnection } from '../../protocols/openflow/connection';
+import { OFPG, OFPP, OFPTT } from '../../protocols/openflow/constants';
+import type { Decoded, MultipartReply } from '../../protocols/openflow/messages';
+import type { Logger } from '../log';
+import type { Flow } from '../pipeline/flow';
+import { diffFlows, isEmptyDiff, type FlowDiff, type KeyedFlow } from './diff';
+import { fingerprint, flowKey } from './flow-key';
+import { toFlowMods } from './flow-mods';
+
+export class ReconcileError extends PlexusError {
+  override readonly name = 'ReconcileError';
+}
+
+export interface ApplyStats {
+  readonly adds: number;
+  readonly modifies: number;
+  readonly deletes: number;
+  readonly ms: number;
+  readonly full: boolean;
+}
+
+interface Waiter {
+  readonly generation: number;
+  readonly resolve: () => void;
+}
+
+export function keyed(flow: Flow): KeyedFlow {
+  return {
+    tableId: flow.table.id,
+    priority: flow.priority,
+    match: flow.match,
+    cookie: flow.cookie,
+    instructions: flow.instructions,
+    fp: fingerprint(flow.cookie, flow.instructions),
+  };
+}
+
+export class HostFlows extends EventEmitter {
+  /** Desired flows by key, and which partition owns each key. */
+  private readonly desired = new Map<string, KeyedFlow>();
+  private readonly partitions = new Map<string, Set<string>>();
+  /** What the switch has, as last read or written. Valid only while attached and synced. */
+  private installed = new Map<string, KeyedFlow>();
+  private conn: OpenFlowConnection | undefined;
+  private needFullSync = false;
+  /** Keys changed since the last apply. */
+  private dirtyKeys = new Set<string>();
+  private running = false;
+  /** Bumped by every change; `applied` is the generation the switch has. */
+  private generation = 0;
+  private applied = 0;
+  private waiters: Waiter[] = [];
+
+  constructor(
+    readonly hostId: string,
+    private readonly log: Logger,
+  ) {
+    super();
+  }
+
+  get isAttached(): boolean {
+    return this.conn !== undefined && this.conn.isOpen;
+  }
+
+  get desiredCount(): number {
+    return this.desired.size;
+  }
+
+  /** Replaces the flows of one partition; flows no longer produced are deleted from the switch. */
+  setPartition(name: string, flows: readonly Flow[]): void {
+    const keys = new Set<string>();
+    const old = this.partitions.get(name) ?? new Set<string>();
+    for (const f of flows) {
+      const k = keyed(f);
+      const key = flowKey(k);
+      keys.add(key);
+      const prev = this.desired.get(key);
+      if (!prev || prev.fp !== k.fp) {
+        this.desired.set(key, k);
+        this.dirtyKeys.add(key);
+      }
+    }
+    for (const key of old) {
+      if (keys.has(key)) continue;
+      // Another partition may have claimed the key meanwhile; only drop it if nobody owns it.
+      if (![...this.partitions].some(([p, ks]) => p !== name && ks.has(key))) {
+        this.desired.delete(key);
+        this.dirtyKeys.add(key);
+      }
+    }
+    if (keys.size) this.partitions.set(name, keys);
+    else this.partitions.delete(name);
+    this.generation++;
+    this.kick();
+  }
+
+  /** Connects the switch: a full read-and-compare happens before anything else. */
+  attach(conn: OpenFlowConnection): void {
+    this.conn = conn;
+    this.needFullSync = true;
+    this.generation++;
+    this.kick();
+  }
+
+  detach(conn: OpenFlowConnection): void {
+    if (this.conn !== conn) return;
+    this.conn = undefined;
+    this.installed = new Map();
+  }
+
+  /** Resolves once every change made so far is installed (never, while detached). */
+  flushed(): Promise<void> {
+    if (this.applied >= this.generation && this.isAttached && !this.needFullSync) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push({ generation: this.generation, resolve }));
+  }
+
+  private kick(): void {
+    if (!this.running && this.isAttached) void this.run();
+  }
+
+  private async run(): Promise<void> {
+    this.running = true;
+    try {
+      while (this.isAttached && (this.needFullSync || this.applied < this.generation)) {
+        const conn = this.conn!;
+        const generation = this.generation;
+        const full = this.needFullSync;
+        try {
+          await this.applyOnce(conn, full);
+          if (full) this.needFullSync = false;
+          this.applied = generation;
+          this.release();
+        } catch (err) {
+          if (!conn.isOpen) break; // a new attach will resync
+          this.log.error('flow programming failed; resyncing', { host: this.hostId, error: (err as Error).message });
+          this.needFullSync = true;
+          await new Promise((r) => setTimeout(r, 500));
+        }
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private release(): void {
+    const ready = this.waiters.filter((w) => w.generation <= this.applied);
+    this.waiters = this.waiters.filter((w) => w.generation > this.applied);
+    for (const w of ready) w.resolve();
+  }
+
+  private async applyOnce(conn: OpenFlowConnection, full: boolean): Promise<void> {
+    const t0 = Date.now();
+    let diff: FlowDiff;
+    if (full) {
+      this.installed = await this.readInstalled(conn);
+      this.dirtyKeys.clear();
+      diff = diffFlows(this.desired, this.installed);
+    } else {
+      const keys = this.dirtyKeys;
+      this.dirtyKeys = new Set();
+      diff = diffFlows(this.desired, this.installed, keys);
+    }
+    if (!isEmptyDiff(diff)) {
+      const errors = await conn.sendBundle(toFlowMods(diff));
+      if (errors.length) {
+        throw new ReconcileError(`switch rejected the change: ${errors.map((e) => e.message).join('; ')}`);
+      }
+      for (const f of diff.deletes) this.installed.delete(flowKey(f));
+      for (const f of [...diff.adds, ...diff.modifies.map((x) => x.want)]) this.installed.set(flowKey(f), f);
+    }
+    const stats: ApplyStats = { adds: diff.adds.length, modifies: diff.modifies.length, deletes: diff.deletes.length, ms: Date.now() - t0, full };
+    if (full || !isEmptyDiff(diff)) this.log.info(full ? 'flows reconciled' : 'flows updated', { host: this.hostId, ...stats, total: this.installed.size });
+    this.emit('applied', stats);
+  }
+
+  private async readInstalled(conn: OpenFlowConnection): Promise<Map<string, KeyedFlow>> {
+    const reply = (await conn.request({
+      type: 'multipart_request',
+      body: { kind: 'flow', tableId: OFPTT.ALL, outPort: OFPP.ANY, outGroup: OFPG.ANY, cookie: 0n, cookieMask: 0n, match: [] },
+    })) as Decoded<MultipartReply>;
+    if (reply.body.kind !== 'flow') throw new ReconcileError(`expected flow stats, got ${reply.body.kind}`);
+    const out = new Map<string, KeyedFlow>();
+    for (const s of reply.body.entries) {
+      const k: KeyedFlow = {
+        tableId: s.tableId,
+        priority: s.priority,
+        match: s.match,
+        cookie: s.cookie,
+        instructions: s.instructions,
+        fp: fingerprint(s.cookie, s.instructions),
+      };
+      out.set(flowKey(k), k);
+    }
+    return out;
+  }
+}
