@@ -11,7 +11,10 @@ import { createLogger, type Logger } from '../log';
 import { Collection } from '../store/collection';
 import { EmbeddedEtcd } from '../store/embedded-etcd';
 import { Keys } from '../store/keys';
-import type { HostRecord } from '../store/model';
+import type { Binding, HostRecord } from '../store/model';
+import { BindingWriter } from '../store/bindings';
+import { ModelCache } from '../store/model-cache';
+import { Overlay } from '../overlay/overlay';
 import { HostManager } from '../southbound/host-manager';
 import { HostListener } from '../southbound/ovsdb-listener';
 import { SwitchServer } from '../southbound/switch-server';
@@ -62,6 +65,18 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
     );
     await manager.start();
     stops.push(() => manager.stop());
+
+    const cache = new ModelCache(client, keys, log.child({ module: 'model' }));
+    await cache.start();
+    stops.push(() => cache.stop());
+    const overlay = new Overlay(
+      cache,
+      new BindingWriter(new Collection<Binding>(client, keys.bindings())),
+      switches,
+      manager,
+      log.child({ module: 'overlay' }),
+    );
+    void overlay;
 
     const ovsdb = new HostListener(log.child({ module: 'ovsdb' }), (link) => manager.attach(link));
     const ovsdbPort = await ovsdb.listen(config.listenOvsdb.host, config.listenOvsdb.port);

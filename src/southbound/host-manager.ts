@@ -30,6 +30,14 @@ export interface HostManagerOptions {
   readonly retryMs?: number;
 }
 
+/** Emitted as `view` after every pass over an identified host: what the overlay builds on. */
+export interface HostView {
+  readonly hostId: string;
+  readonly view: OvsView;
+  readonly link: HostLink;
+  readonly dpid: string | null;
+}
+
 interface HostState {
   readonly link: HostLink;
   hostId: string | undefined;
@@ -191,6 +199,7 @@ export class HostManager extends EventEmitter {
     const configured = ops.length === 0 && isBridgeConfigured(bridge, desired);
     const status: HostStatus = configured && ofConnected ? 'ready' : 'configuring';
     const reason = status === 'ready' ? null : !configured ? 'configuring br-int' : 'waiting for br-int to connect over OpenFlow';
+    this.emit('view', { hostId: id, view, link: state.link, dpid: state.dpid } satisfies HostView);
     const wasReady = this.records.get(id)?.status === 'ready';
     await this.writeHost(id, { encapIp: facts.encapIp, datapathType: facts.datapathType, ovsVersion: facts.ovsVersion, datapathId: state.dpid, ofConnected, status, reason });
     if (status === 'ready' && !wasReady) {

@@ -1,0 +1,86 @@
+/**
+ * DHCPv4 server (SPEC §4 table 20): the switch punts a client's DISCOVER or
+ * REQUEST; Plexus answers with the address IPAM gave the endpoint, so the
+ * answer is the same on every member and after every restart. Options: subnet
+ * mask, router (and classless static routes), DNS, an MTU sized for the VXLAN
+ * overhead, and lease times. Pure: model in, frame out.
+ */
+import { IPv4CidrRange } from 'ip-num';
+import { DHCP_MESSAGE_TYPE, findDhcpOption, getDhcpMessageType, type DhcpOption } from '../../protocols/packet/dhcp';
+import { buildDhcpReply, type DecodedPacket } from '../../protocols/packet/packet';
+import type { Endpoint, Network, Subnet } from '../store/model';
+
+export const LEASE_SECONDS = 86_400;
+
+/** The MAC the DHCP server answers from in a network: locally administered, derived from the VNI. */
+export function serverMacOf(network: Network): string {
+  const v = network.vni;
+  return ['0a', '00', '00', (v >> 16) & 0xff, (v >> 8) & 0xff, v & 0xff].map((b) => (typeof b === 'string' ? b : b.toString(16).padStart(2, '0'))).join(':');
+}
+
+function maskOf(prefix: number): string {
+  const bits = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+  return [24, 16, 8, 0].map((s) => (bits >>> s) & 0xff).join('.');
+}
+
+/** The subnet of `network` holding the endpoint's IPv4 address, with that address. */
+export function dhcpSubnetOf(endpoint: Endpoint, subnets: readonly Subnet[]): { subnet: Subnet; ip: string } | undefined {
+  for (const subnet of subnets) {
+    if (subnet.ipVersion !== 4 || !subnet.dhcp) continue;
+    const range = IPv4CidrRange.fromCidr(subnet.cidr);
+    for (const ip of endpoint.ips) {
+      if (ip.includes(':')) continue;
+      if (range.contains(IPv4CidrRange.fromCidr(`${ip}/32`))) return { subnet, ip };
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The reply to a client message from `endpoint`, or undefined when there is
+ * nothing to say (not DHCP, a message type a server ignores, no DHCP subnet).
+ * A REQUEST for another address gets a NAK, so the client starts over.
+ */
+export function answerDhcp(packet: DecodedPacket, network: Network, endpoint: Endpoint, subnets: readonly Subnet[]): Buffer | undefined {
+  const msg = packet.dhcp;
+  if (!msg || !packet.ipv4) return undefined;
+  const found = dhcpSubnetOf(endpoint, subnets);
+  if (!found) return undefined;
+  const { subnet, ip } = found;
+  const prefix = Number(subnet.cidr.split('/')[1]);
+  const serverIp = subnet.gateway ?? ip;
+  const common = { request: packet, serverMac: serverMacOf(network), serverIp };
+  const type = getDhcpMessageType(msg);
+  if (type === DHCP_MESSAGE_TYPE.REQUEST) {
+    const requested = findDhcpOption(msg, 'requested-ip')?.address ?? (msg.ciaddr !== '0.0.0.0' ? msg.ciaddr : undefined);
+    if (requested !== undefined && requested !== ip) return buildDhcpReply({ ...common, messageType: DHCP_MESSAGE_TYPE.NAK });
+  } else if (type !== DHCP_MESSAGE_TYPE.DISCOVER) {
+    return undefined;
+  }
+  const options: DhcpOption[] = [
+    { type: 'lease-time', seconds: LEASE_SECONDS },
+    { type: 'renewal-time', seconds: LEASE_SECONDS / 2 },
+    { type: 'rebinding-time', seconds: (LEASE_SECONDS * 7) / 8 },
+    { type: 'subnet-mask', mask: maskOf(prefix) },
+  ];
+  if (subnet.gateway) options.push({ type: 'router', addresses: [subnet.gateway] });
+  if (subnet.routes.length) {
+    // RFC 3442: a client that takes option 121 ignores the router option, so the default route goes in it too.
+    const routes = subnet.routes.map((r) => ({ destination: r.destination, router: r.nexthop }));
+    if (subnet.gateway) routes.push({ destination: '0.0.0.0/0', router: subnet.gateway });
+    options.push({ type: 'classless-static-routes', routes: routes.map((r) => toClassless(r.destination, r.router)) });
+  }
+  if (subnet.dnsServers.length) options.push({ type: 'dns-servers', addresses: [...subnet.dnsServers] });
+  options.push({ type: 'mtu', mtu: network.mtu });
+  return buildDhcpReply({
+    ...common,
+    messageType: type === DHCP_MESSAGE_TYPE.DISCOVER ? DHCP_MESSAGE_TYPE.OFFER : DHCP_MESSAGE_TYPE.ACK,
+    yiaddr: ip,
+    options,
+  });
+}
+
+function toClassless(destination: string, router: string): { destination: string; prefixLength: number; router: string } {
+  const [addr, len] = destination.split('/');
+  return { destination: addr!, prefixLength: Number(len ?? 32), router };
+}

@@ -1,0 +1,241 @@
+/**
+ * The overlay: turns model changes and host observations into flows.
+ *
+ *   host view (OVSDB) ──▶ attachments ──▶ bindings (etcd) ─┐
+ *   API writes ──────────────────────────▶ model (etcd) ───┴▶ model cache (watch)
+ *        ──▶ compileNetwork per touched network and host ──▶ HostFlows (bundles)
+ *        ──▶ once flushed: binding `installed`, Interface `plexus-installed=true`
+ *
+ * Per host this member masters it keeps the reconciler (HostFlows), the tunnel
+ * ports and the attachments last seen. Work per change is proportional to what
+ * the change touches: the networks in the batch, on the hosts where they are.
+ */
+import type { OpenFlowConnection } from '../../protocols/openflow/connection';
+import { OFPP } from '../../protocols/openflow/constants';
+import type { Decoded, PacketIn } from '../../protocols/openflow/messages';
+import { decodePacket } from '../../protocols/packet/packet';
+import { compileHost, compileNetwork, networkPartition, PIPELINE_PARTITION } from '../compiler/compile-host';
+import type { HostContext } from '../compiler/snapshot';
+import type { Logger } from '../log';
+import { HostFlows } from '../reconciler/host-flows';
+import type { BindingWriter } from '../store/bindings';
+import type { ModelCache } from '../store/model-cache';
+import type { EndpointKind } from '../store/model';
+import { readAttachments, readTunnelPorts, type Attachment } from '../southbound/attachments';
+import type { HostLink } from '../southbound/host-link';
+import type { HostManager, HostView } from '../southbound/host-manager';
+import type { SwitchEvent, SwitchServer } from '../southbound/switch-server';
+import { answerDhcp } from './dhcp';
+
+export interface AutoCreateRequest {
+  readonly id: string;
+  readonly network: string;
+  readonly mac: string | null;
+  readonly ip: string | null;
+  readonly kind: EndpointKind;
+}
+
+export interface OverlayOptions {
+  /** Creates an endpoint for an interface with external_ids:plexus-network (SPEC §2). */
+  readonly autoCreate?: (req: AutoCreateRequest) => Promise<void>;
+}
+
+interface HostOverlay {
+  readonly id: string;
+  readonly flows: HostFlows;
+  tunnelPorts: Map<string, number>;
+  attachments: Map<string, Attachment>;
+  link: HostLink | undefined;
+  dpid: string | null;
+  conn: OpenFlowConnection | undefined;
+}
+
+export class Overlay {
+  private readonly hosts = new Map<string, HostOverlay>();
+  private readonly autoCreating = new Set<string>();
+
+  constructor(
+    private readonly cache: ModelCache,
+    private readonly bindings: BindingWriter,
+    private readonly switches: SwitchServer,
+    hostManager: HostManager,
+    private readonly log: Logger,
+    private readonly options: OverlayOptions = {},
+  ) {
+    hostManager.on('view', (v: HostView) => this.onHostView(v));
+    switches.on('switch', (e: SwitchEvent) => this.onSwitch(e));
+    cache.on('changed', (c: { networks: Set<string>; endpoints: Set<string> }) => this.onModelChanged(c.networks, c.endpoints));
+  }
+
+  /** Flows this member wants on a host, for drill-down and tests. */
+  flowsOf(hostId: string): HostFlows | undefined {
+    return this.hosts.get(hostId)?.flows;
+  }
+
+  private ensure(hostId: string): HostOverlay {
+    let h = this.hosts.get(hostId);
+    if (!h) {
+      const flows = new HostFlows(hostId, this.log.child({ host: hostId }));
+      h = { id: hostId, flows, tunnelPorts: new Map(), attachments: new Map(), link: undefined, dpid: null, conn: undefined };
+      this.hosts.set(hostId, h);
+      this.recompileAll(h);
+    }
+    return h;
+  }
+
+  private context(h: HostOverlay): HostContext {
+    return { id: h.id, tunnelPorts: h.tunnelPorts };
+  }
+
+  private recompileAll(h: HostOverlay): void {
+    const partitions = compileHost(this.cache, this.context(h));
+    h.flows.setPartition(PIPELINE_PARTITION, partitions.get(PIPELINE_PARTITION)!);
+    for (const network of this.cache.networks.keys()) {
+      h.flows.setPartition(networkPartition(network), partitions.get(networkPartition(network)) ?? []);
+    }
+  }
+
+  private onHostView(v: HostView): void {
+    const h = this.ensure(v.hostId);
+    h.link = v.link;
+    const tunnels = readTunnelPorts(v.view);
+    if (!sameMap(tunnels, h.tunnelPorts)) {
+      h.tunnelPorts = tunnels;
+      this.recompileAll(h);
+    }
+    if (v.dpid !== h.dpid) {
+      h.dpid = v.dpid;
+      const conn = v.dpid ? this.switches.connection(v.dpid) : undefined;
+      if (conn && conn.currentState === 'ready') this.attachSwitch(h, conn);
+    }
+    const now = readAttachments(v.view);
+    for (const [id, a] of now) {
+      const before = h.attachments.get(id);
+      if (before && before.ofport === a.ofport && before.active === a.active && before.ifaceName === a.ifaceName) continue;
+      if (a.active) void this.bind(h, a);
+      else if (before?.active) void this.down(h, id);
+    }
+    for (const [id, a] of h.attachments) if (!now.has(id) && a.active) void this.down(h, id);
+    h.attachments = now;
+  }
+
+  private async bind(h: HostOverlay, a: Attachment): Promise<void> {
+    try {
+      if (!this.cache.endpoint(a.endpointId) && a.network && this.options.autoCreate && !this.autoCreating.has(a.endpointId)) {
+        this.autoCreating.add(a.endpointId);
+        try {
+          await this.options.autoCreate({ id: a.endpointId, network: a.network, mac: a.mac, ip: a.ip, kind: a.kind });
+          this.log.info('endpoint created from interface', { host: h.id, endpoint: a.endpointId, network: a.network });
+        } finally {
+          this.autoCreating.delete(a.endpointId);
+        }
+      }
+      await this.bindings.bind({ endpoint: a.endpointId, host: h.id, ofport: a.ofport, ifaceName: a.ifaceName });
+      this.log.debug('endpoint bound', { host: h.id, endpoint: a.endpointId, ofport: a.ofport });
+    } catch (err) {
+      this.log.error('cannot bind endpoint', { host: h.id, endpoint: a.endpointId, error: (err as Error).message });
+    }
+  }
+
+  private async down(h: HostOverlay, endpointId: string): Promise<void> {
+    try {
+      await this.bindings.down(endpointId, h.id);
+      this.log.info('endpoint down', { host: h.id, endpoint: endpointId });
+    } catch (err) {
+      this.log.error('cannot mark endpoint down', { host: h.id, endpoint: endpointId, error: (err as Error).message });
+    }
+  }
+
+  private onSwitch(e: SwitchEvent): void {
+    if (e.kind === 'message') {
+      if (e.message.type === 'packet_in') this.onPacketIn(e.dpid, e.message);
+      return;
+    }
+    for (const h of this.hosts.values()) {
+      if (h.dpid !== e.dpid) continue;
+      if (e.kind === 'up') this.attachSwitch(h, e.conn);
+      else if (h.conn) {
+        h.flows.detach(h.conn);
+        h.conn = undefined;
+      }
+    }
+  }
+
+  /** Packet-ins come only from flows that punt DHCP; anything else is logged and dropped. */
+  private onPacketIn(dpid: string, msg: Decoded<PacketIn>): void {
+    const h = [...this.hosts.values()].find((x) => x.dpid === dpid);
+    const inPort = msg.match.find((f) => f.field === 'in_port')?.value;
+    if (!h || typeof inPort !== 'number' || !h.conn) return;
+    const attachment = [...h.attachments.values()].find((a) => a.ofport === inPort);
+    const endpoint = attachment ? this.cache.endpoint(attachment.endpointId) : undefined;
+    const network = endpoint ? this.cache.networks.get(endpoint.network) : undefined;
+    if (!endpoint || !network) return;
+    let reply: Buffer | undefined;
+    try {
+      reply = answerDhcp(decodePacket(msg.data), network, endpoint, this.cache.subnetsByNetwork.get(network.id) ?? []);
+    } catch (err) {
+      this.log.debug('ignoring undecodable packet-in', { host: h.id, inPort, error: (err as Error).message });
+      return;
+    }
+    if (!reply) return;
+    h.conn.send({ type: 'packet_out', inPort: OFPP.CONTROLLER, actions: [{ type: 'output', port: inPort }], data: reply });
+    this.log.debug('dhcp answered', { host: h.id, endpoint: endpoint.id });
+  }
+
+  private attachSwitch(h: HostOverlay, conn: OpenFlowConnection): void {
+    if (h.conn === conn) return;
+    if (h.conn) h.flows.detach(h.conn);
+    h.conn = conn;
+    h.flows.attach(conn);
+    // Endpoints bound while the switch was away get their installed mark once this sync is done.
+    for (const a of h.attachments.values()) void this.markInstalled(h, a.endpointId);
+  }
+
+  private onModelChanged(networks: Set<string>, endpoints: Set<string>): void {
+    for (const h of this.hosts.values()) {
+      const ctx = this.context(h);
+      for (const n of networks) h.flows.setPartition(networkPartition(n), compileNetwork(this.cache, ctx, n));
+    }
+    for (const id of endpoints) {
+      const b = this.cache.bindings.get(id);
+      const h = b?.host ? this.hosts.get(b.host) : undefined;
+      if (h && b?.status === 'bound') void this.markInstalled(h, id);
+    }
+  }
+
+  /**
+   * Once the host has every flow of the endpoint: binding `installed` and
+   * Interface `plexus-installed=true` with a millisecond timestamp, which
+   * integrations (CNI, libvirt hooks) wait for (cf. ovn-installed).
+   */
+  private async markInstalled(h: HostOverlay, endpointId: string): Promise<void> {
+    await h.flows.flushed();
+    const b = this.cache.bindings.get(endpointId);
+    const a = h.attachments.get(endpointId);
+    if (!b || b.host !== h.id || b.ofport === null || !a || a.ofport !== b.ofport || !this.cache.endpoint(endpointId)) return;
+    try {
+      if (b.status === 'bound') await this.bindings.installed(endpointId, h.id, b.ofport);
+      if (!a.installedMark && h.link) {
+        await h.link.transact([
+          {
+            op: 'mutate',
+            table: 'Interface',
+            where: [['_uuid', '==', ['uuid', a.ifaceUuid]]],
+            mutations: [
+              ['external_ids', 'delete', ['set', ['plexus-installed', 'plexus-installed-ts']]],
+              ['external_ids', 'insert', ['map', [['plexus-installed', 'true'], ['plexus-installed-ts', String(Date.now())]]]],
+            ],
+          },
+        ]);
+      }
+    } catch (err) {
+      this.log.warn('cannot mark endpoint installed', { host: h.id, endpoint: endpointId, error: (err as Error).message });
+    }
+  }
+}
+
+function sameMap<K, V>(a: ReadonlyMap<K, V>, b: ReadonlyMap<K, V>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [k, v] of a) if (b.get(k) !== v) return false;
+  return true;
+}

@@ -1,0 +1,72 @@
+/**
+ * Writes where endpoints are attached (the observed half of the model, kept
+ * apart from the API's Endpoint records). Every write is compare-on-revision
+ * and re-reads on conflict, and a host may only take down a binding that is
+ * still its own: a VM that migrated to another host is never marked down by the
+ * late removal of its old interface.
+ */
+import { Collection, ConflictError } from './collection';
+import type { Binding, EndpointStatus } from './model';
+
+const HISTORY = 20;
+const MAX_ATTEMPTS = 8;
+
+export interface BindRequest {
+  readonly endpoint: string;
+  readonly host: string;
+  readonly ofport: number;
+  readonly ifaceName: string;
+}
+
+export class BindingWriter {
+  constructor(private readonly bindings: Collection<Binding>) {}
+
+  /** Records the endpoint as attached at host/ofport (status bound). No write if already so. */
+  bind(req: BindRequest): Promise<Binding | undefined> {
+    return this.update(req.endpoint, (cur) => {
+      if (cur && cur.host === req.host && cur.ofport === req.ofport && cur.ifaceName === req.ifaceName && cur.status !== 'down') return undefined;
+      return next(cur, req.endpoint, { host: req.host, ofport: req.ofport, ifaceName: req.ifaceName }, 'bound');
+    });
+  }
+
+  /** Marks the endpoint down if, and only if, it is still bound on `host`. */
+  down(endpoint: string, host: string): Promise<Binding | undefined> {
+    return this.update(endpoint, (cur) => (cur && cur.host === host && cur.status !== 'down' ? next(cur, endpoint, {}, 'down') : undefined));
+  }
+
+  /** Marks the endpoint installed if it is still bound on `host` at `ofport`. */
+  installed(endpoint: string, host: string, ofport: number): Promise<Binding | undefined> {
+    return this.update(endpoint, (cur) =>
+      cur && cur.host === host && cur.ofport === ofport && cur.status === 'bound' ? next(cur, endpoint, {}, 'installed') : undefined,
+    );
+  }
+
+  private async update(endpoint: string, change: (cur: Binding | undefined) => Binding | undefined): Promise<Binding | undefined> {
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const cur = await this.bindings.get(endpoint);
+      const updated = change(cur?.value);
+      if (!updated) return undefined;
+      try {
+        await this.bindings.putIfRevision(endpoint, updated, cur?.revision ?? '0');
+        return updated;
+      } catch (err) {
+        if (!(err instanceof ConflictError)) throw err;
+      }
+    }
+    throw new ConflictError(`binding of ${endpoint} kept changing under ${MAX_ATTEMPTS} attempts`);
+  }
+}
+
+function next(cur: Binding | undefined, endpoint: string, fields: Partial<Binding>, status: EndpointStatus): Binding {
+  const at = new Date().toISOString();
+  const host = fields.host ?? cur?.host ?? null;
+  return {
+    endpoint,
+    host,
+    ofport: fields.ofport ?? cur?.ofport ?? null,
+    ifaceName: fields.ifaceName ?? cur?.ifaceName ?? null,
+    status,
+    history: [...(cur?.history ?? []), { status, at, host }].slice(-HISTORY),
+    updatedAt: at,
+  };
+}

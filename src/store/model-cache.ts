@@ -1,0 +1,152 @@
+/**
+ * Every member's in-memory index of the model (SPEC §5, §12): networks,
+ * subnets, endpoints and bindings, loaded once and kept current by etcd watches
+ * from the revision of the load, so no change is missed between the two. It is
+ * the compiler's Snapshot. Changes are reported in batches (one per event-loop
+ * turn) as the set of networks they touched, so the overlay recompiles each
+ * touched network once however many events a burst brings.
+ */
+import type { Etcd3, Watcher } from 'etcd3';
+import { EventEmitter } from 'node:events';
+import type { Snapshot } from '../compiler/snapshot';
+import type { Logger } from '../log';
+import { Collection, type CollectionEvent } from './collection';
+import type { Keys } from './keys';
+import type { Binding, Endpoint, Network, Subnet } from './model';
+
+export class ModelCache extends EventEmitter implements Snapshot {
+  readonly networks = new Map<string, Network>();
+  readonly bindings = new Map<string, Binding>();
+  private readonly subnets = new Map<string, Map<string, Subnet>>();
+  private readonly endpoints = new Map<string, Map<string, Endpoint>>();
+  private readonly endpointById = new Map<string, Endpoint>();
+  private readonly subnetArrays = new Map<string, readonly Subnet[]>();
+  private readonly endpointArrays = new Map<string, readonly Endpoint[]>();
+  private readonly watchers: Watcher[] = [];
+  private pending = new Set<string>();
+  private pendingEndpoints = new Set<string>();
+  private flushScheduled = false;
+
+  constructor(
+    private readonly client: Etcd3,
+    private readonly keys: Keys,
+    private readonly log: Logger,
+  ) {
+    super();
+  }
+
+  readonly subnetsByNetwork: ReadonlyMap<string, readonly Subnet[]> = {
+    get: (id: string) => this.arrayOf(this.subnets, this.subnetArrays, id),
+  } as ReadonlyMap<string, readonly Subnet[]>;
+
+  readonly endpointsByNetwork: ReadonlyMap<string, readonly Endpoint[]> = {
+    get: (id: string) => this.arrayOf(this.endpoints, this.endpointArrays, id),
+  } as ReadonlyMap<string, readonly Endpoint[]>;
+
+  endpoint(id: string): Endpoint | undefined {
+    return this.endpointById.get(id);
+  }
+
+  endpointCount(): number {
+    return this.endpointById.size;
+  }
+
+  private arrayOf<T>(source: Map<string, Map<string, T>>, cache: Map<string, readonly T[]>, id: string): readonly T[] | undefined {
+    let arr = cache.get(id);
+    if (!arr) {
+      const m = source.get(id);
+      if (!m) return undefined;
+      arr = [...m.values()];
+      cache.set(id, arr);
+    }
+    return arr;
+  }
+
+  /** Loads everything, then watches from the load's revision. */
+  async start(): Promise<void> {
+    const start = await this.client.get(this.keys.prefix + 'model-cache-probe').exec();
+    const revision = start.header.revision;
+    const networks = new Collection<Network>(this.client, this.keys.networks());
+    const subnets = new Collection<Subnet>(this.client, this.keys.subnets());
+    const endpoints = new Collection<Endpoint>(this.client, this.keys.endpoints());
+    const bindings = new Collection<Binding>(this.client, this.keys.bindings());
+    // Reads at or after `revision`; the watches replay everything after it, and applying twice is harmless.
+    for (const n of await networks.list()) this.onNetwork({ kind: 'put', id: n.value.id, value: n.value, revision: n.revision });
+    for (const s of await subnets.list()) this.onSubnet({ kind: 'put', id: `${s.value.network}/${s.value.id}`, value: s.value, revision: s.revision });
+    for (const e of await endpoints.list()) this.onEndpoint({ kind: 'put', id: `${e.value.network}/${e.value.id}`, value: e.value, revision: e.revision });
+    for (const b of await bindings.list()) this.onBinding({ kind: 'put', id: b.value.endpoint, value: b.value, revision: b.revision });
+    this.watchers.push(
+      await networks.watch((e) => this.onNetwork(e), revision),
+      await subnets.watch((e) => this.onSubnet(e), revision),
+      await endpoints.watch((e) => this.onEndpoint(e), revision),
+      await bindings.watch((e) => this.onBinding(e), revision),
+    );
+    for (const w of this.watchers) w.on('error', (err: Error) => this.log.warn('model watch error (etcd3 resumes it)', { error: err.message }));
+    this.pending.clear();
+    this.pendingEndpoints.clear();
+    this.log.info('model loaded', { networks: this.networks.size, endpoints: this.endpointById.size, bindings: this.bindings.size, revision });
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.watchers.map((w) => w.cancel()));
+  }
+
+  private touch(network: string | undefined, endpoint?: string): void {
+    if (network) this.pending.add(network);
+    if (endpoint) this.pendingEndpoints.add(endpoint);
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      const networks = this.pending;
+      const endpoints = this.pendingEndpoints;
+      this.pending = new Set();
+      this.pendingEndpoints = new Set();
+      this.emit('changed', { networks, endpoints });
+    });
+  }
+
+  private onNetwork(e: CollectionEvent<Network>): void {
+    if (e.kind === 'put') this.networks.set(e.id, e.value);
+    else this.networks.delete(e.id);
+    this.touch(e.id);
+  }
+
+  private onSubnet(e: CollectionEvent<Subnet>): void {
+    const [network, id] = splitId(e.id);
+    const m = this.subnets.get(network) ?? new Map<string, Subnet>();
+    if (e.kind === 'put') m.set(id, e.value);
+    else m.delete(id);
+    if (m.size) this.subnets.set(network, m);
+    else this.subnets.delete(network);
+    this.subnetArrays.delete(network);
+    this.touch(network);
+  }
+
+  private onEndpoint(e: CollectionEvent<Endpoint>): void {
+    const [network, id] = splitId(e.id);
+    const m = this.endpoints.get(network) ?? new Map<string, Endpoint>();
+    if (e.kind === 'put') {
+      m.set(id, e.value);
+      this.endpointById.set(id, e.value);
+    } else {
+      m.delete(id);
+      this.endpointById.delete(id);
+    }
+    if (m.size) this.endpoints.set(network, m);
+    else this.endpoints.delete(network);
+    this.endpointArrays.delete(network);
+    this.touch(network, id);
+  }
+
+  private onBinding(e: CollectionEvent<Binding>): void {
+    if (e.kind === 'put') this.bindings.set(e.id, e.value);
+    else this.bindings.delete(e.id);
+    this.touch(this.endpointById.get(e.id)?.network, e.id);
+  }
+}
+
+function splitId(id: string): [string, string] {
+  const slash = id.indexOf('/');
+  return [id.slice(0, slash), id.slice(slash + 1)];
+}
