@@ -5,6 +5,7 @@
  */
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance } from 'fastify';
+import type { Registry } from 'prom-client';
 import type { Logger } from '../log';
 import type { Versioned } from '../store/collection';
 import type { HostRecord } from '../store/model';
@@ -18,6 +19,7 @@ export interface ReadyReport {
 }
 
 export interface ApiDeps {
+  readonly metrics?: Registry;
   readonly memberId: string;
   readonly version: string;
   readonly log: Logger;
@@ -72,6 +74,10 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
       .send({ type: 'about:blank', title: 'Service Unavailable', status: 503, detail: describeChecks(report.checks), checks: report.checks });
   });
   registerHostRoutes(app, deps);
+  app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
+    if (!deps.metrics) return reply.status(404).send();
+    return reply.type(deps.metrics.contentType).send(await deps.metrics.metrics());
+  });
   app.get('/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;
 }

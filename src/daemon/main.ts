@@ -18,6 +18,7 @@ import { Overlay } from '../overlay/overlay';
 import { HostManager } from '../southbound/host-manager';
 import { HostListener } from '../southbound/ovsdb-listener';
 import { SwitchServer } from '../southbound/switch-server';
+import { Metrics } from '../metrics';
 import { resolveMemberId } from './member-id';
 
 const VERSION: string = (require('../../package.json') as { version: string }).version;
@@ -69,20 +70,26 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
     const cache = new ModelCache(client, keys, log.child({ module: 'model' }));
     await cache.start();
     stops.push(() => cache.stop());
-    const overlay = new Overlay(
+    let overlay: Overlay | undefined;
+    const metrics = new Metrics({
+      hostsConnected: () => manager.connectedHostIds().length,
+      flowsDesired: () => overlay?.desiredFlowCount() ?? 0,
+    });
+    overlay = new Overlay(
       cache,
       new BindingWriter(new Collection<Binding>(client, keys.bindings())),
       switches,
       manager,
       log.child({ module: 'overlay' }),
+      { metrics },
     );
-    void overlay;
 
     const ovsdb = new HostListener(log.child({ module: 'ovsdb' }), (link) => manager.attach(link));
     const ovsdbPort = await ovsdb.listen(config.listenOvsdb.host, config.listenOvsdb.port);
     stops.push(() => ovsdb.close());
 
     const api = await buildApi({
+      metrics: metrics.registry,
       memberId,
       version: VERSION,
       log: log.child({ module: 'api' }),

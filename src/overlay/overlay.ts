@@ -17,7 +17,8 @@ import { decodePacket } from '../../protocols/packet/packet';
 import { compileHost, compileNetwork, networkPartition, PIPELINE_PARTITION } from '../compiler/compile-host';
 import type { HostContext } from '../compiler/snapshot';
 import type { Logger } from '../log';
-import { HostFlows } from '../reconciler/host-flows';
+import { HostFlows, type ApplyStats } from '../reconciler/host-flows';
+import type { Metrics } from '../metrics';
 import type { BindingWriter } from '../store/bindings';
 import type { ModelCache } from '../store/model-cache';
 import type { EndpointKind } from '../store/model';
@@ -38,6 +39,7 @@ export interface AutoCreateRequest {
 export interface OverlayOptions {
   /** Creates an endpoint for an interface with external_ids:plexus-network (SPEC §2). */
   readonly autoCreate?: (req: AutoCreateRequest) => Promise<void>;
+  readonly metrics?: Metrics;
 }
 
 interface HostOverlay {
@@ -45,6 +47,8 @@ interface HostOverlay {
   readonly flows: HostFlows;
   tunnelPorts: Map<string, number>;
   attachments: Map<string, Attachment>;
+  /** When each attachment was first seen, until its endpoint is installed (for the latency metric). */
+  readonly seenAt: Map<string, number>;
   link: HostLink | undefined;
   dpid: string | null;
   conn: OpenFlowConnection | undefined;
@@ -72,11 +76,27 @@ export class Overlay {
     return this.hosts.get(hostId)?.flows;
   }
 
+  /** Desired flows over every host this member programs. */
+  desiredFlowCount(): number {
+    let n = 0;
+    for (const h of this.hosts.values()) n += h.flows.desiredCount;
+    return n;
+  }
+
   private ensure(hostId: string): HostOverlay {
     let h = this.hosts.get(hostId);
     if (!h) {
       const flows = new HostFlows(hostId, this.log.child({ host: hostId }));
-      h = { id: hostId, flows, tunnelPorts: new Map(), attachments: new Map(), link: undefined, dpid: null, conn: undefined };
+      const metrics = this.options.metrics;
+      if (metrics) {
+        flows.on('applied', (s: ApplyStats) => {
+          metrics.flowMods.inc({ kind: 'add' }, s.adds);
+          metrics.flowMods.inc({ kind: 'modify' }, s.modifies);
+          metrics.flowMods.inc({ kind: 'delete' }, s.deletes);
+          metrics.reconcileSeconds.observe({ full: String(s.full) }, s.ms / 1000);
+        });
+      }
+      h = { id: hostId, flows, tunnelPorts: new Map(), attachments: new Map(), seenAt: new Map(), link: undefined, dpid: null, conn: undefined };
       this.hosts.set(hostId, h);
       this.recompileAll(h);
     }
@@ -112,7 +132,10 @@ export class Overlay {
     for (const [id, a] of now) {
       const before = h.attachments.get(id);
       if (before && before.ofport === a.ofport && before.active === a.active && before.ifaceName === a.ifaceName) continue;
-      if (a.active) void this.bind(h, a);
+      if (a.active) {
+        if (!a.installedMark) h.seenAt.set(id, Date.now());
+        void this.bind(h, a);
+      }
       else if (before?.active) void this.down(h, id);
     }
     for (const [id, a] of h.attachments) if (!now.has(id) && a.active) void this.down(h, id);
@@ -215,6 +238,11 @@ export class Overlay {
     if (!b || b.host !== h.id || b.ofport === null || !a || a.ofport !== b.ofport || !this.cache.endpoint(endpointId)) return;
     try {
       if (b.status === 'bound') await this.bindings.installed(endpointId, h.id, b.ofport);
+      const seen = h.seenAt.get(endpointId);
+      if (seen !== undefined) {
+        h.seenAt.delete(endpointId);
+        this.options.metrics?.attachInstalledSeconds.observe((Date.now() - seen) / 1000);
+      }
       if (!a.installedMark && h.link) {
         await h.link.transact([
           {

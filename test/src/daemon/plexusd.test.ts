@@ -114,6 +114,14 @@ describe('plexusd adopts hosts @slow', function () {
     for (const p of ['/v1/hosts', '/v1/hosts/{id}', '/v1/health', '/v1/ready']) assert.ok(p in res.body.paths, p);
   });
 
+  it('exposes Prometheus metrics with the connected hosts', async () => {
+    const res = await fetch(`${plexusd.url}/metrics`);
+    assert.equal(res.status, 200);
+    const text = await res.text();
+    assert.match(text, /^plexus_hosts_connected 2$/m);
+    assert.match(text, /^# TYPE plexus_attach_installed_seconds histogram$/m);
+  });
+
   it('keeps the tunnels of a host that disconnects, and removes them when it is deleted', async () => {
     const tunnel = tunnelPortName('h2');
     await h2.stop();
