@@ -31,6 +31,8 @@ export interface Config {
   readonly listenOvsdb: HostPort;
   readonly advertise: string;
   readonly logLevel: string;
+  /** TTL of the member's etcd lease: how long a silent (partitioned) member keeps its datapaths. */
+  readonly memberTtlSeconds: number;
 }
 
 /** One row per setting: flag, YAML key, default, description. The only place settings are declared. */
@@ -45,6 +47,7 @@ const SETTINGS = [
   { flag: 'listen-ovsdb', arg: 'H:P', def: '0.0.0.0:6640', help: 'OVSDB manager listener (hosts connect here)' },
   { flag: 'advertise', arg: 'H', def: '', help: "address written into hosts' controller targets (default: first non-loopback address)" },
   { flag: 'log-level', arg: 'L', def: 'info', help: 'error, warn, info, debug' },
+  { flag: 'member-ttl', arg: 'SECONDS', def: '5', help: 'lease TTL: a member silent this long loses its datapaths to the others' },
 ] as const;
 
 type SettingName = (typeof SETTINGS)[number]['flag'];
@@ -130,7 +133,10 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   if (memberId && !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/.test(memberId)) {
     throw new ConfigError(`member-id: "${memberId}" must be 1-63 letters, digits, '.', '_' or '-'`);
   }
+  const ttl = get('member-ttl');
+  if (!/^\d+$/.test(ttl) || Number(ttl) < 1 || Number(ttl) > 300) throw new ConfigError(`member-ttl: "${ttl}" is not a number of seconds (1-300)`);
   return {
+    memberTtlSeconds: Number(ttl),
     dataDir: get('data-dir'),
     etcd,
     etcdPrefix: prefix,

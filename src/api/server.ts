@@ -8,7 +8,8 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../log';
 import type { Versioned } from '../store/collection';
-import type { HostRecord } from '../store/model';
+import type { HostRecord, MemberRecord } from '../store/model';
+import { registerClusterRoutes } from './cluster';
 import { registerHostRoutes } from './hosts';
 import { toProblem } from './problems';
 import { hostSchema, problemSchema } from './schemas';
@@ -30,12 +31,18 @@ export interface ApiDeps {
     decommission(id: string): Promise<boolean>;
   };
   readiness(): Promise<ReadyReport>;
+  readonly cluster?: {
+    members(): readonly MemberRecord[];
+    masters(): ReadonlyMap<string, { readonly member: string; readonly generation: bigint }>;
+  };
 }
 
 export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   const app = Fastify({
     logger: false,
     bodyLimit: 1024 * 1024,
+    // Peers hold heartbeat connections open; closing must not wait for them.
+    forceCloseConnections: true,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
   });
   app.addSchema(problemSchema);
@@ -74,6 +81,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
       .send({ type: 'about:blank', title: 'Service Unavailable', status: 503, detail: describeChecks(report.checks), checks: report.checks });
   });
   registerHostRoutes(app, deps);
+  registerClusterRoutes(app, deps);
   app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
     if (!deps.metrics) return reply.status(404).send();
     return reply.type(deps.metrics.contentType).send(await deps.metrics.metrics());

@@ -20,6 +20,8 @@ import { HostListener } from '../southbound/ovsdb-listener';
 import { SwitchServer } from '../southbound/switch-server';
 import { Metrics } from '../metrics';
 import { resolveMemberId } from './member-id';
+import { Membership } from '../cluster/membership';
+import { Ownership } from '../cluster/ownership';
 
 const VERSION: string = (require('../../package.json') as { version: string }).version;
 
@@ -54,58 +56,86 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
     const keys = new Keys(config.etcdPrefix);
     const hosts = new Collection<HostRecord>(client, keys.hosts());
 
+    const cache = new ModelCache(client, keys, log.child({ module: 'model' }));
+    await cache.start();
+    stops.push(() => cache.stop());
+
     const switches = new SwitchServer(log.child({ module: 'openflow' }));
     const openflowPort = await switches.listen(config.listenOpenflow.host, config.listenOpenflow.port);
     stops.push(() => switches.close());
 
-    const manager = new HostManager(
-      hosts,
-      switches,
-      { memberId, controllerTargets: [`tcp:${config.advertise}:${openflowPort}`] },
-      log.child({ module: 'hosts' }),
-    );
-    await manager.start();
-    stops.push(() => manager.stop());
-
-    const cache = new ModelCache(client, keys, log.child({ module: 'model' }));
-    await cache.start();
-    stops.push(() => cache.stop());
+    // The API listens first: peers hold a heartbeat connection to it as soon as we register.
+    let started = false;
+    let membership: Membership | undefined;
+    let ownership: Ownership | undefined;
+    let manager: HostManager | undefined;
     let overlay: Overlay | undefined;
     const metrics = new Metrics({
-      hostsConnected: () => manager.connectedHostIds().length,
+      hostsConnected: () => manager?.connectedHostIds().length ?? 0,
       flowsDesired: () => overlay?.desiredFlowCount() ?? 0,
     });
-    overlay = new Overlay(
-      cache,
-      new BindingWriter(new Collection<Binding>(client, keys.bindings())),
-      switches,
-      manager,
-      log.child({ module: 'overlay' }),
-      { metrics },
-    );
-
-    const ovsdb = new HostListener(log.child({ module: 'ovsdb' }), (link) => manager.attach(link));
-    const ovsdbPort = await ovsdb.listen(config.listenOvsdb.host, config.listenOvsdb.port);
-    stops.push(() => ovsdb.close());
-
     const api = await buildApi({
       metrics: metrics.registry,
       memberId,
       version: VERSION,
       log: log.child({ module: 'api' }),
-      hosts: { list: () => hosts.list(), get: (id) => hosts.get(id), decommission: (id) => manager.decommission(id) },
+      hosts: { list: () => hosts.list(), get: (id) => hosts.get(id), decommission: (id) => manager!.decommission(id) },
+      cluster: {
+        members: () => membership?.liveMembers() ?? [],
+        masters: () => ownership?.allMasters() ?? new Map(),
+      },
       readiness: async () => {
         const etcdOk = await client
           .get(keys.prefix + 'ready-probe')
           .exec()
           .then(() => 'ok', (err: Error) => `unreachable (${err.message})`);
-        return { ready: etcdOk === 'ok', checks: { etcd: etcdOk, openflow: 'ok', ovsdb: 'ok' } };
+        return { ready: started && etcdOk === 'ok', checks: { etcd: etcdOk, startup: started ? 'ok' : 'in progress' } };
       },
     });
     await api.listen({ host: config.listenApi.host, port: config.listenApi.port });
     const apiAddr = api.server.address();
     const apiPort = typeof apiAddr === 'object' && apiAddr ? apiAddr.port : config.listenApi.port;
+
+    const ovsdb = new HostListener(log.child({ module: 'ovsdb' }), (link) => manager?.attach(link));
+    const ovsdbPort = await ovsdb.listen(config.listenOvsdb.host, config.listenOvsdb.port);
+    stops.push(() => ovsdb.close());
+
+    membership = new Membership(
+      client,
+      keys,
+      {
+        ttlSeconds: config.memberTtlSeconds,
+        record: {
+          id: memberId,
+          api: `${config.advertise}:${apiPort}`,
+          openflow: `tcp:${config.advertise}:${openflowPort}`,
+          ovsdb: `tcp:${config.advertise}:${ovsdbPort}`,
+          advertise: config.advertise,
+        },
+      },
+      log.child({ module: 'cluster' }),
+    );
+    ownership = new Ownership(client, keys, membership, log.child({ module: 'cluster' }));
+    manager = new HostManager(hosts, switches, { mastery: ownership }, log.child({ module: 'hosts' }));
+    overlay = new Overlay(
+      cache,
+      new BindingWriter(new Collection<Binding>(client, keys.bindings())),
+      switches,
+      manager,
+      ownership,
+      log.child({ module: 'overlay' }),
+      { metrics },
+    );
+    await manager.start();
+    stops.push(() => manager!.stop());
+    await membership.start();
+    await ownership.start();
+    stops.push(() => ownership!.stop());
+    // Leaving first hands every datapath to the others (revoking the lease drops our master keys).
+    stops.push(() => membership!.stop());
+    membership.on('changed', () => manager!.rescheduleAll());
     stops.push(() => api.close());
+    started = true;
 
     log.info('plexusd ready', { member: memberId, api: apiPort, openflow: openflowPort, ovsdb: ovsdbPort, advertise: config.advertise });
     return { memberId, ports: { api: apiPort, openflow: openflowPort, ovsdb: ovsdbPort }, stop: stopAll };

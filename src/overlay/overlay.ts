@@ -11,7 +11,8 @@
  * the change touches: the networks in the batch, on the hosts where they are.
  */
 import type { OpenFlowConnection } from '../../protocols/openflow/connection';
-import { OFPP } from '../../protocols/openflow/constants';
+import { OFPCR_ROLE, OFPP } from '../../protocols/openflow/constants';
+import type { Mastery } from '../cluster/ownership';
 import type { Decoded, PacketIn } from '../../protocols/openflow/messages';
 import { decodePacket } from '../../protocols/packet/packet';
 import { compileHost, compileNetwork, networkPartition, PIPELINE_PARTITION } from '../compiler/compile-host';
@@ -51,7 +52,12 @@ interface HostOverlay {
   readonly seenAt: Map<string, number>;
   link: HostLink | undefined;
   dpid: string | null;
+  /** The switch's current ready connection to this member, whatever its role. */
   conn: OpenFlowConnection | undefined;
+  /** Role changes are applied one at a time, in order. */
+  roleChain: Promise<void>;
+  /** Highest generation id sent to this switch (a slave must not send less than the master did). */
+  generation: bigint;
 }
 
 export class Overlay {
@@ -63,9 +69,14 @@ export class Overlay {
     private readonly bindings: BindingWriter,
     private readonly switches: SwitchServer,
     hostManager: HostManager,
+    private readonly mastery: Mastery,
     private readonly log: Logger,
     private readonly options: OverlayOptions = {},
   ) {
+    mastery.on('changed', (hostId) => {
+      const h = this.hosts.get(hostId);
+      if (h) this.applyRole(h);
+    });
     hostManager.on('view', (v: HostView) => this.onHostView(v));
     switches.on('switch', (e: SwitchEvent) => this.onSwitch(e));
     cache.on('changed', (c: { networks: Set<string>; endpoints: Set<string> }) => this.onModelChanged(c.networks, c.endpoints));
@@ -96,7 +107,10 @@ export class Overlay {
           metrics.reconcileSeconds.observe({ full: String(s.full) }, s.ms / 1000);
         });
       }
-      h = { id: hostId, flows, tunnelPorts: new Map(), attachments: new Map(), seenAt: new Map(), link: undefined, dpid: null, conn: undefined };
+      h = {
+        id: hostId, flows, tunnelPorts: new Map(), attachments: new Map(), seenAt: new Map(),
+        link: undefined, dpid: null, conn: undefined, roleChain: Promise.resolve(), generation: 0n,
+      };
       this.hosts.set(hostId, h);
       this.recompileAll(h);
     }
@@ -129,6 +143,11 @@ export class Overlay {
       if (conn && conn.currentState === 'ready') this.attachSwitch(h, conn);
     }
     const now = readAttachments(v.view);
+    if (!this.mastery.isMaster(h.id)) {
+      // A standby only remembers what it would bind; the master does the writing.
+      h.attachments = now;
+      return;
+    }
     for (const [id, a] of now) {
       const before = h.attachments.get(id);
       if (before && before.ofport === a.ofport && before.active === a.active && before.ifaceName === a.ifaceName) continue;
@@ -143,6 +162,7 @@ export class Overlay {
   }
 
   private async bind(h: HostOverlay, a: Attachment): Promise<void> {
+    if (!this.mastery.isMaster(h.id)) return;
     try {
       if (!this.cache.endpoint(a.endpointId) && a.network && this.options.autoCreate && !this.autoCreating.has(a.endpointId)) {
         this.autoCreating.add(a.endpointId);
@@ -188,7 +208,7 @@ export class Overlay {
   private onPacketIn(dpid: string, msg: Decoded<PacketIn>): void {
     const h = [...this.hosts.values()].find((x) => x.dpid === dpid);
     const inPort = msg.match.find((f) => f.field === 'in_port')?.value;
-    if (!h || typeof inPort !== 'number' || !h.conn) return;
+    if (!h || typeof inPort !== 'number' || !h.conn || !this.mastery.isMaster(h.id)) return;
     const attachment = [...h.attachments.values()].find((a) => a.ofport === inPort);
     const endpoint = attachment ? this.cache.endpoint(attachment.endpointId) : undefined;
     const network = endpoint ? this.cache.networks.get(endpoint.network) : undefined;
@@ -209,9 +229,39 @@ export class Overlay {
     if (h.conn === conn) return;
     if (h.conn) h.flows.detach(h.conn);
     h.conn = conn;
-    h.flows.attach(conn);
-    // Endpoints bound while the switch was away get their installed mark once this sync is done.
-    for (const a of h.attachments.values()) void this.markInstalled(h, a.endpointId);
+    this.applyRole(h);
+  }
+
+  /**
+   * Makes the switch session match mastership: the master claims the MASTER role
+   * with its generation id (the switch refuses a stale one) and only then
+   * programs flows; everyone else is SLAVE and programs nothing.
+   */
+  private applyRole(h: HostOverlay): void {
+    h.roleChain = h.roleChain.then(async () => {
+      const conn = h.conn;
+      if (!conn || !conn.isOpen) return;
+      const isMaster = this.mastery.isMaster(h.id);
+      const known = this.mastery.masterOf(h.id)?.generation;
+      if (known !== undefined && known > h.generation) h.generation = known;
+      try {
+        if (isMaster) {
+          await conn.request({ type: 'role_request', role: OFPCR_ROLE.MASTER, generationId: h.generation });
+          if (h.conn !== conn || !this.mastery.isMaster(h.id)) return;
+          this.log.info('master of switch', { host: h.id, generation: h.generation.toString() });
+          h.flows.attach(conn);
+          // Bind what the previous master may not have, and mark what is installed.
+          for (const a of h.attachments.values()) {
+            if (a.active) void this.bind(h, a).then(() => this.markInstalled(h, a.endpointId));
+          }
+        } else {
+          h.flows.detach(conn);
+          await conn.request({ type: 'role_request', role: OFPCR_ROLE.SLAVE, generationId: h.generation });
+        }
+      } catch (err) {
+        this.log.warn('switch refused the role change', { host: h.id, master: isMaster, generation: h.generation.toString(), error: (err as Error).message });
+      }
+    });
   }
 
   private onModelChanged(networks: Set<string>, endpoints: Set<string>): void {
@@ -232,7 +282,9 @@ export class Overlay {
    * integrations (CNI, libvirt hooks) wait for (cf. ovn-installed).
    */
   private async markInstalled(h: HostOverlay, endpointId: string): Promise<void> {
+    if (!this.mastery.isMaster(h.id)) return;
     await h.flows.flushed();
+    if (!this.mastery.isMaster(h.id)) return;
     const b = this.cache.bindings.get(endpointId);
     const a = h.attachments.get(endpointId);
     if (!b || b.host !== h.id || b.ofport === null || !a || a.ofport !== b.ofport || !this.cache.endpoint(endpointId)) return;

@@ -18,12 +18,12 @@ import { readHostFacts } from './host-facts';
 import type { HostLink } from './host-link';
 import { INTEGRATION_BRIDGE, isBridgeConfigured, planHostConfig, type DesiredHostConfig, type DesiredTunnel } from './host-plan';
 import { findBridge, viewFromRows, type OvsView } from './ovs-view';
+import type { Mastery } from '../cluster/ownership';
 import type { SwitchServer } from './switch-server';
 
 export interface HostManagerOptions {
-  readonly memberId: string;
-  /** OpenFlow controller targets written into every host's br-int. */
-  readonly controllerTargets: readonly string[];
+  /** Who masters which host; only the master configures a host and writes its record. */
+  readonly mastery: Mastery;
   readonly maxBackoffMs?: number;
   readonly inactivityProbeMs?: number;
   /** Delay before retrying a host whose transaction failed. */
@@ -67,6 +67,9 @@ export class HostManager extends EventEmitter {
     switches.on('switch', (e: { kind: string; dpid: string }) => {
       if (e.kind === 'up' || e.kind === 'down') this.markDpid(e.dpid);
     });
+    options.mastery.on('changed', (hostId) => {
+      for (const s of this.states) if (s.hostId === hostId) this.schedule(s);
+    });
   }
 
   /** Loads the model and starts watching it. Hosts this member mastered show disconnected until they reconnect. */
@@ -76,10 +79,11 @@ export class HostManager extends EventEmitter {
     for (const { value, revision: rev } of all) {
       this.records.set(value.id, value);
       if (BigInt(rev) > BigInt(revision)) revision = rev;
-      if (value.master === this.options.memberId && (value.ovsdbConnected || value.ofConnected)) {
+      if (value.master === this.memberId && (value.ovsdbConnected || value.ofConnected)) {
         await this.write({ ...value, ovsdbConnected: false, ofConnected: false, status: 'disconnected', reason: 'controller restarted' });
       }
     }
+    this.options.mastery.setKnownHosts([...this.records.keys()].filter((id) => !id.startsWith('unidentified-')));
     this.watcher = await this.hosts.watch((e) => this.onRecord(e), revision === '0' ? undefined : revision);
     this.watcher.on('error', (err: Error) => this.log.warn('host watch error (etcd3 resumes it)', { error: err.message }));
   }
@@ -108,9 +112,18 @@ export class HostManager extends EventEmitter {
     return [...this.states].map((s) => s.hostId).filter((id): id is string => id !== undefined);
   }
 
+  private get memberId(): string {
+    return this.options.mastery.memberId;
+  }
+
+  /** Every member re-plans its hosts when the set of members (hence controller targets) changes. */
+  rescheduleAll(): void {
+    for (const s of this.states) this.schedule(s);
+  }
+
   /** Forgets a host and, through every member's watch, the tunnels toward it. */
   async decommission(id: string): Promise<boolean> {
-    const connected = [...this.states].some((s) => s.hostId === id && !s.closed);
+    const connected = [...this.states].some((s) => s.hostId === id && !s.closed) || this.records.get(id)?.ovsdbConnected === true;
     if (connected) {
       throw new ApiError(409, 'Conflict', `host "${id}" is still connected; run "ovs-vsctl del-manager" on it first, then delete it`);
     }
@@ -127,6 +140,7 @@ export class HostManager extends EventEmitter {
       this.written.delete(e.id);
     }
     const after = this.records.get(e.id);
+    if (!before || !after) this.options.mastery.setKnownHosts([...this.records.keys()].filter((id) => !id.startsWith('unidentified-')));
     // Tunnels depend only on which hosts exist and their encap IPs.
     if (before?.encapIp !== after?.encapIp) for (const s of this.states) this.schedule(s);
   }
@@ -166,7 +180,7 @@ export class HostManager extends EventEmitter {
     return {
       datapathType,
       localIp,
-      controllers: this.options.controllerTargets,
+      controllers: this.options.mastery.controllerTargets(hostId),
       tunnels,
       maxBackoffMs: this.options.maxBackoffMs ?? 1000,
       inactivityProbeMs: this.options.inactivityProbeMs ?? 5000,
@@ -181,6 +195,14 @@ export class HostManager extends EventEmitter {
     if (state.hostId && state.hostId !== id) await this.forgetIdentity(state.hostId);
     state.hostId = id;
     const log = this.log.child({ host: id });
+    const bridge = findBridge(view, INTEGRATION_BRIDGE);
+    state.dpid = bridge?.datapathId ?? null;
+    if (facts.systemId) this.options.mastery.track(id);
+    if (facts.systemId && !this.options.mastery.isMaster(id)) {
+      // A standby keeps the replica current (to take over at once) but changes nothing.
+      if (facts.problems.length === 0) this.emit('view', { hostId: id, view, link: state.link, dpid: state.dpid } satisfies HostView);
+      return;
+    }
     if (facts.problems.length > 0) {
       await this.writeHost(id, { encapIp: facts.encapIp, datapathType: facts.datapathType, ovsVersion: facts.ovsVersion, datapathId: null, ofConnected: false, status: 'not-ready', reason: facts.problems.join('; ') });
       return;
@@ -193,8 +215,6 @@ export class HostManager extends EventEmitter {
       await state.link.transact(ops);
       // The replica update that follows schedules another pass, which should plan nothing.
     }
-    const bridge = findBridge(view, INTEGRATION_BRIDGE);
-    state.dpid = bridge?.datapathId ?? null;
     const ofConnected = state.dpid !== null && this.switches.connection(state.dpid)?.currentState === 'ready';
     const configured = ops.length === 0 && isBridgeConfigured(bridge, desired);
     const status: HostStatus = configured && ofConnected ? 'ready' : 'configuring';
@@ -218,7 +238,7 @@ export class HostManager extends EventEmitter {
       id,
       ...fields,
       ovsdbConnected: true,
-      master: this.options.memberId,
+      master: this.memberId,
       joinedAt: existing?.joinedAt ?? now,
       updatedAt: now,
     });
@@ -251,7 +271,7 @@ export class HostManager extends EventEmitter {
       return;
     }
     const existing = this.records.get(id);
-    if (!existing) return;
+    if (!existing || !this.options.mastery.isMaster(id)) return;
     await this.write({ ...existing, ovsdbConnected: false, ofConnected: false, status: 'disconnected', reason: `OVSDB connection lost: ${reason}`, updatedAt: new Date().toISOString() }).catch(
       (err: Error) => this.log.warn('could not record host disconnect', { host: id, error: err.message }),
     );

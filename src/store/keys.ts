@@ -15,6 +15,8 @@
  *   <prefix>bindings/<endpoint-id>                 Binding (observed: where it is attached, status)
  *   <prefix>hosts/<host-id>                        HostRecord
  *   <prefix>members/<member-id>                    MemberRecord (under the member's lease)
+ *   <prefix>masters/<host-id>                      {member} master of the host's datapath (under its lease);
+ *                                                  the key's mod revision is the OpenFlow role generation id
  */
 export class Keys {
   constructor(readonly prefix: string) {}
@@ -78,5 +80,11 @@ export class Keys {
   }
   member(id: string): string {
     return `${this.members()}${id}`;
+  }
+  masters(): string {
+    return `${this.prefix}masters/`;
+  }
+  master(hostId: string): string {
+    return `${this.masters()}${hostId}`;
   }
 }

@@ -117,9 +117,13 @@ export interface HostRecord {
 /** A cluster member (SPEC §5), kept under its lease. */
 export interface MemberRecord {
   readonly id: string;
+  /** host:port of its REST API (peers hold a heartbeat connection to it). */
   readonly api: string;
+  /** OpenFlow controller target hosts should use, e.g. tcp:10.0.0.5:6653. */
   readonly openflow: string;
   readonly ovsdb: string;
   readonly advertise: string;
+  /** etcd lease (decimal) its keys live under: peers revoke it when the process is plainly gone. */
+  readonly leaseId: string;
   readonly startedAt: string;
 }

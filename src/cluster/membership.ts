@@ -1,0 +1,190 @@
+/**
+ * Cluster membership (SPEC §5): each member registers under /plexus/members/
+ * with an etcd lease it keeps alive; the live members are whatever is there.
+ * When the lease is lost (etcd unreachable past the TTL, or revoked by a peer
+ * that saw this process die) the member re-registers with a new lease.
+ *
+ * Liveness shortcut: a member holds a long-lived HTTP connection to each peer's
+ * /v1/cluster/heartbeat. When it breaks and the peer's port refuses a new
+ * connection, the process is plainly gone (a crash closes its sockets), so the
+ * peer's lease is revoked at once instead of waiting for the TTL. A silent
+ * partition (no close, no refusal) still waits for the TTL.
+ */
+import type { Etcd3, Lease, Watcher } from 'etcd3';
+import { LeaseClient } from 'etcd3/lib/rpc';
+import { EventEmitter } from 'node:events';
+import { request, type ClientRequest } from 'node:http';
+import { connect } from 'node:net';
+import type { Logger } from '../log';
+import { Collection } from '../store/collection';
+import type { Keys } from '../store/keys';
+import type { MemberRecord } from '../store/model';
+
+export interface MembershipOptions {
+  readonly ttlSeconds: number;
+  readonly record: Omit<MemberRecord, 'leaseId' | 'startedAt'>;
+}
+
+export class Membership extends EventEmitter {
+  private lease: Lease | undefined;
+  private watcher: Watcher | undefined;
+  private readonly members = new Map<string, MemberRecord>();
+  private readonly probes = new Map<string, ClientRequest>();
+  private readonly collection: Collection<MemberRecord>;
+  private stopped = false;
+  private readonly startedAt = new Date().toISOString();
+
+  constructor(
+    private readonly client: Etcd3,
+    keys: Keys,
+    private readonly options: MembershipOptions,
+    private readonly log: Logger,
+  ) {
+    super();
+    this.collection = new Collection<MemberRecord>(client, keys.members());
+  }
+
+  get id(): string {
+    return this.options.record.id;
+  }
+
+  /** The current lease (master keys are attached to it). */
+  currentLease(): Lease | undefined {
+    return this.lease;
+  }
+
+  liveMembers(): MemberRecord[] {
+    return [...this.members.values()].sort((a, b) => (a.id < b.id ? -1 : 1));
+  }
+
+  isLive(id: string): boolean {
+    return this.members.has(id);
+  }
+
+  async start(): Promise<void> {
+    await this.register();
+    const all = await this.collection.list();
+    for (const m of all) this.members.set(m.value.id, m.value);
+    this.watcher = await this.collection.watch((e) => {
+      if (e.kind === 'put') this.members.set(e.id, e.value);
+      else this.members.delete(e.id);
+      this.syncProbes();
+      this.emit('changed');
+    });
+    this.watcher.on('error', (err: Error) => this.log.warn('member watch error', { error: err.message }));
+    this.syncProbes();
+    this.emit('changed');
+  }
+
+  private async register(): Promise<void> {
+    const lease = this.client.lease(this.options.ttlSeconds, { autoKeepAlive: true });
+    const leaseId = await lease.grant();
+    this.lease = lease;
+    lease.on('lost', (err: Error) => {
+      if (this.stopped || this.lease !== lease) return;
+      this.log.warn('member lease lost; registering again', { lease: leaseId, error: err.message });
+      this.emit('lease-lost');
+      void this.reregister();
+    });
+    const record: MemberRecord = { ...this.options.record, leaseId, startedAt: this.startedAt };
+    await this.collection.put(this.id, record, lease);
+    this.members.set(this.id, record);
+    this.log.info('member registered', { member: this.id, lease: leaseId, ttlSeconds: this.options.ttlSeconds });
+  }
+
+  private async reregister(): Promise<void> {
+    for (let attempt = 0; !this.stopped; attempt++) {
+      try {
+        await this.register();
+        this.emit('changed');
+        return;
+      } catch (err) {
+        this.log.warn('cannot register member yet', { error: (err as Error).message, attempt });
+        await new Promise((r) => setTimeout(r, Math.min(2000, 200 * 2 ** attempt)));
+      }
+    }
+  }
+
+  /** Keeps one heartbeat connection open to every other live member. */
+  private syncProbes(): void {
+    for (const [id, req] of this.probes) {
+      if (!this.members.has(id)) {
+        req.destroy();
+        this.probes.delete(id);
+      }
+    }
+    for (const m of this.members.values()) {
+      if (m.id !== this.id && !this.probes.has(m.id)) this.probe(m);
+    }
+  }
+
+  private probe(m: MemberRecord): void {
+    const [host, port] = splitHostPort(m.api);
+    const req = request({ host, port, path: '/v1/cluster/heartbeat', method: 'GET', timeout: 0 });
+    this.probes.set(m.id, req);
+    let established = false;
+    const broken = (): void => {
+      if (this.probes.get(m.id) !== req) return;
+      this.probes.delete(m.id);
+      if (this.stopped || !this.members.has(m.id)) return;
+      if (established) void this.checkGone(m);
+      // Never connected (the peer is still starting): try again shortly; only its TTL can condemn it.
+      else setTimeout(() => this.members.has(m.id) && !this.probes.has(m.id) && !this.stopped && this.probe(this.members.get(m.id)!), 500);
+    };
+    req.on('response', (res) => {
+      established = true;
+      res.on('data', () => undefined);
+      res.on('end', broken);
+      res.on('error', broken);
+    });
+    req.on('error', broken);
+    req.on('close', broken);
+    req.end();
+  }
+
+  /** The heartbeat broke: if the peer's port refuses connections, its process is gone. */
+  private async checkGone(m: MemberRecord): Promise<void> {
+    const [host, port] = splitHostPort(m.api);
+    const refused = await new Promise<boolean>((resolve) => {
+      const s = connect({ host, port });
+      s.setTimeout(500, () => {
+        s.destroy();
+        resolve(false);
+      });
+      s.on('connect', () => {
+        s.destroy();
+        resolve(false);
+      });
+      s.on('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'ECONNREFUSED'));
+    });
+    const current = this.members.get(m.id);
+    if (!current || current.leaseId !== m.leaseId || this.stopped) return;
+    if (!refused) {
+      // Alive (or unreachable without a refusal: a partition). Watch again; the TTL decides.
+      setTimeout(() => this.members.has(m.id) && !this.probes.has(m.id) && this.probe(current), 200);
+      return;
+    }
+    this.log.warn('member process is gone; revoking its lease', { member: m.id, lease: m.leaseId });
+    await revokeLease(this.client, m.leaseId).catch((err: Error) => this.log.warn('lease revoke failed', { member: m.id, error: err.message }));
+  }
+
+  /** Graceful leave: revoking the lease drops the member and every master key it holds at once. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const req of this.probes.values()) req.destroy();
+    this.probes.clear();
+    await this.watcher?.cancel();
+    await this.lease?.revoke().catch(() => undefined);
+  }
+}
+
+/** etcd3 exposes revoke only on leases this client granted; the lease RPC takes any id. */
+async function revokeLease(client: Etcd3, leaseId: string): Promise<void> {
+  const pool = (client as unknown as { pool: ConstructorParameters<typeof LeaseClient>[0] }).pool;
+  await new LeaseClient(pool).leaseRevoke({ ID: leaseId });
+}
+
+function splitHostPort(addr: string): [string, number] {
+  const i = addr.lastIndexOf(':');
+  return [addr.slice(0, i).replace(/^\[|\]$/g, ''), Number(addr.slice(i + 1))];
+}

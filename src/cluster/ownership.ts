@@ -1,0 +1,235 @@
+/**
+ * One master per datapath (SPEC §5). The master of a host is recorded under
+ * /plexus/masters/<host> with the master's lease, so it vanishes with the member.
+ * Every member ranks the live members for each host by rendezvous hashing and
+ * the first one takes the key when it is free; a member that holds a key it no
+ * longer ranks first (a new member joined) hands it over by deleting it.
+ *
+ * The key's etcd mod revision is the generation id of the OpenFlow ROLE_REQUEST
+ * the master sends: revisions only grow, so a switch refuses a stale master by
+ * itself, even one that was partitioned away and still believes it is master.
+ */
+import type { Etcd3, Watcher } from 'etcd3';
+import { EventEmitter } from 'node:events';
+import type { Logger } from '../log';
+import type { Keys } from '../store/keys';
+import type { Membership } from './membership';
+import { assignBalanced, rankMembers } from './rendezvous';
+
+export interface Mastership {
+  readonly member: string;
+  /** mod revision of the master key: the OpenFlow role generation id. */
+  readonly generation: bigint;
+}
+
+/** What the host manager and the overlay need to know about ownership. */
+export interface Mastery {
+  readonly memberId: string;
+  isMaster(hostId: string): boolean;
+  masterOf(hostId: string): Mastership | undefined;
+  /** Registers a host this member sees, so ownership is decided for it. */
+  track(hostId: string): void;
+  /** The hosts of the model (host records), for a balanced assignment. */
+  setKnownHosts(ids: Iterable<string>): void;
+  /** OpenFlow controller targets for a host: its top-ranked live members (at most 3). */
+  controllerTargets(hostId: string): string[];
+  on(event: 'changed', listener: (hostId: string) => void): this;
+}
+
+export class Ownership extends EventEmitter implements Mastery {
+  private readonly masters = new Map<string, Mastership>();
+  private readonly hosts = new Set<string>();
+  private known = new Set<string>();
+  private assignment: Map<string, string> | undefined;
+  private readonly inFlight = new Set<string>();
+  private watcher: Watcher | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly client: Etcd3,
+    private readonly keys: Keys,
+    private readonly membership: Membership,
+    private readonly log: Logger,
+  ) {
+    super();
+  }
+
+  get memberId(): string {
+    return this.membership.id;
+  }
+
+  async start(): Promise<void> {
+    let res = await this.client.getAll().prefix(this.keys.masters()).exec();
+    // Keys naming this member under an earlier lease (we were killed and restarted):
+    // drop them now rather than acting on them until that lease expires.
+    const mine = JSON.stringify({ member: this.memberId });
+    const lease = this.membership.currentLease();
+    const leaseId = lease ? await lease.grant() : undefined;
+    const stale = res.kvs.filter((kv) => kv.value.toString() === mine && kv.lease !== leaseId);
+    for (const kv of stale) {
+      await this.client.if(kv.key.toString(), 'Mod', '==', kv.mod_revision).then(this.client.delete().key(kv.key.toString())).commit();
+    }
+    if (stale.length) {
+      this.log.info('dropped master keys of an earlier run', { hosts: stale.length });
+      res = await this.client.getAll().prefix(this.keys.masters()).exec();
+    }
+    for (const kv of res.kvs) this.onPut(kv.key.toString(), kv.value.toString(), kv.mod_revision);
+    const from = BigInt(res.header.revision) + 1n;
+    this.watcher = await this.client.watch().prefix(this.keys.masters()).startRevision(from.toString()).create();
+    this.watcher.on('put', (kv) => this.onPut(kv.key.toString(), kv.value.toString(), kv.mod_revision));
+    this.watcher.on('delete', (kv) => this.onDelete(kv.key.toString()));
+    this.watcher.on('error', (err: Error) => this.log.warn('master watch error', { error: err.message }));
+    this.membership.on('changed', () => this.rebalance());
+    this.membership.on('lease-lost', () => {
+      // Our keys died with the lease: forget being master everywhere until we win again.
+      for (const [host, m] of this.masters) {
+        if (m.member === this.memberId) {
+          this.masters.delete(host);
+          this.emit('changed', host);
+        }
+      }
+    });
+    this.rebalance();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.watcher?.cancel();
+  }
+
+  isMaster(hostId: string): boolean {
+    return this.masters.get(hostId)?.member === this.memberId;
+  }
+
+  masterOf(hostId: string): Mastership | undefined {
+    return this.masters.get(hostId);
+  }
+
+  /** Hosts this member masters right now. */
+  mastered(): string[] {
+    return [...this.masters].filter(([, m]) => m.member === this.memberId).map(([h]) => h).sort();
+  }
+
+  allMasters(): ReadonlyMap<string, Mastership> {
+    return this.masters;
+  }
+
+  track(hostId: string): void {
+    if (this.hosts.has(hostId)) return;
+    this.hosts.add(hostId);
+    if (!this.known.has(hostId)) this.assignment = undefined;
+    this.balance(hostId);
+  }
+
+  controllerTargets(hostId: string): string[] {
+    const live = new Map(this.membership.liveMembers().map((m) => [m.id, m.openflow]));
+    const ranked = rankMembers(live.keys(), hostId);
+    const master = this.masters.get(hostId)?.member;
+    const chosen = master && live.has(master) ? [master, ...ranked.filter((m) => m !== master)] : ranked;
+    return chosen.slice(0, 3).map((m) => live.get(m)!).sort();
+  }
+
+  /** Hosts known from etcd host records (every member sees the same set). */
+  setKnownHosts(ids: Iterable<string>): void {
+    const next = new Set(ids);
+    if (next.size === this.known.size && [...next].every((h) => this.known.has(h))) return;
+    this.known = next;
+    this.assignment = undefined;
+    this.rebalance();
+  }
+
+  private desiredOwner(hostId: string): string | undefined {
+    if (!this.assignment) {
+      const hosts = new Set([...this.known, ...this.hosts, ...this.masters.keys()]);
+      this.assignment = assignBalanced(hosts, this.membership.liveMembers().map((m) => m.id));
+    }
+    return this.assignment.get(hostId);
+  }
+
+  private rebalance(): void {
+    this.assignment = undefined;
+    for (const host of new Set([...this.hosts, ...this.masters.keys()])) this.balance(host);
+  }
+
+  private balance(hostId: string): void {
+    if (this.stopped || this.inFlight.has(hostId)) return;
+    const current = this.masters.get(hostId);
+    const want = this.desiredOwner(hostId);
+    if (!current && want === this.memberId && this.hosts.has(hostId)) void this.acquire(hostId);
+    else if (current?.member === this.memberId && want && want !== this.memberId && this.membership.isLive(want)) void this.release(hostId, want);
+  }
+
+  private async acquire(hostId: string): Promise<void> {
+    const lease = this.membership.currentLease();
+    if (!lease) return;
+    this.inFlight.add(hostId);
+    const key = this.keys.master(hostId);
+    try {
+      const res = await this.client
+        .if(key, 'Create', '==', 0)
+        .then(lease.put(key).value(JSON.stringify({ member: this.memberId })))
+        .commit();
+      if (res.succeeded) this.log.info('took mastership', { host: hostId, generation: res.header.revision });
+    } catch (err) {
+      this.log.warn('cannot take mastership', { host: hostId, error: (err as Error).message });
+    } finally {
+      this.inFlight.delete(hostId);
+    }
+  }
+
+  private async release(hostId: string, to: string): Promise<void> {
+    this.inFlight.add(hostId);
+    const key = this.keys.master(hostId);
+    try {
+      await this.client.if(key, 'Value', '==', JSON.stringify({ member: this.memberId })).then(this.client.delete().key(key)).commit();
+      this.log.info('handed mastership over', { host: hostId, to });
+    } catch (err) {
+      this.log.warn('cannot hand mastership over', { host: hostId, error: (err as Error).message });
+    } finally {
+      this.inFlight.delete(hostId);
+    }
+  }
+
+  private onPut(key: string, value: string, revision: string): void {
+    const hostId = key.slice(this.keys.masters().length);
+    let member: string;
+    try {
+      member = (JSON.parse(value) as { member: string }).member;
+    } catch {
+      this.log.warn('ignoring malformed master key', { key });
+      return;
+    }
+    const isNew = !this.masters.has(hostId);
+    this.masters.set(hostId, { member, generation: BigInt(revision) });
+    if (isNew && !this.known.has(hostId) && !this.hosts.has(hostId)) this.assignment = undefined;
+    this.emit('changed', hostId);
+  }
+
+  private onDelete(key: string): void {
+    const hostId = key.slice(this.keys.masters().length);
+    this.masters.delete(hostId);
+    this.emit('changed', hostId);
+    this.balance(hostId);
+  }
+}
+
+/** Single-member mode without a cluster (tests of one component): always master, generation 1. */
+export class SoleMaster extends EventEmitter implements Mastery {
+  constructor(
+    readonly memberId: string,
+    private readonly targets: readonly string[],
+  ) {
+    super();
+  }
+  isMaster(): boolean {
+    return true;
+  }
+  masterOf(): Mastership {
+    return { member: this.memberId, generation: 1n };
+  }
+  track(): void {}
+  setKnownHosts(): void {}
+  controllerTargets(): string[] {
+    return [...this.targets];
+  }
+}

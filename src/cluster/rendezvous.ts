@@ -1,0 +1,39 @@
+/**
+ * Rendezvous (highest-random-weight) hashing: every member computes, for each
+ * host, the same ordering of members without talking to the others. A member
+ * joining or leaving moves only the hosts it wins or held (≈ 1/N of them).
+ */
+import { createHash } from 'node:crypto';
+
+function score(member: string, key: string): bigint {
+  return createHash('sha256').update(`${member}\0${key}`).digest().readBigUInt64BE(0);
+}
+
+/** Members ordered by preference for `key` (first = owner, next = standbys). */
+export function rankMembers(members: Iterable<string>, key: string): string[] {
+  return [...members]
+    .map((m) => ({ m, s: score(m, key) }))
+    .sort((a, b) => (a.s === b.s ? (a.m < b.m ? -1 : 1) : a.s > b.s ? -1 : 1))
+    .map((x) => x.m);
+}
+
+/**
+ * Balanced assignment: each host goes to its best-ranked member that still has
+ * room, with room = ceil(hosts / members), hosts taken in sorted order. Every
+ * member computes the same map from the same host and member sets, and the
+ * spread differs by at most one datapath between members.
+ */
+export function assignBalanced(hosts: Iterable<string>, members: Iterable<string>): Map<string, string> {
+  const memberList = [...new Set(members)];
+  const hostList = [...new Set(hosts)].sort();
+  const out = new Map<string, string>();
+  if (memberList.length === 0) return out;
+  const room = Math.ceil(hostList.length / memberList.length);
+  const load = new Map(memberList.map((m) => [m, 0]));
+  for (const h of hostList) {
+    const m = rankMembers(memberList, h).find((x) => load.get(x)! < room)!;
+    load.set(m, load.get(m)! + 1);
+    out.set(h, m);
+  }
+  return out;
+}

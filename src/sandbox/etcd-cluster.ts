@@ -1,0 +1,98 @@
+/**
+ * A real etcd cluster of 1..N members on loopback for tests and benchmarks,
+ * each member its own process and data dir, stoppable and restartable one by
+ * one (to test losing an etcd member, or all of them).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePorts } from './plexusd-process';
+import { stopPid, trackPid, untrackPid, waitFor } from './processes';
+
+interface Member {
+  readonly name: string;
+  readonly client: number;
+  readonly peer: number;
+  child: ChildProcess | undefined;
+}
+
+export class EtcdCluster {
+  private constructor(
+    private readonly dir: string,
+    private readonly members: Member[],
+  ) {}
+
+  /** Comma-separated client URLs, as plexusd's --etcd takes them. */
+  get endpoints(): string {
+    return this.members.map((m) => `http://127.0.0.1:${m.client}`).join(',');
+  }
+
+  static async start(size = 1): Promise<EtcdCluster> {
+    const ports = await freePorts(size * 2);
+    const members = Array.from({ length: size }, (_, i) => ({ name: `e${i}`, client: ports[2 * i]!, peer: ports[2 * i + 1]!, child: undefined }));
+    const cluster = new EtcdCluster(mkdtempSync(join(tmpdir(), 'plexus-etcd-')), members);
+    try {
+      for (let i = 0; i < size; i++) cluster.spawnMember(i, 'new');
+      await Promise.all(members.map((_, i) => cluster.waitHealthy(i)));
+    } catch (err) {
+      await cluster.stop();
+      throw err;
+    }
+    return cluster;
+  }
+
+  private spawnMember(i: number, state: 'new' | 'existing'): void {
+    const m = this.members[i]!;
+    const initial = this.members.map((x) => `${x.name}=http://127.0.0.1:${x.peer}`).join(',');
+    const child = spawn(
+      'etcd',
+      [
+        '--name', m.name,
+        '--data-dir', join(this.dir, m.name),
+        '--listen-client-urls', `http://127.0.0.1:${m.client}`,
+        '--advertise-client-urls', `http://127.0.0.1:${m.client}`,
+        '--listen-peer-urls', `http://127.0.0.1:${m.peer}`,
+        '--initial-advertise-peer-urls', `http://127.0.0.1:${m.peer}`,
+        '--initial-cluster', initial,
+        '--initial-cluster-state', state,
+        '--initial-cluster-token', 'plexus-test',
+        '--heartbeat-interval', '50',
+        '--election-timeout', '500',
+        '--log-level', 'error',
+      ],
+      { stdio: 'ignore' },
+    );
+    trackPid(child.pid!);
+    child.on('exit', () => untrackPid(child.pid!));
+    m.child = child;
+  }
+
+  private async waitHealthy(i: number): Promise<void> {
+    const m = this.members[i]!;
+    await waitFor(`etcd ${m.name} healthy`, async () => {
+      const res = await fetch(`http://127.0.0.1:${m.client}/health`).catch(() => undefined);
+      return res?.status === 200 && ((await res.json()) as { health: string }).health === 'true';
+    }, 20_000);
+  }
+
+  /** Stops member i (SIGKILL when `hard`). */
+  async stopMember(i: number, hard = false): Promise<void> {
+    const child = this.members[i]!.child;
+    this.members[i]!.child = undefined;
+    if (!child?.pid) return;
+    if (hard) child.kill('SIGKILL');
+    await stopPid(child.pid, 5000);
+  }
+
+  /** Starts member i again on its data dir. */
+  async startMember(i: number): Promise<void> {
+    this.spawnMember(i, 'existing');
+    await this.waitHealthy(i);
+  }
+
+  async stop(): Promise<void> {
+    for (let i = 0; i < this.members.length; i++) await this.stopMember(i);
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
