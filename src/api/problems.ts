@@ -4,6 +4,8 @@
  */
 import { PlexusError } from '../../protocols/common/errors';
 import { ConflictError, StoreError } from '../store/collection';
+import { AddressError, AddressExhaustedError } from '../store/ipam';
+import { InvalidRequestError, ResourceConflictError, ResourceNotFoundError } from '../store/model-errors';
 
 export class ApiError extends PlexusError {
   override readonly name = 'ApiError';
@@ -32,14 +34,30 @@ export interface Problem {
   readonly [key: string]: unknown;
 }
 
+/**
+ * Domain error → HTTP status, the one table. First match wins, so a subclass
+ * must come before its base (ConflictError before StoreError).
+ */
+const STATUS_OF: readonly { readonly error: abstract new (...args: never[]) => Error; readonly status: number; readonly title: string; readonly extra?: (err: never) => Record<string, unknown> }[] = [
+  { error: InvalidRequestError, status: 400, title: 'Bad Request' },
+  { error: AddressError, status: 400, title: 'Bad Request' },
+  { error: ResourceNotFoundError, status: 404, title: 'Not Found', extra: (e: ResourceNotFoundError) => ({ kind: e.kind, id: e.id }) },
+  { error: ResourceConflictError, status: 409, title: 'Conflict', extra: (e: ResourceConflictError) => ({ reason: e.reason, ...e.details }) },
+  { error: AddressExhaustedError, status: 409, title: 'Conflict', extra: () => ({ reason: 'exhausted' }) },
+  /** A compare-on-revision failed: If-Match revision stale, or the record kept changing. */
+  { error: ConflictError, status: 412, title: 'Precondition Failed' },
+];
+
 /** Turns any thrown value into a problem document; unknown errors become 500 without internals. */
 export function toProblem(err: unknown, instance?: string): Problem {
   const base = instance ? { instance } : {};
   if (err instanceof ApiError) {
     return { type: 'about:blank', title: err.title, status: err.status, detail: err.message, ...err.extra, ...base };
   }
-  if (err instanceof ConflictError) {
-    return { type: 'about:blank', title: 'Precondition Failed', status: 412, detail: err.message, ...base };
+  const mapped = STATUS_OF.find((m) => err instanceof m.error);
+  if (mapped) {
+    const extra = mapped.extra ? mapped.extra(err as never) : {};
+    return { type: 'about:blank', title: mapped.title, status: mapped.status, detail: (err as Error).message, ...extra, ...base };
   }
   if (err instanceof StoreError || isEtcdUnavailable(err)) {
     return {

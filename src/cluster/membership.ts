@@ -30,6 +30,8 @@ export class Membership extends EventEmitter {
   private watcher: Watcher | undefined;
   private readonly members = new Map<string, MemberRecord>();
   private readonly probes = new Map<string, ClientRequest>();
+  /** Peer incarnations (id/lease) whose heartbeat we once held: a refusal from them means death. */
+  private readonly reached = new Set<string>();
   private readonly collection: Collection<MemberRecord>;
   private stopped = false;
   private readonly startedAt = new Date().toISOString();
@@ -122,17 +124,20 @@ export class Membership extends EventEmitter {
     const [host, port] = splitHostPort(m.api);
     const req = request({ host, port, path: '/v1/cluster/heartbeat', method: 'GET', timeout: 0 });
     this.probes.set(m.id, req);
-    let established = false;
+    const incarnation = `${m.id}/${m.leaseId}`;
     const broken = (): void => {
       if (this.probes.get(m.id) !== req) return;
       this.probes.delete(m.id);
       if (this.stopped || !this.members.has(m.id)) return;
+      const established = this.reached.has(incarnation);
+      this.log.debug('heartbeat broken', { peer: m.id, established });
       if (established) void this.checkGone(m);
       // Never connected (the peer is still starting): try again shortly; only its TTL can condemn it.
       else setTimeout(() => this.members.has(m.id) && !this.probes.has(m.id) && !this.stopped && this.probe(this.members.get(m.id)!), 500);
     };
     req.on('response', (res) => {
-      established = true;
+      this.reached.add(incarnation);
+      this.log.debug('heartbeat established', { peer: m.id });
       res.on('data', () => undefined);
       res.on('end', broken);
       res.on('error', broken);
@@ -142,21 +147,18 @@ export class Membership extends EventEmitter {
     req.end();
   }
 
-  /** The heartbeat broke: if the peer's port refuses connections, its process is gone. */
+  /**
+   * The heartbeat broke: if the peer's port refuses connections, its process is
+   * gone. A process being killed may still accept for a few milliseconds, so a
+   * few attempts are made before concluding it is alive.
+   */
   private async checkGone(m: MemberRecord): Promise<void> {
     const [host, port] = splitHostPort(m.api);
-    const refused = await new Promise<boolean>((resolve) => {
-      const s = connect({ host, port });
-      s.setTimeout(500, () => {
-        s.destroy();
-        resolve(false);
-      });
-      s.on('connect', () => {
-        s.destroy();
-        resolve(false);
-      });
-      s.on('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'ECONNREFUSED'));
-    });
+    let refused = false;
+    for (let attempt = 0; attempt < 5 && !refused; attempt++) {
+      if (attempt) await new Promise((r) => setTimeout(r, 40));
+      refused = await isRefused(host, port);
+    }
     const current = this.members.get(m.id);
     if (!current || current.leaseId !== m.leaseId || this.stopped) return;
     if (!refused) {
@@ -182,6 +184,21 @@ export class Membership extends EventEmitter {
 async function revokeLease(client: Etcd3, leaseId: string): Promise<void> {
   const pool = (client as unknown as { pool: ConstructorParameters<typeof LeaseClient>[0] }).pool;
   await new LeaseClient(pool).leaseRevoke({ ID: leaseId });
+}
+
+function isRefused(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect({ host, port });
+    s.setTimeout(300, () => {
+      s.destroy();
+      resolve(false);
+    });
+    s.on('connect', () => {
+      s.destroy();
+      resolve(false);
+    });
+    s.on('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'ECONNREFUSED'));
+  });
 }
 
 function splitHostPort(addr: string): [string, number] {
