@@ -23,6 +23,9 @@ import { resolveMemberId } from './member-id';
 import { Membership } from '../cluster/membership';
 import { Ownership } from '../cluster/ownership';
 
+/** Longest a single etcd request may take before the caller gets a (recoverable) error. */
+const ETCD_CALL_DEADLINE_MS = 2500;
+
 const VERSION: string = (require('../../package.json') as { version: string }).version;
 
 export interface Daemon {
@@ -51,7 +54,13 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
       stops.push(() => etcd.stop());
       endpoints = [etcd.endpoint];
     }
-    const client = new Etcd3({ hosts: [...endpoints], dialTimeout: 3000 });
+    // Unary calls get a deadline so that with etcd gone the API answers 503 in seconds, not hangs;
+    // streams (watches, lease keepalives) stay open and resume on their own.
+    const client = new Etcd3({
+      hosts: [...endpoints],
+      dialTimeout: 2000,
+      defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + ETCD_CALL_DEADLINE_MS }),
+    });
     stops.push(async () => client.close());
     const keys = new Keys(config.etcdPrefix);
     const hosts = new Collection<HostRecord>(client, keys.hosts());

@@ -60,6 +60,8 @@ interface HostOverlay {
   generation: bigint;
 }
 
+const BINDING_RETRY_MS = 1000;
+
 export class Overlay {
   private readonly hosts = new Map<string, HostOverlay>();
   private readonly autoCreating = new Set<string>();
@@ -176,16 +178,32 @@ export class Overlay {
       await this.bindings.bind({ endpoint: a.endpointId, host: h.id, ofport: a.ofport, ifaceName: a.ifaceName });
       this.log.debug('endpoint bound', { host: h.id, endpoint: a.endpointId, ofport: a.ofport });
     } catch (err) {
-      this.log.error('cannot bind endpoint', { host: h.id, endpoint: a.endpointId, error: (err as Error).message });
+      this.log.error('cannot bind endpoint; will retry', { host: h.id, endpoint: a.endpointId, error: (err as Error).message });
+      this.retryLater(h, a.endpointId);
     }
   }
 
+  /**
+   * A binding write failed (etcd unreachable): try again until it succeeds or
+   * no longer applies, so attachments seen during an outage are applied when
+   * etcd returns and nothing is lost.
+   */
+  private retryLater(h: HostOverlay, endpointId: string): void {
+    setTimeout(() => {
+      if (!this.mastery.isMaster(h.id)) return;
+      const a = h.attachments.get(endpointId);
+      if (a?.active) void this.bind(h, a);
+      else if (!a) void this.down(h, endpointId);
+    }, BINDING_RETRY_MS).unref();
+  }
+
   private async down(h: HostOverlay, endpointId: string): Promise<void> {
+    if (!this.mastery.isMaster(h.id)) return;
     try {
-      await this.bindings.down(endpointId, h.id);
-      this.log.info('endpoint down', { host: h.id, endpoint: endpointId });
+      if (await this.bindings.down(endpointId, h.id)) this.log.info('endpoint down', { host: h.id, endpoint: endpointId });
     } catch (err) {
-      this.log.error('cannot mark endpoint down', { host: h.id, endpoint: endpointId, error: (err as Error).message });
+      this.log.error('cannot mark endpoint down; will retry', { host: h.id, endpoint: endpointId, error: (err as Error).message });
+      this.retryLater(h, endpointId);
     }
   }
 
@@ -309,7 +327,8 @@ export class Overlay {
         ]);
       }
     } catch (err) {
-      this.log.warn('cannot mark endpoint installed', { host: h.id, endpoint: endpointId, error: (err as Error).message });
+      this.log.warn('cannot mark endpoint installed; will retry', { host: h.id, endpoint: endpointId, error: (err as Error).message });
+      setTimeout(() => void this.markInstalled(h, endpointId), BINDING_RETRY_MS).unref();
     }
   }
 }
