@@ -72,3 +72,188 @@ export const problemResponses = {
   404: { $ref: 'Problem#' },
   503: { $ref: 'Problem#' },
 } as const;
+
+// ---------------------------------------------------------------- model resources (SPEC §3, §11)
+
+const revision = { type: 'string', description: 'etcd mod revision of the record: send it as If-Match' } as const;
+const timestamps = { createdAt: { type: 'string' }, updatedAt: { type: 'string' } } as const;
+const name = { type: 'string', minLength: 1, maxLength: 63, pattern: '^[A-Za-z0-9][A-Za-z0-9_.:-]*$' } as const;
+const clientId = { type: 'string', minLength: 1, maxLength: 253, pattern: '^[^/\\s]+$' } as const;
+const address = { type: 'string', minLength: 2, maxLength: 64, description: 'IPv4 or IPv6 address' } as const;
+const pool = {
+  type: 'object',
+  properties: { start: address, end: address },
+  required: ['start', 'end'],
+  additionalProperties: false,
+} as const;
+const route = {
+  type: 'object',
+  properties: { destination: { type: 'string', maxLength: 64, description: 'CIDR' }, nexthop: address },
+  required: ['destination', 'nexthop'],
+  additionalProperties: false,
+} as const;
+const labels = { type: 'object', additionalProperties: { type: 'string', maxLength: 253 }, maxProperties: 64 } as const;
+const groups = { type: 'array', items: { type: 'string', minLength: 1, maxLength: 253 }, maxItems: 64 } as const;
+const kind = { type: 'string', enum: ['vm', 'container', 'other'] } as const;
+const mtu = { type: 'integer', minimum: 576, maximum: 9000 } as const;
+const status = { type: 'string', enum: ['pending', 'bound', 'installed', 'down'] } as const;
+
+export const tenantSchema = {
+  $id: 'Tenant',
+  type: 'object',
+  properties: { id: { type: 'string' }, name: { type: 'string' }, createdAt: { type: 'string' }, revision },
+  required: ['id', 'name'],
+} as const;
+
+export const networkSchema = {
+  $id: 'Network',
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    name: { type: 'string' },
+    tenant: { type: 'string' },
+    vni: { type: 'integer', description: 'VXLAN network identifier, unique, allocated' },
+    mtu: { type: 'integer' },
+    ...timestamps,
+    revision,
+  },
+  required: ['id', 'name', 'tenant', 'vni', 'mtu'],
+} as const;
+
+export const subnetSchema = {
+  $id: 'Subnet',
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    network: { type: 'string', description: 'network id' },
+    cidr: { type: 'string' },
+    ipVersion: { type: 'integer', enum: [4, 6] },
+    gateway: { type: ['string', 'null'] },
+    allocationPools: { type: 'array', items: pool },
+    dhcp: { type: 'boolean' },
+    dnsServers: { type: 'array', items: { type: 'string' } },
+    routes: { type: 'array', items: route },
+    ...timestamps,
+    revision,
+  },
+  required: ['id', 'network', 'cidr', 'ipVersion', 'gateway', 'allocationPools', 'dhcp'],
+} as const;
+
+const endpointProperties = {
+  id: { type: 'string' },
+  name: { type: 'string' },
+  network: { type: 'string', description: 'network id' },
+  mac: { type: 'string' },
+  ips: { type: 'array', items: { type: 'string' } },
+  kind,
+  labels,
+  securityGroups: { type: 'array', items: { type: 'string' } },
+  ...timestamps,
+  revision,
+  status: { ...status, description: "from the endpoint's binding; pending until a host reports it" },
+  host: { type: ['string', 'null'] },
+  ofport: { type: ['integer', 'null'] },
+} as const;
+
+export const endpointSchema = {
+  $id: 'Endpoint',
+  type: 'object',
+  properties: endpointProperties,
+  required: ['id', 'network', 'mac', 'ips'],
+} as const;
+
+/** GET /v1/endpoints/{id}: the drill-down (SPEC §6). */
+export const endpointDetailSchema = {
+  $id: 'EndpointDetail',
+  type: 'object',
+  properties: {
+    ...endpointProperties,
+    ifaceName: { type: ['string', 'null'] },
+    statusHistory: {
+      type: 'array',
+      items: { type: 'object', properties: { status, at: { type: 'string' }, host: { type: ['string', 'null'] } } },
+    },
+    flows: { description: 'flows on its host that belong to the endpoint (when available)' },
+  },
+  required: ['id', 'network', 'mac', 'ips', 'status', 'host', 'ofport'],
+} as const;
+
+export const modelSchemas = [tenantSchema, networkSchema, subnetSchema, endpointSchema, endpointDetailSchema] as const;
+
+export const createTenantBody = {
+  type: 'object',
+  properties: { name, id: { ...name, description: 'defaults to the name' } },
+  required: ['name'],
+  additionalProperties: false,
+} as const;
+export const patchTenantBody = { type: 'object', properties: { name }, additionalProperties: false, minProperties: 1 } as const;
+
+export const createNetworkBody = {
+  type: 'object',
+  properties: { name, tenant: { ...name, description: `tenant id (default "default")` }, mtu },
+  required: ['name'],
+  additionalProperties: false,
+} as const;
+export const patchNetworkBody = { type: 'object', properties: { name, mtu }, additionalProperties: false, minProperties: 1 } as const;
+
+export const createSubnetBody = {
+  type: 'object',
+  properties: {
+    network: { ...clientId, description: 'network id or name' },
+    cidr: { type: 'string', minLength: 3, maxLength: 64 },
+    gateway: { type: ['string', 'null'], maxLength: 64, description: 'default: the first host address; null: no gateway' },
+    dhcp: { type: 'boolean', default: true },
+    allocationPools: { type: 'array', items: pool, maxItems: 64 },
+    dnsServers: { type: 'array', items: address, maxItems: 16 },
+    routes: { type: 'array', items: route, maxItems: 128 },
+  },
+  required: ['network', 'cidr'],
+  additionalProperties: false,
+} as const;
+export const patchSubnetBody = {
+  type: 'object',
+  properties: { dhcp: { type: 'boolean' }, dnsServers: createSubnetBody.properties.dnsServers, routes: createSubnetBody.properties.routes },
+  additionalProperties: false,
+  minProperties: 1,
+} as const;
+
+export const createEndpointBody = {
+  type: 'object',
+  properties: {
+    network: { ...clientId, description: 'network id or name' },
+    id: { ...clientId, description: 'client-chosen id (e.g. the OVS iface-id); generated when omitted' },
+    name: { type: 'string', maxLength: 253 },
+    mac: { type: 'string', maxLength: 17, description: 'generated (locally administered) when omitted' },
+    ips: { type: 'array', items: address, maxItems: 16, description: 'omitted: one address allocated per subnet' },
+    kind,
+    securityGroups: groups,
+    labels,
+  },
+  required: ['network'],
+  additionalProperties: false,
+} as const;
+export const patchEndpointBody = {
+  type: 'object',
+  properties: { name: createEndpointBody.properties.name, labels, securityGroups: groups },
+  additionalProperties: false,
+  minProperties: 1,
+} as const;
+
+export const networkFilterQuery = {
+  type: 'object',
+  properties: { ...listQuery.properties, network: { type: 'string', maxLength: 253, description: 'network id or name' } },
+  additionalProperties: false,
+} as const;
+
+export const tenantFilterQuery = {
+  type: 'object',
+  properties: { ...listQuery.properties, tenant: { type: 'string', maxLength: 253 } },
+  additionalProperties: false,
+} as const;
+
+/** Responses of writes: adds 409 (conflict) and 412 (If-Match) to the common problems. */
+export const writeProblemResponses = {
+  ...problemResponses,
+  409: { $ref: 'Problem#' },
+  412: { $ref: 'Problem#' },
+} as const;

@@ -9,10 +9,15 @@ import type { Registry } from 'prom-client';
 import type { Logger } from '../log';
 import type { Versioned } from '../store/collection';
 import type { HostRecord, MemberRecord } from '../store/model';
+import type { ModelStore } from '../store/model-store';
 import { registerClusterRoutes } from './cluster';
+import { registerEndpointRoutes } from './endpoints';
 import { registerHostRoutes } from './hosts';
+import { registerNetworkRoutes } from './networks';
 import { toProblem } from './problems';
-import { hostSchema, problemSchema } from './schemas';
+import { hostSchema, modelSchemas, problemSchema } from './schemas';
+import { registerSubnetRoutes } from './subnets';
+import { registerTenantRoutes } from './tenants';
 
 export interface ReadyReport {
   readonly ready: boolean;
@@ -31,6 +36,10 @@ export interface ApiDeps {
     decommission(id: string): Promise<boolean>;
   };
   readiness(): Promise<ReadyReport>;
+  /** Tenants, networks, subnets, endpoints (SPEC §3). */
+  readonly model: ModelStore;
+  /** Flows on its host that belong to an endpoint, for the drill-down (undefined: not known here). */
+  readonly flowsOf?: (endpointId: string) => unknown;
   readonly cluster?: {
     members(): readonly MemberRecord[];
     masters(): ReadonlyMap<string, { readonly member: string; readonly generation: bigint }>;
@@ -47,6 +56,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   });
   app.addSchema(problemSchema);
   app.addSchema(hostSchema);
+  for (const schema of modelSchemas) app.addSchema(schema);
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
@@ -81,6 +91,10 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
       .send({ type: 'about:blank', title: 'Service Unavailable', status: 503, detail: describeChecks(report.checks), checks: report.checks });
   });
   registerHostRoutes(app, deps);
+  registerTenantRoutes(app, deps);
+  registerNetworkRoutes(app, deps);
+  registerSubnetRoutes(app, deps);
+  registerEndpointRoutes(app, deps);
   registerClusterRoutes(app, deps);
   app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
     if (!deps.metrics) return reply.status(404).send();

@@ -14,6 +14,7 @@ import { Keys } from '../store/keys';
 import type { Binding, HostRecord } from '../store/model';
 import { BindingWriter } from '../store/bindings';
 import { ModelCache } from '../store/model-cache';
+import { ModelStore } from '../store/model-store';
 import { Overlay } from '../overlay/overlay';
 import { HostManager } from '../southbound/host-manager';
 import { HostListener } from '../southbound/ovsdb-listener';
@@ -93,6 +94,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
         members: () => membership?.liveMembers() ?? [],
         masters: () => ownership?.allMasters() ?? new Map(),
       },
+      model: new ModelStore(client, keys),
       readiness: async () => {
         const etcdOk = await client
           .get(keys.prefix + 'ready-probe')

@@ -62,7 +62,7 @@ export interface LabOptions {
    * Called after each setup step with its name; the demo prints progress with it.
    * If it throws, start() stops, cleans up everything created so far and rethrows.
    */
-  readonly onStep?: (step: string, elapsedMs: number) => void | Promise<void>;
+  readonly onStep?: (step: string, elapsedMs: number, lab: Lab) => void | Promise<void>;
 }
 
 export interface LabHost {
@@ -279,6 +279,18 @@ export class Lab {
   get underlayCidr(): string {
     return `172.31.${this.runId}.0/24`;
   }
+  /** Namespaces this lab created (and will delete). */
+  get namespaces(): readonly string[] {
+    return this.createdNetns;
+  }
+  /** Links this lab created in the root namespace (and will delete). */
+  get rootLinks(): readonly string[] {
+    return this.createdRootLinks;
+  }
+  /** True for a namespace or root-namespace link name of this run's layout. */
+  isOwnName(name: string): boolean {
+    return new RegExp(`^${this.prefix}(u|m|h\\d+m?|w\\d+(-.*)?)$`).test(name);
+  }
   /** Pids of every process the lab runs (OVS daemons and helpers). */
   get pids(): number[] {
     const ovs = this.ovsHosts.flatMap((h) => ['ovsdb-server', 'ovs-vswitchd'].map((d) => {
@@ -317,7 +329,7 @@ export class Lab {
     const ms = Date.now() - since;
     this.timings.push({ step: name, ms });
     this.log.debug('lab step done', { step: name, ms });
-    await this.options.onStep?.(name, ms);
+    await this.options.onStep?.(name, ms, this);
   }
 
   private async setUp(): Promise<void> {

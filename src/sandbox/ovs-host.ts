@@ -22,6 +22,8 @@ const SCHEMA = '/usr/share/openvswitch/vswitch.ovsschema';
 
 export class OvsHost {
   private pids: number[] = [];
+  /** Arguments each daemon was started with, to restart it the same way. */
+  private readonly args = new Map<string, readonly string[]>();
   private constructor(
     readonly name: string,
     readonly dir: string,
@@ -78,6 +80,7 @@ export class OvsHost {
 
   /** Starts a daemon with --detach and a pidfile, and tracks its pid. */
   private async daemon(cmd: 'ovsdb-server' | 'ovs-vswitchd', args: readonly string[]): Promise<void> {
+    this.args.set(cmd, args);
     const pidfile = join(this.dir, `${cmd}.pid`);
     const [c, a] = this.wrap(cmd, [
       ...args,
@@ -128,11 +131,16 @@ export class OvsHost {
     }, timeoutMs);
   }
 
-  /** Stops ovs-vswitchd only (its flows are lost), e.g. to test a switch restart. */
-  async stopSwitch(): Promise<void> {
-    const pid = this.pid('ovs-vswitchd');
+  /**
+   * Restarts one daemon in place: `ovs-vswitchd` comes back with no flows (as
+   * after a crash or an upgrade); `ovsdb-server` comes back on the same database,
+   * and every client (managers, vswitchd) must reconnect.
+   */
+  async restart(cmd: 'ovsdb-server' | 'ovs-vswitchd'): Promise<void> {
+    const pid = this.pid(cmd);
     await stopPid(pid);
     this.pids = this.pids.filter((p) => p !== pid);
+    await this.daemon(cmd, this.args.get(cmd)!);
   }
 
   async stop(): Promise<void> {

@@ -4,26 +4,12 @@ import { PlexusdProcess } from '../../../src/sandbox/plexusd-process';
 import { waitFor } from '../../../src/sandbox/processes';
 import { tunnelPortName } from '../../../src/southbound/host-plan';
 import { traceActions, watchFlowChanges } from '../../support/switch-fixture';
+import { isInstalled, plug } from '../../support/workloads';
 
 interface Created {
   id: string;
   mac: string;
   ips: string[];
-}
-
-/** Adds a workload port to br-int the way ovs-docker / libvirt do. */
-async function plug(h: OvsHost, port: string, ids: Record<string, string>): Promise<number> {
-  const args = ['add-port', 'br-int', port, '--', 'set', 'Interface', port, 'type=dummy'];
-  for (const [k, v] of Object.entries(ids)) args.push(`external_ids:${k}=${v}`);
-  await h.vsctl(...args);
-  return Number((await waitFor(`ofport of ${port}`, async () => {
-    const v = (await h.vsctl('get', 'Interface', port, 'ofport')).stdout.trim();
-    return Number(v) > 0 ? v : undefined;
-  })));
-}
-
-async function isInstalled(h: OvsHost, port: string): Promise<boolean> {
-  return (await h.vsctl('get', 'Interface', port, 'external_ids')).stdout.includes('plexus-installed="true"');
 }
 
 describe('overlay control plane on sandboxed hosts @slow', function () {
