@@ -19,6 +19,8 @@ import { compileHost, compileNetwork, networkPartition, PIPELINE_PARTITION } fro
 import type { HostContext } from '../compiler/snapshot';
 import type { Logger } from '../log';
 import { HostFlows, type ApplyStats } from '../reconciler/host-flows';
+import { formatFlow } from '../reconciler/format';
+import { OBJECT_ID_MASK, objectIdOf } from '../pipeline/cookies';
 import type { Metrics } from '../metrics';
 import type { BindingWriter } from '../store/bindings';
 import type { ModelCache } from '../store/model-cache';
@@ -87,6 +89,20 @@ export class Overlay {
   /** Flows this member wants on a host, for drill-down and tests. */
   flowsOf(hostId: string): HostFlows | undefined {
     return this.hosts.get(hostId)?.flows;
+  }
+
+  /**
+   * The flows installed on an endpoint's host that belong to it (drill-down),
+   * recognised by the object id in their cookies. Undefined when this member
+   * does not program that host.
+   */
+  endpointFlows(endpointId: string): string[] | undefined {
+    const b = this.cache.bindings.get(endpointId);
+    const e = this.cache.endpoint(endpointId);
+    const h = b?.host ? this.hosts.get(b.host) : undefined;
+    if (!h || !e || !this.mastery.isMaster(h.id)) return undefined;
+    const ids = new Set([endpointId, ...e.ips.map((ip) => `${endpointId}/${ip}`)].map(objectIdOf));
+    return h.flows.installedFlows((c) => ids.has(c & OBJECT_ID_MASK)).map(formatFlow);
   }
 
   /** Desired flows over every host this member programs. */

@@ -29,10 +29,11 @@ export const FEATURE = {
 
 export type Feature = (typeof FEATURE)[keyof typeof FEATURE];
 
-const OBJECT_MASK = (1n << 48n) - 1n;
+/** The objectId bits of a cookie. */
+export const OBJECT_ID_MASK = (1n << 48n) - 1n;
 
 export function objectIdOf(id: string): bigint {
-  return BigInt('0x' + createHash('sha256').update(id).digest('hex').slice(0, 12)) & OBJECT_MASK;
+  return BigInt('0x' + createHash('sha256').update(id).digest('hex').slice(0, 12)) & OBJECT_ID_MASK;
 }
 
 export function cookie(feature: Feature, objectId: string): bigint {

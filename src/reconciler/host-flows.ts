@@ -81,6 +81,11 @@ export class HostFlows extends EventEmitter {
     return this.desired.size;
   }
 
+  /** Flows on the switch (as last read or written) whose cookie satisfies `select`. */
+  installedFlows(select: (cookie: bigint) => boolean = () => true): KeyedFlow[] {
+    return [...this.installed.values()].filter((f) => select(f.cookie)).sort((a, b) => a.tableId - b.tableId || b.priority - a.priority);
+  }
+
   /** Replaces the flows of one partition; flows no longer produced are deleted from the switch. */
   setPartition(name: string, flows: readonly Flow[]): void {
     const keys = new Set<string>();

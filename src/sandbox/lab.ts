@@ -65,6 +65,8 @@ export interface LabOptions {
   readonly onStep?: (step: string, elapsedMs: number, lab: Lab) => void | Promise<void>;
 }
 
+export type LabState = 'starting' | 'running' | 'stopping' | 'stopped';
+
 export interface LabHost {
   /** 1-based. */
   readonly index: number;
@@ -249,7 +251,7 @@ export class Lab {
   private readonly processes = new Set<NsProcess>();
   private workloadCount = 0;
   private transferCount = 0;
-  private state: 'starting' | 'running' | 'stopping' | 'stopped' = 'starting';
+  private state: LabState = 'starting';
   private readonly cancelExitCleanup: () => void;
   private readonly log: Logger;
 
@@ -260,6 +262,15 @@ export class Lab {
   ) {
     this.log = (options.log ?? silentLogger()).child({ module: 'lab', run: runId });
     this.cancelExitCleanup = onExitCleanup(() => this.cleanupSync());
+  }
+
+  get currentState(): LabState {
+    return this.state;
+  }
+
+  private setState(next: LabState): void {
+    this.log.info('lab state', { from: this.state, to: next, hosts: this.hosts.length, workloads: this.workloads.length });
+    this.state = next;
   }
 
   /** Prefix of every namespace and root-namespace link of this run. */
@@ -310,7 +321,14 @@ export class Lab {
     }
     const t0 = Date.now();
     const runId = await claimRunId(options.runId);
-    const lab = new Lab(runId, mkdtempSync(join(tmpdir(), `plexus-lab${runId}-`)), options);
+    let dir: string;
+    try {
+      dir = mkdtempSync(join(tmpdir(), `plexus-lab${runId}-`));
+    } catch (err) {
+      await deleteNetns(`px${runId}u`);
+      throw err;
+    }
+    const lab = new Lab(runId, dir, options);
     lab.createdNetns.push(lab.underlayNetns);
     try {
       await lab.step('claim run id', t0, async () => {});
@@ -320,7 +338,7 @@ export class Lab {
       await lab.stop();
       throw err;
     }
-    lab.state = 'running';
+    lab.setState('running');
     return lab;
   }
 
@@ -342,12 +360,12 @@ export class Lab {
       await ip(undefined, 'link', 'add', this.mgmtBridge, 'type', 'bridge');
       await ip(undefined, 'addr', 'add', `${this.controllerAddress}/24`, 'dev', this.mgmtBridge);
       await ip(undefined, 'link', 'set', this.mgmtBridge, 'up');
-      await Promise.all(Array.from({ length: this.options.hosts }, (_, k) => this.addHostNamespace(k + 1)));
+      await settleAll(Array.from({ length: this.options.hosts }, (_, k) => this.addHostNamespace(k + 1)));
     });
 
     t = Date.now();
     await this.step('ovsdb-server + ovs-vswitchd per host', t, async () => {
-      const started = await Promise.all(Array.from({ length: this.options.hosts }, async (_, k) => {
+      const started = await settleAll(Array.from({ length: this.options.hosts }, async (_, k) => {
         const i = k + 1;
         const ovs = await OvsHost.start({
           name: `${this.prefix}h${i}`,
@@ -378,7 +396,7 @@ export class Lab {
 
     t = Date.now();
     await this.step('br-phy with the underlay address', t, async () => {
-      await Promise.all(this.hosts.map(async (h) => {
+      await settleAll(this.hosts.map(async (h) => {
         await h.ovs.vsctl(
           'add-br', 'br-phy', '--', 'set', 'Bridge', 'br-phy', 'datapath_type=netdev',
           `other_config:hwaddr="${h.underlayMac}"`,
@@ -402,7 +420,6 @@ export class Lab {
       }))));
       await this.seedTunnelNeighbours();
     });
-    this.log.info('lab started', { hosts: this.hosts.length, controller: this.controllerAddress });
   }
 
   private async addHostNamespace(i: number): Promise<void> {
@@ -713,7 +730,7 @@ export class Lab {
    */
   async stop(): Promise<void> {
     if (this.state === 'stopped' || this.state === 'stopping') return;
-    this.state = 'stopping';
+    this.setState('stopping');
     for (const p of [...this.processes]) await this.stopProcess(p);
     await Promise.all(this.ovsHosts.map((h) => h.stop()));
     // Workload namespaces first: deleting them also deletes their veth peers on br-int.
@@ -723,8 +740,7 @@ export class Lab {
     }
     rmSync(this.tmpDir, { recursive: true, force: true });
     this.cancelExitCleanup();
-    this.state = 'stopped';
-    this.log.info('lab stopped');
+    this.setState('stopped');
   }
 
   /** Exit-time cleanup: processes.ts has already SIGKILLed tracked pids. */
@@ -734,6 +750,17 @@ export class Lab {
     for (const h of this.ovsHosts) rmSync(h.dir, { recursive: true, force: true });
     rmSync(this.tmpDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Like Promise.all, but waits for every promise to settle before rejecting, so
+ * that cleanup after a failed step never races a sibling still creating things.
+ */
+async function settleAll<T>(promises: Promise<T>[]): Promise<T[]> {
+  const results = await Promise.allSettled(promises);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return results.map((r) => (r as PromiseFulfilledResult<T>).value);
 }
 
 /** ovs-vsctl string atom (RFC 7047 JSON-ish quoting). */

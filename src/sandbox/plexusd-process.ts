@@ -5,11 +5,11 @@
  * otherwise, so tests need no build step.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isAlive, sleep, stopPid, trackPid, untrackPid, waitFor } from './processes';
+import { isAlive, onExitCleanup, sleep, stopPid, trackPid, untrackPid, waitFor } from './processes';
 
 /** `n` distinct free TCP ports on 127.0.0.1 (held open together so they differ). */
 export async function freePorts(n: number): Promise<number[]> {
@@ -49,11 +49,12 @@ export interface PlexusdPorts {
 export class PlexusdProcess {
   private child: ChildProcess | undefined;
   private output = '';
+  private forgetExitCleanup: () => void = () => undefined;
   private constructor(
     readonly options: PlexusdOptions,
     readonly dataDir: string,
     readonly ports: PlexusdPorts,
-    private readonly ownsDataDir: boolean,
+    readonly ownsDataDir: boolean,
   ) {}
 
   get url(): string {
@@ -73,6 +74,11 @@ export class PlexusdProcess {
       : await freePorts(5);
     const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'plexusd-'));
     const p = new PlexusdProcess(options, dataDir, { api: api!, openflow: openflow!, ovsdb: ovsdb!, etcdClient: etcdClient!, etcdPeer: etcdPeer! }, !options.dataDir);
+    // On an abrupt exit (Ctrl-C) plexusd is killed without its own shutdown: stop the etcd it runs, drop our temp dir.
+    p.forgetExitCleanup = onExitCleanup(() => {
+      killOrphanedEtcdSync(dataDir);
+      if (p.ownsDataDir) rmSync(dataDir, { recursive: true, force: true });
+    });
     await p.launch();
     return p;
   }
@@ -140,6 +146,7 @@ export class PlexusdProcess {
     await this.stop();
     await stopOrphanedEtcd(this.dataDir);
     if (this.ownsDataDir) rmSync(this.dataDir, { recursive: true, force: true });
+    this.forgetExitCleanup();
   }
 
   async api<T = unknown>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T; headers: Headers }> {
@@ -159,15 +166,23 @@ export class PlexusdProcess {
   }
 }
 
-async function stopOrphanedEtcd(dataDir: string): Promise<void> {
-  const { readFileSync } = await import('node:fs');
+/** The embedded etcd a plexusd with this data dir runs, if it is alive (checked by pid and command line). */
+function embeddedEtcdPid(dataDir: string): number | undefined {
   try {
     const pid = Number(readFileSync(join(dataDir, 'etcd.pid'), 'utf8').trim());
-    if (pid && isAlive(pid)) {
-      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-      if (cmdline.includes(dataDir)) await stopPid(pid, 5000);
-    }
+    if (pid && isAlive(pid) && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dataDir)) return pid;
   } catch {
     /* no etcd left */
   }
+  return undefined;
+}
+
+async function stopOrphanedEtcd(dataDir: string): Promise<void> {
+  const pid = embeddedEtcdPid(dataDir);
+  if (pid) await stopPid(pid, 5000);
+}
+
+function killOrphanedEtcdSync(dataDir: string): void {
+  const pid = embeddedEtcdPid(dataDir);
+  if (pid) process.kill(pid, 'SIGKILL');
 }
