@@ -170,10 +170,11 @@ export class OpenFlowConnection extends EventEmitter {
   }
 
   /**
-   * Applies `msgs` atomically with the ONF bundle extension (open, add each,
-   * commit; flags ATOMIC|ORDERED). Resolves with the errors the switch reported
-   * for individual messages; if any, the commit failed and nothing was applied,
-   * and the commit's own error is among them.
+   * Applies `msgs` atomically with the ONF bundle extension: open, add each,
+   * then a barrier so every add has been validated, then COMMIT — or DISCARD
+   * when the switch refused any add (Open vSwitch rejects a bad message at add
+   * time and would otherwise commit the rest). Resolves with the switch's
+   * errors; when there are any, nothing was applied.
    */
   async sendBundle(msgs: readonly OfpMessage[]): Promise<OpenFlowError[]> {
     const bundleId = this.nextBundleId++;
@@ -184,16 +185,20 @@ export class OpenFlowConnection extends EventEmitter {
       const xid = this.allocXid();
       this.send({ type: 'bundle_add', xid, bundleId, flags, message: { ...m, xid } });
     }
-    const commitXid = this.allocXid();
+    const barrierXid = this.allocXid();
     const entry = { first, errors: [] as OpenFlowError[] };
-    this.batchErrors.set(commitXid, entry);
+    this.batchErrors.set(barrierXid, entry);
     try {
-      await this.request({ type: 'bundle_control', xid: commitXid, bundleId, ctrlType: OFPBCT.COMMIT_REQUEST, flags });
+      await this.request({ type: 'barrier_request', xid: barrierXid });
+    } finally {
+      this.batchErrors.delete(barrierXid);
+    }
+    const ctrlType = entry.errors.length ? OFPBCT.DISCARD_REQUEST : OFPBCT.COMMIT_REQUEST;
+    try {
+      await this.request({ type: 'bundle_control', bundleId, ctrlType, flags });
     } catch (err) {
       if (!(err instanceof OpenFlowError)) throw err;
       entry.errors.push(err);
-    } finally {
-      this.batchErrors.delete(commitXid);
     }
     return entry.errors;
   }

@@ -1,0 +1,89 @@
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:net';
+import { ConnectionError } from '../../../protocols/common/errors';
+import { OpenFlowConnection, type ConnectionEvent } from '../../../protocols/openflow/connection';
+import { OFPFC } from '../../../protocols/openflow/constants';
+import type { FlowMod } from '../../../protocols/openflow/messages';
+import { OvsHost } from '../../../src/sandbox/ovs-host';
+import { waitFor } from '../../../src/sandbox/processes';
+
+const flow = (i: number): FlowMod => ({
+  type: 'flow_mod',
+  command: OFPFC.ADD,
+  tableId: 3,
+  priority: 100,
+  cookie: BigInt(i),
+  match: [{ field: 'reg0', value: i }],
+  instructions: [{ type: 'apply_actions', actions: [{ type: 'output', port: 1 + (i % 7) }] }],
+});
+
+describe('OpenFlow connection with a real ovs-vswitchd @slow', function () {
+  this.timeout(60_000);
+  let host: OvsHost;
+  let server: Server;
+  let conn: OpenFlowConnection | undefined;
+
+  before(async () => {
+    server = createServer((socket) => {
+      const c = new OpenFlowConnection(socket, { side: 'controller' });
+      c.on('event', (e: ConnectionEvent) => {
+        if (e.kind === 'ready') conn = c;
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    host = await OvsHost.start({ name: 'ofconn', dummy: true });
+    await host.vsctl('add-br', 'br-int', '--', 'set', 'bridge', 'br-int', 'datapath_type=dummy', 'protocols=OpenFlow13', 'fail_mode=secure');
+    await host.vsctl('set-controller', 'br-int', `tcp:127.0.0.1:${port}`);
+    await waitFor('switch connected', () => conn?.currentState === 'ready');
+  });
+
+  after(async () => {
+    conn?.close();
+    await host?.stop();
+    await new Promise((r) => server.close(r));
+  });
+
+  it('negotiates OpenFlow 1.3 and learns the datapath id the switch reports in OVSDB', async () => {
+    const dpid = (await host.vsctl('get', 'Bridge', 'br-int', 'datapath_id')).stdout.trim().replace(/"/g, '');
+    assert.equal(conn!.switchFeatures!.datapathId.toString(16).padStart(16, '0'), dpid);
+  });
+
+  it('installs 2,000 flows in one bundle and reads them back through a reassembled multipart reply', async () => {
+    const errors = await conn!.sendBundle(Array.from({ length: 2000 }, (_, i) => flow(i)));
+    assert.deepEqual(errors, []);
+    const reply = await conn!.request({ type: 'multipart_request', body: { kind: 'flow', tableId: 3 } });
+    assert.equal(reply.type, 'multipart_reply');
+    const entries = reply.type === 'multipart_reply' && reply.body.kind === 'flow' ? reply.body.entries : [];
+    assert.equal(entries.length, 2000);
+    assert.deepEqual(entries.map((e) => e.cookie).sort((a, b) => (a < b ? -1 : 1)), Array.from({ length: 2000 }, (_, i) => BigInt(i)));
+    const e7 = entries.find((e) => e.cookie === 7n)!;
+    assert.deepEqual(e7.match, [{ field: 'reg0', value: 7 }]);
+    assert.deepEqual(e7.instructions, [{ type: 'apply_actions', actions: [{ type: 'output', port: 1 }] }]);
+    // ovs-ofctl sees the same table.
+    const dumped = (await host.dumpFlows()).filter((l) => l.includes('table=3'));
+    assert.equal(dumped.length, 2000);
+    assert.ok(dumped.includes('cookie=0x7, table=3, priority=100,reg0=0x7 actions=output:1'), dumped.slice(0, 3).join('\n'));
+  });
+
+  it('applies a bundle atomically: one bad flow and none of it is installed', async () => {
+    const bad: FlowMod = { ...flow(5000), instructions: [{ type: 'goto_table', tableId: 1 }] }; // backwards goto: rejected
+    const errors = await conn!.sendBundle([flow(4000), flow(4001), bad]);
+    assert.ok(errors.length >= 1, 'the switch reported the failure');
+    assert.match(errors.map((e) => e.message).join(' '), /BAD_TABLE_ID|BAD_INSTRUCTION|BUNDLE|MSG_FAILED/);
+    const dumped = await host.dumpFlows();
+    assert.ok(!dumped.some((l) => /cookie=0xfa0\b|cookie=0xfa1\b/.test(l)), 'the good flows of the failed bundle are not there');
+  });
+
+  it('answers echo and barrier', async () => {
+    const echo = await conn!.request({ type: 'echo_request', data: Buffer.from('plexus') });
+    assert.equal(echo.type, 'echo_reply');
+    assert.deepEqual(echo.type === 'echo_reply' ? echo.data : undefined, Buffer.from('plexus'));
+    await conn!.barrier();
+  });
+
+  it('rejects requests once closed', async () => {
+    conn!.close();
+    await assert.rejects(conn!.request({ type: 'barrier_request' }), ConnectionError);
+  });
+});
