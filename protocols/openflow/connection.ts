@@ -115,6 +115,16 @@ export class OpenFlowConnection extends EventEmitter {
     return xid;
   }
 
+  /** Runs `fn` with the socket corked: many messages leave in few segments and syscalls. */
+  private corked(fn: () => void): void {
+    this.socket.cork();
+    try {
+      fn();
+    } finally {
+      this.socket.uncork();
+    }
+  }
+
   /** Sends a message without waiting; returns its xid. */
   send(msg: OfpMessage): number {
     const xid = msg.xid ?? this.allocXid();
@@ -157,7 +167,9 @@ export class OpenFlowConnection extends EventEmitter {
    */
   async sendBatch(msgs: readonly OfpMessage[]): Promise<OpenFlowError[]> {
     const first = this.nextXid;
-    for (const m of msgs) this.send(m);
+    this.corked(() => {
+      for (const m of msgs) this.send(m);
+    });
     const barrierXid = this.allocXid();
     const entry = { first, errors: [] as OpenFlowError[] };
     this.batchErrors.set(barrierXid, entry);
@@ -181,10 +193,12 @@ export class OpenFlowConnection extends EventEmitter {
     const flags = OFPBF.ATOMIC | OFPBF.ORDERED;
     await this.request({ type: 'bundle_control', bundleId, ctrlType: OFPBCT.OPEN_REQUEST, flags });
     const first = this.nextXid;
-    for (const m of msgs) {
-      const xid = this.allocXid();
-      this.send({ type: 'bundle_add', xid, bundleId, flags, message: { ...m, xid } });
-    }
+    this.corked(() => {
+      for (const m of msgs) {
+        const xid = this.allocXid();
+        this.send({ type: 'bundle_add', xid, bundleId, flags, message: { ...m, xid } });
+      }
+    });
     const barrierXid = this.allocXid();
     const entry = { first, errors: [] as OpenFlowError[] };
     this.batchErrors.set(barrierXid, entry);

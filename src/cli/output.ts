@@ -21,8 +21,13 @@ export function render<T>(data: T | T[], format: OutputFormat, columns: readonly
 function renderDetail(obj: Record<string, unknown>): string {
   const width = Math.max(...Object.keys(obj).map((k) => k.length));
   return Object.entries(obj)
-    .map(([k, v]) => `${(k + ':').padEnd(width + 1)} ${typeof v === 'object' && v !== null ? JSON.stringify(v) : cell(v)}`)
+    .map(([k, v]) => `${(k + ':').padEnd(width + 1)} ${isScalarList(v) || typeof v !== 'object' || v === null ? cell(v) : JSON.stringify(v)}`)
     .join('\n');
+}
+
+/** Lists of plain values print as `a,b` in detail views too; lists of objects stay JSON. */
+function isScalarList(v: unknown): boolean {
+  return Array.isArray(v) && v.length > 0 && v.every((x) => x === null || typeof x !== 'object');
 }
 
 function cell(v: unknown): string {

@@ -5,6 +5,7 @@
 import { Command, Option } from 'commander';
 import type { HostRecord } from '../store/model';
 import { ApiClient, CliError } from './client';
+import { addModelCommands } from './model-commands';
 import { render, type Column, type OutputFormat } from './output';
 
 const hostColumns: readonly Column<HostRecord>[] = [
@@ -25,13 +26,29 @@ export function buildCli(out: (text: string) => void): Command {
     .addOption(new Option('--token <TOKEN>', 'bearer token').env('PLEXUS_TOKEN'))
     .addOption(new Option('-o, --output <FORMAT>', 'output format').choices(['table', 'json', 'yaml']).default('table'))
     .showHelpAfterError()
-    .addHelpText('after', '\nExamples:\n  plexusctl host list\n  plexusctl host show h1 -o yaml\n  PLEXUS_URL=http://10.0.0.5:8181 plexusctl host delete h2');
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Examples:',
+        '  plexusctl network create web --cidr 192.168.200.0/24',
+        '  plexusctl endpoint create --network web --name c1 --kind container',
+        '  plexusctl endpoint show <id> -o yaml',
+        '  plexusctl network list -o json',
+        '  plexusctl host list',
+        '  PLEXUS_URL=http://10.0.0.5:8181 plexusctl host delete h2',
+        '',
+        'Each command has its own --help (plexusctl network create --help).',
+      ].join('\n'),
+    );
 
   const client = (): ApiClient => {
     const o = program.opts<{ url: string; token?: string }>();
     return new ApiClient(o.url, o.token);
   };
   const format = (): OutputFormat => program.opts<{ output: OutputFormat }>().output;
+
+  addModelCommands(program, { client, format, out });
 
   const host = program.command('host').description('hosts learned over OVSDB (read-only, plus decommission)');
   host

@@ -80,6 +80,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
     let ownership: Ownership | undefined;
     let manager: HostManager | undefined;
     let overlay: Overlay | undefined;
+    const model = new ModelStore(client, keys);
     const metrics = new Metrics({
       hostsConnected: () => manager?.connectedHostIds().length ?? 0,
       flowsDesired: () => overlay?.desiredFlowCount() ?? 0,
@@ -94,7 +95,8 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
         members: () => membership?.liveMembers() ?? [],
         masters: () => ownership?.allMasters() ?? new Map(),
       },
-      model: new ModelStore(client, keys),
+      model,
+      flowsOf: (endpointId) => overlay?.endpointFlows(endpointId),
       readiness: async () => {
         const etcdOk = await client
           .get(keys.prefix + 'ready-probe')
@@ -135,7 +137,14 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
       manager,
       ownership,
       log.child({ module: 'overlay' }),
-      { metrics },
+      {
+        metrics,
+        // SPEC §2: an interface with external_ids:plexus-network creates its endpoint (IP from IPAM unless plexus-ip).
+        autoCreate: (r) =>
+          model
+            .createEndpoint({ id: r.id, network: r.network, kind: r.kind, ...(r.mac ? { mac: r.mac } : {}), ...(r.ip ? { ips: [r.ip] } : {}) })
+            .then(() => undefined),
+      },
     );
     await manager.start();
     stops.push(() => manager!.stop());

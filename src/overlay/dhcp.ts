@@ -5,7 +5,6 @@
  * mask, router (and classless static routes), DNS, an MTU sized for the VXLAN
  * overhead, and lease times. Pure: model in, frame out.
  */
-import { IPv4CidrRange } from 'ip-num';
 import { DHCP_MESSAGE_TYPE, findDhcpOption, getDhcpMessageType, type DhcpOption } from '../../protocols/packet/dhcp';
 import { buildDhcpReply, type DecodedPacket } from '../../protocols/packet/packet';
 import type { Endpoint, Network, Subnet } from '../store/model';
@@ -23,14 +22,20 @@ function maskOf(prefix: number): string {
   return [24, 16, 8, 0].map((s) => (bits >>> s) & 0xff).join('.');
 }
 
-/** The subnet of `network` holding the endpoint's IPv4 address, with that address. */
+function ipv4ToInt(ip: string): number {
+  const p = ip.split('.');
+  return ((Number(p[0]) << 24) | (Number(p[1]) << 16) | (Number(p[2]) << 8) | Number(p[3])) >>> 0;
+}
+
+/** The subnet of `network` holding the endpoint's IPv4 address, with that address (integer math: this is per packet). */
 export function dhcpSubnetOf(endpoint: Endpoint, subnets: readonly Subnet[]): { subnet: Subnet; ip: string } | undefined {
   for (const subnet of subnets) {
     if (subnet.ipVersion !== 4 || !subnet.dhcp) continue;
-    const range = IPv4CidrRange.fromCidr(subnet.cidr);
+    const [base, len] = subnet.cidr.split('/');
+    const mask = Number(len) === 0 ? 0 : (0xffffffff << (32 - Number(len))) >>> 0;
+    const net = (ipv4ToInt(base!) & mask) >>> 0;
     for (const ip of endpoint.ips) {
-      if (ip.includes(':')) continue;
-      if (range.contains(IPv4CidrRange.fromCidr(`${ip}/32`))) return { subnet, ip };
+      if (!ip.includes(':') && ((ipv4ToInt(ip) & mask) >>> 0) === net) return { subnet, ip };
     }
   }
   return undefined;

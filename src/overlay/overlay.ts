@@ -50,6 +50,8 @@ interface HostOverlay {
   readonly flows: HostFlows;
   tunnelPorts: Map<string, number>;
   attachments: Map<string, Attachment>;
+  /** The same attachments by OpenFlow port (packet-ins name the port). */
+  byOfport: Map<number, Attachment>;
   /** When each attachment was first seen, until its endpoint is installed (for the latency metric). */
   readonly seenAt: Map<string, number>;
   link: HostLink | undefined;
@@ -66,6 +68,7 @@ const BINDING_RETRY_MS = 1000;
 
 export class Overlay {
   private readonly hosts = new Map<string, HostOverlay>();
+  private readonly byDpid = new Map<string, HostOverlay>();
   private readonly autoCreating = new Set<string>();
 
   constructor(
@@ -126,7 +129,7 @@ export class Overlay {
         });
       }
       h = {
-        id: hostId, flows, tunnelPorts: new Map(), attachments: new Map(), seenAt: new Map(),
+        id: hostId, flows, tunnelPorts: new Map(), attachments: new Map(), byOfport: new Map(), seenAt: new Map(),
         link: undefined, dpid: null, conn: undefined, roleChain: Promise.resolve(), generation: 0n,
       };
       this.hosts.set(hostId, h);
@@ -156,11 +159,14 @@ export class Overlay {
       this.recompileAll(h);
     }
     if (v.dpid !== h.dpid) {
+      if (h.dpid) this.byDpid.delete(h.dpid);
       h.dpid = v.dpid;
+      if (v.dpid) this.byDpid.set(v.dpid, h);
       const conn = v.dpid ? this.switches.connection(v.dpid) : undefined;
       if (conn && conn.currentState === 'ready') this.attachSwitch(h, conn);
     }
     const now = readAttachments(v.view);
+    h.byOfport = new Map([...now.values()].map((a) => [a.ofport, a]));
     if (!this.mastery.isMaster(h.id)) {
       // A standby only remembers what it would bind; the master does the writing.
       h.attachments = now;
@@ -240,10 +246,10 @@ export class Overlay {
 
   /** Packet-ins come only from flows that punt DHCP; anything else is logged and dropped. */
   private onPacketIn(dpid: string, msg: Decoded<PacketIn>): void {
-    const h = [...this.hosts.values()].find((x) => x.dpid === dpid);
+    const h = this.byDpid.get(dpid);
     const inPort = msg.match.find((f) => f.field === 'in_port')?.value;
     if (!h || typeof inPort !== 'number' || !h.conn || !this.mastery.isMaster(h.id)) return;
-    const attachment = [...h.attachments.values()].find((a) => a.ofport === inPort);
+    const attachment = h.byOfport.get(inPort);
     const endpoint = attachment ? this.cache.endpoint(attachment.endpointId) : undefined;
     const network = endpoint ? this.cache.networks.get(endpoint.network) : undefined;
     if (!endpoint || !network) return;

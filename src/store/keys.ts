@@ -33,6 +33,10 @@ export class Keys {
   network(id: string): string {
     return `${this.networks()}${id}`;
   }
+  /** Every network name, or those of one tenant. */
+  networkNames(tenant?: string): string {
+    return tenant === undefined ? `${this.prefix}network-names/` : `${this.prefix}network-names/${tenant}/`;
+  }
   networkName(tenant: string, name: string): string {
     return `${this.prefix}network-names/${tenant}/${name}`;
   }

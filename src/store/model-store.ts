@@ -220,7 +220,7 @@ export class ModelStore {
   async deleteTenant(id: string, ifMatch?: string): Promise<void> {
     if (id === DEFAULT_TENANT) throw new ResourceConflictError('in-use', `the default tenant "${DEFAULT_TENANT}" cannot be deleted`);
     const key = this.keys.tenant(id);
-    const names = `${this.keys.prefix}network-names/${id}/`;
+    const names = this.keys.networkNames(id);
     await this.remove(key, () => this.tenantRecords.get(id).then((t) => t ?? missing('tenant', id)), ifMatch, async () => ({
       guards: [emptyPrefix(names)],
       ops: [del(key)],
@@ -255,7 +255,7 @@ export class ModelStore {
       }
     }
     if (tenant === undefined) {
-      const prefix = `${this.keys.prefix}network-names/`;
+      const prefix = this.keys.networkNames();
       const matches = (await this.rangeKvs(prefix, false)).filter((kv) => kv.key.toString().slice(prefix.length).split('/')[1] === idOrName);
       if (matches.length > 1) {
         const owners = matches.map((kv) => kv.key.toString().slice(prefix.length).split('/')[0]);

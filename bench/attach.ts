@@ -1,0 +1,358 @@
+/**
+ * attach (SPEC §10, issue 7 item 1): how long from "a workload's interface
+ * appears on a host" to "it is installed there" (local) and "every other host
+ * with a port in the network can reach it" (remote), one attach at a time, then
+ * for a burst of concurrent attaches — for Plexus and, with `--peer ovn`, for
+ * OVN doing the same work on the same machine in the same run.
+ *
+ * Both systems get identical treatment: H sandboxed OVS hosts (dummy datapath),
+ * E endpoints / logical ports created up front (like Neutron ports; not timed),
+ * each attach one OVSDB transaction over a persistent session (no ovs-vsctl in
+ * the timed path), local completion seen through an OVSDB monitor
+ * (`plexus-installed` / `ovn-installed`), remote completion seen through
+ * `ovs-ofctl monitor` on every other host with a port in the network:
+ *   Plexus: the L2 flow `dl_dst=<mac>` appears;
+ *   OVN:    the remote-output flow `reg15=<port key>,metadata=<datapath key>`
+ *           with a tunnel action appears (OVN's `eth.dst` lookup flow exists on
+ *           those hosts before the port binds, since the logical port exists).
+ * The two systems run one after the other, never side by side.
+ */
+import { execFileSync } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
+import { run, waitFor } from '../src/sandbox/processes';
+import { FlowWatch, dlDstOf, type KeyOf } from './flow-watch';
+import { latencyFigures, num, ratio, round, str, type BenchContext, type BenchDefinition, type Figures } from './framework';
+import { HostDriver } from './host-driver';
+import { OvnCentral, startHost, startPlexusd, Teardown } from './sandbox';
+import type { OvsHost } from '../src/sandbox/ovs-host';
+
+interface Workload {
+  readonly hosts: number;
+  readonly endpoints: number;
+  readonly burst: number;
+  readonly opTimeoutMs: number;
+}
+
+/** One endpoint as the system under test knows it before it is attached. */
+interface PreparedEndpoint {
+  readonly externalIds: Readonly<Record<string, string>>;
+  /** What the remote hosts' flow watch reports when they can reach it. */
+  readonly remoteKey: string;
+}
+
+/** A system under test, set up and idle, ready for the workload. */
+interface Prepared {
+  readonly prefix: '' | 'ovn_';
+  readonly mark: string;
+  readonly drivers: readonly HostDriver[];
+  readonly watches: readonly FlowWatch[];
+  readonly endpoints: readonly PreparedEndpoint[];
+}
+
+interface Measured {
+  readonly localMs: number[];
+  readonly remoteMs: number[];
+  readonly burstS: number;
+}
+
+/** 127.<subnet>.x.y for host i (1-based): loopback only, distinct per system. */
+function encapIp(subnet: number, i: number): string {
+  return `127.${subnet}.${i >> 8}.${i & 255}`;
+}
+
+function portName(i: number): string {
+  return `bp${i}`;
+}
+
+/** Rejects with `what` if `p` takes longer than `ms`. */
+async function within<T>(p: Promise<T>, ms: number, what: () => string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      p,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what()}`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight. */
+async function pool<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await fn(items[i]!, i);
+      }
+    }),
+  );
+  return out;
+}
+
+/** Smallest IPv4 prefix (at most /24) holding `n` addresses plus network, gateway, broadcast. */
+function subnetFor(n: number): string {
+  const bits = Math.max(8, Math.ceil(Math.log2(n + 4)));
+  if (bits > 16) throw new Error(`too many endpoints for one /16: ${n}`);
+  return `10.77.0.0/${32 - bits}`;
+}
+
+async function measure(sut: Prepared, w: Workload, ctx: BenchContext): Promise<Measured> {
+  const localMs: number[] = [];
+  const remoteMs: number[] = [];
+  const withPorts = new Set<number>();
+  const label = sut.prefix ? 'ovn' : 'plexus';
+
+  for (let i = 0; i < w.endpoints; i++) {
+    const h = i % w.hosts;
+    const ep = sut.endpoints[i]!;
+    const remotes = [...withPorts].filter((r) => r !== h);
+    const driver = sut.drivers[h]!;
+    const name = portName(i);
+    const { sentMs, done } = driver.plug(name, ep.externalIds);
+    const local = driver.whenMarked(name, sut.mark);
+    const pending = new Set(remotes);
+    const remote = Promise.all(remotes.map(async (r) => {
+      const at = await sut.watches[r]!.when(ep.remoteKey, sentMs);
+      pending.delete(r);
+      return at;
+    }));
+    const [, localAt, remoteAts] = await within(Promise.all([done, local, remote]), w.opTimeoutMs, () =>
+      `${label} attach #${i} (${name} on host ${h}): ${pending.size ? `remote flow missing on hosts ${[...pending].join(',')}` : 'not installed locally'}`);
+    localMs.push(localAt - sentMs);
+    if (remotes.length) remoteMs.push(Math.max(...remoteAts) - sentMs);
+    withPorts.add(h);
+    if ((i + 1) % 50 === 0 || i + 1 === w.endpoints) {
+      ctx.progress(`${label}: ${i + 1}/${w.endpoints} attached one at a time (last local ${round(localAt - sentMs, 1)} ms)`);
+    }
+  }
+
+  // Burst: every transaction sent at once, each on its host's session.
+  const burstIdx = Array.from({ length: w.burst }, (_, k) => w.endpoints + k);
+  for (const i of burstIdx) withPorts.add(i % w.hosts);
+  let outstanding = burstIdx.length;
+  const t0 = performance.now();
+  const waits = burstIdx.map((i) => {
+    const h = i % w.hosts;
+    const ep = sut.endpoints[i]!;
+    const { done } = sut.drivers[h]!.plug(portName(i), ep.externalIds);
+    const remotes = [...withPorts].filter((r) => r !== h);
+    return Promise.all([
+      done,
+      sut.drivers[h]!.whenMarked(portName(i), sut.mark),
+      ...remotes.map((r) => sut.watches[r]!.when(ep.remoteKey, t0)),
+    ]).then((times) => {
+      outstanding--;
+      return Math.max(...(times.slice(1) as number[]));
+    });
+  });
+  const ends = await within(Promise.all(waits), Math.max(w.opTimeoutMs, w.burst * 500), () =>
+    `${label} burst: ${outstanding} of ${w.burst} endpoints not yet installed everywhere`);
+  const burstS = (Math.max(t0, ...ends) - t0) / 1000;
+  ctx.progress(`${label}: burst of ${w.burst} installed everywhere in ${round(burstS, 2)} s`);
+  return { localMs, remoteMs, burstS };
+}
+
+async function connectAll(hosts: readonly OvsHost[], mark: string, keyOf: KeyOf, teardown: Teardown): Promise<{ drivers: HostDriver[]; watches: FlowWatch[] }> {
+  const drivers = await Promise.all(hosts.map((h) => HostDriver.connect(h, [mark]).then((d) => teardown.add(d))));
+  const watches = await Promise.all(hosts.map((h) => FlowWatch.start(h, keyOf).then((fw) => teardown.add(fw))));
+  return { drivers, watches };
+}
+
+/** Every host's br-int has one tunnel port per other host. */
+async function waitForTunnels(hosts: readonly OvsHost[], type: 'vxlan' | 'geneve', timeoutMs: number): Promise<void> {
+  await waitFor(`${type} tunnels between ${hosts.length} hosts`, async () => {
+    const counts = await Promise.all(hosts.map(async (h) => {
+      const r = await h.vsctl('--bare', '--columns=name', 'find', 'Interface', `type=${type}`);
+      return r.stdout.split('\n').filter((l) => l.trim()).length;
+    }));
+    return counts.every((c) => c >= hosts.length - 1);
+  }, timeoutMs, 200);
+}
+
+interface HostsPage {
+  items: { id: string; status: string; ofConnected: boolean }[];
+}
+interface CreatedEndpoint {
+  id: string;
+  mac: string;
+  ips: string[];
+}
+
+async function runPlexus(w: Workload, ctx: BenchContext): Promise<Measured> {
+  const teardown = new Teardown();
+  try {
+    ctx.progress(`plexus: starting plexusd and ${w.hosts} hosts`);
+    const { process: plexusd } = teardown.add(await startPlexusd({ memberId: 'bench', logLevel: 'warn' }));
+    const hosts = await pool(Array.from({ length: w.hosts }, (_, i) => i + 1), 4, (i) =>
+      startHost({ name: `h${i}`, dummy: true, externalIds: { 'plexus-encap-ip': encapIp(1, i), 'plexus-bridge-datapath-type': 'dummy' } }).then((h) => teardown.add(h)));
+    await pool(hosts, 8, (h) => h.vsctl('set-manager', `tcp:127.0.0.1:${plexusd.ports.ovsdb}`));
+    await waitFor(`${w.hosts} hosts ready`, async () => {
+      const r = await plexusd.api<HostsPage>('GET', '/v1/hosts?limit=1000');
+      return r.body.items.filter((h) => h.status === 'ready' && h.ofConnected).length === w.hosts;
+    }, 60_000 + w.hosts * 2000, 200);
+    await waitForTunnels(hosts, 'vxlan', 60_000 + w.hosts * 2000);
+
+    const total = w.endpoints + w.burst;
+    const net = await plexusd.api<{ id: string; vni: number }>('POST', '/v1/networks', { name: 'bench' });
+    if (net.status !== 201) throw new Error(`POST /v1/networks: ${net.status} ${JSON.stringify(net.body)}`);
+    const sub = await plexusd.api('POST', '/v1/subnets', { network: net.body.id, cidr: subnetFor(total) });
+    if (sub.status !== 201) throw new Error(`POST /v1/subnets: ${sub.status} ${JSON.stringify(sub.body)}`);
+    ctx.progress(`plexus: creating ${total} endpoints through the API`);
+    const created = await pool(Array.from({ length: total }, (_, i) => i), 8, async (i) => {
+      const r = await plexusd.api<CreatedEndpoint>('POST', '/v1/endpoints', { network: net.body.id, name: `bench-${i}` });
+      if (r.status !== 201) throw new Error(`POST /v1/endpoints: ${r.status} ${JSON.stringify(r.body)}`);
+      return r.body;
+    });
+    const { drivers, watches } = await connectAll(hosts, 'plexus-installed', dlDstOf, teardown);
+    const endpoints = created.map((e, i) => ({
+      externalIds: { 'iface-id': e.id, 'attached-mac': e.mac, container_id: `bench-${i}` },
+      remoteKey: e.mac.toLowerCase(),
+    }));
+    return await measure({ prefix: '', mark: 'plexus-installed', drivers, watches, endpoints }, w, ctx);
+  } finally {
+    ctx.progress('plexus: tearing down');
+    await teardown.run();
+  }
+}
+
+/** Installs OVN from Debian if it is missing (bench-only dependency). */
+async function ensureOvn(ctx: BenchContext): Promise<void> {
+  const missing = ['ovn-northd', 'ovn-controller', 'ovn-nbctl'].filter((b) => {
+    try {
+      execFileSync('sh', ['-c', `command -v ${b}`], { stdio: 'ignore' });
+      return false;
+    } catch {
+      return true;
+    }
+  });
+  if (!missing.length) return;
+  if (process.getuid?.() !== 0) throw new Error(`--peer ovn needs ${missing.join(', ')}: apt-get install ovn-central ovn-host`);
+  ctx.progress('installing ovn-central ovn-host (apt-get)');
+  await run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'ovn-central', 'ovn-host'], {
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    timeoutMs: 600_000,
+  });
+}
+
+function macFor(i: number): string {
+  const b = [0x0a, 0x58, 0x00, (i >> 16) & 255, (i >> 8) & 255, i & 255];
+  return b.map((x) => x.toString(16).padStart(2, '0')).join(':');
+}
+
+function ipFor(i: number): string {
+  const n = i + 10;
+  return `10.77.${n >> 8}.${n & 255}`;
+}
+
+/** OVN's remote-output flow for a port: tunnel action, `reg15=<port key>`, `metadata=<datapath key>`. */
+const ovnRemoteKey: KeyOf = (line) => {
+  if (!/tun_id/i.test(line)) return undefined;
+  const port = /\breg15=0x([0-9a-f]+)\b/.exec(line)?.[1];
+  const dp = /\bmetadata=0x([0-9a-f]+)\b/.exec(line)?.[1];
+  return port && dp ? `${parseInt(dp, 16)}/${parseInt(port, 16)}` : undefined;
+};
+
+async function runOvn(w: Workload, ctx: BenchContext, encap: string): Promise<Measured> {
+  const teardown = new Teardown();
+  try {
+    ctx.progress(`ovn: starting NB, SB, northd and ${w.hosts} hosts with ovn-controller`);
+    const central = teardown.add(await OvnCentral.start());
+    const hosts = await pool(Array.from({ length: w.hosts }, (_, i) => i + 1), 4, (i) =>
+      startHost({
+        name: `o${i}`,
+        dummy: true,
+        systemId: `o${i}`,
+        externalIds: { 'ovn-remote': `unix:${central.sbSock}`, 'ovn-encap-type': encap, 'ovn-encap-ip': encapIp(2, i), 'ovn-bridge-datapath-type': 'dummy' },
+      }).then((h) => teardown.add(h)));
+    for (const h of hosts) teardown.add(await central.startController(h));
+    await central.waitForChassis(w.hosts, 60_000 + w.hosts * 2000);
+    await waitForTunnels(hosts, encap === 'vxlan' ? 'vxlan' : 'geneve', 60_000 + w.hosts * 2000);
+
+    const total = w.endpoints + w.burst;
+    ctx.progress(`ovn: creating a logical switch with ${total} logical ports`);
+    await central.nbctl('ls-add', 'bench');
+    for (let start = 0; start < total; start += 200) {
+      const args: string[] = [];
+      for (let i = start; i < Math.min(total, start + 200); i++) {
+        args.push('--', 'lsp-add', 'bench', `lp${i}`, '--', 'lsp-set-addresses', `lp${i}`, `${macFor(i)} ${ipFor(i)}`);
+      }
+      await central.nbctl(...args.slice(1));
+    }
+    const keys = await waitFor(`northd to bind ${total} logical ports`, async () => {
+      const out = await central.sbctl('--format=csv', '--no-headings', '--columns=logical_port,tunnel_key', 'list', 'Port_Binding');
+      const m = new Map<string, number>();
+      for (const line of out.split('\n')) {
+        const [lp, key] = line.split(',');
+        if (lp && key) m.set(lp.replace(/"/g, ''), Number(key));
+      }
+      return m.size >= total ? m : undefined;
+    }, 120_000, 250);
+    const dpKey = Number((await central.sbctl('--bare', '--columns=tunnel_key', 'list', 'Datapath_Binding')).trim());
+    if (!Number.isInteger(dpKey)) throw new Error('expected exactly one OVN datapath');
+    const { drivers, watches } = await connectAll(hosts, 'ovn-installed', ovnRemoteKey, teardown);
+    const endpoints = Array.from({ length: total }, (_, i) => ({
+      externalIds: { 'iface-id': `lp${i}`, 'attached-mac': macFor(i), container_id: `bench-${i}` },
+      remoteKey: `${dpKey}/${keys.get(`lp${i}`)}`,
+    }));
+    return await measure({ prefix: 'ovn_', mark: 'ovn-installed', drivers, watches, endpoints }, w, ctx);
+  } finally {
+    ctx.progress('ovn: tearing down');
+    await teardown.run();
+  }
+}
+
+function figuresOf(prefix: string, m: Measured): Figures {
+  return {
+    ...latencyFigures(`${prefix}local`, m.localMs),
+    ...latencyFigures(`${prefix}remote`, m.remoteMs),
+    [`${prefix}burst_s`]: round(m.burstS, 3),
+  };
+}
+
+export const attachBench: BenchDefinition = {
+  name: 'attach',
+  summary: 'attach latency (local install, remote flows) one at a time and in a burst; optionally vs OVN',
+  options: [
+    { name: 'hosts', kind: 'number', default: 3, help: 'sandboxed OVS hosts' },
+    { name: 'endpoints', kind: 'number', default: 30, help: 'endpoints attached one at a time, round-robin over hosts' },
+    { name: 'burst', kind: 'number', help: 'endpoints then attached all at once (default: --endpoints)' },
+    { name: 'peer', kind: 'string', help: '"ovn": run the same workload on OVN too' },
+    { name: 'ovn-encap', kind: 'string', default: 'geneve', help: 'OVN tunnel type (geneve or vxlan)' },
+    { name: 'peer-only', kind: 'boolean', default: false, help: 'run only the peer (debugging)' },
+    { name: 'op-timeout', kind: 'number', default: 30, help: 'seconds one attach may take before the run fails' },
+  ],
+  async run(ctx) {
+    const o = ctx.options;
+    const w: Workload = {
+      hosts: num(o, 'hosts'),
+      endpoints: num(o, 'endpoints'),
+      burst: typeof o.burst === 'number' ? o.burst : num(o, 'endpoints'),
+      opTimeoutMs: num(o, 'op-timeout') * 1000,
+    };
+    if (w.hosts < 2) throw new Error('--hosts must be at least 2 (remote latency needs another host)');
+    if (w.endpoints < 1) throw new Error('--endpoints must be at least 1');
+    const peer = str(o, 'peer');
+    if (peer !== undefined && peer !== 'ovn') throw new Error(`unknown --peer ${peer} (only "ovn")`);
+    const encap = str(o, 'ovn-encap') ?? 'geneve';
+    if (encap !== 'geneve' && encap !== 'vxlan') throw new Error('--ovn-encap must be geneve or vxlan');
+    ctx.useVersion('etcd');
+    let figures: Figures = { hosts: w.hosts, endpoints: w.endpoints, burst: w.burst };
+    if (!o['peer-only']) figures = { ...figures, ...figuresOf('', await runPlexus(w, ctx)) };
+    if (peer === 'ovn') {
+      await ensureOvn(ctx);
+      ctx.useVersion('ovn');
+      figures = { ...figures, ...figuresOf('ovn_', await runOvn(w, ctx, encap)) };
+      if (!o['peer-only']) {
+        for (const k of ['local_p50_ms', 'local_p99_ms', 'remote_p50_ms', 'remote_p99_ms', 'burst_s']) {
+          figures[`ovn_ratio_${k.replace(/_(ms|s)$/, '')}`] = ratio(figures[`ovn_${k}`], figures[k]);
+        }
+      }
+    }
+    return figures;
+  },
+};

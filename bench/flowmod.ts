@@ -1,0 +1,216 @@
+/**
+ * flowmod (SPEC §10, issue 7 item 2): flow programming rate of Plexus'
+ * reconciler into one real switch vs `ovs-ofctl --bundle add-flows` of the same
+ * flows on the same bridge.
+ *
+ * The flows are N remote-endpoint L2 flows as the compiler emits them (table
+ * l2, `reg0=<vni>, reg1=0/FROM_TUNNEL, eth_dst=<mac i>` → `set tun_id, output
+ * tunnel`), each with its own cookie. They are built before the clock starts
+ * (that is the compiler's work); the Plexus time covers the reconciler from
+ * setPartition + attach (dump of the installed flows, diff, encoding, bundle)
+ * until flushed() — the bundle commit reply, after which the flows are in the
+ * switch. ovs-ofctl's time is its whole process (parse, connect, bundle,
+ * commit). Each round empties the bridge first; the two alternate in order,
+ * and after each the dumped table must hold exactly the same N flows.
+ */
+import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { Session } from 'node:inspector';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { silentLogger } from '../src/log';
+import { cookie, FEATURE } from '../src/pipeline/cookies';
+import { FLAG, REG } from '../src/pipeline/fields';
+import { applyThenGoto, buildFlow, m, type Flow } from '../src/pipeline/flow';
+import { L2 } from '../src/pipeline/tables';
+import { HostFlows } from '../src/reconciler/host-flows';
+import { onExitCleanup, run } from '../src/sandbox/processes';
+import { startSwitch, type SwitchFixture } from '../test/support/switch-fixture';
+import { num, percentile, repoRoot, round, type BenchContext, type BenchDefinition } from './framework';
+
+const VNI = 5001;
+const TUNNEL_OFPORT = 10;
+
+function macFor(i: number): string {
+  const b = [0x0a, 0x58, 0x01, (i >> 16) & 255, (i >> 8) & 255, i & 255];
+  return b.map((x) => x.toString(16).padStart(2, '0')).join(':');
+}
+
+interface Spec {
+  readonly mac: string;
+  readonly cookie: bigint;
+}
+
+function specs(n: number): Spec[] {
+  return Array.from({ length: n }, (_, i) => ({ mac: macFor(i), cookie: cookie(FEATURE.L2, `bench-endpoint-${i}`) }));
+}
+
+function plexusFlows(list: readonly Spec[]): Flow[] {
+  return list.map((s) =>
+    buildFlow(
+      L2,
+      100,
+      [m(REG.NETWORK, VNI), m(REG.FLAGS, 0, FLAG.FROM_TUNNEL), m('eth_dst', s.mac)],
+      applyThenGoto([{ type: 'set_field', field: 'tun_id', value: BigInt(VNI) }, { type: 'output', port: TUNNEL_OFPORT }]),
+      s.cookie,
+    ));
+}
+
+function ofctlText(list: readonly Spec[]): string {
+  return list
+    .map((s) => `table=${L2.id},priority=100,cookie=0x${s.cookie.toString(16)},reg0=${VNI},reg1=0/${FLAG.FROM_TUNNEL},dl_dst=${s.mac},actions=set_field:${VNI}->tun_id,output:${TUNNEL_OFPORT}`)
+    .join('\n') + '\n';
+}
+
+async function dumpSorted(sw: SwitchFixture): Promise<string[]> {
+  return (await sw.host.dumpFlows()).sort();
+}
+
+async function clear(sw: SwitchFixture): Promise<void> {
+  await sw.host.ofctl('del-flows', sw.host.mgmt());
+}
+
+async function timeOvsOfctl(sw: SwitchFixture, file: string): Promise<number> {
+  const t = performance.now();
+  await run('ovs-ofctl', ['-O', 'OpenFlow13', '--bundle', 'add-flows', sw.host.mgmt(), file], { env: sw.host.env, timeoutMs: 600_000 });
+  return performance.now() - t;
+}
+
+async function timePlexus(sw: SwitchFixture, flows: readonly Flow[]): Promise<number> {
+  const hf = new HostFlows('bench', silentLogger());
+  const t = performance.now();
+  hf.setPartition('bench', flows);
+  hf.attach(sw.conn());
+  await hf.flushed();
+  const ms = performance.now() - t;
+  hf.detach(sw.conn());
+  return ms;
+}
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  hitCount?: number;
+  children?: number[];
+}
+
+/** Top functions by self time of a V8 CPU profile, with the share of all samples. */
+function topSelfTime(profile: { nodes: ProfileNode[] }, limit: number): { fn: string; selfPct: number }[] {
+  const byFn = new Map<string, number>();
+  let total = 0;
+  for (const n of profile.nodes) {
+    const hits = n.hitCount ?? 0;
+    total += hits;
+    const url = n.callFrame.url.replace(/^file:\/\//, '').replace(repoRoot() + '/', '');
+    const fn = `${n.callFrame.functionName || '(anonymous)'} ${url}:${n.callFrame.lineNumber + 1}`;
+    byFn.set(fn, (byFn.get(fn) ?? 0) + hits);
+  }
+  return [...byFn]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, limit)
+    .map(([fn, hits]) => ({ fn, selfPct: round((100 * hits) / Math.max(1, total), 1) }));
+}
+
+/** Runs `fn` under the V8 sampling profiler; writes the .cpuprofile next to the results. */
+async function profiled<T>(ctx: BenchContext, fn: () => Promise<T>): Promise<T> {
+  const session = new Session();
+  session.connect();
+  const post = (method: string, params?: object): Promise<unknown> =>
+    new Promise((resolve, reject) => session.post(method, params ?? {}, (err, res) => (err ? reject(err) : resolve(res))));
+  await post('Profiler.enable');
+  await post('Profiler.setSamplingInterval', { interval: 100 });
+  await post('Profiler.start');
+  try {
+    return await fn();
+  } finally {
+    const { profile } = (await post('Profiler.stop')) as { profile: { nodes: ProfileNode[] } };
+    session.disconnect();
+    const file = join(repoRoot(), 'bench', 'results', `flowmod-${new Date().toISOString().replace(/[:.]/g, '-')}.cpuprofile`);
+    writeFileSync(file, JSON.stringify(profile));
+    ctx.progress(`CPU profile of the Plexus rounds written to ${file}; top self time:`);
+    for (const { fn, selfPct } of topSelfTime(profile, 20)) ctx.progress(`  ${String(selfPct).padStart(5)}%  ${fn}`);
+  }
+}
+
+export const flowmodBench: BenchDefinition = {
+  name: 'flowmod',
+  summary: 'flows/s into one switch: Plexus reconciler vs ovs-ofctl --bundle add-flows',
+  options: [
+    { name: 'flows', kind: 'number', default: 10_000, help: 'distinct flows installed per round' },
+    { name: 'rounds', kind: 'number', default: 3, help: 'rounds per method (median reported)' },
+    { name: 'warmup', kind: 'number', default: 1, help: 'uncounted rounds per method first (JIT warm-up, as in a running plexusd)' },
+    { name: 'profile', kind: 'boolean', default: false, help: 'CPU-profile the Plexus rounds (.cpuprofile in bench/results)' },
+  ],
+  async run(ctx) {
+    const n = num(ctx.options, 'flows');
+    const rounds = Math.max(1, num(ctx.options, 'rounds'));
+    const list = specs(n);
+    const flows = plexusFlows(list);
+    const dir = mkdtempSync(join(tmpdir(), 'plexus-bench-flowmod-'));
+    const forget = onExitCleanup(() => rmSync(dir, { recursive: true, force: true }));
+    const file = join(dir, 'flows.txt');
+    writeFileSync(file, ofctlText(list));
+    ctx.progress(`starting a sandboxed switch; ${n} flows per round, ${rounds} rounds each`);
+    const sw = await startSwitch({ ports: { p1: 1 }, tunnels: { vx1: { ofport: TUNNEL_OFPORT, remoteIp: '127.1.0.2' } } });
+    const plexusMs: number[] = [];
+    const ofctlMs: number[] = [];
+    try {
+      let reference: string[] | undefined;
+      const check = async (who: string): Promise<void> => {
+        const dumped = await dumpSorted(sw);
+        if (dumped.length !== n) throw new Error(`${who}: switch holds ${dumped.length} flows, expected ${n}`);
+        if (!reference) reference = dumped;
+        else if (dumped.join('\n') !== reference.join('\n')) throw new Error(`${who}: installed flows differ from the other method's`);
+      };
+      const ofctlRound = async (): Promise<void> => {
+        await clear(sw);
+        ofctlMs.push(await timeOvsOfctl(sw, file));
+        await check('ovs-ofctl');
+      };
+      // Only the first counted Plexus round is profiled (the profiler slows what it samples).
+      let profileNext = false;
+      const plexusRound = async (): Promise<void> => {
+        await clear(sw);
+        const ms = profileNext ? await profiled(ctx, () => timePlexus(sw, flows)) : await timePlexus(sw, flows);
+        profileNext = false;
+        plexusMs.push(ms);
+        await check('plexus');
+      };
+      const warmup = num(ctx.options, 'warmup');
+      for (let r = 0; r < warmup; r++) {
+        await ofctlRound();
+        await plexusRound();
+      }
+      plexusMs.length = 0;
+      ofctlMs.length = 0;
+      profileNext = ctx.options.profile === true;
+      for (let r = 0; r < rounds; r++) {
+        if (r % 2 === 0) {
+          await ofctlRound();
+          await plexusRound();
+        } else {
+          await plexusRound();
+          await ofctlRound();
+        }
+        ctx.progress(`round ${r + 1}: plexus ${round(plexusMs[r]!, 1)} ms, ovs-ofctl ${round(ofctlMs[r]!, 1)} ms`);
+      }
+    } finally {
+      await sw.stop();
+      rmSync(dir, { recursive: true, force: true });
+      forget();
+    }
+    const p = percentile(plexusMs, 50);
+    const o = percentile(ofctlMs, 50);
+    const plexusPerS = Math.round((n * 1000) / p);
+    const ofctlPerS = Math.round((n * 1000) / o);
+    return {
+      flows: n,
+      plexus_per_s: plexusPerS,
+      ovs_ofctl_per_s: ofctlPerS,
+      ratio: round(plexusPerS / ofctlPerS, 2),
+      plexus_ms: round(p, 1),
+      ovs_ofctl_ms: round(o, 1),
+      rounds,
+    };
+  },
+};

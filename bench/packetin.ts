@@ -1,0 +1,548 @@
+/**
+ * packetin (SPEC §10): packet-in throughput and latency of a controller, measured
+ * with a load generator of ours that speaks OpenFlow 1.3 as N simulated switches
+ * (bench/sim/sim-switch.ts), the way cbench does:
+ *
+ * - throughput: each switch keeps a window of packet-ins outstanding and sends a
+ *   new one for every answer; answers per second over the run;
+ * - latency: each switch keeps one packet-in outstanding; p50/p99 from sending it
+ *   to receiving its answer.
+ *
+ * An answer is the PACKET_OUT that carries the frame (or, for DHCP, the reply):
+ * every frame carries a 32-bit token at byte 46 (a UDP payload word, the DHCP
+ * xid, ARP padding) that the answer echoes, so each answer is matched to its
+ * packet-in and nothing is counted twice. FLOW_MODs are counted separately.
+ * Packet-ins unanswered after 2 s count as lost and free their slot.
+ *
+ * Controllers:
+ * - Plexus: a real plexusd; each simulated switch is a host it knows (an
+ *   ovsdb-server per switch, bench/sim/ovsdb-host.ts, whose Bridge.datapath_id
+ *   names the switch) with endpoints created through the REST API and bound to
+ *   its ports. Plexus answers DHCP DISCOVERs from those ports with an OFFER in a
+ *   PACKET_OUT; it installs forwarding proactively and does not learn, so other
+ *   packet-ins are ignored by design (sent and checked separately).
+ * - ovs-testcontroller --noflow (a C learning switch) or os-ken running
+ *   bench/peers/os_ken_l2.py (a Python learning switch of ours), both sending
+ *   one PACKET_OUT per packet-in and no flows, fed learning-switch traffic:
+ *   unicast between MACs on different ports (80%), ARP requests (10%) and DHCP
+ *   DISCOVERs (10%).
+ *
+ * The generator shares the machine (and its cores) with the controller under
+ * test; see `generator_cpu_s` in the result.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { OFPR } from '../protocols/openflow/constants';
+import { DHCP_MESSAGE_TYPE, encodeDhcp } from '../protocols/packet/dhcp';
+import { buildArpRequest, buildUdp } from '../protocols/packet/packet';
+import { freePorts } from '../src/sandbox/plexusd-process';
+import { isAlive, onExitCleanup, sleep, stopPid, trackPid, untrackPid, waitFor } from '../src/sandbox/processes';
+import {
+  formatSummary,
+  parseOptions,
+  percentile,
+  ratio,
+  readMachine,
+  readVersions,
+  repoRoot,
+  round,
+  writeResult,
+  type BenchContext,
+  type BenchDefinition,
+  type Figures,
+  type OptionDef,
+  type Options,
+} from './framework';
+import { startPlexusd, Teardown, type Stoppable } from './sandbox';
+import { OvsdbHost } from './sim/ovsdb-host';
+import { SimSwitch, type SimSwitchEvent } from './sim/sim-switch';
+
+export type Peer = 'os-ken' | 'ovs-testcontroller';
+
+const TOKEN_OFFSET = 46;
+/** UDP checksum of an untagged IPv4 frame without options: zeroed (legal for IPv4) once the token is written. */
+const UDP_CHECKSUM_OFFSET = 40;
+const LOST_AFTER_MS = 2000;
+const ENDPOINTS_PER_SWITCH = 4;
+/** Learning-switch traffic: MACs per switch, spread over this many ports. */
+const MACS_PER_SWITCH = 16;
+const LEARNING_PORTS = 4;
+
+const OPTIONS: readonly OptionDef[] = [
+  { name: 'seconds', kind: 'number', default: 10, help: 'seconds of each measurement (throughput, latency) per controller' },
+  { name: 'switches', kind: 'number', default: 16, help: 'simulated switches (for Plexus: hosts, each with its own ovsdb-server)' },
+  { name: 'peer', kind: 'string', default: 'ovs-testcontroller', help: 'controller to compare with: os-ken | ovs-testcontroller' },
+  { name: 'window', kind: 'number', default: 32, help: 'outstanding packet-ins per switch in throughput mode' },
+];
+
+// ---------------------------------------------------------------------------
+// Frames
+
+function mac(a: number, b: number, c: number): string {
+  return [0x02, 0x42, (a >> 8) & 255, a & 255, b & 255, c & 255].map((x) => x.toString(16).padStart(2, '0')).join(':');
+}
+
+function dhcpDiscover(srcMac: string): Buffer {
+  const payload = encodeDhcp({ op: 1, xid: 0, chaddr: srcMac, options: [{ type: 'message-type', messageType: DHCP_MESSAGE_TYPE.DISCOVER }] });
+  return buildUdp({ srcMac, dstMac: 'ff:ff:ff:ff:ff:ff', src: '0.0.0.0', dst: '255.255.255.255', srcPort: 68, dstPort: 67, payload });
+}
+
+function udpFrame(srcMac: string, dstMac: string, a: number, b: number): Buffer {
+  return buildUdp({ srcMac, dstMac, src: `10.66.${a >> 8}.${a & 255}`, dst: `10.66.${b >> 8}.${b & 255}`, srcPort: 5000, dstPort: 5001, payload: Buffer.alloc(18) });
+}
+
+function arpFrame(srcMac: string, a: number, b: number): Buffer {
+  const f = buildArpRequest({ srcMac, srcIp: `10.66.${a >> 8}.${a & 255}`, targetIp: `10.66.${b >> 8}.${b & 255}` });
+  return f.length >= 60 ? f : Buffer.concat([f, Buffer.alloc(60 - f.length)]);
+}
+
+/** A frame template and where to send it from; `isUdp` frames get their checksum zeroed. */
+interface Template {
+  readonly inPort: number;
+  readonly frame: Buffer;
+  readonly isUdp: boolean;
+  readonly reason: number;
+}
+
+function stamp(t: Template, token: number): Buffer {
+  const f = Buffer.from(t.frame);
+  f.writeUInt32BE(token, TOKEN_OFFSET);
+  if (t.isUdp) f.writeUInt16BE(0, UDP_CHECKSUM_OFFSET);
+  return f;
+}
+
+/** Learning-switch mix for switch `s`: 80% unicast between MACs on different ports, 10% ARP, 10% DHCP. */
+function learningTemplates(s: number): Template[] {
+  const portOf = (i: number): number => (i % LEARNING_PORTS) + 1;
+  const out: Template[] = [];
+  for (let i = 0; i < MACS_PER_SWITCH; i++) {
+    const src = mac(s, 1, i);
+    for (let k = 0; k < 8; k++) {
+      let j = (i + 1 + k * 3) % MACS_PER_SWITCH;
+      if (portOf(j) === portOf(i)) j = (j + 1) % MACS_PER_SWITCH;
+      out.push({ inPort: portOf(i), frame: udpFrame(src, mac(s, 1, j), i, j), isUdp: true, reason: OFPR.NO_MATCH });
+    }
+    out.push({ inPort: portOf(i), frame: arpFrame(src, i, (i + 5) % MACS_PER_SWITCH), isUdp: false, reason: OFPR.NO_MATCH });
+    out.push({ inPort: portOf(i), frame: dhcpDiscover(src), isUdp: true, reason: OFPR.NO_MATCH });
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// The load generator
+
+interface GenSwitch {
+  readonly sim: SimSwitch;
+  readonly templates: readonly Template[];
+  next: number;
+  /** token → send time (ms, high resolution) */
+  readonly pending: Map<number, number>;
+}
+
+export interface ThroughputResult {
+  readonly perS: number;
+  readonly answered: number;
+  readonly sent: number;
+  readonly lost: number;
+  readonly flowMods: number;
+  readonly unmatched: number;
+}
+
+/** Drives packet-ins through simulated switches and matches the answers. */
+export class LoadGenerator {
+  private mode: 'idle' | 'throughput' | 'latency' = 'idle';
+  private window = 1;
+  private token = 1;
+  private answered = 0;
+  private sent = 0;
+  private lost = 0;
+  private flowMods = 0;
+  private unmatched = 0;
+  private samples: number[] | undefined;
+  private readonly sweeper: NodeJS.Timeout;
+
+  constructor(private readonly switches: readonly GenSwitch[]) {
+    for (const g of switches) g.sim.on('event', (e: SimSwitchEvent) => this.onEvent(g, e));
+    // One timer for all switches: expire lost packet-ins and refill their slots.
+    this.sweeper = setInterval(() => this.sweep(), 250);
+  }
+
+  private onEvent(g: GenSwitch, e: SimSwitchEvent): void {
+    if (e.kind === 'flow_mod') {
+      this.flowMods++;
+      return;
+    }
+    if (e.kind !== 'packet_out') return;
+    const data = e.message.data;
+    const token = data && data.length >= TOKEN_OFFSET + 4 ? data.readUInt32BE(TOKEN_OFFSET) : -1;
+    const t0 = g.pending.get(token);
+    if (t0 === undefined) {
+      this.unmatched++;
+      return;
+    }
+    g.pending.delete(token);
+    this.answered++;
+    this.samples?.push(performance.now() - t0);
+    this.fill(g);
+  }
+
+  private fill(g: GenSwitch): void {
+    if (this.mode === 'idle' || !g.sim.isConnected) return;
+    while (g.pending.size < this.window) {
+      const t = g.templates[g.next]!;
+      g.next = (g.next + 1) % g.templates.length;
+      const token = this.token;
+      this.token = this.token >= 0xfffffff0 ? 1 : this.token + 1;
+      g.pending.set(token, performance.now());
+      if (g.sim.sendPacketIn({ inPort: t.inPort, data: stamp(t, token), reason: t.reason }) === 0) {
+        g.pending.delete(token);
+        return;
+      }
+      this.sent++;
+    }
+  }
+
+  private sweep(): void {
+    const now = performance.now();
+    for (const g of this.switches) {
+      for (const [token, t0] of g.pending) {
+        if (now - t0 > LOST_AFTER_MS) {
+          g.pending.delete(token);
+          this.lost++;
+        }
+      }
+      this.fill(g);
+    }
+  }
+
+  private reset(): void {
+    this.answered = this.sent = this.lost = this.flowMods = this.unmatched = 0;
+  }
+
+  private async drain(): Promise<void> {
+    this.mode = 'idle';
+    const deadline = Date.now() + LOST_AFTER_MS + 500;
+    while (this.switches.some((g) => g.pending.size > 0) && Date.now() < deadline) await sleep(20);
+    for (const g of this.switches) g.pending.clear();
+  }
+
+  /** Warm-up, then `seconds` with `window` outstanding per switch. */
+  async throughput(seconds: number, window: number, warmupS = 1): Promise<ThroughputResult> {
+    this.window = window;
+    this.mode = 'throughput';
+    for (const g of this.switches) this.fill(g);
+    await sleep(warmupS * 1000);
+    this.reset();
+    const t0 = performance.now();
+    await sleep(seconds * 1000);
+    const elapsedS = (performance.now() - t0) / 1000;
+    const r = { perS: this.answered / elapsedS, answered: this.answered, sent: this.sent, lost: this.lost, flowMods: this.flowMods, unmatched: this.unmatched };
+    await this.drain();
+    return r;
+  }
+
+  /** `seconds` with one packet-in outstanding per switch; latency samples in ms. */
+  async latency(seconds: number): Promise<{ samplesMs: number[]; lost: number }> {
+    this.window = 1;
+    this.reset();
+    this.samples = [];
+    this.mode = 'latency';
+    for (const g of this.switches) this.fill(g);
+    await sleep(seconds * 1000);
+    const samplesMs = this.samples;
+    this.samples = undefined;
+    const lost = this.lost;
+    await this.drain();
+    return { samplesMs, lost };
+  }
+
+  /** Sends `count` packet-ins per switch at once and counts the answers that arrive within `waitMs`. */
+  async burst(count: number, waitMs: number): Promise<{ sent: number; answered: number }> {
+    this.reset();
+    this.window = count;
+    this.mode = 'throughput';
+    for (const g of this.switches) this.fill(g);
+    this.mode = 'idle';
+    await sleep(waitMs);
+    const r = { sent: this.sent, answered: this.answered };
+    for (const g of this.switches) g.pending.clear();
+    return r;
+  }
+
+  stop(): void {
+    this.mode = 'idle';
+    clearInterval(this.sweeper);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Controllers under test
+
+interface Measured {
+  readonly throughput: ThroughputResult;
+  readonly latencyMs: number[];
+  readonly latencyLost: number;
+}
+
+async function measure(gen: LoadGenerator, seconds: number, window: number, progress: (m: string) => void, label: string): Promise<Measured> {
+  progress(`${label}: throughput for ${seconds} s (window ${window} per switch)`);
+  const throughput = await gen.throughput(seconds, window);
+  progress(`${label}: ${Math.round(throughput.perS)} answers/s (${throughput.lost} lost, ${throughput.unmatched} unmatched); latency for ${seconds} s`);
+  const lat = await gen.latency(seconds);
+  progress(`${label}: p50 ${percentile(lat.samplesMs, 50).toFixed(3)} ms, p99 ${percentile(lat.samplesMs, 99).toFixed(3)} ms over ${lat.samplesMs.length} samples`);
+  return { throughput, latencyMs: lat.samplesMs, latencyLost: lat.lost };
+}
+
+interface Api {
+  api<T = unknown>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }>;
+}
+
+async function post<T>(p: Api, path: string, body: unknown): Promise<T> {
+  const r = await p.api<T>('POST', path, body);
+  if (r.status !== 201) throw new Error(`POST ${path} answered ${r.status}: ${JSON.stringify(r.body)} (is the model API in place?)`);
+  return r.body;
+}
+
+/** Plexus with N simulated hosts, each an ovsdb-server plus a simulated switch, and endpoints on every one. */
+async function runPlexus(n: number, seconds: number, window: number, progress: (m: string) => void, teardown: Teardown): Promise<Figures> {
+  const plexusd = teardown.add(await startPlexusd({ logLevel: 'warn' }));
+  const p = plexusd.process;
+  progress(`plexusd up (api ${p.url}); starting ${n} ovsdb-servers`);
+  const hosts: OvsdbHost[] = [];
+  for (let i = 0; i < n; i++) {
+    hosts.push(teardown.add(await OvsdbHost.start({ systemId: `pin${i}`, encapIp: `127.3.${i >> 8}.${(i & 255) + 1}`, manager: `tcp:127.0.0.1:${p.ports.ovsdb}` })));
+  }
+  await Promise.all(hosts.map((h) => h.waitForBridge()));
+  const sims: SimSwitch[] = [];
+  for (const [i, h] of hosts.entries()) {
+    const dpid = 0x0000_5000_0000_0000n + BigInt(i + 1);
+    await h.setDatapathId(dpid);
+    const ports = Array.from({ length: ENDPOINTS_PER_SWITCH }, (_, k) => ({ portNo: k + 1, name: `pin${i}-ep${k}` }));
+    const sim = new SimSwitch({ datapathId: dpid, ports });
+    teardown.add({ stop: async () => sim.close() });
+    await sim.connect(p.ports.openflow);
+    sims.push(sim);
+  }
+  await waitFor(`${n} hosts ready`, async () => {
+    const r = await p.api<{ items: { id: string; status: string }[] }>('GET', '/v1/hosts?limit=1000');
+    return r.body.items.filter((h) => h.id.startsWith('pin') && h.status === 'ready').length === n;
+  }, 60_000, 200);
+  progress(`${n} hosts ready; creating ${n * ENDPOINTS_PER_SWITCH} endpoints`);
+  const network = await post<{ id: string }>(p, '/v1/networks', { name: 'bench-packetin' });
+  await post(p, '/v1/subnets', { network: network.id, cidr: '10.77.0.0/16', dhcp: true });
+  const endpoints: { id: string; mac: string; ips: string[] }[][] = [];
+  for (let i = 0; i < n; i++) {
+    const list = [];
+    for (let k = 0; k < ENDPOINTS_PER_SWITCH; k++) {
+      list.push(await post<{ id: string; mac: string; ips: string[] }>(p, '/v1/endpoints', { network: network.id, name: `pin${i}-ep${k}`, kind: 'container' }));
+    }
+    endpoints.push(list);
+  }
+  await Promise.all(hosts.map((h, i) => h.addInterfaces(endpoints[i]!.map((e, k) => ({
+    name: `pin${i}-ep${k}`, ofport: k + 1, externalIds: { 'iface-id': e.id, 'attached-mac': e.mac, container_id: `pin${i}-ep${k}` },
+  })))));
+  await waitFor('every endpoint installed', async () => {
+    for (const h of hosts) {
+      const ids = await h.interfaceIds();
+      if ([...ids.values()].filter((x) => x['plexus-installed'] === 'true').length < ENDPOINTS_PER_SWITCH) return false;
+    }
+    return true;
+  }, 120_000, 250);
+  const flows = sims.reduce((a, s) => a + s.flows.size, 0);
+  progress(`endpoints installed (${flows} flows on ${n} simulated switches)`);
+
+  // Traffic Plexus does not answer by design (it forwards with proactive flows): must get no answer.
+  const ignoredGen = new LoadGenerator(sims.map((sim, i) => ({
+    sim, next: 0, pending: new Map(),
+    templates: endpoints[i]!.flatMap((e, k) => [
+      { inPort: k + 1, frame: udpFrame(e.mac, endpoints[i]![(k + 1) % ENDPOINTS_PER_SWITCH]!.mac, k, k + 1), isUdp: true, reason: OFPR.NO_MATCH },
+      { inPort: k + 1, frame: arpFrame(e.mac, k, k + 1), isUdp: false, reason: OFPR.NO_MATCH },
+    ]),
+  })));
+  const ignored = await ignoredGen.burst(50, 1000);
+  ignoredGen.stop();
+  progress(`plexus: ${ignored.sent} unicast/ARP packet-ins, ${ignored.answered} answered (expected 0)`);
+
+  // DHCP DISCOVERs from the bound ports, punted as by Plexus' DHCP flow (reason ACTION).
+  const gen = new LoadGenerator(sims.map((sim, i) => ({
+    sim, next: 0, pending: new Map(),
+    templates: endpoints[i]!.map((e, k) => ({ inPort: k + 1, frame: dhcpDiscover(e.mac), isUdp: true, reason: OFPR.ACTION })),
+  })));
+  try {
+    const m = await measure(gen, seconds, window, progress, 'plexus dhcp');
+    return {
+      plexus_per_s: round(m.throughput.perS, 0),
+      plexus_p50_ms: round(percentile(m.latencyMs, 50), 3),
+      plexus_p99_ms: round(percentile(m.latencyMs, 99), 3),
+      plexus_answered: m.throughput.answered,
+      plexus_lost: m.throughput.lost + m.latencyLost,
+      plexus_unmatched: m.throughput.unmatched,
+      plexus_flow_mods: m.throughput.flowMods,
+      plexus_latency_n: m.latencyMs.length,
+      plexus_ignored_sent: ignored.sent,
+      plexus_ignored_answered: ignored.answered,
+      plexus_installed_flows: flows,
+    };
+  } finally {
+    gen.stop();
+  }
+}
+
+/** Spawns a controller process (tracked by pid) and waits for its OpenFlow port. */
+async function startPeer(peer: Peer, teardown: Teardown): Promise<number> {
+  const [port] = await freePorts(1);
+  const dir = mkdtempSync(join(tmpdir(), `plexus-bench-${peer}-`));
+  const forget = onExitCleanup(() => rmSync(dir, { recursive: true, force: true }));
+  const [cmd, args] = peer === 'ovs-testcontroller'
+    ? ['ovs-testcontroller', ['-O', 'OpenFlow13', '--noflow', `ptcp:${port}:127.0.0.1`, `--unixctl=${join(dir, 'ctl')}`, `--log-file=${join(dir, 'log')}`, '-vconsole:off']]
+    : ['osken-manager', ['--ofp-listen-host', '127.0.0.1', '--ofp-tcp-listen-port', String(port), join(repoRoot(), 'bench', 'peers', 'os_ken_l2.py')]];
+  let output = '';
+  const child: ChildProcess = spawn(cmd, args as string[], { stdio: ['ignore', 'pipe', 'pipe'], cwd: dir });
+  child.stdout!.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-4000)));
+  child.stderr!.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-4000)));
+  const pid = child.pid!;
+  trackPid(pid);
+  teardown.add({
+    stop: async () => {
+      if (isAlive(pid)) await stopPid(pid);
+      untrackPid(pid);
+      rmSync(dir, { recursive: true, force: true });
+      forget();
+    },
+  } satisfies Stoppable);
+  await waitFor(`${peer} listening on ${port}`, async () => {
+    if (child.exitCode !== null) throw new Error(`${peer} exited ${child.exitCode}: ${output}`);
+    return new Promise<boolean>((resolve) => {
+      const s = connect({ port: port!, host: '127.0.0.1' });
+      s.once('connect', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once('error', () => resolve(false));
+    });
+  }, 30_000, 100);
+  return port!;
+}
+
+async function runPeer(peer: Peer, n: number, seconds: number, window: number, progress: (m: string) => void, teardown: Teardown): Promise<Figures> {
+  const port = await startPeer(peer, teardown);
+  progress(`${peer} listening on ${port}; connecting ${n} simulated switches`);
+  const sims: SimSwitch[] = [];
+  for (let i = 0; i < n; i++) {
+    const ports = Array.from({ length: LEARNING_PORTS }, (_, k) => ({ portNo: k + 1, name: `s${i}-p${k + 1}` }));
+    const sim = new SimSwitch({ datapathId: 0x0000_6000_0000_0000n + BigInt(i + 1), ports });
+    teardown.add({ stop: async () => sim.close() });
+    await sim.connect(port);
+    sims.push(sim);
+  }
+  // Let the controller finish its handshake requests (features, port descriptions, table-miss flow).
+  await sleep(1000);
+  const gen = new LoadGenerator(sims.map((sim, i) => ({ sim, next: 0, pending: new Map(), templates: learningTemplates(i) })));
+  const key = peer === 'os-ken' ? 'osken' : 'ovs_testcontroller';
+  try {
+    const m = await measure(gen, seconds, window, progress, peer);
+    return {
+      [`${key}_per_s`]: round(m.throughput.perS, 0),
+      [`${key}_p50_ms`]: round(percentile(m.latencyMs, 50), 3),
+      [`${key}_p99_ms`]: round(percentile(m.latencyMs, 99), 3),
+      [`${key}_answered`]: m.throughput.answered,
+      [`${key}_lost`]: m.throughput.lost + m.latencyLost,
+      [`${key}_unmatched`]: m.throughput.unmatched,
+      [`${key}_flow_mods`]: m.throughput.flowMods,
+      [`${key}_latency_n`]: m.latencyMs.length,
+    };
+  } finally {
+    gen.stop();
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Entry points
+
+/** Runs the benchmark; `figures` lead with the summary keys of SPEC §10's line. */
+export async function run(options: Options, progress: (m: string) => void = () => undefined): Promise<{ figures: Figures; options: Options }> {
+  const seconds = Number(options.seconds ?? 10);
+  const n = Number(options.switches ?? 16);
+  const window = Number(options.window ?? 32);
+  const peer = String(options.peer ?? 'ovs-testcontroller') as Peer;
+  if (peer !== 'os-ken' && peer !== 'ovs-testcontroller') throw new Error(`--peer must be os-ken or ovs-testcontroller, not ${peer}`);
+  if (!(seconds > 0 && seconds <= 600) || !(n >= 1 && n <= 1000) || !(window >= 1 && window <= 1024)) {
+    throw new Error('--seconds must be in (0, 600], --switches in [1, 1000], --window in [1, 1024]');
+  }
+  const cpu0 = process.cpuUsage();
+  const teardown = new Teardown();
+  let plexus: Figures;
+  let other: Figures;
+  try {
+    plexus = await runPlexus(n, seconds, window, progress, teardown);
+  } finally {
+    await teardown.run();
+  }
+  try {
+    other = await runPeer(peer, n, seconds, window, progress, teardown);
+  } finally {
+    await teardown.run();
+  }
+  const key = peer === 'os-ken' ? 'osken' : 'ovs_testcontroller';
+  const cpu = process.cpuUsage(cpu0);
+  const figures: Figures = {
+    plexus_per_s: plexus.plexus_per_s!,
+    [`${key}_per_s`]: other[`${key}_per_s`]!,
+    ratio: ratio(plexus.plexus_per_s, other[`${key}_per_s`]),
+    plexus_p50_ms: plexus.plexus_p50_ms!,
+    plexus_p99_ms: plexus.plexus_p99_ms!,
+    ...plexus,
+    ...other,
+    switches: n,
+    generator_cpu_s: round((cpu.user + cpu.system) / 1e6, 1),
+  };
+  return { figures, options: { seconds, switches: n, window, peer } };
+}
+
+export const packetinBench: BenchDefinition = {
+  name: 'packetin',
+  summary: 'packet-in throughput and latency (DHCP for Plexus) vs. a learning-switch controller, cbench-style',
+  options: OPTIONS,
+  run: async (ctx: BenchContext) => {
+    ctx.useVersion('etcd');
+    return (await run(ctx.options, (m) => ctx.progress(m))).figures;
+  },
+};
+
+/** `npx tsx bench/packetin.ts --seconds S [--switches N] [--peer os-ken|ovs-testcontroller]` */
+async function main(argv: readonly string[]): Promise<number> {
+  const options = parseOptions([...OPTIONS, { name: 'timeout', kind: 'number', default: 900, help: 'seconds before the run is abandoned' }], argv);
+  onExitCleanup(() => undefined);
+  const timer = setTimeout(() => {
+    process.stderr.write('packetin: timed out; stopping everything it started\n');
+    process.exit(124);
+  }, Number(options.timeout) * 1000);
+  const startedAt = new Date().toISOString();
+  const t0 = performance.now();
+  const progress = (m: string): void => void process.stderr.write(`[${((performance.now() - t0) / 1000).toFixed(1)}s] ${m}\n`);
+  try {
+    const { figures, options: used } = await run(options, progress);
+    const file = writeResult({
+      name: 'packetin', figures, options: used, machine: readMachine(), versions: await readVersions(['node', 'ovs', 'etcd']),
+      startedAt, durationS: round((performance.now() - t0) / 1000, 1),
+    });
+    progress(`result written to ${file}`);
+    process.stdout.write(`${formatSummary('packetin', figures)}\n`);
+    return 0;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err) => {
+      process.stderr.write(`packetin failed: ${(err as Error).stack ?? String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}

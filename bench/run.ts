@@ -1,0 +1,104 @@
+/**
+ * Benchmark runner (SPEC §10): `npm run bench -- <name> [options]`, or from
+ * sources `npx tsx bench/run.ts <name> [options]`.
+ *
+ * Progress goes to stderr; stdout gets exactly one line, last: the summary
+ * `<name> key=value ...`. The full result (figures, options, machine, versions,
+ * start time) is written to bench/results/<name>-<timestamp>.json. A run is
+ * bounded by --timeout (seconds); on timeout, error, Ctrl-C or SIGTERM every
+ * process the run started is killed by pid and every temp dir removed
+ * (src/sandbox/processes.ts exit hooks, bench/sandbox.ts cleanups).
+ */
+import { performance } from 'node:perf_hooks';
+import { onExitCleanup } from '../src/sandbox/processes';
+import { attachBench } from './attach';
+import { flowmodBench } from './flowmod';
+import {
+  formatSummary,
+  parseOptions,
+  readMachine,
+  readVersions,
+  round,
+  usage,
+  writeResult,
+  type BenchDefinition,
+  type OptionDef,
+  type VersionedTool,
+} from './framework';
+
+const BENCHMARKS: readonly BenchDefinition[] = [attachBench, flowmodBench];
+
+const COMMON: readonly OptionDef[] = [{ name: 'timeout', kind: 'number', default: 600, help: 'seconds before the whole run is abandoned' }];
+
+function printUsage(): void {
+  process.stderr.write(
+    `usage: npm run bench -- <name> [options]   (from sources: npx tsx bench/run.ts <name> [options])\n` +
+      `common: --timeout <seconds> (default 600)\n\n${BENCHMARKS.map(usage).join('\n\n')}\n`,
+  );
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h') {
+    printUsage();
+    return name ? 0 : 2;
+  }
+  const def = BENCHMARKS.find((b) => b.name === name);
+  if (!def) {
+    process.stderr.write(`unknown benchmark "${name}"\n`);
+    printUsage();
+    return 2;
+  }
+  let options: Record<string, string | number | boolean>;
+  try {
+    options = parseOptions([...COMMON, ...def.options], rest);
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n\n${usage(def)}\n`);
+    return 2;
+  }
+
+  // Install the exit hooks before anything starts, so Ctrl-C always cleans up.
+  onExitCleanup(() => undefined);
+  const timeoutS = options.timeout as number;
+  const timer = setTimeout(() => {
+    process.stderr.write(`bench ${name}: timed out after ${timeoutS} s; stopping everything it started\n`);
+    process.exit(124); // exit hooks kill tracked pids and remove temp dirs
+  }, timeoutS * 1000);
+
+  const tools = new Set<VersionedTool>(['node', 'ovs']);
+  const startedAt = new Date().toISOString();
+  const t0 = performance.now();
+  const ctx = {
+    options,
+    progress: (message: string) => process.stderr.write(`[${((performance.now() - t0) / 1000).toFixed(1)}s] ${message}\n`),
+    useVersion: (tool: VersionedTool) => void tools.add(tool),
+  };
+  try {
+    const figures = await def.run(ctx);
+    const file = writeResult({
+      name,
+      figures,
+      options,
+      machine: readMachine(),
+      versions: await readVersions(tools),
+      startedAt,
+      durationS: round((performance.now() - t0) / 1000, 1),
+    });
+    ctx.progress(`result written to ${file}`);
+    process.stdout.write(`${formatSummary(name, figures)}\n`);
+    return 0;
+  } catch (err) {
+    process.stderr.write(`bench ${name} failed: ${(err as Error).stack ?? String(err)}\n`);
+    return 1;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err) => {
+    process.stderr.write(`${String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,402 @@
+/**
+ * The flow table of a simulated switch, with the FLOW_MOD semantics Open vSwitch
+ * implements for OpenFlow 1.3 (OpenFlow 1.3.5 §6.4, §7.3.4.1; OVS ofproto.c):
+ *
+ * - flows are keyed by (table, priority, match); the match is normalized as OVS
+ *   stores it (an all-ones mask is an exact match, an all-zero mask no match);
+ * - ADD replaces an identical flow; with OFPFF_CHECK_OVERLAP it fails with
+ *   OFPFMFC_OVERLAP when another flow of the same priority could match the same
+ *   packet;
+ * - MODIFY / MODIFY_STRICT change the instructions of the flows selected by the
+ *   match (loose or strict) and the cookie/cookie_mask filter; they never add a
+ *   flow (OpenFlow 1.2+) and never change the cookie;
+ * - DELETE / DELETE_STRICT select the same way plus out_port/out_group, and may
+ *   name OFPTT_ALL;
+ * - the checks OVS makes before applying (command, table, buffer, duplicate or
+ *   prerequisite-less match fields, goto_table) give the same error codes.
+ *
+ * Checking (`validate`) and applying (`apply`) are separate because OVS checks a
+ * message when it is added to a bundle and applies it only at commit.
+ */
+import { BufferWriter } from '../../protocols/common/buffer-writer';
+import { OFP_NO_BUFFER, OFPET, OFPFC, OFPFF, OFPG, OFPP, OFPTT } from '../../protocols/openflow/constants';
+import type { Instruction } from '../../protocols/openflow/instructions';
+import { encodeOxm, type Match, type OxmField } from '../../protocols/openflow/match';
+import type { FlowMod, FlowStats, FlowStatsFilter } from '../../protocols/openflow/messages';
+
+/** An OpenFlow error to send back: OFPET_* type and code (and experimenter id for OFPET_EXPERIMENTER). */
+export interface OfErrorCode {
+  readonly errType: number;
+  readonly code: number;
+  readonly experimenter?: number;
+}
+
+/** Error codes the table uses (OpenFlow 1.3.5 §7.4.4). */
+export const FLOW_ERRORS = {
+  BAD_COMMAND: { errType: OFPET.FLOW_MOD_FAILED, code: 6 },
+  BAD_TABLE_ID: { errType: OFPET.FLOW_MOD_FAILED, code: 2 },
+  OVERLAP: { errType: OFPET.FLOW_MOD_FAILED, code: 3 },
+  /** OVS answers a table it does not have (>= n_tables) with OFPBRC_EPERM. */
+  TABLE_EPERM: { errType: OFPET.BAD_REQUEST, code: 5 },
+  BUFFER_UNKNOWN: { errType: OFPET.BAD_REQUEST, code: 8 },
+  DUP_FIELD: { errType: OFPET.BAD_MATCH, code: 10 },
+  BAD_PREREQ: { errType: OFPET.BAD_MATCH, code: 9 },
+  GOTO_BAD_TABLE: { errType: OFPET.BAD_INSTRUCTION, code: 2 },
+} as const satisfies Record<string, OfErrorCode>;
+
+/** One normalized match entry: wire header identity, value and mask bytes. */
+interface FieldBits {
+  /** class:field:experimenter */
+  readonly id: string;
+  readonly value: Buffer;
+  /** Absent = exact. */
+  readonly mask?: Buffer;
+  /** The entry as the codec spells it, without a redundant mask. */
+  readonly oxm: OxmField;
+  readonly name: string;
+}
+
+export interface FlowEntry {
+  readonly tableId: number;
+  readonly priority: number;
+  readonly match: Match;
+  /** Canonical match: sorted normalized entries. */
+  readonly matchKey: string;
+  readonly fields: ReadonlyMap<string, FieldBits>;
+  readonly cookie: bigint;
+  readonly instructions: readonly Instruction[];
+  readonly idleTimeout: number;
+  readonly hardTimeout: number;
+  readonly flags: number;
+  readonly createdMs: number;
+}
+
+/** A FLOW_MOD with its match already normalized (the result of `validate`). */
+export interface CheckedFlowMod {
+  readonly mod: FlowMod;
+  readonly command: number;
+  readonly tableId: number;
+  readonly priority: number;
+  readonly fields: ReadonlyMap<string, FieldBits>;
+  readonly matchKey: string;
+  readonly match: Match;
+}
+
+/**
+ * Prerequisites (ovs-fields(7)): a field may only be matched when these fields are
+ * matched exactly with one of the values. Checked in order; every entry must hold.
+ */
+const ETH_IP = [0x0800, 0x86dd];
+const PREREQS: Readonly<Record<string, readonly (readonly [string, readonly number[]])[]>> = {
+  ip_src: [['eth_type', [0x0800]]],
+  ip_dst: [['eth_type', [0x0800]]],
+  ipv6_src: [['eth_type', [0x86dd]]],
+  ipv6_dst: [['eth_type', [0x86dd]]],
+  ipv6_label: [['eth_type', [0x86dd]]],
+  ipv6_exthdr: [['eth_type', [0x86dd]]],
+  ip_proto: [['eth_type', ETH_IP]],
+  ip_dscp: [['eth_type', ETH_IP]],
+  ip_ecn: [['eth_type', ETH_IP]],
+  nw_tos: [['eth_type', ETH_IP]],
+  nw_ttl: [['eth_type', ETH_IP]],
+  ip_frag: [['eth_type', ETH_IP]],
+  arp_op: [['eth_type', [0x0806, 0x8035]]],
+  arp_spa: [['eth_type', [0x0806, 0x8035]]],
+  arp_tpa: [['eth_type', [0x0806, 0x8035]]],
+  arp_sha: [['eth_type', [0x0806, 0x8035]]],
+  arp_tha: [['eth_type', [0x0806, 0x8035]]],
+  tcp_src: [['eth_type', ETH_IP], ['ip_proto', [6]]],
+  tcp_dst: [['eth_type', ETH_IP], ['ip_proto', [6]]],
+  tcp_flags: [['eth_type', ETH_IP], ['ip_proto', [6]]],
+  udp_src: [['eth_type', ETH_IP], ['ip_proto', [17]]],
+  udp_dst: [['eth_type', ETH_IP], ['ip_proto', [17]]],
+  sctp_src: [['eth_type', ETH_IP], ['ip_proto', [132]]],
+  sctp_dst: [['eth_type', ETH_IP], ['ip_proto', [132]]],
+  icmp_type: [['eth_type', [0x0800]], ['ip_proto', [1]]],
+  icmp_code: [['eth_type', [0x0800]], ['ip_proto', [1]]],
+  icmpv6_type: [['eth_type', [0x86dd]], ['ip_proto', [58]]],
+  icmpv6_code: [['eth_type', [0x86dd]], ['ip_proto', [58]]],
+  nd_target: [['eth_type', [0x86dd]], ['ip_proto', [58]], ['icmpv6_type', [135, 136]]],
+  nd_sll: [['eth_type', [0x86dd]], ['ip_proto', [58]], ['icmpv6_type', [135]]],
+  nd_tll: [['eth_type', [0x86dd]], ['ip_proto', [58]], ['icmpv6_type', [136]]],
+  mpls_label: [['eth_type', [0x8847, 0x8848]]],
+  mpls_tc: [['eth_type', [0x8847, 0x8848]]],
+  mpls_bos: [['eth_type', [0x8847, 0x8848]]],
+  pbb_isid: [['eth_type', [0x88e7]]],
+};
+
+function isAll(buf: Buffer, byte: number): boolean {
+  for (const b of buf) if (b !== byte) return false;
+  return true;
+}
+
+/** Splits one OXM entry into header identity, value and mask, via the codec's encoder. */
+function toBits(f: OxmField): FieldBits {
+  const w = new BufferWriter(32);
+  encodeOxm(w, f);
+  const b = w.finish();
+  const oxmClass = b.readUInt16BE(0);
+  const fieldNum = b[2]! >> 1;
+  const hasMask = (b[2]! & 1) === 1;
+  let at = 4;
+  let exp = '';
+  if (oxmClass === 0xffff) {
+    exp = b.readUInt32BE(4).toString(16);
+    at = 8;
+  }
+  const n = (b.length - at) / (hasMask ? 2 : 1);
+  const value = b.subarray(at, at + n);
+  const mask = hasMask ? b.subarray(at + n, at + 2 * n) : undefined;
+  const id = `${oxmClass}:${fieldNum}:${exp}`;
+  const name = f.field === 'unknown' ? id : f.field;
+  if (mask && isAll(mask, 0xff)) {
+    const { mask: _drop, ...exact } = f as OxmField & { mask?: unknown };
+    return { id, value, oxm: exact as OxmField, name };
+  }
+  return { id, value, ...(mask ? { mask } : {}), oxm: f, name };
+}
+
+/** Normalizes a match; returns an error for a duplicate field or a missing prerequisite. */
+export function normalizeMatch(match: Match): { fields: Map<string, FieldBits>; key: string; match: Match } | OfErrorCode {
+  const fields = new Map<string, FieldBits>();
+  const byName = new Map<string, FieldBits>();
+  for (const f of match) {
+    const bits = toBits(f);
+    if (fields.has(bits.id)) return FLOW_ERRORS.DUP_FIELD;
+    // A field matched under a zero mask matches everything: OVS drops it.
+    if (bits.mask && isAll(bits.mask, 0)) continue;
+    fields.set(bits.id, bits);
+    byName.set(bits.name, bits);
+  }
+  for (const bits of fields.values()) {
+    for (const [need, values] of PREREQS[bits.name] ?? []) {
+      const have = byName.get(need);
+      if (!have || have.mask || !values.includes(readUint(have.value))) return FLOW_ERRORS.BAD_PREREQ;
+    }
+  }
+  const key = [...fields.values()]
+    .map((b) => `${b.id}=${b.value.toString('hex')}${b.mask ? `/${b.mask.toString('hex')}` : ''}`)
+    .sort()
+    .join(',');
+  return { fields, key, match: [...fields.values()].map((b) => b.oxm) };
+}
+
+function readUint(b: Buffer): number {
+  let v = 0;
+  for (const x of b) v = v * 256 + x;
+  return v;
+}
+
+/**
+ * True when `flow` is selected by `criteria` in a non-strict modify/delete/stats
+ * request: every field the criteria match, the flow matches at least as
+ * specifically, with the same value under the criteria's mask.
+ */
+function isLooseMatch(flow: ReadonlyMap<string, FieldBits>, criteria: ReadonlyMap<string, FieldBits>): boolean {
+  for (const [id, c] of criteria) {
+    const f = flow.get(id);
+    if (!f) return false;
+    for (let i = 0; i < c.value.length; i++) {
+      const cm = c.mask ? c.mask[i]! : 0xff;
+      const fm = f.mask ? f.mask[i]! : 0xff;
+      if ((cm & ~fm) !== 0) return false;
+      if ((f.value[i]! & cm) !== (c.value[i]! & cm)) return false;
+    }
+  }
+  return true;
+}
+
+/** True when some packet could match both (fields only one side matches are wildcards on the other). */
+function isOverlap(a: ReadonlyMap<string, FieldBits>, b: ReadonlyMap<string, FieldBits>): boolean {
+  for (const [id, x] of a) {
+    const y = b.get(id);
+    if (!y) continue;
+    for (let i = 0; i < x.value.length; i++) {
+      const m = (x.mask ? x.mask[i]! : 0xff) & (y.mask ? y.mask[i]! : 0xff);
+      if ((x.value[i]! & m) !== (y.value[i]! & m)) return false;
+    }
+  }
+  return true;
+}
+
+function hasOutput(instructions: readonly Instruction[], port: number, group: number): boolean {
+  if (port === OFPP.ANY && group === OFPG.ANY) return true;
+  for (const ins of instructions) {
+    if (ins.type !== 'apply_actions' && ins.type !== 'write_actions') continue;
+    for (const a of ins.actions) {
+      if (port !== OFPP.ANY && a.type === 'output' && a.port === port) return true;
+      if (port === OFPP.CONTROLLER && a.type === 'controller') return true;
+      if (group !== OFPG.ANY && a.type === 'group' && a.groupId === group) return true;
+    }
+  }
+  return false;
+}
+
+function cookieSelects(flowCookie: bigint, cookie: bigint, mask: bigint): boolean {
+  return (flowCookie & mask) === (cookie & mask);
+}
+
+export class FlowTable {
+  /** Per table: flows by `${priority}/${matchKey}`. */
+  private tables = new Map<number, Map<string, FlowEntry>>();
+
+  constructor(
+    readonly nTables = 254,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  get size(): number {
+    let n = 0;
+    for (const t of this.tables.values()) n += t.size;
+    return n;
+  }
+
+  /** Flows per table id (tables without flows omitted). */
+  activeCounts(): Map<number, number> {
+    return new Map([...this.tables].map(([id, t]) => [id, t.size]));
+  }
+
+  /** Every flow, by table then descending priority. */
+  entries(): FlowEntry[] {
+    return [...this.tables.keys()]
+      .sort((a, b) => a - b)
+      .flatMap((id) => [...this.tables.get(id)!.values()].sort((a, b) => b.priority - a.priority));
+  }
+
+  /** A copy that `restore` brings back (entries are immutable: only the maps are copied). */
+  snapshot(): Map<number, Map<string, FlowEntry>> {
+    return new Map([...this.tables].map(([id, t]) => [id, new Map(t)]));
+  }
+  restore(saved: Map<number, Map<string, FlowEntry>>): void {
+    this.tables = saved;
+  }
+
+  /** The checks OVS makes when it receives (or bundles) a FLOW_MOD. */
+  validate(mod: FlowMod): CheckedFlowMod | OfErrorCode {
+    const command = mod.command ?? OFPFC.ADD;
+    if (command > OFPFC.DELETE_STRICT) return FLOW_ERRORS.BAD_COMMAND;
+    const tableId = mod.tableId ?? 0;
+    const isDelete = command === OFPFC.DELETE || command === OFPFC.DELETE_STRICT;
+    if (tableId === OFPTT.ALL && !isDelete) return FLOW_ERRORS.BAD_TABLE_ID;
+    if (tableId !== OFPTT.ALL && tableId >= this.nTables) return FLOW_ERRORS.TABLE_EPERM;
+    const norm = normalizeMatch(mod.match);
+    if ('errType' in norm) return norm;
+    if (!isDelete) {
+      if ((mod.bufferId ?? OFP_NO_BUFFER) !== OFP_NO_BUFFER) return FLOW_ERRORS.BUFFER_UNKNOWN;
+      for (const ins of mod.instructions ?? []) {
+        if (ins.type === 'goto_table' && (ins.tableId <= tableId || ins.tableId >= this.nTables)) return FLOW_ERRORS.GOTO_BAD_TABLE;
+      }
+    }
+    return { mod, command, tableId, priority: mod.priority ?? 0x8000, fields: norm.fields, matchKey: norm.key, match: norm.match };
+  }
+
+  /** Applies a checked FLOW_MOD; returns an error only for OFPFMFC_OVERLAP (the one OVS finds at apply time). */
+  apply(c: CheckedFlowMod): OfErrorCode | undefined {
+    switch (c.command) {
+      case OFPFC.ADD:
+        return this.add(c);
+      case OFPFC.MODIFY:
+      case OFPFC.MODIFY_STRICT:
+        this.modify(c, c.command === OFPFC.MODIFY_STRICT);
+        return undefined;
+      default:
+        this.remove(c, c.command === OFPFC.DELETE_STRICT);
+        return undefined;
+    }
+  }
+
+  private add(c: CheckedFlowMod): OfErrorCode | undefined {
+    const m = c.mod;
+    const flags = m.flags ?? 0;
+    let table = this.tables.get(c.tableId);
+    const key = `${c.priority}/${c.matchKey}`;
+    if (flags & OFPFF.CHECK_OVERLAP && table) {
+      for (const [k, f] of table) {
+        if (k !== key && f.priority === c.priority && isOverlap(f.fields, c.fields)) return FLOW_ERRORS.OVERLAP;
+      }
+    }
+    if (!table) this.tables.set(c.tableId, (table = new Map()));
+    table.set(key, {
+      tableId: c.tableId,
+      priority: c.priority,
+      match: c.match,
+      matchKey: c.matchKey,
+      fields: c.fields,
+      cookie: m.cookie ?? 0n,
+      instructions: m.instructions ?? [],
+      idleTimeout: m.idleTimeout ?? 0,
+      hardTimeout: m.hardTimeout ?? 0,
+      flags,
+      createdMs: this.now(),
+    });
+    return undefined;
+  }
+
+  private select(c: CheckedFlowMod, isStrict: boolean, outPort: number, outGroup: number): [Map<string, FlowEntry>, string, FlowEntry][] {
+    const cookie = c.mod.cookie ?? 0n;
+    const mask = c.mod.cookieMask ?? 0n;
+    const out: [Map<string, FlowEntry>, string, FlowEntry][] = [];
+    const tables = c.tableId === OFPTT.ALL ? [...this.tables.values()] : [this.tables.get(c.tableId)].filter((t) => t !== undefined);
+    for (const table of tables) {
+      if (isStrict) {
+        const key = `${c.priority}/${c.matchKey}`;
+        const f = table.get(key);
+        if (f && cookieSelects(f.cookie, cookie, mask) && hasOutput(f.instructions, outPort, outGroup)) out.push([table, key, f]);
+        continue;
+      }
+      for (const [key, f] of table) {
+        if (cookieSelects(f.cookie, cookie, mask) && isLooseMatch(f.fields, c.fields) && hasOutput(f.instructions, outPort, outGroup)) {
+          out.push([table, key, f]);
+        }
+      }
+    }
+    return out;
+  }
+
+  private modify(c: CheckedFlowMod, isStrict: boolean): void {
+    const m = c.mod;
+    const instructions = m.instructions ?? [];
+    for (const [table, key, f] of this.select(c, isStrict, OFPP.ANY, OFPG.ANY)) {
+      table.set(key, { ...f, instructions });
+    }
+  }
+
+  private remove(c: CheckedFlowMod, isStrict: boolean): void {
+    for (const [table, key] of this.select(c, isStrict, c.mod.outPort ?? OFPP.ANY, c.mod.outGroup ?? OFPG.ANY)) {
+      table.delete(key);
+      if (table.size === 0) for (const [id, t] of this.tables) if (t === table) this.tables.delete(id);
+    }
+  }
+
+  /** Flow stats (OpenFlow 1.3.5 §7.3.5.2) for a filter; a table the switch lacks has no flows (as OVS answers). */
+  stats(filter: FlowStatsFilter): FlowStats[] | OfErrorCode {
+    const tableId = filter.tableId ?? OFPTT.ALL;
+    const norm = normalizeMatch(filter.match ?? []);
+    if ('errType' in norm) return norm;
+    const probe: CheckedFlowMod = {
+      mod: { type: 'flow_mod', match: [], cookie: filter.cookie ?? 0n, cookieMask: filter.cookieMask ?? 0n },
+      command: OFPFC.DELETE, tableId, priority: 0, fields: norm.fields, matchKey: norm.key, match: norm.match,
+    };
+    const nowMs = this.now();
+    return this.select(probe, false, filter.outPort ?? OFPP.ANY, filter.outGroup ?? OFPG.ANY)
+      .map(([, , f]) => f)
+      .sort((a, b) => a.tableId - b.tableId || b.priority - a.priority)
+      .map((f) => {
+        const ms = Math.max(0, nowMs - f.createdMs);
+        return {
+          tableId: f.tableId,
+          durationSec: Math.floor(ms / 1000),
+          durationNsec: (ms % 1000) * 1_000_000,
+          priority: f.priority,
+          idleTimeout: f.idleTimeout,
+          hardTimeout: f.hardTimeout,
+          flags: f.flags,
+          cookie: f.cookie,
+          packetCount: 0n,
+          byteCount: 0n,
+          match: f.match,
+          instructions: f.instructions,
+        };
+      });
+  }
+}

@@ -1,0 +1,330 @@
+/**
+ * plexusctl commands for the model (SPEC §6, §11): tenant, network, subnet,
+ * endpoint — each with create, list, show, update, delete — mirroring
+ * /v1/tenants, /v1/networks, /v1/subnets and /v1/endpoints.
+ */
+import { InvalidArgumentError, type Command } from 'commander';
+import type { AllocationPool, Route } from '../store/model';
+import { CliError, type ApiClient } from './client';
+import { render, type Column, type OutputFormat } from './output';
+
+type Row = Record<string, unknown>;
+
+export interface CliContext {
+  readonly client: () => ApiClient;
+  readonly format: () => OutputFormat;
+  readonly out: (text: string) => void;
+}
+
+const col = (header: string, field: string): Column<Row> => ({ header, get: (r) => r[field] });
+
+const tenantColumns = [col('ID', 'id'), col('NAME', 'name'), col('CREATED', 'createdAt')];
+const networkColumns = [col('ID', 'id'), col('NAME', 'name'), col('TENANT', 'tenant'), col('VNI', 'vni'), col('MTU', 'mtu'), col('SUBNETS', 'subnets')];
+const subnetColumns: Column<Row>[] = [
+  col('ID', 'id'),
+  col('NETWORK', 'network'),
+  col('CIDR', 'cidr'),
+  col('GATEWAY', 'gateway'),
+  { header: 'DHCP', get: (r) => (r['dhcp'] ? 'on' : 'off') },
+  { header: 'POOLS', get: (r) => (r['allocationPools'] as AllocationPool[]).map((p) => `${p.start}-${p.end}`) },
+];
+const endpointColumns = [
+  col('ID', 'id'),
+  col('NAME', 'name'),
+  col('NETWORK', 'network'),
+  col('MAC', 'mac'),
+  col('IPS', 'ips'),
+  col('KIND', 'kind'),
+  col('STATUS', 'status'),
+  col('HOST', 'host'),
+  col('OFPORT', 'ofport'),
+];
+
+const repeat = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+function integer(value: string): number {
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('not a whole number');
+  return Number(value);
+}
+
+function parsePool(text: string): AllocationPool {
+  const [start, end, ...rest] = text.split('-');
+  if (!start || !end || rest.length) throw new CliError(`--pool ${text}: expected START-END, e.g. 10.0.0.10-10.0.0.99`);
+  return { start, end };
+}
+
+function parseRoute(text: string): Route {
+  const [destination, nexthop, ...rest] = text.split(',');
+  if (!destination || !nexthop || rest.length) throw new CliError(`--route ${text}: expected DESTINATION,NEXTHOP, e.g. 10.1.0.0/16,192.168.200.254`);
+  return { destination, nexthop };
+}
+
+function parseLabels(list: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const item of list) {
+    const eq = item.indexOf('=');
+    if (eq <= 0) throw new CliError(`--label ${item}: expected KEY=VALUE`);
+    out[item.slice(0, eq)] = item.slice(eq + 1);
+  }
+  return out;
+}
+
+/** Adds `field: value` to `body` only when the option was given. */
+function given<T extends Row>(body: T, field: string, value: unknown): T {
+  if (value !== undefined) (body as Row)[field] = value;
+  return body;
+}
+
+const ifMatch = (rev: string | undefined): Record<string, string> => (rev === undefined ? {} : { 'if-match': `"${rev}"` });
+const enc = encodeURIComponent;
+
+export function addModelCommands(program: Command, ctx: CliContext): void {
+  const show = (data: unknown, columns: readonly Column<Row>[]): void => ctx.out(render(data as Row | Row[], ctx.format(), columns));
+  const ifMatchOption = ['--if-match <REVISION>', 'only if the record is still at this revision (its ETag / "revision")'] as const;
+
+  // ---------------------------------------------------------------- tenant
+  const tenant = program.command('tenant').description('tenants: who owns networks ("default" always exists)');
+  tenant
+    .command('create')
+    .argument('<name>', 'tenant name')
+    .option('--id <ID>', 'tenant id (default: the name)')
+    .description('create a tenant')
+    .addHelpText('after', '\nExample:\n  plexusctl tenant create acme')
+    .action(async (name: string, o: { id?: string }) => show(await ctx.client().call('POST', 'v1/tenants', given({ name }, 'id', o.id)), tenantColumns));
+  tenant
+    .command('list')
+    .description('list tenants')
+    .action(async () => show(await ctx.client().listAll('v1/tenants'), tenantColumns));
+  tenant
+    .command('show')
+    .argument('<id>', 'tenant id')
+    .description('show one tenant')
+    .action(async (id: string) => show(await ctx.client().call('GET', `v1/tenants/${enc(id)}`), tenantColumns));
+  tenant
+    .command('update')
+    .argument('<id>', 'tenant id')
+    .requiredOption('--name <NAME>', 'new display name')
+    .option(...ifMatchOption)
+    .description('rename a tenant')
+    .action(async (id: string, o: { name: string; ifMatch?: string }) =>
+      show(await ctx.client().call('PATCH', `v1/tenants/${enc(id)}`, { name: o.name }, ifMatch(o.ifMatch)), tenantColumns),
+    );
+  tenant
+    .command('delete')
+    .argument('<id>', 'tenant id')
+    .option(...ifMatchOption)
+    .description('delete a tenant that owns no network')
+    .action(async (id: string, o: { ifMatch?: string }) => {
+      await ctx.client().call('DELETE', `v1/tenants/${enc(id)}`, undefined, ifMatch(o.ifMatch));
+      ctx.out(`tenant ${id} deleted`);
+    });
+
+  // ---------------------------------------------------------------- network
+  const network = program.command('network').description('networks: L2 segments over VXLAN, each with a unique VNI');
+  network
+    .command('create')
+    .argument('<name>', 'network name (unique in its tenant)')
+    .option('--tenant <TENANT>', 'owning tenant (default "default")')
+    .option('--mtu <MTU>', 'MTU for workloads (default 1450)', integer)
+    .option('--cidr <CIDR>', 'also create a subnet with this CIDR (repeat for dual stack)', repeat)
+    .option('--gateway <IP>', 'gateway of the subnet (with a single --cidr; default: its first host address)')
+    .option('--no-dhcp', 'serve no DHCP on the subnet(s)')
+    .description('create a network, and its subnet(s) in the same command')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  plexusctl network create web --cidr 192.168.200.0/24\n  plexusctl network create db --tenant acme --cidr 10.1.0.0/24 --gateway 10.1.0.254 --mtu 1400\n  plexusctl network create dual --cidr 10.2.0.0/24 --cidr fd00:2::/64',
+    )
+    .action(async (name: string, o: { tenant?: string; mtu?: number; cidr?: string[]; gateway?: string; dhcp: boolean }) => {
+      const cidrs = o.cidr ?? [];
+      if (o.gateway !== undefined && cidrs.length !== 1) throw new CliError('--gateway needs exactly one --cidr');
+      const client = ctx.client();
+      const net = await client.call<Row & { id: string }>('POST', 'v1/networks', given(given({ name }, 'tenant', o.tenant), 'mtu', o.mtu));
+      const subnets: Row[] = [];
+      try {
+        for (const cidr of cidrs) {
+          subnets.push(await client.call<Row>('POST', 'v1/subnets', given({ network: net.id, cidr, dhcp: o.dhcp }, 'gateway', o.gateway)));
+        }
+      } catch (err) {
+        // One command, one outcome: do not leave a network without the subnet that was asked for.
+        await client.call('DELETE', `v1/networks/${enc(net.id)}`).catch(() => undefined);
+        throw err;
+      }
+      const result = cidrs.length ? { ...net, subnets: ctx.format() === 'table' ? subnets.map((s) => s['cidr']) : subnets } : net;
+      show(result, networkColumns);
+    });
+  network
+    .command('list')
+    .option('--tenant <TENANT>', 'only this tenant')
+    .description('list networks with their subnets')
+    .action(async (o: { tenant?: string }) => {
+      const client = ctx.client();
+      const [nets, subs] = await Promise.all([
+        client.listAll<Row & { id: string }>(o.tenant ? `v1/networks?tenant=${enc(o.tenant)}` : 'v1/networks'),
+        client.listAll<Row & { network: string; cidr: string }>('v1/subnets'),
+      ]);
+      show(nets.map((n) => ({ ...n, subnets: subs.filter((s) => s.network === n.id).map((s) => s.cidr) })), networkColumns);
+    });
+  network
+    .command('show')
+    .argument('<network>', 'network id or name')
+    .description('show one network and its subnets')
+    .action(async (ref: string) => {
+      const client = ctx.client();
+      const net = await client.call<Row & { id: string }>('GET', `v1/networks/${enc(ref)}`);
+      const subs = await client.listAll<Row & { cidr: string }>(`v1/subnets?network=${enc(net.id)}`);
+      show({ ...net, subnets: ctx.format() === 'table' ? subs.map((s) => s.cidr) : subs }, networkColumns);
+    });
+  network
+    .command('update')
+    .argument('<network>', 'network id or name')
+    .option('--name <NAME>', 'new name')
+    .option('--mtu <MTU>', 'new MTU', integer)
+    .option(...ifMatchOption)
+    .description('rename a network or change its MTU')
+    .addHelpText('after', '\nExample:\n  plexusctl network update web --mtu 1400')
+    .action(async (ref: string, o: { name?: string; mtu?: number; ifMatch?: string }) => {
+      const body = given(given({}, 'name', o.name), 'mtu', o.mtu);
+      if (!Object.keys(body).length) throw new CliError('nothing to update: give --name and/or --mtu');
+      show(await ctx.client().call('PATCH', `v1/networks/${enc(ref)}`, body, ifMatch(o.ifMatch)), networkColumns);
+    });
+  network
+    .command('delete')
+    .argument('<network>', 'network id or name')
+    .option(...ifMatchOption)
+    .description('delete a network and its subnets (refused while it has endpoints)')
+    .action(async (ref: string, o: { ifMatch?: string }) => {
+      await ctx.client().call('DELETE', `v1/networks/${enc(ref)}`, undefined, ifMatch(o.ifMatch));
+      ctx.out(`network ${ref} deleted`);
+    });
+
+  // ---------------------------------------------------------------- subnet
+  const subnet = program.command('subnet').description('subnets: address ranges of a network, with IPAM');
+  subnet
+    .command('create')
+    .requiredOption('--network <NETWORK>', 'network id or name')
+    .requiredOption('--cidr <CIDR>', 'IPv4 or IPv6 CIDR')
+    .option('--gateway <IP>', 'gateway (default: the first host address)')
+    .option('--no-gateway', 'no gateway (an isolated subnet)')
+    .option('--no-dhcp', 'serve no DHCP')
+    .option('--pool <START-END>', 'allocation pool (repeatable; default: every host address but the gateway)', repeat)
+    .option('--dns <IP>', 'DNS server handed out by DHCP (repeatable)', repeat)
+    .option('--route <DEST,NEXTHOP>', 'static route handed out by DHCP (repeatable)', repeat)
+    .description('create a subnet')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  plexusctl subnet create --network web --cidr 192.168.200.0/24\n  plexusctl subnet create --network web --cidr fd00:200::/64 --dns fd00:200::53\n  plexusctl subnet create --network db --cidr 10.1.0.0/24 --pool 10.1.0.100-10.1.0.199 --route 10.9.0.0/16,10.1.0.254',
+    )
+    .action(async (o: { network: string; cidr: string; gateway?: string | false; dhcp: boolean; pool?: string[]; dns?: string[]; route?: string[] }) => {
+      const body: Row = { network: o.network, cidr: o.cidr, dhcp: o.dhcp };
+      if (o.gateway === false) body['gateway'] = null;
+      else given(body, 'gateway', o.gateway);
+      given(body, 'allocationPools', o.pool?.map(parsePool));
+      given(body, 'dnsServers', o.dns);
+      given(body, 'routes', o.route?.map(parseRoute));
+      show(await ctx.client().call('POST', 'v1/subnets', body), subnetColumns);
+    });
+  subnet
+    .command('list')
+    .option('--network <NETWORK>', 'only this network (id or name)')
+    .description('list subnets')
+    .action(async (o: { network?: string }) =>
+      show(await ctx.client().listAll(o.network ? `v1/subnets?network=${enc(o.network)}` : 'v1/subnets'), subnetColumns),
+    );
+  subnet
+    .command('show')
+    .argument('<id>', 'subnet id')
+    .description('show one subnet')
+    .action(async (id: string) => show(await ctx.client().call('GET', `v1/subnets/${enc(id)}`), subnetColumns));
+  subnet
+    .command('update')
+    .argument('<id>', 'subnet id')
+    .option('--dhcp', 'serve DHCP')
+    .option('--no-dhcp', 'serve no DHCP')
+    .option('--dns <IP>', 'DNS servers (repeatable; replaces the list)', repeat)
+    .option('--route <DEST,NEXTHOP>', 'static routes (repeatable; replaces the list)', repeat)
+    .option(...ifMatchOption)
+    .description('change DHCP, DNS servers or routes of a subnet')
+    .action(async (id: string, o: { dhcp?: boolean; dns?: string[]; route?: string[]; ifMatch?: string }) => {
+      const body = given(given(given({}, 'dhcp', o.dhcp), 'dnsServers', o.dns), 'routes', o.route?.map(parseRoute));
+      if (!Object.keys(body).length) throw new CliError('nothing to update: give --dhcp/--no-dhcp, --dns or --route');
+      show(await ctx.client().call('PATCH', `v1/subnets/${enc(id)}`, body, ifMatch(o.ifMatch)), subnetColumns);
+    });
+  subnet
+    .command('delete')
+    .argument('<id>', 'subnet id')
+    .option(...ifMatchOption)
+    .description('delete a subnet none of whose addresses is allocated')
+    .action(async (id: string, o: { ifMatch?: string }) => {
+      await ctx.client().call('DELETE', `v1/subnets/${enc(id)}`, undefined, ifMatch(o.ifMatch));
+      ctx.out(`subnet ${id} deleted`);
+    });
+
+  // ---------------------------------------------------------------- endpoint
+  const endpoint = program.command('endpoint').description('endpoints: workload NICs (VM taps, container veths) and where they are attached');
+  endpoint
+    .command('create')
+    .requiredOption('--network <NETWORK>', 'network id or name')
+    .option('--id <ID>', 'endpoint id, e.g. the iface-id the interface will carry (default: generated)')
+    .option('--name <NAME>', 'display name')
+    .option('--mac <MAC>', 'MAC address (default: generated, locally administered)')
+    .option('--ip <IP>', 'address (repeatable; default: one allocated per subnet)', repeat)
+    .option('--kind <KIND>', 'vm, container or other')
+    .option('--security-group <ID>', 'security group (repeatable)', repeat)
+    .option('--label <KEY=VALUE>', 'label (repeatable)', repeat)
+    .description('create an endpoint: MAC and addresses allocated unless given')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  plexusctl endpoint create --network web --name c1 --kind container\n  plexusctl endpoint create --network web --id port-1 --mac 02:aa:00:00:00:01 --ip 192.168.200.77 --kind vm\n  then: ovs-vsctl add-port br-int tap0 -- set Interface tap0 external_ids:iface-id=port-1',
+    )
+    .action(
+      async (o: { network: string; id?: string; name?: string; mac?: string; ip?: string[]; kind?: string; securityGroup?: string[]; label?: string[] }) => {
+        const body: Row = { network: o.network };
+        given(body, 'id', o.id);
+        given(body, 'name', o.name);
+        given(body, 'mac', o.mac);
+        given(body, 'ips', o.ip);
+        given(body, 'kind', o.kind);
+        given(body, 'securityGroups', o.securityGroup);
+        given(body, 'labels', o.label ? parseLabels(o.label) : undefined);
+        show(await ctx.client().call('POST', 'v1/endpoints', body), endpointColumns);
+      },
+    );
+  endpoint
+    .command('list')
+    .option('--network <NETWORK>', 'only this network (id or name)')
+    .description('list endpoints with their status and host')
+    .action(async (o: { network?: string }) =>
+      show(await ctx.client().listAll(o.network ? `v1/endpoints?network=${enc(o.network)}` : 'v1/endpoints'), endpointColumns),
+    );
+  endpoint
+    .command('show')
+    .argument('<id>', 'endpoint id')
+    .description('drill down: network, addresses, MAC, host, status history and flows')
+    .action(async (id: string) => show(await ctx.client().call('GET', `v1/endpoints/${enc(id)}`), endpointColumns));
+  endpoint
+    .command('update')
+    .argument('<id>', 'endpoint id')
+    .option('--name <NAME>', 'new display name')
+    .option('--security-group <ID>', 'security groups (repeatable; replaces the list)', repeat)
+    .option('--no-security-groups', 'remove every security group')
+    .option('--label <KEY=VALUE>', 'labels (repeatable; replaces the set)', repeat)
+    .option(...ifMatchOption)
+    .description('change name, labels or security groups of an endpoint')
+    .action(async (id: string, o: { name?: string; securityGroup?: string[]; securityGroups?: boolean; label?: string[]; ifMatch?: string }) => {
+      const body: Row = {};
+      given(body, 'name', o.name);
+      given(body, 'securityGroups', o.securityGroups === false ? [] : o.securityGroup);
+      given(body, 'labels', o.label ? parseLabels(o.label) : undefined);
+      if (!Object.keys(body).length) throw new CliError('nothing to update: give --name, --security-group or --label');
+      show(await ctx.client().call('PATCH', `v1/endpoints/${enc(id)}`, body, ifMatch(o.ifMatch)), endpointColumns);
+    });
+  endpoint
+    .command('delete')
+    .argument('<id>', 'endpoint id')
+    .option(...ifMatchOption)
+    .description('delete an endpoint; frees its addresses and MAC')
+    .action(async (id: string, o: { ifMatch?: string }) => {
+      await ctx.client().call('DELETE', `v1/endpoints/${enc(id)}`, undefined, ifMatch(o.ifMatch));
+      ctx.out(`endpoint ${id} deleted`);
+    });
+}
