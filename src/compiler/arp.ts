@@ -1,16 +1,18 @@
 /**
- * In-switch ARP responder (SPEC §4 table 20): a request for a known address in
- * the network is turned into the reply right in the switch and sent back out of
- * the port it came from; it never floods over the tunnels.
+ * Neighbor resolution without flooding (SPEC §4 table 20). ARP: a request for a
+ * known address in the network is turned into the reply right in the switch and
+ * sent back out of the port it came from. IPv6 ND: a solicitation for a known
+ * address goes to the controller, which answers from the model (overlay/nd.ts).
+ * Either way it never floods over the tunnels.
  */
-import type { Action } from '../../protocols/openflow/actions';
+import { OFPCML_NO_BUFFER, type Action } from '../../protocols/openflow/actions';
 import { OFPP } from '../../protocols/openflow/constants';
 import { cookie, FEATURE } from '../pipeline/cookies';
-import { ARP_OP, ETH_TYPE, REG } from '../pipeline/fields';
+import { ARP_OP, ETH_TYPE, ICMPV6_TYPE, IP_PROTO, REG } from '../pipeline/fields';
 import { applyThenGoto, buildFlow, m, type Flow } from '../pipeline/flow';
 import { ARP_ND } from '../pipeline/tables';
 import type { Network } from '../store/model';
-import { ipv4Of } from './addresses';
+import { ipv4Of, ipv6Of } from './addresses';
 import type { Placed } from './snapshot';
 
 export function compileArpResponder(network: Network, p: Placed): Flow[] {
@@ -34,4 +36,16 @@ export function compileArpResponder(network: Network, p: Placed): Flow[] {
       cookie(FEATURE.ARP, `${p.endpoint.id}/${ip}`),
     );
   });
+}
+
+export function compileNdResponder(network: Network, p: Placed): Flow[] {
+  return ipv6Of(p.endpoint.ips).map((ip) =>
+    buildFlow(
+      ARP_ND,
+      100,
+      [m(REG.NETWORK, network.vni), m('eth_type', ETH_TYPE.IPV6), m('ip_proto', IP_PROTO.ICMPV6), m('icmpv6_type', ICMPV6_TYPE.NEIGHBOR_SOLICIT), m('nd_target', ip)],
+      applyThenGoto([{ type: 'output', port: OFPP.CONTROLLER, maxLen: OFPCML_NO_BUFFER }]),
+      cookie(FEATURE.ARP, `${p.endpoint.id}/${ip}`),
+    ),
+  );
 }

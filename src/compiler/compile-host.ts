@@ -5,7 +5,7 @@
  * recompiles only that network's partition on the hosts where it is present.
  */
 import type { Flow } from '../pipeline/flow';
-import { compileArpResponder } from './arp';
+import { compileArpResponder, compileNdResponder } from './arp';
 import { compileDhcp } from './dhcp';
 import { compileL2 } from './l2';
 import { compilePipeline } from './pipeline';
@@ -24,7 +24,7 @@ export function compileNetwork(snapshot: Snapshot, host: HostContext, networkId:
   const flows: Flow[] = [];
   for (const p of placed) {
     if (p.host === host.id) flows.push(...compileLocalPort(network, p));
-    flows.push(...compileArpResponder(network, p));
+    flows.push(...compileArpResponder(network, p), ...compileNdResponder(network, p));
   }
   flows.push(...compileDhcp(network, snapshot.subnetsByNetwork.get(networkId) ?? []));
   flows.push(...compileL2(network, host, placed));

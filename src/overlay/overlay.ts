@@ -30,6 +30,7 @@ import type { HostLink } from '../southbound/host-link';
 import type { HostManager, HostView } from '../southbound/host-manager';
 import type { SwitchEvent, SwitchServer } from '../southbound/switch-server';
 import { answerDhcp } from './dhcp';
+import { answerNeighborSolicitation } from './nd';
 
 export interface AutoCreateRequest {
   readonly id: string;
@@ -244,7 +245,7 @@ export class Overlay {
     }
   }
 
-  /** Packet-ins come only from flows that punt DHCP; anything else is logged and dropped. */
+  /** Packet-ins come only from flows that punt DHCP and neighbor solicitations; anything else is dropped. */
   private onPacketIn(dpid: string, msg: Decoded<PacketIn>): void {
     const h = this.byDpid.get(dpid);
     const inPort = msg.match.find((f) => f.field === 'in_port')?.value;
@@ -255,14 +256,17 @@ export class Overlay {
     if (!endpoint || !network) return;
     let reply: Buffer | undefined;
     try {
-      reply = answerDhcp(decodePacket(msg.data), network, endpoint, this.cache.subnetsByNetwork.get(network.id) ?? []);
+      const packet = decodePacket(msg.data);
+      reply = packet.dhcp
+        ? answerDhcp(packet, network, endpoint, this.cache.subnetsByNetwork.get(network.id) ?? [])
+        : answerNeighborSolicitation(packet, endpoint, this.cache.endpointsByNetwork.get(network.id) ?? []);
     } catch (err) {
       this.log.debug('ignoring undecodable packet-in', { host: h.id, inPort, error: (err as Error).message });
       return;
     }
     if (!reply) return;
     h.conn.send({ type: 'packet_out', inPort: OFPP.CONTROLLER, actions: [{ type: 'output', port: inPort }], data: reply });
-    this.log.debug('dhcp answered', { host: h.id, endpoint: endpoint.id });
+    this.log.debug('packet-in answered', { host: h.id, endpoint: endpoint.id });
   }
 
   private attachSwitch(h: HostOverlay, conn: OpenFlowConnection): void {

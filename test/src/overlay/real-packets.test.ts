@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { Lab, type Workload } from '../../../src/sandbox/lab';
+import { ip, nsRun } from '../../../src/sandbox/netns';
 import { PlexusdProcess } from '../../../src/sandbox/plexusd-process';
 import { waitFor } from '../../../src/sandbox/processes';
 import { isInstalled } from '../../support/workloads';
@@ -32,6 +33,7 @@ describe('overlay with real packets through VXLAN @slow', function () {
     }, 30_000);
     assert.equal((await plexusd.api('POST', '/v1/networks', { name: 'DockerSN' })).status, 201);
     assert.equal((await plexusd.api('POST', '/v1/subnets', { network: 'DockerSN', cidr: '192.168.200.0/24' })).status, 201);
+    assert.equal((await plexusd.api('POST', '/v1/subnets', { network: 'DockerSN', cidr: 'fd00:200::/64' })).status, 201);
     for (const [name, kind] of [['c1', 'container'], ['vm2', 'vm']] as const) {
       const res = await plexusd.api<Ep>('POST', '/v1/endpoints', { network: 'DockerSN', name, kind });
       assert.equal(res.status, 201, JSON.stringify(res.body));
@@ -66,6 +68,22 @@ describe('overlay with real packets through VXLAN @slow', function () {
         assert.ok(r.ok, `${a.name} → ${b.name} (${b.ip}): ${r.received}/${r.sent}`);
       }
     }
+  });
+
+  it('reaches across hosts over IPv6, neighbours resolved by Plexus', async () => {
+    for (const name of ['c1', 'vm2']) {
+      const v6 = eps[name]!.ips.find((x) => x.includes(':'))!;
+      await ip(w[name]!.netns, '-6', 'addr', 'add', `${v6}/64`, 'dev', 'eth0', 'nodad');
+    }
+    const target = eps['vm2']!.ips.find((x) => x.includes(':'))!;
+    const r = await nsRun(w['c1']!.netns, 'ping', ['-6', '-c', '2', '-W', '2', target], { allowFail: true });
+    assert.match(r.stdout, /2 received/, r.stdout + r.stderr);
+    const { stdout } = await ip(w['c1']!.netns, '-6', 'neigh', 'show', target);
+    assert.match(stdout, new RegExp(eps['vm2']!.mac), 'the neighbour entry carries the MAC Plexus answered with');
+    // The solicitation was taken by the ND flow on h1 (to the controller), not flooded to h2.
+    const h1 = w['c1']!.host.ovs;
+    const nd = (await h1.ofctl('dump-flows', h1.mgmt(), `table=20,icmp6,icmp_type=135,nd_target=${target}`)).stdout;
+    assert.match(nd, /n_packets=[1-9]/, nd);
   });
 
   it('carries a TCP transfer across hosts intact', async () => {
