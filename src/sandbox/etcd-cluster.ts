@@ -85,10 +85,17 @@ export class EtcdCluster {
     await stopPid(child.pid, 5000);
   }
 
-  /** Starts member i again on its data dir. */
+  /** Starts member i again on its data dir (the others must give it a quorum). */
   async startMember(i: number): Promise<void> {
     this.spawnMember(i, 'existing');
     await this.waitHealthy(i);
+  }
+
+  /** Starts every stopped member at once: after a full outage no single member has a quorum alone. */
+  async startStopped(): Promise<void> {
+    const stopped = this.members.map((m, i) => (m.child ? -1 : i)).filter((i) => i >= 0);
+    for (const i of stopped) this.spawnMember(i, 'existing');
+    await Promise.all(stopped.map((i) => this.waitHealthy(i)));
   }
 
   async stop(): Promise<void> {
