@@ -20,8 +20,18 @@ export function render<T>(data: T | T[], format: OutputFormat, columns: readonly
 
 function renderDetail(obj: Record<string, unknown>): string {
   const width = Math.max(...Object.keys(obj).map((k) => k.length));
+  const indent = ' '.repeat(width + 2);
   return Object.entries(obj)
-    .map(([k, v]) => `${(k + ':').padEnd(width + 1)} ${isScalarList(v) || typeof v !== 'object' || v === null ? cell(v) : JSON.stringify(v)}`)
+    .map(([k, v]) => {
+      // Long lists (flows, status history) read better one item per line.
+      const long = Array.isArray(v) && v.some((x) => (typeof x === 'string' ? x : JSON.stringify(x)).length > 40);
+      const text = long
+        ? (v as unknown[]).map((x) => (typeof x === 'string' ? x : JSON.stringify(x))).join(`\n${indent}`)
+        : isScalarList(v) || typeof v !== 'object' || v === null
+          ? cell(v)
+          : JSON.stringify(v);
+      return `${(k + ':').padEnd(width + 1)} ${text}`;
+    })
     .join('\n');
 }
 

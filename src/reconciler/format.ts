@@ -7,14 +7,17 @@ import type { Instruction } from '../../protocols/openflow/instructions';
 import type { Match, OxmValue } from '../../protocols/openflow/match';
 import type { KeyedFlow } from './diff';
 
-function value(v: OxmValue): string {
-  if (typeof v === 'number' || typeof v === 'bigint') return `0x${v.toString(16)}`;
+/** Fields ovs-ofctl prints in hex (registers, ids, ethertypes); ports and protocols read better in decimal. */
+const HEX_FIELDS = /^(reg\d+|xreg\d+|tun_id|metadata|eth_type|ct_mark|ct_label|conj_id|pkt_mark|cookie)$/;
+
+function value(v: OxmValue, field: string): string {
+  if (typeof v === 'number' || typeof v === 'bigint') return HEX_FIELDS.test(field) ? `0x${v.toString(16)}` : v.toString();
   if (Buffer.isBuffer(v)) return `0x${v.toString('hex')}`;
   return v;
 }
 
 export function formatMatch(match: Match): string {
-  return match.map((f) => `${f.field}=${value(f.value)}${f.mask === undefined ? '' : `/${value(f.mask)}`}`).join(',');
+  return match.map((f) => `${f.field}=${value(f.value, f.field)}${f.mask === undefined ? '' : `/${value(f.mask, f.field)}`}`).join(',');
 }
 
 function ref(r: { field: string; ofs?: number; nBits?: number }): string {
@@ -26,7 +29,7 @@ function formatAction(a: Action): string {
     case 'output':
       return a.port === 0xfffffff8 ? 'in_port' : a.port === 0xfffffffd ? 'controller' : `output:${a.port}`;
     case 'set_field':
-      return `set_field:${value(a.value)}->${a.field}`;
+      return `set_field:${value(a.value, a.field)}->${a.field}`;
     case 'reg_move':
       return `move:${ref(a.src)}->${ref(a.dst)}`;
     default:
