@@ -54,6 +54,7 @@ export class OpenFlowConnection extends EventEmitter {
   private readonly batchErrors = new Map<number, { readonly first: number; readonly errors: OpenFlowError[] }>();
   private nextXid = 1;
   private nextBundleId = 1;
+  private corkedUntilTick = false;
   private lastHeardMs = Date.now();
   private echoOutstanding = false;
   private keepalive: NodeJS.Timeout | undefined;
@@ -115,20 +116,22 @@ export class OpenFlowConnection extends EventEmitter {
     return xid;
   }
 
-  /** Runs `fn` with the socket corked: many messages leave in few segments and syscalls. */
-  private corked(fn: () => void): void {
-    this.socket.cork();
-    try {
-      fn();
-    } finally {
-      this.socket.uncork();
-    }
-  }
-
-  /** Sends a message without waiting; returns its xid. */
+  /**
+   * Sends a message without waiting; returns its xid. Messages sent in the same
+   * event-loop turn leave together: the socket is corked on the first and
+   * uncorked on the next tick, so a burst costs one write, not one per message.
+   */
   send(msg: OfpMessage): number {
     const xid = msg.xid ?? this.allocXid();
     if (this.state === 'closed') throw new ConnectionError('connection closed');
+    if (!this.corkedUntilTick) {
+      this.corkedUntilTick = true;
+      this.socket.cork();
+      process.nextTick(() => {
+        this.corkedUntilTick = false;
+        this.socket.uncork();
+      });
+    }
     this.socket.write(encodeMessage({ ...msg, xid }));
     return xid;
   }
@@ -167,9 +170,7 @@ export class OpenFlowConnection extends EventEmitter {
    */
   async sendBatch(msgs: readonly OfpMessage[]): Promise<OpenFlowError[]> {
     const first = this.nextXid;
-    this.corked(() => {
-      for (const m of msgs) this.send(m);
-    });
+    for (const m of msgs) this.send(m);
     const barrierXid = this.allocXid();
     const entry = { first, errors: [] as OpenFlowError[] };
     this.batchErrors.set(barrierXid, entry);
@@ -193,12 +194,10 @@ export class OpenFlowConnection extends EventEmitter {
     const flags = OFPBF.ATOMIC | OFPBF.ORDERED;
     await this.request({ type: 'bundle_control', bundleId, ctrlType: OFPBCT.OPEN_REQUEST, flags });
     const first = this.nextXid;
-    this.corked(() => {
-      for (const m of msgs) {
-        const xid = this.allocXid();
-        this.send({ type: 'bundle_add', xid, bundleId, flags, message: { ...m, xid } });
-      }
-    });
+    for (const m of msgs) {
+      const xid = this.allocXid();
+      this.send({ type: 'bundle_add', xid, bundleId, flags, message: { ...m, xid } });
+    }
     const barrierXid = this.allocXid();
     const entry = { first, errors: [] as OpenFlowError[] };
     this.batchErrors.set(barrierXid, entry);

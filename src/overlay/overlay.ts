@@ -261,12 +261,12 @@ export class Overlay {
         ? answerDhcp(packet, network, endpoint, this.cache.subnetsByNetwork.get(network.id) ?? [])
         : answerNeighborSolicitation(packet, endpoint, this.cache.endpointsByNetwork.get(network.id) ?? []);
     } catch (err) {
-      this.log.debug('ignoring undecodable packet-in', { host: h.id, inPort, error: (err as Error).message });
+      if (this.log.isDebugEnabled()) this.log.debug('ignoring undecodable packet-in', { host: h.id, inPort, error: (err as Error).message });
       return;
     }
     if (!reply) return;
     h.conn.send({ type: 'packet_out', inPort: OFPP.CONTROLLER, actions: [{ type: 'output', port: inPort }], data: reply });
-    this.log.debug('packet-in answered', { host: h.id, endpoint: endpoint.id });
+    if (this.log.isDebugEnabled()) this.log.debug('packet-in answered', { host: h.id, endpoint: endpoint.id });
   }
 
   private attachSwitch(h: HostOverlay, conn: OpenFlowConnection): void {

@@ -101,7 +101,9 @@ export class PlexusdProcess {
     ];
     const fromSource = __filename.endsWith('.ts');
     const entry = join(__dirname, '..', 'daemon', fromSource ? 'main.ts' : 'main.js');
-    const nodeArgs = fromSource ? ['--require', require.resolve('tsx/cjs'), entry] : [entry];
+    // PLEXUSD_NODE_ARGS passes node flags to every plexusd started here, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+    const extraNodeArgs = (process.env['PLEXUSD_NODE_ARGS'] ?? '').split(/\s+/).filter(Boolean);
+    const nodeArgs = [...extraNodeArgs, ...(fromSource ? ['--require', require.resolve('tsx/cjs'), entry] : [entry])];
     this.output = '';
     const child = spawn(process.execPath, [...nodeArgs, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env } });
     this.child = child;
