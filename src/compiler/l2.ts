@@ -16,11 +16,33 @@ import type { HostContext, Placed } from './snapshot';
 const notFromTunnel = m(REG.FLAGS, 0, FLAG.FROM_TUNNEL);
 const fromTunnel = m(REG.FLAGS, FLAG.FROM_TUNNEL, FLAG.FROM_TUNNEL);
 
-export function compileL2(network: Network, host: HostContext, placed: readonly Placed[]): Flow[] {
+/** The L2 flow of one endpoint as seen from `host`: to its local port, or into its host's tunnel. */
+export function compileL2Endpoint(network: Network, host: HostContext, p: Placed): Flow[] {
+  const c = cookie(FEATURE.L2, p.endpoint.id);
   const vni = m(REG.NETWORK, network.vni);
-  const setTunnel: Action = { type: 'set_field', field: 'tun_id', value: BigInt(network.vni) };
+  const dst = m('eth_dst', p.endpoint.mac);
+  if (p.host === host.id) {
+    return [buildFlow(L2, 100, [vni, dst], applyThenGoto([{ type: 'set_field', field: REG.OUT_PORT, value: p.ofport }], INGRESS_POLICY), c)];
+  }
+  const tunnel = host.tunnelPorts.get(p.host);
+  if (tunnel === undefined) return []; // no tunnel to that host yet: the host manager is creating it
+  return [buildFlow(L2, 100, [vni, notFromTunnel, dst], applyThenGoto([setTunnel(network), { type: 'output', port: tunnel }]), c)];
+}
+
+/** Per network on a host: traffic from tunnels with its VNI, and flooding to local ports and the hosts present. */
+export function compileL2Network(network: Network, host: HostContext, placed: readonly Placed[]): Flow[] {
+  const vni = m(REG.NETWORK, network.vni);
   const netCookie = cookie(FEATURE.NETWORK, network.id);
-  const flows: Flow[] = [
+  const localPorts = new Set<number>();
+  const remoteHosts = new Set<string>();
+  for (const p of placed) {
+    if (p.host === host.id) localPorts.add(p.ofport);
+    else if (host.tunnelPorts.has(p.host)) remoteHosts.add(p.host);
+  }
+  const toLocal: Action[] = [...localPorts].sort((a, b) => a - b).map((port) => ({ type: 'output', port }));
+  const toRemote: Action[] = [...remoteHosts].sort().map((h) => ({ type: 'output' as const, port: host.tunnelPorts.get(h)! }));
+  const multicast = m('eth_dst', MULTICAST_BIT.value, MULTICAST_BIT.mask);
+  return [
     buildFlow(
       CLASSIFY,
       90,
@@ -34,32 +56,11 @@ export function compileL2(network: Network, host: HostContext, placed: readonly 
       ),
       netCookie,
     ),
-  ];
-
-  const localPorts: number[] = [];
-  const remoteHosts = new Set<string>();
-  for (const p of placed) {
-    const c = cookie(FEATURE.L2, p.endpoint.id);
-    const dst = m('eth_dst', p.endpoint.mac);
-    if (p.host === host.id) {
-      localPorts.push(p.ofport);
-      flows.push(buildFlow(L2, 100, [vni, dst], applyThenGoto([{ type: 'set_field', field: REG.OUT_PORT, value: p.ofport }], INGRESS_POLICY), c));
-      continue;
-    }
-    const tunnel = host.tunnelPorts.get(p.host);
-    if (tunnel === undefined) continue; // no tunnel to that host yet: the host manager is creating it
-    remoteHosts.add(p.host);
-    flows.push(buildFlow(L2, 100, [vni, notFromTunnel, dst], applyThenGoto([setTunnel, { type: 'output', port: tunnel }]), c));
-  }
-
-  const toLocal: Action[] = [...new Set(localPorts)].sort((a, b) => a - b).map((port) => ({ type: 'output', port }));
-  const toRemote: Action[] = [...remoteHosts]
-    .sort()
-    .map((h) => ({ type: 'output' as const, port: host.tunnelPorts.get(h)! }));
-  const multicast = m('eth_dst', MULTICAST_BIT.value, MULTICAST_BIT.mask);
-  flows.push(
-    buildFlow(L2, 50, [vni, notFromTunnel, multicast], applyThenGoto([...toLocal, ...(toRemote.length ? [setTunnel, ...toRemote] : [])]), netCookie),
+    buildFlow(L2, 50, [vni, notFromTunnel, multicast], applyThenGoto([...toLocal, ...(toRemote.length ? [setTunnel(network), ...toRemote] : [])]), netCookie),
     buildFlow(L2, 60, [vni, fromTunnel, multicast], applyThenGoto(toLocal), netCookie),
-  );
-  return flows;
+  ];
+}
+
+function setTunnel(network: Network): Action {
+  return { type: 'set_field', field: 'tun_id', value: BigInt(network.vni) };
 }

@@ -25,13 +25,19 @@ export interface Placed {
   readonly ofport: number;
 }
 
+/** An endpoint placed somewhere, or undefined (not attached, down, or unknown). */
+export function placementOf(snapshot: Snapshot, endpoint: Endpoint | undefined): Placed | undefined {
+  const b = endpoint ? snapshot.bindings.get(endpoint.id) : undefined;
+  if (!endpoint || !b || b.host === null || b.ofport === null || b.ofport <= 0 || b.status === 'down') return undefined;
+  return { endpoint, host: b.host, ofport: b.ofport };
+}
+
 /** Endpoints of a network that are attached somewhere (sorted by id). */
 export function placedEndpoints(snapshot: Snapshot, networkId: string): Placed[] {
   const out: Placed[] = [];
   for (const endpoint of snapshot.endpointsByNetwork.get(networkId) ?? []) {
-    const b = snapshot.bindings.get(endpoint.id);
-    if (!b || b.host === null || b.ofport === null || b.ofport <= 0 || b.status === 'down') continue;
-    out.push({ endpoint, host: b.host, ofport: b.ofport });
+    const p = placementOf(snapshot, endpoint);
+    if (p) out.push(p);
   }
   return out.sort((a, b) => (a.endpoint.id < b.endpoint.id ? -1 : a.endpoint.id > b.endpoint.id ? 1 : 0));
 }

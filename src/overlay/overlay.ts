@@ -3,7 +3,8 @@
  *
  *   host view (OVSDB) ──▶ attachments ──▶ bindings (etcd) ─┐
  *   API writes ──────────────────────────▶ model (etcd) ───┴▶ model cache (watch)
- *        ──▶ compileNetwork per touched network and host ──▶ HostFlows (bundles)
+ *        ──▶ recompile the touched endpoints' partitions (and their network's small
+ *            base) on the hosts where the network is present ──▶ HostFlows (bundles)
  *        ──▶ once flushed: binding `installed`, Interface `plexus-installed=true`
  *
  * Per host this member masters it keeps the reconciler (HostFlows), the tunnel
@@ -15,15 +16,25 @@ import { OFPCR_ROLE, OFPP } from '../../protocols/openflow/constants';
 import type { Mastery } from '../cluster/ownership';
 import type { Decoded, PacketIn } from '../../protocols/openflow/messages';
 import { decodePacket } from '../../protocols/packet/packet';
-import { compileHost, compileNetwork, networkPartition, PIPELINE_PARTITION } from '../compiler/compile-host';
+import {
+  compileEndpoint,
+  compileNetworkBase,
+  compileNetworkPartitions,
+  endpointPartition,
+  isPresent,
+  networkPartition,
+  PIPELINE_PARTITION,
+} from '../compiler/compile-host';
+import { compilePipeline } from '../compiler/pipeline';
+import { placedEndpoints, placementOf } from '../compiler/snapshot';
 import type { HostContext } from '../compiler/snapshot';
 import type { Logger } from '../log';
 import { HostFlows, type ApplyStats } from '../reconciler/host-flows';
 import { formatFlow } from '../reconciler/format';
 import { OBJECT_ID_MASK, objectIdOf } from '../pipeline/cookies';
 import type { Metrics } from '../metrics';
-import type { BindingWriter } from '../store/bindings';
-import type { ModelCache } from '../store/model-cache';
+import { BindingWriter } from '../store/bindings';
+import type { ModelCache, ModelChange } from '../store/model-cache';
 import type { EndpointKind } from '../store/model';
 import { readAttachments, readTunnelPorts, type Attachment } from '../southbound/attachments';
 import type { HostLink } from '../southbound/host-link';
@@ -57,6 +68,10 @@ interface HostOverlay {
   readonly seenAt: Map<string, number>;
   link: HostLink | undefined;
   dpid: string | null;
+  /** plexus-installed marks written in this session (endpoint@ofport), so each is written once. */
+  readonly marked: Set<string>;
+  /** Endpoint partitions set on this host, per network present here. */
+  readonly endpointsOf: Map<string, Set<string>>;
   /** The switch's current ready connection to this member, whatever its role. */
   conn: OpenFlowConnection | undefined;
   /** Role changes are applied one at a time, in order. */
@@ -87,7 +102,7 @@ export class Overlay {
     });
     hostManager.on('view', (v: HostView) => this.onHostView(v));
     switches.on('switch', (e: SwitchEvent) => this.onSwitch(e));
-    cache.on('changed', (c: { networks: Set<string>; endpoints: Set<string> }) => this.onModelChanged(c.networks, c.endpoints));
+    cache.on('changed', (c: ModelChange) => this.onModelChanged(c));
   }
 
   /** Flows this member wants on a host, for drill-down and tests. */
@@ -131,7 +146,7 @@ export class Overlay {
       }
       h = {
         id: hostId, flows, tunnelPorts: new Map(), attachments: new Map(), byOfport: new Map(), seenAt: new Map(),
-        link: undefined, dpid: null, conn: undefined, roleChain: Promise.resolve(), generation: 0n,
+        endpointsOf: new Map(), marked: new Set(), link: undefined, dpid: null, conn: undefined, roleChain: Promise.resolve(), generation: 0n,
       };
       this.hosts.set(hostId, h);
       this.recompileAll(h);
@@ -144,10 +159,43 @@ export class Overlay {
   }
 
   private recompileAll(h: HostOverlay): void {
-    const partitions = compileHost(this.cache, this.context(h));
-    h.flows.setPartition(PIPELINE_PARTITION, partitions.get(PIPELINE_PARTITION)!);
-    for (const network of this.cache.networks.keys()) {
-      h.flows.setPartition(networkPartition(network), partitions.get(networkPartition(network)) ?? []);
+    h.flows.setPartition(PIPELINE_PARTITION, compilePipeline());
+    for (const network of new Set([...this.cache.networks.keys(), ...h.endpointsOf.keys()])) this.recompileNetwork(h, network);
+  }
+
+  /** Every partition of one network on one host, dropping those of endpoints that left it. */
+  private recompileNetwork(h: HostOverlay, network: string): void {
+    const partitions = compileNetworkPartitions(this.cache, this.context(h), network);
+    const before = h.endpointsOf.get(network) ?? new Set<string>();
+    const after = new Set<string>();
+    for (const [name, flows] of partitions) {
+      h.flows.setPartition(name, flows);
+      if (name !== networkPartition(network) && flows.length) after.add(name);
+    }
+    for (const name of before) if (!after.has(name)) h.flows.setPartition(name, []);
+    if (after.size) h.endpointsOf.set(network, after);
+    else h.endpointsOf.delete(network);
+  }
+
+  /**
+   * Endpoints changed in one network: recompile the network's small base
+   * partition and those endpoints' partitions — unless the network appeared on
+   * or left this host, which changes every flow of it there.
+   */
+  private recompileEndpoints(h: HostOverlay, network: string, endpoints: readonly string[]): void {
+    const ctx = this.context(h);
+    const placed = placedEndpoints(this.cache, network);
+    const wasPresent = h.endpointsOf.has(network);
+    if (isPresent(placed, h.id) !== wasPresent) return this.recompileNetwork(h, network);
+    if (!wasPresent) return;
+    h.flows.setPartition(networkPartition(network), compileNetworkBase(this.cache, ctx, network, placed));
+    const names = h.endpointsOf.get(network)!;
+    for (const id of endpoints) {
+      const name = endpointPartition(id);
+      const flows = compileEndpoint(this.cache, ctx, placementOf(this.cache, this.cache.endpoint(id)), true);
+      h.flows.setPartition(name, flows);
+      if (flows.length) names.add(name);
+      else names.delete(name);
     }
   }
 
@@ -198,7 +246,11 @@ export class Overlay {
           this.autoCreating.delete(a.endpointId);
         }
       }
-      await this.bindings.bind({ endpoint: a.endpointId, host: h.id, ofport: a.ofport, ifaceName: a.ifaceName });
+      const req = { endpoint: a.endpointId, host: h.id, ofport: a.ofport, ifaceName: a.ifaceName };
+      // This member masters the host: its own view is authoritative, so flows need not wait for etcd.
+      const provisional = BindingWriter.bound(this.cache.bindings.get(a.endpointId), req);
+      if (provisional && this.cache.endpoint(a.endpointId)) this.cache.applyLocalBinding(provisional);
+      await this.bindings.bind(req);
       this.log.debug('endpoint bound', { host: h.id, endpoint: a.endpointId, ofport: a.ofport });
     } catch (err) {
       this.log.error('cannot bind endpoint; will retry', { host: h.id, endpoint: a.endpointId, error: (err as Error).message });
@@ -308,12 +360,17 @@ export class Overlay {
     });
   }
 
-  private onModelChanged(networks: Set<string>, endpoints: Set<string>): void {
-    for (const h of this.hosts.values()) {
-      const ctx = this.context(h);
-      for (const n of networks) h.flows.setPartition(networkPartition(n), compileNetwork(this.cache, ctx, n));
+  private onModelChanged({ networks, endpoints }: ModelChange): void {
+    const byNetwork = new Map<string, string[]>();
+    for (const [id, network] of endpoints) {
+      if (networks.has(network)) continue; // recompiled whole below
+      byNetwork.set(network, [...(byNetwork.get(network) ?? []), id]);
     }
-    for (const id of endpoints) {
+    for (const h of this.hosts.values()) {
+      for (const n of networks) this.recompileNetwork(h, n);
+      for (const [n, ids] of byNetwork) this.recompileEndpoints(h, n, ids);
+    }
+    for (const id of endpoints.keys()) {
       const b = this.cache.bindings.get(id);
       const h = b?.host ? this.hosts.get(b.host) : undefined;
       if (h && b?.status === 'bound') void this.markInstalled(h, id);
@@ -333,13 +390,10 @@ export class Overlay {
     const a = h.attachments.get(endpointId);
     if (!b || b.host !== h.id || b.ofport === null || !a || a.ofport !== b.ofport || !this.cache.endpoint(endpointId)) return;
     try {
-      if (b.status === 'bound') await this.bindings.installed(endpointId, h.id, b.ofport);
-      const seen = h.seenAt.get(endpointId);
-      if (seen !== undefined) {
-        h.seenAt.delete(endpointId);
-        this.options.metrics?.attachInstalledSeconds.observe((Date.now() - seen) / 1000);
-      }
-      if (!a.installedMark && h.link) {
+      // The host's own mark first: integrations wait for it; the status in etcd follows.
+      const mark = `${endpointId}@${a.ofport}`;
+      if (!a.installedMark && h.link && !h.marked.has(mark)) {
+        h.marked.add(mark);
         await h.link.transact([
           {
             op: 'mutate',
@@ -352,8 +406,15 @@ export class Overlay {
           },
         ]);
       }
+      const seen = h.seenAt.get(endpointId);
+      if (seen !== undefined) {
+        h.seenAt.delete(endpointId);
+        this.options.metrics?.attachInstalledSeconds.observe((Date.now() - seen) / 1000);
+      }
+      if (b.status === 'bound') await this.bindings.installed(endpointId, h.id, b.ofport);
     } catch (err) {
       this.log.warn('cannot mark endpoint installed; will retry', { host: h.id, endpoint: endpointId, error: (err as Error).message });
+      h.marked.delete(`${endpointId}@${h.attachments.get(endpointId)?.ofport}`);
       setTimeout(() => void this.markInstalled(h, endpointId), BINDING_RETRY_MS).unref();
     }
   }

@@ -32,8 +32,18 @@ export type Feature = (typeof FEATURE)[keyof typeof FEATURE];
 /** The objectId bits of a cookie. */
 export const OBJECT_ID_MASK = (1n << 48n) - 1n;
 
+const memo = new Map<string, bigint>();
+const MEMO_LIMIT = 500_000;
+
+/** First 48 bits of SHA-256 of the id (memoized: every compile asks again for the same objects). */
 export function objectIdOf(id: string): bigint {
-  return BigInt('0x' + createHash('sha256').update(id).digest('hex').slice(0, 12)) & OBJECT_ID_MASK;
+  let v = memo.get(id);
+  if (v === undefined) {
+    v = BigInt(createHash('sha256').update(id).digest().readUIntBE(0, 6));
+    if (memo.size >= MEMO_LIMIT) memo.clear();
+    memo.set(id, v);
+  }
+  return v;
 }
 
 export function cookie(feature: Feature, objectId: string): bigint {

@@ -8,6 +8,8 @@ import type { Instruction } from '../../protocols/openflow/instructions';
 import type { Match } from '../../protocols/openflow/match';
 
 export interface KeyedFlow {
+  /** flowKey(): table, priority and canonical match, computed once. */
+  readonly key: string;
   readonly tableId: number;
   readonly priority: number;
   readonly match: Match;

@@ -22,6 +22,9 @@ import { diffFlows, isEmptyDiff, type FlowDiff, type KeyedFlow } from './diff';
 import { fingerprint, flowKey } from './flow-key';
 import { toFlowMods } from './flow-mods';
 
+/** Largest incremental change sent without a bundle. */
+const SMALL_CHANGE = 64;
+
 export class ReconcileError extends PlexusError {
   override readonly name = 'ReconcileError';
 }
@@ -41,6 +44,7 @@ interface Waiter {
 
 export function keyed(flow: Flow): KeyedFlow {
   return {
+    key: flowKey({ tableId: flow.table.id, priority: flow.priority, match: flow.match }),
     tableId: flow.table.id,
     priority: flow.priority,
     match: flow.match,
@@ -51,9 +55,10 @@ export function keyed(flow: Flow): KeyedFlow {
 }
 
 export class HostFlows extends EventEmitter {
-  /** Desired flows by key, and which partition owns each key. */
+  /** Desired flows by key, the keys of each partition, and which partition owns each key. */
   private readonly desired = new Map<string, KeyedFlow>();
   private readonly partitions = new Map<string, Set<string>>();
+  private readonly owner = new Map<string, string>();
   /** What the switch has, as last read or written. Valid only while attached and synced. */
   private installed = new Map<string, KeyedFlow>();
   private conn: OpenFlowConnection | undefined;
@@ -61,6 +66,7 @@ export class HostFlows extends EventEmitter {
   /** Keys changed since the last apply. */
   private dirtyKeys = new Set<string>();
   private running = false;
+  private kickQueued = false;
   /** Bumped by every change; `applied` is the generation the switch has. */
   private generation = 0;
   private applied = 0;
@@ -92,8 +98,9 @@ export class HostFlows extends EventEmitter {
     const old = this.partitions.get(name) ?? new Set<string>();
     for (const f of flows) {
       const k = keyed(f);
-      const key = flowKey(k);
+      const key = k.key;
       keys.add(key);
+      this.owner.set(key, name);
       const prev = this.desired.get(key);
       if (!prev || prev.fp !== k.fp) {
         this.desired.set(key, k);
@@ -102,8 +109,9 @@ export class HostFlows extends EventEmitter {
     }
     for (const key of old) {
       if (keys.has(key)) continue;
-      // Another partition may have claimed the key meanwhile; only drop it if nobody owns it.
-      if (![...this.partitions].some(([p, ks]) => p !== name && ks.has(key))) {
+      // Another partition may have claimed the key meanwhile; only drop it if this one still owns it.
+      if (this.owner.get(key) === name) {
+        this.owner.delete(key);
         this.desired.delete(key);
         this.dirtyKeys.add(key);
       }
@@ -134,8 +142,14 @@ export class HostFlows extends EventEmitter {
     return new Promise((resolve) => this.waiters.push({ generation: this.generation, resolve }));
   }
 
+  /** Starts applying after the current turn, so every partition set in it goes into one bundle. */
   private kick(): void {
-    if (!this.running && this.isAttached) void this.run();
+    if (this.kickQueued) return;
+    this.kickQueued = true;
+    queueMicrotask(() => {
+      this.kickQueued = false;
+      if (!this.running && this.isAttached) void this.run();
+    });
   }
 
   private async run(): Promise<void> {
@@ -181,12 +195,17 @@ export class HostFlows extends EventEmitter {
       diff = diffFlows(this.desired, this.installed, keys);
     }
     if (!isEmptyDiff(diff)) {
-      const errors = await conn.sendBundle(toFlowMods(diff));
+      // Resyncs and large change sets go in one atomic bundle (3 round trips). A small
+      // incremental change — an attach is a handful of independent flows — goes as
+      // flow mods and one barrier (1 round trip); any error makes the next pass a full
+      // read-and-compare, so the switch never stays half-updated.
+      const mods = toFlowMods(diff);
+      const errors = full || mods.length > SMALL_CHANGE ? await conn.sendBundle(mods) : await conn.sendBatch(mods);
       if (errors.length) {
         throw new ReconcileError(`switch rejected the change: ${errors.map((e) => e.message).join('; ')}`);
       }
-      for (const f of diff.deletes) this.installed.delete(flowKey(f));
-      for (const f of [...diff.adds, ...diff.modifies.map((x) => x.want)]) this.installed.set(flowKey(f), f);
+      for (const f of diff.deletes) this.installed.delete(f.key);
+      for (const f of [...diff.adds, ...diff.modifies.map((x) => x.want)]) this.installed.set(f.key, f);
     }
     const stats: ApplyStats = { adds: diff.adds.length, modifies: diff.modifies.length, deletes: diff.deletes.length, ms: Date.now() - t0, full };
     if (full || !isEmptyDiff(diff)) this.log.info(full ? 'flows reconciled' : 'flows updated', { host: this.hostId, ...stats, total: this.installed.size });
@@ -202,6 +221,7 @@ export class HostFlows extends EventEmitter {
     const out = new Map<string, KeyedFlow>();
     for (const s of reply.body.entries) {
       const k: KeyedFlow = {
+        key: flowKey(s),
         tableId: s.tableId,
         priority: s.priority,
         match: s.match,
@@ -209,7 +229,7 @@ export class HostFlows extends EventEmitter {
         instructions: s.instructions,
         fp: fingerprint(s.cookie, s.instructions),
       };
-      out.set(flowKey(k), k);
+      out.set(k.key, k);
     }
     return out;
   }

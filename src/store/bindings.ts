@@ -21,12 +21,15 @@ export interface BindRequest {
 export class BindingWriter {
   constructor(private readonly bindings: Collection<Binding>) {}
 
+  /** The binding `bind(req)` would write on top of `cur`, or undefined when nothing changes. */
+  static bound(cur: Binding | undefined, req: BindRequest): Binding | undefined {
+    if (cur && cur.host === req.host && cur.ofport === req.ofport && cur.ifaceName === req.ifaceName && cur.status !== 'down') return undefined;
+    return next(cur, req.endpoint, { host: req.host, ofport: req.ofport, ifaceName: req.ifaceName }, 'bound');
+  }
+
   /** Records the endpoint as attached at host/ofport (status bound). No write if already so. */
   bind(req: BindRequest): Promise<Binding | undefined> {
-    return this.update(req.endpoint, (cur) => {
-      if (cur && cur.host === req.host && cur.ofport === req.ofport && cur.ifaceName === req.ifaceName && cur.status !== 'down') return undefined;
-      return next(cur, req.endpoint, { host: req.host, ofport: req.ofport, ifaceName: req.ifaceName }, 'bound');
-    });
+    return this.update(req.endpoint, (cur) => BindingWriter.bound(cur, req));
   }
 
   /** Marks the endpoint down if, and only if, it is still bound on `host`. */

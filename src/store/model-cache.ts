@@ -14,6 +14,12 @@ import { Collection, type CollectionEvent } from './collection';
 import type { Keys } from './keys';
 import type { Binding, Endpoint, Network, Subnet } from './model';
 
+/** One batch of changes: networks to recompile whole, endpoints (→ network) to recompile alone. */
+export interface ModelChange {
+  readonly networks: ReadonlySet<string>;
+  readonly endpoints: ReadonlyMap<string, string>;
+}
+
 export class ModelCache extends EventEmitter implements Snapshot {
   readonly networks = new Map<string, Network>();
   readonly bindings = new Map<string, Binding>();
@@ -23,8 +29,10 @@ export class ModelCache extends EventEmitter implements Snapshot {
   private readonly subnetArrays = new Map<string, readonly Subnet[]>();
   private readonly endpointArrays = new Map<string, readonly Endpoint[]>();
   private readonly watchers: Watcher[] = [];
+  /** Networks whose own record or subnets changed (everything in them must be recompiled). */
   private pending = new Set<string>();
-  private pendingEndpoints = new Set<string>();
+  /** Endpoints whose record or binding changed, with their network (known even after a delete). */
+  private pendingEndpoints = new Map<string, string>();
   private flushScheduled = false;
 
   constructor(
@@ -92,8 +100,9 @@ export class ModelCache extends EventEmitter implements Snapshot {
   }
 
   private touch(network: string | undefined, endpoint?: string): void {
-    if (network) this.pending.add(network);
-    if (endpoint) this.pendingEndpoints.add(endpoint);
+    if (endpoint !== undefined) {
+      if (network) this.pendingEndpoints.set(endpoint, network);
+    } else if (network) this.pending.add(network);
     if (this.flushScheduled) return;
     this.flushScheduled = true;
     setImmediate(() => {
@@ -101,9 +110,19 @@ export class ModelCache extends EventEmitter implements Snapshot {
       const networks = this.pending;
       const endpoints = this.pendingEndpoints;
       this.pending = new Set();
-      this.pendingEndpoints = new Set();
-      this.emit('changed', { networks, endpoints });
+      this.pendingEndpoints = new Map();
+      this.emit('changed', { networks, endpoints } satisfies ModelChange);
     });
+  }
+
+  /**
+   * A binding this member has just observed as master of the host, applied
+   * before etcd confirms it, so the host's own flows do not wait for the write
+   * and the watch round trip. The watch later delivers the same binding (or a
+   * newer one), which recompiles to the same flows: nothing is sent twice.
+   */
+  applyLocalBinding(binding: Binding): void {
+    this.onBinding({ kind: 'put', id: binding.endpoint, value: binding, revision: '0' });
   }
 
   private onNetwork(e: CollectionEvent<Network>): void {

@@ -9,6 +9,7 @@ describe('formatFlow', () => {
       { type: 'goto_table' as const, tableId: 20 },
     ];
     const text = formatFlow({
+      key: 'unused-here',
       tableId: 10, priority: 100, cookie: 0x200n, instructions, fp: fingerprint(0x200n, instructions),
       match: [{ field: 'in_port', value: 2 }, { field: 'eth_type', value: 0x800 }, { field: 'udp_src', value: 68 }, { field: 'reg1', value: 0, mask: 1 }],
     });

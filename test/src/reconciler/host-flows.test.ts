@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { compileHost, networkPartition } from '../../../src/compiler/compile-host';
+import { compileHost, endpointPartition } from '../../../src/compiler/compile-host';
 import type { HostContext, Snapshot } from '../../../src/compiler/snapshot';
 import { silentLogger } from '../../../src/log';
 import { HostFlows } from '../../../src/reconciler/host-flows';
@@ -98,7 +98,8 @@ describe('compiler + reconciler on a real switch @slow', function () {
     const without: Snapshot = { ...snapshot, endpointsByNetwork: new Map([...snapshot.endpointsByNetwork, ['A', snapshot.endpointsByNetwork.get('A')!.slice(0, 1)]]) };
     const before = await sw.host.dumpFlows();
     const watch = await watchFlowChanges(sw.host);
-    flows.setPartition(networkPartition('A'), compileHost(without, host).get(networkPartition('A'))!);
+    for (const [name, f] of compileHost(without, host)) flows.setPartition(name, f);
+    flows.setPartition(endpointPartition('a2'), []);
     await flows.flushed();
     const changes = await watch.stop();
     const deleted = changes.filter((c) => /event=DELETED/.test(c));
