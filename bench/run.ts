@@ -12,7 +12,9 @@
 import { performance } from 'node:perf_hooks';
 import { onExitCleanup } from '../src/sandbox/processes';
 import { attachBench } from './attach';
+import { codecBench } from './codec';
 import { flowmodBench } from './flowmod';
+import { packetinBench } from './packetin';
 import {
   formatSummary,
   parseOptions,
@@ -26,7 +28,7 @@ import {
   type VersionedTool,
 } from './framework';
 
-const BENCHMARKS: readonly BenchDefinition[] = [attachBench, flowmodBench];
+const BENCHMARKS: readonly BenchDefinition[] = [attachBench, flowmodBench, packetinBench, codecBench];
 
 const COMMON: readonly OptionDef[] = [{ name: 'timeout', kind: 'number', default: 600, help: 'seconds before the whole run is abandoned' }];
 
@@ -70,6 +72,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const t0 = performance.now();
   const ctx = {
     options,
+    details: {} as Record<string, unknown>,
     progress: (message: string) => process.stderr.write(`[${((performance.now() - t0) / 1000).toFixed(1)}s] ${message}\n`),
     useVersion: (tool: VersionedTool) => void tools.add(tool),
   };
@@ -79,6 +82,7 @@ async function main(argv: readonly string[]): Promise<number> {
       name,
       figures,
       options,
+      details: ctx.details,
       machine: readMachine(),
       versions: await readVersions(tools),
       startedAt,

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what Plexus needs on a Debian machine with Node 20, and nothing twice:
+# Installs what Plexus needs on a Debian machine with Node 20, and nothing twice
+# (with --bench, also the controllers the benchmarks compare against):
 # Debian packages only when a binary is missing, npm packages only when
 # node_modules is older than package-lock.json. Safe to run any number of times.
 set -euo pipefail
@@ -15,6 +16,13 @@ want ip iproute2
 want ethtool ethtool
 want udhcpc udhcpc
 want ping iputils-ping
+# Benchmarks compare against these peers (npm run bench passes --bench).
+if [ "${1:-}" = "--bench" ]; then
+  want ovn-northd ovn-central
+  want ovn-controller ovn-host
+  want ovs-testcontroller openvswitch-testcontroller
+  want osken-manager python3-os-ken
+fi
 
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   echo "setup: installing Debian packages: ${need_pkgs[*]}" >&2
