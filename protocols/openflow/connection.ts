@@ -116,6 +116,14 @@ export class OpenFlowConnection extends EventEmitter {
     return xid;
   }
 
+  /** In long batches, let every 256th message go out so the switch works while we encode the rest. */
+  private flushEvery(i: number): void {
+    if (i % 256 === 255 && this.corkedUntilTick) {
+      this.socket.uncork();
+      this.socket.cork();
+    }
+  }
+
   /**
    * Sends a message without waiting; returns its xid. Messages sent in the same
    * event-loop turn leave together: the socket is corked on the first and
@@ -170,7 +178,10 @@ export class OpenFlowConnection extends EventEmitter {
    */
   async sendBatch(msgs: readonly OfpMessage[]): Promise<OpenFlowError[]> {
     const first = this.nextXid;
-    for (const m of msgs) this.send(m);
+    msgs.forEach((m, i) => {
+      this.send(m);
+      this.flushEvery(i);
+    });
     const barrierXid = this.allocXid();
     const entry = { first, errors: [] as OpenFlowError[] };
     this.batchErrors.set(barrierXid, entry);
@@ -194,10 +205,11 @@ export class OpenFlowConnection extends EventEmitter {
     const flags = OFPBF.ATOMIC | OFPBF.ORDERED;
     await this.request({ type: 'bundle_control', bundleId, ctrlType: OFPBCT.OPEN_REQUEST, flags });
     const first = this.nextXid;
-    for (const m of msgs) {
+    msgs.forEach((m, i) => {
       const xid = this.allocXid();
       this.send({ type: 'bundle_add', xid, bundleId, flags, message: { ...m, xid } });
-    }
+      this.flushEvery(i);
+    });
     const barrierXid = this.allocXid();
     const entry = { first, errors: [] as OpenFlowError[] };
     this.batchErrors.set(barrierXid, entry);

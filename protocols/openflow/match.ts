@@ -329,14 +329,35 @@ export function makeFieldRef(header: number, ofs: number, nBits: number): FieldR
 
 const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
 
+/**
+ * Parsed address texts, bounded. The same MACs and IPs recur across many flows;
+ * callers only copy the returned bytes (the writer copies), never change them.
+ */
+const parsedAddresses = new Map<string, Buffer>();
+function cachedAddress(s: string, parse: () => Buffer): Buffer {
+  let b = parsedAddresses.get(s);
+  if (!b) {
+    b = parse();
+    if (parsedAddresses.size >= 100_000) parsedAddresses.clear();
+    parsedAddresses.set(s, b);
+  }
+  return b;
+}
+
 function parseMac(s: unknown, what: string): Buffer {
-  if (typeof s !== 'string' || !MAC_RE.test(s)) throw new EncodeError(`${what}: bad MAC address ${JSON.stringify(s)}`);
-  return Buffer.from(s.replace(/:/g, ''), 'hex');
+  if (typeof s !== 'string') throw new EncodeError(`${what}: bad MAC address ${JSON.stringify(s)}`);
+  return cachedAddress(s, () => {
+    if (!MAC_RE.test(s)) throw new EncodeError(`${what}: bad MAC address ${JSON.stringify(s)}`);
+    return Buffer.from(s.replace(/:/g, ''), 'hex');
+  });
 }
 
 function parseIpv4(s: unknown, what: string): Buffer {
-  if (typeof s !== 'string' || !isIPv4(s)) throw new EncodeError(`${what}: bad IPv4 address ${JSON.stringify(s)}`);
-  return Buffer.from(s.split('.').map(Number));
+  if (typeof s !== 'string') throw new EncodeError(`${what}: bad IPv4 address ${JSON.stringify(s)}`);
+  return cachedAddress(s, () => {
+    if (!isIPv4(s)) throw new EncodeError(`${what}: bad IPv4 address ${JSON.stringify(s)}`);
+    return Buffer.from(s.split('.').map(Number));
+  });
 }
 
 /** Parses any valid IPv6 text form (including embedded IPv4) into 16 bytes. */
@@ -380,7 +401,8 @@ export function formatIpv6(b: Buffer): string {
 }
 
 function uintToBytes(v: unknown, def: FieldDef, bytes: number, what: string, isMask: boolean): Buffer {
-  const out = Buffer.alloc(bytes);
+  // Every byte is written below, so the buffer need not be zeroed first.
+  const out = Buffer.allocUnsafe(bytes);
   const bits = isMask ? bytes * 8 : Math.min(def.bits, bytes * 8);
   if (bytes <= 4) {
     if (typeof v !== 'number' || !Number.isInteger(v)) throw new EncodeError(`${what}: expected an integer number, got ${describe(v)}`);
@@ -389,10 +411,14 @@ function uintToBytes(v: unknown, def: FieldDef, bytes: number, what: string, isM
   } else {
     if (typeof v !== 'bigint') throw new EncodeError(`${what}: expected a bigint, got ${describe(v)}`);
     if (v < 0n || v >= 1n << BigInt(bits)) throw new EncodeError(`${what}: ${v} does not fit in ${bits} bits`);
-    let x = v;
-    for (let i = bytes - 1; i >= 0; i--) {
-      out[i] = Number(x & 0xffn);
-      x >>= 8n;
+    if (bytes === 8) {
+      out.writeBigUInt64BE(v, 0);
+    } else {
+      let x = v;
+      for (let i = bytes - 1; i >= 0; i--) {
+        out[i] = Number(x & 0xffn);
+        x >>= 8n;
+      }
     }
   }
   return out;

@@ -17,14 +17,21 @@ export interface FlowIdentity {
 }
 
 export function canonicalMatch(match: Match): string {
-  return match
-    .map((f) => {
-      const w = new BufferWriter(32);
-      encodeOxm(w, f);
-      return w.finish().toString('hex');
-    })
-    .sort()
-    .join('.');
+  // One writer for the whole match; each entry's hex is a slice of one string.
+  const w = new BufferWriter(128);
+  const ends: number[] = [];
+  for (const f of match) {
+    encodeOxm(w, f);
+    ends.push(w.offset);
+  }
+  const hex = w.finish().toString('hex');
+  const parts: string[] = [];
+  let start = 0;
+  for (const end of ends) {
+    parts.push(hex.slice(start * 2, end * 2));
+    start = end;
+  }
+  return parts.sort().join('.');
 }
 
 export function flowKey(flow: FlowIdentity): string {
