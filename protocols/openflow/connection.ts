@@ -176,21 +176,8 @@ export class OpenFlowConnection extends EventEmitter {
    * the switch returned for any of them (empty when all succeeded). One round
    * trip for the whole batch, however large.
    */
-  async sendBatch(msgs: readonly OfpMessage[]): Promise<OpenFlowError[]> {
-    const first = this.nextXid;
-    msgs.forEach((m, i) => {
-      this.send(m);
-      this.flushEvery(i);
-    });
-    const barrierXid = this.allocXid();
-    const entry = { first, errors: [] as OpenFlowError[] };
-    this.batchErrors.set(barrierXid, entry);
-    try {
-      await this.request({ type: 'barrier_request', xid: barrierXid });
-    } finally {
-      this.batchErrors.delete(barrierXid);
-    }
-    return entry.errors;
+  sendBatch(msgs: readonly OfpMessage[]): Promise<OpenFlowError[]> {
+    return this.sendThenBarrier(msgs.length, (i) => this.send(msgs[i]!));
   }
 
   /**
@@ -204,12 +191,31 @@ export class OpenFlowConnection extends EventEmitter {
     const bundleId = this.nextBundleId++;
     const flags = OFPBF.ATOMIC | OFPBF.ORDERED;
     await this.request({ type: 'bundle_control', bundleId, ctrlType: OFPBCT.OPEN_REQUEST, flags });
-    const first = this.nextXid;
-    msgs.forEach((m, i) => {
+    const errors = await this.sendThenBarrier(msgs.length, (i) => {
       const xid = this.allocXid();
-      this.send({ type: 'bundle_add', xid, bundleId, flags, message: { ...m, xid } });
-      this.flushEvery(i);
+      this.send({ type: 'bundle_add', xid, bundleId, flags, message: { ...msgs[i]!, xid } });
     });
+    const ctrlType = errors.length ? OFPBCT.DISCARD_REQUEST : OFPBCT.COMMIT_REQUEST;
+    try {
+      await this.request({ type: 'bundle_control', bundleId, ctrlType, flags });
+    } catch (err) {
+      if (!(err instanceof OpenFlowError)) throw err;
+      errors.push(err);
+    }
+    return errors;
+  }
+
+  /**
+   * Sends `count` messages through `sendOne`, then a barrier, and collects the
+   * errors the switch reports for any xid sent in between (the barrier reply
+   * guarantees they have all arrived).
+   */
+  private async sendThenBarrier(count: number, sendOne: (i: number) => void): Promise<OpenFlowError[]> {
+    const first = this.nextXid;
+    for (let i = 0; i < count; i++) {
+      sendOne(i);
+      this.flushEvery(i);
+    }
     const barrierXid = this.allocXid();
     const entry = { first, errors: [] as OpenFlowError[] };
     this.batchErrors.set(barrierXid, entry);
@@ -217,13 +223,6 @@ export class OpenFlowConnection extends EventEmitter {
       await this.request({ type: 'barrier_request', xid: barrierXid });
     } finally {
       this.batchErrors.delete(barrierXid);
-    }
-    const ctrlType = entry.errors.length ? OFPBCT.DISCARD_REQUEST : OFPBCT.COMMIT_REQUEST;
-    try {
-      await this.request({ type: 'bundle_control', bundleId, ctrlType, flags });
-    } catch (err) {
-      if (!(err instanceof OpenFlowError)) throw err;
-      entry.errors.push(err);
     }
     return entry.errors;
   }

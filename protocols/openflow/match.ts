@@ -23,6 +23,7 @@ import type { BufferReader } from '../common/buffer-reader';
 import type { BufferWriter } from '../common/buffer-writer';
 import { EncodeError } from '../common/errors';
 import { ONF_VENDOR_ID } from './constants';
+import { formatIpv6 } from '../packet/address';
 
 /** OXM classes (§7.2.3.2) and the Nicira ones. */
 export const OFPXMC = {
@@ -383,22 +384,7 @@ export function parseIpv6(s: unknown, what = 'IPv6 address'): Buffer {
 }
 
 /** RFC 5952 text for 16 bytes: lower case, no leading zeros, longest zero run (≥ 2 groups, first wins) as '::'. */
-export function formatIpv6(b: Buffer): string {
-  const groups: number[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push(b.readUInt16BE(i));
-  let bestAt = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) { i++; continue; }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) { bestAt = i; bestLen = j - i; }
-    i = j;
-  }
-  const hex = (gs: number[]): string => gs.map((g) => g.toString(16)).join(':');
-  if (bestAt === -1) return hex(groups);
-  return `${hex(groups.slice(0, bestAt))}::${hex(groups.slice(bestAt + bestLen))}`;
-}
+export { formatIpv6 };
 
 function uintToBytes(v: unknown, def: FieldDef, bytes: number, what: string, isMask: boolean): Buffer {
   // Every byte is written below, so the buffer need not be zeroed first.

@@ -17,6 +17,7 @@ import { isIPv4, isIPv6 } from 'node:net';
 import { IPv4, IPv4CidrRange, IPv6, IPv6CidrRange } from 'ip-num';
 import { PlexusError } from '../../protocols/common/errors';
 import type { AllocationPool } from './model';
+import { formatIpv6 } from '../../protocols/packet/address';
 
 export type IpVersion = 4 | 6;
 
@@ -70,27 +71,10 @@ export function parseIp(text: string): ParsedIp {
 /** Text of an address: dotted quad, or RFC 5952 compressed lower-case IPv6. */
 export function formatIp(version: IpVersion, value: bigint): string {
   if (version === 4) return IPv4.fromNumber(value).toString();
-  const groups: number[] = [];
-  for (let i = 7; i >= 0; i--) groups.push(Number((value >> BigInt(i * 16)) & 0xffffn));
-  // RFC 5952 §4.2: compress the longest run (≥ 2) of zero groups, the first one on a tie.
-  let bestStart = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (bestStart < 0) return hex.join(':');
-  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
+  const bytes = Buffer.alloc(16);
+  bytes.writeBigUInt64BE(value >> 64n, 0);
+  bytes.writeBigUInt64BE(value & 0xffffffffffffffffn, 8);
+  return formatIpv6(bytes);
 }
 
 /** The canonical text of an address ("2001:DB8:0::1" → "2001:db8::1"). */

@@ -5,18 +5,7 @@ import { DecodeError } from '../../../protocols/common/errors';
 import { decodeMessage, encodeMessage } from '../../../protocols/openflow/codec';
 import { Framer } from '../../../protocols/openflow/framer';
 import { PlexusError } from '../../../protocols/common/errors';
-
-/** Deterministic PRNG (mulberry32): a failure reproduces from its seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../../support/random';
 
 const fixtures = readdirSync(join(__dirname, '../../fixtures/openflow'))
   .filter((f) => f.endsWith('.hex'))
@@ -48,7 +37,7 @@ function withLength(buf: Buffer): Buffer {
 
 describe('openflow decoder fuzz', () => {
   it(`survives 10,000 random messages with plausible headers`, () => {
-    const r = rng(1);
+    const r = seededRandom(1);
     const seen = { ok: 0, rejected: 0 };
     for (let i = 0; i < 10_000; i++) {
       const len = 8 + Math.floor(r() * 200);
@@ -64,7 +53,7 @@ describe('openflow decoder fuzz', () => {
 
   it(`survives 10,000 mutations of messages Open vSwitch sent (${fixtures.length} fixtures)`, () => {
     assert.ok(fixtures.length >= 20);
-    const r = rng(2);
+    const r = seededRandom(2);
     for (let i = 0; i < 10_000; i++) {
       const base = fixtures[i % fixtures.length]!;
       let buf = Buffer.from(base);
@@ -89,7 +78,7 @@ describe('openflow decoder fuzz', () => {
   });
 
   it('frames random chunkings of a random stream without throwing anything but DecodeError', () => {
-    const r = rng(3);
+    const r = seededRandom(3);
     for (let run = 0; run < 200; run++) {
       const framer = new Framer();
       const stream = Buffer.concat(Array.from({ length: 20 }, () => {

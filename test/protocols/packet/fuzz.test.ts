@@ -11,18 +11,7 @@ import { IP_PROTO } from '../../../protocols/packet/ip-protocol';
 import { encodeIpv6 } from '../../../protocols/packet/ipv6';
 import { buildDhcpReply, buildUdp, decodePacket } from '../../../protocols/packet/packet';
 import { DHCP_DISCOVER_HEX, DHCP_OFFER_HEX, OVS_GOLDEN, golden, type OvsGoldenName } from './fixtures';
-
-/** mulberry32: small, seeded, good enough to make fuzz runs repeatable. */
-function makeRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../../support/random';
 
 function dhcpFrame(hexPayload: string, srcPort: number, dstPort: number): Buffer {
   return buildUdp({
@@ -162,7 +151,7 @@ describe('packet: truncation and random-input fuzz', () => {
   });
 
   it('10,000 random buffers return or throw DecodeError, most shaped to reach inner layers', () => {
-    const random = makeRandom(0x9e3779b9);
+    const random = seededRandom(0x9e3779b9);
     const outcomes: Record<string, number> = {};
     for (let i = 0; i < 10_000; i++) {
       const buf = Buffer.from(Array.from({ length: Math.floor(random() * 400) }, () => Math.floor(random() * 256)));
@@ -179,7 +168,7 @@ describe('packet: truncation and random-input fuzz', () => {
   });
 
   it('10,000 mutated golden packets return or throw DecodeError', () => {
-    const random = makeRandom(12345);
+    const random = seededRandom(12345);
     for (let i = 0; i < 10_000; i++) {
       const [name, frame] = frames[i % frames.length]!;
       const buf = Buffer.from(frame);
