@@ -21,7 +21,8 @@ import { execFileSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { run, waitFor } from '../src/sandbox/processes';
 import { FlowWatch, dlDstOf, type KeyOf } from './flow-watch';
-import { latencyFigures, num, ratio, round, str, type BenchContext, type BenchDefinition, type Figures } from './framework';
+import { join } from 'node:path';
+import { latencyFigures, num, ratio, repoRoot, round, str, type BenchContext, type BenchDefinition, type Figures } from './framework';
 import { HostDriver } from './host-driver';
 import { OvnCentral, startHost, startPlexusd, Teardown } from './sandbox';
 import type { OvsHost } from '../src/sandbox/ovs-host';
@@ -183,11 +184,12 @@ interface CreatedEndpoint {
   ips: string[];
 }
 
-async function runPlexus(w: Workload, ctx: BenchContext): Promise<Measured> {
+async function runPlexus(w: Workload, ctx: BenchContext, profileDir: string | undefined): Promise<Measured> {
   const teardown = new Teardown();
   try {
     ctx.progress(`plexus: starting plexusd and ${w.hosts} hosts`);
-    const { process: plexusd } = teardown.add(await startPlexusd({ memberId: 'bench', logLevel: 'warn' }));
+    const { process: plexusd } = teardown.add(await startPlexusd({ memberId: 'bench', logLevel: 'warn' }, profileDir));
+    if (profileDir) ctx.progress(`plexus: plexusd writes a CPU profile to ${profileDir} when it stops`);
     const hosts = await pool(Array.from({ length: w.hosts }, (_, i) => i + 1), 4, (i) =>
       startHost({ name: `h${i}`, dummy: true, externalIds: { 'plexus-encap-ip': encapIp(1, i), 'plexus-bridge-datapath-type': 'dummy' } }).then((h) => teardown.add(h)));
     await pool(hosts, 8, (h) => h.vsctl('set-manager', `tcp:127.0.0.1:${plexusd.ports.ovsdb}`));
@@ -324,6 +326,7 @@ export const attachBench: BenchDefinition = {
     { name: 'peer', kind: 'string', help: '"ovn": run the same workload on OVN too' },
     { name: 'ovn-encap', kind: 'string', default: 'geneve', help: 'OVN tunnel type (geneve or vxlan)' },
     { name: 'peer-only', kind: 'boolean', default: false, help: 'run only the peer (debugging)' },
+    { name: 'profile-plexusd', kind: 'boolean', default: false, help: 'CPU-profile plexusd (.cpuprofile in bench/results)' },
     { name: 'op-timeout', kind: 'number', default: 30, help: 'seconds one attach may take before the run fails' },
   ],
   async run(ctx) {
@@ -342,11 +345,18 @@ export const attachBench: BenchDefinition = {
     if (encap !== 'geneve' && encap !== 'vxlan') throw new Error('--ovn-encap must be geneve or vxlan');
     ctx.useVersion('etcd');
     let figures: Figures = { hosts: w.hosts, endpoints: w.endpoints, burst: w.burst };
-    if (!o['peer-only']) figures = { ...figures, ...figuresOf('', await runPlexus(w, ctx)) };
+    const profileDir = o['profile-plexusd'] ? join(repoRoot(), 'bench', 'results', `plexusd-${new Date().toISOString().replace(/[:.]/g, '-')}.cpuprofile`) : undefined;
+    if (!o['peer-only']) {
+      const m = await runPlexus(w, ctx, profileDir);
+      figures = { ...figures, ...figuresOf('', m) };
+      ctx.details.plexus = { localMs: m.localMs.map((x) => round(x, 2)), remoteMs: m.remoteMs.map((x) => round(x, 2)) };
+    }
     if (peer === 'ovn') {
       await ensureOvn(ctx);
       ctx.useVersion('ovn');
-      figures = { ...figures, ...figuresOf('ovn_', await runOvn(w, ctx, encap)) };
+      const m = await runOvn(w, ctx, encap);
+      figures = { ...figures, ...figuresOf('ovn_', m) };
+      ctx.details.ovn = { localMs: m.localMs.map((x) => round(x, 2)), remoteMs: m.remoteMs.map((x) => round(x, 2)) };
       if (!o['peer-only']) {
         for (const k of ['local_p50_ms', 'local_p99_ms', 'remote_p50_ms', 'remote_p99_ms', 'burst_s']) {
           figures[`ovn_ratio_${k.replace(/_(ms|s)$/, '')}`] = ratio(figures[`ovn_${k}`], figures[k]);

@@ -24,6 +24,8 @@ export interface OptionDef {
 
 export interface BenchContext {
   readonly options: Options;
+  /** Raw data kept in the JSON result only (e.g. every sample), not in the summary line. */
+  readonly details: Record<string, unknown>;
   /** Progress for humans, on stderr; stdout carries only the summary line. */
   progress(message: string): void;
   /** Adds a program whose version the result records (e.g. "ovn"). */
@@ -41,6 +43,7 @@ export interface BenchResult {
   readonly name: string;
   readonly figures: Figures;
   readonly options: Options;
+  readonly details?: Record<string, unknown>;
   readonly machine: { cpus: number; cpuModel: string; memBytes: number; kernel: string };
   readonly versions: Record<string, string>;
   readonly startedAt: string;

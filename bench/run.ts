@@ -13,8 +13,11 @@ import { performance } from 'node:perf_hooks';
 import { onExitCleanup } from '../src/sandbox/processes';
 import { attachBench } from './attach';
 import { codecBench } from './codec';
+import { failoverBench } from './failover';
 import { flowmodBench } from './flowmod';
 import { packetinBench } from './packetin';
+import { restartBench } from './restart';
+import { scaleBench } from './scale';
 import {
   formatSummary,
   parseOptions,
@@ -28,7 +31,7 @@ import {
   type VersionedTool,
 } from './framework';
 
-const BENCHMARKS: readonly BenchDefinition[] = [attachBench, flowmodBench, packetinBench, codecBench];
+const BENCHMARKS: readonly BenchDefinition[] = [attachBench, flowmodBench, packetinBench, codecBench, failoverBench, restartBench, scaleBench];
 
 const COMMON: readonly OptionDef[] = [{ name: 'timeout', kind: 'number', default: 600, help: 'seconds before the whole run is abandoned' }];
 

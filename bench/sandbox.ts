@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OvsHost, type OvsHostOptions } from '../src/sandbox/ovs-host';
 import { PlexusdProcess, type PlexusdOptions } from '../src/sandbox/plexusd-process';
+import { repoRoot } from './framework';
 import { isAlive, onExitCleanup, run, stopPid, trackPid, untrackPid, waitFor } from '../src/sandbox/processes';
 
 export interface Stoppable {
@@ -61,14 +62,34 @@ export interface BenchPlexusd extends Stoppable {
   readonly process: PlexusdProcess;
 }
 
-export async function startPlexusd(options: PlexusdOptions = {}): Promise<BenchPlexusd> {
+/**
+ * Starts plexusd with its data dir removed on exit. With `cpuProfileFile`, it
+ * runs under the V8 sampling profiler (bench/cpu-profile-preload.cjs), written
+ * there when it stops gracefully.
+ */
+export async function startPlexusd(options: PlexusdOptions = {}, cpuProfileFile?: string): Promise<BenchPlexusd> {
   const dataDir = mkdtempSync(join(tmpdir(), 'plexus-bench-plexusd-'));
   const forget = onExitCleanup(() => {
     killEmbeddedEtcdSync(dataDir);
     rmSync(dataDir, { recursive: true, force: true });
   });
   try {
-    const p = await PlexusdProcess.start({ ...options, dataDir });
+    // PlexusdProcess hands our environment to the child at spawn: set it only around the start.
+    const saved = { NODE_OPTIONS: process.env.NODE_OPTIONS, PLEXUS_BENCH_CPU_PROFILE: process.env.PLEXUS_BENCH_CPU_PROFILE };
+    if (cpuProfileFile) {
+      const preload = join(repoRoot(), 'bench', 'cpu-profile-preload.cjs');
+      process.env.NODE_OPTIONS = `${saved.NODE_OPTIONS ?? ''} --require ${preload}`.trim();
+      process.env.PLEXUS_BENCH_CPU_PROFILE = cpuProfileFile;
+    }
+    let p: PlexusdProcess;
+    try {
+      p = await PlexusdProcess.start({ ...options, dataDir });
+    } finally {
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
     return {
       process: p,
       stop: async () => {

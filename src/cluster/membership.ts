@@ -27,6 +27,7 @@ export interface MembershipOptions {
 
 export class Membership extends EventEmitter {
   private lease: Lease | undefined;
+  private watchdog: NodeJS.Timeout | undefined;
   private watcher: Watcher | undefined;
   private readonly members = new Map<string, MemberRecord>();
   private readonly probes = new Map<string, ClientRequest>();
@@ -82,12 +83,25 @@ export class Membership extends EventEmitter {
     const lease = this.client.lease(this.options.ttlSeconds, { autoKeepAlive: true });
     const leaseId = await lease.grant();
     this.lease = lease;
-    lease.on('lost', (err: Error) => {
+    const lost = (reason: string): void => {
       if (this.stopped || this.lease !== lease) return;
-      this.log.warn('member lease lost; registering again', { lease: leaseId, error: err.message });
+      this.lease = undefined;
+      clearInterval(this.watchdog);
+      this.log.warn('member lease lost; registering again', { lease: leaseId, reason });
+      lease.release();
       this.emit('lease-lost');
       void this.reregister();
-    });
+    };
+    lease.on('lost', (err: Error) => lost(err.message));
+    // etcd3 declares a lease lost only after twice its TTL; once a full TTL has passed
+    // without a successful keepalive, etcd has expired it, so stop acting on it now.
+    let lastKeepAlive = Date.now();
+    lease.on('keepaliveSucceeded', () => (lastKeepAlive = Date.now()));
+    clearInterval(this.watchdog);
+    this.watchdog = setInterval(() => {
+      if (Date.now() - lastKeepAlive > this.options.ttlSeconds * 1000) lost(`no keepalive for ${this.options.ttlSeconds} s`);
+    }, 100);
+    this.watchdog.unref();
     const record: MemberRecord = { ...this.options.record, leaseId, startedAt: this.startedAt };
     await this.collection.put(this.id, record, lease);
     this.members.set(this.id, record);
@@ -173,6 +187,7 @@ export class Membership extends EventEmitter {
   /** Graceful leave: revoking the lease drops the member and every master key it holds at once. */
   async stop(): Promise<void> {
     this.stopped = true;
+    clearInterval(this.watchdog);
     for (const req of this.probes.values()) req.destroy();
     this.probes.clear();
     await this.watcher?.cancel();

@@ -53,8 +53,6 @@ export class HostManager extends EventEmitter {
   private readonly states = new Set<HostState>();
   /** Every host record in etcd, kept current by a watch: the peer list for tunnels. */
   private readonly records = new Map<string, HostRecord>();
-  /** Last record this member wrote per host, to skip writes that change nothing. */
-  private readonly written = new Map<string, string>();
   private watcher: Watcher | undefined;
 
   constructor(
@@ -135,10 +133,7 @@ export class HostManager extends EventEmitter {
   private onRecord(e: { kind: 'put'; id: string; value: HostRecord } | { kind: 'delete'; id: string }): void {
     const before = this.records.get(e.id);
     if (e.kind === 'put') this.records.set(e.id, e.value);
-    else {
-      this.records.delete(e.id);
-      this.written.delete(e.id);
-    }
+    else this.records.delete(e.id);
     const after = this.records.get(e.id);
     if (!before || !after) this.options.mastery.setKnownHosts([...this.records.keys()].filter((id) => !id.startsWith('unidentified-')));
     // Tunnels depend only on which hosts exist and their encap IPs.
@@ -244,13 +239,15 @@ export class HostManager extends EventEmitter {
     });
   }
 
-  /** Writes a record unless it equals the last one written (timestamps aside). */
+  /**
+   * Writes a record unless etcd already holds the same (timestamps aside). The
+   * comparison is with the record as it is now — another member may have written
+   * it since this one last did (mastership moved away and back).
+   */
   private async write(record: HostRecord): Promise<void> {
-    const { updatedAt: _ignored, ...comparable } = record;
-    const text = JSON.stringify(comparable);
-    if (this.written.get(record.id) === text) return;
+    const current = this.records.get(record.id);
+    if (current && sameRecord(current, record)) return;
     await this.hosts.put(record.id, record);
-    this.written.set(record.id, text);
     this.records.set(record.id, record);
   }
 
@@ -276,4 +273,10 @@ export class HostManager extends EventEmitter {
       (err: Error) => this.log.warn('could not record host disconnect', { host: id, error: err.message }),
     );
   }
+}
+
+function sameRecord(a: HostRecord, b: HostRecord): boolean {
+  const { updatedAt: _a, ...ra } = a;
+  const { updatedAt: _b, ...rb } = b;
+  return JSON.stringify(ra) === JSON.stringify(rb);
 }

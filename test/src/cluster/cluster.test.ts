@@ -180,9 +180,12 @@ describe('cluster: switch and etcd faults @slow', function () {
       const down = await c.live().api<{ status: number; detail: string }>('GET', '/v1/hosts');
       assert.equal(down.status, 503);
       assert.ok(Date.now() - t0 < 5000, 'the API answers promptly');
-      // A workload attaches while etcd is away.
+      // Past the member lease TTL nobody holds a lease, so nobody is master: a workload
+      // attaching now must wait for etcd (with a live lease its master installs it at once).
+      await sleep(3000);
       await plug(c.hosts[2]!, 'late', { 'iface-id': res.body.id, 'attached-mac': res.body.mac, container_id: 'late' });
-      await sleep(3000); // past the member lease TTL: nobody holds a lease now
+      await sleep(1000);
+      assert.equal(await isInstalled(c.hosts[2]!, 'late'), false, 'installed without a master?');
       during = (await Promise.all(watches.map((w) => w.stop()))).flat();
     } finally {
       await c.etcd.startStopped();
