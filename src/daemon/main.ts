@@ -3,6 +3,8 @@
  * together, and takes them down again in order on SIGTERM/SIGINT. Flows on the
  * switches are never touched on shutdown: fail_mode=secure keeps them forwarding.
  */
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { Etcd3 } from 'etcd3';
 import { CommanderError } from 'commander';
 import { buildApi } from '../api/server';
@@ -27,7 +29,18 @@ import { Ownership } from '../cluster/ownership';
 /** Longest a single etcd request may take before the caller gets a (recoverable) error. */
 const ETCD_CALL_DEADLINE_MS = 2500;
 
-const VERSION: string = (require('../../package.json') as { version: string }).version;
+/** The version in package.json, found by walking up from this file (sources and dist/ alike). */
+function readVersion(): string {
+  for (let dir = __dirname; ; dir = dirname(dir)) {
+    try {
+      return (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version: string }).version;
+    } catch {
+      if (dirname(dir) === dir) return 'unknown';
+    }
+  }
+}
+
+const VERSION = readVersion();
 
 export interface Daemon {
   readonly memberId: string;

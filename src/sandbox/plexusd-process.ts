@@ -36,6 +36,8 @@ export interface PlexusdOptions {
   readonly ports?: PlexusdPorts;
   readonly advertise?: string;
   readonly listenHost?: string;
+  /** The daemon's entry file; default: main.ts beside this module's sources when running from sources, else main.js. */
+  readonly entry?: string;
 }
 
 export interface PlexusdPorts {
@@ -99,8 +101,8 @@ export class PlexusdProcess {
       ...(o.etcd ? ['--etcd', o.etcd] : []),
       ...(o.extraArgs ?? []),
     ];
-    const fromSource = __filename.endsWith('.ts');
-    const entry = join(__dirname, '..', 'daemon', fromSource ? 'main.ts' : 'main.js');
+    const entry = o.entry ?? join(__dirname, '..', 'daemon', __filename.endsWith('.ts') ? 'main.ts' : 'main.js');
+    const fromSource = entry.endsWith('.ts');
     // PLEXUSD_NODE_ARGS passes node flags to every plexusd started here, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
     const extraNodeArgs = (process.env['PLEXUSD_NODE_ARGS'] ?? '').split(/\s+/).filter(Boolean);
     const nodeArgs = [...extraNodeArgs, ...(fromSource ? ['--require', require.resolve('tsx/cjs'), entry] : [entry])];
