@@ -3,20 +3,9 @@ import { compileHost, endpointPartition } from '../../../src/compiler/compile-ho
 import type { HostContext, Snapshot } from '../../../src/compiler/snapshot';
 import { silentLogger } from '../../../src/log';
 import { HostFlows } from '../../../src/reconciler/host-flows';
-import type { Binding, Endpoint, Network, Subnet } from '../../../src/store/model';
 import { startSwitch, traceActions, watchFlowChanges, type SwitchFixture } from '../../support/switch-fixture';
+import { bind, ep, net, subnet } from '../../support/model-fixtures';
 
-const T = '2026-01-01T00:00:00.000Z';
-const net = (id: string, vni: number): Network => ({ id, name: id, tenant: 'default', vni, mtu: 1450, createdAt: T, updatedAt: T });
-const subnet = (id: string, network: string, cidr: string, gateway: string): Subnet => ({
-  id, network, cidr, ipVersion: 4, gateway, allocationPools: [], dhcp: true, dnsServers: [], routes: [], createdAt: T, updatedAt: T,
-});
-const ep = (id: string, network: string, mac: string, ip: string): Endpoint => ({
-  id, name: id, network, mac, ips: [ip], kind: 'container', labels: {}, securityGroups: [], createdAt: T, updatedAt: T,
-});
-const bind = (endpoint: string, host: string, ofport: number): Binding => ({
-  endpoint, host, ofport, ifaceName: null, status: 'bound', history: [], updatedAt: T,
-});
 
 /** h1 is the switch under test: a1 (ofport 1) and b1 (ofport 2) local; a2 on h2 behind tunnel ofport 10. */
 function model(): { snapshot: Snapshot; host: HostContext } {
