@@ -105,11 +105,6 @@ export class Ownership extends EventEmitter implements Mastery {
     return this.masters.get(hostId);
   }
 
-  /** Hosts this member masters right now. */
-  mastered(): string[] {
-    return [...this.masters].filter(([, m]) => m.member === this.memberId).map(([h]) => h).sort();
-  }
-
   allMasters(): ReadonlyMap<string, Mastership> {
     return this.masters;
   }

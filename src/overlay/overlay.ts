@@ -105,11 +105,6 @@ export class Overlay {
     cache.on('changed', (c: ModelChange) => this.onModelChanged(c));
   }
 
-  /** Flows this member wants on a host, for drill-down and tests. */
-  flowsOf(hostId: string): HostFlows | undefined {
-    return this.hosts.get(hostId)?.flows;
-  }
-
   /**
    * The flows installed on an endpoint's host that belong to it (drill-down),
    * recognised by the object id in their cookies. Undefined when this member
