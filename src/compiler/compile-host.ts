@@ -29,7 +29,7 @@ export function isPresent(placed: readonly Placed[], hostId: string): boolean {
 }
 
 /** The network partition: empty when the network is not present on the host. */
-export function compileNetworkBase(snapshot: Snapshot, host: HostContext, networkId: string, placed = placedEndpoints(snapshot, networkId)): Flow[] {
+export function compileNetworkBase(snapshot: Snapshot, host: HostContext, networkId: string, placed: readonly Placed[] = placedEndpoints(snapshot, networkId)): Flow[] {
   const network = snapshot.networks.get(networkId);
   if (!network || !isPresent(placed, host.id)) return [];
   return [...compileDhcp(network, snapshot.subnetsByNetwork.get(networkId) ?? []), ...compileL2Network(network, host, placed)];

@@ -26,7 +26,7 @@ import {
   PIPELINE_PARTITION,
 } from '../compiler/compile-host';
 import { compilePipeline } from '../compiler/pipeline';
-import { placedEndpoints, placementOf } from '../compiler/snapshot';
+import { placedEndpoints, placementOf, type Placed } from '../compiler/snapshot';
 import type { HostContext } from '../compiler/snapshot';
 import type { Logger } from '../log';
 import { HostFlows, type ApplyStats } from '../reconciler/host-flows';
@@ -177,9 +177,8 @@ export class Overlay {
    * partition and those endpoints' partitions — unless the network appeared on
    * or left this host, which changes every flow of it there.
    */
-  private recompileEndpoints(h: HostOverlay, network: string, endpoints: readonly string[]): void {
+  private recompileEndpoints(h: HostOverlay, network: string, endpoints: readonly string[], placed: readonly Placed[]): void {
     const ctx = this.context(h);
-    const placed = placedEndpoints(this.cache, network);
     const wasPresent = h.endpointsOf.has(network);
     if (isPresent(placed, h.id) !== wasPresent) return this.recompileNetwork(h, network);
     if (!wasPresent) return;
@@ -361,9 +360,11 @@ export class Overlay {
       if (networks.has(network)) continue; // recompiled whole below
       byNetwork.set(network, [...(byNetwork.get(network) ?? []), id]);
     }
+    // Where a network's endpoints are placed does not depend on the host: work it out once.
+    const placed = new Map([...byNetwork.keys()].map((n) => [n, placedEndpoints(this.cache, n)]));
     for (const h of this.hosts.values()) {
       for (const n of networks) this.recompileNetwork(h, n);
-      for (const [n, ids] of byNetwork) this.recompileEndpoints(h, n, ids);
+      for (const [n, ids] of byNetwork) this.recompileEndpoints(h, n, ids, placed.get(n)!);
     }
     for (const id of endpoints.keys()) {
       const b = this.cache.bindings.get(id);
