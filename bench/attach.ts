@@ -16,6 +16,16 @@
  *           with a tunnel action appears (OVN's `eth.dst` lookup flow exists on
  *           those hosts before the port binds, since the logical port exists).
  * The two systems run one after the other, never side by side.
+ *
+ * `--simulated` (Plexus only): the hosts are simulated (bench/sim/sim-host.ts:
+ * a real ovsdb-server each + an in-process simulated OpenFlow switch whose
+ * datapath id is the host's Bridge.datapath_id), so hundreds or a thousand fit
+ * on one machine. Same workload and the same OVSDB transaction per attach, plus
+ * the Interface's ofport (no ovs-vswitchd assigns it); local completion is the
+ * same OVSDB monitor; remote completion is the L2 flow (table 50) matching
+ * eth_dst=<mac> appearing in the simulated switch's flow table of every other
+ * host with a port in the network, timestamped in-process when the switch
+ * applies it (no ovs-ofctl).
  */
 import { execFileSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
@@ -26,6 +36,10 @@ import { latencyFigures, num, ratio, repoRoot, round, str, type BenchContext, ty
 import { HostDriver } from './host-driver';
 import { OvnCentral, startHost, startPlexusd, Teardown } from './sandbox';
 import type { OvsHost } from '../src/sandbox/ovs-host';
+import type { PlexusdProcess } from '../src/sandbox/plexusd-process';
+import { L2 } from '../src/pipeline/tables';
+import type { FlowChange } from './sim/flow-table';
+import { startSimHosts, type SimHost } from './sim/sim-host';
 
 interface Workload {
   readonly hosts: number;
@@ -34,11 +48,18 @@ interface Workload {
   readonly opTimeoutMs: number;
 }
 
+/** What reports when a remote host has the flow for an endpoint: `when(key, sinceMs)` resolves with the arrival time. */
+interface RemoteWatch {
+  when(key: string, sinceMs: number): Promise<number>;
+}
+
 /** One endpoint as the system under test knows it before it is attached. */
 interface PreparedEndpoint {
   readonly externalIds: Readonly<Record<string, string>>;
   /** What the remote hosts' flow watch reports when they can reach it. */
   readonly remoteKey: string;
+  /** Interface.ofport written in the attach transaction (simulated hosts only). */
+  readonly ofport?: number;
 }
 
 /** A system under test, set up and idle, ready for the workload. */
@@ -46,7 +67,7 @@ interface Prepared {
   readonly prefix: '' | 'ovn_';
   readonly mark: string;
   readonly drivers: readonly HostDriver[];
-  readonly watches: readonly FlowWatch[];
+  readonly watches: readonly RemoteWatch[];
   readonly endpoints: readonly PreparedEndpoint[];
 }
 
@@ -114,7 +135,7 @@ async function measure(sut: Prepared, w: Workload, ctx: BenchContext): Promise<M
     const remotes = [...withPorts].filter((r) => r !== h);
     const driver = sut.drivers[h]!;
     const name = portName(i);
-    const { sentMs, done } = driver.plug(name, ep.externalIds);
+    const { sentMs, done } = driver.plug(name, ep.externalIds, ep.ofport);
     const local = driver.whenMarked(name, sut.mark);
     const pending = new Set(remotes);
     const remote = Promise.all(remotes.map(async (r) => {
@@ -140,7 +161,7 @@ async function measure(sut: Prepared, w: Workload, ctx: BenchContext): Promise<M
   const waits = burstIdx.map((i) => {
     const h = i % w.hosts;
     const ep = sut.endpoints[i]!;
-    const { done } = sut.drivers[h]!.plug(portName(i), ep.externalIds);
+    const { done } = sut.drivers[h]!.plug(portName(i), ep.externalIds, ep.ofport);
     const remotes = [...withPorts].filter((r) => r !== h);
     return Promise.all([
       done,
@@ -184,6 +205,104 @@ interface CreatedEndpoint {
   ips: string[];
 }
 
+/** One network, a subnet big enough, and `total` endpoints created through the API (not timed). */
+async function createEndpoints(plexusd: PlexusdProcess, total: number, ctx: BenchContext): Promise<CreatedEndpoint[]> {
+  const net = await plexusd.api<{ id: string; vni: number }>('POST', '/v1/networks', { name: 'bench' });
+  if (net.status !== 201) throw new Error(`POST /v1/networks: ${net.status} ${JSON.stringify(net.body)}`);
+  const sub = await plexusd.api('POST', '/v1/subnets', { network: net.body.id, cidr: subnetFor(total) });
+  if (sub.status !== 201) throw new Error(`POST /v1/subnets: ${sub.status} ${JSON.stringify(sub.body)}`);
+  ctx.progress(`plexus: creating ${total} endpoints through the API`);
+  return pool(Array.from({ length: total }, (_, i) => i), 8, async (i) => {
+    const r = await plexusd.api<CreatedEndpoint>('POST', '/v1/endpoints', { network: net.body.id, name: `bench-${i}` });
+    if (r.status !== 201) throw new Error(`POST /v1/endpoints: ${r.status} ${JSON.stringify(r.body)}`);
+    return r.body;
+  });
+}
+
+/**
+ * The remote side of a simulated host: the L2 flows (table 50) with an exact
+ * eth_dst that its simulated switch adds or modifies, by MAC, timestamped in
+ * the switch's flow-table event (the moment the FLOW_MOD or bundle is applied).
+ */
+class SimFlowWatch implements RemoteWatch {
+  private readonly seen = new Map<string, number[]>();
+  private readonly waiters = new Map<string, { sinceMs: number; resolve: (atMs: number) => void }[]>();
+  private readonly listener = (c: FlowChange): void => this.onChange(c);
+  events = 0;
+
+  constructor(private readonly host: SimHost) {
+    host.sim.on('flow', this.listener);
+  }
+
+  private onChange(c: FlowChange): void {
+    if (c.kind === 'removed' || c.entry.tableId !== L2.id) return;
+    const atMs = performance.now();
+    let mac: string | undefined;
+    for (const f of c.entry.fields.values()) {
+      if (f.name === 'eth_dst' && f.mask === undefined && f.value.length === 6) {
+        mac = [...f.value].map((b) => b.toString(16).padStart(2, '0')).join(':');
+      }
+    }
+    if (mac === undefined) return;
+    this.events++;
+    let times = this.seen.get(mac);
+    if (!times) this.seen.set(mac, (times = []));
+    times.push(atMs);
+    const waiting = this.waiters.get(mac);
+    if (!waiting) return;
+    const still = waiting.filter((wt) => {
+      if (atMs < wt.sinceMs) return true;
+      wt.resolve(atMs);
+      return false;
+    });
+    if (still.length) this.waiters.set(mac, still);
+    else this.waiters.delete(mac);
+  }
+
+  when(key: string, sinceMs: number): Promise<number> {
+    const hit = this.seen.get(key)?.find((t) => t >= sinceMs);
+    if (hit !== undefined) return Promise.resolve(hit);
+    return new Promise((resolve) => {
+      const list = this.waiters.get(key) ?? [];
+      list.push({ sinceMs, resolve });
+      this.waiters.set(key, list);
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.host.sim.off('flow', this.listener);
+  }
+}
+
+/** Plexus against `w.hosts` simulated hosts (see the header). */
+async function runSimulated(w: Workload, ctx: BenchContext, profileDir: string | undefined): Promise<Measured> {
+  const teardown = new Teardown();
+  try {
+    ctx.progress(`plexus (simulated): starting plexusd and ${w.hosts} simulated hosts`);
+    const { process: plexusd } = teardown.add(await startPlexusd({ memberId: 'bench', logLevel: 'warn' }, profileDir));
+    if (profileDir) ctx.progress(`plexus: plexusd writes a CPU profile to ${profileDir} when it stops`);
+    const setupMs = 60_000 + w.hosts * 500;
+    const hosts = await startSimHosts({
+      count: w.hosts, plexusd, idPrefix: 'sim', dpidBase: 0x0000_7000_0000_0000n, teardown, emulateOfports: true,
+      encapIp: (i) => encapIp(4, i + 1), readyTimeoutMs: setupMs, progress: (m) => ctx.progress(`plexus (simulated): ${m}`),
+    });
+    ctx.progress(`plexus (simulated): ${w.hosts} hosts ready; waiting for the tunnel mesh`);
+    await waitFor(`VXLAN tunnels with ofports between ${w.hosts} simulated hosts`, () => hosts.every((h) => h.tunnelPorts >= w.hosts - 1), setupMs, 200);
+    const created = await createEndpoints(plexusd, w.endpoints + w.burst, ctx);
+    const drivers = await pool(hosts, 16, (h) => HostDriver.connect(h, ['plexus-installed']).then((d) => teardown.add(d)));
+    const watches = hosts.map((h) => teardown.add(new SimFlowWatch(h)));
+    const endpoints = created.map((e, i) => ({
+      externalIds: { 'iface-id': e.id, 'attached-mac': e.mac, container_id: `bench-${i}` },
+      remoteKey: e.mac.toLowerCase(),
+      ofport: 10_000 + i,
+    }));
+    return await measure({ prefix: '', mark: 'plexus-installed', drivers, watches, endpoints }, w, ctx);
+  } finally {
+    ctx.progress('plexus (simulated): tearing down');
+    await teardown.run();
+  }
+}
+
 async function runPlexus(w: Workload, ctx: BenchContext, profileDir: string | undefined): Promise<Measured> {
   const teardown = new Teardown();
   try {
@@ -199,17 +318,7 @@ async function runPlexus(w: Workload, ctx: BenchContext, profileDir: string | un
     }, 60_000 + w.hosts * 2000, 200);
     await waitForTunnels(hosts, 'vxlan', 60_000 + w.hosts * 2000);
 
-    const total = w.endpoints + w.burst;
-    const net = await plexusd.api<{ id: string; vni: number }>('POST', '/v1/networks', { name: 'bench' });
-    if (net.status !== 201) throw new Error(`POST /v1/networks: ${net.status} ${JSON.stringify(net.body)}`);
-    const sub = await plexusd.api('POST', '/v1/subnets', { network: net.body.id, cidr: subnetFor(total) });
-    if (sub.status !== 201) throw new Error(`POST /v1/subnets: ${sub.status} ${JSON.stringify(sub.body)}`);
-    ctx.progress(`plexus: creating ${total} endpoints through the API`);
-    const created = await pool(Array.from({ length: total }, (_, i) => i), 8, async (i) => {
-      const r = await plexusd.api<CreatedEndpoint>('POST', '/v1/endpoints', { network: net.body.id, name: `bench-${i}` });
-      if (r.status !== 201) throw new Error(`POST /v1/endpoints: ${r.status} ${JSON.stringify(r.body)}`);
-      return r.body;
-    });
+    const created = await createEndpoints(plexusd, w.endpoints + w.burst, ctx);
     const { drivers, watches } = await connectAll(hosts, 'plexus-installed', dlDstOf, teardown);
     const endpoints = created.map((e, i) => ({
       externalIds: { 'iface-id': e.id, 'attached-mac': e.mac, container_id: `bench-${i}` },
@@ -328,6 +437,7 @@ export const attachBench: BenchDefinition = {
     { name: 'peer-only', kind: 'boolean', default: false, help: 'run only the peer (debugging)' },
     { name: 'profile-plexusd', kind: 'boolean', default: false, help: 'CPU-profile plexusd (.cpuprofile in bench/results)' },
     { name: 'op-timeout', kind: 'number', default: 30, help: 'seconds one attach may take before the run fails' },
+    { name: 'simulated', kind: 'boolean', default: false, help: 'simulated hosts (ovsdb-server + in-process OpenFlow switch each) instead of OVS; Plexus only' },
   ],
   async run(ctx) {
     const o = ctx.options;
@@ -343,9 +453,19 @@ export const attachBench: BenchDefinition = {
     if (peer !== undefined && peer !== 'ovn') throw new Error(`unknown --peer ${peer} (only "ovn")`);
     const encap = str(o, 'ovn-encap') ?? 'geneve';
     if (encap !== 'geneve' && encap !== 'vxlan') throw new Error('--ovn-encap must be geneve or vxlan');
+    const simulated = o.simulated === true;
+    if (simulated && (peer !== undefined || o['peer-only'])) {
+      throw new Error('--simulated runs Plexus only: --peer/--peer-only need real OVS hosts (drop --simulated to compare with OVN)');
+    }
     ctx.useVersion('etcd');
     let figures: Figures = { hosts: w.hosts, endpoints: w.endpoints, burst: w.burst };
     const profileDir = o['profile-plexusd'] ? join(repoRoot(), 'bench', 'results', `plexusd-${new Date().toISOString().replace(/[:.]/g, '-')}.cpuprofile`) : undefined;
+    if (simulated) {
+      const m = await runSimulated(w, ctx, profileDir);
+      figures = { ...figures, ...figuresOf('', m), simulated: 1 };
+      ctx.details.plexus = { localMs: m.localMs.map((x) => round(x, 2)), remoteMs: m.remoteMs.map((x) => round(x, 2)) };
+      return figures;
+    }
     if (!o['peer-only']) {
       const m = await runPlexus(w, ctx, profileDir);
       figures = { ...figures, ...figuresOf('', m) };

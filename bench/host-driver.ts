@@ -12,7 +12,11 @@ import { decodeStringMap, map, namedUuid, set, type Row } from '../protocols/ovs
 import { OvsdbSession } from '../protocols/ovsdb/session';
 import { cond, insert, mutate, mutation } from '../protocols/ovsdb/transact';
 import { silentLogger } from '../src/log';
-import type { OvsHost } from '../src/sandbox/ovs-host';
+
+/** What the driver needs of a host: its OVSDB socket (a sandboxed OvsHost or a simulated host). */
+export interface DrivenHost {
+  readonly dbSock: string;
+}
 
 const DB = 'Open_vSwitch';
 
@@ -29,13 +33,13 @@ export class HostDriver {
   readonly ports: string[] = [];
 
   private constructor(
-    readonly host: OvsHost,
+    readonly host: DrivenHost,
     private readonly session: OvsdbSession,
     private readonly marks: readonly string[],
   ) {}
 
   /** `marks`: external_ids keys whose value "true" means installed. */
-  static async connect(host: OvsHost, marks: readonly string[]): Promise<HostDriver> {
+  static async connect(host: DrivenHost, marks: readonly string[]): Promise<HostDriver> {
     const session = await OvsdbSession.connect(`unix:${host.dbSock}`, { logger: silentLogger() });
     const d = new HostDriver(host, session, marks);
     let monitor: Monitor;
@@ -76,11 +80,13 @@ export class HostDriver {
 
   /**
    * Adds interface `name` to br-int in one transaction; resolves with the time
-   * the request was handed to the socket (before the server's reply).
+   * the request was handed to the socket (before the server's reply). With
+   * `ofport`, the Interface row carries it (simulated hosts: no ovs-vswitchd
+   * assigns one).
    */
-  plug(name: string, externalIds: Readonly<Record<string, string>>): { sentMs: number; done: Promise<unknown> } {
+  plug(name: string, externalIds: Readonly<Record<string, string>>, ofport?: number): { sentMs: number; done: Promise<unknown> } {
     const ops = [
-      insert('Interface', { name, type: 'dummy', external_ids: map(externalIds) }, 'iface'),
+      insert('Interface', { name, type: 'dummy', external_ids: map(externalIds), ...(ofport !== undefined ? { ofport } : {}) }, 'iface'),
       insert('Port', { name, interfaces: set([namedUuid('iface')]) }, 'port'),
       mutate('Bridge', [cond('name', '==', 'br-int')], [mutation('ports', 'insert', set([namedUuid('port')]))]),
     ] as const;

@@ -57,7 +57,7 @@ import {
   type Options,
 } from './framework';
 import { startPlexusd, Teardown, type Stoppable } from './sandbox';
-import { OvsdbHost } from './sim/ovsdb-host';
+import { startSimHosts } from './sim/sim-host';
 import { SimSwitch, type SimSwitchEvent } from './sim/sim-switch';
 
 export type Peer = 'os-ken' | 'ovs-testcontroller';
@@ -311,25 +311,13 @@ async function runPlexus(n: number, seconds: number, window: number, progress: (
   const plexusd = teardown.add(await startPlexusd({ logLevel: 'warn' }));
   const p = plexusd.process;
   progress(`plexusd up (api ${p.url}); starting ${n} ovsdb-servers`);
-  const hosts: OvsdbHost[] = [];
-  for (let i = 0; i < n; i++) {
-    hosts.push(teardown.add(await OvsdbHost.start({ systemId: `pin${i}`, encapIp: `127.3.${i >> 8}.${(i & 255) + 1}`, manager: `tcp:127.0.0.1:${p.ports.ovsdb}` })));
-  }
-  await Promise.all(hosts.map((h) => h.waitForBridge()));
-  const sims: SimSwitch[] = [];
-  for (const [i, h] of hosts.entries()) {
-    const dpid = 0x0000_5000_0000_0000n + BigInt(i + 1);
-    await h.setDatapathId(dpid);
-    const ports = Array.from({ length: ENDPOINTS_PER_SWITCH }, (_, k) => ({ portNo: k + 1, name: `pin${i}-ep${k}` }));
-    const sim = new SimSwitch({ datapathId: dpid, ports });
-    teardown.add({ stop: async () => sim.close() });
-    await sim.connect(p.ports.openflow);
-    sims.push(sim);
-  }
-  await waitFor(`${n} hosts ready`, async () => {
-    const r = await p.api<{ items: { id: string; status: string }[] }>('GET', '/v1/hosts?limit=1000');
-    return r.body.items.filter((h) => h.id.startsWith('pin') && h.status === 'ready').length === n;
-  }, 60_000, 200);
+  const simHosts = await startSimHosts({
+    count: n, plexusd: p, idPrefix: 'pin', dpidBase: 0x0000_5000_0000_0000n, teardown, readyTimeoutMs: 60_000,
+    encapIp: (i) => `127.3.${i >> 8}.${(i & 255) + 1}`,
+    ports: (i) => Array.from({ length: ENDPOINTS_PER_SWITCH }, (_, k) => ({ portNo: k + 1, name: `pin${i}-ep${k}` })),
+  });
+  const hosts = simHosts.map((h) => h.ovsdb);
+  const sims = simHosts.map((h) => h.sim);
   progress(`${n} hosts ready; creating ${n * ENDPOINTS_PER_SWITCH} endpoints`);
   const network = await post<{ id: string }>(p, '/v1/networks', { name: 'bench-packetin' });
   await post(p, '/v1/subnets', { network: network.id, cidr: '10.77.0.0/16', dhcp: true });

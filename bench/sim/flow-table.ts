@@ -236,9 +236,30 @@ function cookieSelects(flowCookie: bigint, cookie: bigint, mask: bigint): boolea
   return (flowCookie & mask) === (cookie & mask);
 }
 
+/** One change to the flow table, as an OVS flow monitor would report it. */
+export interface FlowChange {
+  readonly kind: 'added' | 'modified' | 'removed';
+  readonly entry: FlowEntry;
+}
+
 export class FlowTable {
   /** Per table: flows by `${priority}/${matchKey}`. */
   private tables = new Map<number, Map<string, FlowEntry>>();
+  /** With `recordChanges`, every change since the last `takeChanges()`. */
+  private changes: FlowChange[] = [];
+  /** Off by default: nothing is kept unless the owner drains it. */
+  recordChanges = false;
+
+  /** The changes recorded since the last call (and forgets them). */
+  takeChanges(): FlowChange[] {
+    const out = this.changes;
+    this.changes = [];
+    return out;
+  }
+
+  private record(kind: FlowChange['kind'], entry: FlowEntry): void {
+    if (this.recordChanges) this.changes.push({ kind, entry });
+  }
 
   constructor(
     readonly nTables = 254,
@@ -316,7 +337,8 @@ export class FlowTable {
       }
     }
     if (!table) this.tables.set(c.tableId, (table = new Map()));
-    table.set(key, {
+    const existed = table.has(key);
+    const entry: FlowEntry = {
       tableId: c.tableId,
       priority: c.priority,
       match: c.match,
@@ -328,7 +350,9 @@ export class FlowTable {
       hardTimeout: m.hardTimeout ?? 0,
       flags,
       createdMs: this.now(),
-    });
+    };
+    table.set(key, entry);
+    this.record(existed ? 'modified' : 'added', entry);
     return undefined;
   }
 
@@ -357,13 +381,16 @@ export class FlowTable {
     const m = c.mod;
     const instructions = m.instructions ?? [];
     for (const [table, key, f] of this.select(c, isStrict, OFPP.ANY, OFPG.ANY)) {
-      table.set(key, { ...f, instructions });
+      const entry = { ...f, instructions };
+      table.set(key, entry);
+      this.record('modified', entry);
     }
   }
 
   private remove(c: CheckedFlowMod, isStrict: boolean): void {
-    for (const [table, key] of this.select(c, isStrict, c.mod.outPort ?? OFPP.ANY, c.mod.outGroup ?? OFPG.ANY)) {
+    for (const [table, key, f] of this.select(c, isStrict, c.mod.outPort ?? OFPP.ANY, c.mod.outGroup ?? OFPG.ANY)) {
       table.delete(key);
+      this.record('removed', f);
       if (table.size === 0) for (const [id, t] of this.tables) if (t === table) this.tables.delete(id);
     }
   }

@@ -52,7 +52,7 @@ import type {
   PacketOut,
   Port,
 } from '../../protocols/openflow/messages';
-import { FlowTable, type CheckedFlowMod, type OfErrorCode } from './flow-table';
+import { FlowTable, type CheckedFlowMod, type FlowChange, type OfErrorCode } from './flow-table';
 
 /** Error codes the switch itself sends (OpenFlow 1.3.5 §7.4.4, ONF EXT-230). */
 const ERR = {
@@ -137,6 +137,11 @@ export interface PacketInRequest {
   readonly cookie?: bigint;
 }
 
+/**
+ * Events: 'event' (SimSwitchEvent: sessions, PACKET_OUT, FLOW_MOD messages) and
+ * 'flow' (FlowChange: a flow added, modified or removed in the table, emitted
+ * once the change is final — after a bundle commits, never for a rolled-back one).
+ */
 export class SimSwitch extends EventEmitter {
   readonly flows: FlowTable;
   readonly datapathId: bigint;
@@ -152,6 +157,7 @@ export class SimSwitch extends EventEmitter {
     super();
     this.datapathId = options.datapathId;
     this.flows = new FlowTable(options.nTables ?? 254);
+    this.flows.recordChanges = true;
     for (const p of options.ports ?? []) this.addPort(p);
   }
 
@@ -326,9 +332,11 @@ export class SimSwitch extends EventEmitter {
         const checked = this.flows.validate(msg);
         if ('errType' in checked) return this.sendError(s, msg.xid, checked, msg);
         const err = this.flows.apply(checked);
+        const changes = this.flows.takeChanges();
         if (err) return this.sendError(s, msg.xid, err, msg);
         this.counters.flowMods++;
         this.emit('event', { kind: 'flow_mod', session: s, message: msg } satisfies SimSwitchEvent);
+        this.emitFlowChanges(changes);
         return;
       }
       case 'packet_out':
@@ -359,6 +367,11 @@ export class SimSwitch extends EventEmitter {
         // Messages a switch does not accept (replies, async messages, meters, unknown types).
         return this.sendError(s, msg.xid, ERR.BAD_TYPE, msg);
     }
+  }
+
+  private emitFlowChanges(changes: readonly FlowChange[]): void {
+    if (this.listenerCount('flow') === 0) return;
+    for (const c of changes) this.emit('flow', c);
   }
 
   private recordPacketOut(s: SimSession, msg: Decoded<PacketOut>): void {
@@ -598,6 +611,7 @@ export class SimSwitch extends EventEmitter {
         outs.push(inner);
       }
       if (err) {
+        this.flows.takeChanges();
         this.flows.restore(saved);
         this.groups.clear();
         for (const [k, v] of savedGroups) this.groups.set(k, v);
@@ -607,7 +621,9 @@ export class SimSwitch extends EventEmitter {
       }
     }
     this.counters.flowMods += applied.length;
+    const changes = this.flows.takeChanges();
     for (const message of applied) this.emit('event', { kind: 'flow_mod', session: s, message } satisfies SimSwitchEvent);
+    this.emitFlowChanges(changes);
     for (const o of outs) this.recordPacketOut(s, o);
     return true;
   }
