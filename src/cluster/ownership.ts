@@ -112,8 +112,10 @@ export class Ownership extends EventEmitter implements Mastery {
   track(hostId: string): void {
     if (this.hosts.has(hostId)) return;
     this.hosts.add(hostId);
-    if (!this.known.has(hostId)) this.assignment = undefined;
-    this.balance(hostId);
+    // A host new to the assignment changes every member's share (ceil(hosts / members)):
+    // re-balance them all, or a member holding more than its share would never hand over.
+    if (this.known.has(hostId)) this.balance(hostId);
+    else this.rebalance();
   }
 
   controllerTargets(hostId: string): string[] {
@@ -194,10 +196,10 @@ export class Ownership extends EventEmitter implements Mastery {
       this.log.warn('ignoring malformed master key', { key });
       return;
     }
-    const isNew = !this.masters.has(hostId);
+    const isNew = !this.masters.has(hostId) && !this.known.has(hostId) && !this.hosts.has(hostId);
     this.masters.set(hostId, { member, generation: BigInt(revision) });
-    if (isNew && !this.known.has(hostId) && !this.hosts.has(hostId)) this.assignment = undefined;
     this.emit('changed', hostId);
+    if (isNew) this.rebalance();
   }
 
   private onDelete(key: string): void {

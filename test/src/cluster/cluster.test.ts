@@ -20,10 +20,12 @@ describe('cluster: 3 members, 4 hosts @slow', function () {
   after(async () => c?.stop());
 
   it('has exactly one connected master per datapath, spread evenly over members', async () => {
-    const view = await c.cluster();
+    // Members learn hosts at slightly different moments; the spread settles within moments of convergence.
+    const view = await waitFor('datapaths spread 1/1/2', async () => {
+      const v = await c.cluster();
+      return v.members.map((m) => m.datapaths.length).sort().join('/') === '1/1/2' ? v : undefined;
+    }, 10_000);
     assert.deepEqual(Object.keys(view.masters).sort(), ['h1', 'h2', 'h3', 'h4']);
-    const loads = view.members.map((m) => m.datapaths.length).sort();
-    assert.deepEqual(loads, [1, 1, 2]);
     for (const h of c.hosts) {
       const ctl = await c.controllers(h);
       assert.equal(ctl.filter((x) => x.role === 'master').length, 1, JSON.stringify(ctl));
