@@ -131,13 +131,20 @@ export class HostManager extends EventEmitter {
   }
 
   private onRecord(e: { kind: 'put'; id: string; value: HostRecord } | { kind: 'delete'; id: string }): void {
-    const before = this.records.get(e.id);
-    if (e.kind === 'put') this.records.set(e.id, e.value);
-    else this.records.delete(e.id);
-    const after = this.records.get(e.id);
-    if (!before || !after) this.options.mastery.setKnownHosts([...this.records.keys()].filter((id) => !id.startsWith('unidentified-')));
-    // Tunnels depend only on which hosts exist and their encap IPs.
-    if (before?.encapIp !== after?.encapIp) for (const s of this.states) this.schedule(s);
+    this.setRecord(e.id, e.kind === 'put' ? e.value : undefined);
+  }
+
+  /**
+   * The one place the record map changes (watch events and this member's own
+   * writes alike): hosts joining or leaving change the known-host set, and a
+   * change of which hosts have which encap IP re-plans every host's tunnels.
+   */
+  private setRecord(id: string, record: HostRecord | undefined): void {
+    const before = this.records.get(id);
+    if (record) this.records.set(id, record);
+    else this.records.delete(id);
+    if (!before || !record) this.options.mastery.setKnownHosts([...this.records.keys()].filter((h) => !h.startsWith('unidentified-')));
+    if (before?.encapIp !== record?.encapIp) for (const s of this.states) this.schedule(s);
   }
 
   private markDpid(dpid: string): void {
@@ -248,7 +255,7 @@ export class HostManager extends EventEmitter {
     const current = this.records.get(record.id);
     if (current && sameRecord(current, record)) return;
     await this.hosts.put(record.id, record);
-    this.records.set(record.id, record);
+    this.setRecord(record.id, record);
   }
 
   private async forgetIdentity(oldId: string): Promise<void> {
