@@ -354,7 +354,7 @@ export class Overlay {
     });
   }
 
-  private onModelChanged({ networks, endpoints }: ModelChange): void {
+  private onModelChanged({ networks, endpoints, statuses }: ModelChange): void {
     const byNetwork = new Map<string, string[]>();
     for (const [id, network] of endpoints) {
       if (networks.has(network)) continue; // recompiled whole below
@@ -366,7 +366,7 @@ export class Overlay {
       for (const n of networks) this.recompileNetwork(h, n);
       for (const [n, ids] of byNetwork) this.recompileEndpoints(h, n, ids, placed.get(n)!);
     }
-    for (const id of endpoints.keys()) {
+    for (const id of [...endpoints.keys(), ...statuses]) {
       const b = this.cache.bindings.get(id);
       const h = b?.host ? this.hosts.get(b.host) : undefined;
       if (h && b?.status === 'bound') void this.markInstalled(h, id);

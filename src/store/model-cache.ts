@@ -14,10 +14,21 @@ import { Collection, type CollectionEvent } from './collection';
 import type { Keys } from './keys';
 import type { Binding, Endpoint, Network, Subnet } from './model';
 
-/** One batch of changes: networks to recompile whole, endpoints (→ network) to recompile alone. */
+/**
+ * One batch of changes: networks to recompile whole, endpoints (→ network) to
+ * recompile alone, and endpoints whose binding changed only in status (bound →
+ * installed, or the etcd echo of a binding already applied), which need no
+ * recompile.
+ */
 export interface ModelChange {
   readonly networks: ReadonlySet<string>;
   readonly endpoints: ReadonlyMap<string, string>;
+  readonly statuses: ReadonlySet<string>;
+}
+
+/** Whether two bindings place the endpoint the same way for the compiler (host, port, up or down). */
+function samePlacement(a: Binding, b: Binding): boolean {
+  return a.host === b.host && a.ofport === b.ofport && (a.status === 'down') === (b.status === 'down');
 }
 
 export class ModelCache extends EventEmitter implements Snapshot {
@@ -33,6 +44,7 @@ export class ModelCache extends EventEmitter implements Snapshot {
   private pending = new Set<string>();
   /** Endpoints whose record or binding changed, with their network (known even after a delete). */
   private pendingEndpoints = new Map<string, string>();
+  private pendingStatuses = new Set<string>();
   private flushScheduled = false;
 
   constructor(
@@ -92,6 +104,7 @@ export class ModelCache extends EventEmitter implements Snapshot {
     for (const w of this.watchers) w.on('error', (err: Error) => this.log.warn('model watch error (etcd3 resumes it)', { error: err.message }));
     this.pending.clear();
     this.pendingEndpoints.clear();
+    this.pendingStatuses.clear();
     this.log.info('model loaded', { networks: this.networks.size, endpoints: this.endpointById.size, bindings: this.bindings.size, revision });
   }
 
@@ -103,15 +116,18 @@ export class ModelCache extends EventEmitter implements Snapshot {
     if (endpoint !== undefined) {
       if (network) this.pendingEndpoints.set(endpoint, network);
     } else if (network) this.pending.add(network);
+    // (touch(undefined) only schedules the batch, for status-only changes.)
     if (this.flushScheduled) return;
     this.flushScheduled = true;
     setImmediate(() => {
       this.flushScheduled = false;
       const networks = this.pending;
       const endpoints = this.pendingEndpoints;
+      const statuses = this.pendingStatuses;
       this.pending = new Set();
       this.pendingEndpoints = new Map();
-      this.emit('changed', { networks, endpoints } satisfies ModelChange);
+      this.pendingStatuses = new Set();
+      this.emit('changed', { networks, endpoints, statuses } satisfies ModelChange);
     });
   }
 
@@ -159,8 +175,14 @@ export class ModelCache extends EventEmitter implements Snapshot {
   }
 
   private onBinding(e: CollectionEvent<Binding>): void {
+    const before = this.bindings.get(e.id);
     if (e.kind === 'put') this.bindings.set(e.id, e.value);
     else this.bindings.delete(e.id);
+    if (before && e.kind === 'put' && samePlacement(before, e.value)) {
+      this.pendingStatuses.add(e.id);
+      this.touch(undefined);
+      return;
+    }
     this.touch(this.endpointById.get(e.id)?.network, e.id);
   }
 }
