@@ -30,7 +30,7 @@
 import { execFileSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { run, waitFor } from '../src/sandbox/processes';
-import { FlowWatch, dlDstOf, type KeyOf } from './flow-watch';
+import { ArrivalLog, FlowWatch, dlDstOf, type KeyOf } from './flow-watch';
 import { join } from 'node:path';
 import { latencyFigures, num, ratio, repoRoot, round, str, type BenchContext, type BenchDefinition, type Figures } from './framework';
 import { HostDriver } from './host-driver';
@@ -225,10 +225,8 @@ async function createEndpoints(plexusd: PlexusdProcess, total: number, ctx: Benc
  * the switch's flow-table event (the moment the FLOW_MOD or bundle is applied).
  */
 class SimFlowWatch implements RemoteWatch {
-  private readonly seen = new Map<string, number[]>();
-  private readonly waiters = new Map<string, { sinceMs: number; resolve: (atMs: number) => void }[]>();
+  private readonly log = new ArrivalLog();
   private readonly listener = (c: FlowChange): void => this.onChange(c);
-  events = 0;
 
   constructor(private readonly host: SimHost) {
     host.sim.on('flow', this.listener);
@@ -243,30 +241,11 @@ class SimFlowWatch implements RemoteWatch {
         mac = [...f.value].map((b) => b.toString(16).padStart(2, '0')).join(':');
       }
     }
-    if (mac === undefined) return;
-    this.events++;
-    let times = this.seen.get(mac);
-    if (!times) this.seen.set(mac, (times = []));
-    times.push(atMs);
-    const waiting = this.waiters.get(mac);
-    if (!waiting) return;
-    const still = waiting.filter((wt) => {
-      if (atMs < wt.sinceMs) return true;
-      wt.resolve(atMs);
-      return false;
-    });
-    if (still.length) this.waiters.set(mac, still);
-    else this.waiters.delete(mac);
+    if (mac !== undefined) this.log.record(mac, atMs);
   }
 
   when(key: string, sinceMs: number): Promise<number> {
-    const hit = this.seen.get(key)?.find((t) => t >= sinceMs);
-    if (hit !== undefined) return Promise.resolve(hit);
-    return new Promise((resolve) => {
-      const list = this.waiters.get(key) ?? [];
-      list.push({ sinceMs, resolve });
-      this.waiters.set(key, list);
-    });
+    return this.log.when(key, sinceMs);
   }
 
   async stop(): Promise<void> {

@@ -19,15 +19,46 @@ interface Waiter {
   readonly resolve: (atMs: number) => void;
 }
 
-export class FlowWatch {
-  /** Arrival times of events by key, in order. */
+/**
+ * Arrival times of keyed events, and promises for the first arrival at or after
+ * a moment: what every remote watch (ovs-ofctl monitor, simulated switch) shares.
+ */
+export class ArrivalLog {
   private readonly seen = new Map<string, number[]>();
   private readonly waiters = new Map<string, Waiter[]>();
+
+  record(key: string, atMs: number): void {
+    let times = this.seen.get(key);
+    if (!times) this.seen.set(key, (times = []));
+    times.push(atMs);
+    const waiting = this.waiters.get(key);
+    if (!waiting) return;
+    const still = waiting.filter((wt) => {
+      if (atMs < wt.sinceMs) return true;
+      wt.resolve(atMs);
+      return false;
+    });
+    if (still.length) this.waiters.set(key, still);
+    else this.waiters.delete(key);
+  }
+
+  /** First arrival at or after `sinceMs` of an event with this key. */
+  when(key: string, sinceMs: number): Promise<number> {
+    const hit = this.seen.get(key)?.find((t) => t >= sinceMs);
+    if (hit !== undefined) return Promise.resolve(hit);
+    return new Promise((resolve) => {
+      const list = this.waiters.get(key) ?? [];
+      list.push({ sinceMs, resolve });
+      this.waiters.set(key, list);
+    });
+  }
+}
+
+export class FlowWatch {
+  private readonly log = new ArrivalLog();
   private registered = false;
   private exited = false;
   private tail = '';
-  events = 0;
-
   private constructor(
     private readonly child: ChildProcess,
     private readonly keyOf: KeyOf,
@@ -70,36 +101,13 @@ export class FlowWatch {
     if (line.includes('FLOW_MONITOR reply')) this.registered = true;
     this.tail = (this.tail + line + '\n').slice(-2000);
     if (!/event=(ADDED|MODIFIED)/.test(line)) return;
-    this.events++;
     const key = this.keyOf(line);
-    if (key === undefined) return;
-    let times = this.seen.get(key);
-    if (!times) this.seen.set(key, (times = []));
-    times.push(atMs);
-    const waiting = this.waiters.get(key);
-    if (!waiting) return;
-    const still = waiting.filter((wt) => {
-      if (atMs < wt.sinceMs) return true;
-      wt.resolve(atMs);
-      return false;
-    });
-    if (still.length) this.waiters.set(key, still);
-    else this.waiters.delete(key);
+    if (key !== undefined) this.log.record(key, atMs);
   }
 
   /** First arrival at or after `sinceMs` of an event with this key. */
   when(key: string, sinceMs: number): Promise<number> {
-    const hit = this.seen.get(key)?.find((t) => t >= sinceMs);
-    if (hit !== undefined) return Promise.resolve(hit);
-    return new Promise((resolve) => {
-      const list = this.waiters.get(key) ?? [];
-      list.push({ sinceMs, resolve });
-      this.waiters.set(key, list);
-    });
-  }
-
-  get isAlive(): boolean {
-    return !this.exited;
+    return this.log.when(key, sinceMs);
   }
 
   async stop(): Promise<void> {
