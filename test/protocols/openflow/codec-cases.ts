@@ -5,6 +5,7 @@
  * `print` texts were observed from Open vSwitch 3.1 and are never edited to pass.
  */
 import type { OfpMessage } from '../../../protocols/openflow/messages';
+import { CAPTURE_PORT } from '../../support/ofp-capture';
 
 export interface GoldenCase {
   readonly name: string;
@@ -27,19 +28,8 @@ export const ARP_FRAME = Buffer.from(
   'hex',
 );
 
-const PORT = {
-  portNo: 1,
-  hwAddr: 'aa:55:aa:55:00:01',
-  name: 'p1',
-  config: 0,
-  state: 4,
-  curr: 0x2820,
-  advertised: 0,
-  supported: 0,
-  peer: 0,
-  currSpeed: 10_000_000,
-  maxSpeed: 0,
-};
+/** The same port the capture listener reports, so golden text and captures agree. */
+const PORT = CAPTURE_PORT;
 
 const FILTER_DEFAULTS = { tableId: 0xff, outPort: 0xffffffff, outGroup: 0xffffffff, cookie: 0n, cookieMask: 0n, match: [] };
 
