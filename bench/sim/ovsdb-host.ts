@@ -6,12 +6,9 @@
  * its OVSDB side by writing the columns only ovs-vswitchd writes:
  * Bridge.datapath_id and Interface.ofport.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { onExitCleanup, run, stopPid, trackPid, untrackPid, waitFor } from '../../src/sandbox/processes';
+import { OvsHost } from '../../src/sandbox/ovs-host';
+import { run, waitFor } from '../../src/sandbox/processes';
 
-const SCHEMA = '/usr/share/openvswitch/vswitch.ovsschema';
 const DB = 'Open_vSwitch';
 
 export interface OvsdbHostOptions {
@@ -22,21 +19,25 @@ export interface OvsdbHostOptions {
 }
 
 export class OvsdbHost {
-  private pid: number | undefined;
-  private readonly forget: () => void;
-
-  private constructor(readonly dir: string, readonly options: OvsdbHostOptions) {
-    this.forget = onExitCleanup(() => rmSync(dir, { recursive: true, force: true }));
-  }
+  private constructor(
+    private readonly ovs: OvsHost,
+    readonly options: OvsdbHostOptions,
+  ) {}
 
   get dbSock(): string {
-    return join(this.dir, 'db.sock');
+    return this.ovs.dbSock;
   }
 
   static async start(options: OvsdbHostOptions): Promise<OvsdbHost> {
-    const host = new OvsdbHost(mkdtempSync(join(tmpdir(), `plexus-simhost-${options.systemId}-`)), options);
+    const ovs = await OvsHost.start({
+      name: `simhost-${options.systemId}`,
+      systemId: options.systemId,
+      externalIds: { 'plexus-encap-ip': options.encapIp, 'plexus-bridge-datapath-type': 'dummy' },
+      switchd: false,
+    });
+    const host = new OvsdbHost(ovs, options);
     try {
-      await host.boot();
+      await host.vsctl('set-manager', options.manager);
     } catch (err) {
       await host.stop();
       throw err;
@@ -44,37 +45,9 @@ export class OvsdbHost {
     return host;
   }
 
-  private async boot(): Promise<void> {
-    const d = this.dir;
-    const env = { ...process.env, OVS_RUNDIR: d, OVS_LOGDIR: d, OVS_DBDIR: d };
-    await run('ovsdb-tool', ['create', join(d, 'conf.db'), SCHEMA]);
-    const pidfile = join(d, 'ovsdb-server.pid');
-    await run('ovsdb-server', [
-      join(d, 'conf.db'),
-      `--remote=punix:${this.dbSock}`,
-      // As the OVS init scripts do; without it set-manager has no effect (SPEC §9).
-      '--remote=db:Open_vSwitch,Open_vSwitch,manager_options',
-      `--unixctl=${join(d, 'ovsdb-server.ctl')}`,
-      `--pidfile=${pidfile}`,
-      '--detach',
-      `--log-file=${join(d, 'ovsdb-server.log')}`,
-    ], { env });
-    this.pid = Number(readFileSync(pidfile, 'utf8').trim());
-    trackPid(this.pid);
-    const o = this.options;
-    await this.vsctl('init');
-    await this.vsctl(
-      'set', 'Open_vSwitch', '.',
-      `external_ids:system-id="${o.systemId}"`,
-      `external_ids:plexus-encap-ip="${o.encapIp}"`,
-      'external_ids:plexus-bridge-datapath-type=dummy',
-    );
-    await this.vsctl('set-manager', o.manager);
-  }
-
   /** ovs-vsctl without waiting for ovs-vswitchd (there is none). */
   vsctl(...args: string[]): Promise<string> {
-    return run('ovs-vsctl', [`--db=unix:${this.dbSock}`, '--no-wait', '--timeout=10', ...args]).then((r) => r.stdout);
+    return this.ovs.vsctl(...args).then((r) => r.stdout);
   }
 
   /** One OVSDB transaction (RFC 7047 §4.1.3) through ovsdb-client; returns its results. */
@@ -125,13 +98,8 @@ export class OvsdbHost {
     return new Map(r!.rows.map((row) => [row.name, Object.fromEntries(row.external_ids[1])]));
   }
 
-  async stop(): Promise<void> {
-    if (this.pid !== undefined) {
-      await stopPid(this.pid);
-      untrackPid(this.pid);
-      this.pid = undefined;
-    }
-    rmSync(this.dir, { recursive: true, force: true });
-    this.forget();
+  stop(): Promise<void> {
+    return this.ovs.stop();
   }
+
 }

@@ -16,6 +16,12 @@ export interface OvsHostOptions {
   readonly netns?: string;
   readonly systemId?: string;
   readonly externalIds?: Readonly<Record<string, string>>;
+  /**
+   * Start ovs-vswitchd (default true). Without it only the database runs — a
+   * simulated switch plays the OpenFlow side — and ovs-vsctl does not wait for a
+   * switch to apply its changes.
+   */
+  readonly switchd?: boolean;
 }
 
 const SCHEMA = '/usr/share/openvswitch/vswitch.ovsschema';
@@ -71,6 +77,7 @@ export class OvsHost {
     const ids = { 'system-id': this.options.systemId ?? this.name, ...(this.options.externalIds ?? {}) };
     const idArgs = Object.entries(ids).map(([k, v]) => `external_ids:${k}="${v}"`);
     await this.vsctl('--no-wait', 'set', 'Open_vSwitch', '.', ...idArgs);
+    if (this.options.switchd === false) return;
     await this.daemon('ovs-vswitchd', [
       `unix:${this.dbSock}`,
       ...(this.options.dummy ? ['--enable-dummy=override', '--disable-system'] : ['--disable-system']),
@@ -99,7 +106,8 @@ export class OvsHost {
   }
 
   vsctl(...args: string[]): Promise<RunResult> {
-    const [c, a] = this.wrap('ovs-vsctl', [`--db=unix:${this.dbSock}`, '--timeout=10', ...args]);
+    const noWait = this.options.switchd === false && !args.includes('--no-wait') ? ['--no-wait'] : [];
+    const [c, a] = this.wrap('ovs-vsctl', [`--db=unix:${this.dbSock}`, '--timeout=10', ...noWait, ...args]);
     return run(c, a, { env: this.env });
   }
   ofctl(...args: string[]): Promise<RunResult> {
