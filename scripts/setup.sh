@@ -8,17 +8,31 @@ cd "$(dirname "$0")/.."
 
 need_pkgs=()
 want() { command -v "$1" >/dev/null 2>&1 || need_pkgs+=("$2"); }
+# One line per program the code runs (test/scripts/setup.test.ts checks that every
+# program spawned anywhere in src/, bench/, scripts/ or test/ is listed here).
 want ovs-vswitchd openvswitch-switch
+want ovs-vsctl openvswitch-switch
+want ovsdb-server openvswitch-common
+want ovsdb-tool openvswitch-common
+want ovsdb-client openvswitch-common
 want ovs-ofctl openvswitch-common
+want ovs-appctl openvswitch-common
 want etcd etcd-server
 want etcdctl etcd-client
 want ip iproute2
 want ethtool ethtool
+want sysctl procps
 want udhcpc udhcpc
+want busybox busybox
 want ping iputils-ping
+want tcpdump tcpdump
+want sh dash
+want apt-get apt
 # Benchmarks compare against these peers (npm run bench passes --bench).
 if [ "${1:-}" = "--bench" ]; then
   want ovn-northd ovn-central
+  want ovn-nbctl ovn-central
+  want ovn-sbctl ovn-central
   want ovn-controller ovn-host
   want ovs-testcontroller openvswitch-testcontroller
   want osken-manager python3-os-ken
