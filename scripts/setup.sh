@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_pkgs=()
-want() { command -v "$1" >/dev/null 2>&1 || need_pkgs+=("$2"); }
+want() { command -v "$1" >/dev/null 2>&1 || [[ " ${need_pkgs[*]} " == *" $2 "* ]] || need_pkgs+=("$2"); }
 # One line per program the code runs (test/scripts/setup.test.ts checks that every
 # program spawned anywhere in src/, bench/, scripts/ or test/ is listed here).
 want ovs-vswitchd openvswitch-switch
