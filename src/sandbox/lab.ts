@@ -785,6 +785,7 @@ async function claimRunId(wanted: number | undefined): Promise<number> {
   const namespaces = new Set(listNetns());
   const rootRoutes = (await run('ip', ['-4', '-o', 'route', 'show', 'table', 'all'])).stdout
     + (await run('ip', ['-4', '-o', 'addr', 'show'])).stdout;
+  let lastError: unknown;
   for (const r of candidates) {
     if (!Number.isInteger(r) || r < 1 || r > 254) throw new NetnsError(`run id must be 1..254, not ${r}`);
     const taken = RESERVED_RUN_IDS.has(r)
@@ -800,9 +801,11 @@ async function claimRunId(wanted: number | undefined): Promise<number> {
       return r;
     } catch (err) {
       if (wanted !== undefined) throw new NetnsError(`cannot claim lab run id ${r}`, { cause: err });
+      lastError = err;
     }
   }
-  throw new NetnsError('no free lab run id (1..254)');
+  const why = lastError instanceof Error ? `; the last claim failed: ${lastError.message}` : '';
+  throw new NetnsError(`no free lab run id (1..254)${why}`, { cause: lastError });
 }
 
 function shuffled<T>(xs: T[]): T[] {

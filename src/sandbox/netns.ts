@@ -58,7 +58,12 @@ export function listLinks(ns?: string): string[] {
  */
 export async function addNetns(name: string): Promise<void> {
   await run('ip', ['netns', 'add', name]);
-  await ip(name, 'link', 'set', 'lo', 'up');
+  try {
+    await ip(name, 'link', 'set', 'lo', 'up');
+  } catch (err) {
+    await deleteNetns(name); // the name was ours: do not leave it behind half made
+    throw err;
+  }
 }
 
 /** Deletes a namespace (its interfaces, and veth peers elsewhere, go with it). */
