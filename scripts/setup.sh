@@ -16,6 +16,8 @@ want ip iproute2
 want ethtool ethtool
 want udhcpc udhcpc
 want ping iputils-ping
+# promtool checks the /metrics exposition in npm test.
+want promtool prometheus
 # Benchmarks compare against these peers (npm run bench passes --bench).
 if [ "${1:-}" = "--bench" ]; then
   want ovn-northd ovn-central
