@@ -23,6 +23,7 @@ import { HostListener } from '../southbound/ovsdb-listener';
 import { SwitchServer } from '../southbound/switch-server';
 import { Metrics } from '../metrics';
 import { resolveMemberId } from './member-id';
+import { probeEtcd, StartAbortedError, waitForEtcd } from './etcd-wait';
 import { Membership } from '../cluster/membership';
 import { Ownership } from '../cluster/ownership';
 
@@ -46,12 +47,20 @@ export interface Daemon {
   readonly memberId: string;
   readonly ports: { readonly api: number; readonly openflow: number; readonly ovsdb: number };
   stop(): Promise<void>;
+  /** For an immediate exit: signals the children (embedded etcd) to stop, without waiting. */
+  abandon(): void;
 }
 
-export async function startDaemon(config: Config, log: Logger): Promise<Daemon> {
+/**
+ * Starts every part in order. `signal` aborts a start-up still in progress (a
+ * SIGTERM while waiting for etcd): what was started is stopped again and the
+ * promise rejects with StartAbortedError.
+ */
+export async function startDaemon(config: Config, log: Logger, signal?: AbortSignal): Promise<Daemon> {
   const memberId = resolveMemberId(config.dataDir, config.memberId);
   log.info('plexusd starting', { member: memberId, version: VERSION, dataDir: config.dataDir, etcd: config.etcd.length ? config.etcd : 'embedded' });
   const stops: (() => Promise<void>)[] = [];
+  const abandons: (() => void)[] = [];
   const stopAll = async (): Promise<void> => {
     for (const stop of stops.reverse()) {
       await stop().catch((err: Error) => log.warn('shutdown step failed', { error: err.message }));
@@ -64,8 +73,9 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
         { dataDir: config.dataDir, name: memberId, clientPort: config.embeddedEtcdPorts.client, peerPort: config.embeddedEtcdPorts.peer },
         log.child({ module: 'etcd' }),
       );
-      await etcd.start();
+      abandons.push(() => etcd.abandon());
       stops.push(() => etcd.stop());
+      await etcd.start();
       endpoints = [etcd.endpoint];
     }
     // Unary calls get a deadline so that with etcd gone the API answers 503 in seconds, not hangs;
@@ -76,6 +86,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
       defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + ETCD_CALL_DEADLINE_MS }),
     });
     stops.push(async () => client.close());
+    await waitForEtcd(probeEtcd(client, config.etcdPrefix), endpoints, log.child({ module: 'etcd' }), signal ? { signal } : {});
     const keys = new Keys(config.etcdPrefix);
     const hosts = new Collection<HostRecord>(client, keys.hosts());
 
@@ -171,7 +182,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
     started = true;
 
     log.info('plexusd ready', { member: memberId, api: apiPort, openflow: openflowPort, ovsdb: ovsdbPort, advertise: config.advertise });
-    return { memberId, ports: { api: apiPort, openflow: openflowPort, ovsdb: ovsdbPort }, stop: stopAll };
+    return { memberId, ports: { api: apiPort, openflow: openflowPort, ovsdb: ovsdbPort }, stop: stopAll, abandon: () => abandons.forEach((a) => a()) };
   } catch (err) {
     await stopAll();
     throw err;
@@ -195,29 +206,48 @@ export function main(argv: readonly string[]): void {
   process.on('unhandledRejection', (err) => log.error('unhandled rejection (bug)', { error: (err as Error)?.stack ?? String(err) }));
   let daemon: Daemon | undefined;
   let stopping = false;
+  const aborter = new AbortController();
+  // SPEC §11: the first SIGTERM/SIGINT stops gracefully (datapaths handed over, embedded etcd
+  // stopped, exit 0); a second one exits at once.
   const shutdown = (signal: string): void => {
-    if (stopping) return;
+    if (stopping) {
+      log.warn('plexusd exiting at once (second signal)', { signal });
+      daemon?.abandon();
+      process.exit(1);
+    }
     stopping = true;
     log.info('plexusd stopping', { signal });
-    const hardExit = setTimeout(() => process.exit(1), 15_000);
+    aborter.abort();
+    const hardExit = setTimeout(() => {
+      log.error('plexusd did not stop in time, exiting', { timeoutMs: STOP_TIMEOUT_MS });
+      daemon?.abandon();
+      process.exit(1);
+    }, STOP_TIMEOUT_MS);
     hardExit.unref();
-    void (daemon?.stop() ?? Promise.resolve()).then(() => {
-      log.info('plexusd stopped');
-      process.exit(0);
-    });
+    // Before start-up has finished, startDaemon itself stops what it started (the abort above).
+    if (daemon) void daemon.stop().then(() => exitStopped(log));
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
-  startDaemon(config, log).then(
+  startDaemon(config, log, aborter.signal).then(
     (d) => {
       daemon = d;
-      if (stopping) void d.stop();
+      if (stopping) void d.stop().then(() => exitStopped(log));
     },
     (err: Error) => {
+      if (err instanceof StartAbortedError || stopping) return exitStopped(log);
       log.error('plexusd failed to start', { error: err.message });
       process.exit(1);
     },
   );
+}
+
+/** Longest a graceful stop may take before plexusd exits anyway (systemd's TimeoutStopSec is 20 s). */
+const STOP_TIMEOUT_MS = 15_000;
+
+function exitStopped(log: Logger): void {
+  log.info('plexusd stopped');
+  process.exit(0);
 }
 
 if (require.main === module) main(process.argv.slice(2));

@@ -51,6 +51,8 @@ export interface PlexusdPorts {
 export class PlexusdProcess {
   private child: ChildProcess | undefined;
   private output = '';
+  /** How the last run ended (undefined while running or never started). */
+  lastExit: { readonly code: number | null; readonly signal: NodeJS.Signals | null } | undefined;
   private forgetExitCleanup: () => void = () => undefined;
   private constructor(
     readonly options: PlexusdOptions,
@@ -115,7 +117,11 @@ export class PlexusdProcess {
     };
     child.stdout!.on('data', collect);
     child.stderr!.on('data', collect);
-    child.on('exit', () => untrackPid(child.pid!));
+    this.lastExit = undefined;
+    child.on('exit', (code, signal) => {
+      untrackPid(child.pid!);
+      this.lastExit = { code, signal };
+    });
     try {
       await waitFor('plexusd to be ready', async () => {
         if (child.exitCode !== null) throw new Error(`plexusd exited with ${child.exitCode}:\n${this.output.slice(-3000)}`);
