@@ -16,7 +16,7 @@ export interface MetricSources {
 
 /**
  * prom-client's default Node.js gauges that end in `_total` (a suffix reserved
- * for counters): replaced by the same values under gauge names.
+ * for counters); the same counts remain, by type, in the gauges without it.
  */
 const MISNAMED_DEFAULTS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
 
@@ -33,14 +33,6 @@ export class Metrics {
     collectDefaultMetrics({ register: this.registry, prefix: 'plexus_' });
     for (const name of MISNAMED_DEFAULTS) this.registry.removeSingleMetric(`plexus_${name}`);
     const registers = [this.registry];
-    new Gauge({
-      name: 'plexus_nodejs_active_resources',
-      help: 'Resources (handles, requests, timers) keeping the Node.js event loop alive',
-      registers,
-      collect() {
-        this.set(process.getActiveResourcesInfo().length);
-      },
-    });
     this.hostsConnected = new Gauge({
       name: 'plexus_hosts_connected',
       help: 'Hosts whose OVSDB is connected to this member',
