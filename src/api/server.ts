@@ -46,6 +46,8 @@ export interface ApiDeps {
   /** Bearer tokens (SPEC §6); empty = no authentication (plexusd then binds loopback only). */
   readonly tokens?: readonly ApiToken[];
   readonly tls?: ApiTls;
+  /** Overrides of HTTP_LIMITS (tests use short ones). */
+  readonly limits?: Partial<HttpLimits>;
   readonly hosts: {
     list(): Promise<Versioned<HostRecord>[]>;
     get(id: string): Promise<Versioned<HostRecord> | undefined>;
@@ -64,7 +66,16 @@ export interface ApiDeps {
 }
 
 /** Server-side limits against slow or stuck clients (slowloris): headers, whole request, idle keep-alive. */
-export const HTTP_LIMITS = {
+export interface HttpLimits {
+  readonly headersTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  readonly keepAliveTimeoutMs: number;
+  readonly idleTimeoutMs: number;
+  readonly maxUrlLength: number;
+  readonly maxHeaderBytes: number;
+}
+
+export const HTTP_LIMITS: HttpLimits = {
   headersTimeoutMs: 10_000,
   requestTimeoutMs: 30_000,
   keepAliveTimeoutMs: 5_000,
@@ -72,18 +83,19 @@ export const HTTP_LIMITS = {
   idleTimeoutMs: 60_000,
   maxUrlLength: 8192,
   maxHeaderBytes: 16_384,
-} as const;
+};
 
 const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   const tokens = deps.tokens ?? [];
+  const limits: HttpLimits = { ...HTTP_LIMITS, ...deps.limits };
   const audit = deps.log.child({ module: 'audit' });
   const nodeHttp = {
-    headersTimeout: HTTP_LIMITS.headersTimeoutMs,
-    requestTimeout: HTTP_LIMITS.requestTimeoutMs,
-    connectionsCheckingInterval: 1000,
-    maxHeaderSize: HTTP_LIMITS.maxHeaderBytes,
+    headersTimeout: limits.headersTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs),
+    maxHeaderSize: limits.maxHeaderBytes,
   };
   const app = Fastify({
     logger: false,
@@ -91,17 +103,17 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     // Peers hold heartbeat connections open; closing must not wait for them.
     forceCloseConnections: true,
     // Ids may be up to 253 characters; longer path parameters are a 404 from the router otherwise.
-    maxParamLength: 1024,
-    requestTimeout: HTTP_LIMITS.requestTimeoutMs,
-    keepAliveTimeout: HTTP_LIMITS.keepAliveTimeoutMs,
-    connectionTimeout: HTTP_LIMITS.idleTimeoutMs,
+    routerOptions: { maxParamLength: 1024 },
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    connectionTimeout: limits.idleTimeoutMs,
     http: nodeHttp,
     ...(deps.tls
       ? { https: { ...nodeHttp, cert: deps.tls.cert, key: deps.tls.key, ...(deps.tls.ca ? { ca: deps.tls.ca, requestCert: true, rejectUnauthorized: true } : {}) } }
       : {}),
-    clientErrorHandler: answerClientError,
+    clientErrorHandler: (err: Error & { code?: string }, socket: Socket) => answerClientError(err, socket, limits),
   } as Parameters<typeof Fastify>[0]) as unknown as FastifyInstance;
-  app.server.headersTimeout = HTTP_LIMITS.headersTimeoutMs;
+  app.server.headersTimeout = limits.headersTimeoutMs;
 
   // Bodies are validated as sent: no coercion ({"name":5} is not the name "5"), every error reported.
   // Query strings and path parameters are text by nature: those are coerced ("?limit=10").
@@ -125,7 +137,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   });
 
   app.addHook('onRequest', async (req) => {
-    if (req.url.length > HTTP_LIMITS.maxUrlLength) throw new ApiError(414, 'URI Too Long', `the request URL is longer than ${HTTP_LIMITS.maxUrlLength} characters`);
+    if (req.url.length > limits.maxUrlLength) throw new ApiError(414, 'URI Too Long', `the request URL is longer than ${limits.maxUrlLength} characters`);
     if ((req.routeOptions.config as { public?: boolean } | undefined)?.public) return;
     setPrincipal(req, authenticate(tokens, req.headers.authorization));
   });
@@ -228,7 +240,7 @@ function describeChecks(checks: Readonly<Record<string, string>>): string {
  * Errors Node's HTTP parser raises before fastify sees a request (headers too
  * large, a malformed request line, a timeout): answered as problem+json too.
  */
-function answerClientError(err: Error & { code?: string }, socket: Socket): void {
+function answerClientError(err: Error & { code?: string }, socket: Socket, limits: HttpLimits): void {
   if (!socket.writable) {
     socket.destroy();
     return;
@@ -237,7 +249,7 @@ function answerClientError(err: Error & { code?: string }, socket: Socket): void
     err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : err.code === 'HPE_URI_TOO_LONG' ? 414 : 400;
   const detail =
     status === 431
-      ? `the request headers are larger than ${HTTP_LIMITS.maxHeaderBytes} bytes`
+      ? `the request headers are larger than ${limits.maxHeaderBytes} bytes`
       : status === 408
         ? 'the request did not arrive in time'
         : status === 414
