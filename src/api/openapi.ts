@@ -9,7 +9,7 @@ import type { SwaggerOptions } from '@fastify/swagger';
 export function describeOpenApi(version: string, hasTokens: boolean): SwaggerOptions {
   return {
     openapi: {
-      openapi: '3.0.3',
+      openapi: '3.1.0',
       info: {
         title: 'Plexus API',
         version,

@@ -77,6 +77,7 @@ export const problemResponses = {
   401: problem('no or an unknown bearer token'),
   403: problem('the token may not do this (tenant scope)'),
   404: problem('no such resource (or not visible to this token)'),
+  414: problem('the request URL is longer than 8192 characters'),
   503: problem('etcd is not reachable: retry'),
 } as const;
 

@@ -183,7 +183,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     '/v1/health',
     {
       config: { public: true },
-      schema: { operationId: 'getHealth', summary: 'Liveness: the process answers', tags: ['status'], security: [], response: { 200: healthSchema } },
+      schema: { operationId: 'getHealth', summary: 'Liveness: the process answers', tags: ['status'], security: [], response: { 200: healthSchema, 414: problemResponses[414] } },
     },
     async () => ({ status: 'ok', member: deps.memberId, version: deps.version }),
   );
@@ -196,7 +196,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
         summary: 'Readiness: etcd reachable and listeners up',
         tags: ['status'],
         security: [],
-        response: { 200: readySchema, 503: problemResponses[503] },
+        response: { 200: readySchema, 414: problemResponses[414], 503: problemResponses[503] },
       },
     },
     async (_req, reply) => {
