@@ -16,6 +16,8 @@ want ip iproute2
 want ethtool ethtool
 want udhcpc udhcpc
 want ping iputils-ping
+# Tests make their own certificates (TLS for the API, ssl: for OVSDB and OpenFlow).
+want openssl openssl
 # promtool checks the /metrics exposition in npm test.
 want promtool prometheus
 # Benchmarks compare against these peers (npm run bench passes --bench).
