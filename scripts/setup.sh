@@ -18,6 +18,8 @@ want udhcpc udhcpc
 want ping iputils-ping
 # Tests make their own certificates (TLS for the API, ssl: for OVSDB and OpenFlow).
 want openssl openssl
+# The systemd unit is checked with systemd-analyze security.
+want systemd-analyze systemd
 # promtool checks the /metrics exposition in npm test.
 want promtool prometheus
 # Benchmarks compare against these peers (npm run bench passes --bench).
