@@ -80,21 +80,27 @@ describe('plexusd lifecycle: signals and etcd at start-up @slow', function () {
 
   it('etcd down at start: retries with backoff, logs why, comes up once etcd does', async () => {
     const etcd = await EtcdCluster.start(1);
+    const dataDir = mkdtempSync(join(tmpdir(), 'plexusd-late-'));
+    const [api, of, ovsdb] = await freePorts(3);
+    let d: ReturnType<typeof spawnPlexusd> | undefined;
     try {
       await etcd.stopMember(0, true);
-      const starting = PlexusdProcess.start({ memberId: 'late-etcd', etcd: etcd.endpoints });
-      await new Promise((r) => setTimeout(r, 3000));
+      d = spawnPlexusd([
+        '--data-dir', dataDir, '--etcd', etcd.endpoints, '--member-id', 'late-etcd', '--advertise', '127.0.0.1',
+        '--listen-api', `127.0.0.1:${api}`, '--listen-openflow', `127.0.0.1:${of}`, '--listen-ovsdb', `127.0.0.1:${ovsdb}`,
+      ]);
+      const logs = d.logs;
+      await waitFor('two retries logged', () => (logs().match(/etcd not reachable, retrying/g) ?? []).length >= 2, 30_000);
+      assert.equal(d.child.exitCode, null, 'plexusd gave up');
       await etcd.startMember(0);
-      const p = await starting;
-      try {
-        const retries = p.logs.match(/etcd not reachable, retrying/g) ?? [];
-        assert.ok(retries.length >= 2, `expected retries in the log:\n${p.logs.slice(-2000)}`);
-        assert.equal((await p.api('GET', '/v1/ready')).status, 200);
-      } finally {
-        await p.destroy();
-      }
+      await waitFor('plexusd ready once etcd is back', async () => (await fetch(`http://127.0.0.1:${api}/v1/ready`).catch(() => undefined))?.status === 200, 30_000, 100);
+      assert.match(logs(), /etcd reachable/);
+      d.child.kill('SIGTERM');
+      assert.equal((await d.exited).code, 0);
     } finally {
+      if (d && d.child.exitCode === null) d.child.kill('SIGKILL');
       await etcd.stop();
+      rmSync(dataDir, { recursive: true, force: true });
     }
   });
 
