@@ -28,6 +28,12 @@ want ping iputils-ping
 want tcpdump tcpdump
 want sh dash
 want apt-get apt
+# Tests make their own certificates (TLS for the API, ssl: for OVSDB and OpenFlow).
+want openssl openssl
+# The systemd unit is checked with systemd-analyze security.
+want systemd-analyze systemd
+# promtool checks the /metrics exposition in npm test.
+want promtool prometheus
 # Benchmarks compare against these peers (npm run bench passes --bench).
 if [ "${1:-}" = "--bench" ]; then
   want ovn-northd ovn-central

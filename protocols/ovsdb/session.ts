@@ -494,6 +494,10 @@ export class OvsdbListener extends EventEmitter<ListenerEvents> {
     this.log = (options.logger ?? defaultLogger()).child({ module: 'ovsdb-listener' });
     // A TLS server also emits 'connection' for the raw socket: take only the secured one.
     server.on(target.kind === 'pssl' ? 'secureConnection' : 'connection', (socket: net.Socket) => this.onConnection(socket));
+    // A failed handshake (certificate from an unknown CA, plain TCP on an ssl port) loses that peer only.
+    server.on('tlsClientError', (err: Error, socket: net.Socket) =>
+      this.log.warn('ovsdb TLS handshake failed', { remote: `${socket.remoteAddress}:${socket.remotePort}`, error: err.message }),
+    );
     server.on('error', (err) => {
       const error = new ConnectionError(`listener error: ${err.message}`, { cause: err });
       // An unhandled 'error' event would throw; a listener problem must not kill the process.

@@ -2,38 +2,82 @@
  * /v1/endpoints (SPEC §3, §6, §11): workload NICs. The intent (what the API
  * was told) is joined with the binding (where a host reported it attached):
  * `status` is `pending` until a host reports it. GET one is the drill-down.
+ * Every `{id}` also takes the endpoint's name (unique in its tenant).
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Versioned } from '../store/collection';
 import type { Binding, Endpoint } from '../store/model';
+import { ResourceConflictError } from '../store/model-errors';
 import type { CreateEndpointInput, EndpointPatch } from '../store/model-store';
-import { paginate } from './pagination';
+import { matchesLabels, parseLabelSelector } from './label-selector';
+import { byNameThenId, paginate } from './pagination';
 import { ifMatchOf, setEtag } from './preconditions';
-import { createEndpointBody, idParams, listOf, networkFilterQuery, patchEndpointBody, problemResponses, writeProblemResponses } from './schemas';
+import { checkEndpointNameFree, findEndpoint, findNetwork, visibleNetworks } from './scope';
+import {
+  createEndpointBody,
+  endpointListQuery,
+  idParams,
+  listOf,
+  mergePatchEndpointBody,
+  patchEndpointBody,
+  problemResponses,
+  writeProblemResponses,
+} from './schemas';
 import type { ApiDeps } from './server';
 
 function view(e: Versioned<Endpoint>, b: Binding | undefined) {
   return { ...e.value, revision: e.revision, status: b?.status ?? 'pending', host: b?.host ?? null, ofport: b?.ofport ?? null };
 }
 
+/** A JSON merge patch (RFC 7386) of an endpoint: null removes, labels merge key by key. */
+interface EndpointMergePatch {
+  readonly name?: string | null;
+  readonly labels?: Readonly<Record<string, string | null>>;
+  readonly securityGroups?: readonly string[] | null;
+}
+
+function isMergePatch(req: FastifyRequest): boolean {
+  return (req.headers['content-type'] ?? '').toLowerCase().startsWith('application/merge-patch+json');
+}
+
+/** Applies a merge patch to the current record: the result is an ordinary (replacing) patch. */
+export function applyEndpointMergePatch(cur: Endpoint, patch: EndpointMergePatch): EndpointPatch {
+  const out: { name?: string; labels?: Record<string, string>; securityGroups?: string[] } = {};
+  if (patch.name !== undefined) out.name = patch.name ?? '';
+  if (patch.securityGroups !== undefined) out.securityGroups = [...(patch.securityGroups ?? [])];
+  if (patch.labels !== undefined) {
+    const labels: Record<string, string> = { ...cur.labels };
+    for (const [k, v] of Object.entries(patch.labels)) {
+      if (v === null) delete labels[k];
+      else labels[k] = v;
+    }
+    out.labels = labels;
+  }
+  return out;
+}
+
 export function registerEndpointRoutes(app: FastifyInstance, deps: ApiDeps): void {
   const { model } = deps;
 
-  app.get<{ Querystring: { limit: number; next?: string; network?: string } }>(
+  app.get<{ Querystring: { limit: number; next?: string; network?: string; labelSelector?: string } }>(
     '/v1/endpoints',
     {
       schema: {
-        summary: 'List endpoints with their status (?network= id or name filters)',
+        operationId: 'listEndpoints',
+        summary: 'List endpoints with their status, sorted by name (?network= id or name, ?labelSelector=app=web)',
         tags: ['endpoints'],
-        querystring: networkFilterQuery,
+        querystring: endpointListQuery,
         response: { 200: listOf('Endpoint'), ...problemResponses },
       },
     },
     async (req) => {
-      const filter = req.query.network === undefined ? {} : { network: req.query.network };
+      const selector = req.query.labelSelector === undefined ? [] : parseLabelSelector(req.query.labelSelector);
+      const visible = new Set((await visibleNetworks(req, model)).map((n) => n.value.id));
+      const filter = req.query.network === undefined ? {} : { network: (await findNetwork(req, model, req.query.network)).value.id };
       const [endpoints, bindings] = await Promise.all([model.listEndpoints(filter), model.listBindings()]);
-      const page = paginate(endpoints.map((e) => ({ id: e.value.id, e })), req.query.limit, req.query.next);
-      return { ...page, items: page.items.map(({ e }) => view(e, bindings.get(e.value.id))) };
+      const items = endpoints.filter((e) => visible.has(e.value.network) && matchesLabels(e.value.labels, selector));
+      const page = paginate(items, req.query.limit, req.query.next, (e) => byNameThenId(e.value));
+      return { ...page, items: page.items.map((e) => view(e, bindings.get(e.value.id))) };
     },
   );
 
@@ -41,14 +85,22 @@ export function registerEndpointRoutes(app: FastifyInstance, deps: ApiDeps): voi
     '/v1/endpoints',
     {
       schema: {
-        summary: 'Create an endpoint: MAC generated and one address per subnet allocated unless given',
+        operationId: 'createEndpoint',
+        summary: 'Create an endpoint: MAC generated and one address per IP family allocated unless given',
         tags: ['endpoints'],
         body: createEndpointBody,
         response: { 201: { $ref: 'Endpoint#' }, ...writeProblemResponses },
       },
     },
     async (req, reply) => {
-      const e = await model.createEndpoint(req.body);
+      const network = await findNetwork(req, model, req.body.network);
+      // An id that exists is "already exists", whatever else the request would run into (e.g. a full subnet).
+      if (req.body.id !== undefined) {
+        const existing = await model.getEndpoint(req.body.id).catch(() => undefined);
+        if (existing) throw new ResourceConflictError('duplicate', `endpoint "${req.body.id}" already exists`, { endpoint: req.body.id });
+      }
+      await checkEndpointNameFree(model, network.value.tenant, req.body.name ?? '');
+      const e = await model.createEndpoint({ ...req.body, network: network.value.id });
       setEtag(reply, e.revision);
       return reply.status(201).header('location', `/v1/endpoints/${encodeURIComponent(e.value.id)}`).send(view(e, undefined));
     },
@@ -58,14 +110,15 @@ export function registerEndpointRoutes(app: FastifyInstance, deps: ApiDeps): voi
     '/v1/endpoints/:id',
     {
       schema: {
-        summary: 'Drill-down: the endpoint, where it is attached, its status history and its flows',
+        operationId: 'getEndpoint',
+        summary: 'Drill-down (by id or name): the endpoint, where it is attached, its status history and its flows',
         tags: ['endpoints'],
         params: idParams,
         response: { 200: { $ref: 'EndpointDetail#' }, ...problemResponses },
       },
     },
     async (req, reply) => {
-      const e = await model.getEndpoint(req.params.id);
+      const e = await findEndpoint(req, model, req.params.id);
       setEtag(reply, e.revision);
       const b = e.binding;
       const flows = deps.flowsOf ? await deps.flowsOf(e.value.id) : undefined;
@@ -78,21 +131,30 @@ export function registerEndpointRoutes(app: FastifyInstance, deps: ApiDeps): voi
     },
   );
 
-  app.patch<{ Params: { id: string }; Body: EndpointPatch }>(
+  app.patch<{ Params: { id: string }; Body: EndpointPatch | EndpointMergePatch }>(
     '/v1/endpoints/:id',
     {
       schema: {
-        summary: 'Change name, labels or security groups (If-Match: revision)',
+        operationId: 'updateEndpoint',
+        summary: 'Change name, labels or security groups (If-Match: revision). application/json replaces the fields given; application/merge-patch+json merges labels, null removes',
         tags: ['endpoints'],
         params: idParams,
-        body: patchEndpointBody,
+        body: { content: { 'application/json': { schema: patchEndpointBody }, 'application/merge-patch+json': { schema: mergePatchEndpointBody } } },
         response: { 200: { $ref: 'Endpoint#' }, ...writeProblemResponses },
       },
     },
     async (req, reply) => {
-      const e = await model.updateEndpoint(req.params.id, req.body, ifMatchOf(req));
+      const cur = await findEndpoint(req, model, req.params.id);
+      const patch = isMergePatch(req) ? applyEndpointMergePatch(cur.value, req.body as EndpointMergePatch) : (req.body as EndpointPatch);
+      if (patch.name !== undefined && patch.name !== cur.value.name) {
+        const network = await findNetwork(req, model, cur.value.network);
+        await checkEndpointNameFree(model, network.value.tenant, patch.name, cur.value.id);
+      }
+      // A merge is computed from the record just read: it must apply to exactly that revision.
+      const ifMatch = ifMatchOf(req) ?? (isMergePatch(req) ? cur.revision : undefined);
+      const e = await model.updateEndpoint(cur.value.id, patch, ifMatch);
       setEtag(reply, e.revision);
-      return view(e, (await model.getEndpoint(e.value.id).catch(() => undefined))?.binding);
+      return view(e, cur.binding);
     },
   );
 
@@ -100,14 +162,16 @@ export function registerEndpointRoutes(app: FastifyInstance, deps: ApiDeps): voi
     '/v1/endpoints/:id',
     {
       schema: {
+        operationId: 'deleteEndpoint',
         summary: 'Delete an endpoint; frees its addresses and MAC (If-Match: revision)',
         tags: ['endpoints'],
         params: idParams,
-        response: { 204: { type: 'null' }, ...writeProblemResponses },
+        response: { 204: { description: 'deleted', type: 'null' }, ...writeProblemResponses },
       },
     },
     async (req, reply) => {
-      await model.deleteEndpoint(req.params.id, ifMatchOf(req));
+      const cur = await findEndpoint(req, model, req.params.id);
+      await model.deleteEndpoint(cur.value.id, ifMatchOf(req));
       return reply.status(204).send();
     },
   );

@@ -67,10 +67,18 @@ export function listOf(ref: string) {
   } as const;
 }
 
+/** An error response: RFC 7807 problem details, typed application/problem+json (SPEC §6). */
+function problem(description: string) {
+  return { description, content: { 'application/problem+json': { schema: { $ref: 'Problem#' } } } } as const;
+}
+
 export const problemResponses = {
-  400: { $ref: 'Problem#' },
-  404: { $ref: 'Problem#' },
-  503: { $ref: 'Problem#' },
+  400: problem('the request is malformed or a field is invalid (the problem names it)'),
+  401: problem('no or an unknown bearer token'),
+  403: problem('the token may not do this (tenant scope)'),
+  404: problem('no such resource (or not visible to this token)'),
+  414: problem('the request URL is longer than 8192 characters'),
+  503: problem('etcd is not reachable: retry'),
 } as const;
 
 // ---------------------------------------------------------------- model resources (SPEC §3, §11)
@@ -92,7 +100,11 @@ const route = {
   required: ['destination', 'nexthop'],
   additionalProperties: false,
 } as const;
-const labels = { type: 'object', additionalProperties: { type: 'string', maxLength: 253 }, maxProperties: 64 } as const;
+const labels = { type: 'object', additionalProperties: { type: 'string', maxLength: 253 }, maxProperties: 64, propertyNames: { pattern: '^[A-Za-z0-9][A-Za-z0-9_./-]{0,62}$' } } as const;
+/** Labels in a JSON merge patch (RFC 7386): null removes the label. */
+const labelsPatch = { type: 'object', additionalProperties: { type: ['string', 'null'], maxLength: 253 }, maxProperties: 64, propertyNames: labels.propertyNames } as const;
+/** Endpoint names are addressable like ids (GET /v1/endpoints/{name}): no '/', no whitespace. */
+const endpointName = { type: 'string', maxLength: 253, pattern: '^[^/\\s]*$', description: 'unique in its tenant when set; accepted wherever the id is' } as const;
 const groups = { type: 'array', items: { type: 'string', minLength: 1, maxLength: 253 }, maxItems: 64 } as const;
 const kind = { type: 'string', enum: ['vm', 'container', 'other'] } as const;
 const mtu = { type: 'integer', minimum: 576, maximum: 9000 } as const;
@@ -222,7 +234,7 @@ export const createEndpointBody = {
   properties: {
     network: { ...clientId, description: 'network id or name' },
     id: { ...clientId, description: 'client-chosen id (e.g. the OVS iface-id); generated when omitted' },
-    name: { type: 'string', maxLength: 253 },
+    name: endpointName,
     mac: { type: 'string', maxLength: 17, description: 'generated (locally administered) when omitted' },
     ips: { type: 'array', items: address, maxItems: 16, description: 'omitted: one address allocated per subnet' },
     kind,
@@ -234,7 +246,14 @@ export const createEndpointBody = {
 } as const;
 export const patchEndpointBody = {
   type: 'object',
-  properties: { name: createEndpointBody.properties.name, labels, securityGroups: groups },
+  properties: { name: endpointName, labels, securityGroups: groups },
+  additionalProperties: false,
+  minProperties: 1,
+} as const;
+/** PATCH with application/merge-patch+json (RFC 7386): labels merge, null deletes. */
+export const mergePatchEndpointBody = {
+  type: 'object',
+  properties: { name: { ...endpointName, type: ['string', 'null'] }, labels: labelsPatch, securityGroups: { ...groups, type: ['array', 'null'] } },
   additionalProperties: false,
   minProperties: 1,
 } as const;
@@ -242,6 +261,15 @@ export const patchEndpointBody = {
 export const networkFilterQuery = {
   type: 'object',
   properties: { ...listQuery.properties, network: { type: 'string', maxLength: 253, description: 'network id or name' } },
+  additionalProperties: false,
+} as const;
+
+export const endpointListQuery = {
+  type: 'object',
+  properties: {
+    ...networkFilterQuery.properties,
+    labelSelector: { type: 'string', maxLength: 1024, description: 'comma-separated requirements: key=value, key!=value, key (has), !key (has not)' },
+  },
   additionalProperties: false,
 } as const;
 
@@ -254,6 +282,6 @@ export const tenantFilterQuery = {
 /** Responses of writes: adds 409 (conflict) and 412 (If-Match) to the common problems. */
 export const writeProblemResponses = {
   ...problemResponses,
-  409: { $ref: 'Problem#' },
-  412: { $ref: 'Problem#' },
+  409: problem('conflicts with what exists (duplicate, in use, exhausted...)'),
+  412: problem('If-Match names a revision the record is no longer at'),
 } as const;

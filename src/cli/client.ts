@@ -1,45 +1,115 @@
-/** A small REST client for plexusctl: problem+json errors become CliError with the server's detail. */
+/**
+ * The REST client of plexusctl, reusable by other clients of the API (the CNI
+ * plugin): base URL checked up front, bearer token from a flag, PLEXUS_TOKEN
+ * or a token file, HTTPS with a private CA (`--cacert`) and optional client
+ * certificate, problem+json errors turned into ClientError with the server's
+ * detail. Every failure carries the exit code plexusctl uses (EXIT below).
+ */
+import { readFileSync } from 'node:fs';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { PlexusError } from '../../protocols/common/errors';
 
-export class CliError extends PlexusError {
-  override readonly name = 'CliError';
+/** plexusctl's exit codes (also in `plexusctl --help` and the README). */
+export const EXIT = {
+  ok: 0,
+  /** The server answered with an error (4xx/5xx), or --wait gave up. */
+  refused: 1,
+  /** Bad command line: unknown flag, missing argument, malformed URL. */
+  usage: 2,
+  /** The server could not be reached: connection refused, timeout, TLS failure. */
+  unreachable: 3,
+} as const;
+
+export class ClientError extends PlexusError {
+  override readonly name = 'ClientError';
   constructor(
     message: string,
+    readonly exitCode: number,
     readonly status?: number,
+    readonly problem?: Readonly<Record<string, unknown>>,
   ) {
     super(message);
   }
 }
 
-export class ApiClient {
-  constructor(
-    readonly baseUrl: string,
-    private readonly token?: string,
-    private readonly timeoutMs = 10_000,
-  ) {}
+/** plexusctl's name for the same error. */
+export { ClientError as CliError };
 
-  async call<T>(method: string, path: string, body?: unknown, extraHeaders: Readonly<Record<string, string>> = {}): Promise<T> {
-    const url = new URL(path, this.baseUrl.endsWith('/') ? this.baseUrl : this.baseUrl + '/');
-    const headers: Record<string, string> = { accept: 'application/json', ...extraHeaders };
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    if (this.token) headers['authorization'] = `Bearer ${this.token}`;
-    let res: Response;
-    try {
-      res = await fetch(url, {
-        method,
-        headers,
-        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-        signal: AbortSignal.timeout(this.timeoutMs),
-      });
-    } catch (err) {
-      const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
-      throw new CliError(`cannot reach plexusd at ${this.baseUrl} (${cause}); set PLEXUS_URL or --url`);
+export interface ClientOptions {
+  readonly url: string;
+  readonly token?: string;
+  /** A file holding the token (first line), e.g. the CNI config's tokenFile. */
+  readonly tokenFile?: string;
+  /** PEM CA file that signed the server's certificate (https). */
+  readonly cacert?: string;
+  /** PEM client certificate and key, when the server asks for one (--tls-ca on plexusd). */
+  readonly cert?: string;
+  readonly key?: string;
+  readonly timeoutMs?: number;
+}
+
+/** Checks a base URL; throws a usage error that shows what was probably meant. */
+export function parseBaseUrl(text: string): URL {
+  let url: URL | undefined;
+  try {
+    url = new URL(text);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || !url.hostname) {
+    const guess = /^[\w.-]+:\d+$|^\[[0-9a-fA-F:]+\]:\d+$/.test(text) ? ` (did you mean http://${text}?)` : '';
+    throw new ClientError(`--url / PLEXUS_URL "${text}" is not an http:// or https:// URL${guess}`, EXIT.usage);
+  }
+  if (!url.pathname.endsWith('/')) url.pathname += '/';
+  return url;
+}
+
+function readFileFor(what: string, path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new ClientError(`${what} ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, EXIT.usage);
+  }
+}
+
+export class ApiClient {
+  readonly baseUrl: URL;
+  private readonly token: string | undefined;
+  private readonly tls: { ca?: Buffer; cert?: Buffer; key?: Buffer };
+  private readonly timeoutMs: number;
+
+  constructor(options: ClientOptions) {
+    this.baseUrl = parseBaseUrl(options.url);
+    const fromFile = options.tokenFile ? readFileFor('token file', options.tokenFile).toString('utf8').split('\n')[0]!.trim() : undefined;
+    this.token = options.token || fromFile || undefined;
+    if (this.token && !/^[!-~]+$/.test(this.token)) throw new ClientError('the token contains spaces or non-ASCII characters', EXIT.usage);
+    if ((options.cacert || options.cert) && this.baseUrl.protocol !== 'https:') {
+      throw new ClientError(`--cacert/--cert need an https:// URL, not ${this.baseUrl.origin}`, EXIT.usage);
     }
-    const text = await res.text();
-    const data: unknown = text ? safeJson(text) : undefined;
-    if (!res.ok) {
-      const p = data as { title?: string; detail?: string } | undefined;
-      throw new CliError(`${res.status} ${p?.title ?? res.statusText}: ${p?.detail ?? text}`, res.status);
+    if (Boolean(options.cert) !== Boolean(options.key)) throw new ClientError('--cert and --key go together', EXIT.usage);
+    this.tls = {
+      ...(options.cacert ? { ca: readFileFor('--cacert', options.cacert) } : {}),
+      ...(options.cert ? { cert: readFileFor('--cert', options.cert), key: readFileFor('--key', options.key!) } : {}),
+    };
+    this.timeoutMs = options.timeoutMs ?? 10_000;
+  }
+
+  /** One request; resolves with the parsed JSON body (undefined for 204). */
+  async call<T>(method: string, path: string, body?: unknown, extraHeaders: Readonly<Record<string, string>> = {}): Promise<T> {
+    const url = new URL(path, this.baseUrl);
+    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    const headers: Record<string, string> = { accept: 'application/json, application/problem+json', ...extraHeaders };
+    if (payload) {
+      headers['content-type'] ??= 'application/json';
+      headers['content-length'] = String(payload.length);
+    }
+    if (this.token) headers['authorization'] = `Bearer ${this.token}`;
+    const res = await this.send(method, url, headers, payload);
+    const data: unknown = res.text ? safeJson(res.text) : undefined;
+    if (res.status >= 400) {
+      const p = (typeof data === 'object' && data ? data : {}) as { title?: string; detail?: string };
+      throw new ClientError(`${res.status} ${p.title ?? 'error'}: ${p.detail ?? res.text}`, EXIT.refused, res.status, p);
     }
     return data as T;
   }
@@ -55,6 +125,26 @@ export class ApiClient {
       next = page.next;
     } while (next);
     return items;
+  }
+
+  private send(method: string, url: URL, headers: Record<string, string>, payload: Buffer | undefined): Promise<{ status: number; text: string }> {
+    const where = this.baseUrl.origin;
+    return new Promise((resolve, reject) => {
+      const options = { method, headers, timeout: this.timeoutMs };
+      const onResponse = (res: IncomingMessage): void => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', (err) => reject(new ClientError(`connection to plexusd at ${where} broke: ${err.message}`, EXIT.unreachable)));
+      };
+      const req = url.protocol === 'https:' ? httpsRequest(url, { ...options, ...this.tls }, onResponse) : httpRequest(url, options, onResponse);
+      req.on('timeout', () => req.destroy(Object.assign(new Error(`no answer within ${this.timeoutMs} ms`), { code: 'ETIMEDOUT' })));
+      req.on('error', (err: NodeJS.ErrnoException) => {
+        const why = err.code ? `${err.code}${err.code.startsWith('E') ? '' : `: ${err.message}`}` : err.message;
+        reject(new ClientError(`cannot reach plexusd at ${where} (${why}); check --url / PLEXUS_URL${url.protocol === 'https:' ? ' and --cacert' : ''}`, EXIT.unreachable));
+      });
+      req.end(payload);
+    });
   }
 }
 

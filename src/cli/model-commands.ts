@@ -5,7 +5,7 @@
  */
 import { InvalidArgumentError, type Command } from 'commander';
 import type { AllocationPool, Route } from '../store/model';
-import { CliError, type ApiClient } from './client';
+import { ClientError, EXIT, type ApiClient } from './client';
 import { render, type Column, type OutputFormat } from './output';
 
 type Row = Record<string, unknown>;
@@ -42,6 +42,10 @@ const endpointColumns = [
 
 const repeat = (value: string, previous: string[] = []): string[] => [...previous, value];
 
+function usage(message: string): ClientError {
+  return new ClientError(message, EXIT.usage);
+}
+
 function integer(value: string): number {
   if (!/^\d+$/.test(value)) throw new InvalidArgumentError('not a whole number');
   return Number(value);
@@ -49,13 +53,13 @@ function integer(value: string): number {
 
 function parsePool(text: string): AllocationPool {
   const [start, end, ...rest] = text.split('-');
-  if (!start || !end || rest.length) throw new CliError(`--pool ${text}: expected START-END, e.g. 10.0.0.10-10.0.0.99`);
+  if (!start || !end || rest.length) throw usage(`--pool ${text}: expected START-END, e.g. 10.0.0.10-10.0.0.99`);
   return { start, end };
 }
 
 function parseRoute(text: string): Route {
   const [destination, nexthop, ...rest] = text.split(',');
-  if (!destination || !nexthop || rest.length) throw new CliError(`--route ${text}: expected DESTINATION,NEXTHOP, e.g. 10.1.0.0/16,192.168.200.254`);
+  if (!destination || !nexthop || rest.length) throw usage(`--route ${text}: expected DESTINATION,NEXTHOP, e.g. 10.1.0.0/16,192.168.200.254`);
   return { destination, nexthop };
 }
 
@@ -63,7 +67,7 @@ function parseLabels(list: readonly string[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (const item of list) {
     const eq = item.indexOf('=');
-    if (eq <= 0) throw new CliError(`--label ${item}: expected KEY=VALUE`);
+    if (eq <= 0) throw usage(`--label ${item}: expected KEY=VALUE`);
     out[item.slice(0, eq)] = item.slice(eq + 1);
   }
   return out;
@@ -75,7 +79,32 @@ function given<T extends Row>(body: T, field: string, value: unknown): T {
   return body;
 }
 
-const ifMatch = (rev: string | undefined): Record<string, string> => (rev === undefined ? {} : { 'if-match': `"${rev}"` });
+/** If-Match as the user gave it: a bare revision is quoted, an ETag as printed ("24", W/"24") is sent as is. */
+export function ifMatchHeader(rev: string | undefined): Record<string, string> {
+  if (rev === undefined) return {};
+  const value = rev.trim();
+  return { 'if-match': /^(W\/)?".*"$/.test(value) || value === '*' ? value : `"${value}"` };
+}
+const ifMatch = ifMatchHeader;
+
+/** Network id → name, so that lists show names (SPEC §6). */
+async function networkNames(client: ApiClient): Promise<Map<string, string>> {
+  return new Map((await client.listAll<{ id: string; name: string }>('v1/networks')).map((n) => [n.id, n.name]));
+}
+const withNetworkName = (names: ReadonlyMap<string, string>) => (r: Row): Row => ({ ...r, network: names.get(String(r['network'])) ?? r['network'] });
+
+/** Polls an endpoint until its status is `installed` (SPEC §11 `endpoint create --wait`). */
+async function waitInstalled(client: ApiClient, id: string, timeoutMs: number): Promise<Row> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const e = await client.call<Row>('GET', `v1/endpoints/${enc(id)}`);
+    if (e['status'] === 'installed') return e;
+    if (Date.now() > deadline) {
+      throw new ClientError(`endpoint ${id} is not installed after ${timeoutMs / 1000} s (status ${String(e['status'])}, host ${String(e['host'] ?? '-')}): is its interface on br-int with external_ids:iface-id=${id}?`, EXIT.refused);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
 const enc = encodeURIComponent;
 
 export function addModelCommands(program: Command, ctx: CliContext): void {
@@ -136,7 +165,7 @@ export function addModelCommands(program: Command, ctx: CliContext): void {
     )
     .action(async (name: string, o: { tenant?: string; mtu?: number; cidr?: string[]; gateway?: string; dhcp: boolean }) => {
       const cidrs = o.cidr ?? [];
-      if (o.gateway !== undefined && cidrs.length !== 1) throw new CliError('--gateway needs exactly one --cidr');
+      if (o.gateway !== undefined && cidrs.length !== 1) throw usage('--gateway needs exactly one --cidr');
       const client = ctx.client();
       const net = await client.call<Row & { id: string }>('POST', 'v1/networks', given(given({ name }, 'tenant', o.tenant), 'mtu', o.mtu));
       const subnets: Row[] = [];
@@ -184,7 +213,7 @@ export function addModelCommands(program: Command, ctx: CliContext): void {
     .addHelpText('after', '\nExample:\n  plexusctl network update web --mtu 1400')
     .action(async (ref: string, o: { name?: string; mtu?: number; ifMatch?: string }) => {
       const body = given(given({}, 'name', o.name), 'mtu', o.mtu);
-      if (!Object.keys(body).length) throw new CliError('nothing to update: give --name and/or --mtu');
+      if (!Object.keys(body).length) throw usage('nothing to update: give --name and/or --mtu');
       show(await ctx.client().call('PATCH', `v1/networks/${enc(ref)}`, body, ifMatch(o.ifMatch)), networkColumns);
     });
   network
@@ -227,9 +256,11 @@ export function addModelCommands(program: Command, ctx: CliContext): void {
     .command('list')
     .option('--network <NETWORK>', 'only this network (id or name)')
     .description('list subnets')
-    .action(async (o: { network?: string }) =>
-      show(await ctx.client().listAll(o.network ? `v1/subnets?network=${enc(o.network)}` : 'v1/subnets'), subnetColumns),
-    );
+    .action(async (o: { network?: string }) => {
+      const client = ctx.client();
+      const [subs, names] = await Promise.all([client.listAll<Row>(o.network ? `v1/subnets?network=${enc(o.network)}` : 'v1/subnets'), networkNames(client)]);
+      show(ctx.format() === 'table' ? subs.map(withNetworkName(names)) : subs, subnetColumns);
+    });
   subnet
     .command('show')
     .argument('<id>', 'subnet id')
@@ -246,7 +277,7 @@ export function addModelCommands(program: Command, ctx: CliContext): void {
     .description('change DHCP, DNS servers or routes of a subnet')
     .action(async (id: string, o: { dhcp?: boolean; dns?: string[]; route?: string[]; ifMatch?: string }) => {
       const body = given(given(given({}, 'dhcp', o.dhcp), 'dnsServers', o.dns), 'routes', o.route?.map(parseRoute));
-      if (!Object.keys(body).length) throw new CliError('nothing to update: give --dhcp/--no-dhcp, --dns or --route');
+      if (!Object.keys(body).length) throw usage('nothing to update: give --dhcp/--no-dhcp, --dns or --route');
       show(await ctx.client().call('PATCH', `v1/subnets/${enc(id)}`, body, ifMatch(o.ifMatch)), subnetColumns);
     });
   subnet
@@ -271,13 +302,15 @@ export function addModelCommands(program: Command, ctx: CliContext): void {
     .option('--kind <KIND>', 'vm, container or other')
     .option('--security-group <ID>', 'security group (repeatable)', repeat)
     .option('--label <KEY=VALUE>', 'label (repeatable)', repeat)
-    .description('create an endpoint: MAC and addresses allocated unless given')
+    .option('--wait', 'return only once the endpoint is installed on its host (its interface must appear there)')
+    .option('--timeout <SECONDS>', 'with --wait: give up after this long (exit 1)', integer, 60)
+    .description('create an endpoint: MAC and one address per IP family allocated unless given')
     .addHelpText(
       'after',
       '\nExamples:\n  plexusctl endpoint create --network web --name c1 --kind container\n  plexusctl endpoint create --network web --id port-1 --mac 02:aa:00:00:00:01 --ip 192.168.200.77 --kind vm\n  then: ovs-vsctl add-port br-int tap0 -- set Interface tap0 external_ids:iface-id=port-1',
     )
     .action(
-      async (o: { network: string; id?: string; name?: string; mac?: string; ip?: string[]; kind?: string; securityGroup?: string[]; label?: string[] }) => {
+      async (o: { network: string; id?: string; name?: string; mac?: string; ip?: string[]; kind?: string; securityGroup?: string[]; label?: string[]; wait?: boolean; timeout: number }) => {
         const body: Row = { network: o.network };
         given(body, 'id', o.id);
         given(body, 'name', o.name);
@@ -286,24 +319,30 @@ export function addModelCommands(program: Command, ctx: CliContext): void {
         given(body, 'kind', o.kind);
         given(body, 'securityGroups', o.securityGroup);
         given(body, 'labels', o.label ? parseLabels(o.label) : undefined);
-        show(await ctx.client().call('POST', 'v1/endpoints', body), endpointColumns);
+        const client = ctx.client();
+        const created = await client.call<Row & { id: string }>('POST', 'v1/endpoints', body);
+        show(o.wait ? await waitInstalled(client, created.id, o.timeout * 1000) : created, endpointColumns);
       },
     );
   endpoint
     .command('list')
     .option('--network <NETWORK>', 'only this network (id or name)')
-    .description('list endpoints with their status and host')
-    .action(async (o: { network?: string }) =>
-      show(await ctx.client().listAll(o.network ? `v1/endpoints?network=${enc(o.network)}` : 'v1/endpoints'), endpointColumns),
-    );
+    .option('-l, --selector <SELECTOR>', 'only endpoints whose labels match, e.g. app=web,tier!=db')
+    .description('list endpoints with their status and host, sorted by name')
+    .action(async (o: { network?: string; selector?: string }) => {
+      const client = ctx.client();
+      const query = [o.network ? `network=${enc(o.network)}` : '', o.selector ? `labelSelector=${enc(o.selector)}` : ''].filter(Boolean).join('&');
+      const [eps, names] = await Promise.all([client.listAll<Row>(`v1/endpoints${query ? `?${query}` : ''}`), networkNames(client)]);
+      show(ctx.format() === 'table' ? eps.map(withNetworkName(names)) : eps, endpointColumns);
+    });
   endpoint
     .command('show')
-    .argument('<id>', 'endpoint id')
+    .argument('<endpoint>', 'endpoint id or name')
     .description('drill down: network, addresses, MAC, host, status history and flows')
-    .action(async (id: string) => show(await ctx.client().call('GET', `v1/endpoints/${enc(id)}`), endpointColumns));
+    .action(async (ref: string) => show(await ctx.client().call('GET', `v1/endpoints/${enc(ref)}`), endpointColumns));
   endpoint
     .command('update')
-    .argument('<id>', 'endpoint id')
+    .argument('<id>', 'endpoint id or name')
     .option('--name <NAME>', 'new display name')
     .option('--security-group <ID>', 'security groups (repeatable; replaces the list)', repeat)
     .option('--no-security-groups', 'remove every security group')
@@ -315,12 +354,12 @@ export function addModelCommands(program: Command, ctx: CliContext): void {
       given(body, 'name', o.name);
       given(body, 'securityGroups', o.securityGroups === false ? [] : o.securityGroup);
       given(body, 'labels', o.label ? parseLabels(o.label) : undefined);
-      if (!Object.keys(body).length) throw new CliError('nothing to update: give --name, --security-group or --label');
+      if (!Object.keys(body).length) throw usage('nothing to update: give --name, --security-group or --label');
       show(await ctx.client().call('PATCH', `v1/endpoints/${enc(id)}`, body, ifMatch(o.ifMatch)), endpointColumns);
     });
   endpoint
     .command('delete')
-    .argument('<id>', 'endpoint id')
+    .argument('<id>', 'endpoint id or name')
     .option(...ifMatchOption)
     .description('delete an endpoint; frees its addresses and MAC')
     .action(async (id: string, o: { ifMatch?: string }) => {

@@ -3,12 +3,10 @@
  * together, and takes them down again in order on SIGTERM/SIGINT. Flows on the
  * switches are never touched on shutdown: fail_mode=secure keeps them forwarding.
  */
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { Etcd3 } from 'etcd3';
+import type { TlsOptions } from 'node:tls';
 import { CommanderError } from 'commander';
 import { buildApi } from '../api/server';
-import { ConfigError, loadConfig, type Config } from '../config';
+import { ConfigError, loadConfig, VERSION, type Config } from '../config';
 import { createLogger, type Logger } from '../log';
 import { Collection } from '../store/collection';
 import { EmbeddedEtcd } from '../store/embedded-etcd';
@@ -23,35 +21,29 @@ import { HostListener } from '../southbound/ovsdb-listener';
 import { SwitchServer } from '../southbound/switch-server';
 import { Metrics } from '../metrics';
 import { resolveMemberId } from './member-id';
+import { probeEtcd, StartAbortedError, waitForEtcd } from './etcd-wait';
+import { createEtcdClient } from './etcd-client';
 import { Membership } from '../cluster/membership';
 import { Ownership } from '../cluster/ownership';
-
-/** Longest a single etcd request may take before the caller gets a (recoverable) error. */
-const ETCD_CALL_DEADLINE_MS = 2500;
-
-/** The version in package.json, found by walking up from this file (sources and dist/ alike). */
-function readVersion(): string {
-  for (let dir = __dirname; ; dir = dirname(dir)) {
-    try {
-      return (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version: string }).version;
-    } catch {
-      if (dirname(dir) === dir) return 'unknown';
-    }
-  }
-}
-
-const VERSION = readVersion();
 
 export interface Daemon {
   readonly memberId: string;
   readonly ports: { readonly api: number; readonly openflow: number; readonly ovsdb: number };
   stop(): Promise<void>;
+  /** For an immediate exit: signals the children (embedded etcd) to stop, without waiting. */
+  abandon(): void;
 }
 
-export async function startDaemon(config: Config, log: Logger): Promise<Daemon> {
+/**
+ * Starts every part in order. `signal` aborts a start-up still in progress (a
+ * SIGTERM while waiting for etcd): what was started is stopped again and the
+ * promise rejects with StartAbortedError.
+ */
+export async function startDaemon(config: Config, log: Logger, signal?: AbortSignal): Promise<Daemon> {
   const memberId = resolveMemberId(config.dataDir, config.memberId);
   log.info('plexusd starting', { member: memberId, version: VERSION, dataDir: config.dataDir, etcd: config.etcd.length ? config.etcd : 'embedded' });
   const stops: (() => Promise<void>)[] = [];
+  const abandons: (() => void)[] = [];
   const stopAll = async (): Promise<void> => {
     for (const stop of stops.reverse()) {
       await stop().catch((err: Error) => log.warn('shutdown step failed', { error: err.message }));
@@ -64,18 +56,14 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
         { dataDir: config.dataDir, name: memberId, clientPort: config.embeddedEtcdPorts.client, peerPort: config.embeddedEtcdPorts.peer },
         log.child({ module: 'etcd' }),
       );
-      await etcd.start();
+      abandons.push(() => etcd.abandon());
       stops.push(() => etcd.stop());
+      await etcd.start();
       endpoints = [etcd.endpoint];
     }
-    // Unary calls get a deadline so that with etcd gone the API answers 503 in seconds, not hangs;
-    // streams (watches, lease keepalives) stay open and resume on their own.
-    const client = new Etcd3({
-      hosts: [...endpoints],
-      dialTimeout: 2000,
-      defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + ETCD_CALL_DEADLINE_MS }),
-    });
+    const { client, requestSeconds: etcdRequestSeconds } = createEtcdClient(endpoints, config.etcdTls);
     stops.push(async () => client.close());
+    await waitForEtcd(probeEtcd(client, config.etcdPrefix), endpoints, log.child({ module: 'etcd' }), signal ? { signal } : {});
     const keys = new Keys(config.etcdPrefix);
     const hosts = new Collection<HostRecord>(client, keys.hosts());
 
@@ -83,7 +71,8 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
     await cache.start();
     stops.push(() => cache.stop());
 
-    const switches = new SwitchServer(log.child({ module: 'openflow' }));
+    const southboundTls = tlsServerOptions(config);
+    const switches = new SwitchServer(log.child({ module: 'openflow' }), southboundTls ? { tls: southboundTls } : {});
     const openflowPort = await switches.listen(config.listenOpenflow.host, config.listenOpenflow.port);
     stops.push(() => switches.close());
 
@@ -93,16 +82,22 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
     let ownership: Ownership | undefined;
     let manager: HostManager | undefined;
     let overlay: Overlay | undefined;
+    let ovsdb: HostListener | undefined;
     const model = new ModelStore(client, keys);
     const metrics = new Metrics({
       hostsConnected: () => manager?.connectedHostIds().length ?? 0,
       flowsDesired: () => overlay?.desiredFlowCount() ?? 0,
+      openflowSessions: () => switches.connectedDpids.length,
+      ovsdbSessions: () => ovsdb?.sessionCount ?? 0,
     });
+    metrics.register(etcdRequestSeconds);
     const api = await buildApi({
       metrics: metrics.registry,
       memberId,
       version: VERSION,
       log: log.child({ module: 'api' }),
+      tokens: config.apiTokens,
+      ...(config.tls ? { tls: { cert: config.tls.cert, key: config.tls.key, ...(config.tls.ca ? { ca: config.tls.ca } : {}) } } : {}),
       hosts: { list: () => hosts.list(), get: (id) => hosts.get(id), decommission: (id) => manager!.decommission(id) },
       cluster: {
         members: () => membership?.liveMembers() ?? [],
@@ -118,13 +113,13 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
         return { ready: started && etcdOk === 'ok', checks: { etcd: etcdOk, startup: started ? 'ok' : 'in progress' } };
       },
     });
-    await api.listen({ host: config.listenApi.host, port: config.listenApi.port });
+    await api.listen({ host: apiListenHost(config, log), port: config.listenApi.port });
     const apiAddr = api.server.address();
     const apiPort = typeof apiAddr === 'object' && apiAddr ? apiAddr.port : config.listenApi.port;
 
-    const ovsdb = new HostListener(log.child({ module: 'ovsdb' }), (link) => manager?.attach(link));
+    ovsdb = new HostListener(log.child({ module: 'ovsdb' }), (link) => manager?.attach(link), southboundTls);
     const ovsdbPort = await ovsdb.listen(config.listenOvsdb.host, config.listenOvsdb.port);
-    stops.push(() => ovsdb.close());
+    stops.push(() => ovsdb!.close());
 
     membership = new Membership(
       client,
@@ -134,14 +129,15 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
         record: {
           id: memberId,
           api: `${config.advertise}:${apiPort}`,
-          openflow: `tcp:${config.advertise}:${openflowPort}`,
-          ovsdb: `tcp:${config.advertise}:${ovsdbPort}`,
+          openflow: `${switches.scheme}:${config.advertise}:${openflowPort}`,
+          ovsdb: `${ovsdb.scheme}:${config.advertise}:${ovsdbPort}`,
           advertise: config.advertise,
         },
       },
       log.child({ module: 'cluster' }),
     );
     ownership = new Ownership(client, keys, membership, log.child({ module: 'cluster' }));
+    metrics.countMastershipChanges(ownership, (host) => ownership?.masterOf(host)?.member);
     manager = new HostManager(hosts, switches, { mastery: ownership }, log.child({ module: 'hosts' }));
     overlay = new Overlay(
       cache,
@@ -171,7 +167,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
     started = true;
 
     log.info('plexusd ready', { member: memberId, api: apiPort, openflow: openflowPort, ovsdb: ovsdbPort, advertise: config.advertise });
-    return { memberId, ports: { api: apiPort, openflow: openflowPort, ovsdb: ovsdbPort }, stop: stopAll };
+    return { memberId, ports: { api: apiPort, openflow: openflowPort, ovsdb: ovsdbPort }, stop: stopAll, abandon: () => abandons.forEach((a) => a()) };
   } catch (err) {
     await stopAll();
     throw err;
@@ -195,29 +191,69 @@ export function main(argv: readonly string[]): void {
   process.on('unhandledRejection', (err) => log.error('unhandled rejection (bug)', { error: (err as Error)?.stack ?? String(err) }));
   let daemon: Daemon | undefined;
   let stopping = false;
+  const aborter = new AbortController();
+  // SPEC §11: the first SIGTERM/SIGINT stops gracefully (datapaths handed over, embedded etcd
+  // stopped, exit 0); a second one exits at once.
   const shutdown = (signal: string): void => {
-    if (stopping) return;
+    if (stopping) {
+      log.warn('plexusd exiting at once (second signal)', { signal });
+      daemon?.abandon();
+      process.exit(1);
+    }
     stopping = true;
     log.info('plexusd stopping', { signal });
-    const hardExit = setTimeout(() => process.exit(1), 15_000);
+    aborter.abort();
+    const hardExit = setTimeout(() => {
+      log.error('plexusd did not stop in time, exiting', { timeoutMs: STOP_TIMEOUT_MS });
+      daemon?.abandon();
+      process.exit(1);
+    }, STOP_TIMEOUT_MS);
     hardExit.unref();
-    void (daemon?.stop() ?? Promise.resolve()).then(() => {
-      log.info('plexusd stopped');
-      process.exit(0);
-    });
+    // Before start-up has finished, startDaemon itself stops what it started (the abort above).
+    if (daemon) void daemon.stop().then(() => exitStopped(log));
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
-  startDaemon(config, log).then(
+  startDaemon(config, log, aborter.signal).then(
     (d) => {
       daemon = d;
-      if (stopping) void d.stop();
+      if (stopping) void d.stop().then(() => exitStopped(log));
     },
     (err: Error) => {
+      if (err instanceof StartAbortedError || stopping) return exitStopped(log);
       log.error('plexusd failed to start', { error: err.message });
       process.exit(1);
     },
   );
+}
+
+/**
+ * SPEC §6: without any API token the API is unauthenticated, so it binds
+ * loopback only (same port), whatever --listen-api says, and says so.
+ */
+function apiListenHost(config: Config, log: Logger): string {
+  const host = config.listenApi.host;
+  if (config.apiTokens.length > 0 || host === '127.0.0.1' || host === '::1' || host === 'localhost') return host;
+  const loopback = host.includes(':') ? '::1' : '127.0.0.1';
+  log.warn('no API tokens configured: the API listens on loopback only, unauthenticated (add api-tokens to the config file to serve the network)', {
+    requested: `${host}:${config.listenApi.port}`,
+    listening: `${loopback}:${config.listenApi.port}`,
+  });
+  return loopback;
+}
+
+/** TLS for the OpenFlow and OVSDB listeners (SPEC §11): `ssl:` targets; with --tls-ca, peers need a certificate it signed. */
+function tlsServerOptions(config: Config): TlsOptions | undefined {
+  if (!config.tls) return undefined;
+  return { cert: config.tls.cert, key: config.tls.key, ...(config.tls.ca ? { ca: config.tls.ca, requestCert: true, rejectUnauthorized: true } : {}) };
+}
+
+/** Longest a graceful stop may take before plexusd exits anyway (systemd's TimeoutStopSec is 20 s). */
+const STOP_TIMEOUT_MS = 15_000;
+
+function exitStopped(log: Logger): void {
+  log.info('plexusd stopped');
+  process.exit(0);
 }
 
 if (require.main === module) main(process.argv.slice(2));

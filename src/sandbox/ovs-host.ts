@@ -71,6 +71,10 @@ export class OvsHost {
       join(d, 'conf.db'),
       `--remote=punix:${this.dbSock}`,
       '--remote=db:Open_vSwitch,Open_vSwitch,manager_options',
+      // As the OVS init scripts do, so that `ovs-vsctl set-ssl` + `set-manager ssl:...` work.
+      '--private-key=db:Open_vSwitch,SSL,private_key',
+      '--certificate=db:Open_vSwitch,SSL,certificate',
+      '--ca-cert=db:Open_vSwitch,SSL,ca_cert',
       `--unixctl=${join(d, 'ovsdb-server.ctl')}`,
     ]);
     await this.vsctl('--no-wait', 'init');

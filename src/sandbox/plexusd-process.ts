@@ -36,6 +36,8 @@ export interface PlexusdOptions {
   readonly ports?: PlexusdPorts;
   readonly advertise?: string;
   readonly listenHost?: string;
+  /** How to tell the process is ready (default: GET /v1/ready over plain HTTP answers 200). */
+  readonly readyProbe?: (p: PlexusdProcess) => Promise<boolean>;
   /** The daemon's entry file; default: main.ts beside this module's sources when running from sources, else main.js. */
   readonly entry?: string;
 }
@@ -51,6 +53,8 @@ export interface PlexusdPorts {
 export class PlexusdProcess {
   private child: ChildProcess | undefined;
   private output = '';
+  /** How the last run ended (undefined while running or never started). */
+  lastExit: { readonly code: number | null; readonly signal: NodeJS.Signals | null } | undefined;
   private forgetExitCleanup: () => void = () => undefined;
   private constructor(
     readonly options: PlexusdOptions,
@@ -115,10 +119,15 @@ export class PlexusdProcess {
     };
     child.stdout!.on('data', collect);
     child.stderr!.on('data', collect);
-    child.on('exit', () => untrackPid(child.pid!));
+    this.lastExit = undefined;
+    child.on('exit', (code, signal) => {
+      untrackPid(child.pid!);
+      this.lastExit = { code, signal };
+    });
     try {
       await waitFor('plexusd to be ready', async () => {
         if (child.exitCode !== null) throw new Error(`plexusd exited with ${child.exitCode}:\n${this.output.slice(-3000)}`);
+        if (o.readyProbe) return o.readyProbe(this).catch(() => false);
         const res = await fetch(`${this.url}/v1/ready`).catch(() => undefined);
         return res?.status === 200;
       }, 30_000, 50);

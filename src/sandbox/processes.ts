@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { isAlive, sleep, stopPid as stopDaemonPid } from '../daemon/processes';
+
+export { isAlive, sleep };
 
 /**
  * Children started by tests, benchmarks and the demo. Each is stopped by pid,
@@ -39,34 +41,9 @@ export function onExitCleanup(fn: () => void): () => void {
   return () => cleanups.delete(fn);
 }
 
-/** True while the process exists and is not a zombie waiting to be reaped. */
-export function isAlive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
-/** SIGTERM, then SIGKILL after `graceMs`; resolves once the process is gone. */
+/** SIGTERM, then SIGKILL after `graceMs`; resolves once the process is gone (and forgets it). */
 export async function stopPid(pid: number, graceMs = 2000): Promise<void> {
-  try {
-    process.kill(pid, 'SIGTERM');
-  } catch {
-    running.delete(pid);
-    return;
-  }
-  const deadline = Date.now() + graceMs;
-  while (isAlive(pid) && Date.now() < deadline) await sleep(20);
-  if (isAlive(pid)) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      /* already gone */
-    }
-    while (isAlive(pid)) await sleep(10);
-  }
+  await stopDaemonPid(pid, graceMs);
   running.delete(pid);
 }
 
@@ -89,9 +66,6 @@ function runCleanupsSync(): void {
   cleanups.clear();
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 /** Polls `check` until it returns a truthy value or `timeoutMs` passes. */
 export async function waitFor<T>(

@@ -5,6 +5,7 @@
  * HostLink. A peer that cannot be monitored (wrong database, garbage) is logged
  * and disconnected; the listener keeps serving everyone else.
  */
+import type { TlsOptions } from 'node:tls';
 import { listen, type OvsdbListener, type OvsdbSession } from '../../protocols/ovsdb/session';
 import type { Operation } from '../../protocols/ovsdb/transact';
 import type { Logger } from '../log';
@@ -16,14 +17,26 @@ const DB = 'Open_vSwitch';
 export class HostListener {
   private listener: OvsdbListener | undefined;
 
+  /** `tls` set: hosts connect with `ovs-vsctl set-ssl ...` + `set-manager ssl:<member>:6640` (pssl here). */
   constructor(
     private readonly log: Logger,
     private readonly onHost: (link: HostLink) => void,
+    private readonly tls?: TlsOptions,
   ) {}
 
+  get scheme(): 'ssl' | 'tcp' {
+    return this.tls ? 'ssl' : 'tcp';
+  }
+
+  /** Sessions hosts hold with us now. */
+  get sessionCount(): number {
+    return this.listener?.activeSessions.length ?? 0;
+  }
+
   async listen(host: string, port: number): Promise<number> {
-    const target = host.includes(':') ? `ptcp:${port}:[${host}]` : `ptcp:${port}:${host}`;
-    this.listener = await listen(target, { logger: this.log });
+    const kind = this.tls ? 'pssl' : 'ptcp';
+    const target = host.includes(':') ? `${kind}:${port}:[${host}]` : `${kind}:${port}:${host}`;
+    this.listener = await listen(target, { logger: this.log, ...(this.tls ? { tlsServer: this.tls } : {}) });
     this.listener.on('session', (session) => void this.adopt(session));
     this.listener.on('error', (err) => this.log.error('ovsdb listener error', { error: err.message }));
     return this.listener.port;

@@ -6,6 +6,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer, type TlsOptions } from 'node:tls';
 import { OpenFlowConnection, type ConnectionEvent } from '../../protocols/openflow/connection';
 import type { Decoded } from '../../protocols/openflow/messages';
 import type { Logger } from '../log';
@@ -23,6 +24,12 @@ export function formatDpid(dpid: bigint): string {
 export interface SwitchServerOptions {
   readonly echoIntervalMs?: number;
   readonly echoTimeoutMs?: number;
+  /**
+   * Set: the listener speaks TLS (switches use `ssl:` controller targets after
+   * `ovs-vsctl set-ssl`). With `ca` and `requestCert`, a switch must present a
+   * certificate that CA signed.
+   */
+  readonly tls?: TlsOptions;
 }
 
 export class SwitchServer extends EventEmitter {
@@ -35,7 +42,15 @@ export class SwitchServer extends EventEmitter {
     private readonly options: SwitchServerOptions = {},
   ) {
     super();
-    this.server = createServer((socket) => this.accept(socket));
+    if (options.tls) {
+      this.server = createTlsServer(options.tls, (socket) => this.accept(socket));
+      // A failed handshake (unknown CA, plain TCP on the TLS port) costs that peer its connection only.
+      this.server.on('tlsClientError', (err: Error, socket: Socket) =>
+        this.log.warn('openflow TLS handshake failed', { remote: `${socket.remoteAddress}:${socket.remotePort}`, error: err.message }),
+      );
+    } else {
+      this.server = createServer((socket) => this.accept(socket));
+    }
     this.server.on('error', (err) => this.log.error('openflow listener error', { error: err.message }));
   }
 
@@ -52,6 +67,11 @@ export class SwitchServer extends EventEmitter {
 
   connection(dpid: string): OpenFlowConnection | undefined {
     return this.byDpid.get(dpid);
+  }
+
+  /** Whether switches connect with `ssl:` (the controller target scheme to hand out). */
+  get scheme(): 'ssl' | 'tcp' {
+    return this.options.tls ? 'ssl' : 'tcp';
   }
 
   get connectedDpids(): string[] {

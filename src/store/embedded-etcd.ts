@@ -12,7 +12,7 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import { PlexusError } from '../../protocols/common/errors';
 import type { Logger } from '../log';
-import { isAlive, sleep, stopPid, trackPid, untrackPid } from '../sandbox/processes';
+import { isAlive, signalPid, sleep, stopPid } from '../daemon/processes';
 
 export class EtcdError extends PlexusError {
   override readonly name = 'EtcdError';
@@ -123,17 +123,17 @@ export class EmbeddedEtcd extends EventEmitter {
         '--auto-compaction-retention', '1',
         '--log-level', 'warn',
       ],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
+      // Its own process group: a Ctrl-C meant for plexusd must not stop etcd before plexusd has
+      // handed its datapaths over; plexusd stops it last (or systemd, KillMode=mixed, after plexusd).
+      { stdio: ['ignore', 'ignore', 'pipe'], detached: true },
     );
     this.child = child;
     if (child.pid) {
-      trackPid(child.pid);
       writeFileSync(this.pidFile, `${child.pid}\n`);
     }
     let tail = '';
     child.stderr?.on('data', (d: Buffer) => (tail = (tail + d.toString()).slice(-2000)));
     child.on('exit', (code, signal) => {
-      if (child.pid) untrackPid(child.pid);
       if (this.child !== child) return;
       this.child = undefined;
       if (this.stopping) return;
@@ -180,6 +180,13 @@ export class EmbeddedEtcd extends EventEmitter {
       req.on('timeout', () => req.destroy());
       req.end();
     });
+  }
+
+  /** For an immediate exit (a second signal): asks etcd to stop and does not wait. */
+  abandon(): void {
+    this.stopping = true;
+    const pid = this.child?.pid;
+    if (pid) signalPid(pid, 'SIGTERM');
   }
 
   async stop(): Promise<void> {

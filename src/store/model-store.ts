@@ -553,7 +553,7 @@ export class ModelStore {
 
   // ---------------------------------------------------------------- internals
 
-  /** One free address per subnet (first fit; after a lost race, a random skip spreads contenders). */
+  /** One free address per IP family (first fit; after a lost race, a random skip spreads contenders). */
   private async allocate(
     subnets: readonly Subnet[],
     lost: ReadonlyMap<string, ReadonlySet<string>>,
@@ -561,7 +561,11 @@ export class ModelStore {
     pending: string[],
   ): Promise<{ subnet: string; ip: string }[]> {
     const out: { subnet: string; ip: string }[] = [];
+    // One address per IP family, from the first subnet of that family with room (subnets come in bySubnetOrder).
+    const served = new Set<number>();
+    const full: Subnet[] = [];
     for (const s of subnets) {
+      if (served.has(s.ipVersion)) continue;
       const prefix = this.keys.ips(s.id);
       const taken = new Set((await this.rangeKvs(prefix, true)).map((kv) => kv.key.toString().slice(prefix.length)));
       for (const p of this.pendingIps) if (p.startsWith(`${s.id}/`)) taken.add(p.slice(s.id.length + 1));
@@ -570,15 +574,19 @@ export class ModelStore {
       try {
         const ip = nextFreeAddress(s, taken, { skip });
         out.push({ subnet: s.id, ip });
+        served.add(s.ipVersion);
         // Held before the next await, so this member's concurrent creates pass over it.
         pending.push(`${s.id}/${ip}`);
         this.pendingIps.add(`${s.id}/${ip}`);
       } catch (err) {
-        if (err instanceof AddressExhaustedError) {
-          throw new ResourceConflictError('exhausted', `subnet ${s.id}: ${err.message}`, { subnet: s.id, cidr: s.cidr });
-        }
-        throw err;
+        if (!(err instanceof AddressExhaustedError)) throw err;
+        full.push(s);
       }
+    }
+    const exhausted = full.filter((s) => !served.has(s.ipVersion));
+    if (exhausted.length) {
+      const cidrs = exhausted.map((s) => s.cidr);
+      throw new ResourceConflictError('exhausted', `no free IPv${exhausted[0]!.ipVersion} address left in any subnet of the network (${cidrs.join(', ')})`, { cidrs });
     }
     return out;
   }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, loadConfig } from '../../src/config';
+import { buildCommand, ConfigError, loadConfig } from '../../src/config';
 
 describe('config', () => {
   let dir: string;
@@ -65,5 +65,66 @@ describe('config', () => {
     const broken = join(dir, 'e.yaml');
     writeFileSync(broken, 'a: [1,\n');
     assert.throws(() => loadConfig(['--config', broken], {}), /not valid YAML/);
+  });
+});
+
+describe('config: tokens, TLS, advertise, --version and --help', () => {
+  let dir: string;
+  before(() => (dir = mkdtempSync(join(tmpdir(), 'plexus-config2-'))));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('reads hashed api-tokens from the config file and refuses malformed ones with the entry named', () => {
+    const good = join(dir, 'tokens.yaml');
+    writeFileSync(good, `api-tokens:\n  - { name: ops, admin: true, sha256: ${'a'.repeat(64)} }\n  - { name: ci, tenant: acme, sha256: "sha256:${'B'.repeat(64)}" }\n`);
+    assert.deepEqual(loadConfig(['--config', good], {}).apiTokens, [
+      { name: 'ops', admin: true, sha256: 'a'.repeat(64) },
+      { name: 'ci', tenant: 'acme', sha256: 'b'.repeat(64) },
+    ]);
+    const cases: [string, RegExp][] = [
+      [`api-tokens:\n  - { name: x, admin: true, sha256: abc }\n`, /api-tokens\[0\]\.sha256 must be the SHA-256/],
+      [`api-tokens:\n  - { name: x, sha256: ${'a'.repeat(64)} }\n`, /api-tokens\[0\] needs exactly one of "admin: true" or "tenant: <id>"/],
+      [`api-tokens:\n  - { name: x, admin: true, tenant: t, sha256: ${'a'.repeat(64)} }\n`, /exactly one/],
+      [`api-tokens:\n  - { name: x, admin: true, token: plain, sha256: ${'a'.repeat(64)} }\n`, /unknown key "token"/],
+      [`api-tokens: secret\n`, /must be a list/],
+    ];
+    for (const [text, pattern] of cases) {
+      const f = join(dir, 'bad-tokens.yaml');
+      writeFileSync(f, text);
+      assert.throws(() => loadConfig(['--config', f], {}), (err: unknown) => err instanceof ConfigError && pattern.test(err.message), text);
+    }
+    assert.deepEqual(loadConfig([], {}).apiTokens, []);
+  });
+
+  it('rejects a bad --advertise (port, wildcard, garbage) and accepts addresses and names', () => {
+    for (const bad of ['10.0.0.5:6653', '0.0.0.0', 'not a host', '10.0.0', 'http://x']) {
+      assert.throws(() => loadConfig(['--advertise', bad], {}), (err: unknown) => err instanceof ConfigError && /^advertise: /.test(err.message), bad);
+    }
+    for (const good of ['10.0.0.5', 'fd00::5', 'plexus-a.example.net']) assert.equal(loadConfig(['--advertise', good], {}).advertise, good);
+  });
+
+  it('checks TLS files: cert and key together, PEM content, etcd TLS only with https etcd', () => {
+    const pem = join(dir, 'x.pem');
+    writeFileSync(pem, '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n');
+    const notPem = join(dir, 'x.txt');
+    writeFileSync(notPem, 'hello');
+    assert.throws(() => loadConfig(['--tls-cert', pem], {}), /tls-cert and tls-key go together/);
+    assert.throws(() => loadConfig(['--tls-cert', pem, '--tls-key', notPem], {}), /tls-key: .* is not a PEM file/);
+    assert.throws(() => loadConfig(['--tls-cert', pem, '--tls-key', '/nonexistent.pem'], {}), /tls-key: cannot read/);
+    assert.equal(loadConfig(['--tls-cert', pem, '--tls-key', pem], {}).tls?.certPath, pem);
+    assert.throws(() => loadConfig(['--etcd-cacert', pem], {}), /give --etcd too/);
+    assert.throws(() => loadConfig(['--etcd', 'http://10.0.0.1:2379', '--etcd-cacert', pem], {}), /plain http:\/\//);
+    assert.ok(loadConfig(['--etcd', 'https://10.0.0.1:2379', '--etcd-cacert', pem], {}).etcdTls?.ca);
+  });
+
+  it('plexusd --version prints the version and exits 0; --help shows the defaults', function () {
+    this.timeout(20_000);
+    const { execFileSync } = require('node:child_process') as typeof import('node:child_process');
+    const main = join(__dirname, '..', '..', 'src', 'daemon', 'main.ts');
+    const version = execFileSync(process.execPath, ['--require', require.resolve('tsx/cjs'), main, '--version'], { encoding: 'utf8' });
+    assert.match(version.trim(), /^\d+\.\d+\.\d+/);
+    const help = buildCommand().helpInformation();
+    assert.match(help, /--listen-api <H:P>\s+REST API and \/metrics \(default:\s+0\.0\.0\.0:8181\)/);
+    assert.match(help, /--data-dir <DIR>[\s\S]*\(default: \/var\/lib\/plexus\)/);
+    assert.match(help, /--version/);
   });
 });

@@ -290,7 +290,7 @@ describe('ModelStore against a real etcd @slow', function () {
       // Fill the rest (21), then one more fails cleanly.
       const rest = await Promise.all(Array.from({ length: 21 }, (_, i) => (i % 2 ? store2 : store).createEndpoint({ network: n.value.id, name: `r${i}` })));
       assert.equal(new Set([...ips, ...rest.map((e) => e.value.ips[0]!)]).size, 61);
-      await rejects409(store.createEndpoint({ network: n.value.id }), 'exhausted', /no free address left in 10\.40\.0\.0\/26/);
+      await rejects409(store.createEndpoint({ network: n.value.id }), 'exhausted', /no free IPv4 address left in any subnet of the network \(10\.40\.0\.0\/26\)/);
       // Releasing one makes exactly that address available again.
       const freed = created[7]!;
       await store2.deleteEndpoint(freed.value.id);

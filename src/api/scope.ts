@@ -1,0 +1,69 @@
+/**
+ * Resolving what a request names, within what its token may see (SPEC §6):
+ * ids and names alike, another tenant's resources answering 404 as if they did
+ * not exist. Names are unique per tenant (networks by an etcd key; endpoints
+ * checked here at create and rename).
+ */
+import type { FastifyRequest } from 'fastify';
+import type { Versioned } from '../store/collection';
+import type { Endpoint, Network, Subnet } from '../store/model';
+import type { EndpointDetail, ModelStore } from '../store/model-store';
+import { ResourceConflictError, ResourceNotFoundError } from '../store/model-errors';
+import { isVisible, scopeOf } from './auth';
+
+/** A network by id or name, visible to the caller; 404 otherwise. */
+export async function findNetwork(req: FastifyRequest, model: ModelStore, ref: string): Promise<Versioned<Network>> {
+  const scope = scopeOf(req);
+  const n = await model.resolveNetwork(ref, scope).catch((err: unknown) => {
+    if (err instanceof ResourceNotFoundError) throw new ResourceNotFoundError('network', ref);
+    throw err;
+  });
+  if (!isVisible(req, n.value.tenant)) throw new ResourceNotFoundError('network', ref);
+  return n;
+}
+
+/** Every network the caller may see. */
+export async function visibleNetworks(req: FastifyRequest, model: ModelStore): Promise<Versioned<Network>[]> {
+  const scope = scopeOf(req);
+  return model.listNetworks(scope === undefined ? {} : { tenant: scope });
+}
+
+/** A subnet by id whose network the caller may see. */
+export async function findSubnet(req: FastifyRequest, model: ModelStore, id: string): Promise<Versioned<Subnet>> {
+  const s = await model.getSubnet(id);
+  if (scopeOf(req) !== undefined) {
+    const n = await model.resolveNetwork(s.value.network).catch(() => undefined);
+    if (!n || !isVisible(req, n.value.tenant)) throw new ResourceNotFoundError('subnet', id);
+  }
+  return s;
+}
+
+/**
+ * An endpoint by id, else by name within the caller's view (several endpoints
+ * of that name in different tenants → 409 ambiguous, for an admin).
+ */
+export async function findEndpoint(req: FastifyRequest, model: ModelStore, ref: string): Promise<EndpointDetail> {
+  const byId = await model.getEndpoint(ref).catch((err: unknown) => {
+    if (err instanceof ResourceNotFoundError) return undefined;
+    throw err;
+  });
+  const networks = new Map((await visibleNetworks(req, model)).map((n) => [n.value.id, n.value]));
+  if (byId && networks.has(byId.value.network)) return byId;
+  const named = (await model.listEndpoints()).filter((e) => e.value.name === ref && networks.has(e.value.network));
+  if (named.length === 1) return model.getEndpoint(named[0]!.value.id);
+  if (named.length > 1) {
+    const tenants = [...new Set(named.map((e) => networks.get(e.value.network)!.tenant))];
+    throw new ResourceConflictError('ambiguous', `endpoint name "${ref}" is used in tenants ${tenants.join(', ')}: use the endpoint id`, { tenants });
+  }
+  throw new ResourceNotFoundError('endpoint', ref);
+}
+
+/** Refuses a second endpoint of the same name in one tenant (409 duplicate). */
+export async function checkEndpointNameFree(model: ModelStore, tenant: string, name: string, self?: string): Promise<void> {
+  if (!name) return;
+  const ofTenant = new Set((await model.listNetworks({ tenant })).map((n) => n.value.id));
+  const holder = (await model.listEndpoints()).find((e: Versioned<Endpoint>) => e.value.name === name && ofTenant.has(e.value.network) && e.value.id !== self);
+  if (holder) {
+    throw new ResourceConflictError('duplicate', `endpoint name "${name}" is already used in tenant "${tenant}" (endpoint ${holder.value.id})`, { endpoint: holder.value.id });
+  }
+}
