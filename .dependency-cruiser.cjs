@@ -13,7 +13,7 @@
  */
 const FOUNDATION = ['^protocols/common/'];
 const PROTOCOLS = ['^protocols/'];
-const BASICS = [...PROTOCOLS, '^src/log\\.ts$', '^src/metrics\\.ts$'];
+const BASICS = [...PROTOCOLS, '^src/log\\.ts$', '^src/metrics\\.ts$', '^src/os/'];
 
 /** layer (a path regex) → the paths it may import. */
 const LAYERS = {
@@ -21,6 +21,8 @@ const LAYERS = {
   '^protocols/packet/': FOUNDATION,
   '^protocols/ovsdb/': FOUNDATION,
   '^protocols/openflow/': [...FOUNDATION, '^protocols/packet/'],
+  // Processes and pids of the machine the daemon runs on (the embedded etcd).
+  '^src/os/': PROTOCOLS,
   '^src/log\\.ts$': PROTOCOLS,
   '^src/metrics\\.ts$': [...PROTOCOLS, '^src/log\\.ts$'],
   '^src/config\\.ts$': [...PROTOCOLS, '^src/log\\.ts$'],

@@ -7,7 +7,7 @@
 import type { Etcd3 } from 'etcd3';
 import { PlexusError } from '../../protocols/common/errors';
 import type { Logger } from '../log';
-import { sleep } from './processes';
+import { sleep } from '../os/processes';
 
 /** Delays between attempts; the last one repeats. */
 export const ETCD_START_BACKOFF_MS: readonly number[] = [250, 500, 1000, 2000, 4000, 8000];

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { isAlive, sleep, stopPid as stopDaemonPid } from '../daemon/processes';
+import { isAlive, sleep, stopPid as stopDaemonPid } from '../os/processes';
 
 export { isAlive, sleep };
 

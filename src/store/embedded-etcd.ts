@@ -12,7 +12,7 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import { PlexusError } from '../../protocols/common/errors';
 import type { Logger } from '../log';
-import { isAlive, signalPid, sleep, stopPid } from '../daemon/processes';
+import { isAlive, signalPid, sleep, stopPid } from '../os/processes';
 
 export class EtcdError extends PlexusError {
   override readonly name = 'EtcdError';
