@@ -16,6 +16,7 @@ import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import tls from 'node:tls';
 import type winston from 'winston';
+import { Backoff, type BackoffPolicy } from '../common/backoff';
 import { ConnectionError, PlexusError, TimeoutError } from '../common/errors';
 import { OvsdbFormatError } from './errors';
 import { Monitor, parseUpdateNotification, type MonitorMethod, type MonitorSpec } from './monitor';
@@ -55,17 +56,9 @@ export type SessionStatus =
   | { readonly type: 'error'; readonly error: PlexusError }
   | { readonly type: 'closed'; readonly error: PlexusError | undefined };
 
-export interface BackoffOptions {
-  /** Delays for attempts 1, 2, ...; the last repeats (default 100, 250, 500, 1000, 2000, 4000, 8000 ms). */
-  readonly delaysMs?: readonly number[];
-  /** Up to this much random delay is added to each (default 20% of the delay). */
-  readonly jitterRatio?: number;
-  /** Injected randomness in [0, 1) for tests. */
-  readonly random?: () => number;
-}
-
 export interface SessionOptions extends Omit<RpcOptions, 'name'> {
-  readonly backoff?: BackoffOptions;
+  /** Reconnect delays (protocols/common/backoff.ts; default 100 ms up to 8 s, 20% jitter). */
+  readonly backoff?: BackoffPolicy;
   /** Time limit for one connect attempt (default 5000 ms). */
   readonly connectTimeoutMs?: number;
   /** TLS options for `ssl:` targets (key, cert, ca, ...). */
@@ -73,16 +66,6 @@ export interface SessionOptions extends Omit<RpcOptions, 'name'> {
   /** Keep retrying when the very first connect fails instead of rejecting (default false). */
   readonly waitOnFirstConnect?: boolean;
   readonly logger?: winston.Logger;
-}
-
-const DEFAULT_DELAYS_MS = [100, 250, 500, 1000, 2000, 4000, 8000] as const;
-
-/** Delay before reconnect attempt `attempt` (1-based): list entry plus jitter. */
-export function backoffDelayMs(attempt: number, options: BackoffOptions = {}): number {
-  const delays = options.delaysMs && options.delaysMs.length > 0 ? options.delaysMs : DEFAULT_DELAYS_MS;
-  const base = delays[Math.min(Math.max(attempt, 1), delays.length) - 1]!;
-  const jitter = base * (options.jitterRatio ?? 0.2) * (options.random ?? Math.random)();
-  return Math.round(base + jitter);
 }
 
 /** Parses `tcp:HOST:PORT`, `ssl:HOST:PORT` (IPv6 as `[addr]`) or `unix:PATH`. */
@@ -117,7 +100,7 @@ export class OvsdbSession extends EventEmitter<SessionEvents> {
   private readonly monitors = new Map<string, Monitor>();
   /** Locks requested on this session, and whether the server granted them. */
   private readonly locks = new Map<string, { held: boolean }>();
-  private attempt = 0;
+  private readonly backoff: Backoff;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private nextMonitorId = 1;
   private readonly log: winston.Logger;
@@ -130,6 +113,7 @@ export class OvsdbSession extends EventEmitter<SessionEvents> {
   ) {
     super();
     this.log = (options.logger ?? defaultLogger()).child({ module: 'ovsdb-session', peer: name });
+    this.backoff = new Backoff(options.backoff);
   }
 
   /**
@@ -193,7 +177,7 @@ export class OvsdbSession extends EventEmitter<SessionEvents> {
   private dial(): void {
     const target = this.target!;
     this.setState('connecting');
-    this.status({ type: 'connecting', target: this.name, attempt: this.attempt + 1 });
+    this.status({ type: 'connecting', target: this.name, attempt: this.backoff.attempt + 1 });
     let socket: net.Socket;
     switch (target.kind) {
       case 'tcp':
@@ -243,7 +227,7 @@ export class OvsdbSession extends EventEmitter<SessionEvents> {
     this.schemas.clear();
     rpc.on('event', (e: RpcEvent) => this.onRpcEvent(rpc, e));
     this.setState('connected');
-    this.attempt = 0; // success resets the backoff
+    this.backoff.reset(); // success starts the delay list over
     this.status({ type: 'connected', target: this.name });
     if (this.monitors.size > 0 || this.locks.size > 0) void this.restore(rpc);
   }
@@ -329,10 +313,9 @@ export class OvsdbSession extends EventEmitter<SessionEvents> {
   private scheduleReconnect(): void {
     // A status listener may have closed the session meanwhile.
     if (this.isClosed) return;
-    this.attempt += 1;
-    const delayMs = backoffDelayMs(this.attempt, this.options.backoff);
+    const delayMs = this.backoff.nextDelayMs();
     this.setState('backoff');
-    this.status({ type: 'reconnecting', attempt: this.attempt, delayMs });
+    this.status({ type: 'reconnecting', attempt: this.backoff.attempt, delayMs });
     this.reconnectTimer = setTimeout(() => this.dial(), delayMs);
   }
 
