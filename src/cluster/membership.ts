@@ -25,7 +25,14 @@ export interface MembershipOptions {
   readonly record: Omit<MemberRecord, 'leaseId' | 'startedAt'>;
 }
 
-export class Membership extends EventEmitter {
+export interface MembershipEvents {
+  /** The set of live members (or this member's registration) changed. */
+  changed: [];
+  /** This member's lease is gone: every key under it (masters) died with it. */
+  'lease-lost': [];
+}
+
+export class Membership extends EventEmitter<MembershipEvents> {
   private lease: Lease | undefined;
   private watchdog: NodeJS.Timeout | undefined;
   private watcher: Watcher | undefined;

@@ -22,6 +22,11 @@ export interface Mastership {
   readonly generation: bigint;
 }
 
+export interface OwnershipEvents {
+  /** The master of a host changed (or its generation did). */
+  changed: [hostId: string];
+}
+
 /** What the host manager and the overlay need to know about ownership. */
 export interface Mastery {
   readonly memberId: string;
@@ -36,7 +41,7 @@ export interface Mastery {
   on(event: 'changed', listener: (hostId: string) => void): this;
 }
 
-export class Ownership extends EventEmitter implements Mastery {
+export class Ownership extends EventEmitter<OwnershipEvents> implements Mastery {
   private readonly masters = new Map<string, Mastership>();
   private readonly hosts = new Set<string>();
   private known = new Set<string>();
@@ -207,26 +212,5 @@ export class Ownership extends EventEmitter implements Mastery {
     this.masters.delete(hostId);
     this.emit('changed', hostId);
     this.balance(hostId);
-  }
-}
-
-/** Single-member mode without a cluster (tests of one component): always master, generation 1. */
-export class SoleMaster extends EventEmitter implements Mastery {
-  constructor(
-    readonly memberId: string,
-    private readonly targets: readonly string[],
-  ) {
-    super();
-  }
-  isMaster(): boolean {
-    return true;
-  }
-  masterOf(): Mastership {
-    return { member: this.memberId, generation: 1n };
-  }
-  track(): void {}
-  setKnownHosts(): void {}
-  controllerTargets(): string[] {
-    return [...this.targets];
   }
 }

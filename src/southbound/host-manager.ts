@@ -10,10 +10,10 @@
  */
 import type { Watcher } from 'etcd3';
 import { EventEmitter } from 'node:events';
-import { ApiError } from '../api/problems';
 import type { Logger } from '../log';
 import type { Collection } from '../store/collection';
 import type { HostRecord, HostStatus } from '../store/model';
+import { ResourceConflictError } from '../store/model-errors';
 import { readHostFacts } from './host-facts';
 import type { HostLink } from './host-link';
 import { INTEGRATION_BRIDGE, isBridgeConfigured, planHostConfig, type DesiredHostConfig, type DesiredTunnel } from './host-plan';
@@ -38,6 +38,21 @@ export interface HostView {
   readonly dpid: string | null;
 }
 
+export interface HostManagerEvents {
+  /** After every pass over an identified host, on masters and standbys alike. */
+  view: [HostView];
+  /** A host this member masters became ready. */
+  ready: [hostId: string];
+}
+
+/** Decommissioning a host whose OVSDB is still connected (HTTP 409, reason in-use). */
+export class HostConnectedError extends ResourceConflictError {
+  override readonly name = 'HostConnectedError';
+  constructor(readonly hostId: string) {
+    super('in-use', `host "${hostId}" is still connected; run "ovs-vsctl del-manager" on it first, then delete it`, { host: hostId });
+  }
+}
+
 interface HostState {
   readonly link: HostLink;
   hostId: string | undefined;
@@ -49,7 +64,7 @@ interface HostState {
   retry: NodeJS.Timeout | undefined;
 }
 
-export class HostManager extends EventEmitter {
+export class HostManager extends EventEmitter<HostManagerEvents> {
   private readonly states = new Set<HostState>();
   /** Every host record in etcd, kept current by a watch: the peer list for tunnels. */
   private readonly records = new Map<string, HostRecord>();
@@ -62,7 +77,7 @@ export class HostManager extends EventEmitter {
     private readonly log: Logger,
   ) {
     super();
-    switches.on('switch', (e: { kind: string; dpid: string }) => {
+    switches.on('switch', (e) => {
       if (e.kind === 'up' || e.kind === 'down') this.markDpid(e.dpid);
     });
     options.mastery.on('changed', (hostId) => {
@@ -123,7 +138,7 @@ export class HostManager extends EventEmitter {
   async decommission(id: string): Promise<boolean> {
     const connected = [...this.states].some((s) => s.hostId === id && !s.closed) || this.records.get(id)?.ovsdbConnected === true;
     if (connected) {
-      throw new ApiError(409, 'Conflict', `host "${id}" is still connected; run "ovs-vsctl del-manager" on it first, then delete it`);
+      throw new HostConnectedError(id);
     }
     const existed = await this.hosts.delete(id);
     if (existed) this.log.info('host decommissioned', { host: id });

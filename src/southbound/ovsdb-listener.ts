@@ -6,7 +6,6 @@
  * and disconnected; the listener keeps serving everyone else.
  */
 import { listen, type OvsdbListener, type OvsdbSession } from '../../protocols/ovsdb/session';
-import type { Operation } from '../../protocols/ovsdb/transact';
 import type { Logger } from '../log';
 import type { HostLink } from './host-link';
 import { MONITORED_COLUMNS, type TableRows } from './ovs-view';
@@ -53,7 +52,7 @@ export class HostListener {
         });
       },
       transact: async (ops) => {
-        await session.transact(DB, ops as unknown as readonly Operation[]);
+        await session.transact(DB, ops);
       },
       close: () => session.close(),
     };

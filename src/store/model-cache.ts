@@ -2,17 +2,17 @@
  * Every member's in-memory index of the model (SPEC §5, §12): networks,
  * subnets, endpoints and bindings, loaded once and kept current by etcd watches
  * from the revision of the load, so no change is missed between the two. It is
- * the compiler's Snapshot. Changes are reported in batches (one per event-loop
+ * the model view (model-view.ts) the compiler reads. Changes are reported in batches (one per event-loop
  * turn) as the set of networks they touched, so the overlay recompiles each
  * touched network once however many events a burst brings.
  */
 import type { Etcd3, Watcher } from 'etcd3';
 import { EventEmitter } from 'node:events';
-import type { Snapshot } from '../compiler/snapshot';
 import type { Logger } from '../log';
 import { Collection, type CollectionEvent } from './collection';
 import type { Keys } from './keys';
 import type { Binding, Endpoint, Network, Subnet } from './model';
+import type { ModelView } from './model-view';
 
 /**
  * One batch of changes: networks to recompile whole, endpoints (→ network) to
@@ -26,12 +26,17 @@ export interface ModelChange {
   readonly statuses: ReadonlySet<string>;
 }
 
+export interface ModelCacheEvents {
+  /** One batch of changes, once per event-loop turn. */
+  changed: [ModelChange];
+}
+
 /** Whether two bindings place the endpoint the same way for the compiler (host, port, up or down). */
 function samePlacement(a: Binding, b: Binding): boolean {
   return a.host === b.host && a.ofport === b.ofport && (a.status === 'down') === (b.status === 'down');
 }
 
-export class ModelCache extends EventEmitter implements Snapshot {
+export class ModelCache extends EventEmitter<ModelCacheEvents> implements ModelView {
   readonly networks = new Map<string, Network>();
   readonly bindings = new Map<string, Binding>();
   private readonly subnets = new Map<string, Map<string, Subnet>>();
