@@ -193,7 +193,7 @@ export class Ownership extends EventEmitter<OwnershipEvents> implements Mastery 
   }
 
   private onPut(key: string, value: string, revision: string): void {
-    const hostId = key.slice(this.keys.masters().length);
+    const hostId = this.keys.hostOfMaster(key);
     let member: string;
     try {
       member = (JSON.parse(value) as { member: string }).member;
@@ -208,7 +208,7 @@ export class Ownership extends EventEmitter<OwnershipEvents> implements Mastery 
   }
 
   private onDelete(key: string): void {
-    const hostId = key.slice(this.keys.masters().length);
+    const hostId = this.keys.hostOfMaster(key);
     this.masters.delete(hostId);
     this.emit('changed', hostId);
     this.balance(hostId);

@@ -112,7 +112,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
       flowsOf: (endpointId) => overlay?.endpointFlows(endpointId),
       readiness: async () => {
         const etcdOk = await client
-          .get(keys.prefix + 'ready-probe')
+          .get(keys.probe())
           .exec()
           .then(() => 'ok', (err: Error) => `unreachable (${err.message})`);
         return { ready: started && etcdOk === 'ok', checks: { etcd: etcdOk, startup: started ? 'ok' : 'in progress' } };

@@ -89,7 +89,7 @@ export class ModelCache extends EventEmitter<ModelCacheEvents> implements ModelV
 
   /** Loads everything, then watches from the load's revision. */
   async start(): Promise<void> {
-    const start = await this.client.get(this.keys.prefix + 'model-cache-probe').exec();
+    const start = await this.client.get(this.keys.probe()).exec();
     const revision = start.header.revision;
     const networks = new Collection<Network>(this.client, this.keys.networks());
     const subnets = new Collection<Subnet>(this.client, this.keys.subnets());
