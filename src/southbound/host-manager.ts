@@ -10,6 +10,7 @@
  */
 import type { Watcher } from 'etcd3';
 import { EventEmitter } from 'node:events';
+import { Backoff, type BackoffPolicy } from '../../protocols/common/backoff';
 import type { Logger } from '../log';
 import type { Collection } from '../store/collection';
 import type { HostRecord, HostStatus } from '../store/model';
@@ -26,8 +27,8 @@ export interface HostManagerOptions {
   readonly mastery: Mastery;
   readonly maxBackoffMs?: number;
   readonly inactivityProbeMs?: number;
-  /** Delay before retrying a host whose transaction failed. */
-  readonly retryMs?: number;
+  /** Delays before retrying a host whose pass failed (protocols/common/backoff.ts; default 250 ms, 500 ms, then every 1 s). */
+  readonly retryBackoff?: BackoffPolicy;
 }
 
 /** Emitted as `view` after every pass over an identified host: what the overlay builds on. */
@@ -62,7 +63,11 @@ interface HostState {
   dirty: boolean;
   closed: boolean;
   retry: NodeJS.Timeout | undefined;
+  /** Failed passes in a row; reset by one that succeeds. */
+  readonly backoff: Backoff;
 }
+
+const RETRY_DELAYS_MS = [250, 500, 1000];
 
 export class HostManager extends EventEmitter<HostManagerEvents> {
   private readonly states = new Set<HostState>();
@@ -113,7 +118,8 @@ export class HostManager extends EventEmitter<HostManagerEvents> {
 
   /** Takes over a newly connected host's OVSDB link. */
   attach(link: HostLink): void {
-    const state: HostState = { link, hostId: undefined, view: undefined, dpid: null, running: false, dirty: false, closed: false, retry: undefined };
+    const backoff = new Backoff({ delaysMs: RETRY_DELAYS_MS, ...this.options.retryBackoff });
+    const state: HostState = { link, hostId: undefined, view: undefined, dpid: null, running: false, dirty: false, closed: false, retry: undefined, backoff };
     this.states.add(state);
     link.onChange(() => this.schedule(state));
     link.onClose((reason) => void this.detach(state, reason));
@@ -178,10 +184,11 @@ export class HostManager extends EventEmitter<HostManagerEvents> {
       while (state.dirty && !state.closed) {
         state.dirty = false;
         await this.reconcile(state);
+        state.backoff.reset();
       }
     } catch (err) {
-      const retryMs = this.options.retryMs ?? 1000;
-      this.log.error('host reconcile failed; will retry', { host: state.hostId, remote: state.link.remote, error: (err as Error).message, retryMs });
+      const retryMs = state.backoff.nextDelayMs();
+      this.log.error('host reconcile failed; will retry', { host: state.hostId, remote: state.link.remote, error: (err as Error).message, attempt: state.backoff.attempt, retryMs });
       clearTimeout(state.retry);
       state.retry = setTimeout(() => this.schedule(state), retryMs);
     } finally {
