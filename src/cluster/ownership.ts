@@ -155,10 +155,15 @@ export class Ownership extends EventEmitter<OwnershipEvents> implements Mastery 
 
   private balance(hostId: string): void {
     if (this.stopped || this.inFlight.has(hostId)) return;
-    const current = this.masters.get(hostId);
-    const want = this.desiredOwner(hostId);
-    if (!current && want === this.memberId && this.hosts.has(hostId)) void this.acquire(hostId);
-    else if (current?.member === this.memberId && want && want !== this.memberId && this.membership.isLive(want)) void this.release(hostId, want);
+    const step = decideMastership({
+      self: this.memberId,
+      master: this.masters.get(hostId)?.member,
+      owner: this.desiredOwner(hostId),
+      seen: this.hosts.has(hostId),
+      isLive: (m) => this.membership.isLive(m),
+    });
+    if (step.kind === 'acquire') void this.acquire(hostId);
+    else if (step.kind === 'release') void this.release(hostId, step.to);
   }
 
   private async acquire(hostId: string): Promise<void> {
@@ -214,3 +219,28 @@ export class Ownership extends EventEmitter<OwnershipEvents> implements Mastery 
     this.balance(hostId);
   }
 }
+
+export type MastershipStep = { readonly kind: 'acquire' } | { readonly kind: 'release'; readonly to: string } | { readonly kind: 'keep' };
+
+/**
+ * What one member does about one host's master key, from what it knows (pure):
+ * take the key when it is free, this member is the host's balanced owner and
+ * sees the host; hand a key it holds over (delete it) when another live member
+ * is the owner now; otherwise nothing.
+ */
+export function decideMastership(input: {
+  readonly self: string;
+  /** Member holding the key now, if any. */
+  readonly master: string | undefined;
+  /** Owner in the balanced assignment (rendezvous.ts), if any. */
+  readonly owner: string | undefined;
+  /** Whether this member sees the host (its OVSDB is connected here). */
+  readonly seen: boolean;
+  readonly isLive: (member: string) => boolean;
+}): MastershipStep {
+  const { self, master, owner } = input;
+  if (master === undefined && owner === self && input.seen) return { kind: 'acquire' };
+  if (master === self && owner !== undefined && owner !== self && input.isLive(owner)) return { kind: 'release', to: owner };
+  return { kind: 'keep' };
+}
+
