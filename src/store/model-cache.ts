@@ -26,6 +26,13 @@ export interface ModelChange {
   readonly statuses: ReadonlySet<string>;
 }
 
+/** One watch event, by the prefix it came from (ids as under that prefix: `<network>/<id>` for subnets and endpoints). */
+export type ModelEvent =
+  | { readonly resource: 'network'; readonly event: CollectionEvent<Network> }
+  | { readonly resource: 'subnet'; readonly event: CollectionEvent<Subnet> }
+  | { readonly resource: 'endpoint'; readonly event: CollectionEvent<Endpoint> }
+  | { readonly resource: 'binding'; readonly event: CollectionEvent<Binding> };
+
 export interface ModelCacheEvents {
   /** One batch of changes, once per event-loop turn. */
   changed: [ModelChange];
@@ -134,6 +141,20 @@ export class ModelCache extends EventEmitter<ModelCacheEvents> implements ModelV
       this.pendingStatuses = new Set();
       this.emit('changed', { networks, endpoints, statuses } satisfies ModelChange);
     });
+  }
+
+  /** Applies one watch event; the batch it joins is reported after the current turn. */
+  apply(e: ModelEvent): void {
+    switch (e.resource) {
+      case 'network':
+        return this.onNetwork(e.event);
+      case 'subnet':
+        return this.onSubnet(e.event);
+      case 'endpoint':
+        return this.onEndpoint(e.event);
+      case 'binding':
+        return this.onBinding(e.event);
+    }
   }
 
   /**
