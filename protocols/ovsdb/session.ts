@@ -19,9 +19,10 @@ import type winston from 'winston';
 import { Backoff, type BackoffPolicy } from '../common/backoff';
 import { ConnectionError, PlexusError, TimeoutError } from '../common/errors';
 import { OvsdbFormatError } from './errors';
+import { SessionLocks } from './locks';
 import { Monitor, parseUpdateNotification, type MonitorMethod, type MonitorSpec } from './monitor';
 import type { RowChange } from './replica';
-import { isId, parseSchema, type DatabaseSchema } from './rfc7047';
+import { parseSchema, type DatabaseSchema } from './rfc7047';
 import { OvsdbRpc, defaultLogger, type RpcEvent, type RpcOptions } from './rpc';
 import { checkTransactResults, type Operation, type TransactResults } from './transact';
 
@@ -89,6 +90,42 @@ function checkPort(port: number, target: string): number {
   return port;
 }
 
+/**
+ * Opens a socket to an active target; resolves once it is connected (TLS:
+ * secured), rejects with ConnectionError or TimeoutError after closing it.
+ */
+export function dialSocket(target: Target, name: string, options: Pick<SessionOptions, 'tls' | 'connectTimeoutMs'> = {}): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    let socket: net.Socket;
+    switch (target.kind) {
+      case 'tcp':
+        socket = net.connect({ host: target.host, port: target.port });
+        break;
+      case 'unix':
+        socket = net.connect({ path: target.path });
+        break;
+      case 'ssl':
+        socket = tls.connect({ ...options.tls, host: target.host, port: target.port });
+        break;
+    }
+    const timeoutMs = options.connectTimeoutMs ?? 5000;
+    const timer = setTimeout(() => fail(new TimeoutError(`connect to ${name} timed out after ${timeoutMs} ms`)), timeoutMs);
+    const fail = (err: PlexusError): void => {
+      clearTimeout(timer);
+      socket.removeAllListeners();
+      socket.on('error', () => undefined);
+      socket.destroy();
+      reject(err);
+    };
+    socket.once('error', (err) => fail(new ConnectionError(`cannot connect to ${name}: ${err.message}`, { cause: err })));
+    socket.once(target.kind === 'ssl' ? 'secureConnect' : 'connect', () => {
+      clearTimeout(timer);
+      socket.removeAllListeners('error');
+      resolve(socket);
+    });
+  });
+}
+
 export interface SessionEvents {
   status: [SessionStatus];
 }
@@ -99,7 +136,7 @@ export class OvsdbSession extends EventEmitter<SessionEvents> {
   private readonly schemas = new Map<string, Promise<DatabaseSchema>>();
   private readonly monitors = new Map<string, Monitor>();
   /** Locks requested on this session, and whether the server granted them. */
-  private readonly locks = new Map<string, { held: boolean }>();
+  private readonly locks = new SessionLocks();
   private readonly backoff: Backoff;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private nextMonitorId = 1;
@@ -175,42 +212,19 @@ export class OvsdbSession extends EventEmitter<SessionEvents> {
   // Connection lifecycle
 
   private dial(): void {
-    const target = this.target!;
     this.setState('connecting');
     this.status({ type: 'connecting', target: this.name, attempt: this.backoff.attempt + 1 });
-    let socket: net.Socket;
-    switch (target.kind) {
-      case 'tcp':
-        socket = net.connect({ host: target.host, port: target.port });
-        break;
-      case 'unix':
-        socket = net.connect({ path: target.path });
-        break;
-      case 'ssl':
-        socket = tls.connect({ ...this.options.tls, host: target.host, port: target.port });
-        break;
-    }
-    const timeoutMs = this.options.connectTimeoutMs ?? 5000;
-    const timer = setTimeout(() => fail(new TimeoutError(`connect to ${this.name} timed out after ${timeoutMs} ms`)), timeoutMs);
-    const fail = (err: PlexusError): void => {
-      clearTimeout(timer);
-      socket.removeAllListeners();
-      socket.on('error', () => undefined);
-      socket.destroy();
-      if (this.isClosed) return;
-      this.status({ type: 'disconnected', error: err });
-      this.scheduleReconnect();
-    };
-    socket.once('error', (err) => fail(new ConnectionError(`cannot connect to ${this.name}: ${err.message}`, { cause: err })));
-    socket.once(target.kind === 'ssl' ? 'secureConnect' : 'connect', () => {
-      clearTimeout(timer);
-      socket.removeAllListeners('error');
-      if (this.state === 'closed') {
-        socket.destroy();
-        return;
-      }
-      this.attach(socket);
-    });
+    dialSocket(this.target!, this.name, this.options).then(
+      (socket) => {
+        if (this.isClosed) socket.destroy();
+        else this.attach(socket);
+      },
+      (err: PlexusError) => {
+        if (this.isClosed) return;
+        this.status({ type: 'disconnected', error: err });
+        this.scheduleReconnect();
+      },
+    );
   }
 
   private attach(socket: net.Socket): void {
@@ -234,9 +248,9 @@ export class OvsdbSession extends EventEmitter<SessionEvents> {
 
   /** After a reconnect: re-acquire locks, re-issue monitors, resync replicas. */
   private async restore(rpc: OvsdbRpc): Promise<void> {
-    for (const name of this.locks.keys()) {
+    for (const name of this.locks.names()) {
       try {
-        await this.requestLock(rpc, 'lock', name);
+        await this.locks.request(rpc, 'lock', name);
       } catch (err) {
         if (rpc !== this.rpc) return;
         this.status({ type: 'error', error: asPlexusError(err) });
@@ -277,12 +291,7 @@ export class OvsdbSession extends EventEmitter<SessionEvents> {
         return;
       }
       if (method === 'locked' || method === 'stolen') {
-        const lock = params[0];
-        if (typeof lock !== 'string') {
-          throw new OvsdbFormatError(`RFC 7047 §4.1.${method === 'locked' ? 9 : 10}`, `"params" of ${method} must be [<id>]`);
-        }
-        const entry = this.locks.get(lock);
-        if (entry) entry.held = method === 'locked';
+        const lock = this.locks.applyNotification(method, params);
         this.status(method === 'locked' ? { type: 'locked', lock } : { type: 'stolen', lock });
         return;
       }
@@ -299,7 +308,7 @@ export class OvsdbSession extends EventEmitter<SessionEvents> {
     this.rpc = undefined;
     this.schemas.clear();
     for (const m of this.monitors.values()) m.suspend();
-    for (const l of this.locks.values()) l.held = false;
+    this.locks.dropAll();
     if (this.state === 'closed') return;
     this.status({ type: 'disconnected', error });
     if (this.target === undefined) return this.finish(error);
@@ -418,38 +427,25 @@ export class OvsdbSession extends EventEmitter<SessionEvents> {
    * follows when the holder lets go. The lock is re-requested after reconnects.
    */
   async lock(name: string): Promise<boolean> {
-    checkLockName(name);
-    this.locks.set(name, this.locks.get(name) ?? { held: false });
-    return this.requestLock(this.requireRpc(), 'lock', name);
+    this.locks.want(name);
+    return this.locks.request(this.requireRpc(), 'lock', name);
   }
 
   /** §4.1.8 steal: takes the lock from its holder (who gets `stolen`). */
   async steal(name: string): Promise<boolean> {
-    checkLockName(name);
-    this.locks.set(name, this.locks.get(name) ?? { held: false });
-    return this.requestLock(this.requireRpc(), 'steal', name);
+    this.locks.want(name);
+    return this.locks.request(this.requireRpc(), 'steal', name);
   }
 
   /** §4.1.8 unlock: gives up (or stops waiting for) the lock. */
   async unlock(name: string): Promise<void> {
-    this.locks.delete(name);
+    this.locks.forget(name);
     await this.requireRpc().request('unlock', [name]);
   }
 
   /** True while the server says we hold `name`. */
   hasLock(name: string): boolean {
-    return this.locks.get(name)?.held ?? false;
-  }
-
-  private async requestLock(rpc: OvsdbRpc, method: 'lock' | 'steal', name: string): Promise<boolean> {
-    checkLockName(name);
-    const result = (await rpc.request(method, [name])) as { locked?: unknown } | null;
-    if (result === null || typeof result !== 'object' || typeof result.locked !== 'boolean') {
-      throw new OvsdbFormatError('RFC 7047 §4.1.8', `${method} result must be {"locked": <boolean>}`);
-    }
-    const entry = this.locks.get(name);
-    if (entry && result.locked) entry.held = true;
-    return result.locked;
+    return this.locks.isHeld(name);
   }
 }
 
@@ -534,10 +530,6 @@ export async function listen(target: string, options: SessionOptions & { tlsServ
   return new OvsdbListener(server, t, options);
 }
 
-/** §4.1.8: a lock name is an <id> (letters, digits, underscores; no leading digit). */
-function checkLockName(name: string): void {
-  if (!isId(name)) throw new OvsdbFormatError('RFC 7047 §4.1.8', `lock name "${name}" is not an <id>`);
-}
 
 function asPlexusError(err: unknown): PlexusError {
   if (err instanceof PlexusError) return err;
