@@ -102,6 +102,10 @@ export class SwitchRoles extends EventEmitter<SwitchRolesEvents> {
   private setState(hostId: string, h: HostSwitch, next: SwitchRoleState, fields: Record<string, unknown> = {}): void {
     if (h.state === next) return;
     const level = next === 'master' ? 'info' : 'debug';
+    if (level === 'debug' && !this.log.isDebugEnabled()) {
+      h.state = next;
+      return;
+    }
     this.log[level](next === 'master' ? 'master of switch' : 'switch role state', { host: hostId, from: h.state, to: next, generation: h.generation.toString(), ...fields });
     h.state = next;
   }

@@ -151,7 +151,8 @@ export class HostFlows extends EventEmitter<HostFlowsEvents> {
   private setState(next: HostFlowsState, fields: Record<string, unknown> = {}): void {
     if (this.state === next) return;
     const level = next === 'retrying' ? 'warn' : next === 'applying' || next === 'synced' ? 'debug' : 'info';
-    this.log[level]('host flows state', { host: this.hostId, from: this.state, to: next, ...fields });
+    // Every change set passes applying → synced: skip building a debug line nobody reads.
+    if (level !== 'debug' || this.log.isDebugEnabled()) this.log[level]('host flows state', { host: this.hostId, from: this.state, to: next, ...fields });
     this.state = next;
     this.emit('state', next);
   }
