@@ -112,8 +112,12 @@ export function decodeRpcMessage(value: unknown, offset: number): RpcMessage {
   return new SuccessObject(id, o.result as SuccessObject['result']);
 }
 
+export interface RpcEvents {
+  event: [RpcEvent];
+}
+
 /** One JSON-RPC peer over a connected socket (TCP, unix or TLS). */
-export class OvsdbRpc extends EventEmitter {
+export class OvsdbRpc extends EventEmitter<RpcEvents> {
   private state: RpcState = 'open';
   private readonly stream: JsonStream;
   private readonly pending = new Map<number, Pending>();

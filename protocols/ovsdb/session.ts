@@ -16,11 +16,13 @@ import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import tls from 'node:tls';
 import type winston from 'winston';
+import { Backoff, type BackoffPolicy } from '../common/backoff';
 import { ConnectionError, PlexusError, TimeoutError } from '../common/errors';
 import { OvsdbFormatError } from './errors';
+import { SessionLocks } from './locks';
 import { Monitor, parseUpdateNotification, type MonitorMethod, type MonitorSpec } from './monitor';
 import type { RowChange } from './replica';
-import { isId, parseSchema, type DatabaseSchema } from './rfc7047';
+import { parseSchema, type DatabaseSchema } from './rfc7047';
 import { OvsdbRpc, defaultLogger, type RpcEvent, type RpcOptions } from './rpc';
 import { checkTransactResults, type Operation, type TransactResults } from './transact';
 
@@ -55,17 +57,9 @@ export type SessionStatus =
   | { readonly type: 'error'; readonly error: PlexusError }
   | { readonly type: 'closed'; readonly error: PlexusError | undefined };
 
-export interface BackoffOptions {
-  /** Delays for attempts 1, 2, ...; the last repeats (default 100, 250, 500, 1000, 2000, 4000, 8000 ms). */
-  readonly delaysMs?: readonly number[];
-  /** Up to this much random delay is added to each (default 20% of the delay). */
-  readonly jitterRatio?: number;
-  /** Injected randomness in [0, 1) for tests. */
-  readonly random?: () => number;
-}
-
 export interface SessionOptions extends Omit<RpcOptions, 'name'> {
-  readonly backoff?: BackoffOptions;
+  /** Reconnect delays (protocols/common/backoff.ts; default 100 ms up to 8 s, 20% jitter). */
+  readonly backoff?: BackoffPolicy;
   /** Time limit for one connect attempt (default 5000 ms). */
   readonly connectTimeoutMs?: number;
   /** TLS options for `ssl:` targets (key, cert, ca, ...). */
@@ -73,16 +67,6 @@ export interface SessionOptions extends Omit<RpcOptions, 'name'> {
   /** Keep retrying when the very first connect fails instead of rejecting (default false). */
   readonly waitOnFirstConnect?: boolean;
   readonly logger?: winston.Logger;
-}
-
-const DEFAULT_DELAYS_MS = [100, 250, 500, 1000, 2000, 4000, 8000] as const;
-
-/** Delay before reconnect attempt `attempt` (1-based): list entry plus jitter. */
-export function backoffDelayMs(attempt: number, options: BackoffOptions = {}): number {
-  const delays = options.delaysMs && options.delaysMs.length > 0 ? options.delaysMs : DEFAULT_DELAYS_MS;
-  const base = delays[Math.min(Math.max(attempt, 1), delays.length) - 1]!;
-  const jitter = base * (options.jitterRatio ?? 0.2) * (options.random ?? Math.random)();
-  return Math.round(base + jitter);
 }
 
 /** Parses `tcp:HOST:PORT`, `ssl:HOST:PORT` (IPv6 as `[addr]`) or `unix:PATH`. */
@@ -106,6 +90,42 @@ function checkPort(port: number, target: string): number {
   return port;
 }
 
+/**
+ * Opens a socket to an active target; resolves once it is connected (TLS:
+ * secured), rejects with ConnectionError or TimeoutError after closing it.
+ */
+export function dialSocket(target: Target, name: string, options: Pick<SessionOptions, 'tls' | 'connectTimeoutMs'> = {}): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    let socket: net.Socket;
+    switch (target.kind) {
+      case 'tcp':
+        socket = net.connect({ host: target.host, port: target.port });
+        break;
+      case 'unix':
+        socket = net.connect({ path: target.path });
+        break;
+      case 'ssl':
+        socket = tls.connect({ ...options.tls, host: target.host, port: target.port });
+        break;
+    }
+    const timeoutMs = options.connectTimeoutMs ?? 5000;
+    const timer = setTimeout(() => fail(new TimeoutError(`connect to ${name} timed out after ${timeoutMs} ms`)), timeoutMs);
+    const fail = (err: PlexusError): void => {
+      clearTimeout(timer);
+      socket.removeAllListeners();
+      socket.on('error', () => undefined);
+      socket.destroy();
+      reject(err);
+    };
+    socket.once('error', (err) => fail(new ConnectionError(`cannot connect to ${name}: ${err.message}`, { cause: err })));
+    socket.once(target.kind === 'ssl' ? 'secureConnect' : 'connect', () => {
+      clearTimeout(timer);
+      socket.removeAllListeners('error');
+      resolve(socket);
+    });
+  });
+}
+
 export interface SessionEvents {
   status: [SessionStatus];
 }
@@ -116,8 +136,8 @@ export class OvsdbSession extends EventEmitter<SessionEvents> {
   private readonly schemas = new Map<string, Promise<DatabaseSchema>>();
   private readonly monitors = new Map<string, Monitor>();
   /** Locks requested on this session, and whether the server granted them. */
-  private readonly locks = new Map<string, { held: boolean }>();
-  private attempt = 0;
+  private readonly locks = new SessionLocks();
+  private readonly backoff: Backoff;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private nextMonitorId = 1;
   private readonly log: winston.Logger;
@@ -130,6 +150,7 @@ export class OvsdbSession extends EventEmitter<SessionEvents> {
   ) {
     super();
     this.log = (options.logger ?? defaultLogger()).child({ module: 'ovsdb-session', peer: name });
+    this.backoff = new Backoff(options.backoff);
   }
 
   /**
@@ -191,42 +212,19 @@ export class OvsdbSession extends EventEmitter<SessionEvents> {
   // Connection lifecycle
 
   private dial(): void {
-    const target = this.target!;
     this.setState('connecting');
-    this.status({ type: 'connecting', target: this.name, attempt: this.attempt + 1 });
-    let socket: net.Socket;
-    switch (target.kind) {
-      case 'tcp':
-        socket = net.connect({ host: target.host, port: target.port });
-        break;
-      case 'unix':
-        socket = net.connect({ path: target.path });
-        break;
-      case 'ssl':
-        socket = tls.connect({ ...this.options.tls, host: target.host, port: target.port });
-        break;
-    }
-    const timeoutMs = this.options.connectTimeoutMs ?? 5000;
-    const timer = setTimeout(() => fail(new TimeoutError(`connect to ${this.name} timed out after ${timeoutMs} ms`)), timeoutMs);
-    const fail = (err: PlexusError): void => {
-      clearTimeout(timer);
-      socket.removeAllListeners();
-      socket.on('error', () => undefined);
-      socket.destroy();
-      if (this.isClosed) return;
-      this.status({ type: 'disconnected', error: err });
-      this.scheduleReconnect();
-    };
-    socket.once('error', (err) => fail(new ConnectionError(`cannot connect to ${this.name}: ${err.message}`, { cause: err })));
-    socket.once(target.kind === 'ssl' ? 'secureConnect' : 'connect', () => {
-      clearTimeout(timer);
-      socket.removeAllListeners('error');
-      if (this.state === 'closed') {
-        socket.destroy();
-        return;
-      }
-      this.attach(socket);
-    });
+    this.status({ type: 'connecting', target: this.name, attempt: this.backoff.attempt + 1 });
+    dialSocket(this.target!, this.name, this.options).then(
+      (socket) => {
+        if (this.isClosed) socket.destroy();
+        else this.attach(socket);
+      },
+      (err: PlexusError) => {
+        if (this.isClosed) return;
+        this.status({ type: 'disconnected', error: err });
+        this.scheduleReconnect();
+      },
+    );
   }
 
   private attach(socket: net.Socket): void {
@@ -243,16 +241,16 @@ export class OvsdbSession extends EventEmitter<SessionEvents> {
     this.schemas.clear();
     rpc.on('event', (e: RpcEvent) => this.onRpcEvent(rpc, e));
     this.setState('connected');
-    this.attempt = 0; // success resets the backoff
+    this.backoff.reset(); // success starts the delay list over
     this.status({ type: 'connected', target: this.name });
     if (this.monitors.size > 0 || this.locks.size > 0) void this.restore(rpc);
   }
 
   /** After a reconnect: re-acquire locks, re-issue monitors, resync replicas. */
   private async restore(rpc: OvsdbRpc): Promise<void> {
-    for (const name of this.locks.keys()) {
+    for (const name of this.locks.names()) {
       try {
-        await this.requestLock(rpc, 'lock', name);
+        await this.locks.request(rpc, 'lock', name);
       } catch (err) {
         if (rpc !== this.rpc) return;
         this.status({ type: 'error', error: asPlexusError(err) });
@@ -293,12 +291,7 @@ export class OvsdbSession extends EventEmitter<SessionEvents> {
         return;
       }
       if (method === 'locked' || method === 'stolen') {
-        const lock = params[0];
-        if (typeof lock !== 'string') {
-          throw new OvsdbFormatError(`RFC 7047 §4.1.${method === 'locked' ? 9 : 10}`, `"params" of ${method} must be [<id>]`);
-        }
-        const entry = this.locks.get(lock);
-        if (entry) entry.held = method === 'locked';
+        const lock = this.locks.applyNotification(method, params);
         this.status(method === 'locked' ? { type: 'locked', lock } : { type: 'stolen', lock });
         return;
       }
@@ -315,7 +308,7 @@ export class OvsdbSession extends EventEmitter<SessionEvents> {
     this.rpc = undefined;
     this.schemas.clear();
     for (const m of this.monitors.values()) m.suspend();
-    for (const l of this.locks.values()) l.held = false;
+    this.locks.dropAll();
     if (this.state === 'closed') return;
     this.status({ type: 'disconnected', error });
     if (this.target === undefined) return this.finish(error);
@@ -329,10 +322,9 @@ export class OvsdbSession extends EventEmitter<SessionEvents> {
   private scheduleReconnect(): void {
     // A status listener may have closed the session meanwhile.
     if (this.isClosed) return;
-    this.attempt += 1;
-    const delayMs = backoffDelayMs(this.attempt, this.options.backoff);
+    const delayMs = this.backoff.nextDelayMs();
     this.setState('backoff');
-    this.status({ type: 'reconnecting', attempt: this.attempt, delayMs });
+    this.status({ type: 'reconnecting', attempt: this.backoff.attempt, delayMs });
     this.reconnectTimer = setTimeout(() => this.dial(), delayMs);
   }
 
@@ -435,38 +427,25 @@ export class OvsdbSession extends EventEmitter<SessionEvents> {
    * follows when the holder lets go. The lock is re-requested after reconnects.
    */
   async lock(name: string): Promise<boolean> {
-    checkLockName(name);
-    this.locks.set(name, this.locks.get(name) ?? { held: false });
-    return this.requestLock(this.requireRpc(), 'lock', name);
+    this.locks.want(name);
+    return this.locks.request(this.requireRpc(), 'lock', name);
   }
 
   /** §4.1.8 steal: takes the lock from its holder (who gets `stolen`). */
   async steal(name: string): Promise<boolean> {
-    checkLockName(name);
-    this.locks.set(name, this.locks.get(name) ?? { held: false });
-    return this.requestLock(this.requireRpc(), 'steal', name);
+    this.locks.want(name);
+    return this.locks.request(this.requireRpc(), 'steal', name);
   }
 
   /** §4.1.8 unlock: gives up (or stops waiting for) the lock. */
   async unlock(name: string): Promise<void> {
-    this.locks.delete(name);
+    this.locks.forget(name);
     await this.requireRpc().request('unlock', [name]);
   }
 
   /** True while the server says we hold `name`. */
   hasLock(name: string): boolean {
-    return this.locks.get(name)?.held ?? false;
-  }
-
-  private async requestLock(rpc: OvsdbRpc, method: 'lock' | 'steal', name: string): Promise<boolean> {
-    checkLockName(name);
-    const result = (await rpc.request(method, [name])) as { locked?: unknown } | null;
-    if (result === null || typeof result !== 'object' || typeof result.locked !== 'boolean') {
-      throw new OvsdbFormatError('RFC 7047 §4.1.8', `${method} result must be {"locked": <boolean>}`);
-    }
-    const entry = this.locks.get(name);
-    if (entry && result.locked) entry.held = true;
-    return result.locked;
+    return this.locks.isHeld(name);
   }
 }
 
@@ -555,10 +534,6 @@ export async function listen(target: string, options: SessionOptions & { tlsServ
   return new OvsdbListener(server, t, options);
 }
 
-/** §4.1.8: a lock name is an <id> (letters, digits, underscores; no leading digit). */
-function checkLockName(name: string): void {
-  if (!isId(name)) throw new OvsdbFormatError('RFC 7047 §4.1.8', `lock name "${name}" is not an <id>`);
-}
 
 function asPlexusError(err: unknown): PlexusError {
   if (err instanceof PlexusError) return err;

@@ -13,6 +13,7 @@
 import type { Etcd3, Lease, Watcher } from 'etcd3';
 import { LeaseClient } from 'etcd3/lib/rpc';
 import { EventEmitter } from 'node:events';
+import { Backoff, sleepMs, type BackoffPolicy } from '../../protocols/common/backoff';
 import { request, type ClientRequest } from 'node:http';
 import { connect } from 'node:net';
 import type { Logger } from '../log';
@@ -23,14 +24,33 @@ import type { MemberRecord } from '../store/model';
 export interface MembershipOptions {
   readonly ttlSeconds: number;
   readonly record: Omit<MemberRecord, 'leaseId' | 'startedAt'>;
+  /** Jitter and randomness of every retry here (registration, heartbeats); each loop keeps its own delay list. */
+  readonly retryBackoff?: BackoffPolicy;
 }
 
-export class Membership extends EventEmitter {
+/** Registering again after the lease was lost: quick at first, then every 2 s. */
+const REGISTER_DELAYS_MS = [200, 400, 800, 1600, 2000];
+/** Opening a peer's heartbeat again (still starting, or alive after a break). */
+const PROBE_DELAYS_MS = [200, 500, 1000];
+/** Asking a peer's port again whether it refuses (a process being killed may accept for a few ms). */
+const REFUSAL_CHECK_DELAYS_MS = [40];
+const REFUSAL_CHECKS = 5;
+
+export interface MembershipEvents {
+  /** The set of live members (or this member's registration) changed. */
+  changed: [];
+  /** This member's lease is gone: every key under it (masters) died with it. */
+  'lease-lost': [];
+}
+
+export class Membership extends EventEmitter<MembershipEvents> {
   private lease: Lease | undefined;
   private watchdog: NodeJS.Timeout | undefined;
   private watcher: Watcher | undefined;
   private readonly members = new Map<string, MemberRecord>();
   private readonly probes = new Map<string, ClientRequest>();
+  /** Per peer: failed heartbeats since the last one established. */
+  private readonly probeBackoffs = new Map<string, Backoff>();
   /** Peer incarnations (id/lease) whose heartbeat we once held: a refusal from them means death. */
   private readonly reached = new Set<string>();
   private readonly collection: Collection<MemberRecord>;
@@ -109,16 +129,32 @@ export class Membership extends EventEmitter {
   }
 
   private async reregister(): Promise<void> {
-    for (let attempt = 0; !this.stopped; attempt++) {
+    const backoff = this.backoff(REGISTER_DELAYS_MS);
+    while (!this.stopped) {
       try {
         await this.register();
         this.emit('changed');
         return;
       } catch (err) {
-        this.log.warn('cannot register member yet', { error: (err as Error).message, attempt });
-        await new Promise((r) => setTimeout(r, Math.min(2000, 200 * 2 ** attempt)));
+        const delayMs = backoff.nextDelayMs();
+        this.log.warn('cannot register member yet', { error: (err as Error).message, attempt: backoff.attempt, delayMs });
+        await sleepMs(delayMs);
       }
     }
+  }
+
+  private backoff(delaysMs: readonly number[]): Backoff {
+    return new Backoff({ delaysMs, ...this.options.retryBackoff });
+  }
+
+  /** Opens the heartbeat to a peer again after its peer's backoff, if it is still a live member without one. */
+  private probeLater(id: string): void {
+    let backoff = this.probeBackoffs.get(id);
+    if (!backoff) this.probeBackoffs.set(id, (backoff = this.backoff(PROBE_DELAYS_MS)));
+    setTimeout(() => {
+      const m = this.members.get(id);
+      if (m && !this.probes.has(id) && !this.stopped) this.probe(m);
+    }, backoff.nextDelayMs()).unref();
   }
 
   /** Keeps one heartbeat connection open to every other live member. */
@@ -129,6 +165,7 @@ export class Membership extends EventEmitter {
         this.probes.delete(id);
       }
     }
+    for (const id of this.probeBackoffs.keys()) if (!this.members.has(id)) this.probeBackoffs.delete(id);
     for (const m of this.members.values()) {
       if (m.id !== this.id && !this.probes.has(m.id)) this.probe(m);
     }
@@ -147,10 +184,11 @@ export class Membership extends EventEmitter {
       this.log.debug('heartbeat broken', { peer: m.id, established });
       if (established) void this.checkGone(m);
       // Never connected (the peer is still starting): try again shortly; only its TTL can condemn it.
-      else setTimeout(() => this.members.has(m.id) && !this.probes.has(m.id) && !this.stopped && this.probe(this.members.get(m.id)!), 500);
+      else this.probeLater(m.id);
     };
     req.on('response', (res) => {
       this.reached.add(incarnation);
+      this.probeBackoffs.get(m.id)?.reset();
       this.log.debug('heartbeat established', { peer: m.id });
       res.on('data', () => undefined);
       res.on('end', broken);
@@ -168,16 +206,17 @@ export class Membership extends EventEmitter {
    */
   private async checkGone(m: MemberRecord): Promise<void> {
     const [host, port] = splitHostPort(m.api);
-    let refused = false;
-    for (let attempt = 0; attempt < 5 && !refused; attempt++) {
-      if (attempt) await new Promise((r) => setTimeout(r, 40));
+    const backoff = this.backoff(REFUSAL_CHECK_DELAYS_MS);
+    let refused = await isRefused(host, port);
+    while (!refused && backoff.attempt < REFUSAL_CHECKS - 1) {
+      await sleepMs(backoff.nextDelayMs());
       refused = await isRefused(host, port);
     }
     const current = this.members.get(m.id);
     if (!current || current.leaseId !== m.leaseId || this.stopped) return;
     if (!refused) {
       // Alive (or unreachable without a refusal: a partition). Watch again; the TTL decides.
-      setTimeout(() => this.members.has(m.id) && !this.probes.has(m.id) && this.probe(current), 200);
+      this.probeLater(m.id);
       return;
     }
     this.log.warn('member process is gone; revoking its lease', { member: m.id, lease: m.leaseId });

@@ -22,6 +22,11 @@ export interface Mastership {
   readonly generation: bigint;
 }
 
+export interface OwnershipEvents {
+  /** The master of a host changed (or its generation did). */
+  changed: [hostId: string];
+}
+
 /** What the host manager and the overlay need to know about ownership. */
 export interface Mastery {
   readonly memberId: string;
@@ -36,7 +41,7 @@ export interface Mastery {
   on(event: 'changed', listener: (hostId: string) => void): this;
 }
 
-export class Ownership extends EventEmitter implements Mastery {
+export class Ownership extends EventEmitter<OwnershipEvents> implements Mastery {
   private readonly masters = new Map<string, Mastership>();
   private readonly hosts = new Set<string>();
   private known = new Set<string>();
@@ -150,10 +155,15 @@ export class Ownership extends EventEmitter implements Mastery {
 
   private balance(hostId: string): void {
     if (this.stopped || this.inFlight.has(hostId)) return;
-    const current = this.masters.get(hostId);
-    const want = this.desiredOwner(hostId);
-    if (!current && want === this.memberId && this.hosts.has(hostId)) void this.acquire(hostId);
-    else if (current?.member === this.memberId && want && want !== this.memberId && this.membership.isLive(want)) void this.release(hostId, want);
+    const step = decideMastership({
+      self: this.memberId,
+      master: this.masters.get(hostId)?.member,
+      owner: this.desiredOwner(hostId),
+      seen: this.hosts.has(hostId),
+      isLive: (m) => this.membership.isLive(m),
+    });
+    if (step.kind === 'acquire') void this.acquire(hostId);
+    else if (step.kind === 'release') void this.release(hostId, step.to);
   }
 
   private async acquire(hostId: string): Promise<void> {
@@ -188,7 +198,7 @@ export class Ownership extends EventEmitter implements Mastery {
   }
 
   private onPut(key: string, value: string, revision: string): void {
-    const hostId = key.slice(this.keys.masters().length);
+    const hostId = this.keys.hostOfMaster(key);
     let member: string;
     try {
       member = (JSON.parse(value) as { member: string }).member;
@@ -203,30 +213,34 @@ export class Ownership extends EventEmitter implements Mastery {
   }
 
   private onDelete(key: string): void {
-    const hostId = key.slice(this.keys.masters().length);
+    const hostId = this.keys.hostOfMaster(key);
     this.masters.delete(hostId);
     this.emit('changed', hostId);
     this.balance(hostId);
   }
 }
 
-/** Single-member mode without a cluster (tests of one component): always master, generation 1. */
-export class SoleMaster extends EventEmitter implements Mastery {
-  constructor(
-    readonly memberId: string,
-    private readonly targets: readonly string[],
-  ) {
-    super();
-  }
-  isMaster(): boolean {
-    return true;
-  }
-  masterOf(): Mastership {
-    return { member: this.memberId, generation: 1n };
-  }
-  track(): void {}
-  setKnownHosts(): void {}
-  controllerTargets(): string[] {
-    return [...this.targets];
-  }
+export type MastershipStep = { readonly kind: 'acquire' } | { readonly kind: 'release'; readonly to: string } | { readonly kind: 'keep' };
+
+/**
+ * What one member does about one host's master key, from what it knows (pure):
+ * take the key when it is free, this member is the host's balanced owner and
+ * sees the host; hand a key it holds over (delete it) when another live member
+ * is the owner now; otherwise nothing.
+ */
+export function decideMastership(input: {
+  readonly self: string;
+  /** Member holding the key now, if any. */
+  readonly master: string | undefined;
+  /** Owner in the balanced assignment (rendezvous.ts), if any. */
+  readonly owner: string | undefined;
+  /** Whether this member sees the host (its OVSDB is connected here). */
+  readonly seen: boolean;
+  readonly isLive: (member: string) => boolean;
+}): MastershipStep {
+  const { self, master, owner } = input;
+  if (master === undefined && owner === self && input.seen) return { kind: 'acquire' };
+  if (master === self && owner !== undefined && owner !== self && input.isLive(owner)) return { kind: 'release', to: owner };
+  return { kind: 'keep' };
 }
+

@@ -19,19 +19,23 @@ export function rankMembers(members: Iterable<string>, key: string): string[] {
 
 /**
  * Balanced assignment: each host goes to its best-ranked member that still has
- * room, with room = ceil(hosts / members), hosts taken in sorted order. Every
- * member computes the same map from the same host and member sets, and the
- * spread differs by at most one datapath between members.
+ * room, hosts taken in sorted order. With n hosts over m members every member
+ * takes floor(n/m), and n mod m of them one more — so the spread differs by at
+ * most one datapath between members (a plain ceil(n/m) cap could leave the last
+ * member short by more: 10 hosts over 3 members as 4/4/2). Every member
+ * computes the same map from the same host and member sets.
  */
 export function assignBalanced(hosts: Iterable<string>, members: Iterable<string>): Map<string, string> {
   const memberList = [...new Set(members)];
   const hostList = [...new Set(hosts)].sort();
   const out = new Map<string, string>();
   if (memberList.length === 0) return out;
-  const room = Math.ceil(hostList.length / memberList.length);
+  const base = Math.floor(hostList.length / memberList.length);
+  let extras = hostList.length % memberList.length;
   const load = new Map(memberList.map((m) => [m, 0]));
   for (const h of hostList) {
-    const m = rankMembers(memberList, h).find((x) => load.get(x)! < room)!;
+    const m = rankMembers(memberList, h).find((x) => load.get(x)! < base || (load.get(x)! === base && extras > 0))!;
+    if (load.get(m)! === base) extras--;
     load.set(m, load.get(m)! + 1);
     out.set(h, m);
   }

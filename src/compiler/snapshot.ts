@@ -3,14 +3,11 @@
  * host's master knows (its tunnel ports). Built by the model cache; never
  * fetched by the compiler itself (compileHost does no I/O).
  */
-import type { Binding, Endpoint, Network, Subnet } from '../store/model';
+import type { Endpoint } from '../store/model';
+import type { ModelView } from '../store/model-view';
 
-export interface Snapshot {
-  readonly networks: ReadonlyMap<string, Network>;
-  readonly subnetsByNetwork: ReadonlyMap<string, readonly Subnet[]>;
-  readonly endpointsByNetwork: ReadonlyMap<string, readonly Endpoint[]>;
-  readonly bindings: ReadonlyMap<string, Binding>;
-}
+/** The model the compiler reads: the store's read-only view (store/model-view.ts). */
+export type Snapshot = ModelView;
 
 export interface HostContext {
   readonly id: string;

@@ -15,7 +15,7 @@ import type { Binding, HostRecord } from '../store/model';
 import { BindingWriter } from '../store/bindings';
 import { ModelCache } from '../store/model-cache';
 import { ModelStore } from '../store/model-store';
-import { Overlay } from '../overlay/overlay';
+import { startOverlay, type Overlay } from '../overlay/overlay';
 import { HostManager } from '../southbound/host-manager';
 import { HostListener } from '../southbound/ovsdb-listener';
 import { SwitchServer } from '../southbound/switch-server';
@@ -107,7 +107,7 @@ export async function startDaemon(config: Config, log: Logger, signal?: AbortSig
       flowsOf: (endpointId) => overlay?.endpointFlows(endpointId),
       readiness: async () => {
         const etcdOk = await client
-          .get(keys.prefix + 'ready-probe')
+          .get(keys.probe())
           .exec()
           .then(() => 'ok', (err: Error) => `unreachable (${err.message})`);
         return { ready: started && etcdOk === 'ok', checks: { etcd: etcdOk, startup: started ? 'ok' : 'in progress' } };
@@ -139,22 +139,21 @@ export async function startDaemon(config: Config, log: Logger, signal?: AbortSig
     ownership = new Ownership(client, keys, membership, log.child({ module: 'cluster' }));
     metrics.countMastershipChanges(ownership, (host) => ownership?.masterOf(host)?.member);
     manager = new HostManager(hosts, switches, { mastery: ownership }, log.child({ module: 'hosts' }));
-    overlay = new Overlay(
+    overlay = startOverlay({
       cache,
-      new BindingWriter(new Collection<Binding>(client, keys.bindings())),
+      bindings: new BindingWriter(new Collection<Binding>(client, keys.bindings())),
       switches,
-      manager,
-      ownership,
-      log.child({ module: 'overlay' }),
-      {
-        metrics,
-        // SPEC §2: an interface with external_ids:plexus-network creates its endpoint (IP from IPAM unless plexus-ip).
-        autoCreate: (r) =>
-          model
-            .createEndpoint({ id: r.id, network: r.network, kind: r.kind, ...(r.mac ? { mac: r.mac } : {}), ...(r.ip ? { ips: [r.ip] } : {}) })
-            .then(() => undefined),
-      },
-    );
+      hostManager: manager,
+      mastery: ownership,
+      log: log.child({ module: 'overlay' }),
+      metrics,
+      // SPEC §2: an interface with external_ids:plexus-network creates its endpoint (IP from IPAM unless plexus-ip).
+      autoCreate: (r) =>
+        model
+          .createEndpoint({ id: r.id, network: r.network, kind: r.kind, ...(r.mac ? { mac: r.mac } : {}), ...(r.ip ? { ips: [r.ip] } : {}) })
+          .then(() => undefined),
+    });
+    stops.push(async () => overlay!.stop());
     await manager.start();
     stops.push(() => manager!.stop());
     await membership.start();

@@ -3,11 +3,14 @@
  * REQUEST; Plexus answers with the address IPAM gave the endpoint, so the
  * answer is the same on every member and after every restart. Options: subnet
  * mask, router (and classless static routes), DNS, an MTU sized for the VXLAN
- * overhead, and lease times. Pure: model in, frame out.
+ * overhead, and lease times. Pure: model in, frame out; `answerDhcpPacketIn`
+ * is the packet-in handler (packet-in.ts) that returns it as a packet-out.
  */
+import type { OfpMessage } from '../../protocols/openflow/messages';
 import { DHCP_MESSAGE_TYPE, findDhcpOption, getDhcpMessageType, type DhcpOption } from '../../protocols/packet/dhcp';
 import { buildDhcpReply, type DecodedPacket } from '../../protocols/packet/packet';
 import type { Endpoint, Network, Subnet } from '../store/model';
+import { packetOutTo, type PacketInInput } from './packet-in';
 
 export const LEASE_SECONDS = 86_400;
 
@@ -83,6 +86,13 @@ export function answerDhcp(packet: DecodedPacket, network: Network, endpoint: En
     yiaddr: ip,
     options,
   });
+}
+
+/** Packet-in handler: a DHCP client message is answered out of the port it came in on. */
+export function answerDhcpPacketIn(input: PacketInInput): readonly OfpMessage[] | undefined {
+  if (!input.packet.dhcp) return undefined;
+  const reply = answerDhcp(input.packet, input.network, input.endpoint, input.model.subnetsByNetwork.get(input.network.id) ?? []);
+  return reply ? [packetOutTo(input.inPort, reply)] : [];
 }
 
 function toClassless(destination: string, router: string): { destination: string; prefixLength: number; router: string } {

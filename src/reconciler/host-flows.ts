@@ -1,33 +1,51 @@
 /**
  * The flows of one host: what the compiler wants (partitions, kept across
- * reconnects) and what the switch has (read back on every connect). One instance
- * per host; a connection is attached while the switch is connected.
+ * reconnects; see desired-flows.ts) and what the switch has (read back on every
+ * connect). One instance per host; a connection is attached while this member
+ * masters the switch.
  *
  * - attach(conn): dump every installed flow (flow stats), diff against desired,
  *   apply only the difference. A switch that is already right gets nothing:
  *   restarts and failovers cause no churn.
- * - setPartition(name, flows): replace one partition (e.g. one network). Changes
- *   that arrive while a bundle is in flight are coalesced into the next one, so a
- *   burst of attaches costs a few round trips, not one per flow.
+ * - setPartition(name, flows): replace one partition (e.g. one endpoint). Changes
+ *   that arrive while a change set is in flight are coalesced into the next one,
+ *   so a burst of attaches costs a few round trips, not one per flow.
  * - flushed(): resolves once everything set so far is on the switch.
+ *
+ *   detached ──attach──▶ resyncing ──▶ synced ◀──▶ applying
+ *      ▲                    ▲  │                      │
+ *      └──detach (any)──    └──┴── retrying ◀─error───┘
  */
 import { EventEmitter } from 'node:events';
+import { Backoff, sleepMs, type BackoffPolicy } from '../../protocols/common/backoff';
 import { PlexusError } from '../../protocols/common/errors';
 import type { OpenFlowConnection } from '../../protocols/openflow/connection';
 import { OFPG, OFPP, OFPTT } from '../../protocols/openflow/constants';
 import type { Decoded, MultipartReply } from '../../protocols/openflow/messages';
 import type { Logger } from '../log';
 import type { Flow } from '../pipeline/flow';
+import { DesiredFlows } from './desired-flows';
 import { diffFlows, isEmptyDiff, type FlowDiff, type KeyedFlow } from './diff';
 import { fingerprint, flowKey } from './flow-key';
 import { toFlowMods } from './flow-mods';
 
 /** Largest incremental change sent without a bundle. */
 const SMALL_CHANGE = 64;
+/** After a failed change set: the next full resync waits this long (then 0.5 s, 1 s, ...). */
+const RETRY_DELAYS_MS = [100, 250, 500, 1000];
 
 export class ReconcileError extends PlexusError {
   override readonly name = 'ReconcileError';
 }
+
+/**
+ * detached   no switch connection: changes only update the desired state
+ * resyncing  reading every flow back and applying the whole difference
+ * applying   sending the keys changed since the last pass
+ * synced     the switch has everything set so far
+ * retrying   the last pass failed; a full resync follows after a backoff
+ */
+export type HostFlowsState = 'detached' | 'resyncing' | 'applying' | 'synced' | 'retrying';
 
 export interface ApplyStats {
   readonly adds: number;
@@ -37,28 +55,25 @@ export interface ApplyStats {
   readonly full: boolean;
 }
 
+export interface HostFlowsEvents {
+  /** After every pass that reached the switch (also an empty one after a resync). */
+  applied: [ApplyStats];
+  state: [HostFlowsState];
+}
+
+export interface HostFlowsOptions {
+  /** Delay before the resync that follows a failed pass (protocols/common/backoff.ts). */
+  readonly retryBackoff?: BackoffPolicy;
+}
+
 interface Waiter {
   readonly generation: number;
   readonly resolve: () => void;
 }
 
-export function keyed(flow: Flow): KeyedFlow {
-  return {
-    key: flowKey({ tableId: flow.table.id, priority: flow.priority, match: flow.match }),
-    tableId: flow.table.id,
-    priority: flow.priority,
-    match: flow.match,
-    cookie: flow.cookie,
-    instructions: flow.instructions,
-    fp: fingerprint(flow.cookie, flow.instructions),
-  };
-}
-
-export class HostFlows extends EventEmitter {
-  /** Desired flows by key, the keys of each partition, and which partition owns each key. */
-  private readonly desired = new Map<string, KeyedFlow>();
-  private readonly partitions = new Map<string, Set<string>>();
-  private readonly owner = new Map<string, string>();
+export class HostFlows extends EventEmitter<HostFlowsEvents> {
+  private state: HostFlowsState = 'detached';
+  private readonly desired = new DesiredFlows();
   /** What the switch has, as last read or written. Valid only while attached and synced. */
   private installed = new Map<string, KeyedFlow>();
   private conn: OpenFlowConnection | undefined;
@@ -71,12 +86,19 @@ export class HostFlows extends EventEmitter {
   private generation = 0;
   private applied = 0;
   private waiters: Waiter[] = [];
+  private readonly backoff: Backoff;
 
   constructor(
     readonly hostId: string,
     private readonly log: Logger,
+    options: HostFlowsOptions = {},
   ) {
     super();
+    this.backoff = new Backoff({ delaysMs: RETRY_DELAYS_MS, ...options.retryBackoff });
+  }
+
+  get currentState(): HostFlowsState {
+    return this.state;
   }
 
   get isAttached(): boolean {
@@ -87,37 +109,19 @@ export class HostFlows extends EventEmitter {
     return this.desired.size;
   }
 
+  /** The desired flow of `key`, and how many partitions want it (for tests and drill-down). */
+  desiredFlow(key: string): { flow: KeyedFlow | undefined; refCount: number } {
+    return { flow: this.desired.flows.get(key), refCount: this.desired.refCount(key) };
+  }
+
   /** Flows on the switch (as last read or written) whose cookie satisfies `select`. */
   installedFlows(select: (cookie: bigint) => boolean = () => true): KeyedFlow[] {
     return [...this.installed.values()].filter((f) => select(f.cookie)).sort((a, b) => a.tableId - b.tableId || b.priority - a.priority);
   }
 
-  /** Replaces the flows of one partition; flows no longer produced are deleted from the switch. */
+  /** Replaces the flows of one partition; a key no partition wants any more is deleted from the switch. */
   setPartition(name: string, flows: readonly Flow[]): void {
-    const keys = new Set<string>();
-    const old = this.partitions.get(name) ?? new Set<string>();
-    for (const f of flows) {
-      const k = keyed(f);
-      const key = k.key;
-      keys.add(key);
-      this.owner.set(key, name);
-      const prev = this.desired.get(key);
-      if (!prev || prev.fp !== k.fp) {
-        this.desired.set(key, k);
-        this.dirtyKeys.add(key);
-      }
-    }
-    for (const key of old) {
-      if (keys.has(key)) continue;
-      // Another partition may have claimed the key meanwhile; only drop it if this one still owns it.
-      if (this.owner.get(key) === name) {
-        this.owner.delete(key);
-        this.desired.delete(key);
-        this.dirtyKeys.add(key);
-      }
-    }
-    if (keys.size) this.partitions.set(name, keys);
-    else this.partitions.delete(name);
+    for (const key of this.desired.setPartition(name, flows)) this.dirtyKeys.add(key);
     this.generation++;
     this.kick();
   }
@@ -127,6 +131,7 @@ export class HostFlows extends EventEmitter {
     this.conn = conn;
     this.needFullSync = true;
     this.generation++;
+    this.setState('resyncing');
     this.kick();
   }
 
@@ -134,6 +139,7 @@ export class HostFlows extends EventEmitter {
     if (this.conn !== conn) return;
     this.conn = undefined;
     this.installed = new Map();
+    this.setState('detached');
   }
 
   /** Resolves once every change made so far is installed (never, while detached). */
@@ -142,7 +148,16 @@ export class HostFlows extends EventEmitter {
     return new Promise((resolve) => this.waiters.push({ generation: this.generation, resolve }));
   }
 
-  /** Starts applying after the current turn, so every partition set in it goes into one bundle. */
+  private setState(next: HostFlowsState, fields: Record<string, unknown> = {}): void {
+    if (this.state === next) return;
+    const level = next === 'retrying' ? 'warn' : next === 'applying' || next === 'synced' ? 'debug' : 'info';
+    // Every change set passes applying → synced: skip building a debug line nobody reads.
+    if (level !== 'debug' || this.log.isDebugEnabled()) this.log[level]('host flows state', { host: this.hostId, from: this.state, to: next, ...fields });
+    this.state = next;
+    this.emit('state', next);
+  }
+
+  /** Starts applying after the current turn, so every partition set in it goes into one change set. */
   private kick(): void {
     if (this.kickQueued) return;
     this.kickQueued = true;
@@ -159,16 +174,20 @@ export class HostFlows extends EventEmitter {
         const conn = this.conn!;
         const generation = this.generation;
         const full = this.needFullSync;
+        this.setState(full ? 'resyncing' : 'applying');
         try {
           await this.applyOnce(conn, full);
           if (full) this.needFullSync = false;
           this.applied = generation;
+          this.backoff.reset();
+          if (this.conn === conn) this.setState('synced');
           this.release();
         } catch (err) {
           if (!conn.isOpen) break; // a new attach will resync
-          this.log.error('flow programming failed; resyncing', { host: this.hostId, error: (err as Error).message });
+          const delayMs = this.backoff.nextDelayMs();
           this.needFullSync = true;
-          await new Promise((r) => setTimeout(r, 500));
+          this.setState('retrying', { error: (err as Error).message, delayMs });
+          await sleepMs(delayMs);
         }
       }
     } finally {
@@ -188,11 +207,11 @@ export class HostFlows extends EventEmitter {
     if (full) {
       this.installed = await this.readInstalled(conn);
       this.dirtyKeys.clear();
-      diff = diffFlows(this.desired, this.installed);
+      diff = diffFlows(this.desired.flows, this.installed);
     } else {
       const keys = this.dirtyKeys;
       this.dirtyKeys = new Set();
-      diff = diffFlows(this.desired, this.installed, keys);
+      diff = diffFlows(this.desired.flows, this.installed, keys);
     }
     if (!isEmptyDiff(diff)) {
       // Resyncs and large change sets go in one atomic bundle (3 round trips). A small

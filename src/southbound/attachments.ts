@@ -6,7 +6,7 @@
  * to the peer host it leads to. Pure.
  */
 import type { EndpointKind } from '../store/model';
-import { INTEGRATION_BRIDGE, PEER_KEY } from './host-plan';
+import { INSTALLED_KEY, INTEGRATION_BRIDGE, PEER_KEY } from './host-plan';
 import { findBridge, type OvsInterface, type OvsView } from './ovs-view';
 
 export interface Attachment {
@@ -62,7 +62,7 @@ export function readAttachments(view: OvsView): Map<string, Attachment> {
       active: ids['iface-status'] !== 'inactive',
       network: ids['plexus-network']?.trim() || null,
       ip: ids['plexus-ip']?.trim() || null,
-      installedMark: ids['plexus-installed'] === 'true',
+      installedMark: ids[INSTALLED_KEY] === 'true',
     };
     const prev = out.get(endpointId);
     if (!prev || a.ofport < prev.ofport) out.set(endpointId, a);

@@ -5,7 +5,7 @@
  * ovsdb-server too. Keeping this narrow keeps the planner logic independent of
  * the wire library.
  */
-import type { OvsdbOp } from './host-plan';
+import type { Operation } from '../../protocols/ovsdb/transact';
 import type { TableRows } from './ovs-view';
 
 export interface HostLink {
@@ -17,6 +17,6 @@ export interface HostLink {
   /** Called once when the connection is gone for good. */
   onClose(listener: (reason: string) => void): void;
   /** Runs one transaction on Open_vSwitch; rejects with a typed error if any operation failed. */
-  transact(ops: readonly OvsdbOp[]): Promise<void>;
+  transact(ops: readonly Operation[]): Promise<void>;
   close(): void;
 }

@@ -10,10 +10,11 @@
  */
 import type { Watcher } from 'etcd3';
 import { EventEmitter } from 'node:events';
-import { ApiError } from '../api/problems';
+import { Backoff, type BackoffPolicy } from '../../protocols/common/backoff';
 import type { Logger } from '../log';
 import type { Collection } from '../store/collection';
 import type { HostRecord, HostStatus } from '../store/model';
+import { ResourceConflictError } from '../store/model-errors';
 import { readHostFacts } from './host-facts';
 import type { HostLink } from './host-link';
 import { INTEGRATION_BRIDGE, isBridgeConfigured, planHostConfig, type DesiredHostConfig, type DesiredTunnel } from './host-plan';
@@ -26,8 +27,8 @@ export interface HostManagerOptions {
   readonly mastery: Mastery;
   readonly maxBackoffMs?: number;
   readonly inactivityProbeMs?: number;
-  /** Delay before retrying a host whose transaction failed. */
-  readonly retryMs?: number;
+  /** Delays before retrying a host whose pass failed (protocols/common/backoff.ts; default 250 ms, 500 ms, then every 1 s). */
+  readonly retryBackoff?: BackoffPolicy;
 }
 
 /** Emitted as `view` after every pass over an identified host: what the overlay builds on. */
@@ -36,6 +37,21 @@ export interface HostView {
   readonly view: OvsView;
   readonly link: HostLink;
   readonly dpid: string | null;
+}
+
+export interface HostManagerEvents {
+  /** After every pass over an identified host, on masters and standbys alike. */
+  view: [HostView];
+  /** A host this member masters became ready. */
+  ready: [hostId: string];
+}
+
+/** Decommissioning a host whose OVSDB is still connected (HTTP 409, reason in-use). */
+export class HostConnectedError extends ResourceConflictError {
+  override readonly name = 'HostConnectedError';
+  constructor(readonly hostId: string) {
+    super('in-use', `host "${hostId}" is still connected; run "ovs-vsctl del-manager" on it first, then delete it`, { host: hostId });
+  }
 }
 
 interface HostState {
@@ -47,9 +63,13 @@ interface HostState {
   dirty: boolean;
   closed: boolean;
   retry: NodeJS.Timeout | undefined;
+  /** Failed passes in a row; reset by one that succeeds. */
+  readonly backoff: Backoff;
 }
 
-export class HostManager extends EventEmitter {
+const RETRY_DELAYS_MS = [250, 500, 1000];
+
+export class HostManager extends EventEmitter<HostManagerEvents> {
   private readonly states = new Set<HostState>();
   /** Every host record in etcd, kept current by a watch: the peer list for tunnels. */
   private readonly records = new Map<string, HostRecord>();
@@ -62,7 +82,7 @@ export class HostManager extends EventEmitter {
     private readonly log: Logger,
   ) {
     super();
-    switches.on('switch', (e: { kind: string; dpid: string }) => {
+    switches.on('switch', (e) => {
       if (e.kind === 'up' || e.kind === 'down') this.markDpid(e.dpid);
     });
     options.mastery.on('changed', (hostId) => {
@@ -98,7 +118,8 @@ export class HostManager extends EventEmitter {
 
   /** Takes over a newly connected host's OVSDB link. */
   attach(link: HostLink): void {
-    const state: HostState = { link, hostId: undefined, view: undefined, dpid: null, running: false, dirty: false, closed: false, retry: undefined };
+    const backoff = new Backoff({ delaysMs: RETRY_DELAYS_MS, ...this.options.retryBackoff });
+    const state: HostState = { link, hostId: undefined, view: undefined, dpid: null, running: false, dirty: false, closed: false, retry: undefined, backoff };
     this.states.add(state);
     link.onChange(() => this.schedule(state));
     link.onClose((reason) => void this.detach(state, reason));
@@ -123,7 +144,7 @@ export class HostManager extends EventEmitter {
   async decommission(id: string): Promise<boolean> {
     const connected = [...this.states].some((s) => s.hostId === id && !s.closed) || this.records.get(id)?.ovsdbConnected === true;
     if (connected) {
-      throw new ApiError(409, 'Conflict', `host "${id}" is still connected; run "ovs-vsctl del-manager" on it first, then delete it`);
+      throw new HostConnectedError(id);
     }
     const existed = await this.hosts.delete(id);
     if (existed) this.log.info('host decommissioned', { host: id });
@@ -163,10 +184,11 @@ export class HostManager extends EventEmitter {
       while (state.dirty && !state.closed) {
         state.dirty = false;
         await this.reconcile(state);
+        state.backoff.reset();
       }
     } catch (err) {
-      const retryMs = this.options.retryMs ?? 1000;
-      this.log.error('host reconcile failed; will retry', { host: state.hostId, remote: state.link.remote, error: (err as Error).message, retryMs });
+      const retryMs = state.backoff.nextDelayMs();
+      this.log.error('host reconcile failed; will retry', { host: state.hostId, remote: state.link.remote, error: (err as Error).message, attempt: state.backoff.attempt, retryMs });
       clearTimeout(state.retry);
       state.retry = setTimeout(() => this.schedule(state), retryMs);
     } finally {

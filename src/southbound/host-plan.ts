@@ -6,13 +6,20 @@
  * failover) changes nothing on it.
  */
 import { createHash } from 'node:crypto';
+import { map, namedUuid as named, set, uuid, type Atom, type Row } from '../../protocols/ovsdb/rfc7047';
+import { cond, insert, mutate, mutation, update, type Condition, type Mutation, type Operation } from '../../protocols/ovsdb/transact';
 import type { OvsBridge, OvsView } from './ovs-view';
 import { findBridge } from './ovs-view';
-import { map, namedUuid as named, set, uuid, type Atom } from '../../protocols/ovsdb/rfc7047';
 
 export const INTEGRATION_BRIDGE = 'br-int';
 /** external_ids key marking the tunnel ports Plexus owns, valued with the peer host id. */
 export const PEER_KEY = 'plexus-peer';
+/**
+ * Interface external_ids Plexus sets once every flow of the endpoint is on the
+ * host (integrations wait for it, cf. ovn-installed), with a millisecond timestamp.
+ */
+export const INSTALLED_KEY = 'plexus-installed';
+export const INSTALLED_TS_KEY = 'plexus-installed-ts';
 
 export interface DesiredTunnel {
   readonly peer: string;
@@ -30,10 +37,7 @@ export interface DesiredHostConfig {
   readonly inactivityProbeMs: number;
 }
 
-/** An RFC 7047 §5.2 operation, as JSON. */
-export type OvsdbOp = Readonly<Record<string, unknown>>;
-
-const byUuid = (u: string): unknown[] => [['_uuid', '==', uuid(u)]];
+const byUuid = (u: string): Condition[] => [cond('_uuid', '==', uuid(u))];
 
 /** Port name of the tunnel toward `peer`: stable, unique and ≤ 15 characters (IFNAMSIZ). */
 export function tunnelPortName(peer: string): string {
@@ -50,9 +54,9 @@ function sameRecord(a: Readonly<Record<string, string>>, b: Readonly<Record<stri
 }
 
 /** Operations that make the host match `desired`; [] when it already does. */
-export function planHostConfig(view: OvsView, desired: DesiredHostConfig): OvsdbOp[] {
+export function planHostConfig(view: OvsView, desired: DesiredHostConfig): Operation[] {
   if (!view.root) return [];
-  const ops: OvsdbOp[] = [];
+  const ops: Operation[] = [];
   const bridge = findBridge(view, INTEGRATION_BRIDGE);
   const bridgeRef = bridge ? uuid(bridge.uuid) : named('br_int');
 
@@ -69,17 +73,13 @@ export function planHostConfig(view: OvsView, desired: DesiredHostConfig): Ovsdb
       return;
     }
     controllersChanged = true;
-    ops.push({
-      op: 'insert',
-      table: 'Controller',
-      'uuid-name': `ctl${i}`,
-      row: {
-        target,
-        connection_mode: 'out-of-band',
-        max_backoff: desired.maxBackoffMs,
-        inactivity_probe: desired.inactivityProbeMs,
-      },
-    });
+    ops.push(
+      insert(
+        'Controller',
+        { target, connection_mode: 'out-of-band', max_backoff: desired.maxBackoffMs, inactivity_probe: desired.inactivityProbeMs },
+        `ctl${i}`,
+      ),
+    );
     controllerRefs.push(named(`ctl${i}`));
   });
   if (existing.length !== desired.controllers.length) controllersChanged = true;
@@ -109,7 +109,7 @@ export function planHostConfig(view: OvsView, desired: DesiredHostConfig): Ovsdb
     ownedPeers.add(peer);
     const options = tunnelOptions(tunnel, desired.localIp);
     if (iface.type !== 'vxlan' || !sameRecord(iface.options, options)) {
-      ops.push({ op: 'update', table: 'Interface', where: byUuid(iface.uuid), row: { type: 'vxlan', options: map(options) } });
+      ops.push(update('Interface', byUuid(iface.uuid), { type: 'vxlan', options: map(options) }));
     }
   }
   for (const t of [...desired.tunnels].sort((a, b) => (a.peer < b.peer ? -1 : 1))) {
@@ -117,49 +117,36 @@ export function planHostConfig(view: OvsView, desired: DesiredHostConfig): Ovsdb
     const name = tunnelPortName(t.peer);
     const tag = name.replace(/[^a-z0-9]/g, '');
     const ids = map({ [PEER_KEY]: t.peer });
-    ops.push({
-      op: 'insert',
-      table: 'Interface',
-      'uuid-name': `if_${tag}`,
-      row: { name, type: 'vxlan', options: map(tunnelOptions(t, desired.localIp)), external_ids: ids },
-    });
-    ops.push({ op: 'insert', table: 'Port', 'uuid-name': `p_${tag}`, row: { name, interfaces: named(`if_${tag}`), external_ids: ids } });
+    ops.push(insert('Interface', { name, type: 'vxlan', options: map(tunnelOptions(t, desired.localIp)), external_ids: ids }, `if_${tag}`));
+    ops.push(insert('Port', { name, interfaces: named(`if_${tag}`), external_ids: ids }, `p_${tag}`));
     portInserts.push(named(`p_${tag}`));
   }
 
   if (!bridge) {
-    ops.push({ op: 'insert', table: 'Interface', 'uuid-name': 'if_br_int', row: { name: INTEGRATION_BRIDGE, type: 'internal' } });
-    ops.push({ op: 'insert', table: 'Port', 'uuid-name': 'p_br_int', row: { name: INTEGRATION_BRIDGE, interfaces: named('if_br_int') } });
-    ops.push({
-      op: 'insert',
-      table: 'Bridge',
-      'uuid-name': 'br_int',
-      row: { name: INTEGRATION_BRIDGE, ...bridgeColumns, controller: set(controllerRefs), ports: set([named('p_br_int'), ...portInserts]) },
-    });
-    ops.push({ op: 'mutate', table: 'Open_vSwitch', where: byUuid(view.root.uuid), mutations: [['bridges', 'insert', set([bridgeRef])]] });
+    ops.push(insert('Interface', { name: INTEGRATION_BRIDGE, type: 'internal' }, 'if_br_int'));
+    ops.push(insert('Port', { name: INTEGRATION_BRIDGE, interfaces: named('if_br_int') }, 'p_br_int'));
+    ops.push(
+      insert('Bridge', { name: INTEGRATION_BRIDGE, ...bridgeColumns, controller: set(controllerRefs), ports: set([named('p_br_int'), ...portInserts]) }, 'br_int'),
+    );
+    ops.push(mutate('Open_vSwitch', byUuid(view.root.uuid), [mutation('bridges', 'insert', set([bridgeRef]))]));
   } else {
-    const row: Record<string, unknown> = {};
+    const row: Record<string, Row[string]> = {};
     if (bridge.failMode !== 'secure') row['fail_mode'] = bridgeColumns.fail_mode;
     if (bridge.protocols.length !== 1 || bridge.protocols[0] !== 'OpenFlow13') row['protocols'] = bridgeColumns.protocols;
     if (bridge.datapathType !== desired.datapathType) row['datapath_type'] = desired.datapathType;
     if (bridge.otherConfig['disable-in-band'] !== 'true') row['other_config'] = bridgeColumns.other_config;
     if (controllersChanged) row['controller'] = set(controllerRefs);
-    if (Object.keys(row).length) ops.push({ op: 'update', table: 'Bridge', where: byUuid(bridge.uuid), row });
-    const mutations: unknown[] = [];
-    if (portDeletes.length) mutations.push(['ports', 'delete', set(portDeletes)]);
-    if (portInserts.length) mutations.push(['ports', 'insert', set(portInserts)]);
-    if (mutations.length) ops.push({ op: 'mutate', table: 'Bridge', where: byUuid(bridge.uuid), mutations });
+    if (Object.keys(row).length) ops.push(update('Bridge', byUuid(bridge.uuid), row));
+    const mutations: Mutation[] = [];
+    if (portDeletes.length) mutations.push(mutation('ports', 'delete', set(portDeletes)));
+    if (portInserts.length) mutations.push(mutation('ports', 'insert', set(portInserts)));
+    if (mutations.length) ops.push(mutate('Bridge', byUuid(bridge.uuid), mutations));
   }
 
   // Managers: reconnect quickly after a controller restart instead of OVS's 8 s default backoff.
   for (const m of view.managers.values()) {
     if (m.maxBackoff !== desired.maxBackoffMs || m.inactivityProbe !== desired.inactivityProbeMs) {
-      ops.push({
-        op: 'update',
-        table: 'Manager',
-        where: byUuid(m.uuid),
-        row: { max_backoff: desired.maxBackoffMs, inactivity_probe: desired.inactivityProbeMs },
-      });
+      ops.push(update('Manager', byUuid(m.uuid), { max_backoff: desired.maxBackoffMs, inactivity_probe: desired.inactivityProbeMs }));
     }
   }
   return ops;
@@ -173,4 +160,19 @@ export function isBridgeConfigured(bridge: OvsBridge | undefined, desired: Desir
     bridge.protocols.includes('OpenFlow13') &&
     bridge.datapathType === desired.datapathType
   );
+}
+
+/**
+ * The mark that tells integrations (CNI plugins, libvirt hooks) an endpoint's
+ * flows are all on the host: `plexus-installed=true` and `plexus-installed-ts`
+ * (ms) on its Interface. [] when the interface already carries it.
+ */
+export function planInstalledMark(iface: { readonly ifaceUuid: string; readonly installedMark: boolean }, atMs: number): Operation[] {
+  if (iface.installedMark) return [];
+  return [
+    mutate('Interface', byUuid(iface.ifaceUuid), [
+      mutation('external_ids', 'delete', set([INSTALLED_KEY, INSTALLED_TS_KEY])),
+      mutation('external_ids', 'insert', map({ [INSTALLED_KEY]: 'true', [INSTALLED_TS_KEY]: String(atMs) })),
+    ]),
+  ];
 }

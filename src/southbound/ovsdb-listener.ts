@@ -7,7 +7,6 @@
  */
 import type { TlsOptions } from 'node:tls';
 import { listen, type OvsdbListener, type OvsdbSession } from '../../protocols/ovsdb/session';
-import type { Operation } from '../../protocols/ovsdb/transact';
 import type { Logger } from '../log';
 import type { HostLink } from './host-link';
 import { MONITORED_COLUMNS, type TableRows } from './ovs-view';
@@ -66,7 +65,7 @@ export class HostListener {
         });
       },
       transact: async (ops) => {
-        await session.transact(DB, ops as unknown as readonly Operation[]);
+        await session.transact(DB, ops);
       },
       close: () => session.close(),
     };

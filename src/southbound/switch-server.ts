@@ -21,6 +21,10 @@ export function formatDpid(dpid: bigint): string {
   return dpid.toString(16).padStart(16, '0');
 }
 
+export interface SwitchServerEvents {
+  switch: [SwitchEvent];
+}
+
 export interface SwitchServerOptions {
   readonly echoIntervalMs?: number;
   readonly echoTimeoutMs?: number;
@@ -32,7 +36,7 @@ export interface SwitchServerOptions {
   readonly tls?: TlsOptions;
 }
 
-export class SwitchServer extends EventEmitter {
+export class SwitchServer extends EventEmitter<SwitchServerEvents> {
   private readonly server: Server;
   private readonly byDpid = new Map<string, OpenFlowConnection>();
   private readonly sockets = new Set<Socket>();

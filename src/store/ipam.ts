@@ -2,7 +2,7 @@
  * Address math for IPAM (SPEC §3), pure: parsing and canonical forms of IPv4 and
  * IPv6 addresses and CIDRs (with ip-num), containment and overlap, default
  * gateway and allocation pools, first-fit allocation and MAC generation. No I/O;
- * the transactions that make an allocation unique live in model-store.ts.
+ * the transactions that make an allocation unique live in endpoint-store.ts.
  *
  * Reserved addresses:
  *
@@ -209,12 +209,6 @@ export function validateAllocationPools(cidr: string, gateway: string | null, po
     if (spans[i]!.s <= spans[i - 1]!.e) throw new AddressError(`${spans[i - 1]!.name} overlaps ${spans[i]!.name}`);
   }
   return spans.map((x) => ({ start: formatIp(c.version, x.s), end: formatIp(c.version, x.e) }));
-}
-
-/** Whether `ip` is in one of the pools. */
-export function poolsContain(plan: AddressPlan, ip: string): boolean {
-  const a = parseIp(ip);
-  return plan.allocationPools.some((p) => parseIp(p.start).value <= a.value && a.value <= parseIp(p.end).value);
 }
 
 /**

@@ -17,6 +17,10 @@
  *   <prefix>members/<member-id>                    MemberRecord (under the member's lease)
  *   <prefix>masters/<host-id>                      {member} master of the host's datapath (under its lease);
  *                                                  the key's mod revision is the OpenFlow role generation id
+ *   <prefix>probe                                  never written: read to learn the store revision, or
+ *                                                  whether etcd answers at all
+ *
+ * Keys read back from etcd are taken apart here too (the `…Of` methods).
  */
 export class Keys {
   constructor(readonly prefix: string) {}
@@ -91,4 +95,35 @@ export class Keys {
   master(hostId: string): string {
     return `${this.masters()}${hostId}`;
   }
+  probe(): string {
+    return `${this.prefix}probe`;
+  }
+
+  /** The host of a masters/<host-id> key. */
+  hostOfMaster(key: string): string {
+    return key.slice(this.masters().length);
+  }
+  /** Tenant and name of a network-names/<tenant>/<name> key. */
+  networkNameOf(key: string): { readonly tenant: string; readonly name: string } {
+    const [tenant, name] = splitOnce(key.slice(this.networkNames().length));
+    return { tenant, name };
+  }
+  /** Network and subnet id of a subnets/<network-id>/<subnet-id> key. */
+  subnetOf(key: string): { readonly network: string; readonly id: string } {
+    const [network, id] = splitOnce(key.slice(this.subnets().length));
+    return { network, id };
+  }
+  /** Endpoint id of an endpoints/<network-id>/<endpoint-id> key. */
+  endpointOf(key: string): string {
+    return splitOnce(key.slice(this.endpoints().length))[1];
+  }
+  /** Address of an ips/<subnet-id>/<ip> key. */
+  ipOf(key: string): string {
+    return key.slice(key.lastIndexOf('/') + 1);
+  }
+}
+
+function splitOnce(rest: string): [string, string] {
+  const slash = rest.indexOf('/');
+  return slash < 0 ? [rest, ''] : [rest.slice(0, slash), rest.slice(slash + 1)];
 }

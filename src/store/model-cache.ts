@@ -2,17 +2,17 @@
  * Every member's in-memory index of the model (SPEC §5, §12): networks,
  * subnets, endpoints and bindings, loaded once and kept current by etcd watches
  * from the revision of the load, so no change is missed between the two. It is
- * the compiler's Snapshot. Changes are reported in batches (one per event-loop
+ * the model view (model-view.ts) the compiler reads. Changes are reported in batches (one per event-loop
  * turn) as the set of networks they touched, so the overlay recompiles each
  * touched network once however many events a burst brings.
  */
 import type { Etcd3, Watcher } from 'etcd3';
 import { EventEmitter } from 'node:events';
-import type { Snapshot } from '../compiler/snapshot';
 import type { Logger } from '../log';
 import { Collection, type CollectionEvent } from './collection';
 import type { Keys } from './keys';
 import type { Binding, Endpoint, Network, Subnet } from './model';
+import type { ModelView } from './model-view';
 
 /**
  * One batch of changes: networks to recompile whole, endpoints (→ network) to
@@ -26,12 +26,24 @@ export interface ModelChange {
   readonly statuses: ReadonlySet<string>;
 }
 
+/** One watch event, by the prefix it came from (ids as under that prefix: `<network>/<id>` for subnets and endpoints). */
+export type ModelEvent =
+  | { readonly resource: 'network'; readonly event: CollectionEvent<Network> }
+  | { readonly resource: 'subnet'; readonly event: CollectionEvent<Subnet> }
+  | { readonly resource: 'endpoint'; readonly event: CollectionEvent<Endpoint> }
+  | { readonly resource: 'binding'; readonly event: CollectionEvent<Binding> };
+
+export interface ModelCacheEvents {
+  /** One batch of changes, once per event-loop turn. */
+  changed: [ModelChange];
+}
+
 /** Whether two bindings place the endpoint the same way for the compiler (host, port, up or down). */
 function samePlacement(a: Binding, b: Binding): boolean {
   return a.host === b.host && a.ofport === b.ofport && (a.status === 'down') === (b.status === 'down');
 }
 
-export class ModelCache extends EventEmitter implements Snapshot {
+export class ModelCache extends EventEmitter<ModelCacheEvents> implements ModelView {
   readonly networks = new Map<string, Network>();
   readonly bindings = new Map<string, Binding>();
   private readonly subnets = new Map<string, Map<string, Subnet>>();
@@ -84,7 +96,7 @@ export class ModelCache extends EventEmitter implements Snapshot {
 
   /** Loads everything, then watches from the load's revision. */
   async start(): Promise<void> {
-    const start = await this.client.get(this.keys.prefix + 'model-cache-probe').exec();
+    const start = await this.client.get(this.keys.probe()).exec();
     const revision = start.header.revision;
     const networks = new Collection<Network>(this.client, this.keys.networks());
     const subnets = new Collection<Subnet>(this.client, this.keys.subnets());
@@ -129,6 +141,20 @@ export class ModelCache extends EventEmitter implements Snapshot {
       this.pendingStatuses = new Set();
       this.emit('changed', { networks, endpoints, statuses } satisfies ModelChange);
     });
+  }
+
+  /** Applies one watch event; the batch it joins is reported after the current turn. */
+  apply(e: ModelEvent): void {
+    switch (e.resource) {
+      case 'network':
+        return this.onNetwork(e.event);
+      case 'subnet':
+        return this.onSubnet(e.event);
+      case 'endpoint':
+        return this.onEndpoint(e.event);
+      case 'binding':
+        return this.onBinding(e.event);
+    }
   }
 
   /**

@@ -35,7 +35,7 @@ export class ResourceNotFoundError extends PlexusError {
 export type ConflictReason = 'duplicate' | 'in-use' | 'overlap' | 'outside' | 'reserved' | 'ambiguous' | 'exhausted';
 
 export class ResourceConflictError extends PlexusError {
-  override readonly name = 'ResourceConflictError';
+  override readonly name: string = 'ResourceConflictError';
   constructor(
     readonly reason: ConflictReason,
     message: string,

@@ -10,7 +10,6 @@ import type { RowChange } from '../../../protocols/ovsdb/replica';
 import { decodeSet, decodeStringMap, equalRows, map, namedUuid, set, uuid, type Row } from '../../../protocols/ovsdb/rfc7047';
 import type { RpcEvent } from '../../../protocols/ovsdb/rpc';
 import {
-  backoffDelayMs,
   listen,
   OvsdbSession,
   parseListenTarget,
@@ -59,17 +58,6 @@ describe('ovsdb session helpers', () => {
     assert.deepEqual(parseListenTarget('punix:/tmp/x.sock'), { kind: 'punix', path: '/tmp/x.sock' });
     for (const bad of ['tcp:host', 'udp:1.2.3.4:1', 'tcp:h:70000', 'unix:']) assert.throws(() => parseTarget(bad), PlexusError, bad);
     assert.throws(() => parseListenTarget('ptcp:abc'), PlexusError);
-  });
-
-  it('backs off along the list with bounded jitter', () => {
-    const opts = { delaysMs: [10, 100, 1000], jitterRatio: 0.5 };
-    assert.deepEqual([1, 2, 3, 4, 9].map((n) => backoffDelayMs(n, { ...opts, random: () => 0 })), [10, 100, 1000, 1000, 1000]);
-    assert.equal(backoffDelayMs(2, { ...opts, random: () => 0.999 }), 150);
-    // Defaults: 100 ms first, capped at 8 s, jitter up to 20%.
-    assert.equal(backoffDelayMs(1, { random: () => 0 }), 100);
-    assert.equal(backoffDelayMs(50, { random: () => 0 }), 8000);
-    const d = backoffDelayMs(1);
-    assert.ok(d >= 100 && d <= 120, String(d));
   });
 });
 

@@ -18,6 +18,17 @@ describe('rendezvous assignment', () => {
     });
   }
 
+  it('stays within one of each other for every host count up to 60 over 2 to 7 members (h1, h2, ... names)', () => {
+    for (let m = 2; m <= 7; m++) {
+      const members = Array.from({ length: m }, (_, i) => `m${i + 1}`);
+      for (let n = 1; n <= 60; n++) {
+        const a = assignBalanced(Array.from({ length: n }, (_, i) => `h${i + 1}`), members);
+        const load = members.map((x) => [...a.values()].filter((v) => v === x).length);
+        assert.ok(Math.max(...load) - Math.min(...load) <= 1, `${n} hosts over ${m} members: loads ${load.join(',')}`);
+      }
+    }
+  });
+
   it('moves few hosts when a member joins', () => {
     const before = assignBalanced(hosts(300), ['m0', 'm1', 'm2']);
     const after = assignBalanced(hosts(300), ['m0', 'm1', 'm2', 'm3']);

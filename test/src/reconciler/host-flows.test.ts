@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { compileHost, endpointPartition } from '../../../src/compiler/compile-host';
+import { compileHost, compileNetworkBase, endpointPartition, networkPartition } from '../../../src/compiler/compile-host';
 import type { HostContext, Snapshot } from '../../../src/compiler/snapshot';
 import { silentLogger } from '../../../src/log';
 import { HostFlows } from '../../../src/reconciler/host-flows';
@@ -104,5 +104,46 @@ describe('compiler + reconciler on a real switch @slow', function () {
     assert.ok(!after.some((l) => l.includes('02:00:00:00:0a:02')), 'no flow mentions a2 any more');
     const out = await trace(sw, 'in_port=1,dl_src=02:00:00:00:0a:01,dl_dst=02:00:00:00:0a:02,ip,nw_src=10.1.0.11,nw_dst=10.1.0.12');
     assert.equal(out, 'drop');
+  });
+});
+
+describe('reconciler: an ofport reused while its old binding is being removed @slow', function () {
+  this.timeout(60_000);
+  let sw: SwitchFixture;
+  after(async () => sw?.stop());
+
+  it('keeps the port flows the new endpoint shares with the old one when the old one goes', async () => {
+    sw = await startSwitch({ ports: { p1: 1, p2: 2 } });
+    const host: HostContext = { id: 'h1', tunnelPorts: new Map() };
+    // vm-old sorts after vm-new, so a full recompile sets the old partition last.
+    const old = ep('vm-old', 'A', '02:00:00:00:0a:01', '10.1.0.11');
+    const fresh = ep('vm-new', 'A', '02:00:00:00:0a:02', '10.1.0.12');
+    const peer = ep('peer', 'A', '02:00:00:00:0a:03', '10.1.0.13');
+    const snapshot = (endpoints: typeof old[], bindings: [string, number][]): Snapshot => ({
+      networks: new Map([['A', net('A', 5001)]]),
+      subnetsByNetwork: new Map([['A', [subnet('sa', 'A', '10.1.0.0/24', '10.1.0.1')]]]),
+      endpointsByNetwork: new Map([['A', endpoints]]),
+      bindings: new Map(bindings.map(([id, port]) => [id, bind(id, 'h1', port)])),
+    });
+    const flows = new HostFlows('h1', silentLogger());
+    const program = async (s: Snapshot): Promise<void> => {
+      for (const [name, f] of compileHost(s, host)) flows.setPartition(name, f);
+      await flows.flushed();
+    };
+    flows.attach(sw.conn());
+    await program(snapshot([old, peer], [['vm-old', 1], ['peer', 2]]));
+    // The tap of vm-old is replaced by vm-new's on ofport 1; vm-old's binding is still `bound` there.
+    await program(snapshot([old, fresh, peer], [['vm-old', 1], ['vm-new', 1], ['peer', 2]]));
+    // vm-old's binding goes down: as the host programmer does for one endpoint, only the
+    // network's base and vm-old's own partition are recompiled (vm-new's is not touched).
+    flows.setPartition(networkPartition('A'), compileNetworkBase(snapshot([old, fresh, peer], [['vm-new', 1], ['peer', 2]]), host, 'A'));
+    flows.setPartition(endpointPartition('vm-old'), []);
+    await flows.flushed();
+
+    const dumped = await sw.host.dumpFlows();
+    assert.equal(dumped.length, flows.desiredCount, dumped.join('\n'));
+    const out = await trace(sw, `in_port=1,dl_src=${fresh.mac},dl_dst=${peer.mac},ip,nw_src=10.1.0.12,nw_dst=10.1.0.13`);
+    assert.equal(out, 'p2');
+    assert.equal(await trace(sw, `in_port=2,dl_src=${peer.mac},dl_dst=${fresh.mac},ip,nw_src=10.1.0.13,nw_dst=10.1.0.12`), 'p1');
   });
 });

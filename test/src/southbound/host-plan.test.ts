@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { planHostConfig, tunnelPortName, PEER_KEY, type DesiredHostConfig } from '../../../src/southbound/host-plan';
+import { planHostConfig, planInstalledMark, tunnelPortName, PEER_KEY, type DesiredHostConfig } from '../../../src/southbound/host-plan';
 import type { OvsBridge, OvsController, OvsInterface, OvsPort, OvsView } from '../../../src/southbound/ovs-view';
 
 const U = (n: number): string => `00000000-0000-0000-0000-${n.toString().padStart(12, '0')}`;
@@ -65,7 +65,7 @@ describe('planHostConfig', () => {
       root: { uuid: U(1), externalIds: {}, ovsVersion: '3.1.0', bridges: [], managerOptions: [] },
       bridges: new Map(), ports: new Map(), interfaces: new Map(), controllers: new Map(), managers: new Map(),
     };
-    const ops = planHostConfig(fresh, desired);
+    const ops = planHostConfig(fresh, desired).map((o) => o as unknown as Record<string, unknown>);
     const bridge = ops.find((o) => o['table'] === 'Bridge') as { op: string; row: Record<string, unknown> };
     assert.equal(bridge.op, 'insert');
     assert.equal(bridge.row['fail_mode'], 'secure');
@@ -112,7 +112,7 @@ describe('planHostConfig', () => {
   it('replaces the controller when the target changes', () => {
     const ops = planHostConfig(view(configuredView()), { ...desired, controllers: ['tcp:127.0.0.2:6653'] });
     assert.equal(ops.length, 2);
-    assert.equal(ops[0]!['op'], 'insert');
+    assert.equal(ops[0]!.op, 'insert');
     assert.deepEqual(ops[1], {
       op: 'update', table: 'Bridge', where: [['_uuid', '==', ['uuid', U(2)]]], row: { controller: ['set', [['named-uuid', 'ctl0']]] },
     });
@@ -122,5 +122,18 @@ describe('planHostConfig', () => {
     assert.equal(tunnelPortName('h2'), tunnelPortName('h2'));
     assert.notEqual(tunnelPortName('h2'), tunnelPortName('h3'));
     assert.ok(tunnelPortName('a-very-long-system-id-0123456789').length <= 15);
+  });
+
+  it('plans the installed mark on the interface once, as a mutate of its external_ids', () => {
+    assert.deepEqual(planInstalledMark({ ifaceUuid: U(40), installedMark: false }, 1767225600123), [
+      {
+        op: 'mutate', table: 'Interface', where: [['_uuid', '==', ['uuid', U(40)]]],
+        mutations: [
+          ['external_ids', 'delete', ['set', ['plexus-installed', 'plexus-installed-ts']]],
+          ['external_ids', 'insert', ['map', [['plexus-installed', 'true'], ['plexus-installed-ts', '1767225600123']]]],
+        ],
+      },
+    ]);
+    assert.deepEqual(planInstalledMark({ ifaceUuid: U(40), installedMark: true }, 1767225600123), []);
   });
 });

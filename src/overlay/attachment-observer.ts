@@ -1,0 +1,178 @@
+/**
+ * Attachment observer: host views (OVSDB) → bindings (etcd). For every host it
+ * remembers the workload interfaces on br-int (southbound/attachments.ts); on
+ * the hosts this member masters it writes what changed — `bound` at host/ofport,
+ * or `down` — with compare-on-revision (store/bindings.ts), retrying with the
+ * shared backoff while etcd refuses. As master its own observation is
+ * authoritative, so a new binding is also applied to the model cache at once
+ * (provisionally): the host's flows do not wait for the etcd round trip.
+ *
+ * Standbys remember the attachments too (to take over at once, and to name the
+ * endpoint behind a packet-in's port) but write nothing.
+ */
+import { EventEmitter } from 'node:events';
+import { Backoff, type BackoffPolicy } from '../../protocols/common/backoff';
+import type { Mastery } from '../cluster/ownership';
+import type { Logger } from '../log';
+import { BindingWriter } from '../store/bindings';
+import type { EndpointKind } from '../store/model';
+import type { ModelCache } from '../store/model-cache';
+import { readAttachments, type Attachment } from '../southbound/attachments';
+import type { OvsView } from '../southbound/ovs-view';
+
+/** An interface with external_ids:plexus-network whose endpoint does not exist yet (SPEC §2). */
+export interface AutoCreateRequest {
+  readonly id: string;
+  readonly network: string;
+  readonly mac: string | null;
+  readonly ip: string | null;
+  readonly kind: EndpointKind;
+}
+
+export interface AttachmentObserverOptions {
+  /** Creates the endpoint of an interface with external_ids:plexus-network. */
+  readonly autoCreate?: (req: AutoCreateRequest) => Promise<void>;
+  /** Delays between attempts of a binding write etcd refused (default 250 ms, 500 ms, then every 1 s). */
+  readonly retryBackoff?: BackoffPolicy;
+}
+
+export interface AttachmentObserverEvents {
+  /** An active interface appeared (or moved port) on a host this member masters and is not marked installed yet. */
+  seen: [{ readonly hostId: string; readonly endpointId: string; readonly atMs: number }];
+}
+
+interface HostAttachments {
+  byEndpoint: ReadonlyMap<string, Attachment>;
+  /** The same attachments by OpenFlow port (packet-ins name the port). */
+  byOfport: ReadonlyMap<number, Attachment>;
+}
+
+const RETRY_DELAYS_MS = [250, 500, 1000];
+
+export class AttachmentObserver extends EventEmitter<AttachmentObserverEvents> {
+  private readonly hosts = new Map<string, HostAttachments>();
+  private readonly autoCreating = new Set<string>();
+  /** Pending retries of failed binding writes, by `host/endpoint`. */
+  private readonly retries = new Map<string, { readonly backoff: Backoff; timer: NodeJS.Timeout | undefined }>();
+  private stopped = false;
+
+  constructor(
+    private readonly cache: ModelCache,
+    private readonly bindings: BindingWriter,
+    private readonly mastery: Mastery,
+    private readonly log: Logger,
+    private readonly options: AttachmentObserverOptions = {},
+  ) {
+    super();
+  }
+
+  attachment(hostId: string, endpointId: string): Attachment | undefined {
+    return this.hosts.get(hostId)?.byEndpoint.get(endpointId);
+  }
+
+  attachmentAt(hostId: string, ofport: number): Attachment | undefined {
+    return this.hosts.get(hostId)?.byOfport.get(ofport);
+  }
+
+  /** Reads the host's attachments from its view; as master, binds what appeared or moved and takes down what left. */
+  observe(hostId: string, view: OvsView): void {
+    const now = readAttachments(view);
+    const before = this.hosts.get(hostId)?.byEndpoint ?? new Map<string, Attachment>();
+    this.hosts.set(hostId, { byEndpoint: now, byOfport: new Map([...now.values()].map((a) => [a.ofport, a])) });
+    if (!this.mastery.isMaster(hostId)) return;
+    for (const [id, a] of now) {
+      const was = before.get(id);
+      if (was && was.ofport === a.ofport && was.active === a.active && was.ifaceName === a.ifaceName) continue;
+      if (a.active) {
+        if (!a.installedMark) this.emit('seen', { hostId, endpointId: id, atMs: Date.now() });
+        void this.bind(hostId, a);
+      } else if (was?.active) void this.down(hostId, id);
+    }
+    for (const [id, a] of before) if (!now.has(id) && a.active) void this.down(hostId, id);
+  }
+
+  /**
+   * Binds every active attachment of a host again — a new master cannot know
+   * what the previous one wrote — and resolves, once each write was tried, with
+   * their endpoint ids.
+   */
+  async rebindAll(hostId: string): Promise<string[]> {
+    const active = [...(this.hosts.get(hostId)?.byEndpoint.values() ?? [])].filter((a) => a.active);
+    await Promise.all(active.map((a) => this.bind(hostId, a)));
+    return active.map((a) => a.endpointId);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const r of this.retries.values()) clearTimeout(r.timer);
+    this.retries.clear();
+  }
+
+  private async bind(hostId: string, a: Attachment): Promise<void> {
+    if (!this.mastery.isMaster(hostId)) return;
+    try {
+      await this.autoCreate(hostId, a);
+      const req = { endpoint: a.endpointId, host: hostId, ofport: a.ofport, ifaceName: a.ifaceName };
+      // This member masters the host: its own view is authoritative, so flows need not wait for etcd.
+      const provisional = BindingWriter.bound(this.cache.bindings.get(a.endpointId), req);
+      if (provisional && this.cache.endpoint(a.endpointId)) this.cache.applyLocalBinding(provisional);
+      await this.bindings.bind(req);
+      this.succeeded(hostId, a.endpointId);
+      this.log.debug('endpoint bound', { host: hostId, endpoint: a.endpointId, ofport: a.ofport });
+    } catch (err) {
+      this.retryLater(hostId, a.endpointId, 'cannot bind endpoint; will retry', err as Error);
+    }
+  }
+
+  private async autoCreate(hostId: string, a: Attachment): Promise<void> {
+    const create = this.options.autoCreate;
+    if (this.cache.endpoint(a.endpointId) || !a.network || !create || this.autoCreating.has(a.endpointId)) return;
+    this.autoCreating.add(a.endpointId);
+    try {
+      await create({ id: a.endpointId, network: a.network, mac: a.mac, ip: a.ip, kind: a.kind });
+      this.log.info('endpoint created from interface', { host: hostId, endpoint: a.endpointId, network: a.network });
+    } finally {
+      this.autoCreating.delete(a.endpointId);
+    }
+  }
+
+  private async down(hostId: string, endpointId: string): Promise<void> {
+    if (!this.mastery.isMaster(hostId)) return;
+    try {
+      if (await this.bindings.down(endpointId, hostId)) this.log.info('endpoint down', { host: hostId, endpoint: endpointId });
+      this.succeeded(hostId, endpointId);
+    } catch (err) {
+      this.retryLater(hostId, endpointId, 'cannot mark endpoint down; will retry', err as Error);
+    }
+  }
+
+  private succeeded(hostId: string, endpointId: string): void {
+    const r = this.retries.get(`${hostId}/${endpointId}`);
+    if (r && r.timer === undefined) this.retries.delete(`${hostId}/${endpointId}`);
+  }
+
+  /**
+   * A binding write failed (etcd unreachable): try again after the backoff
+   * until it succeeds or no longer applies, so attachments seen during an
+   * outage are applied when etcd returns and nothing is lost.
+   */
+  private retryLater(hostId: string, endpointId: string, message: string, err: Error): void {
+    if (this.stopped) return;
+    const id = `${hostId}/${endpointId}`;
+    let r = this.retries.get(id);
+    if (!r) this.retries.set(id, (r = { backoff: new Backoff({ delaysMs: RETRY_DELAYS_MS, ...this.options.retryBackoff }), timer: undefined }));
+    if (r.timer !== undefined) return; // one retry at a time; it re-reads the current attachment
+    const delayMs = r.backoff.nextDelayMs();
+    this.log.error(message, { host: hostId, endpoint: endpointId, error: err.message, attempt: r.backoff.attempt, delayMs });
+    const retry = r;
+    retry.timer = setTimeout(() => {
+      retry.timer = undefined;
+      if (!this.mastery.isMaster(hostId)) return void this.retries.delete(id);
+      const a = this.attachment(hostId, endpointId);
+      if (a?.active) void this.bind(hostId, a);
+      else if (!a) void this.down(hostId, endpointId);
+      else this.retries.delete(id);
+    }, delayMs);
+    retry.timer.unref();
+  }
+}

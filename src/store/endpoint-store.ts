@@ -1,0 +1,239 @@
+/**
+ * Endpoints (SPEC §3): one transaction claims the endpoint id
+ * (endpoint-networks/<id>), its MAC (macs/<mac>) and one address per subnet
+ * (ips/<subnet>/<ip>), with the network and the subnets used still present. A
+ * lost race on a generated MAC or an allocated address is retried with
+ * another; deleting an endpoint frees all of them and drops its binding in the
+ * same transaction.
+ */
+import { randomInt, randomUUID } from 'node:crypto';
+import { Collection, ConflictError, type Versioned } from './collection';
+import { AddressExhaustedError, canonicalIp, canonicalMac, cidrContains, generateMac, nextFreeAddress, reservedReason } from './ipam';
+import { checkId, compareIds, isoNow, throwNotFound } from './model-checks';
+import { InvalidRequestError, ResourceConflictError, ResourceNotFoundError } from './model-errors';
+import { findEndpoint, resolveNetwork, subnetsOf } from './model-reads';
+import type { Binding, Endpoint, EndpointKind, Network, Subnet } from './model';
+import { absent, del, MAX_ATTEMPTS, modifyRecord, present, put, rangeKvs, removeRecord, runTxn, type StoreContext, type TxnOutcome } from './txn';
+
+export interface CreateEndpointInput {
+  /** Network id or name. */
+  readonly network: string;
+  /** Client-chosen id (Neutron port style, or an OVS iface-id); generated when omitted. */
+  readonly id?: string;
+  readonly name?: string;
+  /** Generated (locally administered) when omitted. */
+  readonly mac?: string;
+  /** Omitted: one address allocated per subnet; given (even empty): exactly these. */
+  readonly ips?: readonly string[];
+  readonly kind?: EndpointKind;
+  readonly securityGroups?: readonly string[];
+  readonly labels?: Readonly<Record<string, string>>;
+}
+export interface EndpointPatch {
+  readonly name?: string;
+  readonly labels?: Readonly<Record<string, string>>;
+  readonly securityGroups?: readonly string[];
+}
+
+/** An endpoint with where it is attached (undefined until a host reports it). */
+export type EndpointDetail = Versioned<Endpoint> & { readonly binding: Binding | undefined };
+
+interface Claim {
+  readonly subnet: string;
+  readonly ip: string;
+}
+
+export class EndpointStore {
+  private readonly bindings: Collection<Binding>;
+  /** Addresses this member is committing right now (`<subnet>/<ip>`): its own concurrent creates never pick the same. */
+  private readonly pendingIps = new Set<string>();
+
+  constructor(private readonly ctx: StoreContext) {
+    this.bindings = new Collection<Binding>(ctx.client, ctx.keys.bindings());
+  }
+
+  /** Endpoints, of one network (id or name) or all, sorted by id. */
+  async list(filter: { network?: string } = {}): Promise<Versioned<Endpoint>[]> {
+    const { keys } = this.ctx;
+    const prefix = filter.network === undefined ? keys.endpoints() : keys.endpoints((await resolveNetwork(this.ctx, filter.network)).value.id);
+    return (await new Collection<Endpoint>(this.ctx.client, prefix).list()).sort((x, y) => compareIds(x.value.id, y.value.id));
+  }
+
+  /** Every binding, by endpoint id (for list views). */
+  async listBindings(): Promise<Map<string, Binding>> {
+    return new Map((await this.bindings.list()).map((x) => [x.value.endpoint, x.value]));
+  }
+
+  /** The endpoint and its binding (where a host reported it attached), if any. */
+  async get(id: string): Promise<EndpointDetail> {
+    const [endpoint, binding] = await Promise.all([findEndpoint(this.ctx, id), this.bindings.get(id)]);
+    if (!endpoint) throw new ResourceNotFoundError('endpoint', id);
+    return { ...endpoint, binding: binding?.value };
+  }
+
+  /**
+   * Creates an endpoint: the MAC given or generated, the addresses given (each
+   * inside a subnet of the network) or one allocated per subnet, all claimed in
+   * one transaction. A generated MAC or an allocated address that another member
+   * took meanwhile is replaced and the transaction retried.
+   */
+  async create(input: CreateEndpointInput): Promise<Versioned<Endpoint>> {
+    const { keys } = this.ctx;
+    const id = input.id === undefined ? randomUUID() : checkId('endpoint id', input.id);
+    const network = (await resolveNetwork(this.ctx, input.network)).value;
+    const givenMac = input.mac === undefined ? undefined : canonicalMac(input.mac);
+    const name = input.name ?? '';
+    if (name.length > 253) throw new InvalidRequestError('endpoint name is longer than 253 characters');
+    const kind = input.kind ?? 'other';
+    const labels = { ...(input.labels ?? {}) };
+    const securityGroups = [...new Set(input.securityGroups ?? [])];
+    /** Addresses other members took while we tried, by subnet: never offered again. */
+    const lost = new Map<string, Set<string>>();
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const subnets = (await subnetsOf(this.ctx, network.id)).map((s) => s.value).sort(bySubnetOrder);
+      /** `<subnet>/<ip>` this attempt holds in pendingIps, released once the transaction is decided. */
+      const pending: string[] = [];
+      let res: TxnOutcome;
+      let claims: Claim[];
+      let endpoint: Endpoint;
+      try {
+        claims = input.ips === undefined ? await this.allocate(subnets, lost, attempt, pending) : claimGiven(network, subnets, input.ips);
+        const mac = givenMac ?? generateMac();
+        const at = isoNow();
+        endpoint = { id, name, network: network.id, mac, ips: claims.map((c) => c.ip), kind, labels, securityGroups, createdAt: at, updatedAt: at };
+        const usedSubnets = [...new Set(claims.map((c) => c.subnet))];
+        res = await runTxn(
+          this.ctx,
+          [
+            absent(keys.endpointNetwork(id)),
+            absent(keys.mac(mac)),
+            present(keys.network(network.id)),
+            ...claims.map((c) => absent(keys.ip(c.subnet, c.ip))),
+            ...usedSubnets.map((s) => present(keys.subnet(network.id, s))),
+          ],
+          [
+            put(keys.endpoint(network.id, id), endpoint),
+            put(keys.endpointNetwork(id), network.id),
+            put(keys.mac(mac), id),
+            ...claims.map((c) => put(keys.ip(c.subnet, c.ip), id)),
+          ],
+        );
+      } finally {
+        pending.forEach((p) => this.pendingIps.delete(p));
+      }
+      if (res.succeeded) return { value: endpoint, revision: res.revision };
+      const mac = endpoint.mac;
+      const [idTaken, macTaken, networkFound, ...rest] = res.found;
+      if (idTaken) throw new ResourceConflictError('duplicate', `endpoint "${id}" already exists (in network ${idTaken.value.toString()})`, { endpoint: id });
+      if (!networkFound) throw new ResourceNotFoundError('network', input.network);
+      if (macTaken && givenMac !== undefined) {
+        throw new ResourceConflictError('duplicate', `MAC ${mac} is already used by endpoint ${macTaken.value.toString()}`, { mac, endpoint: macTaken.value.toString() });
+      }
+      claims.forEach((c, i) => {
+        const holder = rest[i];
+        if (!holder) return;
+        if (input.ips !== undefined) {
+          throw new ResourceConflictError('duplicate', `address ${c.ip} is already used by endpoint ${holder.value.toString()}`, { ip: c.ip, endpoint: holder.value.toString() });
+        }
+        const set = lost.get(c.subnet) ?? new Set<string>();
+        set.add(c.ip);
+        lost.set(c.subnet, set);
+      });
+      // A generated MAC, an allocated address or a subnet changed under us: try again.
+    }
+    throw new ConflictError(`could not claim addresses for endpoint ${id} in ${MAX_ATTEMPTS} attempts (heavy contention)`, { recoverable: true });
+  }
+
+  async update(id: string, patch: EndpointPatch, ifMatch?: string): Promise<Versioned<Endpoint>> {
+    const first = await findEndpoint(this.ctx, id);
+    if (!first) throw new ResourceNotFoundError('endpoint', id);
+    const key = this.ctx.keys.endpoint(first.value.network, id);
+    if (patch.name !== undefined && patch.name.length > 253) throw new InvalidRequestError('endpoint name is longer than 253 characters');
+    return modifyRecord(this.ctx, key, () => this.load(id), ifMatch, async (cur) => ({
+      value: {
+        ...cur,
+        ...(patch.name !== undefined ? { name: patch.name } : {}),
+        ...(patch.labels !== undefined ? { labels: { ...patch.labels } } : {}),
+        ...(patch.securityGroups !== undefined ? { securityGroups: [...new Set(patch.securityGroups)] } : {}),
+        updatedAt: isoNow(),
+      },
+    }));
+  }
+
+  /** Deletes an endpoint and, in the same transaction, frees its addresses and MAC and drops its binding. */
+  async delete(id: string, ifMatch?: string): Promise<void> {
+    const { keys } = this.ctx;
+    const first = await findEndpoint(this.ctx, id);
+    if (!first) throw new ResourceNotFoundError('endpoint', id);
+    const key = keys.endpoint(first.value.network, id);
+    await removeRecord(this.ctx, key, () => this.load(id), ifMatch, async (cur) => {
+      const subnets = (await subnetsOf(this.ctx, cur.network)).map((s) => s.value);
+      const ipKeys = cur.ips.flatMap((ip) => subnets.filter((s) => cidrContains(s.cidr, ip)).map((s) => keys.ip(s.id, ip)));
+      return {
+        guards: [],
+        ops: [del(key), del(keys.endpointNetwork(id)), del(keys.mac(cur.mac)), ...ipKeys.map(del), del(keys.binding(id))],
+      };
+    });
+  }
+
+  private async load(id: string): Promise<Versioned<Endpoint>> {
+    return (await findEndpoint(this.ctx, id)) ?? throwNotFound('endpoint', id);
+  }
+
+  /** One free address per IP family (first fit; after a lost race, a random skip spreads contenders). */
+  private async allocate(subnets: readonly Subnet[], lost: ReadonlyMap<string, ReadonlySet<string>>, attempt: number, pending: string[]): Promise<Claim[]> {
+    const out: Claim[] = [];
+    // One address per IP family, from the first subnet of that family with room (subnets come in bySubnetOrder).
+    const served = new Set<number>();
+    const full: Subnet[] = [];
+    for (const s of subnets) {
+      if (served.has(s.ipVersion)) continue;
+      const taken = new Set((await rangeKvs(this.ctx, this.ctx.keys.ips(s.id), true)).map((kv) => this.ctx.keys.ipOf(kv.key.toString())));
+      for (const p of this.pendingIps) if (p.startsWith(`${s.id}/`)) taken.add(p.slice(s.id.length + 1));
+      for (const ip of lost.get(s.id) ?? []) taken.add(ip);
+      const skip = attempt === 0 ? 0 : randomInt(0, Math.min(2 ** attempt, 16));
+      try {
+        const ip = nextFreeAddress(s, taken, { skip });
+        out.push({ subnet: s.id, ip });
+        served.add(s.ipVersion);
+        // Held before the next await, so this member's concurrent creates pass over it.
+        pending.push(`${s.id}/${ip}`);
+        this.pendingIps.add(`${s.id}/${ip}`);
+      } catch (err) {
+        if (!(err instanceof AddressExhaustedError)) throw err;
+        full.push(s);
+      }
+    }
+    const exhausted = full.filter((s) => !served.has(s.ipVersion));
+    if (exhausted.length) {
+      const cidrs = exhausted.map((s) => s.cidr);
+      throw new ResourceConflictError('exhausted', `no free IPv${exhausted[0]!.ipVersion} address left in any subnet of the network (${cidrs.join(', ')})`, { cidrs });
+    }
+    return out;
+  }
+}
+
+/** Maps requested addresses to the subnets holding them. */
+function claimGiven(network: Network, subnets: readonly Subnet[], ips: readonly string[]): Claim[] {
+  const out: Claim[] = [];
+  for (const raw of ips) {
+    const ip = canonicalIp(raw);
+    const subnet = subnets.find((s) => cidrContains(s.cidr, ip));
+    if (!subnet) {
+      const cidrs = subnets.map((s) => s.cidr).join(', ') || 'none';
+      throw new ResourceConflictError('outside', `address ${ip} is outside every subnet of network "${network.name}" (subnets: ${cidrs})`, { ip });
+    }
+    const reserved = reservedReason(subnet, ip);
+    if (reserved) throw new ResourceConflictError('reserved', `address ${ip} is ${reserved}`, { ip, subnet: subnet.id });
+    if (out.some((c) => c.subnet === subnet.id)) {
+      throw new InvalidRequestError(`addresses ${out.find((c) => c.subnet === subnet.id)!.ip} and ${ip} are both in subnet ${subnet.cidr}: one address per subnet`);
+    }
+    out.push({ subnet: subnet.id, ip });
+  }
+  return out;
+}
+
+/** IPv4 subnets first, then by creation: an endpoint's ips[0] is its first IPv4 address. */
+function bySubnetOrder(x: Subnet, y: Subnet): number {
+  return x.ipVersion - y.ipVersion || compareIds(x.createdAt, y.createdAt) || compareIds(x.id, y.id);
+}

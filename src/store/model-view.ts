@@ -1,0 +1,14 @@
+/**
+ * The model as every member's cache holds it (store/model-cache.ts): plain
+ * read-only maps, no I/O. The compiler compiles from it (compiler/snapshot.ts
+ * names it `Snapshot`), packet-in handlers answer from it; neither fetches
+ * anything itself.
+ */
+import type { Binding, Endpoint, Network, Subnet } from './model';
+
+export interface ModelView {
+  readonly networks: ReadonlyMap<string, Network>;
+  readonly subnetsByNetwork: ReadonlyMap<string, readonly Subnet[]>;
+  readonly endpointsByNetwork: ReadonlyMap<string, readonly Endpoint[]>;
+  readonly bindings: ReadonlyMap<string, Binding>;
+}

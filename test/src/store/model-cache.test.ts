@@ -1,0 +1,80 @@
+import assert from 'node:assert/strict';
+import { Etcd3 } from 'etcd3';
+import { silentLogger } from '../../../src/log';
+import { Keys } from '../../../src/store/keys';
+import type { Binding } from '../../../src/store/model';
+import { ModelCache, type ModelChange } from '../../../src/store/model-cache';
+import { bind, ep, net, subnet } from '../../support/model-fixtures';
+
+const nextTurn = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+describe('model cache batching (no etcd: events applied directly)', () => {
+  // A client that is never used: apply() does no I/O.
+  const client = new Etcd3({ hosts: '127.0.0.1:9' });
+  let cache: ModelCache;
+  let batches: ModelChange[];
+  after(() => client.close());
+
+  beforeEach(async () => {
+    cache = new ModelCache(client, new Keys('/t/'), silentLogger());
+    batches = [];
+    cache.on('changed', (c) => batches.push(c));
+    cache.apply({ resource: 'network', event: { kind: 'put', id: 'A', value: net('A', 100), revision: '1' } });
+    cache.apply({ resource: 'subnet', event: { kind: 'put', id: 'A/s1', value: subnet('s1', 'A', '10.0.0.0/24', '10.0.0.1'), revision: '2' } });
+    for (const id of ['e1', 'e2']) cache.apply({ resource: 'endpoint', event: { kind: 'put', id: `A/${id}`, value: ep(id, 'A', `02:00:00:00:00:0${id[1]}`, `10.0.0.1${id[1]}`), revision: '3' } });
+    await nextTurn();
+    batches = [];
+  });
+
+  it('reports a burst of events in one turn as one batch: networks whole, endpoints with their network, statuses apart', async () => {
+    const bound = bind('e1', 'h1', 3);
+    cache.apply({ resource: 'binding', event: { kind: 'put', id: 'e1', value: bound, revision: '4' } });
+    cache.apply({ resource: 'binding', event: { kind: 'put', id: 'e2', value: bind('e2', 'h2', 4), revision: '5' } });
+    // The etcd echo of a binding already applied, then its installed status: same placement.
+    cache.apply({ resource: 'binding', event: { kind: 'put', id: 'e1', value: bound, revision: '6' } });
+    cache.apply({ resource: 'binding', event: { kind: 'put', id: 'e1', value: { ...bound, status: 'installed' }, revision: '7' } });
+    assert.equal(batches.length, 0, 'nothing before the turn ends');
+    await nextTurn();
+    assert.equal(batches.length, 1);
+    assert.deepEqual(batches[0], { networks: new Set(), endpoints: new Map([['e1', 'A'], ['e2', 'A']]), statuses: new Set(['e1']) });
+  });
+
+  it('tells a status-only binding change from one that moves the endpoint', async () => {
+    cache.apply({ resource: 'binding', event: { kind: 'put', id: 'e1', value: bind('e1', 'h1', 3), revision: '4' } });
+    await nextTurn();
+    const installed: Binding = { ...bind('e1', 'h1', 3), status: 'installed' };
+    cache.apply({ resource: 'binding', event: { kind: 'put', id: 'e1', value: installed, revision: '5' } });
+    await nextTurn();
+    cache.apply({ resource: 'binding', event: { kind: 'put', id: 'e1', value: bind('e1', 'h1', 7), revision: '6' } });
+    await nextTurn();
+    cache.apply({ resource: 'binding', event: { kind: 'put', id: 'e1', value: { ...bind('e1', 'h1', 7), status: 'down' }, revision: '7' } });
+    await nextTurn();
+    assert.deepEqual(batches.map((b) => [[...b.endpoints.keys()], [...b.statuses]]), [[['e1'], []], [[], ['e1']], [['e1'], []], [['e1'], []]]);
+  });
+
+  it('recompiles a network whole when its record or a subnet changes, and keeps a deleted endpoint network', async () => {
+    cache.apply({ resource: 'subnet', event: { kind: 'delete', id: 'A/s1', revision: '8' } });
+    cache.apply({ resource: 'endpoint', event: { kind: 'delete', id: 'A/e2', revision: '9' } });
+    await nextTurn();
+    assert.deepEqual(batches, [{ networks: new Set(['A']), endpoints: new Map([['e2', 'A']]), statuses: new Set() }]);
+    assert.equal(cache.endpoint('e2'), undefined);
+    assert.equal(cache.subnetsByNetwork.get('A'), undefined);
+    assert.deepEqual(cache.endpointsByNetwork.get('A')!.map((e) => e.id), ['e1']);
+  });
+
+  it('serves the same per-network arrays until that network changes', async () => {
+    const first = cache.endpointsByNetwork.get('A');
+    assert.equal(cache.endpointsByNetwork.get('A'), first, 'cached');
+    cache.apply({ resource: 'endpoint', event: { kind: 'put', id: 'A/e3', value: ep('e3', 'A', '02:00:00:00:00:03', '10.0.0.13'), revision: '10' } });
+    assert.notEqual(cache.endpointsByNetwork.get('A'), first);
+    assert.deepEqual(cache.endpointsByNetwork.get('A')!.map((e) => e.id).sort(), ['e1', 'e2', 'e3']);
+    assert.equal(cache.endpointCount(), 3);
+  });
+
+  it('applies a local (provisional) binding like a watched one', async () => {
+    cache.applyLocalBinding(bind('e2', 'h9', 5));
+    await nextTurn();
+    assert.equal(cache.bindings.get('e2')?.host, 'h9');
+    assert.deepEqual([...batches[0]!.endpoints], [['e2', 'A']]);
+  });
+});
