@@ -1,8 +1,7 @@
 /**
  * A match as Open vSwitch stores it (ovs-fields(7), OVS lib/match.c): each
  * entry reduced to its wire value and mask bytes, an all-ones mask made exact,
- * an all-zeros mask dropped (it matches everything), value bits outside the
- * mask cleared, and the entries sorted — so two matches that select the same
+ * an all-zeros mask dropped (it matches everything), and the entries sorted — so two matches that select the same
  * packets compare equal whatever order or spelling they were written in.
  * Also the prerequisite rules (a field like ip_src may only be matched with
  * eth_type=0x0800) that OVS enforces when a flow is added.
@@ -10,9 +9,9 @@
  * Used by the in-memory flow-table walk (flow-table-walk.ts), the simulated
  * switch (bench/sim) and the flow builder's checks (flow.ts).
  */
-import { BufferReader } from '../../protocols/common/buffer-reader';
 import { BufferWriter } from '../../protocols/common/buffer-writer';
-import { decodeOxm, encodeOxm, type Match, type OxmField, type UnknownOxm } from '../../protocols/openflow/match';
+import { EncodeError } from '../../protocols/common/errors';
+import { encodeOxm, type Match, type OxmField, type UnknownOxm } from '../../protocols/openflow/match';
 
 /** One normalized match entry: field name, wire header identity, value and mask bytes. */
 export interface FieldBits {
@@ -93,8 +92,8 @@ function isAll(buf: Buffer, byte: number): boolean {
   return true;
 }
 
-/** Value and mask bytes of one entry as the codec writes it (header identity included). */
-function split(f: OxmField): { id: string; value: Buffer; mask?: Buffer; header: Buffer } {
+/** Header identity, value and mask bytes of one entry as the codec writes it. */
+function split(f: OxmField): { id: string; value: Buffer; mask?: Buffer } {
   const w = new BufferWriter(32);
   encodeOxm(w, f);
   const b = w.finish();
@@ -112,7 +111,6 @@ function split(f: OxmField): { id: string; value: Buffer; mask?: Buffer; header:
     id: `${oxmClass}:${fieldNum}:${exp}`,
     value: b.subarray(at, at + n),
     ...(hasMask ? { mask: b.subarray(at + n, at + 2 * n) } : {}),
-    header: b.subarray(0, at),
   };
 }
 
@@ -125,20 +123,13 @@ function nameOf(f: OxmField): string {
 
 /** One entry normalized, or undefined when its mask is all zeros (it matches every packet). */
 export function normalizeField(f: OxmField): FieldBits | undefined {
-  const { id, value, mask, header } = split(f);
+  const { id, value, mask } = split(f);
   const name = nameOf(f);
   if (!mask) return { name, id, value, oxm: f };
   if (isAll(mask, 0)) return undefined;
   if (isAll(mask, 0xff)) {
     const { mask: _drop, ...exact } = f as OxmField & { mask?: unknown };
     return { name, id, value, oxm: exact as OxmField };
-  }
-  let masked = value;
-  if (value.some((b, i) => (b & ~mask[i]!) !== 0)) {
-    masked = Buffer.from(value.map((b, i) => b & mask[i]!));
-    const bytes = Buffer.concat([header, masked, mask]);
-    // The header says "masked", so the entry decodes back with both value and mask.
-    return { name, id, value: masked, mask, oxm: decodeOxm(new BufferReader(bytes)) };
   }
   return { name, id, value, mask, oxm: f };
 }
@@ -173,16 +164,23 @@ export function isMatchProblem(x: CanonicalMatch | MatchProblem): x is MatchProb
 /**
  * Why a masked entry is not in canonical form, or undefined when it is: its
  * mask is all ones (write the exact value), all zeros (leave the field out),
- * not a prefix when `prefixOnly`, or its value has bits outside the mask.
+ * not a prefix when `prefixOnly`, or the codec refuses it (a value with bits
+ * outside the mask, which switches reject with OFPBMC_BAD_WILDCARDS).
  */
 export function describeMaskProblem(f: OxmField, prefixOnly: boolean): string | undefined {
-  const { value, mask } = split(f);
+  let parts: ReturnType<typeof split>;
+  try {
+    parts = split(f);
+  } catch (err) {
+    if (err instanceof EncodeError) return err.message; // e.g. value bits outside the mask, which switches refuse
+    throw err;
+  }
+  const { mask } = parts;
   if (!mask) return undefined;
   const name = f.field === 'unknown' ? 'an unknown field' : f.field;
   if (isAll(mask, 0)) return `${name} has an all-zeros mask: leave the field out`;
   if (isAll(mask, 0xff)) return `${name} has an all-ones mask: match the exact value`;
   if (prefixOnly && !isPrefix(mask)) return `${name} mask ${mask.toString('hex')} is not a prefix`;
-  if (value.some((b, i) => (b & ~mask[i]!) !== 0)) return `${name} value ${value.toString('hex')} has bits outside its mask ${mask.toString('hex')}`;
   return undefined;
 }
 

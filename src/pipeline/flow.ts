@@ -6,9 +6,9 @@
  * - every match field is one the table declares, at most once, with its
  *   prerequisites (ovs-fields(7)) matched exactly;
  * - a mask is one the field's mask policy allows, neither all ones nor all
- *   zeros, and the value has no bit outside it (Open vSwitch would store a
- *   different match than the one sent, and the reconciler would never see the
- *   flow as installed);
+ *   zeros (Open vSwitch would store a different match than the one sent, and
+ *   the reconciler would never see the flow as installed), and the value has
+ *   no bit outside it (the switch would refuse the flow);
  * - the priority is one of the table's named priorities;
  * - goto_table and resubmit name only the table's `next` tables.
  */
