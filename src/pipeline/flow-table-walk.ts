@@ -96,10 +96,12 @@ export interface Hop {
   readonly depth: number;
 }
 
-export type Output =
-  | { readonly kind: 'port'; readonly port: number; readonly packet: PacketFields }
-  | { readonly kind: 'tunnel'; readonly port: number; readonly tunId: bigint; readonly tunDst: string; readonly tunSrc?: string; readonly packet: PacketFields }
-  | { readonly kind: 'controller'; readonly reason: number; readonly userdata?: Buffer; readonly packet: PacketFields };
+/** A copy of the packet leaving the switch; `cookie` is the flow whose action sent it, `packet` the fields at that moment. */
+export type Output = { readonly cookie: bigint; readonly packet: PacketFields } & (
+  | { readonly kind: 'port'; readonly port: number }
+  | { readonly kind: 'tunnel'; readonly port: number; readonly tunId: bigint; readonly tunDst: string; readonly tunSrc?: string }
+  | { readonly kind: 'controller'; readonly reason: number; readonly userdata?: Buffer }
+);
 
 export type Verdict = 'delivered' | 'to-controller' | 'dropped';
 
@@ -245,11 +247,13 @@ interface Walk {
   stopped?: string;
   /** Where the last lookup left the packet (for the drop reason). */
   lastMiss?: number;
+  /** Cookie of the flow whose actions are running. */
+  cookie: bigint;
 }
 
 /** Runs a packet through one switch's flows, starting at table 0. */
 export function walkPacket(sw: WalkSwitch, packet: PacketFields): WalkResult {
-  const walk: Walk = { sw, hops: [], outputs: [], lookups: 0 };
+  const walk: Walk = { sw, hops: [], outputs: [], lookups: 0, cookie: 0n };
   const state = stateOf(packet);
   const actionSet = new Map<string, Action>();
   lookup(walk, state, 0, 0, actionSet);
@@ -322,6 +326,7 @@ function lookup(walk: Walk, state: PacketState, tableId: number, depth: number, 
   for (const i of flow.instructions) {
     if (i.type === 'experimenter' || i.type === 'unknown') throw new WalkError(`flow in ${describeTable(tableId)}: instruction ${i.type} is not simulated`);
   }
+  walk.cookie = flow.cookie;
   const apply = ins('apply_actions');
   if (apply?.type === 'apply_actions') runActions(walk, state, apply.actions, depth, tableId);
   if (walk.stopped) return;
@@ -362,7 +367,7 @@ function runAction(walk: Walk, state: PacketState, a: Action, depth: number, tab
     case 'output_reg':
       return output(walk, state, Number(getBits(state, a.src)));
     case 'controller':
-      walk.outputs.push({ kind: 'controller', reason: a.reason ?? 1, ...(a.userdata ? { userdata: a.userdata } : {}), packet: viewOf(state) });
+      walk.outputs.push({ kind: 'controller', reason: a.reason ?? 1, ...(a.userdata ? { userdata: a.userdata } : {}), cookie: walk.cookie, packet: viewOf(state) });
       return;
     case 'set_field': {
       if (a.field === 'unknown') throw new WalkError('set_field on a field the codec does not know');
@@ -379,9 +384,11 @@ function runAction(walk: Walk, state: PacketState, a: Action, depth: number, tab
       const saved = getValue(state, 'in_port');
       const port = a.port ?? OFPP.IN_PORT;
       if (port !== OFPP.IN_PORT) setValue(state, 'in_port', BigInt(port));
+      const cookie = walk.cookie;
       // A resubmit has its own action set in OVS only for write_actions inside it; Plexus writes none.
       lookup(walk, state, a.table ?? tableId ?? 0, depth + 1, new Map());
       if (port !== OFPP.IN_PORT) setValue(state, 'in_port', saved);
+      walk.cookie = cookie;
       return;
     }
     case 'group':
@@ -424,7 +431,7 @@ function output(walk: Walk, state: PacketState, port: number): void {
     case OFPP.IN_PORT:
       return deliver(walk, state, inPort);
     case OFPP.CONTROLLER:
-      walk.outputs.push({ kind: 'controller', reason: 1, packet: viewOf(state) });
+      walk.outputs.push({ kind: 'controller', reason: 1, cookie: walk.cookie, packet: viewOf(state) });
       return;
     case OFPP.FLOOD:
     case OFPP.ALL:
@@ -444,10 +451,10 @@ function deliver(walk: Walk, state: PacketState, port: number): void {
   if (p?.kind === 'tunnel') {
     const tunDst = getValue(state, 'tun_dst') ? String(decodeValue('tun_dst', getValue(state, 'tun_dst'))) : p.remoteIp;
     const tunSrc = getValue(state, 'tun_src') ? String(decodeValue('tun_src', getValue(state, 'tun_src'))) : p.localIp;
-    walk.outputs.push({ kind: 'tunnel', port, tunId: getValue(state, 'tun_id'), tunDst, ...(tunSrc ? { tunSrc } : {}), packet: viewOf(state) });
+    walk.outputs.push({ kind: 'tunnel', port, tunId: getValue(state, 'tun_id'), tunDst, ...(tunSrc ? { tunSrc } : {}), cookie: walk.cookie, packet: viewOf(state) });
     return;
   }
-  walk.outputs.push({ kind: 'port', port, packet: viewOf(state) });
+  walk.outputs.push({ kind: 'port', port, cookie: walk.cookie, packet: viewOf(state) });
 }
 
 // ---------------------------------------------------------------------------
@@ -465,9 +472,7 @@ export interface FabricHop extends Hop {
 }
 
 /** Where a packet ends up: a local port of a host, or the controller of a host. */
-export type Arrival =
-  | { readonly host: string; readonly kind: 'port'; readonly port: number; readonly packet: PacketFields }
-  | { readonly host: string; readonly kind: 'controller'; readonly reason: number; readonly userdata?: Buffer; readonly packet: PacketFields };
+export type Arrival = { readonly host: string } & Extract<Output, { readonly kind: 'port' | 'controller' }>;
 
 /** A tunnel output that reached no host, or no port on it. */
 export interface LostInTunnel {
@@ -503,7 +508,7 @@ export function walkFabric(hosts: ReadonlyMap<string, FabricHost>, hostId: strin
     if (r.verdict === 'dropped') reasons.push(`on ${host.id}: ${r.reason}`);
     for (const o of r.outputs) {
       if (o.kind !== 'tunnel') {
-        arrivals.push(o.kind === 'port' ? { host: host.id, kind: 'port', port: o.port, packet: o.packet } : { host: host.id, ...o });
+        arrivals.push({ host: host.id, ...o });
         continue;
       }
       const tunSrc = o.tunSrc ?? host.encapIp;
