@@ -72,7 +72,7 @@ export interface CheckedFlowMod {
 }
 
 /** Normalizes a match as OVS stores it; an error for a duplicate field or a missing prerequisite. */
-export function normalizeMatch(match: Match): { fields: ReadonlyMap<string, FieldBits>; key: string; match: Match } | OfErrorCode {
+function normalizeMatch(match: Match): { fields: ReadonlyMap<string, FieldBits>; key: string; match: Match } | OfErrorCode {
   const c = canonicalizeMatch(match);
   if (isMatchProblem(c)) return c.problem === 'duplicate-field' ? FLOW_ERRORS.DUP_FIELD : FLOW_ERRORS.BAD_PREREQ;
   return c;

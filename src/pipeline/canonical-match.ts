@@ -122,7 +122,7 @@ function nameOf(f: OxmField): string {
 }
 
 /** One entry normalized, or undefined when its mask is all zeros (it matches every packet). */
-export function normalizeField(f: OxmField): FieldBits | undefined {
+function normalizeField(f: OxmField): FieldBits | undefined {
   const { id, value, mask } = split(f);
   const name = nameOf(f);
   if (!mask) return { name, id, value, oxm: f };
@@ -198,7 +198,7 @@ function isPrefix(mask: Buffer): boolean {
 }
 
 /** Big-endian unsigned integer of up to 6 bytes (prerequisite fields are 1 or 2). */
-export function readUint(b: Buffer): number {
+function readUint(b: Buffer): number {
   let v = 0;
   for (const x of b) v = v * 256 + x;
   return v;

@@ -82,6 +82,5 @@ export const ARP_OP = { REQUEST: 1, REPLY: 2 } as const;
 export const ICMPV6_TYPE = { NEIGHBOR_SOLICIT: 135, NEIGHBOR_ADVERT: 136 } as const;
 export const DHCP_PORT = { SERVER: 67, CLIENT: 68 } as const;
 
-export const BROADCAST_MAC = 'ff:ff:ff:ff:ff:ff';
 /** The group bit of the first octet: multicast and broadcast destinations. */
 export const MULTICAST_BIT = { value: '01:00:00:00:00:00', mask: '01:00:00:00:00:00' } as const;

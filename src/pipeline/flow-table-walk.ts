@@ -39,6 +39,7 @@ import { OFPGT, OFPP } from '../../protocols/openflow/constants';
 import type { Instruction } from '../../protocols/openflow/instructions';
 import { decodeOxm, encodeOxm, findField, resolveFieldRef, type FieldRef, type Match, type OxmValue } from '../../protocols/openflow/match';
 import type { GroupDesc } from '../../protocols/openflow/messages';
+import { bytesToBigInt } from '../../protocols/packet/address';
 import { canonicalizeMatch, isMatchProblem } from './canonical-match';
 import type { Flow } from './flow';
 import { PIPELINE, type TableDef } from './tables';
@@ -135,8 +136,8 @@ export function indexFlows(flows: Iterable<TableFlow>): FlowTables {
     const c = canonicalizeMatch(flow.match);
     if (isMatchProblem(c)) throw new WalkError(`flow in table ${flow.tableId} priority ${flow.priority}: ${c.problem} (${c.field})`);
     const tests = [...c.fields.values()].map((b) => {
-      const value = toBig(b.value);
-      return { name: b.name, value, mask: b.mask ? toBig(b.mask) : allOnes(b.value.length * 8) };
+      const value = bytesToBigInt(b.value);
+      return { name: b.name, value, mask: b.mask ? bytesToBigInt(b.mask) : allOnes(b.value.length * 8) };
     });
     let list = byTable.get(flow.tableId);
     if (!list) byTable.set(flow.tableId, (list = []));
@@ -149,12 +150,6 @@ export function indexFlows(flows: Iterable<TableFlow>): FlowTables {
 
 // ---------------------------------------------------------------------------
 // Field values as unsigned integers of the field's width.
-
-function toBig(b: Uint8Array): bigint {
-  let v = 0n;
-  for (const x of b) v = (v << 8n) | BigInt(x);
-  return v;
-}
 
 function allOnes(bits: number): bigint {
   return (1n << BigInt(bits)) - 1n;
@@ -173,7 +168,7 @@ function encodeValue(name: string, value: OxmValue): bigint {
   const w = new BufferWriter(32);
   encodeOxm(w, { field: name, value });
   const b = w.finish();
-  return toBig(b.subarray(b.length - d.match.bytes));
+  return bytesToBigInt(b.subarray(b.length - d.match.bytes));
 }
 
 /** The wire bytes of a field as an integer → the codec representation. */
