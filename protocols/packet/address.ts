@@ -155,16 +155,36 @@ export function normalizeIpv6(text: string): string {
 
 /** 4 when `text` is an IPv4 address, 6 when an IPv6 one (strict, as the parsers above), else undefined. */
 export function ipVersionOf(text: string): 4 | 6 | undefined {
+  if (!isIpv6Text(text)) return isIpv4Text(text) ? 4 : undefined;
   try {
-    if (isIpv6Text(text)) {
-      parseIpv6(text);
-      return 6;
-    }
-    parseIpv4(text);
-    return 4;
+    parseIpv6(text);
+    return 6;
   } catch {
     return undefined;
   }
+}
+
+/** parseIpv4's check without building the bytes (the compiler asks for every endpoint address). */
+function isIpv4Text(text: string): boolean {
+  let parts = 0;
+  let digits = 0;
+  let value = 0;
+  let leadingZero = false;
+  for (let i = 0; i <= text.length; i++) {
+    const c = i < text.length ? text.charCodeAt(i) : 0x2e; // a final '.' closes the last part
+    if (c === 0x2e) {
+      if (digits === 0 || value > 255 || (leadingZero && digits > 1) || ++parts > 4) return false;
+      digits = 0;
+      value = 0;
+    } else if (c >= 0x30 && c <= 0x39) {
+      if (digits === 0) leadingZero = c === 0x30;
+      if (++digits > 3) return false;
+      value = value * 10 + (c - 0x30);
+    } else {
+      return false;
+    }
+  }
+  return parts === 4;
 }
 
 /** Address bytes of either family → unsigned integer (for ranges and arithmetic). */

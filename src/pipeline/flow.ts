@@ -46,6 +46,10 @@ export function buildFlow<T extends TableDef>(
   return { table, priority: value, match, instructions, cookie };
 }
 
+const PREREQS = PREREQUISITES;
+/** Masked entries already found canonical, by policy: the compiler reuses the same few (flags, multicast bit). */
+const checkedMasks = { prefix: new WeakSet<FieldMatch>(), mask: new WeakSet<FieldMatch>() };
+
 function checkMatch(table: TableDef, match: readonly FieldMatch[]): void {
   for (let i = 0; i < match.length; i++) {
     const f = match[i]!;
@@ -56,14 +60,23 @@ function checkMatch(table: TableDef, match: readonly FieldMatch[]): void {
     }
     if (f.mask !== undefined) {
       if (policy === 'exact') throw new PipelineError(`flow in table ${table.name} masks ${f.field}, which that table matches only exactly`);
-      const problem = describeMaskProblem(f, policy === 'prefix');
-      if (problem) throw new PipelineError(`flow in table ${table.name}: ${problem}`);
-    }
-    for (const [need, values] of PREREQUISITES.get(f.field) ?? []) {
-      const have = match.find((x) => x.field === need);
-      if (!have || have.mask !== undefined || typeof have.value !== 'number' || !values.includes(have.value)) {
-        throw new PipelineError(`flow in table ${table.name} matches ${f.field} without ${need}=${values.map((v) => `0x${v.toString(16)}`).join('|')}`);
+      if (!checkedMasks[policy].has(f)) {
+        const problem = describeMaskProblem(f, policy === 'prefix');
+        if (problem) throw new PipelineError(`flow in table ${table.name}: ${problem}`);
+        checkedMasks[policy].add(f);
       }
+    }
+    const prereqs = PREREQS.get(f.field);
+    if (prereqs !== undefined) checkPrerequisites(table, match, f.field, prereqs);
+  }
+}
+
+function checkPrerequisites(table: TableDef, match: readonly FieldMatch[], field: string, prereqs: readonly (readonly [string, readonly number[]])[]): void {
+  for (const [need, values] of prereqs) {
+    let have: FieldMatch | undefined;
+    for (let k = 0; k < match.length && !have; k++) if (match[k]!.field === need) have = match[k];
+    if (!have || have.mask !== undefined || typeof have.value !== 'number' || !values.includes(have.value)) {
+      throw new PipelineError(`flow in table ${table.name} matches ${field} without ${need}=${values.map((v) => `0x${v.toString(16)}`).join('|')}`);
     }
   }
 }
