@@ -18,11 +18,12 @@
  *   [ experimenter id (32 bits), only when oxm_class = 0xffff; counted in length ]
  *   value (n bytes) [ mask (n bytes) ]
  */
+import { parseIpv4 as parseIpv4Bytes, parseIpv6 as parseIpv6Bytes } from '../packet/address';
 import type { BufferReader } from '../common/buffer-reader';
 import type { BufferWriter } from '../common/buffer-writer';
 import { EncodeError } from '../common/errors';
 import { ONF_VENDOR_ID } from './constants';
-import { formatIpv6, parseIpv4 as parseIpv4Bytes, parseIpv6 as parseIpv6Bytes } from '../packet/address';
+import { formatIpv6 } from '../packet/address';
 
 /** OXM classes (§7.2.3.2) and the Nicira ones. */
 export const OFPXMC = {

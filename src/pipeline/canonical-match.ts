@@ -29,7 +29,7 @@ export interface FieldBits {
 export interface CanonicalMatch {
   /** By field name. */
   readonly fields: ReadonlyMap<string, FieldBits>;
-  /** Sorted `id=value[/mask]` hex entries: equal for matches that select the same packets. */
+  /** Sorted `field=value[/mask]` hex entries: equal for matches that select the same packets. */
   readonly key: string;
   /** The match without redundant entries and masks. */
   readonly match: Match;
@@ -150,8 +150,9 @@ export function canonicalizeMatch(match: Match): CanonicalMatch | MatchProblem {
       if (!have || have.mask || !values.includes(readUint(have.value))) return { problem: 'missing-prerequisite', field: bits.name };
     }
   }
+  // By field, not wire header: OVS stores a field the same whichever of its headers (OXM, NXM) carried it.
   const key = [...fields.values()]
-    .map((b) => `${b.id}=${b.value.toString('hex')}${b.mask ? `/${b.mask.toString('hex')}` : ''}`)
+    .map((b) => `${b.name}=${b.value.toString('hex')}${b.mask ? `/${b.mask.toString('hex')}` : ''}`)
     .sort()
     .join(',');
   return { fields, key, match: [...fields.values()].map((b) => b.oxm) };
