@@ -22,7 +22,9 @@
  * - groups: ALL runs every bucket on a copy, INDIRECT its bucket, SELECT and
  *   FF the first bucket (the walk has no hash and no liveness);
  * - set_field, reg_load, reg_move, write_metadata, dec_ttl change the packet
- *   seen by later tables and outputs; clone runs its actions on a copy.
+ *   seen by later tables and outputs; clone runs its actions on a copy; exit
+ *   stops every further action and lookup and the action set (checked against
+ *   ovs-vswitchd); an expired TTL drops the packet.
  *
  * Actions it cannot simulate (ct, nat, learn, conjunction, VLAN/MPLS/PBB push
  * and pop...) throw WalkError naming the flow, rather than guessing.
@@ -238,8 +240,12 @@ interface Walk {
   readonly hops: Hop[];
   readonly outputs: Output[];
   lookups: number;
-  /** Set by the exit action and by a lookup limit: stop everything. */
+  /** Set by a lookup limit or an expired TTL: the packet is dropped, nothing more runs. */
   stopped?: string;
+  /** Set by the exit action: nothing more runs, the action set included (as ovs-vswitchd 3.1 does). */
+  exited?: boolean;
+  /** The OpenFlow action set (§5.10), shared by every lookup of the packet, resubmits included (as OVS). */
+  readonly actionSet: Map<string, Action>;
   /** Where the last lookup left the packet (for the drop reason). */
   lastMiss?: number;
   /** Cookie of the flow whose actions are running. */
@@ -248,11 +254,10 @@ interface Walk {
 
 /** Runs a packet through one switch's flows, starting at table 0. */
 export function walkPacket(sw: WalkSwitch, packet: PacketFields): WalkResult {
-  const walk: Walk = { sw, hops: [], outputs: [], lookups: 0, cookie: 0n };
+  const walk: Walk = { sw, hops: [], outputs: [], lookups: 0, cookie: 0n, actionSet: new Map() };
   const state = stateOf(packet);
-  const actionSet = new Map<string, Action>();
-  lookup(walk, state, 0, 0, actionSet);
-  if (!walk.stopped) runActions(walk, state, orderedActionSet(actionSet), 0);
+  lookup(walk, state, 0, 0);
+  if (!walk.stopped && !walk.exited) runActions(walk, state, orderedActionSet(walk.actionSet), 0);
   return finish(walk);
 }
 
@@ -301,8 +306,8 @@ function findFlow(sw: WalkSwitch, tableId: number, state: PacketState): IndexedF
   return undefined;
 }
 
-function lookup(walk: Walk, state: PacketState, tableId: number, depth: number, actionSet: Map<string, Action>): void {
-  if (walk.stopped) return;
+function lookup(walk: Walk, state: PacketState, tableId: number, depth: number): void {
+  if (walk.stopped || walk.exited) return;
   if (depth >= MAX_DEPTH || ++walk.lookups > MAX_LOOKUPS) {
     walk.stopped = `over ${depth >= MAX_DEPTH ? `${MAX_DEPTH} nested lookups` : `${MAX_LOOKUPS} lookups`} (a resubmit loop): dropped`;
     return;
@@ -324,17 +329,17 @@ function lookup(walk: Walk, state: PacketState, tableId: number, depth: number, 
   walk.cookie = flow.cookie;
   const apply = ins('apply_actions');
   if (apply?.type === 'apply_actions') runActions(walk, state, apply.actions, depth, tableId);
-  if (walk.stopped) return;
-  if (ins('clear_actions')) actionSet.clear();
+  if (walk.stopped || walk.exited) return;
+  if (ins('clear_actions')) walk.actionSet.clear();
   const write = ins('write_actions');
-  if (write?.type === 'write_actions') for (const a of write.actions) actionSet.set(actionSetKey(a), a);
+  if (write?.type === 'write_actions') for (const a of write.actions) walk.actionSet.set(actionSetKey(a), a);
   const meta = ins('write_metadata');
   if (meta?.type === 'write_metadata') {
     const mask = meta.mask ?? allOnes(64);
     setValue(state, 'metadata', (getValue(state, 'metadata') & ~mask) | (meta.metadata & mask));
   }
   const goto = ins('goto_table');
-  if (goto?.type === 'goto_table') lookup(walk, state, goto.tableId, depth + 1, actionSet);
+  if (goto?.type === 'goto_table') lookup(walk, state, goto.tableId, depth + 1);
 }
 
 /** One action of each kind in the action set (OpenFlow 1.3.5 §5.10); set_field once per field. */
@@ -350,7 +355,7 @@ function orderedActionSet(set: ReadonlyMap<string, Action>): Action[] {
 
 function runActions(walk: Walk, state: PacketState, actions: readonly Action[], depth: number, tableId?: number): void {
   for (const a of actions) {
-    if (walk.stopped) return;
+    if (walk.stopped || walk.exited) return;
     runAction(walk, state, a, depth, tableId);
   }
 }
@@ -380,8 +385,7 @@ function runAction(walk: Walk, state: PacketState, a: Action, depth: number, tab
       const port = a.port ?? OFPP.IN_PORT;
       if (port !== OFPP.IN_PORT) setValue(state, 'in_port', BigInt(port));
       const cookie = walk.cookie;
-      // A resubmit has its own action set in OVS only for write_actions inside it; Plexus writes none.
-      lookup(walk, state, a.table ?? tableId ?? 0, depth + 1, new Map());
+      lookup(walk, state, a.table ?? tableId ?? 0, depth + 1);
       if (port !== OFPP.IN_PORT) setValue(state, 'in_port', saved);
       walk.cookie = cookie;
       return;
@@ -402,7 +406,7 @@ function runAction(walk: Walk, state: PacketState, a: Action, depth: number, tab
     case 'set_nw_ttl':
       return setValue(state, 'nw_ttl', BigInt(a.ttl));
     case 'exit':
-      walk.stopped = walk.outputs.length ? 'exit' : 'exit action before any output: dropped';
+      walk.exited = true;
       return;
     case 'note':
     case 'set_queue':

@@ -7,11 +7,16 @@
  * cookie), the same rewritten header fields and the same tun_id.
  */
 import assert from 'node:assert/strict';
+import type { Action } from '../../../protocols/openflow/actions';
 import type { OpenFlowConnection } from '../../../protocols/openflow/connection';
+import { OFPFC, OFPG, OFPGC, OFPGT, OFPP, OFPTT } from '../../../protocols/openflow/constants';
+import type { Instruction } from '../../../protocols/openflow/instructions';
+import type { Match } from '../../../protocols/openflow/match';
+import type { GroupDesc, OfpMessage } from '../../../protocols/openflow/messages';
 import { SimSwitch } from '../../../bench/sim/sim-switch';
 import { compileHost } from '../../../src/compiler/compile-host';
 import { silentLogger } from '../../../src/log';
-import { indexFlows, tableFlowsOf, walkPacket, type PacketFields, type WalkPort, type WalkResult } from '../../../src/pipeline/flow-table-walk';
+import { indexFlows, tableFlowsOf, walkPacket, type PacketFields, type TableFlow, type WalkPort, type WalkResult } from '../../../src/pipeline/flow-table-walk';
 import { HostFlows } from '../../../src/reconciler/host-flows';
 import { SwitchServer, type SwitchEvent } from '../../../src/southbound/switch-server';
 import { arpRequest, BROADCAST, dhcpDiscover, ENCAP_IP, fabricMembers, fabricSnapshot, neighborSolicit, NIC, TUNNEL, udp4, VNI } from '../../support/fabric-fixtures';
@@ -143,6 +148,107 @@ describe('flow-table walk vs. ofproto/trace on a real switch @slow', function ()
         r.outputs.forEach((o, i) => {
           for (const [field, value] of Object.entries(dp.sets[i] ?? {})) assert.equal(String(o.packet[field]), value, `${who}: ${field} of output ${i}`);
           if (o.kind === 'tunnel') assert.equal(`0x${o.tunId.toString(16)}`, ovsTunId, `${who}: tun_id`);
+        });
+      }
+    });
+  }
+});
+
+/**
+ * The walk's OpenFlow semantics on hand-written flows (resubmit, exit, the action
+ * set, groups, clone, field moves, in_port), each case checked against
+ * ofproto/trace on a switch carrying exactly its flows.
+ */
+describe('flow-table walk semantics vs. ofproto/trace @slow', function () {
+  this.timeout(120_000);
+  let ovs: SwitchFixture;
+  const P = { q1: 1, q2: 2, q3: 3, q4: 4, q5: 5 };
+  const names = new Map(Object.entries(P).map(([n, p]) => [p, n]));
+  const apply = (...actions: Action[]): Instruction => ({ type: 'apply_actions', actions });
+  const out = (port: number): Action => ({ type: 'output', port });
+  const f = (tableId: number, priority: number, match: Match, instructions: Instruction[]): TableFlow => ({ tableId, priority, match, instructions, cookie: BigInt(tableId * 1000 + priority) });
+  const mac = (n: number): string => `02:00:00:00:00:0${n}`;
+
+  const CASES: { title: string; flows: TableFlow[]; groups?: GroupDesc[]; packets: PacketFields[] }[] = [
+    {
+      title: 'priorities, masks and goto_table',
+      flows: [
+        f(0, 10, [], [apply(out(1))]),
+        f(0, 20, [{ field: 'eth_dst', value: '01:00:00:00:00:00', mask: '01:00:00:00:00:00' }], [{ type: 'goto_table', tableId: 3 }]),
+        f(3, 5, [{ field: 'reg0', value: 0 }], [apply(out(2), out(3))]),
+      ],
+      packets: [{ in_port: 4, eth_dst: 'ff:ff:ff:ff:ff:ff' }, { in_port: 4, eth_dst: mac(1) }, { in_port: 2, eth_dst: 'ff:ff:ff:ff:ff:ff' }],
+    },
+    {
+      title: 'resubmit with a port, then carry on; output to in_port only as IN_PORT',
+      flows: [
+        f(0, 1, [], [apply({ type: 'resubmit', port: 5, table: 7 }, out(1), out(OFPP.IN_PORT))]),
+        f(7, 2, [{ field: 'in_port', value: 5 }], [apply(out(2))]),
+        f(7, 1, [], [apply(out(3))]),
+      ],
+      packets: [{ in_port: 1 }, { in_port: 4 }],
+    },
+    {
+      title: 'exit inside a resubmit stops everything, the action set included',
+      flows: [
+        f(0, 1, [], [{ type: 'write_actions', actions: [out(4)] }, { type: 'goto_table', tableId: 1 }]),
+        f(1, 1, [], [apply({ type: 'resubmit', table: 2 }, out(5))]),
+        f(2, 1, [], [apply(out(2), { type: 'exit' }, out(3))]),
+      ],
+      packets: [{ in_port: 1 }],
+    },
+    {
+      title: 'the action set runs when the pipeline ends: field changes, then output',
+      flows: [
+        f(0, 1, [], [{ type: 'write_actions', actions: [out(1), { type: 'set_field', field: 'eth_dst', value: mac(5) }] }, { type: 'goto_table', tableId: 1 }]),
+        f(1, 1, [], [apply(out(2))]),
+      ],
+      packets: [{ in_port: 3, eth_dst: mac(1) }],
+    },
+    {
+      title: 'a resubmit loop is dropped',
+      flows: [f(0, 1, [], [apply({ type: 'resubmit', table: 0 })])],
+      packets: [{ in_port: 1 }],
+    },
+    {
+      title: 'set_field and reg_move are seen by later lookups and later outputs only',
+      flows: [
+        f(0, 1, [], [apply(out(2), { type: 'reg_move', src: { field: 'eth_src' }, dst: { field: 'eth_dst' } }, { type: 'set_field', field: 'reg3', value: 7 }), { type: 'goto_table', tableId: 1 }]),
+        f(1, 2, [{ field: 'reg3', value: 7 }, { field: 'eth_dst', value: mac(9) }], [apply(out(3))]),
+        f(1, 1, [], [apply(out(4))]),
+      ],
+      packets: [{ in_port: 1, eth_src: mac(9), eth_dst: mac(2) }, { in_port: 1, eth_src: mac(8), eth_dst: mac(2) }],
+    },
+    {
+      title: 'ALL group buckets and clone work on copies',
+      flows: [f(0, 1, [], [apply({ type: 'group', groupId: 1 }, { type: 'clone', actions: [{ type: 'set_field', field: 'eth_dst', value: mac(7) }, out(4)] }, out(5))])],
+      groups: [{ groupType: OFPGT.ALL, groupId: 1, buckets: [{ actions: [{ type: 'set_field', field: 'eth_dst', value: mac(6) }, out(2)] }, { actions: [out(3)] }] }],
+      packets: [{ in_port: 1, eth_dst: mac(1) }],
+    },
+  ];
+
+  before(async () => {
+    ovs = await startSwitch({ ports: P });
+  });
+  after(async () => ovs?.stop());
+
+  for (const c of CASES) {
+    it(c.title, async () => {
+      const conn = ovs.conn();
+      const errors = await conn.sendBatch([
+        { type: 'flow_mod', command: OFPFC.DELETE, tableId: OFPTT.ALL, match: [] },
+        { type: 'group_mod', command: OFPGC.DELETE, groupId: OFPG.ALL },
+        ...(c.groups ?? []).map((g): OfpMessage => ({ type: 'group_mod', command: OFPGC.ADD, ...g })),
+        ...c.flows.map((x): OfpMessage => ({ type: 'flow_mod', command: OFPFC.ADD, tableId: x.tableId, priority: x.priority, match: x.match, instructions: x.instructions, cookie: x.cookie })),
+      ]);
+      assert.deepEqual(errors.map((e) => e.message), []);
+      const sw = { flows: indexFlows(c.flows), groups: new Map((c.groups ?? []).map((g) => [g.groupId, g])) };
+      for (const packet of c.packets) {
+        const dp = readDatapathActions(await traceActions(ovs.host, traceFlow(packet)));
+        const r = walkPacket(sw, packet);
+        assert.deepEqual(r.outputs.map((o) => (o.kind === 'controller' ? 'controller' : names.get(o.port))), dp.outputs, `${traceFlow(packet)}: ${r.reason}`);
+        r.outputs.forEach((o, i) => {
+          for (const [field, value] of Object.entries(dp.sets[i] ?? {})) assert.equal(String(o.packet[field]), value, `${traceFlow(packet)}: ${field} of output ${i}`);
         });
       }
     });

@@ -90,6 +90,16 @@ describe('pipeline: flow-table walk', () => {
     assert.deepEqual(r.outputs.map((o) => [o.kind !== 'controller' && o.port, o.packet.reg0 ?? 0]), [[2, 0], [1, 3]]);
   });
 
+  it('stops at exit, even inside a resubmit, action set included (as ovs-vswitchd)', () => {
+    const s = sw([
+      flow(0, 1, [], [{ type: 'write_actions', actions: [out(4)] }, goto(1)]),
+      flow(1, 1, [], [apply({ type: 'resubmit', table: 2 }, out(9))]),
+      flow(2, 1, [], [apply(out(2), { type: 'exit' }, out(3))]),
+    ]);
+    // Neither output:3 after the exit, output:9 after the resubmit nor the action set (output:4) runs.
+    assert.deepEqual(ports(walkPacket(s, { in_port: 1 })), [2]);
+  });
+
   it('punts to the controller with output:CONTROLLER and the controller action', () => {
     const r = walkPacket(sw([flow(0, 1, [], [apply(out(OFPP.CONTROLLER), { type: 'controller', userdata: Buffer.from('hi') })])]), { in_port: 1 });
     assert.equal(r.verdict, 'to-controller');
