@@ -17,7 +17,7 @@ import type { Instruction } from '../../protocols/openflow/instructions';
 import type { Match } from '../../protocols/openflow/match';
 import { describeMaskProblem, PREREQUISITES } from './canonical-match';
 import type { FieldMatch } from './fields';
-import { MISS_PRIORITY, PipelineError, type TableDef } from './tables';
+import { MISS_PRIORITY, PipelineError, type MaskPolicy, type TableDef } from './tables';
 
 export { m } from './fields';
 
@@ -39,36 +39,64 @@ export function buildFlow<T extends TableDef>(
   instructions: readonly Instruction[],
   cookie: bigint,
 ): Flow {
-  const value = priority === 'miss' ? MISS_PRIORITY : (table.priorities as Readonly<Record<string, number>>)[priority];
+  const rules = rulesOf(table);
+  const value = rules.priorities.get(priority);
   if (value === undefined) throw new PipelineError(`table ${table.name} has no priority named ${JSON.stringify(priority)}`);
-  checkMatch(table, match);
+  checkMatch(table, rules, match);
   checkInstructions(table, instructions);
   return { table, priority: value, match, instructions, cookie };
 }
 
-const PREREQS = PREREQUISITES;
+/** What the checks read per field: the table's mask policy and the field's prerequisites. */
+interface FieldRule {
+  readonly policy: MaskPolicy;
+  readonly prereqs?: readonly (readonly [string, readonly number[]])[];
+}
+
+/** A table's declaration in the shape the per-flow checks read fastest (one lookup per field). */
+interface TableRules {
+  readonly fields: ReadonlyMap<string, FieldRule>;
+  readonly priorities: ReadonlyMap<string, number>;
+}
+
+const rulesByTable = new WeakMap<TableDef, TableRules>();
+
+function rulesOf(table: TableDef): TableRules {
+  let rules = rulesByTable.get(table);
+  if (!rules) {
+    const fields = new Map<string, FieldRule>();
+    for (const [field, policy] of table.matchFields) {
+      const prereqs = PREREQUISITES.get(field);
+      fields.set(field, prereqs ? { policy, prereqs } : { policy });
+    }
+    const priorities = new Map<string, number>([...Object.entries(table.priorities as Readonly<Record<string, number>>), ['miss', MISS_PRIORITY]]);
+    rulesByTable.set(table, (rules = { fields, priorities }));
+  }
+  return rules;
+}
+
 /** Masked entries already found canonical, by policy: the compiler reuses the same few (flags, multicast bit). */
 const checkedMasks = { prefix: new WeakSet<FieldMatch>(), mask: new WeakSet<FieldMatch>() };
 
-function checkMatch(table: TableDef, match: readonly FieldMatch[]): void {
+function checkMatch(table: TableDef, rules: TableRules, match: readonly FieldMatch[]): void {
   for (let i = 0; i < match.length; i++) {
     const f = match[i]!;
-    const policy = table.matchFields.get(f.field);
-    if (policy === undefined) throw new PipelineError(`flow in table ${table.name} matches on ${f.field}, which that table does not declare`);
+    const rule = rules.fields.get(f.field);
+    if (rule === undefined) throw new PipelineError(`flow in table ${table.name} matches on ${f.field}, which that table does not declare`);
     for (let j = 0; j < i; j++) {
       if (match[j]!.field === f.field) throw new PipelineError(`flow in table ${table.name} matches ${f.field} twice`);
     }
-    if (f.mask !== undefined) {
-      if (policy === 'exact') throw new PipelineError(`flow in table ${table.name} masks ${f.field}, which that table matches only exactly`);
-      if (!checkedMasks[policy].has(f)) {
-        const problem = describeMaskProblem(f, policy === 'prefix');
-        if (problem) throw new PipelineError(`flow in table ${table.name}: ${problem}`);
-        checkedMasks[policy].add(f);
-      }
-    }
-    const prereqs = PREREQS.get(f.field);
-    if (prereqs !== undefined) checkPrerequisites(table, match, f.field, prereqs);
+    if (f.mask !== undefined) checkMask(table, f, rule.policy);
+    if (rule.prereqs !== undefined) checkPrerequisites(table, match, f.field, rule.prereqs);
   }
+}
+
+function checkMask(table: TableDef, f: FieldMatch, policy: MaskPolicy): void {
+  if (policy === 'exact') throw new PipelineError(`flow in table ${table.name} masks ${f.field}, which that table matches only exactly`);
+  if (checkedMasks[policy].has(f)) return;
+  const problem = describeMaskProblem(f, policy === 'prefix');
+  if (problem) throw new PipelineError(`flow in table ${table.name}: ${problem}`);
+  checkedMasks[policy].add(f);
 }
 
 function checkPrerequisites(table: TableDef, match: readonly FieldMatch[], field: string, prereqs: readonly (readonly [string, readonly number[]])[]): void {
