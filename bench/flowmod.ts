@@ -20,8 +20,8 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { silentLogger } from '../src/log';
 import { cookie, FEATURE } from '../src/pipeline/cookies';
-import { FLAG, REG } from '../src/pipeline/fields';
-import { applyThenGoto, buildFlow, m, type Flow } from '../src/pipeline/flow';
+import { FLAG, m, REG, setField } from '../src/pipeline/fields';
+import { applyThenGoto, buildFlow, type Flow } from '../src/pipeline/flow';
 import { L2 } from '../src/pipeline/tables';
 import { HostFlows } from '../src/reconciler/host-flows';
 import { onExitCleanup, run } from '../src/sandbox/processes';
@@ -49,16 +49,16 @@ function plexusFlows(list: readonly Spec[]): Flow[] {
   return list.map((s) =>
     buildFlow(
       L2,
-      100,
+      'endpoint-mac',
       [m(REG.NETWORK, VNI), m(REG.FLAGS, 0, FLAG.FROM_TUNNEL), m('eth_dst', s.mac)],
-      applyThenGoto([{ type: 'set_field', field: 'tun_id', value: BigInt(VNI) }, { type: 'output', port: TUNNEL_OFPORT }]),
+      applyThenGoto([setField('tun_id', BigInt(VNI)), { type: 'output', port: TUNNEL_OFPORT }]),
       s.cookie,
     ));
 }
 
 function ofctlText(list: readonly Spec[]): string {
   return list
-    .map((s) => `table=${L2.id},priority=100,cookie=0x${s.cookie.toString(16)},reg0=${VNI},reg1=0/${FLAG.FROM_TUNNEL},dl_dst=${s.mac},actions=set_field:${VNI}->tun_id,output:${TUNNEL_OFPORT}`)
+    .map((s) => `table=${L2.id},priority=${L2.priorities['endpoint-mac']},cookie=0x${s.cookie.toString(16)},reg0=${VNI},reg1=0/${FLAG.FROM_TUNNEL},dl_dst=${s.mac},actions=set_field:${VNI}->tun_id,output:${TUNNEL_OFPORT}`)
     .join('\n') + '\n';
 }
 

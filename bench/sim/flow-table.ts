@@ -3,7 +3,8 @@
  * implements for OpenFlow 1.3 (OpenFlow 1.3.5 §6.4, §7.3.4.1; OVS ofproto.c):
  *
  * - flows are keyed by (table, priority, match); the match is normalized as OVS
- *   stores it (an all-ones mask is an exact match, an all-zero mask no match);
+ *   stores it (src/pipeline/canonical-match.ts: an all-ones mask is an exact
+ *   match, an all-zero mask no match, value bits outside the mask cleared);
  * - ADD replaces an identical flow; with OFPFF_CHECK_OVERLAP it fails with
  *   OFPFMFC_OVERLAP when another flow of the same priority could match the same
  *   packet;
@@ -18,11 +19,11 @@
  * Checking (`validate`) and applying (`apply`) are separate because OVS checks a
  * message when it is added to a bundle and applies it only at commit.
  */
-import { BufferWriter } from '../../protocols/common/buffer-writer';
 import { OFP_NO_BUFFER, OFPET, OFPFC, OFPFF, OFPG, OFPP, OFPTT } from '../../protocols/openflow/constants';
 import type { Instruction } from '../../protocols/openflow/instructions';
-import { encodeOxm, type Match, type OxmField } from '../../protocols/openflow/match';
+import type { Match } from '../../protocols/openflow/match';
 import type { FlowMod, FlowStats, FlowStatsFilter } from '../../protocols/openflow/messages';
+import { canonicalizeMatch, isMatchProblem, type FieldBits } from '../../src/pipeline/canonical-match';
 
 /** An OpenFlow error to send back: OFPET_* type and code (and experimenter id for OFPET_EXPERIMENTER). */
 export interface OfErrorCode {
@@ -44,23 +45,11 @@ export const FLOW_ERRORS = {
   GOTO_BAD_TABLE: { errType: OFPET.BAD_INSTRUCTION, code: 2 },
 } as const satisfies Record<string, OfErrorCode>;
 
-/** One normalized match entry: wire header identity, value and mask bytes. */
-interface FieldBits {
-  /** class:field:experimenter */
-  readonly id: string;
-  readonly value: Buffer;
-  /** Absent = exact. */
-  readonly mask?: Buffer;
-  /** The entry as the codec spells it, without a redundant mask. */
-  readonly oxm: OxmField;
-  readonly name: string;
-}
-
 export interface FlowEntry {
   readonly tableId: number;
   readonly priority: number;
   readonly match: Match;
-  /** Canonical match: sorted normalized entries. */
+  /** Canonical match key (src/pipeline/canonical-match.ts). */
   readonly matchKey: string;
   readonly fields: ReadonlyMap<string, FieldBits>;
   readonly cookie: bigint;
@@ -82,109 +71,11 @@ export interface CheckedFlowMod {
   readonly match: Match;
 }
 
-/**
- * Prerequisites (ovs-fields(7)): a field may only be matched when these fields are
- * matched exactly with one of the values. Checked in order; every entry must hold.
- */
-const ETH_IP = [0x0800, 0x86dd];
-const PREREQS: Readonly<Record<string, readonly (readonly [string, readonly number[]])[]>> = {
-  ip_src: [['eth_type', [0x0800]]],
-  ip_dst: [['eth_type', [0x0800]]],
-  ipv6_src: [['eth_type', [0x86dd]]],
-  ipv6_dst: [['eth_type', [0x86dd]]],
-  ipv6_label: [['eth_type', [0x86dd]]],
-  ipv6_exthdr: [['eth_type', [0x86dd]]],
-  ip_proto: [['eth_type', ETH_IP]],
-  ip_dscp: [['eth_type', ETH_IP]],
-  ip_ecn: [['eth_type', ETH_IP]],
-  nw_tos: [['eth_type', ETH_IP]],
-  nw_ttl: [['eth_type', ETH_IP]],
-  ip_frag: [['eth_type', ETH_IP]],
-  arp_op: [['eth_type', [0x0806, 0x8035]]],
-  arp_spa: [['eth_type', [0x0806, 0x8035]]],
-  arp_tpa: [['eth_type', [0x0806, 0x8035]]],
-  arp_sha: [['eth_type', [0x0806, 0x8035]]],
-  arp_tha: [['eth_type', [0x0806, 0x8035]]],
-  tcp_src: [['eth_type', ETH_IP], ['ip_proto', [6]]],
-  tcp_dst: [['eth_type', ETH_IP], ['ip_proto', [6]]],
-  tcp_flags: [['eth_type', ETH_IP], ['ip_proto', [6]]],
-  udp_src: [['eth_type', ETH_IP], ['ip_proto', [17]]],
-  udp_dst: [['eth_type', ETH_IP], ['ip_proto', [17]]],
-  sctp_src: [['eth_type', ETH_IP], ['ip_proto', [132]]],
-  sctp_dst: [['eth_type', ETH_IP], ['ip_proto', [132]]],
-  icmp_type: [['eth_type', [0x0800]], ['ip_proto', [1]]],
-  icmp_code: [['eth_type', [0x0800]], ['ip_proto', [1]]],
-  icmpv6_type: [['eth_type', [0x86dd]], ['ip_proto', [58]]],
-  icmpv6_code: [['eth_type', [0x86dd]], ['ip_proto', [58]]],
-  nd_target: [['eth_type', [0x86dd]], ['ip_proto', [58]], ['icmpv6_type', [135, 136]]],
-  nd_sll: [['eth_type', [0x86dd]], ['ip_proto', [58]], ['icmpv6_type', [135]]],
-  nd_tll: [['eth_type', [0x86dd]], ['ip_proto', [58]], ['icmpv6_type', [136]]],
-  mpls_label: [['eth_type', [0x8847, 0x8848]]],
-  mpls_tc: [['eth_type', [0x8847, 0x8848]]],
-  mpls_bos: [['eth_type', [0x8847, 0x8848]]],
-  pbb_isid: [['eth_type', [0x88e7]]],
-};
-
-function isAll(buf: Buffer, byte: number): boolean {
-  for (const b of buf) if (b !== byte) return false;
-  return true;
-}
-
-/** Splits one OXM entry into header identity, value and mask, via the codec's encoder. */
-function toBits(f: OxmField): FieldBits {
-  const w = new BufferWriter(32);
-  encodeOxm(w, f);
-  const b = w.finish();
-  const oxmClass = b.readUInt16BE(0);
-  const fieldNum = b[2]! >> 1;
-  const hasMask = (b[2]! & 1) === 1;
-  let at = 4;
-  let exp = '';
-  if (oxmClass === 0xffff) {
-    exp = b.readUInt32BE(4).toString(16);
-    at = 8;
-  }
-  const n = (b.length - at) / (hasMask ? 2 : 1);
-  const value = b.subarray(at, at + n);
-  const mask = hasMask ? b.subarray(at + n, at + 2 * n) : undefined;
-  const id = `${oxmClass}:${fieldNum}:${exp}`;
-  const name = f.field === 'unknown' ? id : f.field;
-  if (mask && isAll(mask, 0xff)) {
-    const { mask: _drop, ...exact } = f as OxmField & { mask?: unknown };
-    return { id, value, oxm: exact as OxmField, name };
-  }
-  return { id, value, ...(mask ? { mask } : {}), oxm: f, name };
-}
-
-/** Normalizes a match; returns an error for a duplicate field or a missing prerequisite. */
-export function normalizeMatch(match: Match): { fields: Map<string, FieldBits>; key: string; match: Match } | OfErrorCode {
-  const fields = new Map<string, FieldBits>();
-  const byName = new Map<string, FieldBits>();
-  for (const f of match) {
-    const bits = toBits(f);
-    if (fields.has(bits.id)) return FLOW_ERRORS.DUP_FIELD;
-    // A field matched under a zero mask matches everything: OVS drops it.
-    if (bits.mask && isAll(bits.mask, 0)) continue;
-    fields.set(bits.id, bits);
-    byName.set(bits.name, bits);
-  }
-  for (const bits of fields.values()) {
-    for (const [need, values] of PREREQS[bits.name] ?? []) {
-      const have = byName.get(need);
-      if (!have || have.mask || !values.includes(readUint(have.value))) return FLOW_ERRORS.BAD_PREREQ;
-    }
-  }
-  const key = [...fields.values()]
-    .map((b) => `${b.id}=${b.value.toString('hex')}${b.mask ? `/${b.mask.toString('hex')}` : ''}`)
-    .sort()
-    .join(',');
-  return { fields, key, match: [...fields.values()].map((b) => b.oxm) };
-}
-
-function readUint(b: Buffer): number {
-  let v = 0;
-  for (const x of b) v = v * 256 + x;
-  return v;
+/** Normalizes a match as OVS stores it; an error for a duplicate field or a missing prerequisite. */
+function normalizeMatch(match: Match): { fields: ReadonlyMap<string, FieldBits>; key: string; match: Match } | OfErrorCode {
+  const c = canonicalizeMatch(match);
+  if (isMatchProblem(c)) return c.problem === 'duplicate-field' ? FLOW_ERRORS.DUP_FIELD : FLOW_ERRORS.BAD_PREREQ;
+  return c;
 }
 
 /**

@@ -12,7 +12,7 @@
  * never get a port number, so no flow toward another host could be compiled.
  */
 import type { Monitor } from '../../protocols/ovsdb/monitor';
-import type { Row } from '../../protocols/ovsdb/rfc7047';
+import { decodeStringMap, type Row } from '../../protocols/ovsdb/rfc7047';
 import { OvsdbSession } from '../../protocols/ovsdb/session';
 import { cond, update } from '../../protocols/ovsdb/transact';
 import { silentLogger } from '../../src/log';
@@ -25,6 +25,13 @@ import { SimSwitch, type SimPort, type SimSwitchEvent } from './sim-switch';
 const DB = 'Open_vSwitch';
 /** OVS numbers br-int's own (internal) interface 65534 in OVSDB. */
 const OVSDB_LOCAL = 65534;
+
+/** A VXLAN interface's tunnel addresses, for the simulated switch's trace. */
+function tunnelOf(row: Row): Pick<SimPort, 'tunnel'> {
+  if (row.type !== 'vxlan' || row.options === undefined) return {};
+  const o = decodeStringMap(row.options);
+  return o.remote_ip ? { tunnel: { remoteIp: o.remote_ip, ...(o.local_ip ? { localIp: o.local_ip } : {}) } } : {};
+}
 
 /** Assigns Interface.ofport as ovs-vswitchd would and mirrors the ports into the simulated switch. */
 class OfportKeeper {
@@ -44,7 +51,7 @@ class OfportKeeper {
     const k = new OfportKeeper(session, sim);
     let monitor: Monitor;
     try {
-      monitor = await session.monitor(DB, { Interface: { columns: ['name', 'type', 'ofport'] } });
+      monitor = await session.monitor(DB, { Interface: { columns: ['name', 'type', 'ofport', 'options'] } });
     } catch (err) {
       session.close();
       throw err;
@@ -65,7 +72,7 @@ class OfportKeeper {
       this.known.set(uuid, ofport);
       this.used.add(ofport);
       if (first && row.type === 'vxlan') this.tunnels++;
-      if (ofport !== OVSDB_LOCAL && typeof row.name === 'string') this.sim.addPort({ portNo: ofport, name: row.name });
+      if (ofport !== OVSDB_LOCAL && typeof row.name === 'string') this.sim.addPort({ portNo: ofport, name: row.name, ...tunnelOf(row) });
       return;
     }
     if (this.known.has(uuid)) return; // assigned, update on its way

@@ -16,7 +16,9 @@
  * - ONF bundles (EXT-230): open/add/close/commit/discard, atomic commit, with
  *   OVS's rules for when an error discards the bundle;
  * - FLOW_MOD on a real flow table (./flow-table.ts); PACKET_OUT counted and
- *   (optionally) kept; GROUP_MOD on a minimal group table.
+ *   (optionally) kept; GROUP_MOD on a minimal group table;
+ * - `trace(packet)`: where a packet would go through the installed flows, by
+ *   the same in-memory walk the trace API uses (src/pipeline/flow-table-walk.ts).
  *
  * Cheap enough for thousands of instances in one process: no timers of its own;
  * each controller connection has only OpenFlowConnection's keepalive.
@@ -52,6 +54,7 @@ import type {
   PacketOut,
   Port,
 } from '../../protocols/openflow/messages';
+import { indexFlows, walkPacket, type PacketFields, type WalkPort, type WalkResult } from '../../src/pipeline/flow-table-walk';
 import { FlowTable, type CheckedFlowMod, type FlowChange, type OfErrorCode } from './flow-table';
 
 /** Error codes the switch itself sends (OpenFlow 1.3.5 §7.4.4, ONF EXT-230). */
@@ -89,6 +92,8 @@ export interface SimPort {
   readonly name: string;
   /** Default derived from the datapath id and port number. */
   readonly hwAddr?: string;
+  /** A VXLAN port (options:key=flow): its remote and local IP, for `trace`. */
+  readonly tunnel?: { readonly remoteIp: string; readonly localIp?: string };
 }
 
 export interface SimSwitchOptions {
@@ -149,6 +154,8 @@ export class SimSwitch extends EventEmitter {
   /** Switch-wide master election id (OVS: per connection manager), undefined until a MASTER/SLAVE request sets it. */
   private electionId: bigint | undefined;
   private readonly ports = new Map<number, Port>();
+  /** How `trace` sees each port: local, or a tunnel with its remote IP. */
+  private readonly walkPorts = new Map<number, WalkPort>();
   private readonly groups = new Map<number, GroupDesc>();
   readonly counters = { packetIns: 0, packetOuts: 0, flowMods: 0, errors: 0 };
   readonly packetOuts: Decoded<PacketOut>[] = [];
@@ -169,6 +176,7 @@ export class SimSwitch extends EventEmitter {
       config: 0, state: OFPPS.LIVE, curr: 0, advertised: 0, supported: 0, peer: 0, currSpeed: 0, maxSpeed: 0,
     };
     this.ports.set(p.portNo, port);
+    this.walkPorts.set(p.portNo, p.tunnel ? { kind: 'tunnel', name: p.name, ...p.tunnel } : { kind: 'local', name: p.name });
     for (const s of this.sessions) s.conn.send({ type: 'port_status', reason: isNew ? 0 : 2, port });
   }
 
@@ -265,6 +273,16 @@ export class SimSwitch extends EventEmitter {
     }
     if (sent) this.counters.packetIns++;
     return sent;
+  }
+
+  /** Where `packet` goes through the flows and groups installed now (a snapshot: later changes do not affect the result). */
+  trace(packet: PacketFields): WalkResult {
+    return walkPacket({ flows: indexFlows(this.flows.entries()), ports: this.walkPorts, groups: this.groups }, packet);
+  }
+
+  /** The name of a port, for reading trace results. */
+  portName(portNo: number): string | undefined {
+    return this.ports.get(portNo)?.name;
   }
 
   private sendError(s: SimSession, xid: number, e: OfErrorCode, request: OfpMessage): void {

@@ -25,6 +25,7 @@
 import type { BufferReader } from '../common/buffer-reader';
 import type { BufferWriter } from '../common/buffer-writer';
 import { EncodeError } from '../common/errors';
+import { parseIpv4 } from '../packet/address';
 import { NX_VENDOR_ID, OFPP } from './constants';
 import {
   decodeOxm, encodeOxm, formatIpv6, makeFieldRef, parseIpv6, resolveFieldRef,
@@ -428,11 +429,11 @@ function encodeNat(w: BufferWriter, a: NatAction): void {
   const isV6 = a.ipMin !== undefined && a.ipMin.includes(':');
   const ip = (s: string, what: string): Buffer => {
     if (isV6) return parseIpv6(s, what);
-    const parts = s.split('.');
-    if (parts.length !== 4 || parts.some((p) => !/^\d{1,3}$/.test(p) || Number(p) > 255)) {
-      throw new EncodeError(`${what}: bad IPv4 address ${JSON.stringify(s)}`);
+    try {
+      return parseIpv4(s);
+    } catch (err) {
+      throw new EncodeError(`${what}: bad IPv4 address ${JSON.stringify(s)}`, { cause: err });
     }
-    return Buffer.from(parts.map(Number));
   };
   let present = 0;
   const ranges: Buffer[] = [];

@@ -18,7 +18,7 @@
  *   [ experimenter id (32 bits), only when oxm_class = 0xffff; counted in length ]
  *   value (n bytes) [ mask (n bytes) ]
  */
-import { isIPv4, isIPv6 } from 'node:net';
+import { parseIpv4 as parseIpv4Bytes, parseIpv6 as parseIpv6Bytes } from '../packet/address';
 import type { BufferReader } from '../common/buffer-reader';
 import type { BufferWriter } from '../common/buffer-writer';
 import { EncodeError } from '../common/errors';
@@ -355,32 +355,22 @@ function parseMac(s: unknown, what: string): Buffer {
 
 function parseIpv4(s: unknown, what: string): Buffer {
   if (typeof s !== 'string') throw new EncodeError(`${what}: bad IPv4 address ${JSON.stringify(s)}`);
-  return cachedAddress(s, () => {
-    if (!isIPv4(s)) throw new EncodeError(`${what}: bad IPv4 address ${JSON.stringify(s)}`);
-    return Buffer.from(s.split('.').map(Number));
-  });
+  return cachedAddress(s, () => reword(() => parseIpv4Bytes(s), `${what}: bad IPv4 address ${JSON.stringify(s)}`));
 }
 
-/** Parses any valid IPv6 text form (including embedded IPv4) into 16 bytes. */
+/** Parses any valid IPv6 text form (including embedded IPv4) into 16 bytes (protocols/packet/address.ts). */
 export function parseIpv6(s: unknown, what = 'IPv6 address'): Buffer {
-  if (typeof s !== 'string' || !isIPv6(s) || s.includes('%')) throw new EncodeError(`${what}: bad IPv6 address ${JSON.stringify(s)}`);
-  let text = s;
-  if (text.includes('.')) {
-    // Embedded IPv4 (::ffff:1.2.3.4): rewrite its four bytes as two hex groups.
-    const cut = text.lastIndexOf(':') + 1;
-    const v4 = parseIpv4(text.slice(cut), what);
-    text = `${text.slice(0, cut)}${v4.readUInt16BE(0).toString(16)}:${v4.readUInt16BE(2).toString(16)}`;
+  if (typeof s !== 'string') throw new EncodeError(`${what}: bad IPv6 address ${JSON.stringify(s)}`);
+  return reword(() => parseIpv6Bytes(s), `${what}: bad IPv6 address ${JSON.stringify(s)}`);
+}
+
+/** The address library's EncodeError, said in terms of the field being encoded. */
+function reword(parse: () => Buffer, message: string): Buffer {
+  try {
+    return parse();
+  } catch (err) {
+    throw new EncodeError(message, { cause: err });
   }
-  const [head, rest] = text.includes('::') ? text.split('::') as [string, string] : [text, undefined];
-  const parseGroups = (p: string): number[] => (p === '' ? [] : p.split(':').map((g) => parseInt(g, 16)));
-  const left = parseGroups(head);
-  const right = rest === undefined ? [] : parseGroups(rest);
-  const fill = 8 - left.length - right.length;
-  const groups = rest === undefined ? left : [...left, ...new Array<number>(Math.max(fill, 0)).fill(0), ...right];
-  if (groups.length !== 8) throw new EncodeError(`${what}: bad IPv6 address ${JSON.stringify(s)}`);
-  const out = Buffer.alloc(16);
-  groups.forEach((g, i) => out.writeUInt16BE(g, i * 2));
-  return out;
 }
 
 /** RFC 5952 text for 16 bytes: lower case, no leading zeros, longest zero run (≥ 2 groups, first wins) as '::'. */

@@ -1,10 +1,16 @@
 /**
- * Text forms of the addresses the packet library carries: MACs as lowercase
- * 'aa:bb:cc:dd:ee:ff', IPv4 as dotted quads, IPv6 in the RFC 5952 canonical form
- * (lowercase, no leading zeros, longest run of two or more zero groups shown as '::').
+ * The one address library of Plexus: text ⇄ bytes for MACs, IPv4 and IPv6, used
+ * by the packet codec, the OpenFlow match codec, IPAM and the compiler. Text
+ * forms are the ones Open vSwitch prints, so flows read as `ovs-ofctl` shows
+ * them: MACs as lowercase 'aa:bb:cc:dd:ee:ff', IPv4 as dotted quads, IPv6 in the
+ * RFC 5952 canonical form (lowercase, no leading zeros, longest run of two or
+ * more zero groups shown as '::') with a dotted IPv4 tail where glibc's
+ * inet_ntop, and so ovs-ofctl, writes one (IPv4-mapped ::ffff:a.b.c.d and
+ * IPv4-compatible ::a.b.c.d).
  *
- * Parsing is strict: a malformed string is a caller bug and throws EncodeError,
- * because these functions are only called when building packets.
+ * Parsing is strict (no leading zeros in IPv4, no zone index in IPv6): a
+ * malformed string throws EncodeError; callers that parse user input turn it
+ * into their own error.
  */
 import { EncodeError } from '../common/errors';
 
@@ -63,14 +69,17 @@ export function isIpv6Text(text: string): boolean {
 
 /**
  * 16 bytes → RFC 5952 §4 canonical text. IPv4-mapped addresses (::ffff:0:0/96) use the
- * dotted tail recommended by RFC 5952 §5.
+ * dotted tail recommended by RFC 5952 §5; so do IPv4-compatible ones (::/96 except
+ * :: and ::0.0.x.y, whose zero run reaches into the last 32 bits), as glibc's inet_ntop
+ * and therefore ovs-ofctl print them.
  */
 export function formatIpv6(bytes: Uint8Array): string {
   if (bytes.length !== 16) throw new EncodeError(`IPv6 address needs 16 bytes, got ${bytes.length}`);
   const groups: number[] = [];
   for (let i = 0; i < 16; i += 2) groups.push(((bytes[i] as number) << 8) | (bytes[i + 1] as number));
-  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) {
-    return `::ffff:${formatIpv4(bytes.subarray(12, 16))}`;
+  if (groups.slice(0, 5).every((g) => g === 0)) {
+    if (groups[5] === 0xffff) return `::ffff:${formatIpv4(bytes.subarray(12, 16))}`;
+    if (groups[5] === 0 && groups[6] !== 0) return `::${formatIpv4(bytes.subarray(12, 16))}`;
   }
   // Longest run of zero groups, first one on a tie; a single zero group is not compressed.
   let bestStart = -1;
@@ -142,4 +151,57 @@ function parseIpv4OrNull(text: string): Buffer | null {
 /** Canonical RFC 5952 text of any valid IPv6 text. */
 export function normalizeIpv6(text: string): string {
   return formatIpv6(parseIpv6(text));
+}
+
+/** 4 when `text` is an IPv4 address, 6 when an IPv6 one (strict, as the parsers above), else undefined. */
+export function ipVersionOf(text: string): 4 | 6 | undefined {
+  if (!isIpv6Text(text)) return isIpv4Text(text) ? 4 : undefined;
+  try {
+    parseIpv6(text);
+    return 6;
+  } catch {
+    return undefined;
+  }
+}
+
+/** parseIpv4's check without building the bytes (the compiler asks for every endpoint address). */
+function isIpv4Text(text: string): boolean {
+  let parts = 0;
+  let digits = 0;
+  let value = 0;
+  let leadingZero = false;
+  for (let i = 0; i <= text.length; i++) {
+    const c = i < text.length ? text.charCodeAt(i) : 0x2e; // a final '.' closes the last part
+    if (c === 0x2e) {
+      if (digits === 0 || value > 255 || (leadingZero && digits > 1) || ++parts > 4) return false;
+      digits = 0;
+      value = 0;
+    } else if (c >= 0x30 && c <= 0x39) {
+      if (digits === 0) leadingZero = c === 0x30;
+      if (++digits > 3) return false;
+      value = value * 10 + (c - 0x30);
+    } else {
+      return false;
+    }
+  }
+  return parts === 4;
+}
+
+/** Address bytes of either family → unsigned integer (for ranges and arithmetic). */
+export function bytesToBigInt(bytes: Uint8Array): bigint {
+  let v = 0n;
+  for (const b of bytes) v = (v << 8n) | BigInt(b);
+  return v;
+}
+
+/** Unsigned integer → `length` big-endian bytes (4 for IPv4, 16 for IPv6). */
+export function bigIntToBytes(value: bigint, length: number): Buffer {
+  if (value < 0n || value >> BigInt(length * 8) !== 0n) throw new EncodeError(`${value} does not fit in ${length} bytes`);
+  const out = Buffer.alloc(length);
+  let v = value;
+  for (let i = length - 1; i >= 0; i--) {
+    out[i] = Number(v & 0xffn);
+    v >>= 8n;
+  }
+  return out;
 }

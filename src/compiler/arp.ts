@@ -8,8 +8,8 @@
 import { OFPCML_NO_BUFFER, type Action } from '../../protocols/openflow/actions';
 import { OFPP } from '../../protocols/openflow/constants';
 import { cookie, FEATURE } from '../pipeline/cookies';
-import { ARP_OP, ETH_TYPE, ICMPV6_TYPE, IP_PROTO, REG } from '../pipeline/fields';
-import { applyThenGoto, buildFlow, m, type Flow } from '../pipeline/flow';
+import { ARP_OP, ETH_TYPE, ICMPV6_TYPE, IP_PROTO, m, REG, setField } from '../pipeline/fields';
+import { applyThenGoto, buildFlow, type Flow } from '../pipeline/flow';
 import { ARP_ND } from '../pipeline/tables';
 import type { Network } from '../store/model';
 import { ipv4Of, ipv6Of } from './addresses';
@@ -20,17 +20,17 @@ export function compileArpResponder(network: Network, p: Placed): Flow[] {
     const mac = p.endpoint.mac;
     const actions: Action[] = [
       { type: 'reg_move', src: { field: 'eth_src' }, dst: { field: 'eth_dst' } },
-      { type: 'set_field', field: 'eth_src', value: mac },
-      { type: 'set_field', field: 'arp_op', value: ARP_OP.REPLY },
+      setField('eth_src', mac),
+      setField('arp_op', ARP_OP.REPLY),
       { type: 'reg_move', src: { field: 'arp_sha' }, dst: { field: 'arp_tha' } },
-      { type: 'set_field', field: 'arp_sha', value: mac },
+      setField('arp_sha', mac),
       { type: 'reg_move', src: { field: 'arp_spa' }, dst: { field: 'arp_tpa' } },
-      { type: 'set_field', field: 'arp_spa', value: ip },
+      setField('arp_spa', ip),
       { type: 'output', port: OFPP.IN_PORT },
     ];
     return buildFlow(
       ARP_ND,
-      100,
+      'arp-reply',
       [m(REG.NETWORK, network.vni), m('eth_type', ETH_TYPE.ARP), m('arp_op', ARP_OP.REQUEST), m('arp_tpa', ip)],
       applyThenGoto(actions),
       cookie(FEATURE.ARP, `${p.endpoint.id}/${ip}`),
@@ -42,7 +42,7 @@ export function compileNdResponder(network: Network, p: Placed): Flow[] {
   return ipv6Of(p.endpoint.ips).map((ip) =>
     buildFlow(
       ARP_ND,
-      100,
+      'nd-punt',
       [m(REG.NETWORK, network.vni), m('eth_type', ETH_TYPE.IPV6), m('ip_proto', IP_PROTO.ICMPV6), m('icmpv6_type', ICMPV6_TYPE.NEIGHBOR_SOLICIT), m('nd_target', ip)],
       applyThenGoto([{ type: 'output', port: OFPP.CONTROLLER, maxLen: OFPCML_NO_BUFFER }]),
       cookie(FEATURE.ARP, `${p.endpoint.id}/${ip}`),

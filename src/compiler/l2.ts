@@ -7,8 +7,8 @@
  */
 import type { Action } from '../../protocols/openflow/actions';
 import { cookie, FEATURE } from '../pipeline/cookies';
-import { FLAG, MULTICAST_BIT, REG } from '../pipeline/fields';
-import { applyThenGoto, buildFlow, m, type Flow } from '../pipeline/flow';
+import { FLAG, m, MULTICAST_BIT, REG, setField } from '../pipeline/fields';
+import { applyThenGoto, buildFlow, type Flow } from '../pipeline/flow';
 import { CLASSIFY, INGRESS_POLICY, L2 } from '../pipeline/tables';
 import type { Network } from '../store/model';
 import type { HostContext, Placed } from './snapshot';
@@ -22,11 +22,11 @@ export function compileL2Endpoint(network: Network, host: HostContext, p: Placed
   const vni = m(REG.NETWORK, network.vni);
   const dst = m('eth_dst', p.endpoint.mac);
   if (p.host === host.id) {
-    return [buildFlow(L2, 100, [vni, dst], applyThenGoto([{ type: 'set_field', field: REG.OUT_PORT, value: p.ofport }], INGRESS_POLICY), c)];
+    return [buildFlow(L2, 'endpoint-mac', [vni, dst], applyThenGoto([setField(REG.OUT_PORT, p.ofport)], INGRESS_POLICY), c)];
   }
   const tunnel = host.tunnelPorts.get(p.host);
   if (tunnel === undefined) return []; // no tunnel to that host yet: the host manager is creating it
-  return [buildFlow(L2, 100, [vni, notFromTunnel, dst], applyThenGoto([setTunnel(network), { type: 'output', port: tunnel }]), c)];
+  return [buildFlow(L2, 'endpoint-mac', [vni, notFromTunnel, dst], applyThenGoto([setTunnel(network), { type: 'output', port: tunnel }]), c)];
 }
 
 /** Per network on a host: traffic from tunnels with its VNI, and flooding to local ports and the hosts present. */
@@ -45,22 +45,16 @@ export function compileL2Network(network: Network, host: HostContext, placed: re
   return [
     buildFlow(
       CLASSIFY,
-      90,
+      'tunnel',
       [m('tun_id', BigInt(network.vni))],
-      applyThenGoto(
-        [
-          { type: 'set_field', field: REG.NETWORK, value: network.vni },
-          { type: 'set_field', field: REG.FLAGS, value: FLAG.FROM_TUNNEL },
-        ],
-        L2,
-      ),
+      applyThenGoto([setField(REG.NETWORK, network.vni), setField(REG.FLAGS, FLAG.FROM_TUNNEL)], L2),
       netCookie,
     ),
-    buildFlow(L2, 50, [vni, notFromTunnel, multicast], applyThenGoto([...toLocal, ...(toRemote.length ? [setTunnel(network), ...toRemote] : [])]), netCookie),
-    buildFlow(L2, 60, [vni, fromTunnel, multicast], applyThenGoto(toLocal), netCookie),
+    buildFlow(L2, 'flood-local', [vni, notFromTunnel, multicast], applyThenGoto([...toLocal, ...(toRemote.length ? [setTunnel(network), ...toRemote] : [])]), netCookie),
+    buildFlow(L2, 'flood-from-tunnel', [vni, fromTunnel, multicast], applyThenGoto(toLocal), netCookie),
   ];
 }
 
 function setTunnel(network: Network): Action {
-  return { type: 'set_field', field: 'tun_id', value: BigInt(network.vni) };
+  return setField('tun_id', BigInt(network.vni));
 }

@@ -5,8 +5,8 @@
  */
 import type { Action } from '../../protocols/openflow/actions';
 import { cookie, FEATURE } from '../pipeline/cookies';
-import { DHCP_PORT, ETH_TYPE, IP_PROTO, REG } from '../pipeline/fields';
-import { applyThenGoto, buildFlow, m, type Flow } from '../pipeline/flow';
+import { DHCP_PORT, ETH_TYPE, ICMPV6_TYPE, IP_PROTO, m, REG, setField } from '../pipeline/fields';
+import { applyThenGoto, buildFlow, type Flow } from '../pipeline/flow';
 import { ARP_ND, CLASSIFY, OUTPUT, PORT_SECURITY } from '../pipeline/tables';
 import type { Network } from '../store/model';
 import { ipv4Of, ipv6Of, linkLocalOf } from './addresses';
@@ -16,23 +16,23 @@ export function compileLocalPort(network: Network, p: Placed): Flow[] {
   const c = cookie(FEATURE.PORT, p.endpoint.id);
   const { mac } = p.endpoint;
   const port = m('in_port', p.ofport);
-  const setNetwork: Action = { type: 'set_field', field: REG.NETWORK, value: network.vni };
+  const setNetwork: Action = setField(REG.NETWORK, network.vni);
   const next = applyThenGoto([], ARP_ND);
   const flows: Flow[] = [
-    buildFlow(CLASSIFY, 100, [port], applyThenGoto([setNetwork], PORT_SECURITY), c),
-    buildFlow(OUTPUT, 100, [m(REG.OUT_PORT, p.ofport)], applyThenGoto([{ type: 'output', port: p.ofport }]), c),
+    buildFlow(CLASSIFY, 'port', [port], applyThenGoto([setNetwork], PORT_SECURITY), c),
+    buildFlow(OUTPUT, 'port', [m(REG.OUT_PORT, p.ofport)], applyThenGoto([{ type: 'output', port: p.ofport }]), c),
   ];
   for (const ip of ipv4Of(p.endpoint.ips)) {
-    flows.push(buildFlow(PORT_SECURITY, 100, [port, m('eth_src', mac), m('eth_type', ETH_TYPE.IPV4), m('ip_src', ip)], next, c));
+    flows.push(buildFlow(PORT_SECURITY, 'endpoint-source', [port, m('eth_src', mac), m('eth_type', ETH_TYPE.IPV4), m('ip_src', ip)], next, c));
     flows.push(
-      buildFlow(PORT_SECURITY, 100, [port, m('eth_src', mac), m('eth_type', ETH_TYPE.ARP), m('arp_spa', ip), m('arp_sha', mac)], next, c),
+      buildFlow(PORT_SECURITY, 'endpoint-source', [port, m('eth_src', mac), m('eth_type', ETH_TYPE.ARP), m('arp_spa', ip), m('arp_sha', mac)], next, c),
     );
   }
   // DHCP DISCOVER/REQUEST before the client has an address.
   flows.push(
     buildFlow(
       PORT_SECURITY,
-      100,
+      'endpoint-source',
       [port, m('eth_src', mac), m('eth_type', ETH_TYPE.IPV4), m('ip_src', '0.0.0.0'), m('ip_proto', IP_PROTO.UDP), m('udp_src', DHCP_PORT.CLIENT), m('udp_dst', DHCP_PORT.SERVER)],
       next,
       c,
@@ -41,11 +41,11 @@ export function compileLocalPort(network: Network, p: Placed): Flow[] {
   const v6 = ipv6Of(p.endpoint.ips);
   if (v6.length) {
     for (const ip of [...v6, linkLocalOf(mac)]) {
-      flows.push(buildFlow(PORT_SECURITY, 100, [port, m('eth_src', mac), m('eth_type', ETH_TYPE.IPV6), m('ipv6_src', ip)], next, c));
+      flows.push(buildFlow(PORT_SECURITY, 'endpoint-source', [port, m('eth_src', mac), m('eth_type', ETH_TYPE.IPV6), m('ipv6_src', ip)], next, c));
     }
     // Duplicate address detection sends neighbor solicitations from ::.
     flows.push(
-      buildFlow(PORT_SECURITY, 100, [port, m('eth_src', mac), m('eth_type', ETH_TYPE.IPV6), m('ipv6_src', '::'), m('ip_proto', IP_PROTO.ICMPV6), m('icmpv6_type', 135)], next, c),
+      buildFlow(PORT_SECURITY, 'endpoint-source', [port, m('eth_src', mac), m('eth_type', ETH_TYPE.IPV6), m('ipv6_src', '::'), m('ip_proto', IP_PROTO.ICMPV6), m('icmpv6_type', ICMPV6_TYPE.NEIGHBOR_SOLICIT)], next, c),
     );
   }
   return flows;

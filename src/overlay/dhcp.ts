@@ -7,6 +7,7 @@
  * is the packet-in handler (packet-in.ts) that returns it as a packet-out.
  */
 import type { OfpMessage } from '../../protocols/openflow/messages';
+import { ipVersionOf, parseIpv4 } from '../../protocols/packet/address';
 import { DHCP_MESSAGE_TYPE, findDhcpOption, getDhcpMessageType, type DhcpOption } from '../../protocols/packet/dhcp';
 import { buildDhcpReply, type DecodedPacket } from '../../protocols/packet/packet';
 import type { Endpoint, Network, Subnet } from '../store/model';
@@ -26,8 +27,7 @@ function maskOf(prefix: number): string {
 }
 
 function ipv4ToInt(ip: string): number {
-  const p = ip.split('.');
-  return ((Number(p[0]) << 24) | (Number(p[1]) << 16) | (Number(p[2]) << 8) | Number(p[3])) >>> 0;
+  return parseIpv4(ip).readUInt32BE(0);
 }
 
 /** The subnet of `network` holding the endpoint's IPv4 address, with that address (integer math: this is per packet). */
@@ -38,7 +38,7 @@ export function dhcpSubnetOf(endpoint: Endpoint, subnets: readonly Subnet[]): { 
     const mask = Number(len) === 0 ? 0 : (0xffffffff << (32 - Number(len))) >>> 0;
     const net = (ipv4ToInt(base!) & mask) >>> 0;
     for (const ip of endpoint.ips) {
-      if (!ip.includes(':') && ((ipv4ToInt(ip) & mask) >>> 0) === net) return { subnet, ip };
+      if (ipVersionOf(ip) === 4 && ((ipv4ToInt(ip) & mask) >>> 0) === net) return { subnet, ip };
     }
   }
   return undefined;

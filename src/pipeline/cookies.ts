@@ -49,10 +49,3 @@ export function objectIdOf(id: string): bigint {
 export function cookie(feature: Feature, objectId: string): bigint {
   return (BigInt(feature) << 56n) | objectIdOf(objectId);
 }
-
-export function featureOf(cookieValue: bigint): number {
-  return Number((cookieValue >> 56n) & 0xffn);
-}
-
-/** Mask selecting a feature, for cookie-filtered dumps and deletes. */
-export const FEATURE_MASK = 0xffn << 56n;

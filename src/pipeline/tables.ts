@@ -1,7 +1,10 @@
 /**
  * The forwarding pipeline (SPEC §4), declared as data in one place: each table's
- * name, number, purpose, the match fields its flows may use, and what happens to
- * a packet no flow matches. Flows refer to tables by object, never by number.
+ * name, number, stage and purpose, the match fields its flows may use and how
+ * each may be masked, its named priorities, the tables its flows may continue
+ * to (goto_table, resubmit), and what happens to a packet no flow matches.
+ * Flows refer to tables by object, never by number; flow.ts checks every flow
+ * against its table's declaration when the flow is built.
  *
  *   0 classify ─▶ 10 port-security ─▶ 20 arp-nd-dhcp ─▶ 30 egress-policy ─▶ 40 l3
  *        │ (from tunnel)                                                     │
@@ -9,62 +12,236 @@
  *                                         local ─▶ 60 ingress-policy ─▶ 70 output
  *                                        remote ─▶ tunnel port (tun_id = VNI)
  *                                     broadcast ─▶ local ports + tunnels of the network
+ *
+ * Table names are part of the pipeline flows' cookies (compiler/pipeline.ts):
+ * renaming a table changes its table-miss flow on every host.
  */
+import { PlexusError } from '../../protocols/common/errors';
+import type { FieldName } from './fields';
 
-export type Miss = { readonly kind: 'drop' } | { readonly kind: 'goto'; readonly table: string };
+/** A flow that breaks its table's declaration, or a pipeline declaration that breaks its own rules. */
+export class PipelineError extends PlexusError {
+  override readonly name = 'PipelineError';
+}
 
-export interface TableDef {
+/**
+ * Where in the packet's journey a table sits (SPEC §4 "stage"): a stage may
+ * hold several tables as features grow (conntrack, then rule evaluation).
+ */
+export const STAGE = {
+  CLASSIFY: 'classify',
+  PORT_SECURITY: 'port-security',
+  NEIGHBOR: 'neighbor',
+  EGRESS_POLICY: 'egress-policy',
+  ROUTING: 'routing',
+  SWITCHING: 'switching',
+  INGRESS_POLICY: 'ingress-policy',
+  OUTPUT: 'output',
+} as const;
+export type Stage = (typeof STAGE)[keyof typeof STAGE];
+
+/**
+ * How a field may be matched in a table:
+ * - `exact`: a value, no mask;
+ * - `prefix`: a value, or a value under a mask of leading one bits (a CIDR);
+ * - `mask`: a value under any mask (register bits, the multicast bit).
+ * A field a table does not list may not be matched there at all. A mask that
+ * is all ones or all zeros is refused under every policy: Open vSwitch stores
+ * it as an exact match or no match, so the flow would never compare equal to
+ * what the switch reports back.
+ */
+export type MaskPolicy = 'exact' | 'prefix' | 'mask';
+
+/** Priority of every table's table-miss flow. */
+export const MISS_PRIORITY = 0;
+
+export type Miss = { readonly kind: 'drop' } | { readonly kind: 'goto'; readonly table: TableDef };
+
+export interface TableDef<P extends string = string> {
   readonly name: string;
   readonly id: number;
+  readonly stage: Stage;
   readonly purpose: string;
-  /** Match fields flows of this table may use (checked when a flow is built). */
-  readonly matchFields: ReadonlySet<string>;
+  /** Match fields flows of this table may use, with how each may be masked. */
+  readonly matchFields: ReadonlyMap<FieldName, MaskPolicy>;
+  /** Named priorities of this table's flows (the table-miss flow is MISS_PRIORITY). */
+  readonly priorities: Readonly<Record<P, number>>;
   readonly miss: Miss;
+  /** Tables a flow here may goto_table or resubmit to. */
+  readonly next: readonly TableDef[];
+  /** Ids of `next`, for the check made on every flow. */
+  readonly nextIds: ReadonlySet<number>;
 }
 
-function table(name: string, id: number, purpose: string, matchFields: readonly string[], miss: Miss): TableDef {
-  return { name, id, purpose, matchFields: new Set(matchFields), miss };
+export interface TableSpec<P extends string> {
+  readonly name: string;
+  readonly id: number;
+  readonly stage: Stage;
+  readonly purpose: string;
+  readonly matchFields: Readonly<Partial<Record<FieldName, MaskPolicy>>>;
+  readonly priorities: Readonly<Record<P, number>>;
+  /** 'drop', or the name of the table a missed packet continues in (one of `next`). */
+  readonly miss: string;
+  readonly next: readonly string[];
 }
 
-const drop: Miss = { kind: 'drop' };
-const goto = (t: string): Miss => ({ kind: 'goto', table: t });
+type Linkable = TableDef & { next: TableDef[]; nextIds: Set<number>; miss: Miss };
 
-export const CLASSIFY = table('classify', 0, 'local port → network and flags; tunnel tun_id → network, mark from-tunnel', ['in_port', 'tun_id'], drop);
-export const PORT_SECURITY = table(
-  'port-security',
-  10,
-  'drop frames whose source MAC / IP / ARP sender do not belong to the endpoint',
-  ['in_port', 'eth_src', 'eth_type', 'ip_src', 'ipv6_src', 'arp_sha', 'arp_spa', 'ip_proto', 'udp_src', 'udp_dst', 'icmpv6_type'],
-  drop,
-);
-export const ARP_ND = table(
-  'arp-nd-dhcp',
-  20,
-  'answer ARP for known addresses in the switch; punt DHCP to the controller',
-  ['reg0', 'eth_type', 'arp_op', 'arp_tpa', 'ip_proto', 'udp_src', 'udp_dst', 'icmpv6_type', 'nd_target'],
-  goto('egress-policy'),
-);
-export const EGRESS_POLICY = table('egress-policy', 30, 'security groups, egress direction (conntrack)', ['reg0'], goto('l3'));
-export const L3 = table('l3', 40, 'route between subnets at the router gateway MAC (distributed)', ['reg0', 'eth_dst'], goto('l2'));
-export const L2 = table(
-  'l2',
-  50,
-  'known local MAC → out port; known remote MAC → tunnel; broadcast → flood in the network',
-  ['reg0', 'reg1', 'eth_dst'],
-  drop,
-);
-export const INGRESS_POLICY = table('ingress-policy', 60, 'security groups, ingress direction (conntrack)', ['reg0', 'reg2'], goto('output'));
-export const OUTPUT = table('output', 70, 'deliver to the local port chosen in l2', ['reg2'], drop);
+/** Declarations waiting for linkPipeline. */
+const specs = new WeakMap<TableDef, TableSpec<string>>();
+
+/** A table from its declaration; `linkPipeline` resolves its `next` and `miss`. */
+export function declareTable<const P extends string>(spec: TableSpec<P>): TableDef<P> {
+  const def = {
+    name: spec.name,
+    id: spec.id,
+    stage: spec.stage,
+    purpose: spec.purpose,
+    matchFields: new Map(Object.entries(spec.matchFields) as [FieldName, MaskPolicy][]),
+    priorities: spec.priorities,
+    miss: { kind: 'drop' } as Miss,
+    next: [] as TableDef[],
+    nextIds: new Set<number>(),
+  };
+  specs.set(def, spec);
+  return def;
+}
+
+export const CLASSIFY = declareTable({
+  name: 'classify',
+  id: 0,
+  stage: STAGE.CLASSIFY,
+  purpose: 'local port → network and flags; tunnel tun_id → network, mark from-tunnel',
+  matchFields: { in_port: 'exact', tun_id: 'exact' },
+  priorities: { port: 100, tunnel: 90 },
+  miss: 'drop',
+  next: ['port-security', 'l2'],
+});
+
+export const PORT_SECURITY = declareTable({
+  name: 'port-security',
+  id: 10,
+  stage: STAGE.PORT_SECURITY,
+  purpose: 'drop frames whose source MAC / IP / ARP sender do not belong to the endpoint',
+  matchFields: {
+    in_port: 'exact', eth_src: 'exact', eth_type: 'exact', ip_src: 'exact', ipv6_src: 'exact', arp_sha: 'exact', arp_spa: 'exact',
+    ip_proto: 'exact', udp_src: 'exact', udp_dst: 'exact', icmpv6_type: 'exact',
+  },
+  priorities: { 'endpoint-source': 100 },
+  miss: 'drop',
+  next: ['arp-nd-dhcp'],
+});
+
+export const ARP_ND = declareTable({
+  name: 'arp-nd-dhcp',
+  id: 20,
+  stage: STAGE.NEIGHBOR,
+  purpose: 'answer ARP for known addresses in the switch; punt ND and DHCP to the controller',
+  matchFields: {
+    reg0: 'exact', eth_type: 'exact', arp_op: 'exact', arp_tpa: 'exact', ip_proto: 'exact', udp_src: 'exact', udp_dst: 'exact',
+    icmpv6_type: 'exact', nd_target: 'exact',
+  },
+  priorities: { 'arp-reply': 100, 'nd-punt': 100, 'dhcp-punt': 100 },
+  miss: 'egress-policy',
+  next: ['egress-policy'],
+});
+
+export const EGRESS_POLICY = declareTable({
+  name: 'egress-policy',
+  id: 30,
+  stage: STAGE.EGRESS_POLICY,
+  purpose: 'security groups, egress direction (conntrack)',
+  matchFields: { reg0: 'exact' },
+  priorities: {},
+  miss: 'l3',
+  next: ['l3'],
+});
+
+export const L3 = declareTable({
+  name: 'l3',
+  id: 40,
+  stage: STAGE.ROUTING,
+  purpose: 'route between subnets at the router gateway MAC (distributed)',
+  matchFields: { reg0: 'exact', eth_dst: 'exact' },
+  priorities: {},
+  miss: 'l2',
+  next: ['l2'],
+});
+
+export const L2 = declareTable({
+  name: 'l2',
+  id: 50,
+  stage: STAGE.SWITCHING,
+  purpose: 'known local MAC → out port; known remote MAC → tunnel; broadcast → flood in the network',
+  matchFields: { reg0: 'exact', reg1: 'mask', eth_dst: 'mask' },
+  priorities: { 'endpoint-mac': 100, 'flood-from-tunnel': 60, 'flood-local': 50 },
+  miss: 'drop',
+  next: ['ingress-policy'],
+});
+
+export const INGRESS_POLICY = declareTable({
+  name: 'ingress-policy',
+  id: 60,
+  stage: STAGE.INGRESS_POLICY,
+  purpose: 'security groups, ingress direction (conntrack)',
+  matchFields: { reg0: 'exact', reg2: 'exact' },
+  priorities: {},
+  miss: 'output',
+  next: ['output'],
+});
+
+export const OUTPUT = declareTable({
+  name: 'output',
+  id: 70,
+  stage: STAGE.OUTPUT,
+  purpose: 'deliver to the local port chosen in l2',
+  matchFields: { reg2: 'exact' },
+  priorities: { port: 100 },
+  miss: 'drop',
+  next: [],
+});
+
+/**
+ * Resolves `next` and `miss` to table objects and checks the declaration: ids
+ * 0..253, unique and ascending, names unique, every named table declared,
+ * continuing only forward (OpenFlow 1.3.5 §5.9: goto_table must name a later
+ * table; resubmits obey the same rule, so no packet can loop), the miss target
+ * among `next`, priorities above the miss priority.
+ */
+export function linkPipeline(tables: readonly TableDef[]): readonly TableDef[] {
+  const byName = new Map<string, TableDef>();
+  tables.forEach((def, i) => {
+    if (byName.has(def.name)) throw new PipelineError(`pipeline declares table ${def.name} twice`);
+    if (!Number.isInteger(def.id) || def.id < 0 || def.id > 253) throw new PipelineError(`table ${def.name}: id ${def.id} is not 0..253`);
+    const previous = tables[i - 1];
+    if (previous && def.id <= previous.id) throw new PipelineError(`table ${def.name} (${def.id}) must come after ${previous.name} (${previous.id})`);
+    byName.set(def.name, def);
+  });
+  for (const t of tables) {
+    const def = t as Linkable;
+    const spec = specs.get(t);
+    if (!spec) throw new PipelineError(`table ${t.name} was not made by declareTable, or is already in a pipeline`);
+    specs.delete(t);
+    for (const name of spec.next) {
+      const target = byName.get(name);
+      if (!target) throw new PipelineError(`table ${def.name} continues to ${name}, which the pipeline does not declare`);
+      if (target.id <= def.id) throw new PipelineError(`table ${def.name} continues to ${name}: a table may only continue to a later one`);
+      def.next.push(target);
+      def.nextIds.add(target.id);
+    }
+    if (spec.miss !== 'drop') {
+      const target = byName.get(spec.miss);
+      if (!target || !def.nextIds.has(target.id)) throw new PipelineError(`table ${def.name} misses to ${spec.miss}, which is not one of its next tables`);
+      def.miss = { kind: 'goto', table: target };
+    }
+    for (const [name, priority] of Object.entries(def.priorities)) {
+      if (!Number.isInteger(priority) || priority <= MISS_PRIORITY || priority > 0xffff) {
+        throw new PipelineError(`table ${def.name}: priority ${name} = ${priority} must be in ${MISS_PRIORITY + 1}..65535`);
+      }
+    }
+  }
+  return tables;
+}
 
 /** Every table, in pipeline order. */
-export const PIPELINE: readonly TableDef[] = [CLASSIFY, PORT_SECURITY, ARP_ND, EGRESS_POLICY, L3, L2, INGRESS_POLICY, OUTPUT];
-
-export function tableByName(name: string): TableDef {
-  const t = PIPELINE.find((x) => x.name === name);
-  if (!t) throw new Error(`no pipeline table named ${name}`);
-  return t;
-}
-
-export function tableById(id: number): TableDef | undefined {
-  return PIPELINE.find((x) => x.id === id);
-}
+export const PIPELINE: readonly TableDef[] = linkPipeline([CLASSIFY, PORT_SECURITY, ARP_ND, EGRESS_POLICY, L3, L2, INGRESS_POLICY, OUTPUT]);

@@ -29,6 +29,7 @@ import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parseIpv4 } from '../../protocols/packet/address';
 import { silentLogger, type Logger } from '../log';
 import {
   addNetns,
@@ -769,9 +770,13 @@ function quote(v: string): string {
 }
 
 function maskToPrefix(mask: string): number {
-  const parts = mask.split('.').map(Number);
-  if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) return 0;
-  return parts.reduce((n, p) => n + p.toString(2).replace(/0/g, '').length, 0);
+  let bytes: Buffer;
+  try {
+    bytes = parseIpv4(mask);
+  } catch {
+    return 0;
+  }
+  return [...bytes].reduce((n, p) => n + p.toString(2).replace(/0/g, '').length, 0);
 }
 
 /**

@@ -3,7 +3,7 @@
  * (SPEC §2). A missing or malformed required key makes the host `not-ready`
  * with that reason; nothing is guessed.
  */
-import { isIP } from 'node:net';
+import { ipVersionOf } from '../../protocols/packet/address';
 import type { OvsView } from './ovs-view';
 
 export const DATAPATH_TYPES = ['system', 'netdev', 'dummy'] as const;
@@ -32,7 +32,7 @@ export function readHostFacts(view: OvsView): HostFacts {
   const rawIp = ids['plexus-encap-ip']?.trim();
   let encapIp: string | null = null;
   if (!rawIp) problems.push('external_ids:plexus-encap-ip is not set (the tunnel endpoint IP of this host)');
-  else if (isIP(rawIp) === 0) problems.push(`external_ids:plexus-encap-ip "${rawIp}" is not an IP address`);
+  else if (ipVersionOf(rawIp) === undefined) problems.push(`external_ids:plexus-encap-ip "${rawIp}" is not an IP address`);
   else encapIp = rawIp;
 
   const rawType = ids['plexus-bridge-datapath-type']?.trim() || 'system';

@@ -1,6 +1,7 @@
 /**
  * Address math for IPAM (SPEC §3), pure: parsing and canonical forms of IPv4 and
- * IPv6 addresses and CIDRs (with ip-num), containment and overlap, default
+ * IPv6 addresses and CIDRs (text ⇄ bytes by protocols/packet/address.ts, the one
+ * address library; ranges as integers here), containment and overlap, default
  * gateway and allocation pools, first-fit allocation and MAC generation. No I/O;
  * the transactions that make an allocation unique live in endpoint-store.ts.
  *
@@ -13,11 +14,9 @@
  *   IPv6 /127,/128 none but the gateway (RFC 6164)
  */
 import { randomBytes } from 'node:crypto';
-import { isIPv4, isIPv6 } from 'node:net';
-import { IPv4, IPv4CidrRange, IPv6, IPv6CidrRange } from 'ip-num';
 import { PlexusError } from '../../protocols/common/errors';
+import { bigIntToBytes, bytesToBigInt, formatIpv4, formatIpv6, ipVersionOf, parseIpv4, parseIpv6 } from '../../protocols/packet/address';
 import type { AllocationPool } from './model';
-import { formatIpv6 } from '../../protocols/packet/address';
 
 export type IpVersion = 4 | 6;
 
@@ -59,22 +58,14 @@ const bitsOf = (v: IpVersion): number => (v === 4 ? 32 : 128);
 /** Parses an IPv4 or IPv6 address (no prefix, no zone). */
 export function parseIp(text: string): ParsedIp {
   const s = text.trim();
-  try {
-    if (isIPv4(s)) return { version: 4, value: IPv4.fromString(s).getValue() };
-    if (isIPv6(s) && !s.includes('%')) return { version: 6, value: IPv6.fromString(s).getValue() };
-  } catch (err) {
-    throw new AddressError(`"${text}" is not an IP address`, { cause: err });
-  }
-  throw new AddressError(`"${text}" is not an IP address`);
+  const version = ipVersionOf(s);
+  if (version === undefined) throw new AddressError(`"${text}" is not an IP address`);
+  return { version, value: bytesToBigInt(version === 4 ? parseIpv4(s) : parseIpv6(s)) };
 }
 
-/** Text of an address: dotted quad, or RFC 5952 compressed lower-case IPv6. */
+/** Text of an address: dotted quad, or RFC 5952 compressed lower-case IPv6 (as ovs-ofctl prints it). */
 export function formatIp(version: IpVersion, value: bigint): string {
-  if (version === 4) return IPv4.fromNumber(value).toString();
-  const bytes = Buffer.alloc(16);
-  bytes.writeBigUInt64BE(value >> 64n, 0);
-  bytes.writeBigUInt64BE(value & 0xffffffffffffffffn, 8);
-  return formatIpv6(bytes);
+  return version === 4 ? formatIpv4(bigIntToBytes(value, 4)) : formatIpv6(bigIntToBytes(value, 16));
 }
 
 /** The canonical text of an address ("2001:DB8:0::1" → "2001:db8::1"). */
@@ -95,12 +86,9 @@ export function parseCidr(text: string): ParsedCidr {
     throw new AddressError(`"${text}": the prefix length must be 0..${bits}`);
   }
   const prefix = Number(prefixText);
-  const range =
-    ip.version === 4
-      ? IPv4CidrRange.fromCidr(`${formatIp(4, ip.value)}/${prefix}`)
-      : IPv6CidrRange.fromCidr(`${IPv6.fromBigInt(ip.value).toString()}/${prefix}`);
-  const network = range.getFirst().getValue();
-  const last = range.getLast().getValue();
+  const hostBits = (1n << BigInt(bits - prefix)) - 1n;
+  const network = ip.value & ~hostBits;
+  const last = network | hostBits;
   return { version: ip.version, network, last, prefix, cidr: `${formatIp(ip.version, network)}/${prefix}` };
 }
 
@@ -108,29 +96,18 @@ export function canonicalCidr(text: string): string {
   return parseCidr(text).cidr;
 }
 
-function rangeOf(c: ParsedCidr): IPv4CidrRange | IPv6CidrRange {
-  return c.version === 4
-    ? IPv4CidrRange.fromCidr(`${formatIp(4, c.network)}/${c.prefix}`)
-    : IPv6CidrRange.fromCidr(`${IPv6.fromBigInt(c.network).toString()}/${c.prefix}`);
-}
-
 /** Whether `ip` lies in `cidr` (false when the versions differ). */
 export function cidrContains(cidr: string, ip: string): boolean {
   const c = parseCidr(cidr);
   const a = parseIp(ip);
-  if (a.version !== c.version) return false;
-  const range = rangeOf(c);
-  return range instanceof IPv4CidrRange ? range.contains(IPv4.fromNumber(a.value)) : range.contains(IPv6.fromBigInt(a.value));
+  return a.version === c.version && c.network <= a.value && a.value <= c.last;
 }
 
 /** Whether two CIDRs share any address (false when the versions differ). */
 export function cidrsOverlap(a: string, b: string): boolean {
   const x = parseCidr(a);
   const y = parseCidr(b);
-  if (x.version !== y.version) return false;
-  const rx = rangeOf(x);
-  const ry = rangeOf(y);
-  return rx instanceof IPv4CidrRange ? rx.isOverlapping(ry as IPv4CidrRange) : (rx as IPv6CidrRange).isOverlapping(ry as IPv6CidrRange);
+  return x.version === y.version && x.network <= y.last && y.network <= x.last;
 }
 
 /** Whether network/broadcast (v4) or the subnet-router anycast address (v6) are reserved. */

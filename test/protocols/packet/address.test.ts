@@ -1,9 +1,16 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { EncodeError } from '../../../protocols/common/errors';
 import {
+  bigIntToBytes,
+  bytesToBigInt,
   formatIpv4,
   formatIpv6,
   formatMac,
+  ipVersionOf,
   normalizeIpv6,
   normalizeMac,
   parseIpv4,
@@ -58,5 +65,43 @@ describe('packet/address', () => {
     for (const bad of ['1::2::3', '1:2:3:4:5:6:7', '1:2:3:4:5:6:7:8:9', '12345::', 'g::', '::1.2.3', ':1::', '1:2:3:4:5:6:7::8', 'fe80::1%eth0']) {
       assert.throws(() => parseIpv6(bad), EncodeError, bad);
     }
+  });
+
+  it('prints every IPv6 address as ovs-ofctl does, IPv4-mapped and IPv4-compatible ones included', function () {
+    this.timeout(10_000);
+    // Edges of the dotted-tail rule and of zero-run compression, plus random addresses with zero runs.
+    const edges = ['::', '::1', '::2', '::0.0.1.2', '::0.1.0.0', '::1.2.3.4', '::ffff', '::ffff:1', '::ffff:0:0', '::ffff:1.2.3.4',
+      '::ffff:0:1.2.3.4', '::1:ffff:1.2.3.4', '::1:0:0', '::1:0:1', '1::', '1:0:0:2::3', '1::2:2:0:0:3', '2001:db8::1:0:0:1',
+      '64:ff9b::c000:221', 'fe80::ff:fe00:b01', 'ff02::1:ff00:12', '1:2:3:4:5:6:7:8', '0:1:0:1:0:1:0:1'];
+    let seed = 7;
+    const rand = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const random = Array.from({ length: 60 }, () => {
+      const b = Buffer.alloc(16);
+      for (let i = 0; i < 16; i += 2) if (rand() < 0.4) b.writeUInt16BE(Math.floor(rand() * 0x10000), i);
+      return formatIpv6(b);
+    });
+    const all = [...edges, ...random];
+    const dir = mkdtempSync(join(tmpdir(), 'plexus-addr-'));
+    try {
+      const file = join(dir, 'flows');
+      writeFileSync(file, all.map((a) => `ipv6,ipv6_src=${a},actions=drop\n`).join(''));
+      const out = execFileSync('ovs-ofctl', ['-O', 'OpenFlow13', 'parse-flows', file], { encoding: 'utf8' });
+      const printed = [...out.matchAll(/ipv6_src=([0-9a-f:.]+)/g)].map((m) => m[1]);
+      assert.deepEqual(all.map((a) => formatIpv6(parseIpv6(a))), printed);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('tells the family of an address, strictly', () => {
+    assert.deepEqual(['10.0.0.1', '2001:db8::1', '::ffff:10.0.0.1', '10.0.0.01', '10.0.0', 'fe80::1%eth0', '', 'x'].map(ipVersionOf), [4, 6, 6, undefined, undefined, undefined, undefined, undefined]);
+  });
+
+  it('converts address bytes to integers and back', () => {
+    const v6 = parseIpv6('2001:db8::ff');
+    assert.equal(bytesToBigInt(v6), 0x20010db80000000000000000000000ffn);
+    assert.deepEqual(bigIntToBytes(0x20010db80000000000000000000000ffn, 16), v6);
+    assert.deepEqual(bigIntToBytes(bytesToBigInt(parseIpv4('192.0.2.255')), 4), parseIpv4('192.0.2.255'));
+    assert.throws(() => bigIntToBytes(1n << 32n, 4), EncodeError);
   });
 });

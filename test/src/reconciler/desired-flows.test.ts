@@ -9,8 +9,8 @@ import { DesiredFlows, keyed } from '../../../src/reconciler/desired-flows';
 function portFlows(endpoint: string, ofport: number, vni: number): Flow[] {
   const c = cookie(FEATURE.PORT, endpoint);
   return [
-    buildFlow(CLASSIFY, 100, [m('in_port', ofport)], applyThenGoto([{ type: 'set_field', field: REG.NETWORK, value: vni }], PORT_SECURITY), c),
-    buildFlow(OUTPUT, 100, [m(REG.OUT_PORT, ofport)], applyThenGoto([{ type: 'output', port: ofport }]), c),
+    buildFlow(CLASSIFY, 'port', [m('in_port', ofport)], applyThenGoto([{ type: 'set_field', field: REG.NETWORK, value: vni }], PORT_SECURITY), c),
+    buildFlow(OUTPUT, 'port', [m(REG.OUT_PORT, ofport)], applyThenGoto([{ type: 'output', port: ofport }]), c),
   ];
 }
 
