@@ -25,6 +25,7 @@ import { checkRequestStrings } from './strings';
 import { hostSchema, modelSchemas, problemSchema, problemResponses } from './schemas';
 import { registerSubnetRoutes } from './subnets';
 import { registerTenantRoutes } from './tenants';
+import { registerTraceRoutes, type TraceSource } from './trace';
 
 export interface ReadyReport {
   readonly ready: boolean;
@@ -59,6 +60,8 @@ export interface ApiDeps {
   readonly model: ModelStore;
   /** Flows on its host that belong to an endpoint, for the drill-down (undefined: not known here). */
   readonly flowsOf?: (endpointId: string) => unknown;
+  /** The model cache and the hosts' tunnel ports, for POST /v1/trace. */
+  readonly trace?: TraceSource;
   readonly cluster?: {
     members(): readonly MemberRecord[];
     masters(): ReadonlyMap<string, { readonly member: string; readonly generation: bigint }>;
@@ -211,6 +214,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   registerSubnetRoutes(app, deps);
   registerEndpointRoutes(app, deps);
   registerClusterRoutes(app, deps);
+  registerTraceRoutes(app, deps);
   app.get('/metrics', { config: { public: true }, schema: { hide: true } }, async (_req, reply) => {
     if (!deps.metrics) return reply.status(404).type(PROBLEM_TYPE).send(problemOf(404, 'metrics are not enabled'));
     return reply.type(deps.metrics.contentType).send(await deps.metrics.metrics());

@@ -82,7 +82,7 @@ export interface TraceSegment {
   /** The packet as it arrived on that host, in ofproto/trace flow syntax. */
   readonly flow: string;
   readonly verdict: Verdict;
-  /** Outputs: `port:N`, `tunnel:N` (tun_id=..), `controller`. */
+  /** Outputs: `port:N`, `tunnel:N`, `controller:<cookie of the punting flow>`. */
   readonly outputs: readonly string[];
 }
 
@@ -171,10 +171,10 @@ function nameOf(e: Endpoint): string {
 }
 
 function findEndpoint(snapshot: Snapshot, id: string): Endpoint | undefined {
-  for (const list of snapshot.endpointsByNetwork.values()) for (const e of list) if (e.id === id) return e;
-  return undefined;
+  return allEndpoints(snapshot).find((e) => e.id === id);
 }
 
+/** Every endpoint (the cache's per-network maps can only be asked by network). */
 function allEndpoints(snapshot: Snapshot): Endpoint[] {
   const out: Endpoint[] = [];
   for (const id of snapshot.networks.keys()) out.push(...(snapshot.endpointsByNetwork.get(id) ?? []));
@@ -277,7 +277,7 @@ export function ofprotoFlowOf(packet: PacketFields): string {
 }
 
 function describeSegment(s: FabricSegment): TraceSegment {
-  const outputs = s.result.outputs.map((o) => (o.kind === 'controller' ? 'controller' : o.kind === 'tunnel' ? `tunnel:${o.port}` : `port:${o.port}`));
+  const outputs = s.result.outputs.map((o) => (o.kind === 'controller' ? `controller:0x${o.cookie.toString(16)}` : o.kind === 'tunnel' ? `tunnel:${o.port}` : `port:${o.port}`));
   return { host: s.host, flow: ofprotoFlowOf(s.packet), verdict: s.result.verdict, outputs };
 }
 

@@ -105,6 +105,7 @@ export async function startDaemon(config: Config, log: Logger, signal?: AbortSig
       },
       model,
       flowsOf: (endpointId) => overlay?.endpointFlows(endpointId),
+      trace: { model: cache, tunnelPorts: (hostId) => overlay?.programmer.tunnelPortsOf(hostId) },
       readiness: async () => {
         const etcdOk = await client
           .get(keys.probe())

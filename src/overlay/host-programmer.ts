@@ -63,6 +63,11 @@ export class HostProgrammer extends EventEmitter<HostProgrammerEvents> {
     return this.hosts.get(hostId)?.flows;
   }
 
+  /** A host's tunnel ports toward its peers, as its OVSDB view shows them (the trace API compiles with them). */
+  tunnelPortsOf(hostId: string): ReadonlyMap<string, number> | undefined {
+    return this.hosts.get(hostId)?.tunnelPorts;
+  }
+
   /** Desired flows over every host this member programs. */
   desiredFlowCount(): number {
     let n = 0;
