@@ -13,6 +13,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { FabricMember } from '../compiler/fabric';
 import { TraceError, tracePacket, type TraceRequest } from '../compiler/trace';
+
+export type { TraceResult } from '../compiler/trace';
 import type { ModelView } from '../store/model-view';
 import { scopeOf } from './auth';
 import { ApiError } from './problems';

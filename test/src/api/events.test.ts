@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { ApiClient, type ServerEvent } from '../../../src/cli/client';
+import { buildCli } from '../../../src/cli/plexusctl';
 import { OvsHost } from '../../../src/sandbox/ovs-host';
 import { PlexusdProcess } from '../../../src/sandbox/plexusd-process';
 import { waitFor } from '../../../src/sandbox/processes';
@@ -77,6 +78,20 @@ describe('GET /v1/events @slow', function () {
     const ids = steady.events.map((e) => e.id!);
     assert.deepEqual([...ids].sort((a, b) => compareIds(a, b)), ids, 'ids grow');
     assert.equal(steady.events[0]!.event, 'endpoint', 'the create comes first');
+  });
+
+  it('plexusctl endpoint create --wait returns once installed; get endpoints --watch prints the changes', async () => {
+    const watched: string[] = [];
+    const watch = buildCli((t) => watched.push(t)).parseAsync(['--url', plexusd.url, 'get', 'endpoints', '--watch'], { from: 'user' }).catch(() => undefined);
+    const out: string[] = [];
+    const create = buildCli((t) => out.push(t)).parseAsync(['--url', plexusd.url, '-o', 'json', 'endpoint', 'create', '--network', 'evnet', '--id', 'e2', '--name', 'e2', '--mac', '02:aa:00:00:00:02', '--wait', '--timeout', '30'], { from: 'user' });
+    await waitFor('e2 created', async () => (await plexusd.api('GET', '/v1/endpoints/e2')).status === 200);
+    await plug(host, 'p-e2', { 'iface-id': 'e2', 'attached-mac': '02:aa:00:00:00:02', container_id: 'e2' });
+    await create;
+    assert.equal((JSON.parse(out.join('')) as { status: string }).status, 'installed');
+    await waitFor('watch saw installed', () => watched.some((l) => /^STATUS\te2\te2\tinstalled\tev1$/.test(l)));
+    assert.ok(watched.some((l) => /^CHANGED\te2\te2\t/.test(l)), watched.join('\n'));
+    void watch; // the watch ends with the daemon in after()
   });
 
   it('answers reset when the events asked for are no longer held', async () => {

@@ -6,6 +6,7 @@
  * (or drop) as the trace says.
  */
 import assert from 'node:assert/strict';
+import { buildCli } from '../../../src/cli/plexusctl';
 import type { TraceResult } from '../../../src/compiler/trace';
 import { OvsHost } from '../../../src/sandbox/ovs-host';
 import { PlexusdProcess } from '../../../src/sandbox/plexusd-process';
@@ -143,6 +144,16 @@ describe('trace vs. ofproto/trace on sandboxed hosts @slow', function () {
       for (const hop of r.hops.filter((x) => x.flow && x.owner?.kind === 'endpoint')) assert.ok(eps.has(hop.owner!.name!), `hop owner ${hop.owner!.name}`);
     });
   }
+
+  it('plexusctl trace prints the verdict and every hop', async () => {
+    const lines: string[] = [];
+    await buildCli((t) => lines.push(t)).parseAsync(['--url', plexusd.url, 'trace', '--from', 'web1', '--to', 'db1', 'tcp/5432'], { from: 'user' });
+    const text = lines.join('\n');
+    assert.match(text, /^DELIVERED: delivered from web1 to endpoint db1 on h2 \(port \d+\), over the tunnel\n/);
+    assert.match(text, /host h1\n\s+0 classify: port flow of endpoint web1 /);
+    assert.match(text, /host h2\n\s+0 classify: network flow of network apps /);
+    assert.match(text, /tcp_dst|l2: l2 flow of endpoint db1/);
+  });
 
   it('names a packet that cannot be described (422) and an unknown endpoint (404)', async () => {
     assert.equal((await plexusd.api('POST', '/v1/trace', { from: 'web1' })).status, 422);
