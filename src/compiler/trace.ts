@@ -16,7 +16,7 @@ import type { Action } from '../../protocols/openflow/actions';
 import { OFPP } from '../../protocols/openflow/constants';
 import type { Instruction } from '../../protocols/openflow/instructions';
 import type { Match, OxmValue } from '../../protocols/openflow/match';
-import { FEATURE, OBJECT_ID_MASK, objectIdOf } from '../pipeline/cookies';
+import { featureNameOf, OBJECT_ID_MASK, objectIdOf } from '../pipeline/cookies';
 import { ARP_OP, DHCP_PORT, ETH_TYPE, IP_PROTO, REG } from '../pipeline/fields';
 import { walkFabric, type FabricHop, type FabricResult, type FabricSegment, type PacketFields, type Verdict } from '../pipeline/flow-table-walk';
 import { CLASSIFY, L2, PIPELINE, PORT_SECURITY, type TableDef } from '../pipeline/tables';
@@ -97,7 +97,6 @@ export interface TraceResult {
 }
 
 const BROADCAST = 'ff:ff:ff:ff:ff:ff';
-const FEATURE_NAMES = new Map<number, string>(Object.entries(FEATURE).map(([k, v]) => [v, k.toLowerCase()]));
 
 /** The packet a request describes, as the walk takes it (ovs-fields names). */
 export function describePacket(snapshot: Snapshot, req: TraceRequest): { packet: PacketFields; source: Placed } {
@@ -212,7 +211,7 @@ function indexPorts(snapshot: Snapshot): Map<string, Endpoint> {
 }
 
 function ownerOf(cookie: bigint, owners: ReadonlyMap<bigint, Omit<FlowOwner, 'feature'>>): FlowOwner {
-  const feature = FEATURE_NAMES.get(Number(cookie >> 56n)) ?? `feature 0x${(cookie >> 56n).toString(16)}`;
+  const feature = featureNameOf(cookie);
   if (feature === 'pipeline') return { feature, kind: 'pipeline' };
   const o = owners.get(cookie & OBJECT_ID_MASK);
   return o ? { feature, ...o } : { feature, kind: 'unknown' };

@@ -92,6 +92,7 @@ export async function startDaemon(config: Config, log: Logger, signal?: AbortSig
     const metrics = new Metrics({
       hostsConnected: () => manager?.connectedHostIds().length ?? 0,
       flowsDesired: () => overlay?.desiredFlowCount() ?? 0,
+      flowsByHost: () => overlay?.programmer.desiredFlowsByHost() ?? new Map(),
       openflowSessions: () => switches.connectedDpids.length,
       ovsdbSessions: () => ovsdb?.sessionCount ?? 0,
     });

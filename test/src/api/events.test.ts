@@ -92,6 +92,9 @@ describe('GET /v1/events @slow', function () {
     await waitFor('watch saw installed', () => watched.some((l) => /^STATUS\te2\te2\tinstalled\tev1$/.test(l)));
     assert.ok(watched.some((l) => /^CHANGED\te2\te2\t/.test(l)), watched.join('\n'));
     void watch; // the watch ends with the daemon in after()
+    const metrics = await (await fetch(`${plexusd.url}/metrics`)).text();
+    assert.match(metrics, /^plexus_attach_installed_seconds_count\{host="ev1"\} [1-9]/m);
+    assert.match(metrics, /^plexus_host_flows_desired\{host="ev1"\} [1-9]/m);
   });
 
   it('answers reset when the events asked for are no longer held', async () => {
