@@ -12,6 +12,8 @@ export interface MetricSources {
   readonly flowsDesired: () => number;
   readonly openflowSessions?: () => number;
   readonly ovsdbSessions?: () => number;
+  /** Desired flows per host this member programs. */
+  readonly flowsByHost?: () => ReadonlyMap<string, number>;
 }
 
 /**
@@ -26,8 +28,10 @@ export class Metrics {
   readonly flowsDesired: Gauge;
   readonly flowMods: Counter<'kind'>;
   readonly reconcileSeconds: Histogram<'full'>;
-  readonly attachInstalledSeconds: Histogram;
+  readonly attachInstalledSeconds: Histogram<'host'>;
   readonly mastershipChanges: Counter;
+  readonly packetIns: Counter<'reason'>;
+  readonly reconcileErrors: Counter<'host'>;
 
   constructor(collect: MetricSources) {
     collectDefaultMetrics({ register: this.registry, prefix: 'plexus_' });
@@ -76,7 +80,30 @@ export class Metrics {
     this.attachInstalledSeconds = new Histogram({
       name: 'plexus_attach_installed_seconds',
       help: 'From an interface appearing on a host to every flow of its endpoint installed there',
+      labelNames: ['host'],
       buckets: [0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    });
+    new Gauge({
+      name: 'plexus_host_flows_desired',
+      help: 'Flows this member wants on each host it programs',
+      labelNames: ['host'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [host, n] of collect.flowsByHost?.() ?? []) this.set({ host }, n);
+      },
+    });
+    this.packetIns = new Counter({
+      name: 'plexus_packet_ins_total',
+      help: 'Packet-ins received from switches this member masters, by the feature of the flow that punted them (dhcp, arp = IPv6 ND, ...)',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.reconcileErrors = new Counter({
+      name: 'plexus_reconcile_errors_total',
+      help: 'Change sets a switch refused or that failed, by host (a full resync follows)',
+      labelNames: ['host'],
       registers,
     });
     this.mastershipChanges = new Counter({

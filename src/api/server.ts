@@ -12,11 +12,13 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../log';
 import type { Versioned } from '../store/collection';
+import type { EventFeed } from '../store/event-feed';
 import type { HostRecord, MemberRecord } from '../store/model';
 import type { ModelStore } from '../store/model-store';
 import { authenticate, principalOf, setPrincipal, type ApiToken } from './auth';
 import { registerClusterRoutes } from './cluster';
 import { registerEndpointRoutes } from './endpoints';
+import { registerEventRoutes } from './events';
 import { registerHostRoutes } from './hosts';
 import { registerNetworkRoutes } from './networks';
 import { describeOpenApi } from './openapi';
@@ -25,6 +27,7 @@ import { checkRequestStrings } from './strings';
 import { hostSchema, modelSchemas, problemSchema, problemResponses } from './schemas';
 import { registerSubnetRoutes } from './subnets';
 import { registerTenantRoutes } from './tenants';
+import { registerTraceRoutes, type TraceSource } from './trace';
 
 export interface ReadyReport {
   readonly ready: boolean;
@@ -59,6 +62,10 @@ export interface ApiDeps {
   readonly model: ModelStore;
   /** Flows on its host that belong to an endpoint, for the drill-down (undefined: not known here). */
   readonly flowsOf?: (endpointId: string) => unknown;
+  /** The model cache and the hosts' tunnel ports, for POST /v1/trace. */
+  readonly trace?: TraceSource;
+  /** The change feed behind GET /v1/events. */
+  readonly events?: EventFeed;
   readonly cluster?: {
     members(): readonly MemberRecord[];
     masters(): ReadonlyMap<string, { readonly member: string; readonly generation: bigint }>;
@@ -211,6 +218,8 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   registerSubnetRoutes(app, deps);
   registerEndpointRoutes(app, deps);
   registerClusterRoutes(app, deps);
+  registerTraceRoutes(app, deps);
+  registerEventRoutes(app, deps);
   app.get('/metrics', { config: { public: true }, schema: { hide: true } }, async (_req, reply) => {
     if (!deps.metrics) return reply.status(404).type(PROBLEM_TYPE).send(problemOf(404, 'metrics are not enabled'));
     return reply.type(deps.metrics.contentType).send(await deps.metrics.metrics());

@@ -127,6 +127,45 @@ export class ApiClient {
     return items;
   }
 
+  /**
+   * Follows GET /v1/events (Server-Sent Events) until `signal` aborts or the
+   * server ends the stream; `lastEventId` resumes after that event.
+   */
+  async *events(query: string, options: { lastEventId?: string; signal?: AbortSignal } = {}): AsyncGenerator<ServerEvent> {
+    const url = new URL(`v1/events${query ? `?${query}` : ''}`, this.baseUrl);
+    const headers: Record<string, string> = { accept: 'text/event-stream' };
+    if (this.token) headers['authorization'] = `Bearer ${this.token}`;
+    if (options.lastEventId) headers['last-event-id'] = options.lastEventId;
+    const where = this.baseUrl.origin;
+    const res = await new Promise<IncomingMessage>((resolve, reject) => {
+      const opts = { method: 'GET', headers, ...(options.signal ? { signal: options.signal } : {}) };
+      const req = url.protocol === 'https:' ? httpsRequest(url, { ...opts, ...this.tls }, resolve) : httpRequest(url, opts, resolve);
+      req.on('error', (err: NodeJS.ErrnoException) => reject(new ClientError(`cannot reach plexusd at ${where} (${err.code ?? err.message})`, EXIT.unreachable)));
+      req.end();
+    });
+    if ((res.statusCode ?? 0) >= 400) {
+      const chunks: Buffer[] = [];
+      for await (const c of res) chunks.push(c as Buffer);
+      const p = (safeJson(Buffer.concat(chunks).toString('utf8')) ?? {}) as { title?: string; detail?: string };
+      throw new ClientError(`${res.statusCode} ${p.title ?? 'error'}: ${p.detail ?? ''}`, EXIT.refused, res.statusCode, p);
+    }
+    let buffer = '';
+    try {
+      for await (const chunk of res) {
+        buffer += (chunk as Buffer).toString('utf8');
+        let end: number;
+        while ((end = buffer.indexOf('\n\n')) >= 0) {
+          const frame = parseSseFrame(buffer.slice(0, end));
+          buffer = buffer.slice(end + 2);
+          if (frame) yield frame;
+        }
+      }
+    } catch (err) {
+      if (options.signal?.aborted) return;
+      throw new ClientError(`event stream from ${where} broke: ${(err as Error).message}`, EXIT.unreachable);
+    }
+  }
+
   private send(method: string, url: URL, headers: Record<string, string>, payload: Buffer | undefined): Promise<{ status: number; text: string }> {
     const where = this.baseUrl.origin;
     return new Promise((resolve, reject) => {
@@ -146,6 +185,31 @@ export class ApiClient {
       req.end(payload);
     });
   }
+}
+
+/** One Server-Sent Event; `data` parsed as JSON. */
+export interface ServerEvent {
+  readonly id?: string;
+  readonly event: string;
+  readonly data: unknown;
+}
+
+/** A frame's `id:`, `event:` and `data:` lines; undefined for a comment-only frame. */
+export function parseSseFrame(frame: string): ServerEvent | undefined {
+  let id: string | undefined;
+  let event = 'message';
+  const data: string[] = [];
+  for (const line of frame.split('\n')) {
+    const colon = line.indexOf(':');
+    if (colon === 0) continue;
+    const field = colon < 0 ? line : line.slice(0, colon);
+    const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
+    if (field === 'id') id = value;
+    else if (field === 'event') event = value;
+    else if (field === 'data') data.push(value);
+  }
+  if (!data.length && event === 'message') return undefined;
+  return { ...(id !== undefined ? { id } : {}), event, data: safeJson(data.join('\n')) };
 }
 
 function safeJson(text: string): unknown {

@@ -7,6 +7,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import type { AllocationPool, Route } from '../store/model';
 import { ClientError, EXIT, type ApiClient } from './client';
 import { render, type Column, type OutputFormat } from './output';
+import { waitForStatus } from './trace-commands';
 
 type Row = Record<string, unknown>;
 
@@ -93,18 +94,6 @@ async function networkNames(client: ApiClient): Promise<Map<string, string>> {
 }
 const withNetworkName = (names: ReadonlyMap<string, string>) => (r: Row): Row => ({ ...r, network: names.get(String(r['network'])) ?? r['network'] });
 
-/** Polls an endpoint until its status is `installed` (SPEC §11 `endpoint create --wait`). */
-async function waitInstalled(client: ApiClient, id: string, timeoutMs: number): Promise<Row> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const e = await client.call<Row>('GET', `v1/endpoints/${enc(id)}`);
-    if (e['status'] === 'installed') return e;
-    if (Date.now() > deadline) {
-      throw new ClientError(`endpoint ${id} is not installed after ${timeoutMs / 1000} s (status ${String(e['status'])}, host ${String(e['host'] ?? '-')}): is its interface on br-int with external_ids:iface-id=${id}?`, EXIT.refused);
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 const enc = encodeURIComponent;
 
 export function addModelCommands(program: Command, ctx: CliContext): void {
@@ -321,7 +310,7 @@ export function addModelCommands(program: Command, ctx: CliContext): void {
         given(body, 'labels', o.label ? parseLabels(o.label) : undefined);
         const client = ctx.client();
         const created = await client.call<Row & { id: string }>('POST', 'v1/endpoints', body);
-        show(o.wait ? await waitInstalled(client, created.id, o.timeout * 1000) : created, endpointColumns);
+        show(o.wait ? await waitForStatus(client, created.id, 'installed', o.timeout * 1000) : created, endpointColumns);
       },
     );
   endpoint

@@ -10,6 +10,7 @@ import type { HostRecord } from '../store/model';
 import { ApiClient, ClientError, EXIT } from './client';
 import { addModelCommands } from './model-commands';
 import { render, type Column, type OutputFormat } from './output';
+import { addTraceCommands } from './trace-commands';
 
 const hostColumns: readonly Column<HostRecord>[] = [
   { header: 'ID', get: (h) => h.id },
@@ -85,6 +86,7 @@ export function buildCli(out: (text: string) => void): Command {
   const format = (): OutputFormat => program.opts<{ output: OutputFormat }>().output;
 
   addModelCommands(program, { client, format, out });
+  addTraceCommands(program, { client, format, out });
 
   const host = program.command('host').description('hosts learned over OVSDB (read-only, plus decommission)');
   host

@@ -13,6 +13,7 @@ import { EmbeddedEtcd } from '../store/embedded-etcd';
 import { Keys } from '../store/keys';
 import type { Binding, HostRecord } from '../store/model';
 import { BindingWriter } from '../store/bindings';
+import { EventFeed } from '../store/event-feed';
 import { ModelCache } from '../store/model-cache';
 import { ModelStore } from '../store/model-store';
 import { startOverlay, type Overlay } from '../overlay/overlay';
@@ -71,6 +72,10 @@ export async function startDaemon(config: Config, log: Logger, signal?: AbortSig
     await cache.start();
     stops.push(() => cache.stop());
 
+    const events = new EventFeed(client, keys, log.child({ module: 'events' }));
+    await events.start();
+    stops.push(() => events.stop());
+
     const southboundTls = tlsServerOptions(config);
     const switches = new SwitchServer(log.child({ module: 'openflow' }), southboundTls ? { tls: southboundTls } : {});
     const openflowPort = await switches.listen(config.listenOpenflow.host, config.listenOpenflow.port);
@@ -87,6 +92,7 @@ export async function startDaemon(config: Config, log: Logger, signal?: AbortSig
     const metrics = new Metrics({
       hostsConnected: () => manager?.connectedHostIds().length ?? 0,
       flowsDesired: () => overlay?.desiredFlowCount() ?? 0,
+      flowsByHost: () => overlay?.programmer.desiredFlowsByHost() ?? new Map(),
       openflowSessions: () => switches.connectedDpids.length,
       ovsdbSessions: () => ovsdb?.sessionCount ?? 0,
     });
@@ -105,6 +111,8 @@ export async function startDaemon(config: Config, log: Logger, signal?: AbortSig
       },
       model,
       flowsOf: (endpointId) => overlay?.endpointFlows(endpointId),
+      events,
+      trace: { model: cache, tunnelPorts: (hostId) => overlay?.programmer.tunnelPortsOf(hostId) },
       readiness: async () => {
         const etcdOk = await client
           .get(keys.probe())

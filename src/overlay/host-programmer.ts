@@ -28,12 +28,14 @@ import {
 import { compilePipeline } from '../compiler/pipeline';
 import { placedEndpoints, placementOf, type HostContext, type Placed } from '../compiler/snapshot';
 import type { Logger } from '../log';
-import { HostFlows, type ApplyStats } from '../reconciler/host-flows';
+import { HostFlows, type ApplyStats, type HostFlowsState } from '../reconciler/host-flows';
 import type { ModelCache, ModelChange } from '../store/model-cache';
 
 export interface HostProgrammerEvents {
   /** A change set reached a host's switch. */
   applied: [hostId: string, stats: ApplyStats];
+  /** A host's reconciler changed state (`retrying`: a change set failed). */
+  state: [hostId: string, state: HostFlowsState];
 }
 
 export interface HostProgrammerOptions {
@@ -61,6 +63,16 @@ export class HostProgrammer extends EventEmitter<HostProgrammerEvents> {
 
   flowsOf(hostId: string): HostFlows | undefined {
     return this.hosts.get(hostId)?.flows;
+  }
+
+  /** A host's tunnel ports toward its peers, as its OVSDB view shows them (the trace API compiles with them). */
+  tunnelPortsOf(hostId: string): ReadonlyMap<string, number> | undefined {
+    return this.hosts.get(hostId)?.tunnelPorts;
+  }
+
+  /** Desired flows per host this member programs. */
+  desiredFlowsByHost(): Map<string, number> {
+    return new Map([...this.hosts].map(([id, h]) => [id, h.flows.desiredCount]));
   }
 
   /** Desired flows over every host this member programs. */
@@ -106,6 +118,7 @@ export class HostProgrammer extends EventEmitter<HostProgrammerEvents> {
     if (!h) {
       const flows = new HostFlows(hostId, this.log.child({ host: hostId }), this.options.retryBackoff ? { retryBackoff: this.options.retryBackoff } : {});
       flows.on('applied', (s) => this.emit('applied', hostId, s));
+      flows.on('state', (s) => this.emit('state', hostId, s));
       h = { flows, tunnelPorts: new Map(), endpointsOf: new Map() };
       this.hosts.set(hostId, h);
       this.recompileAll(hostId, h);

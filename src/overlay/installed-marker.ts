@@ -90,7 +90,7 @@ export class InstalledMarker {
       const seen = h.seenAt.get(endpointId);
       if (seen !== undefined) {
         h.seenAt.delete(endpointId);
-        this.deps.metrics?.attachInstalledSeconds.observe((Date.now() - seen) / 1000);
+        this.deps.metrics?.attachInstalledSeconds.observe({ host: hostId }, (Date.now() - seen) / 1000);
       }
       if (b.status === 'bound') await this.deps.bindings.installed(endpointId, hostId, b.ofport);
       h.retries.delete(endpointId);

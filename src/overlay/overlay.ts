@@ -29,6 +29,7 @@ import { queryEndpointFlows } from './endpoint-flows';
 import { HostProgrammer } from './host-programmer';
 import { InstalledMarker } from './installed-marker';
 import { respondToPacketIn } from './packet-in';
+import { featureNameOf } from '../pipeline/cookies';
 import { PACKET_IN_HANDLERS } from './packet-in-handlers';
 import { SwitchRoles } from './switch-roles';
 
@@ -100,6 +101,7 @@ export function startOverlay(deps: OverlayDeps): Overlay {
       const a = observer.attachmentAt(sw.hostId, port);
       return a ? cache.endpoint(a.endpointId) : undefined;
     };
+    metrics?.packetIns.inc({ reason: featureNameOf(e.message.cookie ?? 0n) });
     respondToPacketIn(sw.conn, e.message, endpointAt, cache, PACKET_IN_HANDLERS, deps.log, sw.hostId);
   });
   if (metrics) {
@@ -108,6 +110,9 @@ export function startOverlay(deps: OverlayDeps): Overlay {
       metrics.flowMods.inc({ kind: 'modify' }, s.modifies);
       metrics.flowMods.inc({ kind: 'delete' }, s.deletes);
       metrics.reconcileSeconds.observe({ full: String(s.full) }, s.ms / 1000);
+    });
+    programmer.on('state', (hostId, state) => {
+      if (state === 'retrying') metrics.reconcileErrors.inc({ host: hostId });
     });
   }
 

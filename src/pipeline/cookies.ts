@@ -29,6 +29,13 @@ export const FEATURE = {
 
 export type Feature = (typeof FEATURE)[keyof typeof FEATURE];
 
+/** The feature of a cookie by name (`dhcp`, `port`...), or `feature-0x..` for one Plexus does not define. */
+export function featureNameOf(cookie: bigint): string {
+  const f = Number(cookie >> 56n);
+  const name = Object.entries(FEATURE).find(([, v]) => v === f)?.[0];
+  return name ? name.toLowerCase() : `feature-0x${f.toString(16)}`;
+}
+
 /** The objectId bits of a cookie. */
 export const OBJECT_ID_MASK = (1n << 48n) - 1n;
 

@@ -481,8 +481,17 @@ export interface LostInTunnel {
   readonly reason: string;
 }
 
+/** One host's part of a fabric walk: the packet as it arrived there and what that host did with it. */
+export interface FabricSegment {
+  readonly host: string;
+  readonly packet: PacketFields;
+  readonly result: WalkResult;
+}
+
 export interface FabricResult {
   readonly hops: readonly FabricHop[];
+  /** Per host crossed, in walk order (the trace API compares each with ofproto/trace on that host). */
+  readonly segments: readonly FabricSegment[];
   readonly arrivals: readonly Arrival[];
   readonly lost: readonly LostInTunnel[];
   readonly verdict: Verdict;
@@ -500,9 +509,11 @@ export function walkFabric(hosts: ReadonlyMap<string, FabricHost>, hostId: strin
   const hops: FabricHop[] = [];
   const arrivals: Arrival[] = [];
   const lost: LostInTunnel[] = [];
+  const segments: FabricSegment[] = [];
   const reasons: string[] = [];
   const visit = (host: FabricHost, pkt: PacketFields, crossings: number): void => {
     const r = walkPacket(host, pkt);
+    segments.push({ host: host.id, packet: pkt, result: r });
     for (const h of r.hops) hops.push({ ...h, host: host.id });
     if (r.verdict === 'dropped') reasons.push(`on ${host.id}: ${r.reason}`);
     for (const o of r.outputs) {
@@ -533,7 +544,7 @@ export function walkFabric(hosts: ReadonlyMap<string, FabricHost>, hostId: strin
       : verdict === 'to-controller'
         ? `sent to the controller of ${[...new Set(arrivals.map((a) => a.host))].join(', ')}`
         : reasons.join('; ') || 'the matching flows output nothing';
-  return { hops, arrivals, lost, verdict, reason };
+  return { hops, segments, arrivals, lost, verdict, reason };
 }
 
 /** The packet as the receiving switch sees it: headers kept, metadata and registers fresh, tunnel fields set. */

@@ -225,6 +225,9 @@ describe('API service behaviour through a real plexusd @slow', function () {
       ['plexus_hosts_connected', 'gauge'],
       ['plexus_flow_mods_total', 'counter'],
       ['plexus_attach_installed_seconds', 'histogram'],
+      ['plexus_host_flows_desired', 'gauge'],
+      ['plexus_packet_ins_total', 'counter'],
+      ['plexus_reconcile_errors_total', 'counter'],
       ['plexus_process_cpu_seconds_total', 'counter'],
     ]) {
       assert.match(text, new RegExp(`^# TYPE ${name} ${type}$`, 'm'), name);

@@ -1,0 +1,140 @@
+/**
+ * POST /v1/trace (SPEC §6): why can A reach B, or not? The packet is walked
+ * through the desired flows this member compiles from its model cache
+ * (compiler/trace.ts), so any member answers, whoever masters the hosts. The
+ * endpoints are named by id or name within the token's view; a tenant's trace
+ * sees only its own networks.
+ *
+ * `--live` (the real switch's `ofproto/trace`) is not done here: plexusd has no
+ * shell on the hosts and OpenFlow has no trace message. Each segment carries the
+ * packet in ofproto/trace syntax, and `plexusctl trace --live` runs it with
+ * `ovs-appctl` on the host it runs on.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { FabricMember } from '../compiler/fabric';
+import { TraceError, tracePacket, type TraceRequest } from '../compiler/trace';
+
+export type { TraceResult } from '../compiler/trace';
+import type { ModelView } from '../store/model-view';
+import { scopeOf } from './auth';
+import { ApiError } from './problems';
+import { findEndpoint } from './scope';
+import { problemResponses, writeProblemResponses } from './schemas';
+import type { ApiDeps } from './server';
+
+/** What the trace needs from the daemon: the model cache and each host's tunnel ports (from its OVSDB view). */
+export interface TraceSource {
+  readonly model: ModelView;
+  tunnelPorts(hostId: string): ReadonlyMap<string, number> | undefined;
+}
+
+const MAC = '^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$';
+const IPV4 = '^(\\d{1,3})(\\.\\d{1,3}){3}$';
+const port = { type: 'integer', minimum: 0, maximum: 65535 } as const;
+
+const traceBody = {
+  type: 'object',
+  properties: {
+    from: { type: 'string', minLength: 1, maxLength: 253, description: 'source endpoint, id or name' },
+    to: { type: 'string', minLength: 1, maxLength: 253, description: 'destination endpoint, id or name' },
+    protocol: { type: 'string', enum: ['tcp', 'udp', 'icmp', 'arp', 'dhcp', 'ip'], default: 'udp' },
+    srcPort: port,
+    dstPort: port,
+    srcMac: { type: 'string', pattern: MAC, description: 'override the source MAC (e.g. a spoofed one)' },
+    srcIp: { type: 'string', pattern: IPV4 },
+    dstMac: { type: 'string', pattern: MAC, description: 'destination MAC when no `to` endpoint is given' },
+    dstIp: { type: 'string', pattern: IPV4 },
+  },
+  required: ['from'],
+  additionalProperties: false,
+} as const;
+
+const hopSchema = {
+  type: 'object',
+  properties: {
+    host: { type: 'string' },
+    tableId: { type: 'integer' },
+    table: { type: 'string' },
+    stage: { type: 'string' },
+    depth: { type: 'integer' },
+    flow: {
+      type: 'object',
+      properties: { priority: { type: 'integer' }, match: { type: 'string' }, actions: { type: 'string' }, cookie: { type: 'string' } },
+    },
+    owner: {
+      type: 'object',
+      properties: { feature: { type: 'string' }, kind: { type: 'string' }, id: { type: 'string' }, name: { type: 'string' } },
+    },
+    summary: { type: 'string' },
+  },
+} as const;
+
+const traceResponse = {
+  type: 'object',
+  properties: {
+    packet: { type: 'object', additionalProperties: { type: 'string' } },
+    verdict: { type: 'string', enum: ['delivered', 'dropped', 'to-controller'] },
+    reason: { type: 'string' },
+    hops: { type: 'array', items: hopSchema },
+    arrivals: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          host: { type: 'string' },
+          kind: { type: 'string' },
+          port: { type: 'integer' },
+          endpoint: { type: 'object', properties: { id: { type: 'string' }, name: { type: 'string' } } },
+        },
+      },
+    },
+    segments: {
+      type: 'array',
+      description: 'per host crossed: the packet as it arrived there (ofproto/trace syntax) and its outputs',
+      items: {
+        type: 'object',
+        properties: { host: { type: 'string' }, flow: { type: 'string' }, verdict: { type: 'string' }, outputs: { type: 'array', items: { type: 'string' } } },
+      },
+    },
+  },
+} as const;
+
+/** The model restricted to one tenant's networks (its endpoints are only in those). */
+function viewOfTenant(model: ModelView, tenant: string): ModelView {
+  const networks = new Map([...model.networks].filter(([, n]) => n.tenant === tenant));
+  return { networks, subnetsByNetwork: model.subnetsByNetwork, endpointsByNetwork: model.endpointsByNetwork, bindings: model.bindings };
+}
+
+export function registerTraceRoutes(app: FastifyInstance, deps: ApiDeps): void {
+  app.post<{ Body: Omit<TraceRequest, 'protocol'> & { protocol: NonNullable<TraceRequest['protocol']> } }>(
+    '/v1/trace',
+    {
+      schema: {
+        operationId: 'tracePacket',
+        summary: 'Walk a described packet through the desired flows of its host, the tunnel and the destination host, and say why it arrives or not',
+        tags: ['trace'],
+        body: traceBody,
+        response: { 200: traceResponse, ...problemResponses, 409: writeProblemResponses[409], 422: problemResponses[400] },
+      },
+    },
+    async (req) => {
+      const source = deps.trace;
+      if (!source) throw new ApiError(503, 'Service Unavailable', 'trace is not available on this member');
+      const from = await findEndpoint(req, deps.model, req.body.from);
+      const to = req.body.to !== undefined ? await findEndpoint(req, deps.model, req.body.to) : undefined;
+      const scope = scopeOf(req);
+      const model = scope === undefined ? source.model : viewOfTenant(source.model, scope);
+      const members: FabricMember[] = [];
+      for (const h of await deps.hosts.list()) {
+        if (!h.value.encapIp) continue;
+        members.push({ context: { id: h.value.id, tunnelPorts: source.tunnelPorts(h.value.id) ?? new Map() }, encapIp: h.value.encapIp });
+      }
+      try {
+        return tracePacket(model, members, { ...req.body, from: from.value.id, ...(to ? { to: to.value.id } : {}) });
+      } catch (err) {
+        if (err instanceof TraceError) throw new ApiError(422, 'Unprocessable Content', err.message);
+        throw err;
+      }
+    },
+  );
+}
