@@ -5,6 +5,7 @@
 import { Command, Option } from 'commander';
 import type { HostRecord } from '../store/model';
 import { ApiClient, CliError } from './client';
+import { addInstallCommands } from './install-command';
 import { addModelCommands } from './model-commands';
 import { render, type Column, type OutputFormat } from './output';
 
@@ -49,6 +50,7 @@ export function buildCli(out: (text: string) => void): Command {
   const format = (): OutputFormat => program.opts<{ output: OutputFormat }>().output;
 
   addModelCommands(program, { client, format, out });
+  addInstallCommands(program, out);
 
   const host = program.command('host').description('hosts learned over OVSDB (read-only, plus decommission)');
   host
