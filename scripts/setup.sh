@@ -23,11 +23,20 @@ want ip iproute2
 want ethtool ethtool
 want sysctl procps
 want udhcpc udhcpc
-want busybox busybox
+# The static build: it also runs alone in container images and the VM's initramfs.
+want busybox busybox-static
 want ping iputils-ping
 want tcpdump tcpdump
 want sh dash
 want apt-get apt
+# Real workloads (Docker, CNI, VMs; src/integrations, src/sandbox).
+want nsenter util-linux
+want tar tar
+want dpkg-deb dpkg
+want podman podman
+want dockerd docker.io
+want docker docker.io
+want qemu-system-x86_64 qemu-system-x86
 # Benchmarks compare against these peers (npm run bench passes --bench).
 if [ "${1:-}" = "--bench" ]; then
   want ovn-northd ovn-central
