@@ -31,6 +31,8 @@ want sh dash
 want apt-get apt
 # Real workloads (Docker, CNI, VMs; src/integrations, src/sandbox).
 want nsenter util-linux
+want unshare util-linux
+want mount mount
 want tar tar
 want dpkg-deb dpkg
 want podman podman
