@@ -35,6 +35,7 @@ want unshare util-linux
 want mount mount
 want tar tar
 want dpkg-deb dpkg
+want apt-cache apt
 want podman podman
 want dockerd docker.io
 want docker docker.io
