@@ -11,6 +11,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Subnet } from '../../store/model';
+import { containsIp } from '../addresses';
 import { CommandError, runCommand } from '../exec';
 import {
   addPort,
@@ -87,29 +88,6 @@ function prefixOf(cidr: string): number {
 function subnetFor(ip: string, subnets: readonly Subnet[]): Subnet | undefined {
   const v6 = ip.includes(':');
   return subnets.find((s) => (s.ipVersion === 6) === v6 && containsIp(s.cidr, ip));
-}
-
-/** Whether `ip` lies in `cidr` (IPv4 and IPv6). */
-export function containsIp(cidr: string, ip: string): boolean {
-  const [base, len] = cidr.split('/');
-  const toBits = (a: string): bigint | undefined => {
-    if (a.includes(':')) {
-      const [head, tail] = a.split('::');
-      const h = head ? head.split(':') : [];
-      const t = tail !== undefined ? (tail ? tail.split(':') : []) : [];
-      const groups = tail !== undefined ? [...h, ...Array(8 - h.length - t.length).fill('0'), ...t] : h;
-      if (groups.length !== 8) return undefined;
-      return groups.reduce((n, g) => (n << 16n) | BigInt(parseInt(g || '0', 16)), 0n);
-    }
-    const p = a.split('.').map(Number);
-    return p.length === 4 ? p.reduce((n, x) => (n << 8n) | BigInt(x), 0n) : undefined;
-  };
-  const b = toBits(base ?? '');
-  const x = toBits(ip);
-  if (b === undefined || x === undefined || (ip.includes(':') !== (base ?? '').includes(':'))) return false;
-  const width = ip.includes(':') ? 128n : 32n;
-  const shift = width - BigInt(Number(len));
-  return b >> shift === x >> shift;
 }
 
 async function linkMac(netns: string | undefined, dev: string): Promise<string> {

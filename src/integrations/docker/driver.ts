@@ -25,7 +25,7 @@ import { dirname } from 'node:path';
 import { PlexusError } from '../../../protocols/common/errors';
 import { silentLogger, type Logger } from '../../log';
 import type { Network, Subnet } from '../../store/model';
-import { containsIp } from '../cni/commands';
+import { containsIp, firstHost } from '../addresses';
 import {
   addPort,
   createVeth,
@@ -104,14 +104,6 @@ const listOpt = (v: unknown): string[] => str(v).split(',').map((s) => s.trim())
 function genericOptions(options: unknown): Record<string, unknown> {
   const o = (options ?? {}) as Record<string, unknown>;
   return { ...o, ...((o[GENERIC] as Record<string, unknown> | undefined) ?? {}) };
-}
-
-function firstHost(cidr: string): string {
-  const [base] = cidr.split('/');
-  if (base!.includes(':')) return `${base!.replace(/::$/, '::')}${base!.endsWith('::') ? '1' : ''}`;
-  const p = base!.split('.').map(Number);
-  p[3] = (p[3] ?? 0) + 1;
-  return p.join('.');
 }
 
 export class PlexusDockerDriver {
