@@ -101,6 +101,22 @@ describe('plexus-docker with real dockerd on two hosts @slow', function () {
     assert.equal((await plexusd.api('DELETE', `/v1/endpoints/${holder.body.id}`)).status, 204);
   });
 
+  it('network and endpoint options select the security groups of the endpoint (policy on attach)', async () => {
+    await docker(0, 'network', 'create', '-d', 'plexus', '--ipam-driver', 'plexus', '--subnet', '192.168.201.0/24', '-o', 'plexus.security-groups=web,ssh', 'Tiered');
+    await docker(0, 'run', '-d', '--name', 't1', '--net', 'Tiered', image, 'sleep', '600');
+    await docker(0, 'create', '--name', 't2', '--net', 'none', image, 'sleep', '600');
+    await docker(0, 'network', 'disconnect', 'none', 't2');
+    await docker(0, 'network', 'connect', '--driver-opt', 'plexus.security-groups=db', 'Tiered', 't2');
+    await docker(0, 'start', 't2');
+    const eps = (await plexusd.api<{ items: (Ep & { securityGroups: string[] })[] }>('GET', '/v1/endpoints?network=Tiered')).body.items;
+    const ip1 = await docker(0, 'inspect', '-f', '{{(index .NetworkSettings.Networks "Tiered").IPAddress}}', 't1');
+    const ip2 = await docker(0, 'inspect', '-f', '{{(index .NetworkSettings.Networks "Tiered").IPAddress}}', 't2');
+    assert.deepEqual(eps.find((e) => e.ips.includes(ip1))?.securityGroups, ['web', 'ssh']);
+    assert.deepEqual(eps.find((e) => e.ips.includes(ip2))?.securityGroups, ['db']);
+    await docker(0, 'rm', '-f', 't1', 't2');
+    await docker(0, 'network', 'rm', 'Tiered');
+  });
+
   it('stop and network rm leave nothing behind in Plexus, OVS or the other dockerd', async () => {
     await docker(1, 'rm', '-f', 'c2');
     await docker(0, 'network', 'rm', 'DockerSN');
