@@ -281,8 +281,8 @@ export class PlexusDockerDriver {
     };
     this.save();
     this.log.info('network created', { docker: dockerId.slice(0, 12), plexus: network.id, name: network.name, adopted: !created, pools });
-    if (created && !wanted && this.options.docker) {
-      const naming = this.learnName(dockerId).finally(() => this.naming.delete(dockerId));
+    if (this.options.docker) {
+      const naming = this.learnNetwork(dockerId, created && !wanted).finally(() => this.naming.delete(dockerId));
       this.naming.set(dockerId, naming);
     }
     return {};
@@ -306,20 +306,31 @@ export class PlexusDockerDriver {
     }
   }
 
-  /** Renames a network created as `docker-<id12>` to its Docker name, or adopts the Plexus network of that name. */
-  private async learnName(dockerId: string): Promise<void> {
+  /**
+   * Reads what libnetwork does not pass to drivers once dockerd has stored the
+   * network: its labels (`--label plexus.security-groups=...`, used where no `-o`
+   * option said otherwise) and, for a network created as `docker-<id12>`, its name:
+   * the Plexus network is renamed to it, or the Plexus network of that name adopted.
+   */
+  private async learnNetwork(dockerId: string, provisional: boolean): Promise<void> {
     const docker = this.options.docker!;
     const deadline = Date.now() + 10_000;
-    let name: string | undefined;
-    while (Date.now() < deadline && !name) {
-      name = await docker.inspectNetwork(dockerId).then((n) => n.Name, () => undefined);
-      if (!name) await new Promise((r) => setTimeout(r, 50));
+    let seen: { Name: string; Labels?: Readonly<Record<string, string>> } | undefined;
+    while (Date.now() < deadline && !seen) {
+      seen = await docker.inspectNetwork(dockerId).catch(() => undefined);
+      if (!seen) await new Promise((r) => setTimeout(r, 50));
     }
     const net = this.state.networks[dockerId];
-    if (!name || !net) {
-      this.log.warn('network name not learned', { docker: dockerId.slice(0, 12), reason: name ? 'network deleted meanwhile' : 'dockerd did not show it within 10 s' });
+    if (!seen || !net) {
+      this.log.warn('network not seen in dockerd', { docker: dockerId.slice(0, 12), reason: seen ? 'network deleted meanwhile' : 'dockerd did not show it within 10 s' });
       return;
     }
+    const labels = seen.Labels ?? {};
+    if (net.securityGroups.length === 0 && labels[OPTION.securityGroups]) net.securityGroups = listOpt(labels[OPTION.securityGroups]);
+    if (!net.qosPolicy && labels[OPTION.qosPolicy]) net.qosPolicy = labels[OPTION.qosPolicy];
+    this.save();
+    if (!provisional) return;
+    const name = seen.Name;
     const api = this.options.api;
     const existing = await api.findNetwork(name).catch(() => undefined);
     if (!existing) {
@@ -336,11 +347,11 @@ export class PlexusDockerDriver {
       return;
     }
     // Same name and subnets: this Docker network is another host's view of an existing Plexus network.
-    const provisional = net.plexus;
+    const provisionalId = net.plexus;
     net.plexus = existing.id;
     net.created = false;
     this.save();
-    await api.deleteNetwork(provisional).catch((err: unknown) => this.log.warn('provisional network not deleted', { plexus: provisional, error: String(err) }));
+    await api.deleteNetwork(provisionalId).catch((err: unknown) => this.log.warn('provisional network not deleted', { plexus: provisionalId, error: String(err) }));
     this.log.info('network adopted by name', { docker: dockerId.slice(0, 12), plexus: existing.id, name });
   }
 

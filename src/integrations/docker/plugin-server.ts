@@ -50,7 +50,7 @@ export async function servePlugin(driver: PlexusDockerDriver, socketPath: string
       const t0 = Date.now();
       handler(body).then(
         (out) => {
-          l.debug('plugin call', { path, ms: Date.now() - t0 });
+          l.debug('plugin call', { path, ms: Date.now() - t0, request: body, response: out });
           send(res, 200, out);
         },
         (err: unknown) => {

@@ -101,8 +101,15 @@ describe('plexus-docker with real dockerd on two hosts @slow', function () {
     assert.equal((await plexusd.api('DELETE', `/v1/endpoints/${holder.body.id}`)).status, 204);
   });
 
-  it('network and endpoint options select the security groups of the endpoint (policy on attach)', async () => {
+  it('network options, network labels and endpoint driver options select the security groups of the endpoint (policy on attach)', async () => {
     await docker(0, 'network', 'create', '-d', 'plexus', '--ipam-driver', 'plexus', '--subnet', '192.168.201.0/24', '-o', 'plexus.security-groups=web,ssh', 'Tiered');
+    await docker(0, 'network', 'create', '-d', 'plexus', '--ipam-driver', 'plexus', '--subnet', '192.168.202.0/24', '--label', 'plexus.security-groups=labelled', 'Labelled');
+    await docker(0, 'run', '-d', '--name', 'l1', '--net', 'Labelled', image, 'sleep', '600');
+    const lip = await docker(0, 'inspect', '-f', '{{(index .NetworkSettings.Networks "Labelled").IPAddress}}', 'l1');
+    const leps = (await plexusd.api<{ items: (Ep & { securityGroups: string[] })[] }>('GET', '/v1/endpoints?network=Labelled')).body.items;
+    assert.deepEqual(leps.find((e) => e.ips.includes(lip))?.securityGroups, ['labelled']);
+    await docker(0, 'rm', '-f', 'l1');
+    await docker(0, 'network', 'rm', 'Labelled');
     await docker(0, 'run', '-d', '--name', 't1', '--net', 'Tiered', image, 'sleep', '600');
     await docker(0, 'create', '--name', 't2', '--net', 'none', image, 'sleep', '600');
     await docker(0, 'network', 'disconnect', 'none', 't2');
