@@ -40,6 +40,9 @@ want podman podman
 want dockerd docker.io
 want docker docker.io
 want qemu-system-x86_64 qemu-system-x86
+# The qemu driver package brings libvirtd with it.
+want libvirtd libvirt-daemon-driver-qemu
+want virsh libvirt-clients
 # Benchmarks compare against these peers (npm run bench passes --bench).
 if [ "${1:-}" = "--bench" ]; then
   want ovn-northd ovn-central

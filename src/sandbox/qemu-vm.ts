@@ -18,10 +18,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeInitramfs, VM_LEASE_MARKER, VM_READY_MARKER } from './initramfs';
+import { writeInitramfs } from './initramfs';
 import { ip } from './netns';
 import type { OvsHost } from './ovs-host';
 import { onExitCleanup, sleep, stopPid, trackPid, untrackPid, waitFor } from './processes';
+import { VmConsole, type VmLease } from './vm-console';
 import { ensureVmKernel } from './vm-kernel';
 
 export interface QemuVmOptions {
@@ -39,23 +40,14 @@ export interface QemuVmOptions {
   readonly memoryMb?: number;
 }
 
-export interface VmLease {
-  readonly ip: string;
-  readonly subnet: string;
-  readonly router: string;
-  readonly mtu: string;
-  /** From the DHCP command written to the console to the lease printed. */
-  readonly elapsedMs: number;
-}
+export type { VmLease } from './vm-console';
 
 let vmCount = 0;
 
 export class QemuVm {
   private child: ChildProcess | undefined;
-  private console = '';
-  private readonly waiters = new Set<() => void>();
+  readonly console: VmConsole;
   private readonly forgetExit: () => void;
-  private commandCount = 0;
   /** qemu start → READY marker on the console (boot), when it booted. */
   bootMs: number | undefined;
 
@@ -66,13 +58,14 @@ export class QemuVm {
     readonly vmId: string,
   ) {
     this.forgetExit = onExitCleanup(() => rmSync(dir, { recursive: true, force: true }));
+    this.console = new VmConsole(options.name, (line) => this.child?.stdin?.write(line));
   }
 
   get pid(): number | undefined {
     return this.child?.pid;
   }
   get consoleText(): string {
-    return this.console;
+    return this.console.output;
   }
   get qmpSocket(): string {
     return join(this.dir, 'qmp.sock');
@@ -110,25 +103,21 @@ export class QemuVm {
     const child = spawn('nsenter', args, { stdio: ['pipe', 'pipe', 'pipe'] });
     this.child = child;
     if (child.pid) trackPid(child.pid);
-    const onData = (d: Buffer): void => {
-      this.console = (this.console + d.toString()).slice(-200_000);
-      for (const w of [...this.waiters]) w();
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.on('exit', () => {
+    child.stdout!.on('data', (d: Buffer) => this.console.feed(d));
+    child.stderr!.on('data', (d: Buffer) => this.console.feed(d));
+    child.on('exit', (code) => {
       if (child.pid) untrackPid(child.pid);
-      for (const w of [...this.waiters]) w();
+      this.console.close(`qemu exited ${code}`);
     });
     await waitFor(`tap ${this.tap} of ${o.name}`, async () => {
-      if (child.exitCode !== null) throw new Error(`qemu exited ${child.exitCode}: ${this.console.slice(-2000)}`);
+      if (child.exitCode !== null) throw new Error(`qemu exited ${child.exitCode}: ${this.console.output.slice(-2000)}`);
       return (await ip(o.netns, 'link', 'show', 'dev', this.tap).catch(() => undefined)) !== undefined;
     }, 30_000, 50);
     // libvirt brings the tap up before plugging it (virNetDevSetOnline); qemu leaves it down.
     await ip(o.netns, 'link', 'set', 'dev', this.tap, 'up');
     await this.plug(o.incoming ? 'inactive' : 'active');
     if (!o.incoming) {
-      await this.waitForConsole((t) => t.includes(VM_READY_MARKER), 120_000, 'the guest shell');
+      await this.console.waitForShell();
       this.bootMs = Date.now() - t0;
     }
   }
@@ -157,63 +146,14 @@ export class QemuVm {
     await this.options.ovs.vsctl('--', '--if-exists', 'del-port', this.tap);
   }
 
-  private waitForConsole(match: (text: string) => boolean, timeoutMs: number, what: string, from = 0): Promise<string> {
-    return new Promise((resolve, reject) => {
-      const check = (): void => {
-        const text = this.console.slice(from);
-        if (match(text)) {
-          done();
-          resolve(text);
-        } else if (this.child?.exitCode !== null && this.child?.exitCode !== undefined) {
-          done();
-          reject(new Error(`${this.options.name}: qemu exited while waiting for ${what}: ${this.console.slice(-1500)}`));
-        }
-      };
-      const timer = setTimeout(() => {
-        done();
-        reject(new Error(`${this.options.name}: no ${what} within ${timeoutMs} ms; console: ${this.console.slice(-1500)}`));
-      }, timeoutMs);
-      const done = (): void => {
-        clearTimeout(timer);
-        this.waiters.delete(check);
-      };
-      this.waiters.add(check);
-      check();
-    });
+  run(line: string, timeoutMs?: number): Promise<{ output: string; status: number }> {
+    return this.console.run(line, timeoutMs);
   }
-
-  /**
-   * Runs a shell line on the guest console and resolves with its output and
-   * exit status. The end marker is computed by the guest shell, so the echoed
-   * command line never matches it.
-   */
-  async run(line: string, timeoutMs = 30_000): Promise<{ output: string; status: number }> {
-    const n = ++this.commandCount;
-    const from = this.console.length;
-    const marker = `PXDONE${n}`;
-    const done = new RegExp(`${marker}-(\\d+)-${n * 7}`);
-    // The UART takes a line at a time; the guest echoes what it reads.
-    this.child!.stdin!.write(`${line}; echo ${marker}-$?-$((${n} * 7))\n`);
-    const text = await this.waitForConsole((t) => done.test(t), timeoutMs, `the end of "${line}"`, from);
-    const m = done.exec(text)!;
-    return { output: text.slice(0, m.index), status: Number(m[1]) };
+  dhcp(timeoutMs?: number): Promise<VmLease> {
+    return this.console.dhcp(timeoutMs);
   }
-
-  /** DHCP from the guest (busybox udhcpc); resolves with the lease it applied. */
-  async dhcp(timeoutMs = 30_000): Promise<VmLease> {
-    const t0 = Date.now();
-    const r = await this.run('udhcpc -i eth0 -n -q -t 10 -T 1 -O mtu -s /bin/udhcpc.script', timeoutMs);
-    const elapsedMs = Date.now() - t0;
-    const m = new RegExp(`${VM_LEASE_MARKER} ip=(\\S*) subnet=(\\S*) router=(\\S*) mtu=(\\S*)`).exec(r.output);
-    if (r.status !== 0 || !m) throw new Error(`${this.options.name}: no DHCP lease (udhcpc exit ${r.status}): ${r.output.slice(-800)}`);
-    return { ip: m[1]!, subnet: m[2]!, router: m[3]!, mtu: m[4]!, elapsedMs };
-  }
-
-  /** Pings from the guest; `received` of `count`. */
-  async ping(ip: string, count = 3, timeoutMs = 30_000): Promise<{ received: number; output: string }> {
-    const r = await this.run(`ping -c ${count} -W 2 ${ip}`, timeoutMs);
-    const m = /(\d+) packets received/.exec(r.output);
-    return { received: Number(m?.[1] ?? 0), output: r.output };
+  ping(ip: string, count?: number, timeoutMs?: number): Promise<{ received: number; output: string }> {
+    return this.console.ping(ip, count, timeoutMs);
   }
 
   /** One QMP command (QEMU Machine Protocol) on a fresh connection. */
@@ -260,7 +200,7 @@ export class QemuVm {
       await sleep(50);
     }
     // The guest now runs in the target: its console is the target's stdio.
-    target.commandCount = this.commandCount;
+    target.console.moveTo((line) => target.child?.stdin?.write(line), this.console);
     return Date.now() - t0;
   }
 

@@ -4,6 +4,7 @@ import { Lab, type Workload } from '../../../src/sandbox/lab';
 import { NsProcess } from '../../../src/sandbox/netns';
 import { PlexusdProcess, freePorts } from '../../../src/sandbox/plexusd-process';
 import { waitFor } from '../../../src/sandbox/processes';
+import { Libvirtd } from '../../../src/sandbox/libvirt';
 import { QemuVm } from '../../../src/sandbox/qemu-vm';
 
 interface Ep {
@@ -16,12 +17,13 @@ interface Ep {
 }
 
 /**
- * A real VM (SPEC §7 "VMs"): qemu boots Debian's kernel with a busybox
- * initramfs on lab host 2, its tap on br-int the way libvirt's openvswitch
- * virtualport plugs it; it takes its address over DHCP from Plexus and pings a
- * container on host 1. Then qemu live-migrates it to host 1 with libvirt's
- * interface sequence (target `iface-status=inactive`, then active, source port
- * removed) while the container keeps pinging it.
+ * A real VM (SPEC §7 "VMs"): Debian's kernel with a busybox initramfs on lab
+ * host 2, first through real libvirt (`virsh define` with `<virtualport
+ * type='openvswitch'>`: libvirt plugs the tap), then as a bare qemu whose tap
+ * gets libvirt's ovs-vsctl command; it takes its address over DHCP from Plexus
+ * and pings a container on host 1. Then qemu live-migrates it to host 1 with
+ * libvirt's interface sequence (target `iface-status=inactive`, then active,
+ * source port removed) while the container keeps pinging it.
  */
 describe('a qemu VM on the overlay: DHCP from Plexus, pings, live migration @slow', function () {
   this.timeout(240_000);
@@ -30,6 +32,7 @@ describe('a qemu VM on the overlay: DHCP from Plexus, pings, live migration @slo
   let c1: Workload;
   let vm: QemuVm | undefined;
   let target: QemuVm | undefined;
+  let libvirtd: Libvirtd | undefined;
   let ep: Ep;
 
   const endpoint = async (): Promise<Ep> => (await plexusd.api<Ep>('GET', `/v1/endpoints/${ep.id}`)).body;
@@ -50,13 +53,38 @@ describe('a qemu VM on the overlay: DHCP from Plexus, pings, live migration @slo
   });
 
   after(async () => {
+    await libvirtd?.stop();
     await target?.stop();
     await vm?.stop();
     await lab?.stop();
     await plexusd?.destroy();
   });
 
-  it('boots on host 2, gets its address over DHCP from Plexus and pings a container on host 1', async () => {
+  it('through libvirt (virsh define, openvswitch virtualport) on host 2: DHCP from Plexus, pings a container on host 1', async () => {
+    const h2 = lab.host(2);
+    libvirtd = await Libvirtd.start({ netns: h2.netns, ovs: h2.ovs });
+    const t0 = Date.now();
+    const lv = await libvirtd.startVm({ name: 'pxvm1', interfaceId: ep.id, mac: ep.mac });
+    // libvirt itself wrote the keys Plexus binds by.
+    const ids = (await h2.ovs.vsctl('get', 'Interface', lv.tap, 'external_ids')).stdout;
+    for (const k of [`attached-mac="${ep.mac}"`, `iface-id="${ep.id}"`, `vm-id="${lv.vmId}"`, 'iface-status=active']) assert.ok(ids.includes(k), `${k} in ${ids}`);
+    await waitFor('VM endpoint installed on h2', async () => {
+      const e = await endpoint();
+      return e.status === 'installed' && e.host === 'h2';
+    }, 20_000);
+    const lease = await lv.dhcp();
+    process.stdout.write(`      libvirt: virsh start → guest shell ${lv.bootMs} ms, DHCP ${lease.elapsedMs} ms; virsh start → lease ${Date.now() - t0} ms\n`);
+    assert.deepEqual({ ip: lease.ip, router: lease.router, mtu: lease.mtu }, { ip: ep.ips[0], router: '192.168.200.1', mtu: '1450' });
+    const out = await lv.ping(c1.ip!);
+    assert.equal(out.received, 3, out.output);
+    assert.ok((await lab.ping(c1, lease.ip, { count: 2, timeoutMs: 4000 })).ok, 'c1 → VM');
+    await lv.destroy();
+    assert.doesNotMatch((await h2.ovs.vsctl('list-ports', 'br-int')).stdout, new RegExp(`^${lv.tap}$`, 'm'), 'virsh destroy removed the port');
+    await libvirtd.stop();
+    libvirtd = undefined;
+  });
+
+  it('as a bare qemu with libvirt\'s ovs-vsctl command on host 2: DHCP from Plexus, pings a container on host 1', async () => {
     const h2 = lab.host(2);
     const t0 = Date.now();
     vm = await QemuVm.start({ name: 'vm1', netns: h2.netns, ovs: h2.ovs, interfaceId: ep.id, mac: ep.mac });
