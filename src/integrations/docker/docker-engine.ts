@@ -74,8 +74,9 @@ export class DockerEngine {
   inspectNetwork(id: string): Promise<DockerNetwork> {
     return this.call('GET', `/networks/${encodeURIComponent(id)}`);
   }
-  listNetworks(driver: string): Promise<DockerNetwork[]> {
-    return this.call('GET', `/networks?filters=${encodeURIComponent(JSON.stringify({ driver: [driver] }))}`);
+  /** Every network, or those of one driver. */
+  listNetworks(driver?: string): Promise<DockerNetwork[]> {
+    return this.call('GET', driver ? `/networks?filters=${encodeURIComponent(JSON.stringify({ driver: [driver] }))}` : '/networks');
   }
   createNetwork(body: Record<string, unknown>): Promise<{ Id: string }> {
     return this.call('POST', '/networks/create', body);

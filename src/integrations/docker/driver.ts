@@ -495,9 +495,11 @@ export class PlexusDockerDriver {
     this.syncing = true;
     try {
       const api = this.options.api;
-      const [networks, local] = await Promise.all([api.listAll<Network>('/v1/networks'), docker.listNetworks('plexus')]);
+      const [networks, all] = await Promise.all([api.listAll<Network>('/v1/networks'), docker.listNetworks()]);
+      const local = all.filter((d) => d.Driver === 'plexus');
       const localPlexus = new Set(local.map((d) => this.state.networks[d.Id]?.plexus).filter(Boolean));
-      const localNames = new Set(local.map((d) => d.Name));
+      // A name any Docker network already has (ours or another driver's) is not mirrored.
+      const localNames = new Set(all.map((d) => d.Name));
       for (const n of networks) {
         if (PROVISIONAL.test(n.name) || localPlexus.has(n.id) || localNames.has(n.name)) continue;
         const subnets = await api.listSubnets(n.id);
