@@ -34,7 +34,9 @@ const LAYERS = {
   '^src/southbound/': [...BASICS, '^src/store/', '^src/cluster/'],
   '^src/overlay/': [...BASICS, '^src/store/', '^src/pipeline/', '^src/compiler/', '^src/reconciler/', '^src/cluster/', '^src/southbound/'],
   '^src/api/': [...BASICS, '^src/config\\.ts$', '^src/store/', '^src/pipeline/', '^src/compiler/', '^src/cluster/'],
-  '^src/cli/': [...BASICS, '^src/config\\.ts$', '^src/store/', '^src/api/'],
+  '^src/cli/': [...BASICS, '^src/config\\.ts$', '^src/store/', '^src/api/', '^src/integrations/cni/install\\.ts$'],
+  // Docker, CNI and VM integrations: clients of the REST API and of the host's OVS, never of the daemon's insides.
+  '^src/integrations/': [...BASICS, '^src/store/model\\.ts$', '^src/store/ipam\\.ts$', '^src/cli/client\\.ts$'],
   '^src/daemon/': ['^protocols/', '^src/(?!sandbox/|cli/)'],
   '^src/sandbox/': ['^protocols/', '^src/(?!daemon/)'],
   // Benchmarks reuse the tests' switch and workload fixtures.
@@ -65,7 +67,7 @@ module.exports = {
       name: 'no-orphans',
       comment: 'a production module nothing imports is dead code',
       severity: 'error',
-      from: { orphan: true, path: '^(src|protocols)/', pathNot: ['^src/daemon/main\\.ts$', '^src/cli/plexusctl\\.ts$', '\\.d\\.ts$'] },
+      from: { orphan: true, path: '^(src|protocols)/', pathNot: ['^src/daemon/main\\.ts$', '^src/cli/plexusctl\\.ts$', '^src/integrations/(cni|docker)/main\\.ts$', '\\.d\\.ts$'] },
       to: {},
     },
   ],

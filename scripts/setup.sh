@@ -23,7 +23,8 @@ want ip iproute2
 want ethtool ethtool
 want sysctl procps
 want udhcpc udhcpc
-want busybox busybox
+# The static build: it also runs alone in container images and the VM's initramfs.
+want busybox busybox-static
 want ping iputils-ping
 want tcpdump tcpdump
 want sh dash
@@ -34,6 +35,20 @@ want openssl openssl
 want systemd-analyze systemd
 # promtool checks the /metrics exposition in npm test.
 want promtool prometheus
+# Real workloads (Docker, CNI, VMs; src/integrations, src/sandbox).
+want nsenter util-linux
+want unshare util-linux
+want mount mount
+want tar tar
+want dpkg-deb dpkg
+want apt-cache apt
+want podman podman
+want dockerd docker.io
+want docker docker.io
+want qemu-system-x86_64 qemu-system-x86
+# The qemu driver package brings libvirtd with it.
+want libvirtd libvirt-daemon-driver-qemu
+want virsh libvirt-clients
 # Benchmarks compare against these peers (npm run bench passes --bench).
 if [ "${1:-}" = "--bench" ]; then
   want ovn-northd ovn-central

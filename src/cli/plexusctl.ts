@@ -8,6 +8,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { generateToken } from '../api/auth';
 import type { HostRecord } from '../store/model';
 import { ApiClient, ClientError, EXIT } from './client';
+import { addInstallCommands } from './install-command';
 import { addModelCommands } from './model-commands';
 import { render, type Column, type OutputFormat } from './output';
 import { addTraceCommands } from './trace-commands';
@@ -87,6 +88,7 @@ export function buildCli(out: (text: string) => void): Command {
 
   addModelCommands(program, { client, format, out });
   addTraceCommands(program, { client, format, out });
+  addInstallCommands(program, out);
 
   const host = program.command('host').description('hosts learned over OVSDB (read-only, plus decommission)');
   host

@@ -1,0 +1,30 @@
+/** `plexusctl install cni` (SPEC §7, §11): installs the plexus-cni plugin, and a network configuration when --network is given. */
+import type { Command } from 'commander';
+import { DEFAULT_CNI_BIN_DIR, DEFAULT_CNI_CONF_DIR, installCni } from '../integrations/cni/install';
+
+export function addInstallCommands(program: Command, out: (text: string) => void): void {
+  const install = program.command('install').description('install integrations on this host');
+  install
+    .command('cni')
+    .description('install the plexus-cni plugin (and, with --network, a CNI network configuration for it)')
+    .option('--dir <DIR>', 'CNI plugin directory', DEFAULT_CNI_BIN_DIR)
+    .option('--conf-dir <DIR>', 'CNI configuration directory', DEFAULT_CNI_CONF_DIR)
+    .option('--network <NAME>', 'also write <conf-dir>/50-<NAME>.conflist for this Plexus network')
+    .option('--ovsdb <TARGET>', 'this host\'s OVSDB (ovs-vsctl --db form), written into the configuration')
+    .option('--token-file <FILE>', 'file with the bearer token, written into the configuration')
+    .option('--cni-version <V>', 'cniVersion of the configuration', '1.0.0')
+    .action((o: { dir: string; confDir: string; network?: string; ovsdb?: string; tokenFile?: string; cniVersion: string }) => {
+      const url = program.opts<{ url: string }>().url;
+      const r = installCni({
+        binDir: o.dir,
+        confDir: o.confDir,
+        plexusUrl: url,
+        cniVersion: o.cniVersion,
+        ...(o.network ? { network: o.network } : {}),
+        ...(o.ovsdb ? { ovsdb: o.ovsdb } : {}),
+        ...(o.tokenFile ? { tokenFile: o.tokenFile } : {}),
+      });
+      out(`installed ${r.plugin}`);
+      if (r.conflist) out(`wrote ${r.conflist}`);
+    });
+}
