@@ -9,6 +9,7 @@ import { generateToken } from '../api/auth';
 import type { HostRecord } from '../store/model';
 import { ApiClient, ClientError, EXIT } from './client';
 import { addModelCommands } from './model-commands';
+import { addRouterCommands } from './router-commands';
 import { render, type Column, type OutputFormat } from './output';
 
 const hostColumns: readonly Column<HostRecord>[] = [
@@ -85,6 +86,7 @@ export function buildCli(out: (text: string) => void): Command {
   const format = (): OutputFormat => program.opts<{ output: OutputFormat }>().output;
 
   addModelCommands(program, { client, format, out });
+  addRouterCommands(program, { client, format, out });
 
   const host = program.command('host').description('hosts learned over OVSDB (read-only, plus decommission)');
   host
