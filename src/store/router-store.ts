@@ -37,13 +37,13 @@ export interface AddInterfaceInput {
 export const routerClaim = (routerId: string): string => `router:${routerId}`;
 
 /**
- * The router's MAC: locally administered unicast (first octet 0x0a), the
+ * The router's MAC: locally administered unicast (first octet 0x0e, apart from the DHCP server's 0a:...), the
  * other five octets from SHA-256 of the id, so every member and every restart
  * compute the same one.
  */
 export function routerMacOf(routerId: string): string {
   const h = createHash('sha256').update(`router:${routerId}`).digest();
-  return formatMac(Buffer.from([0x0a, h[0]!, h[1]!, h[2]!, h[3]!, h[4]!]));
+  return formatMac(Buffer.from([0x0e, h[0]!, h[1]!, h[2]!, h[3]!, h[4]!]));
 }
 
 export class RouterStore {
