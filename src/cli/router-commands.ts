@@ -28,7 +28,12 @@ function parseRoute(text: string): Route {
 }
 
 export function addRouterCommands(program: Command, ctx: CliContext): void {
-  const show = (body: unknown): void => ctx.out(render(body as Row | Row[], ctx.format(), routerColumns));
+  // In tables, interfaces and routes read as "10.1.0.1 (10.1.0.0/24)" and "10.9.0.0/16 via 10.1.0.254".
+  const summarize = (r: Row): Row => ({ ...r, interfaces: routerColumns[4]!.get(r), routes: routerColumns[5]!.get(r) });
+  const show = (body: unknown): void => {
+    const rows = ctx.format() === 'table' ? (Array.isArray(body) ? (body as Row[]).map(summarize) : summarize(body as Row)) : (body as Row | Row[]);
+    ctx.out(render(rows, ctx.format(), routerColumns.map((c, i) => (i >= 4 ? { header: c.header, get: (r: Row) => r[c.header.toLowerCase()] } : c))));
+  };
   const router = program.command('router').description('distributed routers: interfaces on subnets, static routes');
   router
     .command('create')
