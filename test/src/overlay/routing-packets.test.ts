@@ -122,7 +122,7 @@ describe('distributed routing with real packets @slow', function () {
 
   it('sends a static route\'s traffic to the appliance endpoint holding the next hop', async () => {
     const fw = w['fw']!;
-    const capture = nsRun(fw.netns, 'timeout', ['6', 'tcpdump', '-l', '-n', '-v', '-c', '2', '-i', 'eth0', 'icmp and dst host 10.61.9.9'], { allowFail: true, timeoutMs: 10_000 });
+    const capture = nsRun(fw.netns, 'tcpdump', ['-l', '-n', '-v', '-c', '2', '-i', 'eth0', 'icmp and dst host 10.61.9.9'], { allowFail: true, timeoutMs: 8000 });
     await new Promise((r) => setTimeout(r, 1000));
     await nsRun(w['a1']!.netns, 'ping', ['-n', '-c', '3', '-i', '0.2', '-W', '1', '10.61.9.9'], { allowFail: true });
     const seen = await capture;
