@@ -120,6 +120,32 @@ describe('distributed routing with real packets @slow', function () {
     }
   });
 
+  it('measures routed against switched between the same hosts (printed, not asserted)', async () => {
+    // b1 → b2: switched in network B across hosts; a1 → b2: routed A → B across the same hosts.
+    const rtt = async (from: string, to: string): Promise<number> => {
+      const r = await lab.ping(w[from]!, eps[to]!.ips[0]!, { count: 10, intervalMs: 50, timeoutMs: 5000 });
+      assert.ok(r.ok && r.rttMs !== undefined, `${from} → ${to}`);
+      return r.rttMs!;
+    };
+    const rate = async (from: string, to: string): Promise<number> => {
+      const t = await lab.tcpTransfer(w[from]!, w[to]!, 2 * 1024 * 1024);
+      assert.ok(t.ok, JSON.stringify(t));
+      return t.mbitPerS;
+    };
+    const fig = { switchedRtt: [] as number[], routedRtt: [] as number[], switchedTcp: [] as number[], routedTcp: [] as number[] };
+    for (let round = 0; round < 3; round++) {
+      fig.switchedRtt.push(await rtt('b1', 'b2'));
+      fig.routedRtt.push(await rtt('a1', 'b2'));
+      fig.switchedTcp.push(await rate('b1', 'b2'));
+      fig.routedTcp.push(await rate('a1', 'b2'));
+    }
+    const median = (xs: number[]): number => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
+    process.stdout.write(
+      `      h1 → h2, median of 3: ping RTT switched ${median(fig.switchedRtt).toFixed(3)} ms, routed ${median(fig.routedRtt).toFixed(3)} ms; ` +
+        `TCP switched ${median(fig.switchedTcp).toFixed(0)} Mbit/s, routed ${median(fig.routedTcp).toFixed(0)} Mbit/s\n`,
+    );
+  });
+
   it('sends a static route\'s traffic to the appliance endpoint holding the next hop', async () => {
     const fw = w['fw']!;
     const capture = nsRun(fw.netns, 'tcpdump', ['-l', '-n', '-v', '-c', '2', '-i', 'eth0', 'icmp and dst host 10.61.9.9'], { allowFail: true, timeoutMs: 8000 });
