@@ -8,7 +8,8 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Versioned } from '../store/collection';
 import type { Binding, Endpoint } from '../store/model';
 import { ResourceConflictError } from '../store/model-errors';
-import type { CreateEndpointInput, EndpointPatch } from '../store/model-store';
+import type { CreateEndpointInput, EndpointPatch, ModelStore } from '../store/model-store';
+import { cidrContains } from '../store/ipam';
 import { matchesLabels, parseLabelSelector } from './label-selector';
 import { byNameThenId, paginate } from './pagination';
 import { ifMatchOf, setEtag } from './preconditions';
@@ -122,10 +123,12 @@ export function registerEndpointRoutes(app: FastifyInstance, deps: ApiDeps): voi
       setEtag(reply, e.revision);
       const b = e.binding;
       const flows = deps.flowsOf ? await deps.flowsOf(e.value.id) : undefined;
+      const routers = await routersOfEndpoint(model, e.value);
       return {
         ...view(e, b),
         ifaceName: b?.ifaceName ?? null,
         statusHistory: b?.history ?? [],
+        ...(routers.length ? { routers } : {}),
         ...(flows !== undefined ? { flows } : {}),
       };
     },
@@ -175,4 +178,16 @@ export function registerEndpointRoutes(app: FastifyInstance, deps: ApiDeps): voi
       return reply.status(204).send();
     },
   );
+}
+
+/** Routing, for the drill-down: the routers on the endpoint's subnets, with the gateway address each has there. */
+async function routersOfEndpoint(model: ModelStore, endpoint: Endpoint): Promise<{ id: string; name: string; mac: string; gateway: string; subnet: string }[]> {
+  const out: { id: string; name: string; mac: string; gateway: string; subnet: string }[] = [];
+  for (const s of await model.listSubnets({ network: endpoint.network })) {
+    if (!endpoint.ips.some((ip) => cidrContains(s.value.cidr, ip))) continue;
+    const r = await model.routers.ofSubnet(s.value.id);
+    const leg = r?.value.interfaces.find((i) => i.subnet === s.value.id);
+    if (r && leg) out.push({ id: r.value.id, name: r.value.name, mac: r.value.mac, gateway: leg.ip, subnet: s.value.id });
+  }
+  return out;
 }

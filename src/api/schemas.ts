@@ -186,6 +186,11 @@ export const endpointDetailSchema = {
       items: { type: 'object', properties: { status, at: { type: 'string' }, host: { type: ['string', 'null'] } } },
     },
     flows: { description: 'flows on its host that belong to the endpoint (when available)' },
+    routers: {
+      description: "routers on the endpoint's subnets and the gateway address each has there",
+      type: 'array',
+      items: { type: 'object', properties: { id: { type: 'string' }, name: { type: 'string' }, mac: { type: 'string' }, gateway: { type: 'string' }, subnet: { type: 'string' } } },
+    },
   },
   required: ['id', 'network', 'mac', 'ips', 'status', 'host', 'ofport'],
 } as const;

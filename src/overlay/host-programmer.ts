@@ -20,11 +20,14 @@ import {
   compileEndpoint,
   compileNetworkBase,
   compileNetworkPartitions,
+  compileRouterPartition,
   endpointPartition,
-  isPresent,
   networkPartition,
   PIPELINE_PARTITION,
+  reachOf,
+  type Reach,
 } from '../compiler/compile-host';
+import { routedPeers, routerPartition, routersOf } from '../compiler/l3';
 import { compilePipeline } from '../compiler/pipeline';
 import { placedEndpoints, placementOf, type HostContext, type Placed } from '../compiler/snapshot';
 import type { Logger } from '../log';
@@ -46,9 +49,16 @@ export interface HostProgrammerOptions {
 interface ProgrammedHost {
   readonly flows: HostFlows;
   tunnelPorts: ReadonlyMap<string, number>;
-  /** Endpoint partitions set on this host, per network present here. */
+  /** Endpoint partitions set on this host, per network present (or routed to) here. */
   readonly endpointsOf: Map<string, Set<string>>;
+  /** How each network compiled here reaches the host (absent ones are not kept). */
+  readonly reach: Map<string, Reach>;
+  /** Router partitions set on this host. */
+  readonly routers: Set<string>;
 }
+
+/** A network's placed endpoints, computed once per batch (placement does not depend on the host). */
+type PlacedOf = (network: string) => readonly Placed[];
 
 export class HostProgrammer extends EventEmitter<HostProgrammerEvents> {
   private readonly hosts = new Map<string, ProgrammedHost>();
@@ -99,17 +109,26 @@ export class HostProgrammer extends EventEmitter<HostProgrammerEvents> {
   }
 
   /** One batch of model changes (store/model-cache.ts), recompiled where it matters. */
-  applyModelChange({ networks, endpoints }: ModelChange): void {
+  applyModelChange({ networks, endpoints, routers }: ModelChange): void {
     const byNetwork = new Map<string, string[]>();
     for (const [id, network] of endpoints) {
       if (networks.has(network)) continue; // recompiled whole below
       byNetwork.set(network, [...(byNetwork.get(network) ?? []), id]);
     }
     // Where a network's endpoints are placed does not depend on the host: work it out once.
-    const placed = new Map([...byNetwork.keys()].map((n) => [n, placedEndpoints(this.model, n)]));
+    const placed = new Map<string, readonly Placed[]>();
+    const placedOf: PlacedOf = (n) => {
+      let p = placed.get(n);
+      if (!p) placed.set(n, (p = placedEndpoints(this.model, n)));
+      return p;
+    };
+    // Routing: routers changed, and routers whose static routes may go through an endpoint that changed.
+    const touchedRouters = new Set(routers ?? []);
+    for (const n of byNetwork.keys()) for (const r of routersOf(this.model, n)) if (r.routes.length) touchedRouters.add(r.id);
     for (const [hostId, h] of this.hosts) {
-      for (const n of networks) this.recompileNetwork(hostId, h, n);
-      for (const [n, ids] of byNetwork) this.recompileEndpoints(hostId, h, n, ids, placed.get(n)!);
+      for (const n of networks) this.recompileNetwork(hostId, h, n, placedOf);
+      for (const [n, ids] of byNetwork) this.recompileEndpoints(hostId, h, n, ids, placedOf);
+      for (const r of touchedRouters) this.recompileRouter(hostId, h, r, placedOf);
     }
   }
 
@@ -119,7 +138,7 @@ export class HostProgrammer extends EventEmitter<HostProgrammerEvents> {
       const flows = new HostFlows(hostId, this.log.child({ host: hostId }), this.options.retryBackoff ? { retryBackoff: this.options.retryBackoff } : {});
       flows.on('applied', (s) => this.emit('applied', hostId, s));
       flows.on('state', (s) => this.emit('state', hostId, s));
-      h = { flows, tunnelPorts: new Map(), endpointsOf: new Map() };
+      h = { flows, tunnelPorts: new Map(), endpointsOf: new Map(), reach: new Map(), routers: new Set() };
       this.hosts.set(hostId, h);
       this.recompileAll(hostId, h);
     }
@@ -132,12 +151,31 @@ export class HostProgrammer extends EventEmitter<HostProgrammerEvents> {
 
   private recompileAll(hostId: string, h: ProgrammedHost): void {
     h.flows.setPartition(PIPELINE_PARTITION, compilePipeline());
-    for (const network of new Set([...this.model.networks.keys(), ...h.endpointsOf.keys()])) this.recompileNetwork(hostId, h, network);
+    const placed = new Map<string, readonly Placed[]>();
+    const placedOf: PlacedOf = (n) => placed.get(n) ?? (placed.set(n, placedEndpoints(this.model, n)).get(n) as readonly Placed[]);
+    for (const network of new Set([...this.model.networks.keys(), ...h.endpointsOf.keys()])) this.recompileNetwork(hostId, h, network, placedOf);
+    for (const r of new Set([...this.model.routers.keys(), ...h.routers])) this.recompileRouter(hostId, h, r, placedOf);
   }
 
-  /** Every partition of one network on one host, dropping those of endpoints that left it. */
-  private recompileNetwork(hostId: string, h: ProgrammedHost, network: string): void {
-    const partitions = compileNetworkPartitions(this.model, this.context(hostId, h), network);
+  /** Routing: one router's partition on one host. */
+  private recompileRouter(hostId: string, h: ProgrammedHost, routerId: string, placedOf: PlacedOf): void {
+    const flows = compileRouterPartition(this.model, hostId, routerId, placedOf);
+    h.flows.setPartition(routerPartition(routerId), flows);
+    if (flows.length) h.routers.add(routerId);
+    else h.routers.delete(routerId);
+  }
+
+  /**
+   * Every partition of one network on one host, dropping those of endpoints
+   * that left it. When the network appears on or leaves the host, the routers
+   * it is on and the networks they route to change there too.
+   */
+  private recompileNetwork(hostId: string, h: ProgrammedHost, network: string, placedOf: PlacedOf = (n) => placedEndpoints(this.model, n)): void {
+    const reach = reachOf(this.model, hostId, network, placedOf);
+    const wasPresent = h.reach.get(network) === 'present';
+    if (reach === 'absent') h.reach.delete(network);
+    else h.reach.set(network, reach);
+    const partitions = compileNetworkPartitions(this.model, this.context(hostId, h), network, reach);
     const before = h.endpointsOf.get(network) ?? new Set<string>();
     const after = new Set<string>();
     for (const [name, flows] of partitions) {
@@ -147,6 +185,10 @@ export class HostProgrammer extends EventEmitter<HostProgrammerEvents> {
     for (const name of before) if (!after.has(name)) h.flows.setPartition(name, []);
     if (after.size) h.endpointsOf.set(network, after);
     else h.endpointsOf.delete(network);
+    if ((reach === 'present') !== wasPresent) {
+      for (const r of routersOf(this.model, network)) this.recompileRouter(hostId, h, r.id, placedOf);
+      for (const peer of routedPeers(this.model, network)) this.recompileNetwork(hostId, h, peer, placedOf);
+    }
   }
 
   /**
@@ -154,16 +196,17 @@ export class HostProgrammer extends EventEmitter<HostProgrammerEvents> {
    * partition and those endpoints' partitions — unless the network appeared on
    * or left this host, which changes every flow of it there.
    */
-  private recompileEndpoints(hostId: string, h: ProgrammedHost, network: string, endpoints: readonly string[], placed: readonly Placed[]): void {
+  private recompileEndpoints(hostId: string, h: ProgrammedHost, network: string, endpoints: readonly string[], placedOf: PlacedOf): void {
     const ctx = this.context(hostId, h);
-    const wasPresent = h.endpointsOf.has(network);
-    if (isPresent(placed, hostId) !== wasPresent) return this.recompileNetwork(hostId, h, network);
-    if (!wasPresent) return;
-    h.flows.setPartition(networkPartition(network), compileNetworkBase(this.model, ctx, network, placed));
-    const names = h.endpointsOf.get(network)!;
+    const reach = reachOf(this.model, hostId, network, placedOf);
+    if (reach !== (h.reach.get(network) ?? 'absent')) return this.recompileNetwork(hostId, h, network, placedOf);
+    if (reach === 'absent') return;
+    if (reach === 'present') h.flows.setPartition(networkPartition(network), compileNetworkBase(this.model, ctx, network, placedOf(network)));
+    const names = h.endpointsOf.get(network) ?? new Set<string>();
+    h.endpointsOf.set(network, names);
     for (const id of endpoints) {
       const name = endpointPartition(id);
-      const flows = compileEndpoint(this.model, ctx, placementOf(this.model, this.model.endpoint(id)), true);
+      const flows = compileEndpoint(this.model, ctx, placementOf(this.model, this.model.endpoint(id)), reach);
       h.flows.setPartition(name, flows);
       if (flows.length) names.add(name);
       else names.delete(name);

@@ -25,6 +25,10 @@ export const FEATURE = {
   L2: 0x05,
   /** Per network: DHCP punted to the controller. */
   DHCP: 0x06,
+  /** Per router: gateway ARP/ND, routes between its subnets, static routes. */
+  ROUTER: 0x07,
+  /** Per endpoint address in a routed network: destination IP → MAC. */
+  L3_NEIGHBOR: 0x08,
 } as const;
 
 export type Feature = (typeof FEATURE)[keyof typeof FEATURE];

@@ -55,6 +55,9 @@ export const FIELD_KINDS = {
   arp_tpa: 'ipv4',
   arp_sha: 'mac',
   arp_tha: 'mac',
+  // Routing (L3 tables).
+  ip_dst: 'ipv4',
+  ipv6_dst: 'ipv6',
   [REG.NETWORK]: 'uint',
   [REG.FLAGS]: 'uint',
   [REG.OUT_PORT]: 'uint',

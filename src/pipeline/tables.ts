@@ -8,6 +8,7 @@
  *
  *   0 classify ─▶ 10 port-security ─▶ 20 arp-nd-dhcp ─▶ 30 egress-policy ─▶ 40 l3
  *        │ (from tunnel)                                                     │
+ *        │                                          (routed) 45 l3-neighbor ◀─┤
  *        └──────────────────────────────────────────────▶ 50 l2 ◀───────────┘
  *                                         local ─▶ 60 ingress-policy ─▶ 70 output
  *                                        remote ─▶ tunnel port (tun_id = VNI)
@@ -157,14 +158,39 @@ export const EGRESS_POLICY = declareTable({
   next: ['l3'],
 });
 
+/**
+ * Routing priorities: longest prefix first, and a router's own subnet before
+ * a static route of the same length: `connected-<len>` = 1000 + 2·len + 1,
+ * `static-<len>` = 1000 + 2·len (len 0..128).
+ */
+function routePriorities(): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (let len = 0; len <= 128; len++) {
+    out[`connected-${len}`] = 1000 + 2 * len + 1;
+    out[`static-${len}`] = 1000 + 2 * len;
+  }
+  return out;
+}
+
 export const L3 = declareTable({
   name: 'l3',
   id: 40,
   stage: STAGE.ROUTING,
-  purpose: 'route between subnets at the router gateway MAC (distributed)',
-  matchFields: { reg0: 'exact', eth_dst: 'exact' },
-  priorities: {},
+  purpose: 'route between subnets at the router gateway MAC (distributed): TTL, source MAC, destination network',
+  matchFields: { reg0: 'exact', eth_dst: 'exact', eth_type: 'exact', ip_dst: 'prefix', ipv6_dst: 'prefix' },
+  priorities: routePriorities(),
   miss: 'l2',
+  next: ['l3-neighbor', 'l2'],
+});
+
+export const L3_NEIGHBOR = declareTable({
+  name: 'l3-neighbor',
+  id: 45,
+  stage: STAGE.ROUTING,
+  purpose: 'routed packets: destination IP → the endpoint\'s MAC in the destination network (no ARP from the router)',
+  matchFields: { reg0: 'exact', eth_type: 'exact', ip_dst: 'exact', ipv6_dst: 'exact' },
+  priorities: { 'endpoint-ip': 100 },
+  miss: 'drop',
   next: ['l2'],
 });
 
@@ -244,4 +270,4 @@ export function linkPipeline(tables: readonly TableDef[]): readonly TableDef[] {
 }
 
 /** Every table, in pipeline order. */
-export const PIPELINE: readonly TableDef[] = linkPipeline([CLASSIFY, PORT_SECURITY, ARP_ND, EGRESS_POLICY, L3, L2, INGRESS_POLICY, OUTPUT]);
+export const PIPELINE: readonly TableDef[] = linkPipeline([CLASSIFY, PORT_SECURITY, ARP_ND, EGRESS_POLICY, L3, L3_NEIGHBOR, L2, INGRESS_POLICY, OUTPUT]);

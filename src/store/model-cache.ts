@@ -11,7 +11,7 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from '../log';
 import { Collection, type CollectionEvent } from './collection';
 import type { Keys } from './keys';
-import type { Binding, Endpoint, Network, Subnet } from './model';
+import type { Binding, Endpoint, Network, Router, Subnet } from './model';
 import type { ModelView } from './model-view';
 
 /**
@@ -24,6 +24,8 @@ export interface ModelChange {
   readonly networks: ReadonlySet<string>;
   readonly endpoints: ReadonlyMap<string, string>;
   readonly statuses: ReadonlySet<string>;
+  /** Routers whose record changed (set only when some did); their networks are in `networks`. */
+  readonly routers?: ReadonlySet<string>;
 }
 
 /** One watch event, by the prefix it came from (ids as under that prefix: `<network>/<id>` for subnets and endpoints). */
@@ -31,7 +33,8 @@ export type ModelEvent =
   | { readonly resource: 'network'; readonly event: CollectionEvent<Network> }
   | { readonly resource: 'subnet'; readonly event: CollectionEvent<Subnet> }
   | { readonly resource: 'endpoint'; readonly event: CollectionEvent<Endpoint> }
-  | { readonly resource: 'binding'; readonly event: CollectionEvent<Binding> };
+  | { readonly resource: 'binding'; readonly event: CollectionEvent<Binding> }
+  | { readonly resource: 'router'; readonly event: CollectionEvent<Router> };
 
 export interface ModelCacheEvents {
   /** One batch of changes, once per event-loop turn. */
@@ -58,6 +61,10 @@ export class ModelCache extends EventEmitter<ModelCacheEvents> implements ModelV
   private pendingEndpoints = new Map<string, string>();
   private pendingStatuses = new Set<string>();
   private flushScheduled = false;
+  // Routing: routers, the routers of each network, and routers changed in this batch.
+  readonly routers = new Map<string, Router>();
+  readonly routersByNetwork = new Map<string, readonly Router[]>();
+  private pendingRouters = new Set<string>();
 
   constructor(
     private readonly client: Etcd3,
@@ -102,21 +109,25 @@ export class ModelCache extends EventEmitter<ModelCacheEvents> implements ModelV
     const subnets = new Collection<Subnet>(this.client, this.keys.subnets());
     const endpoints = new Collection<Endpoint>(this.client, this.keys.endpoints());
     const bindings = new Collection<Binding>(this.client, this.keys.bindings());
+    const routers = new Collection<Router>(this.client, this.keys.routers());
     // Reads at or after `revision`; the watches replay everything after it, and applying twice is harmless.
     for (const n of await networks.list()) this.onNetwork({ kind: 'put', id: n.value.id, value: n.value, revision: n.revision });
     for (const s of await subnets.list()) this.onSubnet({ kind: 'put', id: `${s.value.network}/${s.value.id}`, value: s.value, revision: s.revision });
     for (const e of await endpoints.list()) this.onEndpoint({ kind: 'put', id: `${e.value.network}/${e.value.id}`, value: e.value, revision: e.revision });
     for (const b of await bindings.list()) this.onBinding({ kind: 'put', id: b.value.endpoint, value: b.value, revision: b.revision });
+    for (const r of await routers.list()) this.onRouter({ kind: 'put', id: r.value.id, value: r.value, revision: r.revision });
     this.watchers.push(
       await networks.watch((e) => this.onNetwork(e), revision),
       await subnets.watch((e) => this.onSubnet(e), revision),
       await endpoints.watch((e) => this.onEndpoint(e), revision),
       await bindings.watch((e) => this.onBinding(e), revision),
+      await routers.watch((e) => this.onRouter(e), revision),
     );
     for (const w of this.watchers) w.on('error', (err: Error) => this.log.warn('model watch error (etcd3 resumes it)', { error: err.message }));
     this.pending.clear();
     this.pendingEndpoints.clear();
     this.pendingStatuses.clear();
+    this.pendingRouters.clear();
     this.log.info('model loaded', { networks: this.networks.size, endpoints: this.endpointById.size, bindings: this.bindings.size, revision });
   }
 
@@ -136,10 +147,12 @@ export class ModelCache extends EventEmitter<ModelCacheEvents> implements ModelV
       const networks = this.pending;
       const endpoints = this.pendingEndpoints;
       const statuses = this.pendingStatuses;
+      const routers = this.pendingRouters;
       this.pending = new Set();
       this.pendingEndpoints = new Map();
       this.pendingStatuses = new Set();
-      this.emit('changed', { networks, endpoints, statuses } satisfies ModelChange);
+      this.pendingRouters = new Set();
+      this.emit('changed', { networks, endpoints, statuses, ...(routers.size ? { routers } : {}) } satisfies ModelChange);
     });
   }
 
@@ -154,6 +167,8 @@ export class ModelCache extends EventEmitter<ModelCacheEvents> implements ModelV
         return this.onEndpoint(e.event);
       case 'binding':
         return this.onBinding(e.event);
+      case 'router':
+        return this.onRouter(e.event);
     }
   }
 
@@ -210,6 +225,21 @@ export class ModelCache extends EventEmitter<ModelCacheEvents> implements ModelV
       return;
     }
     this.touch(this.endpointById.get(e.id)?.network, e.id);
+  }
+  // Routing: a router put or deleted; every network it was or is on recompiles whole.
+  private onRouter(e: CollectionEvent<Router>): void {
+    const before = this.routers.get(e.id);
+    if (e.kind === 'put') this.routers.set(e.id, e.value);
+    else this.routers.delete(e.id);
+    const networks = new Set([...(before?.interfaces ?? []), ...(e.kind === 'put' ? e.value.interfaces : [])].map((i) => i.network));
+    for (const n of networks) {
+      const on = [...this.routers.values()].filter((r) => r.interfaces.some((i) => i.network === n)).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      if (on.length) this.routersByNetwork.set(n, on);
+      else this.routersByNetwork.delete(n);
+    }
+    this.pendingRouters.add(e.id);
+    for (const n of networks) this.touch(n);
+    this.touch(undefined);
   }
 }
 

@@ -4,11 +4,14 @@
  * names it `Snapshot`), packet-in handlers answer from it; neither fetches
  * anything itself.
  */
-import type { Binding, Endpoint, Network, Subnet } from './model';
+import type { Binding, Endpoint, Network, Router, Subnet } from './model';
 
 export interface ModelView {
   readonly networks: ReadonlyMap<string, Network>;
   readonly subnetsByNetwork: ReadonlyMap<string, readonly Subnet[]>;
   readonly endpointsByNetwork: ReadonlyMap<string, readonly Endpoint[]>;
   readonly bindings: ReadonlyMap<string, Binding>;
+  // Routing: routers by id, and the routers each network is on (absent: none).
+  readonly routers?: ReadonlyMap<string, Router>;
+  readonly routersByNetwork?: ReadonlyMap<string, readonly Router[]>;
 }

@@ -127,3 +127,34 @@ export interface MemberRecord {
   readonly leaseId: string;
   readonly startedAt: string;
 }
+
+// ---------------------------------------------------------------------------
+// Routing (SPEC §3 router): kept in one block, apart from the other features.
+
+/** A router's leg on one subnet: the subnet's gateway address is the router's there. */
+export interface RouterInterface {
+  readonly subnet: string;
+  /** The subnet's network (so the compiler needs no subnet lookup to find the VNI). */
+  readonly network: string;
+  /** The subnet's CIDR (subnets never change it). */
+  readonly cidr: string;
+  /** Gateway address of the router on this subnet (no prefix length). */
+  readonly ip: string;
+}
+
+/**
+ * A distributed router (SPEC §3, §4 table 40): every host where one of its
+ * networks is present routes between its subnets locally, answering for its
+ * gateway addresses with `mac` (derived from the id, locally administered).
+ */
+export interface Router {
+  readonly id: string;
+  readonly name: string;
+  readonly tenant: string;
+  readonly mac: string;
+  readonly interfaces: readonly RouterInterface[];
+  /** Static routes: destination CIDR → next hop inside one of the router's subnets. */
+  readonly routes: readonly Route[];
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
