@@ -19,6 +19,9 @@ import { registerClusterRoutes } from './cluster';
 import { registerEndpointRoutes } from './endpoints';
 import { registerHostRoutes } from './hosts';
 import { registerNetworkRoutes } from './networks';
+import { policySchemas } from './policy-schemas';
+import { registerQosPolicyRoutes } from './qos-policies';
+import { registerSecurityGroupRoutes } from './security-groups';
 import { describeOpenApi } from './openapi';
 import { ApiError, PROBLEM_TYPE, problemOf, toProblem } from './problems';
 import { checkRequestStrings } from './strings';
@@ -59,6 +62,8 @@ export interface ApiDeps {
   readonly model: ModelStore;
   /** Flows on its host that belong to an endpoint, for the drill-down (undefined: not known here). */
   readonly flowsOf?: (endpointId: string) => unknown;
+  /** Effective security rules, QoS and the flows each produced, for the drill-down (undefined: not known here). */
+  readonly policyOf?: (endpointId: string) => unknown;
   readonly cluster?: {
     members(): readonly MemberRecord[];
     masters(): ReadonlyMap<string, { readonly member: string; readonly generation: bigint }>;
@@ -124,6 +129,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   app.addSchema(problemSchema);
   app.addSchema(hostSchema);
   for (const schema of modelSchemas) app.addSchema(schema);
+  for (const schema of policySchemas) app.addSchema(schema);
   await app.register(swagger, describeOpenApi(deps.version, tokens.length > 0));
 
   // RFC 7386 merge patches are JSON too.
@@ -210,6 +216,8 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   registerNetworkRoutes(app, deps);
   registerSubnetRoutes(app, deps);
   registerEndpointRoutes(app, deps);
+  registerSecurityGroupRoutes(app, deps);
+  registerQosPolicyRoutes(app, deps);
   registerClusterRoutes(app, deps);
   app.get('/metrics', { config: { public: true }, schema: { hide: true } }, async (_req, reply) => {
     if (!deps.metrics) return reply.status(404).type(PROBLEM_TYPE).send(problemOf(404, 'metrics are not enabled'));
