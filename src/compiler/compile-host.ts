@@ -16,6 +16,7 @@ import { compileArpResponder, compileNdResponder } from './arp';
 import { compileDhcp } from './dhcp';
 import { compileL2Endpoint, compileL2Network } from './l2';
 import { compilePipeline } from './pipeline';
+import { compileEndpointPolicy, compileMemberFlows } from './policy';
 import { compileLocalPort } from './port';
 import { networksOnHost, placedEndpoints, type HostContext, type Placed, type Snapshot } from './snapshot';
 
@@ -44,6 +45,9 @@ export function compileEndpoint(snapshot: Snapshot, host: HostContext, p: Placed
     ...compileArpResponder(network, p),
     ...compileNdResponder(network, p),
     ...compileL2Endpoint(network, host, p),
+    // Security policy (policy.ts): the endpoint's own rules where it is attached, its address in remote groups everywhere.
+    ...(p.host === host.id ? compileEndpointPolicy(snapshot, p) : []),
+    ...compileMemberFlows(snapshot, network, p),
   ];
 }
 
