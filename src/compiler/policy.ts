@@ -33,7 +33,6 @@
  * host, whatever the size of the group and the number of rules naming it.
  */
 import type { Action } from '../../protocols/openflow/actions';
-import { canonicalizeMatch, isMatchProblem } from '../pipeline/canonical-match';
 import { cookie, FEATURE, objectIdOf } from '../pipeline/cookies';
 import { CT_STATE, ETH_TYPE, ICMPV6_ND_TYPES, IP_PROTO, m, REG, setField, type FieldMatch } from '../pipeline/fields';
 import { applyThenGoto, buildFlow, type Flow } from '../pipeline/flow';
@@ -132,7 +131,7 @@ export function protocolMatches(rule: SecurityGroupRule): FieldMatch[][] {
   base.push(m('ip_proto', proto));
   if (rule.portMin !== undefined && (proto === IP_PROTO.TCP || proto === IP_PROTO.UDP)) {
     const field = proto === IP_PROTO.TCP ? 'tcp_dst' : 'udp_dst';
-    return portRangeMasks(rule.portMin, rule.portMax ?? rule.portMin).map(([value, mask]) => [...base, mask === 0xffff ? m(field, value) : m(field, value, mask)]);
+    return portRangeMasks(rule.portMin, rule.portMax ?? rule.portMin).map(([value, mask]) => [...base, mask === 0xffff ? m(field, value) : masked(field, value, mask)]);
   }
   if (rule.icmpType !== undefined) {
     const v6 = proto === IP_PROTO.ICMPV6;
@@ -140,6 +139,22 @@ export function protocolMatches(rule: SecurityGroupRule): FieldMatch[][] {
     if (rule.icmpCode !== undefined) base.push(m(v6 ? 'icmpv6_code' : 'icmp_code', rule.icmpCode));
   }
   return [base];
+}
+
+/**
+ * Masked matches are checked once per object by buildFlow (flow.ts remembers
+ * the entries it found canonical): hand out one object per field, value and
+ * mask, so a rule compiled for every endpoint is checked once.
+ */
+const maskedMemo = new Map<string, FieldMatch>();
+function masked<F extends 'tcp_dst' | 'udp_dst' | 'ip_src' | 'ip_dst' | 'ipv6_src' | 'ipv6_dst'>(field: F, value: string | number, mask: string | number): FieldMatch {
+  const key = `${field}=${value}/${mask}`;
+  let f = maskedMemo.get(key);
+  if (!f) {
+    if (maskedMemo.size > 100_000) maskedMemo.clear();
+    maskedMemo.set(key, (f = { field, value, mask } as FieldMatch));
+  }
+  return f;
 }
 
 const PROTO_NUMBER: Readonly<Record<string, number>> = { tcp: IP_PROTO.TCP, udp: IP_PROTO.UDP, icmp: IP_PROTO.ICMP, icmpv6: IP_PROTO.ICMPV6 };
@@ -170,7 +185,7 @@ function remoteCidrMatch(d: Direction, rule: SecurityGroupRule): FieldMatch | un
   const v6 = rule.ethertype === 'IPv6';
   const bits = v6 ? 128 : 32;
   if (len === bits) return v6 ? m(d.peer6, addr) : m(d.peer4, addr);
-  return v6 ? m(d.peer6, addr, prefixMask6(len)) : m(d.peer4, addr, prefixMask4(len));
+  return v6 ? masked(d.peer6, addr, prefixMask6(len)) : masked(d.peer4, addr, prefixMask4(len));
 }
 
 function prefixMask4(len: number): string {
@@ -189,8 +204,7 @@ function prefixMask6(len: number): string {
 
 /** Adds a flow unless the partition already has one with the same table, priority and match (first rule wins the mark). */
 function addUnique(out: Flow[], seen: Map<string, Flow>, f: Flow): void {
-  const c = canonicalizeMatch(f.match);
-  const key = `${f.table.id}/${f.priority}/${isMatchProblem(c) ? JSON.stringify(f.match) : c.key}`;
+  const key = canonicalKey(f);
   if (seen.has(key)) return;
   seen.set(key, f);
   out.push(f);
@@ -243,9 +257,15 @@ export function compileEndpointPolicy(snapshot: Snapshot, p: Placed): Flow[] {
   return out;
 }
 
+/**
+ * A key for flows this module builds: they list their fields in one fixed
+ * order, so the match as written identifies the match as OVS stores it (no
+ * need for the canonical bytes, which cost more than building the flow).
+ */
 function canonicalKey(f: Flow): string {
-  const c = canonicalizeMatch(f.match);
-  return `${f.table.id}/${f.priority}/${isMatchProblem(c) ? JSON.stringify(f.match) : c.key}`;
+  let key = `${f.table.id}/${f.priority}`;
+  for (const x of f.match) key += `,${x.field}=${String(x.value)}${x.mask === undefined ? '' : `/${String(x.mask)}`}`;
+  return key;
 }
 
 /** Every rule (of any group of the endpoint's tenant) whose remote group is one of `groupIds`. */
