@@ -178,7 +178,7 @@ describe('security policy with real packets @slow', function () {
       }
     }
     for (const x of Object.values(tw)) await waitFor(`${x.name} installed`, () => isInstalled(x.host.ovs, x.port), 20_000);
-    const rx = async (x: Workload) => Number((await nsRun(x.netns, 'cat', ['/sys/class/net/eth0/statistics/rx_packets'])).stdout.trim());
+    const rx = async (x: Workload) => (JSON.parse((await ip(x.netns, '-s', '-j', 'link', 'show', 'dev', 'eth0')).stdout) as { stats64: { rx: { packets: number } } }[])[0]!.stats64.rx.packets;
     const before = { ta: [await rx(tw['ta1']!), await rx(tw['ta2']!)], tb: [await rx(tw['tb1']!), await rx(tw['tb2']!)] };
     assert.ok((await lab.ping(tw['ta1']!, '10.0.0.20', { count: 3, timeoutMs: 4000 })).ok, 'ta1 → ta2');
     const mid = { tb: [await rx(tw['tb1']!), await rx(tw['tb2']!)] };
