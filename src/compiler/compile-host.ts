@@ -20,6 +20,7 @@ import { compileDhcp } from './dhcp';
 import { compileL2Endpoint, compileL2Network } from './l2';
 import { compileL3Neighbor, compileRouter, networksOfRouter, routedPeers, routerPartition, routersOf } from './l3';
 import { compilePipeline } from './pipeline';
+import { compileEndpointPolicy, compileMemberFlows } from './policy';
 import { compileLocalPort } from './port';
 import { networksOnHost, placedEndpoints, type HostContext, type Placed, type Snapshot } from './snapshot';
 
@@ -66,6 +67,9 @@ export function compileEndpoint(snapshot: Snapshot, host: HostContext, p: Placed
     ...compileNdResponder(network, p),
     ...compileL2Endpoint(network, host, p),
     ...(routed ? compileL3Neighbor(network, p) : []),
+    // Security policy (policy.ts): the endpoint's own rules where it is attached, its address in remote groups everywhere.
+    ...(p.host === host.id ? compileEndpointPolicy(snapshot, p) : []),
+    ...compileMemberFlows(snapshot, network, p),
   ];
 }
 

@@ -26,8 +26,17 @@
  *   stops every further action and lookup and the action set (checked against
  *   ovs-vswitchd); an expired TTL drops the packet.
  *
- * Actions it cannot simulate (ct, nat, learn, conjunction, VLAN/MPLS/PBB push
- * and pop...) throw WalkError naming the flow, rather than guessing.
+ * - conjunctive matches (conjunction(id, k/n), ovs-fields(7) conj_id): flows
+ *   whose actions are all conjunction never match directly; when every clause
+ *   of an id matched at a priority above any ordinary match, the table is
+ *   looked up again with conj_id set;
+ * - ct, on a switch given a `conntrack` (walk-conntrack.ts): lookup in the
+ *   zone sets ct_state, ct_mark and ct_zone, commit records the connection
+ *   with the nested ct_mark, table= recirculates there.
+ *
+ * Actions it cannot simulate (ct without a conntrack model, nat, learn,
+ * VLAN/MPLS/PBB push and pop...) throw WalkError naming the flow, rather than
+ * guessing.
  *
  * `walkFabric` runs a packet across hosts: an output to a tunnel port arrives on
  * the host whose encap IP is the tunnel's remote IP, on its tunnel port toward
@@ -45,6 +54,7 @@ import { bytesToBigInt } from '../../protocols/packet/address';
 import { canonicalizeMatch, isMatchProblem } from './canonical-match';
 import type { Flow } from './flow';
 import { PIPELINE, type TableDef } from './tables';
+import type { Conntrack } from './walk-conntrack';
 
 /** The packet or the flows ask for something the walk does not simulate. */
 export class WalkError extends PlexusError {
@@ -72,6 +82,8 @@ interface IndexedFlow {
   readonly flow: TableFlow;
   readonly key: string;
   readonly tests: readonly { readonly name: string; readonly value: bigint; readonly mask: bigint }[];
+  /** Set when every action of the flow is conjunction: the clauses it contributes. */
+  readonly conjunctions?: readonly { readonly id: number; readonly clause: number; readonly nClauses: number }[];
 }
 
 /** Flows indexed for lookup: per table, by descending priority. */
@@ -86,6 +98,8 @@ export interface WalkSwitch {
   /** Tunnel ports must be listed; a port not listed is a local port. */
   readonly ports?: ReadonlyMap<number, WalkPort>;
   readonly groups?: ReadonlyMap<number, GroupDesc>;
+  /** Connection tracking state for `ct` (absent: ct is not simulated). */
+  readonly conntrack?: Conntrack;
 }
 
 /** One table lookup on the packet's path. */
@@ -143,11 +157,24 @@ export function indexFlows(flows: Iterable<TableFlow>): FlowTables {
     });
     let list = byTable.get(flow.tableId);
     if (!list) byTable.set(flow.tableId, (list = []));
-    list.push({ flow, key: c.key, tests });
+    const conjunctions = conjunctionsOf(flow);
+    list.push({ flow, key: c.key, tests, ...(conjunctions ? { conjunctions } : {}) });
     size++;
   }
   for (const list of byTable.values()) list.sort((a, b) => b.flow.priority - a.flow.priority || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   return { byTable, size };
+}
+
+/** The conjunction clauses of a flow whose only actions are conjunction actions (OVS refuses a mix). */
+function conjunctionsOf(flow: TableFlow): IndexedFlow['conjunctions'] {
+  const apply = flow.instructions.find((i) => i.type === 'apply_actions');
+  if (apply?.type !== 'apply_actions' || !apply.actions.length) return undefined;
+  const out: { id: number; clause: number; nClauses: number }[] = [];
+  for (const a of apply.actions) {
+    if (a.type !== 'conjunction') return undefined;
+    out.push({ id: a.id, clause: a.clause, nClauses: a.nClauses });
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------------------
@@ -292,17 +319,38 @@ function describeTable(id: number): string {
   return t ? `table ${t.name} (${id})` : `table ${id}`;
 }
 
+function matchesFlow(f: IndexedFlow, state: PacketState): boolean {
+  for (const t of f.tests) if ((getValue(state, t.name) & t.mask) !== t.value) return false;
+  return true;
+}
+
+/**
+ * The flow a table picks: the highest-priority ordinary match, unless a
+ * conjunctive match completes at a higher priority — then the table is looked
+ * up again with conj_id set (conjunction flows take no part in that lookup).
+ */
 function findFlow(sw: WalkSwitch, tableId: number, state: PacketState): IndexedFlow | undefined {
-  for (const f of sw.flows.byTable.get(tableId) ?? []) {
-    let ok = true;
-    for (const t of f.tests) {
-      if ((getValue(state, t.name) & t.mask) !== t.value) {
-        ok = false;
-        break;
-      }
+  const flows = sw.flows.byTable.get(tableId) ?? [];
+  const clauses = new Map<number, { priority: number; nClauses: number; seen: Set<number> }>();
+  let completed: { id: number; priority: number } | undefined;
+  for (const f of flows) {
+    if (completed && f.flow.priority < completed.priority) break;
+    if (!matchesFlow(f, state)) continue;
+    if (!f.conjunctions) {
+      if (!completed) return f;
+      break;
     }
-    if (ok) return f;
+    for (const c of f.conjunctions) {
+      const e = clauses.get(c.id) ?? { priority: f.flow.priority, nClauses: c.nClauses, seen: new Set<number>() };
+      if (e.priority !== f.flow.priority) continue; // OVS: one conjunction id lives at one priority
+      e.seen.add(c.clause);
+      clauses.set(c.id, e);
+      if (e.seen.size === e.nClauses && (!completed || c.id < completed.id)) completed = { id: c.id, priority: f.flow.priority };
+    }
   }
+  if (!completed) return undefined;
+  setValue(state, 'conj_id', BigInt(completed.id));
+  for (const f of flows) if (!f.conjunctions && matchesFlow(f, state)) return f;
   return undefined;
 }
 
@@ -408,6 +456,8 @@ function runAction(walk: Walk, state: PacketState, a: Action, depth: number, tab
     case 'exit':
       walk.exited = true;
       return;
+    case 'ct':
+      return runCt(walk, state, a, depth, tableId);
     case 'note':
     case 'set_queue':
     case 'pop_queue':
@@ -415,6 +465,32 @@ function runAction(walk: Walk, state: PacketState, a: Action, depth: number, tab
     default:
       throw new WalkError(`action ${a.type}${tableId !== undefined ? ` in ${describeTable(tableId)}` : ''} is not simulated`);
   }
+}
+
+/** `ct` on a switch with a conntrack model: look up (and commit) in the zone, then recirculate to `table` if given. */
+function runCt(walk: Walk, state: PacketState, a: Extract<Action, { type: 'ct' }>, depth: number, tableId: number | undefined): void {
+  const ct = walk.sw.conntrack;
+  if (!ct) throw new WalkError(`action ct${tableId !== undefined ? ` in ${describeTable(tableId)}` : ''} is not simulated`);
+  const zone = a.zone === undefined ? 0 : typeof a.zone === 'number' ? a.zone : Number(getBits(state, a.zone));
+  const read = (name: string): OxmValue | undefined => (state.fields.has(name) ? decodeValue(name, getValue(state, name)) : undefined);
+  if (a.commit) {
+    let mark: number | undefined;
+    for (const n of a.actions ?? []) {
+      if (n.type === 'set_field' && n.field === 'ct_mark') mark = Number(n.value);
+      else throw new WalkError(`ct action ${n.type} inside ct is not simulated`);
+    }
+    ct.commit(zone, read, mark);
+    if (mark !== undefined) setValue(state, 'ct_mark', BigInt(mark));
+  }
+  if (a.table === undefined) return;
+  const found = ct.lookup(zone, read);
+  const recirculated = copyState(state);
+  setValue(recirculated, 'ct_state', BigInt(found.state));
+  setValue(recirculated, 'ct_mark', BigInt(found.mark));
+  setValue(recirculated, 'ct_zone', BigInt(zone));
+  const cookie = walk.cookie;
+  lookup(walk, recirculated, a.table, depth + 1);
+  walk.cookie = cookie;
 }
 
 function runGroup(walk: Walk, state: PacketState, groupId: number, depth: number): void {

@@ -11,7 +11,7 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from '../log';
 import { Collection, type CollectionEvent } from './collection';
 import type { Keys } from './keys';
-import type { Binding, Endpoint, Network, Router, Subnet } from './model';
+import type { Binding, Endpoint, Network, QosPolicy, Router, SecurityGroup, Subnet } from './model';
 import type { ModelView } from './model-view';
 
 /**
@@ -34,7 +34,9 @@ export type ModelEvent =
   | { readonly resource: 'subnet'; readonly event: CollectionEvent<Subnet> }
   | { readonly resource: 'endpoint'; readonly event: CollectionEvent<Endpoint> }
   | { readonly resource: 'binding'; readonly event: CollectionEvent<Binding> }
-  | { readonly resource: 'router'; readonly event: CollectionEvent<Router> };
+  | { readonly resource: 'router'; readonly event: CollectionEvent<Router> }
+  | { readonly resource: 'security-group'; readonly event: CollectionEvent<SecurityGroup> }
+  | { readonly resource: 'qos-policy'; readonly event: CollectionEvent<QosPolicy> };
 
 export interface ModelCacheEvents {
   /** One batch of changes, once per event-loop turn. */
@@ -49,6 +51,8 @@ function samePlacement(a: Binding, b: Binding): boolean {
 export class ModelCache extends EventEmitter<ModelCacheEvents> implements ModelView {
   readonly networks = new Map<string, Network>();
   readonly bindings = new Map<string, Binding>();
+  readonly securityGroups = new Map<string, SecurityGroup>();
+  readonly qosPolicies = new Map<string, QosPolicy>();
   private readonly subnets = new Map<string, Map<string, Subnet>>();
   private readonly endpoints = new Map<string, Map<string, Endpoint>>();
   private readonly endpointById = new Map<string, Endpoint>();
@@ -110,6 +114,10 @@ export class ModelCache extends EventEmitter<ModelCacheEvents> implements ModelV
     const endpoints = new Collection<Endpoint>(this.client, this.keys.endpoints());
     const bindings = new Collection<Binding>(this.client, this.keys.bindings());
     const routers = new Collection<Router>(this.client, this.keys.routers());
+    const groups = new Collection<SecurityGroup>(this.client, this.keys.securityGroups());
+    const qos = new Collection<QosPolicy>(this.client, this.keys.qosPolicies());
+    for (const g of await groups.list()) this.onSecurityGroup({ kind: 'put', id: g.value.id, value: g.value, revision: g.revision });
+    for (const q of await qos.list()) this.onQosPolicy({ kind: 'put', id: q.value.id, value: q.value, revision: q.revision });
     // Reads at or after `revision`; the watches replay everything after it, and applying twice is harmless.
     for (const n of await networks.list()) this.onNetwork({ kind: 'put', id: n.value.id, value: n.value, revision: n.revision });
     for (const s of await subnets.list()) this.onSubnet({ kind: 'put', id: `${s.value.network}/${s.value.id}`, value: s.value, revision: s.revision });
@@ -122,6 +130,8 @@ export class ModelCache extends EventEmitter<ModelCacheEvents> implements ModelV
       await endpoints.watch((e) => this.onEndpoint(e), revision),
       await bindings.watch((e) => this.onBinding(e), revision),
       await routers.watch((e) => this.onRouter(e), revision),
+      await groups.watch((e) => this.onSecurityGroup(e), revision),
+      await qos.watch((e) => this.onQosPolicy(e), revision),
     );
     for (const w of this.watchers) w.on('error', (err: Error) => this.log.warn('model watch error (etcd3 resumes it)', { error: err.message }));
     this.pending.clear();
@@ -169,6 +179,10 @@ export class ModelCache extends EventEmitter<ModelCacheEvents> implements ModelV
         return this.onBinding(e.event);
       case 'router':
         return this.onRouter(e.event);
+      case 'security-group':
+        return this.onSecurityGroup(e.event);
+      case 'qos-policy':
+        return this.onQosPolicy(e.event);
     }
   }
 
@@ -215,6 +229,31 @@ export class ModelCache extends EventEmitter<ModelCacheEvents> implements ModelV
     this.touch(network, id);
   }
 
+  /**
+   * A group changed: recompile the endpoints that are its members (their rule
+   * flows) and the members of every group its old or new rules name (their
+   * remote-group address flows) — not whole networks.
+   */
+  private onSecurityGroup(e: CollectionEvent<SecurityGroup>): void {
+    const before = this.securityGroups.get(e.id);
+    if (e.kind === 'put') this.securityGroups.set(e.id, e.value);
+    else this.securityGroups.delete(e.id);
+    const touched = new Set([...groupsTouchedBy(before), ...groupsTouchedBy(e.kind === 'put' ? e.value : undefined), e.id]);
+    for (const ep of this.endpointById.values()) {
+      if (ep.securityGroups.some((g) => touched.has(g))) this.touch(ep.network, ep.id);
+    }
+    this.touch(undefined);
+  }
+
+  /** A QoS policy changed: recompile the endpoints using it, and every endpoint of networks using it. */
+  private onQosPolicy(e: CollectionEvent<QosPolicy>): void {
+    if (e.kind === 'put') this.qosPolicies.set(e.id, e.value);
+    else this.qosPolicies.delete(e.id);
+    for (const n of this.networks.values()) if (n.qosPolicy === e.id) this.touch(n.id);
+    for (const ep of this.endpointById.values()) if (ep.qosPolicy === e.id) this.touch(ep.network, ep.id);
+    this.touch(undefined);
+  }
+
   private onBinding(e: CollectionEvent<Binding>): void {
     const before = this.bindings.get(e.id);
     if (e.kind === 'put') this.bindings.set(e.id, e.value);
@@ -241,6 +280,11 @@ export class ModelCache extends EventEmitter<ModelCacheEvents> implements ModelV
     for (const n of networks) this.touch(n);
     this.touch(undefined);
   }
+}
+
+/** The groups whose members' flows a change of `g` touches: itself and every group its rules name. */
+function groupsTouchedBy(g: SecurityGroup | undefined): string[] {
+  return g ? [g.id, ...g.rules.map((r) => r.remoteGroup).filter((x): x is string => x !== undefined)] : [];
 }
 
 function splitId(id: string): [string, string] {
