@@ -9,8 +9,11 @@
  * subnet record recompiles that network on every host; an endpoint (its record
  * or binding) recompiles its own partition and its network's small base on the
  * hosts where the network is present — unless the network appears on or leaves
- * a host, which recompiles all of it there. New tunnel ports (a peer joined)
- * recompile the host. What to compile is the compiler's (compiler/compile-host.ts);
+ * a host, which recompiles all of it there. Which hosts a network is present on
+ * comes from the model cache's network ⇄ hosts index, so no change walks the
+ * fleet. The host's own tunnel port appearing recompiles the host; another
+ * host's encap IP changing recompiles, on the hosts sharing a network with it,
+ * those networks. What to compile is the compiler's (compiler/compile-host.ts);
  * a new feature adds flows there and arrives here through the same partitions.
  */
 import { EventEmitter } from 'node:events';
@@ -34,22 +37,37 @@ import type { ModelCache, ModelChange } from '../store/model-cache';
 export interface HostProgrammerEvents {
   /** A change set reached a host's switch. */
   applied: [hostId: string, stats: ApplyStats];
+  /** Every flow of the host now uses plexus-vxlan: the per-peer ports of an earlier version may go. */
+  legacyTunnelsUnused: [hostId: string];
 }
 
 export interface HostProgrammerOptions {
   /** Backoff of each host's reconciler after a failed change set. */
   readonly retryBackoff?: BackoffPolicy;
+  /** Encap IP of every known host (southbound/host-manager.ts). */
+  readonly encapIps?: ReadonlyMap<string, string>;
+}
+
+/** A host's VXLAN ports as its view shows them (southbound/attachments.ts readTunnelPorts). */
+export interface ObservedTunnels {
+  readonly port: number | undefined;
+  readonly legacy: ReadonlyMap<string, number>;
 }
 
 interface ProgrammedHost {
   readonly flows: HostFlows;
-  tunnelPorts: ReadonlyMap<string, number>;
+  tunnels: ObservedTunnels;
+  /** Whether the wait for the flows to stop using legacy ports has begun. */
+  retiring: boolean;
   /** Endpoint partitions set on this host, per network present here. */
   readonly endpointsOf: Map<string, Set<string>>;
 }
 
 export class HostProgrammer extends EventEmitter<HostProgrammerEvents> {
   private readonly hosts = new Map<string, ProgrammedHost>();
+  /** Programmed hosts where each network is present (the keys of their endpointsOf). */
+  private readonly presentOn = new Map<string, Set<string>>();
+  private readonly encapIps: ReadonlyMap<string, string>;
 
   constructor(
     private readonly model: ModelCache,
@@ -57,6 +75,7 @@ export class HostProgrammer extends EventEmitter<HostProgrammerEvents> {
     private readonly options: HostProgrammerOptions = {},
   ) {
     super();
+    this.encapIps = options.encapIps ?? new Map();
   }
 
   flowsOf(hostId: string): HostFlows | undefined {
@@ -70,12 +89,33 @@ export class HostProgrammer extends EventEmitter<HostProgrammerEvents> {
     return n;
   }
 
-  /** A host's tunnel ports (from its view): the first view compiles the host, a change recompiles it. */
-  observeTunnels(hostId: string, tunnelPorts: ReadonlyMap<string, number>): void {
+  /**
+   * A host's VXLAN ports (from its view): the first view compiles the host; the
+   * port changing recompiles it. Legacy per-peer ports matter only while
+   * plexus-vxlan has no OpenFlow port; once the flows using it are installed,
+   * `legacyTunnelsUnused` tells the host manager they may go.
+   */
+  observeTunnels(hostId: string, tunnels: ObservedTunnels): void {
     const h = this.ensure(hostId);
-    if (sameMap(tunnelPorts, h.tunnelPorts)) return;
-    h.tunnelPorts = tunnelPorts;
-    this.recompileAll(hostId, h);
+    const before = h.tunnels;
+    h.tunnels = tunnels;
+    if (tunnels.port !== before.port || (tunnels.port === undefined && !sameMap(tunnels.legacy, before.legacy))) this.recompileAll(hostId, h);
+    if (tunnels.port !== undefined && tunnels.legacy.size > 0 && !h.retiring) {
+      h.retiring = true;
+      void h.flows.flushed().then(() => {
+        h.retiring = false;
+        if (h.tunnels.port !== undefined && h.tunnels.legacy.size > 0) this.emit('legacyTunnelsUnused', hostId);
+      });
+    }
+  }
+
+  /** A host's encap IP appeared, changed or went: recompile the networks it is in, where they are present. */
+  observeEncapIp(peerId: string): void {
+    for (const network of [...this.model.networksOf(peerId)]) {
+      for (const hostId of this.presentOn.get(network) ?? []) {
+        if (hostId !== peerId) this.recompileNetwork(hostId, this.hosts.get(hostId)!, network);
+      }
+    }
   }
 
   attach(hostId: string, conn: OpenFlowConnection): void {
@@ -93,12 +133,24 @@ export class HostProgrammer extends EventEmitter<HostProgrammerEvents> {
       if (networks.has(network)) continue; // recompiled whole below
       byNetwork.set(network, [...(byNetwork.get(network) ?? []), id]);
     }
-    // Where a network's endpoints are placed does not depend on the host: work it out once.
-    const placed = new Map([...byNetwork.keys()].map((n) => [n, placedEndpoints(this.model, n)]));
-    for (const [hostId, h] of this.hosts) {
-      for (const n of networks) this.recompileNetwork(hostId, h, n);
-      for (const [n, ids] of byNetwork) this.recompileEndpoints(hostId, h, n, ids, placed.get(n)!);
+    // Only hosts where the network is or was present; its placement is worked out once.
+    for (const n of networks) for (const [hostId, h] of this.hostsFor(n)) this.recompileNetwork(hostId, h, n);
+    for (const [n, ids] of byNetwork) {
+      const placed = placedEndpoints(this.model, n);
+      for (const [hostId, h] of this.hostsFor(n)) this.recompileEndpoints(hostId, h, n, ids, placed);
     }
+  }
+
+  /** Programmed hosts where the network is present now (model) or was (here). */
+  private hostsFor(network: string): [string, ProgrammedHost][] {
+    const ids = new Set(this.presentOn.get(network));
+    for (const id of this.model.hostsOf(network)) ids.add(id);
+    const out: [string, ProgrammedHost][] = [];
+    for (const id of ids) {
+      const h = this.hosts.get(id);
+      if (h) out.push([id, h]);
+    }
+    return out;
   }
 
   private ensure(hostId: string): ProgrammedHost {
@@ -106,7 +158,7 @@ export class HostProgrammer extends EventEmitter<HostProgrammerEvents> {
     if (!h) {
       const flows = new HostFlows(hostId, this.log.child({ host: hostId }), this.options.retryBackoff ? { retryBackoff: this.options.retryBackoff } : {});
       flows.on('applied', (s) => this.emit('applied', hostId, s));
-      h = { flows, tunnelPorts: new Map(), endpointsOf: new Map() };
+      h = { flows, tunnels: { port: undefined, legacy: new Map() }, retiring: false, endpointsOf: new Map() };
       this.hosts.set(hostId, h);
       this.recompileAll(hostId, h);
     }
@@ -114,12 +166,12 @@ export class HostProgrammer extends EventEmitter<HostProgrammerEvents> {
   }
 
   private context(hostId: string, h: ProgrammedHost): HostContext {
-    return { id: hostId, tunnelPorts: h.tunnelPorts };
+    return { id: hostId, tunnelPort: h.tunnels.port, encapIps: this.encapIps, legacyTunnelPorts: h.tunnels.legacy };
   }
 
   private recompileAll(hostId: string, h: ProgrammedHost): void {
     h.flows.setPartition(PIPELINE_PARTITION, compilePipeline());
-    for (const network of new Set([...this.model.networks.keys(), ...h.endpointsOf.keys()])) this.recompileNetwork(hostId, h, network);
+    for (const network of new Set([...this.model.networksOf(hostId), ...h.endpointsOf.keys()])) this.recompileNetwork(hostId, h, network);
   }
 
   /** Every partition of one network on one host, dropping those of endpoints that left it. */
@@ -132,8 +184,21 @@ export class HostProgrammer extends EventEmitter<HostProgrammerEvents> {
       if (name !== networkPartition(network) && flows.length) after.add(name);
     }
     for (const name of before) if (!after.has(name)) h.flows.setPartition(name, []);
-    if (after.size) h.endpointsOf.set(network, after);
-    else h.endpointsOf.delete(network);
+    this.setPresence(hostId, h, network, after);
+  }
+
+  /** The one place a network's presence on a programmed host is recorded. */
+  private setPresence(hostId: string, h: ProgrammedHost, network: string, partitions: Set<string>): void {
+    const hosts = this.presentOn.get(network) ?? new Set<string>();
+    if (partitions.size) {
+      h.endpointsOf.set(network, partitions);
+      hosts.add(hostId);
+    } else {
+      h.endpointsOf.delete(network);
+      hosts.delete(hostId);
+    }
+    if (hosts.size) this.presentOn.set(network, hosts);
+    else this.presentOn.delete(network);
   }
 
   /**

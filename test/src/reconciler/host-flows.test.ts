@@ -7,7 +7,7 @@ import { startSwitch, traceActions, watchFlowChanges, type SwitchFixture } from 
 import { bind, ep, net, subnet } from '../../support/model-fixtures';
 
 
-/** h1 is the switch under test: a1 (ofport 1) and b1 (ofport 2) local; a2 on h2 behind tunnel ofport 10. */
+/** h1 is the switch under test: a1 (ofport 1) and b1 (ofport 2) local; a2 on h2 behind plexus-vxlan (ofport 10). */
 function model(): { snapshot: Snapshot; host: HostContext } {
   const endpoints = [ep('a1', 'A', '02:00:00:00:0a:01', '10.1.0.11'), ep('a2', 'A', '02:00:00:00:0a:02', '10.1.0.12'), ep('b1', 'B', '02:00:00:00:0b:01', '10.2.0.11')];
   const snapshot: Snapshot = {
@@ -16,7 +16,7 @@ function model(): { snapshot: Snapshot; host: HostContext } {
     endpointsByNetwork: new Map([['A', endpoints.slice(0, 2)], ['B', [endpoints[2]!]]]),
     bindings: new Map([['a1', bind('a1', 'h1', 1)], ['a2', bind('a2', 'h2', 3)], ['b1', bind('b1', 'h1', 2)]]),
   };
-  return { snapshot, host: { id: 'h1', tunnelPorts: new Map([['h2', 10]]) } };
+  return { snapshot, host: { id: 'h1', tunnelPort: 10, encapIps: new Map([['h1', '192.0.2.1'], ['h2', '192.0.2.2'], ['h3', '192.0.2.3']]) } };
 }
 
 const trace = (sw: SwitchFixture, flow: string): Promise<string> => traceActions(sw.host, flow);
@@ -114,7 +114,7 @@ describe('reconciler: an ofport reused while its old binding is being removed @s
 
   it('keeps the port flows the new endpoint shares with the old one when the old one goes', async () => {
     sw = await startSwitch({ ports: { p1: 1, p2: 2 } });
-    const host: HostContext = { id: 'h1', tunnelPorts: new Map() };
+    const host: HostContext = { id: 'h1', tunnelPort: undefined, encapIps: new Map() };
     // vm-old sorts after vm-new, so a full recompile sets the old partition last.
     const old = ep('vm-old', 'A', '02:00:00:00:0a:01', '10.1.0.11');
     const fresh = ep('vm-new', 'A', '02:00:00:00:0a:02', '10.1.0.12');
