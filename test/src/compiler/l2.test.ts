@@ -1,7 +1,8 @@
 /** L2 forwarding (SPEC §4 table 50) and the tunnel side of classify, asserted by where packets go. */
 import assert from 'node:assert/strict';
 import { walkFabric, walkPacket, type FabricResult } from '../../../src/pipeline/flow-table-walk';
-import { BROADCAST, buildFabric, ENCAP_IP, NIC, TUNNEL_OFPORT, udp4, VNI } from '../../support/fabric-fixtures';
+import { compileFabric } from '../../../src/compiler/fabric';
+import { BROADCAST, buildFabric, ENCAP_IP, fabricMembers, fabricSnapshot, NIC, TUNNEL_OFPORT, udp4, VNI } from '../../support/fabric-fixtures';
 
 const fabric = buildFabric();
 const h1 = fabric.get('h1')!;
@@ -99,5 +100,18 @@ describe('compiler: L2', () => {
     const r = walkPacket(h2, { ...udp4(NIC.a1, NIC.a2), in_port: TUNNEL_OFPORT, tun_id: BigInt(VNI.C), tun_src: ENCAP_IP.h1 });
     assert.equal(r.verdict, 'dropped');
     assert.match(r.reason, /classify/);
+  });
+
+  it('migrating: until plexus-vxlan has a port, uses the per-peer ports an earlier version left, and still forwards', () => {
+    // h1 is mid-upgrade: no plexus-vxlan yet, legacy ports 20 (→ h2) and 21 (→ h3); h2 and h3 already migrated.
+    const members = fabricMembers().map((m) =>
+      m.context.id === 'h1' ? { ...m, context: { ...m.context, tunnelPort: undefined, legacyTunnelPorts: new Map([['h2', 20], ['h3', 21]]) } } : m,
+    );
+    const mixed = compileFabric(fabricSnapshot(), members);
+    const out = walkPacket(mixed.get('h1')!, udp4(NIC.a1, NIC.a3)).outputs;
+    assert.deepEqual(out.map((o) => o.kind === 'tunnel' && [o.port, o.tunDst]), [[21, ENCAP_IP.h3]]);
+    assert.deepEqual(where(walkFabric(mixed, 'h1', udp4(NIC.a1, NIC.a2))), [`h2:${NIC.a2.port}`]);
+    assert.deepEqual(where(walkFabric(mixed, 'h2', udp4(NIC.a2, NIC.a1))), [`h1:${NIC.a1.port}`], 'what arrives on a legacy port is classified by tun_src + tun_id');
+    assert.deepEqual(where(walkFabric(mixed, 'h1', udp4(NIC.a1, { mac: BROADCAST, ip: '255.255.255.255' }))), [`h1:${NIC.a5.port}`, `h2:${NIC.a2.port}`, `h3:${NIC.a3.port}`]);
   });
 });
