@@ -52,8 +52,10 @@ function modelOf(nEndpoints: number, nHosts: number, nGroups: number, nRules: nu
   };
 }
 
+/** n hosts, each with its plexus-vxlan on port 1000 and every host's encap IP. */
 function hostsOf(n: number): HostContext[] {
-  return Array.from({ length: n }, (_, i) => ({ id: `h${i}`, tunnelPorts: new Map(Array.from({ length: n }, (_, j) => [`h${j}`, 1000 + j] as [string, number]).filter(([h]) => h !== `h${i}`)) }));
+  const encapIps = new Map(Array.from({ length: n }, (_, j) => [`h${j}`, `192.0.2.${j + 1}`] as [string, string]));
+  return Array.from({ length: n }, (_, i) => ({ id: `h${i}`, tunnelPort: 1000, encapIps }));
 }
 
 const flowSet = (s: Snapshot, h: HostContext): Set<string> =>

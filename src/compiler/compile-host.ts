@@ -37,7 +37,14 @@ export function isPresent(placed: readonly Placed[], hostId: string): boolean {
 export function compileNetworkBase(snapshot: Snapshot, host: HostContext, networkId: string, placed: readonly Placed[] = placedEndpoints(snapshot, networkId)): Flow[] {
   const network = snapshot.networks.get(networkId);
   if (!network || !isPresent(placed, host.id)) return [];
-  return [...compileDhcp(network, snapshot.subnetsByNetwork.get(networkId) ?? []), ...compileL2Network(network, host, placed)];
+  return [...compileDhcp(network, snapshot.subnetsByNetwork.get(networkId) ?? []), ...compileL2Network(network, host, placed, routingHosts(snapshot, networkId))];
+}
+
+/** Hosts where a network routed to `networkId` (through one of its routers) is present: they route into it. */
+export function routingHosts(snapshot: Snapshot, networkId: string): Set<string> {
+  const out = new Set<string>();
+  for (const peer of routedPeers(snapshot, networkId)) for (const p of placedEndpoints(snapshot, peer)) out.add(p.host);
+  return out;
 }
 
 /**

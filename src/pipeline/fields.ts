@@ -44,6 +44,8 @@ interface ValueOfKind {
 export const FIELD_KINDS = {
   in_port: 'uint',
   tun_id: 'uint64',
+  tun_src: 'ipv4',
+  tun_dst: 'ipv4',
   eth_src: 'mac',
   eth_dst: 'mac',
   eth_type: 'uint',

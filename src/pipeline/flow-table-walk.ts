@@ -73,7 +73,7 @@ export interface TableFlow {
 /** Packet header and metadata fields by ovs-fields(7) name, in the codec's representation; absent fields are 0. */
 export type PacketFields = Readonly<Record<string, OxmValue>>;
 
-/** A port of a walked switch: local (a workload) or a VXLAN tunnel with key=flow. */
+/** A port of a walked switch: local (a workload) or a VXLAN tunnel with key=flow (`remoteIp: 'flow'`: remote_ip=flow, the flows set tun_dst). */
 export type WalkPort =
   | { readonly kind: 'local'; readonly name?: string }
   | { readonly kind: 'tunnel'; readonly name?: string; readonly remoteIp: string; readonly localIp?: string };
@@ -598,9 +598,11 @@ export function walkFabric(hosts: ReadonlyMap<string, FabricHost>, hostId: strin
         continue;
       }
       const tunSrc = o.tunSrc ?? host.encapIp;
-      const peer = [...hosts.values()].find((h) => h.encapIp === o.tunDst);
-      const inPort = peer && [...peer.ports].find(([, p]) => p.kind === 'tunnel' && p.remoteIp === tunSrc)?.[0];
-      const miss = !peer ? `no host has encap IP ${o.tunDst}` : inPort === undefined ? `${peer.id} has no tunnel port from ${tunSrc}` : crossings >= MAX_CROSSINGS ? `crossed ${MAX_CROSSINGS} tunnels (a loop)` : undefined;
+      const peer = o.tunDst === 'flow' ? undefined : [...hosts.values()].find((h) => h.encapIp === o.tunDst);
+      // As Open vSwitch does: a port with that remote_ip first, else a flow-based one (remote_ip=flow).
+      const tunnelPorts = peer ? [...peer.ports].filter(([, p]) => p.kind === 'tunnel') : [];
+      const inPort = (tunnelPorts.find(([, p]) => p.kind === 'tunnel' && p.remoteIp === tunSrc) ?? tunnelPorts.find(([, p]) => p.kind === 'tunnel' && p.remoteIp === 'flow'))?.[0];
+      const miss = o.tunDst === 'flow' ? 'sent to a remote_ip=flow port without setting tun_dst' : !peer ? `no host has encap IP ${o.tunDst}` : inPort === undefined ? `${peer.id} has no tunnel port from ${tunSrc}` : crossings >= MAX_CROSSINGS ? `crossed ${MAX_CROSSINGS} tunnels (a loop)` : undefined;
       if (miss || !peer || inPort === undefined) {
         lost.push({ host: host.id, port: o.port, tunDst: o.tunDst, reason: miss ?? '' });
         reasons.push(`from ${host.id}: ${miss}`);

@@ -11,7 +11,7 @@
  *        │                                          (routed) 45 l3-neighbor ◀─┤
  *        └──────────────────────────────────────────────▶ 50 l2 ◀───────────┘
  *                                         local ─▶ 60 ingress-policy ─▶ 70 output
- *                                        remote ─▶ tunnel port (tun_id = VNI)
+ *                                        remote ─▶ plexus-vxlan (tun_id = VNI, tun_dst = host)
  *                                     broadcast ─▶ local ports + tunnels of the network
  *
  * Table names are part of the pipeline flows' cookies (compiler/pipeline.ts):
@@ -114,8 +114,8 @@ export const CLASSIFY = declareTable({
   name: 'classify',
   id: 0,
   stage: STAGE.CLASSIFY,
-  purpose: 'local port → network and flags; tunnel tun_id → network, mark from-tunnel',
-  matchFields: { in_port: 'exact', tun_id: 'exact' },
+  purpose: 'local port → network and flags; tunnel tun_src + tun_id (which host, which network) → network, mark from-tunnel',
+  matchFields: { in_port: 'exact', tun_src: 'exact', tun_id: 'exact' },
   priorities: { port: 100, tunnel: 90 },
   miss: 'drop',
   next: ['port-security', 'l2'],

@@ -59,6 +59,10 @@ export class ModelCache extends EventEmitter<ModelCacheEvents> implements ModelV
   private readonly subnetArrays = new Map<string, readonly Subnet[]>();
   private readonly endpointArrays = new Map<string, readonly Endpoint[]>();
   private readonly watchers: Watcher[] = [];
+  /** Where each placed endpoint is (host, network), and its counts both ways: the network ⇄ hosts index. */
+  private readonly placements = new Map<string, { readonly host: string; readonly network: string }>();
+  private readonly hostsByNetwork = new Map<string, Map<string, number>>();
+  private readonly networksByHost = new Map<string, Map<string, number>>();
   /** Networks whose own record or subnets changed (everything in them must be recompiled). */
   private pending = new Set<string>();
   /** Endpoints whose record or binding changed, with their network (known even after a delete). */
@@ -88,6 +92,16 @@ export class ModelCache extends EventEmitter<ModelCacheEvents> implements ModelV
 
   endpoint(id: string): Endpoint | undefined {
     return this.endpointById.get(id);
+  }
+
+  /** Hosts with at least one endpoint of the network attached (the network is present there). */
+  hostsOf(networkId: string): Iterable<string> {
+    return this.hostsByNetwork.get(networkId)?.keys() ?? [];
+  }
+
+  /** Networks with at least one endpoint attached on the host. */
+  networksOf(hostId: string): Iterable<string> {
+    return this.networksByHost.get(hostId)?.keys() ?? [];
   }
 
   endpointCount(): number {
@@ -196,6 +210,24 @@ export class ModelCache extends EventEmitter<ModelCacheEvents> implements ModelV
     this.onBinding({ kind: 'put', id: binding.endpoint, value: binding, revision: '0' });
   }
 
+  /** Keeps the network ⇄ hosts index right for one endpoint (placed as compiler/snapshot.ts placementOf places it). */
+  private updatePlacement(endpointId: string): void {
+    const endpoint = this.endpointById.get(endpointId);
+    const b = this.bindings.get(endpointId);
+    const now = endpoint && b && b.host !== null && b.ofport !== null && b.ofport > 0 && b.status !== 'down' ? { host: b.host, network: endpoint.network } : undefined;
+    const before = this.placements.get(endpointId);
+    if (before?.host === now?.host && before?.network === now?.network) return;
+    if (before) {
+      countIn(this.hostsByNetwork, before.network, before.host, -1);
+      countIn(this.networksByHost, before.host, before.network, -1);
+    }
+    if (now) {
+      this.placements.set(endpointId, now);
+      countIn(this.hostsByNetwork, now.network, now.host, 1);
+      countIn(this.networksByHost, now.host, now.network, 1);
+    } else this.placements.delete(endpointId);
+  }
+
   private onNetwork(e: CollectionEvent<Network>): void {
     if (e.kind === 'put') this.networks.set(e.id, e.value);
     else this.networks.delete(e.id);
@@ -226,6 +258,7 @@ export class ModelCache extends EventEmitter<ModelCacheEvents> implements ModelV
     if (m.size) this.endpoints.set(network, m);
     else this.endpoints.delete(network);
     this.endpointArrays.delete(network);
+    this.updatePlacement(id);
     this.touch(network, id);
   }
 
@@ -258,6 +291,7 @@ export class ModelCache extends EventEmitter<ModelCacheEvents> implements ModelV
     const before = this.bindings.get(e.id);
     if (e.kind === 'put') this.bindings.set(e.id, e.value);
     else this.bindings.delete(e.id);
+    this.updatePlacement(e.id);
     if (before && e.kind === 'put' && samePlacement(before, e.value)) {
       this.pendingStatuses.add(e.id);
       this.touch(undefined);
@@ -285,6 +319,15 @@ export class ModelCache extends EventEmitter<ModelCacheEvents> implements ModelV
 /** The groups whose members' flows a change of `g` touches: itself and every group its rules name. */
 function groupsTouchedBy(g: SecurityGroup | undefined): string[] {
   return g ? [g.id, ...g.rules.map((r) => r.remoteGroup).filter((x): x is string => x !== undefined)] : [];
+}
+
+function countIn(index: Map<string, Map<string, number>>, outer: string, inner: string, delta: 1 | -1): void {
+  const m = index.get(outer) ?? new Map<string, number>();
+  const n = (m.get(inner) ?? 0) + delta;
+  if (n > 0) m.set(inner, n);
+  else m.delete(inner);
+  if (m.size) index.set(outer, m);
+  else index.delete(outer);
 }
 
 function splitId(id: string): [string, string] {

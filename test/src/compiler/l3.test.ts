@@ -7,7 +7,7 @@ import type { Snapshot } from '../../../src/compiler/snapshot';
 import { walkFabric, type FabricResult, type PacketFields } from '../../../src/pipeline/flow-table-walk';
 import type { Endpoint, Router, Subnet } from '../../../src/store/model';
 import { routerMacOf } from '../../../src/store/router-store';
-import { fabricMembers, TUNNEL } from '../../support/fabric-fixtures';
+import { ENCAP_IP, fabricMembers, TUNNEL_OFPORT } from '../../support/fabric-fixtures';
 import { bind, ep, net, subnet } from '../../support/model-fixtures';
 
 /*
@@ -161,6 +161,7 @@ describe('compiler: distributed L3', () => {
     assert.deepEqual(flows.map((f) => f.table.name).sort(), ['l2', 'l3-neighbor', 'l3-neighbor']);
     const l2 = flows.find((f) => f.table.name === 'l2')!;
     const actions = l2.instructions.flatMap((i) => (i.type === 'apply_actions' ? i.actions : []));
-    assert.ok(actions.some((a) => a.type === 'output' && a.port === TUNNEL.h1.h2), 'into the tunnel to h2');
+    assert.ok(actions.some((a) => a.type === 'set_field' && a.field === 'tun_dst' && a.value === ENCAP_IP.h2), 'tun_dst = h2');
+    assert.ok(actions.some((a) => a.type === 'output' && a.port === TUNNEL_OFPORT), 'into plexus-vxlan');
   });
 });
