@@ -16,12 +16,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NXAST, OFPAT, type Action } from '../../protocols/openflow/actions';
 import { encodeMessage } from '../../protocols/openflow/codec';
-import { NX_VENDOR_ID, OFPT } from '../../protocols/openflow/constants';
+import { NX_VENDOR_ID, OFPFC, OFPT } from '../../protocols/openflow/constants';
 import type { Instruction } from '../../protocols/openflow/instructions';
 import type { Match, UnknownOxm } from '../../protocols/openflow/match';
 import type { Decoded, MultipartRequestBody } from '../../protocols/openflow/messages';
 import { OvsHost } from '../../src/sandbox/ovs-host';
-import { run } from '../../src/sandbox/processes';
+import { run, waitFor } from '../../src/sandbox/processes';
 import type { OfctlCorpus } from '../protocols/openflow/ovs-corpus';
 import { OfpCapture, type CapturedMessage } from './ofp-capture';
 
@@ -106,6 +106,13 @@ async function runOfctl(commands: readonly string[][], width: number): Promise<v
   await Promise.all(Array.from({ length: width }, worker));
 }
 
+/** Every tenth flow of the corpus also goes in one ONF bundle (`--bundle add-flows`). */
+export function bundledFlows(corpus: OfctlCorpus): string[] {
+  return corpus.flows.filter((_, i) => i % 10 === 0);
+}
+
+const OFPFF_SEND_FLOW_REM = 1;
+
 /** Group and meter commands besides the corpus' adds: 3 more group mods and 3 more meter mods. */
 export const EXTRA_GROUP_MODS = 3;
 export const EXTRA_METER_MODS = 3;
@@ -120,11 +127,14 @@ export async function captureFromOfctl(corpus: OfctlCorpus): Promise<CapturedMes
   const cap = await OfpCapture.listen('switch');
   try {
     writeFileSync(join(dir, 'flows.txt'), `${corpus.flows.join('\n')}\n`);
+    writeFileSync(join(dir, 'bundle.txt'), `${bundledFlows(corpus).join('\n')}\n`);
     writeFileSync(join(dir, 'groups.txt'), `${corpus.groups.join('\n')}\n`);
     await runOfctl([
       ['add-flows', cap.target, join(dir, 'flows.txt')],
+      ['--bundle', 'add-flows', cap.target, join(dir, 'bundle.txt')],
       ['add-groups', cap.target, join(dir, 'groups.txt')],
       ...corpus.meters.map((m) => ['add-meter', cap.target, m]),
+      ...corpus.packetOuts.map((p) => ['packet-out', cap.target, p]),
       ['mod-group', cap.target, 'group_id=1,type=select,bucket=weight:5,output:3'],
       ['del-groups', cap.target, 'group_id=2'],
       ['del-groups', cap.target],
@@ -144,6 +154,8 @@ export interface SwitchCapture {
   readonly errors: readonly CapturedMessage[];
   /** Replies to the multipart requests (every part of each). */
   readonly replies: readonly CapturedMessage[];
+  /** FLOW_REMOVED for the flows with send_flow_rem, deleted by us. */
+  readonly removed: readonly CapturedMessage[];
   /** Replayed xid → what it was. */
   readonly sent: ReadonlyMap<number, string>;
   readonly flowModsSent: number;
@@ -160,7 +172,8 @@ const REQUESTS: readonly MultipartRequestBody[] = [
 /**
  * Replays the meter and group adds and every flow mod `ovs-ofctl` sent, byte for
  * byte (only the xid renumbered), to a sandboxed ovs-vswitchd, then captures its
- * replies about what it installed.
+ * replies about what it installed, and the FLOW_REMOVED messages it sends when
+ * the flows installed with send_flow_rem are deleted.
  */
 export async function captureFromSwitch(fromOfctl: readonly CapturedMessage[], origin: (m: Decoded) => string | undefined): Promise<SwitchCapture> {
   const host = await OvsHost.start({ name: 'corpus', dummy: true });
@@ -210,7 +223,25 @@ export async function captureFromSwitch(fromOfctl: readonly CapturedMessage[], o
     await cap.waitFor('the last reply', (m) => m.type === 'barrier_reply' && m.xid === last, 60_000);
     // Undecodable messages cannot be attributed: they count as replies, so they fail.
     const replies = cap.messages.filter((c) => (c.decoded ? asked.has(c.decoded.xid) : true));
-    return { errors, replies, sent, flowModsSent: flowMods.length, flowModsRefused };
+
+    // FLOW_REMOVED for the flows installed with send_flow_rem, deleted strictly,
+    // forty at a time so asynchronous messages never pile up (they may come after
+    // a barrier). Not those matching tun_metadata: ovs-vswitchd 3.1.0 dies sending
+    // FLOW_REMOVED for a flow that matches a TLV-mapped tun_metadata field.
+    const announced = replies.flatMap((c) => (c.decoded?.type === 'multipart_reply' && c.decoded.body.kind === 'flow'
+      ? c.decoded.body.entries.filter((e) => (e.flags & OFPFF_SEND_FLOW_REM) !== 0 && !e.match.some((f) => f.field.startsWith('tun_metadata')))
+      : []));
+    const before = cap.messages.length;
+    const removedNow = (): CapturedMessage[] => cap.messages.slice(before).filter((c) => !c.decoded || c.decoded.type === 'flow_removed');
+    for (let i = 0; i < announced.length; i += 40) {
+      for (const e of announced.slice(i, i + 40)) {
+        cap.send({ type: 'flow_mod', xid: ++xid, command: OFPFC.DELETE_STRICT, tableId: e.tableId, priority: e.priority, match: e.match });
+      }
+      const n = Math.min(i + 40, announced.length);
+      await waitFor(`${n} FLOW_REMOVED`, () => removedNow().length >= n, 20_000);
+    }
+    const removed = removedNow();
+    return { errors, replies, removed, sent, flowModsSent: flowMods.length, flowModsRefused };
   } finally {
     await cap.close();
     await host.stop();

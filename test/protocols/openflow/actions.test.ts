@@ -131,6 +131,27 @@ const GOLDEN: readonly Case[] = [
     { kind: 'load', dst: { field: 'tun_id' }, value: 0x1_0000_0001n },
     { kind: 'output', src: { field: 'in_port' } },
   ] }], text: 'actions=learn(table=20,hard_timeout=300,NXM_OF_VLAN_TCI[0..11],NXM_OF_ETH_DST[]=NXM_OF_ETH_SRC[],load:0x100000001->NXM_NX_TUN_ID[],output:NXM_OF_IN_PORT[])' },
+  // Field references keep their header: experimenter OXMs (64-bit headers),
+  // OXM_OF_IN_PORT as in_port_oxm (32 bits), an OXM header where NXM is usual.
+  { actions: [{ type: 'reg_move', src: { field: 'reg0', ofs: 0, nBits: 20 }, dst: { field: 'tun_erspan_idx', ofs: 0, nBits: 20 } }], text: 'actions=move:NXM_NX_REG0[0..19]->NXOXM_ET_ERSPAN_IDX[]' },
+  { actions: [{ type: 'reg_move', src: { field: 'tun_erspan_idx', ofs: 0, nBits: 20 }, dst: { field: 'reg0', ofs: 0, nBits: 20 } }], text: 'actions=move:NXOXM_ET_ERSPAN_IDX[]->NXM_NX_REG0[0..19]' },
+  { actions: [{ type: 'reg_move', src: { field: 'actset_output' }, dst: { field: 'reg0' } }], text: 'actions=move:ONFOXM_ET_ACTSET_OUTPUT[]->NXM_NX_REG0[]' },
+  { actions: [{ type: 'reg_load', dst: { field: 'in_port_oxm' }, value: 2 }], text: 'actions=load:0x2->OXM_OF_IN_PORT[]' },
+  { actions: [{ type: 'reg_move', src: { field: 'in_port_oxm' }, dst: { field: 'reg0' } }], text: 'actions=move:OXM_OF_IN_PORT[]->NXM_NX_REG0[]' },
+  { actions: [{ type: 'learn', table: 1, specs: [{ kind: 'match', dst: { field: 'in_port_oxm' }, src: { field: 'reg0' } }] }], text: 'actions=learn(table=1,OXM_OF_IN_PORT[]=NXM_NX_REG0[])' },
+  { actions: [{ type: 'output_reg', src: { field: 'in_port_oxm' } }], text: 'actions=output:OXM_OF_IN_PORT[]' },
+  { match: [IP], actions: [{ type: 'ct', zone: { field: 'in_port_oxm', ofs: 0, nBits: 16 } }], text: 'ip actions=ct(zone=OXM_OF_IN_PORT[0..15])' },
+  { actions: [{ type: 'reg_move', src: { field: 'reg1' }, dst: { field: 'tun_metadata0', ofs: 0, nBits: 32 } }], text: 'actions=move:NXM_NX_REG1[]->NXM_NX_TUN_METADATA0[0..31]' },
+  { actions: [{ type: 'set_field', field: 'in_port', value: 5, header: 'NXM_OF_IN_PORT' }], text: 'actions=set_field:5->in_port' },
+  { match: [{ field: 'packet_type', value: 0x1894f }], actions: [{ type: 'set_field', field: 'nsh_flags', value: 0xb3, regLoad2: true }], text: 'packet_type=(1,0x894f) actions=set_field:179->nsh_flags' },
+  { actions: [{ type: 'set_field', field: 'tun_erspan_idx', value: 5, mask: 0xfffff }], text: 'actions=set_field:0x5/0xfffff->tun_erspan_idx' },
+  { actions: [{ type: 'set_field', field: 'tun_metadata1', value: Buffer.from('00001234', 'hex'), mask: Buffer.from('ffffffff', 'hex') }], text: 'actions=set_field:0x1234/0xffffffff->tun_metadata1' },
+  // ovs-vswitchd reports `set_field:0->tun_metadataN` with an empty value.
+  { actions: [{ type: 'set_field', field: 'tun_metadata17', value: Buffer.alloc(0), regLoad2: true }], text: 'actions=set_field:0->tun_metadata17' },
+  // NXAST_CONTROLLER2 with 16-bit properties, 8 bytes each (hex pinned below).
+  { actions: [{ type: 'controller', maxLen: 64, userdata: Buffer.from('aa', 'hex') }], text: 'actions=controller(max_len=64,userdata=aa)' },
+  { actions: [{ type: 'controller', maxLen: 200, controllerId: 7, reason: 0, userdata: Buffer.from('ff', 'hex'), pause: true, meterId: 9 }],
+    text: 'actions=controller(reason=no_match,max_len=200,id=7,userdata=ff,pause,meter_id=9)' },
   // A realistic chain
   { match: [IP], actions: [
     { type: 'set_field', field: 'eth_src', value: '02:00:00:00:00:fe' },
@@ -167,9 +188,40 @@ function decodeHex(hex: string): Action[] {
   return decodeActions(new BufferReader(Buffer.from(hex.replace(/\s/g, ''), 'hex')));
 }
 
-describe('openflow actions: bytes Open vSwitch produced (ovs-ofctl -O OpenFlow13 parse-flow)', () => {
+describe('openflow actions: bytes Open vSwitch produced (ovs-ofctl -O OpenFlow13)', () => {
   // [ovs-ofctl flow text, the apply_actions payload OVS encoded for it, our decoding]
   const cases: ReadonlyArray<readonly [string, string, readonly Action[]]> = [
+    // What ovs-ofctl add-flow sent to our listener for the defects of issue 11.
+    ['move:NXM_NX_REG0[0..19]->tun_erspan_idx[]', 'ffff002000002320000600140000000000010004ffff16080000232000000000',
+      [{ type: 'reg_move', src: { field: 'reg0', ofs: 0, nBits: 20 }, dst: { field: 'tun_erspan_idx', ofs: 0, nBits: 20 } }]],
+    ['move:tun_erspan_idx[]->NXM_NX_REG0[0..19]', 'ffff0020000023200006001400000000ffff1608000023200001000400000000',
+      [{ type: 'reg_move', src: { field: 'tun_erspan_idx', ofs: 0, nBits: 20 }, dst: { field: 'reg0', ofs: 0, nBits: 20 } }]],
+    ['move:actset_output[]->reg0[]', 'ffff0020000023200006002000000000ffff56084f4e46000001000400000000',
+      [{ type: 'reg_move', src: { field: 'actset_output' }, dst: { field: 'reg0' } }]],
+    ['load:0x2->OXM_OF_IN_PORT[]', 'ffff0018000023200007001f800000040000000000000002', [{ type: 'reg_load', dst: { field: 'in_port_oxm' }, value: 2 }]],
+    ['move:OXM_OF_IN_PORT[]->NXM_NX_REG0[]', 'ffff00180000232000060020000000008000000400010004',
+      [{ type: 'reg_move', src: { field: 'in_port_oxm' }, dst: { field: 'reg0' } }]],
+    ['learn(table=1,OXM_OF_IN_PORT[]=NXM_NX_REG0[])', 'ffff00300000232000100000000080000000000000000000000001000000000000200001000400008000000400000000',
+      [{ type: 'learn', table: 1, specs: [{ kind: 'match', dst: { field: 'in_port_oxm' }, src: { field: 'reg0' } }] }]],
+    ['output:OXM_OF_IN_PORT[]', 'ffff001800002320000f001f80000004ffff000000000000', [{ type: 'output_reg', src: { field: 'in_port_oxm' } }]],
+    ['ct(zone=OXM_OF_IN_PORT[0..15])', 'ffff0018000023200023000080000004000fff0000000000', [{ type: 'ct', zone: { field: 'in_port_oxm', ofs: 0, nBits: 16 } }]],
+    ['controller(max_len=64,userdata=aa)', 'ffff0020000023200025000000000000000000080040000000030005aa000000',
+      [{ type: 'controller', maxLen: 64, userdata: Buffer.from('aa', 'hex') }]],
+    ['controller(reason=no_match,id=7,userdata=ff,pause,meter_id=9,max_len=200)',
+      'ffff00400000232000250000000000000000000800c800000001000800070000000200050000000000030005ff00000000040004000000000005000800000009',
+      [{ type: 'controller', maxLen: 200, controllerId: 7, reason: 0, userdata: Buffer.from('ff', 'hex'), pause: true, meterId: 9 }]],
+    ['set_field:5->in_port', '00190010000000020005000000000000', [{ type: 'set_field', field: 'in_port', value: 5, header: 'NXM_OF_IN_PORT' }]],
+    ['load:0xb3->nsh_flags[]', 'ffff0018000023200021ffff0205005ad650b30000000000', [{ type: 'set_field', field: 'nsh_flags', value: 0xb3, regLoad2: true }]],
+    ['load:5->tun_erspan_idx[]', 'ffff0020000023200021ffff170c0000232000000005000fffff000000000000',
+      [{ type: 'set_field', field: 'tun_erspan_idx', value: 5, mask: 0xfffff }]],
+    ['move:reg1[]->tun_metadata0[0..31]', 'ffff0018000023200006002000000000000102040001507c',
+      [{ type: 'reg_move', src: { field: 'reg1' }, dst: { field: 'tun_metadata0', ofs: 0, nBits: 32 } }]],
+    // From an ovs-vswitchd flow-stats reply (TLV mapping of 4 bytes): the mapped length, an empty value.
+    ['(switch) move:reg1[]->tun_metadata10[0..31]', 'ffff00180000232000060020000000000001020400016404',
+      [{ type: 'reg_move', src: { field: 'reg1' }, dst: { field: 'tun_metadata10', bytes: 4 } }]],
+    ['(switch) set_field:0->tun_metadata17', 'ffff0010000023200021000172000000', [{ type: 'set_field', field: 'tun_metadata17', value: Buffer.alloc(0), regLoad2: true }]],
+    ['load:0x1234->NXM_NX_TUN_METADATA1[0..31]', 'ffff00180000232000210001530800001234ffffffff0000',
+      [{ type: 'set_field', field: 'tun_metadata1', value: Buffer.from('00001234', 'hex'), mask: Buffer.from('ffffffff', 'hex') }]],
     ['resubmit:3', 'ffff001000002320000e0003ff000000', [{ type: 'resubmit', port: 3, table: 255 }]],
     ['resubmit(,5)', 'ffff001000002320000efff805000000', [{ type: 'resubmit', table: 5 }]],
     ['move:reg0[0..5]->reg1[10..15]', 'ffff001800002320000600060000000a0001000400010204',

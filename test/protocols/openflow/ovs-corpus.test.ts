@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import type { Decoded } from '../../../protocols/openflow/messages';
 import {
-  captureFromOfctl, captureFromSwitch, checkMessage, EXTRA_GROUP_MODS, EXTRA_METER_MODS, originOf, type SwitchCapture,
+  bundledFlows, captureFromOfctl, captureFromSwitch, checkMessage, EXTRA_GROUP_MODS, EXTRA_METER_MODS, originOf, type SwitchCapture,
 } from '../../support/corpus-capture';
 import type { CapturedMessage } from '../../support/ofp-capture';
 import { buildOfctlCorpus, REFERENCED_GROUPS, REFERENCED_METERS } from './ovs-corpus';
@@ -39,19 +39,21 @@ describe('openflow codec on everything Open vSwitch sends @slow', function () {
     fromOfctl = await captureFromOfctl(corpus);
   });
 
-  it(`ovs-ofctl: a corpus of ${corpus.flows.length} flows, ${corpus.groups.length} groups and ${corpus.meters.length} meters decodes and re-encodes to OVS's bytes`, () => {
+  it(`ovs-ofctl: a corpus of ${corpus.flows.length} flows, ${corpus.groups.length} groups, ${corpus.meters.length} meters and ${corpus.packetOuts.length} packet-outs decodes and re-encodes to OVS's bytes`, () => {
     const failures = fromOfctl.map((c) => checkMessage(c, origin)).filter((f): f is string => f !== undefined);
     assert.equal(failures.length, 0, report(failures, fromOfctl.length));
     // Every line became one message: nothing was lost on the way.
     const count = (type: string): number => fromOfctl.filter((c) => c.decoded?.type === type).length;
     assert.equal(count('flow_mod'), corpus.flows.length);
+    assert.equal(count('bundle_add'), bundledFlows(corpus).length);
+    assert.equal(count('packet_out'), corpus.packetOuts.length);
     assert.equal(count('group_mod'), corpus.groups.length + EXTRA_GROUP_MODS);
     assert.equal(count('meter_mod'), corpus.meters.length + EXTRA_METER_MODS);
   });
 
-  it('ovs-vswitchd: its replies about the installed corpus (flow stats, group and meter desc/stats) decode and re-encode to its bytes', async () => {
+  it('ovs-vswitchd: its replies about the installed corpus (flow stats, group and meter desc/stats, flow removed) decode and re-encode to its bytes', async () => {
     const sw: SwitchCapture = await captureFromSwitch(fromOfctl, origin);
-    const checked = [...sw.errors, ...sw.replies];
+    const checked = [...sw.errors, ...sw.replies, ...sw.removed];
     const failures = checked.map((c) => checkMessage(c, (m) => (m.type === 'error' ? sw.sent.get(m.xid) : undefined)))
       .filter((f): f is string => f !== undefined);
     assert.equal(failures.length, 0, report(failures, checked.length));
@@ -65,5 +67,7 @@ describe('openflow codec on everything Open vSwitch sends @slow', function () {
     assert.deepEqual(REFERENCED_GROUPS.filter((g) => !groups.some((d) => d.groupId === g)), [], 'groups the flows use');
     assert.deepEqual(REFERENCED_METERS.filter((m) => !meters.some((d) => d.meterId === m)), [], 'meters the flows use');
     assert.ok(entries(sw.replies, 'group_stats').length === groups.length && entries(sw.replies, 'meter_stats').length === meters.length);
+    // The flows installed with send_flow_rem (about 5 %) were announced when deleted.
+    assert.ok(sw.removed.length > 0.02 * flows, `${sw.removed.length} FLOW_REMOVED for ${flows} flows`);
   });
 });

@@ -553,7 +553,12 @@ export interface OfctlCorpus {
   readonly groups: readonly string[];
   /** Arguments for `ovs-ofctl add-meter`, one meter each. */
   readonly meters: readonly string[];
+  /** Arguments for `ovs-ofctl packet-out`: an ARP request through action lists of the fixed part. */
+  readonly packetOuts: readonly string[];
 }
+
+/** The frame packet-outs carry: a broadcast ARP request, 10.0.0.1 asking for 10.0.0.2. */
+const ARP_REQUEST = 'ffffffffffff000000000001080600010800060400010000000000010a0000010000000000000a000002';
 
 /** Meters and groups that flows refer to; the switch test creates them first. */
 export const REFERENCED_METERS = [1, 2, 3, 4];
@@ -655,7 +660,14 @@ export function buildOfctlCorpus(seed: number, randomFlows: number): OfctlCorpus
     flows.push(`${head}${strict}${match ? `,${match}` : ''}${extra}${actions}`);
   }
 
-  return { flows, groups: buildGroups(r, all), meters: buildMeters(r) };
+  // Packet-outs: every action of the fixed part that applies to an ARP packet, eight at a time.
+  const forPackets = fixedActions().filter((a) => (a.pre === 'any' || a.pre === 'arp') && !a.alone && !a.last && a.text !== 'drop');
+  const packetOuts: string[] = [];
+  for (let i = 0; i < forPackets.length; i += 8) {
+    const actions = forPackets.slice(i, i + 8).map((a) => a.text).join(',');
+    packetOuts.push(`in_port=controller,packet=${ARP_REQUEST},actions=${actions}`);
+  }
+  return { flows, groups: buildGroups(r, all), meters: buildMeters(r), packetOuts };
 }
 
 function buildGroups(r: Rand, all: readonly Act[]): string[] {
