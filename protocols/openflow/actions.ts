@@ -563,7 +563,10 @@ type Decoder = (r: BufferReader) => Action | undefined;
 
 /** Skips `n` padding bytes; false if any is not zero (we would write zeros). */
 function zeros(r: BufferReader, n: number): boolean {
-  return r.bytes(n, 'padding').every((b) => b === 0);
+  const at = r.offset;
+  r.skip(n, 'padding');
+  for (let i = at; i < at + n; i++) if (r.buf[i] !== 0) return false;
+  return true;
 }
 
 const STD_DECODERS: ReadonlyMap<number, Decoder> = new Map<number, Decoder>([

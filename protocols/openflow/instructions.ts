@@ -100,7 +100,10 @@ export function encodeInstructions(w: BufferWriter, instructions: readonly Instr
 
 /** Skips `n` padding bytes; false if any is not zero (we would write zeros). */
 function zeros(r: BufferReader, n: number): boolean {
-  return r.bytes(n, 'padding').every((b) => b === 0);
+  const at = r.offset;
+  r.skip(n, 'padding');
+  for (let i = at; i < at + n; i++) if (r.buf[i] !== 0) return false;
+  return true;
 }
 
 type Decoder = (r: BufferReader) => Instruction | undefined;
