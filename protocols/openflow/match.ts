@@ -569,7 +569,7 @@ function bytesToValue(kind: Kind, b: Buffer): OxmValue {
 // ---------------------------------------------------------------------------
 // TLVs.
 
-/** In an action (NXAST_REG_LOAD2) a mask says which bits to write, so any field takes one. */
+/** In an action (NXAST_REG_LOAD2) a mask says which bits to write, so any field, and any bit of it, takes one. */
 export interface OxmOptions {
   readonly writeMask?: boolean;
 }
@@ -584,7 +584,8 @@ export function encodeOxm(w: BufferWriter, field: OxmField, opts: OxmOptions = {
   const known = field as KnownOxm;
   const d = requireField(known.field);
   const h = chooseHeader(d, known.header, d.match, d.name);
-  const value = valueToBytes(d, h, known.value, `${d.name} value`, false);
+  // A load's mask may reach bits a match never uses (nsh_ttl[4..7]): any bit of its bytes.
+  const value = valueToBytes(d, h, known.value, `${d.name} value`, opts.writeMask === true);
   let mask: Buffer | undefined;
   if (known.mask !== undefined) {
     if (!d.maskable && !opts.writeMask) throw new EncodeError(`${d.name} is not maskable`);

@@ -145,6 +145,8 @@ const GOLDEN: readonly Case[] = [
   { actions: [{ type: 'set_field', field: 'in_port', value: 5, header: 'NXM_OF_IN_PORT' }], text: 'actions=set_field:5->in_port' },
   { match: [{ field: 'packet_type', value: 0x1894f }], actions: [{ type: 'set_field', field: 'nsh_flags', value: 0xb3, regLoad2: true }], text: 'packet_type=(1,0x894f) actions=set_field:179->nsh_flags' },
   { actions: [{ type: 'set_field', field: 'tun_erspan_idx', value: 5, mask: 0xfffff }], text: 'actions=set_field:0x5/0xfffff->tun_erspan_idx' },
+  // A load may set bits a match on the field could not use.
+  { match: [{ field: 'packet_type', value: 0x1894f }], actions: [{ type: 'set_field', field: 'nsh_ttl', value: 0x60, mask: 0xf0 }], text: 'packet_type=(1,0x894f) actions=set_field:96/0xf0->nsh_ttl' },
   { actions: [{ type: 'set_field', field: 'tun_metadata1', value: Buffer.from('00001234', 'hex'), mask: Buffer.from('ffffffff', 'hex') }], text: 'actions=set_field:0x1234/0xffffffff->tun_metadata1' },
   // ovs-vswitchd reports `set_field:0->tun_metadataN` with an empty value.
   { actions: [{ type: 'set_field', field: 'tun_metadata17', value: Buffer.alloc(0), regLoad2: true }], text: 'actions=set_field:0->tun_metadata17' },
@@ -212,6 +214,7 @@ describe('openflow actions: bytes Open vSwitch produced (ovs-ofctl -O OpenFlow13
       [{ type: 'controller', maxLen: 200, controllerId: 7, reason: 0, userdata: Buffer.from('ff', 'hex'), pause: true, meterId: 9 }]],
     ['set_field:5->in_port', '00190010000000020005000000000000', [{ type: 'set_field', field: 'in_port', value: 5, header: 'NXM_OF_IN_PORT' }]],
     ['load:0xb3->nsh_flags[]', 'ffff0018000023200021ffff0205005ad650b30000000000', [{ type: 'set_field', field: 'nsh_flags', value: 0xb3, regLoad2: true }]],
+    ['load:0x6->nsh_ttl[4..7]', 'ffff0018000023200021ffff1506005ad65060f000000000', [{ type: 'set_field', field: 'nsh_ttl', value: 0x60, mask: 0xf0 }]],
     ['load:5->tun_erspan_idx[]', 'ffff0020000023200021ffff170c0000232000000005000fffff000000000000',
       [{ type: 'set_field', field: 'tun_erspan_idx', value: 5, mask: 0xfffff }]],
     ['move:reg1[]->tun_metadata0[0..31]', 'ffff0018000023200006002000000000000102040001507c',

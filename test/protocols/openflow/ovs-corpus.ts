@@ -451,6 +451,8 @@ function fieldActions(r: Rand): Act[] {
       if (width <= 128) out.push(act(`load:${hex(randBits(r, valueBits(r, x)))}->${refOf(r, x, { whole: true }).text}`, wpre));
       out.push(act(`move:${scratch(r, dst.bits).text}->${dst.text}`, wpre));
       out.push(act(`pop:${refOf(r, x).text}`, wpre));
+      // The top bits of the field, where a value may exceed what a match allows (nsh_ttl[4..7]).
+      if (width >= 4) out.push(act(`load:${hex(nonZero(r, 4))}->${x.name}[${width - 4}..${width - 1}]`, wpre));
     }
     const src = refOf(r, x);
     out.push(act(`move:${src.text}->${scratch(r, src.bits, 2).text}`, x.pre));
