@@ -103,9 +103,9 @@ export interface DecNwTtlAction { readonly type: 'dec_nw_ttl' }
 /**
  * Sets a field. Without a mask this is OFPAT_SET_FIELD; with a mask (not allowed
  * by OpenFlow 1.3) it is encoded as NXAST_REG_LOAD2, as Open vSwitch does.
- * `regLoad2: true` asks for NXAST_REG_LOAD2 without a mask: Open vSwitch writes a
- * `load:` of a whole field so when the field has no 32-bit NXM header
- * (`load:5->nsh_spi[]`) or a variable length (tun_metadataN).
+ * `regLoad2: true` asks for NXAST_REG_LOAD2 without a mask, which is how Open
+ * vSwitch writes a `load:` of a whole field that has no 32-bit NXM header
+ * (`load:0xb3->nsh_flags[]`) or a variable length (tun_metadataN).
  */
 export type SetFieldAction = { readonly type: 'set_field'; readonly regLoad2?: true } & OxmField;
 export interface PushPbbAction { readonly type: 'push_pbb'; readonly ethertype: number }

@@ -36,6 +36,8 @@ export const OFPXMC = {
   NXM_1: 0x0001,
   OPENFLOW_BASIC: 0x8000,
   PACKET_REGS: 0x8001,
+  /** Ericsson's class, for ICMPv6 ND fields Open vSwitch carries (ERICOXM_OF_*). */
+  ERICSSON: 0x1000,
   EXPERIMENTER: 0xffff,
 } as const;
 
@@ -148,7 +150,7 @@ const NXOXM_NSH_VENDOR_ID = 0x005ad650;
 const nsh = (fieldNum: number, bytes: number, name: string): Header => ({
   oxmClass: OFPXMC.EXPERIMENTER, fieldNum, bytes, experimenter: NXOXM_NSH_VENDOR_ID, name,
 });
-const ericoxm = (fieldNum: number, bytes: number, name: string): Header => ({ oxmClass: 0x1000, fieldNum, bytes, name });
+const ericoxm = (fieldNum: number, bytes: number, name: string): Header => ({ oxmClass: OFPXMC.ERICSSON, fieldNum, bytes, name });
 
 interface Spec {
   kind?: Kind;
@@ -303,9 +305,10 @@ for (const d of FIELDS) {
   for (const h of d.headers) {
     const key = headerKey(h.oxmClass, h.fieldNum, h.experimenter);
     if (!BY_HEADER.has(key)) BY_HEADER.set(key, { def: d, header: h });
-    if (h === d.ref || !REF_BY_HEADER.has(key)) REF_BY_HEADER.set(key, { def: d, header: h });
+    if (!REF_BY_HEADER.has(key)) REF_BY_HEADER.set(key, { def: d, header: h });
   }
 }
+// OXM_OF_IN_PORT is in_port in a match but in_port_oxm in a reference.
 for (const d of FIELDS) REF_BY_HEADER.set(headerKey(d.ref.oxmClass, d.ref.fieldNum, d.ref.experimenter), { def: d, header: d.ref });
 
 function headerKey(oxmClass: number, fieldNum: number, experimenter?: number): string {
@@ -649,8 +652,8 @@ export function decodeOxm(r: BufferReader, opts: { strictMask?: boolean } = {}):
     return u;
   }
   const { def: d, header: h } = hit;
-  // Open vSwitch reports a load into a tun_metadata field of a TLV mapping shorter
-  // than the load with an empty value: variable-length fields may be empty.
+  // Variable-length values may be empty: Open vSwitch drops the leading zero bytes
+  // of a tun_metadata value, so it writes `set_field:0->tun_metadata0` as no bytes.
   if (d.variable ? vlen > h.bytes : vlen !== h.bytes) {
     r.fail(`${h.name}: value length ${vlen}, expected ${d.variable ? `0..${h.bytes}` : h.bytes}`, at + 3);
   }

@@ -15,7 +15,7 @@ import { buildOfctlCorpus, REFERENCED_GROUPS, REFERENCED_METERS } from './ovs-co
  * (test/support/corpus-capture.ts). PLEXUS_CORPUS_SEED picks another corpus.
  */
 const SEED = Number(process.env.PLEXUS_CORPUS_SEED ?? 20240611);
-const RANDOM_FLOWS = 1500;
+const RANDOM_FLOWS = 3000;
 
 function report(failures: readonly string[], total: number): string {
   const cut = (s: string): string => s.split('\n').map((l) => (l.length > 400 ? `${l.slice(0, 400)}...` : l)).join('\n');

@@ -524,14 +524,22 @@ function fieldMatches(r: Rand): { match: string; ctx: Context }[] {
   return out;
 }
 
+/**
+ * Fields random matches leave out, because a value would contradict the context
+ * or the actions: eth_type, nw_proto and packet_type are the context; vlan_tci
+ * could clear the VLAN a context asks for; ip_frag=later removes the L4 header an
+ * action may use; tun_metadata is added separately.
+ */
+const NOT_RANDOM = new Set(['eth_type', 'nw_proto', 'packet_type', 'vlan_tci', 'ip_frag']);
+
 /** Random match: a context, then up to four more fields that it allows. */
 function randomMatch(r: Rand): { match: string; ctx: Context } {
   // NSH packets have no Ethernet header: most actions do not apply; the fixed part covers them.
   const ctx = pick(r, (Object.keys(CONTEXT_MATCH) as Context[]).filter((c) => c !== 'nsh'));
-  const allowed = CORPUS_FIELDS.filter((x) => !x.noMatch && satisfies(ctx, x.pre) && x.name !== 'eth_type' && x.name !== 'vlan_tci'
-    && !(ctx === 'vlan' && x.name === 'vlan_vid') && !(ctx.startsWith('ct') && x.name === 'ct_state')
-    && x.name !== 'packet_type' && x.name !== 'nw_proto' && !x.internal && !((ctx === 'nd_sol' || ctx === 'nd_adv') && x.name.startsWith('icmpv6'))
-    && !x.name.startsWith('tun_metadata'));
+  const allowed = CORPUS_FIELDS.filter((x) => !x.noMatch && !x.internal && satisfies(ctx, x.pre) && !NOT_RANDOM.has(x.name)
+    && !x.name.startsWith('tun_metadata')
+    // The context already has these (the VLAN, ct_state=+trk+est, ND's icmpv6 type and code).
+    && !(ctx === 'vlan' && x.name === 'vlan_vid') && !(ctx.startsWith('ct') && x.name === 'ct_state') && !((ctx === 'nd_sol' || ctx === 'nd_adv') && x.name.startsWith('icmpv6')));
   const parts = [CONTEXT_MATCH[ctx]];
   const used = new Set<string>();
   for (let n = randInt(r, 5); n > 0; n--) {
