@@ -1,5 +1,5 @@
 /**
- * A generated corpus of flows, groups and meters in `ovs-ofctl` syntax, for the
+ * A generated corpus of flows, groups, meters and packet-outs in `ovs-ofctl` syntax, for the
  * capture test (ovs-corpus.test.ts): every match field of ovs-fields(7) that
  * OpenFlow 1.3 can carry, every action and instruction of ovs-actions(7), every
  * field as the source and destination of the actions that take field references,
@@ -89,8 +89,6 @@ interface Field {
   readonly values?: readonly string[];
   /** Match only, never a field reference (variable-length or special syntax). */
   readonly noRef?: boolean;
-  /** Not allowed in a match in OpenFlow 1.3. */
-  readonly noMatch?: boolean;
   /** Carried in an experimenter OXM (8-byte header): learn() cannot use it. */
   readonly experimenter?: boolean;
   /** What a flow must match to write the field, if more than `pre`. */
@@ -109,7 +107,7 @@ function f(name: string, bits: number, opts: Partial<Omit<Field, 'name' | 'bits'
 }
 
 /** Every field of ovs-fields(7) (Open vSwitch 3.1) that an OpenFlow 1.3 message can carry. */
-export const CORPUS_FIELDS: readonly Field[] = [
+const CORPUS_FIELDS: readonly Field[] = [
   f('conj_id', 32, { write: false }),
   f('tun_id', 64, { mask: true, aliases: ['NXM_NX_TUN_ID', 'OXM_OF_TUNNEL_ID'] }),
   f('tun_src', 32, { kind: 'ipv4', mask: true, aliases: ['NXM_NX_TUN_IPV4_SRC'] }),
@@ -506,7 +504,6 @@ function learnActions(r: Rand): Act[] {
 function fieldMatches(r: Rand): { match: string; ctx: Context }[] {
   const out: { match: string; ctx: Context }[] = [];
   for (const x of CORPUS_FIELDS) {
-    if (x.noMatch) continue;
     const join = (m: string): string => [CONTEXT_MATCH[x.pre], m].filter(Boolean).join(',');
     out.push({ match: join(matchValue(r, x, false)), ctx: x.pre });
     if (x.mask && !x.values) out.push({ match: join(matchValue(r, x, true)), ctx: x.pre });
@@ -536,7 +533,7 @@ const NOT_RANDOM = new Set(['eth_type', 'nw_proto', 'packet_type', 'vlan_tci', '
 function randomMatch(r: Rand): { match: string; ctx: Context } {
   // NSH packets have no Ethernet header: most actions do not apply; the fixed part covers them.
   const ctx = pick(r, (Object.keys(CONTEXT_MATCH) as Context[]).filter((c) => c !== 'nsh'));
-  const allowed = CORPUS_FIELDS.filter((x) => !x.noMatch && !x.internal && satisfies(ctx, x.pre) && !NOT_RANDOM.has(x.name)
+  const allowed = CORPUS_FIELDS.filter((x) => !x.internal && satisfies(ctx, x.pre) && !NOT_RANDOM.has(x.name)
     && !x.name.startsWith('tun_metadata')
     // The context already has these (the VLAN, ct_state=+trk+est, ND's icmpv6 type and code).
     && !(ctx === 'vlan' && x.name === 'vlan_vid') && !(ctx.startsWith('ct') && x.name === 'ct_state') && !((ctx === 'nd_sol' || ctx === 'nd_adv') && x.name.startsWith('icmpv6')));
