@@ -15,6 +15,7 @@ import type { HostContext, Placed } from './snapshot';
 
 const notFromTunnel = m(REG.FLAGS, 0, FLAG.FROM_TUNNEL);
 const fromTunnel = m(REG.FLAGS, FLAG.FROM_TUNNEL, FLAG.FROM_TUNNEL);
+const multicast = m('eth_dst', MULTICAST_BIT.value, MULTICAST_BIT.mask);
 
 /** The L2 flow of one endpoint as seen from `host`: to its local port, or into its host's tunnel. */
 export function compileL2Endpoint(network: Network, host: HostContext, p: Placed): Flow[] {
@@ -41,7 +42,6 @@ export function compileL2Network(network: Network, host: HostContext, placed: re
   }
   const toLocal: Action[] = [...localPorts].sort((a, b) => a - b).map((port) => ({ type: 'output', port }));
   const toRemote: Action[] = [...remoteHosts].sort().map((h) => ({ type: 'output' as const, port: host.tunnelPorts.get(h)! }));
-  const multicast = m('eth_dst', MULTICAST_BIT.value, MULTICAST_BIT.mask);
   return [
     buildFlow(
       CLASSIFY,
