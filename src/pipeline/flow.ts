@@ -19,8 +19,6 @@ import { describeMaskProblem, PREREQUISITES } from './canonical-match';
 import type { FieldMatch } from './fields';
 import { MISS_PRIORITY, PipelineError, type MaskPolicy, type TableDef } from './tables';
 
-export { m } from './fields';
-
 export interface Flow {
   readonly table: TableDef;
   readonly priority: number;
