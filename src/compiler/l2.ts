@@ -16,6 +16,7 @@ import { tunnelActionsTo, type HostContext, type Placed } from './snapshot';
 
 const notFromTunnel = m(REG.FLAGS, 0, FLAG.FROM_TUNNEL);
 const fromTunnel = m(REG.FLAGS, FLAG.FROM_TUNNEL, FLAG.FROM_TUNNEL);
+const multicast = m('eth_dst', MULTICAST_BIT.value, MULTICAST_BIT.mask);
 
 /** The L2 flow of one endpoint as seen from `host`: to its local port, or over the tunnel to its host. */
 export function compileL2Endpoint(network: Network, host: HostContext, p: Placed): Flow[] {
@@ -61,7 +62,6 @@ export function compileL2Network(network: Network, host: HostContext, placed: re
       classify.push(buildFlow(CLASSIFY, 'tunnel', [m('tun_src', ip), m('tun_id', BigInt(network.vni))], fromTunnelActions, netCookie));
     }
   }
-  const multicast = m('eth_dst', MULTICAST_BIT.value, MULTICAST_BIT.mask);
   return [
     ...classify,
     buildFlow(L2, 'flood-local', [vni, notFromTunnel, multicast], applyThenGoto([...toLocal, ...(toRemote.length ? [setTunnel(network), ...toRemote] : [])]), netCookie),

@@ -14,7 +14,8 @@
  *   write_actions, write_metadata, goto_table; the action set runs when the
  *   pipeline ends;
  * - goto_table and resubmit look the packet up again (resubmit then carries on
- *   with the actions after it); at most 64 nested lookups, as OVS;
+ *   with the actions after it); past 64 nested lookups the packet is dropped
+ *   whole, as OVS drops it;
  * - output to the packet's own in_port is skipped unless it names OFPP_IN_PORT;
  *   output to a tunnel port carries tun_id and the port's remote IP (or the
  *   tun_dst the flows set); output to OFPP_CONTROLLER and the controller action
@@ -24,7 +25,8 @@
  * - set_field, reg_load, reg_move, write_metadata, dec_ttl change the packet
  *   seen by later tables and outputs; clone runs its actions on a copy; exit
  *   stops every further action and lookup and the action set (checked against
- *   ovs-vswitchd); an expired TTL drops the packet.
+ *   ovs-vswitchd), and so does dec_ttl on an expiring TTL, after punting the
+ *   packet to the controller (reason OFPR_INVALID_TTL) as OVS does.
  *
  * - conjunctive matches (conjunction(id, k/n), ovs-fields(7) conj_id): flows
  *   whose actions are all conjunction never match directly; when every clause
@@ -45,7 +47,7 @@
 import { BufferReader } from '../../protocols/common/buffer-reader';
 import { BufferWriter } from '../../protocols/common/buffer-writer';
 import { PlexusError } from '../../protocols/common/errors';
-import type { Action } from '../../protocols/openflow/actions';
+import { OFPR, type Action } from '../../protocols/openflow/actions';
 import { OFPGT, OFPP } from '../../protocols/openflow/constants';
 import type { Instruction } from '../../protocols/openflow/instructions';
 import { decodeOxm, encodeOxm, findField, resolveFieldRef, type FieldRef, type Match, type OxmValue } from '../../protocols/openflow/match';
@@ -267,10 +269,10 @@ interface Walk {
   readonly hops: Hop[];
   readonly outputs: Output[];
   lookups: number;
-  /** Set by a lookup limit or an expired TTL: the packet is dropped, nothing more runs. */
+  /** Set by a lookup limit: the packet is dropped whole, nothing more runs. */
   stopped?: string;
-  /** Set by the exit action: nothing more runs, the action set included (as ovs-vswitchd 3.1 does). */
-  exited?: boolean;
+  /** Set by the exit action and an expired TTL: nothing more runs, the action set included (as ovs-vswitchd 3.1 does). */
+  exited?: string;
   /** The OpenFlow action set (§5.10), shared by every lookup of the packet, resubmits included (as OVS). */
   readonly actionSet: Map<string, Action>;
   /** Where the last lookup left the packet (for the drop reason). */
@@ -289,6 +291,8 @@ export function walkPacket(sw: WalkSwitch, packet: PacketFields): WalkResult {
 }
 
 function finish(walk: Walk): WalkResult {
+  // A lookup limit drops the packet whole, copies already output included (as ovs-vswitchd).
+  if (walk.stopped) return { hops: walk.hops, outputs: [], verdict: 'dropped', reason: walk.stopped };
   const delivered = walk.outputs.filter((o) => o.kind !== 'controller');
   let verdict: Verdict;
   let reason: string;
@@ -300,7 +304,11 @@ function finish(walk: Walk): WalkResult {
     reason = 'sent to the controller';
   } else {
     verdict = 'dropped';
-    reason = walk.stopped ?? (walk.lastMiss !== undefined ? `no flow matched in ${describeTable(walk.lastMiss)}` : describeLastFlow(walk.hops));
+    reason = walk.exited
+      ? `stopped by ${walk.exited} before any output`
+      : walk.lastMiss !== undefined
+        ? `no flow matched in ${describeTable(walk.lastMiss)}`
+        : describeLastFlow(walk.hops);
   }
   return { hops: walk.hops, outputs: walk.outputs, verdict, reason };
 }
@@ -446,7 +454,11 @@ function runAction(walk: Walk, state: PacketState, a: Action, depth: number, tab
     case 'dec_ttl': {
       const ttl = getValue(state, 'nw_ttl');
       if (ttl <= 1n) {
-        walk.stopped = 'IP TTL expired: dropped';
+        // OVS punts the packet to each listed controller (OFPAT_DEC_NW_TTL: controller 0) and stops.
+        for (const _id of a.type === 'dec_ttl' ? a.controllerIds : [0]) {
+          walk.outputs.push({ kind: 'controller', reason: OFPR.INVALID_TTL, cookie: walk.cookie, packet: viewOf(state) });
+        }
+        walk.exited = 'the IP TTL expired';
         return;
       }
       return setValue(state, 'nw_ttl', ttl - 1n);
@@ -454,7 +466,7 @@ function runAction(walk: Walk, state: PacketState, a: Action, depth: number, tab
     case 'set_nw_ttl':
       return setValue(state, 'nw_ttl', BigInt(a.ttl));
     case 'exit':
-      walk.exited = true;
+      walk.exited = 'an exit action';
       return;
     case 'ct':
       return runCt(walk, state, a, depth, tableId);
