@@ -130,8 +130,10 @@ describe('compiler: distributed L3', () => {
     assert.deepEqual([p.nw_ttl, p.eth_src, p.eth_dst, p.ip_dst], [63, RMAC, NIC.fw.mac, '10.9.3.4']);
   });
 
-  it('drops a packet whose TTL expires at the router, and unknown addresses in a routed subnet', () => {
-    assert.equal(walkFabric(fabric, 'h1', ip4('a1', NIC.b2.ip, { nw_ttl: 1 })).verdict, 'dropped');
+  it('stops a packet whose TTL expires at the router, and drops unknown addresses in a routed subnet', () => {
+    // dec_ttl on TTL 1 punts to the controller (OFPR_INVALID_TTL) and stops, as ovs-vswitchd does: nothing arrives.
+    const expired = walkFabric(fabric, 'h1', ip4('a1', NIC.b2.ip, { nw_ttl: 1 }));
+    assert.deepEqual([expired.verdict, expired.arrivals.length], ['to-controller', 0]);
     const r = walkFabric(fabric, 'h1', ip4('a1', '10.2.0.99'));
     assert.equal(r.verdict, 'dropped');
     assert.match(r.reason, /l3-neighbor/);
