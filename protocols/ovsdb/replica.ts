@@ -7,7 +7,10 @@
  *
  * Each notification is validated whole before anything changes (a malformed
  * update throws OvsdbFormatError naming the element it violates and leaves the
- * replica as it was), then applied and reported as row changes `{table, uuid,
+ * replica as it was): every column must be declared by the schema the session
+ * fetched (§3.2) and requested by the monitor, and every value must have its
+ * column's type — §5.1 notation, <atomic-type> of each atom, number of
+ * elements. Then it is applied and reported as row changes `{table, uuid,
  * old, new}`: `old` undefined for an insert, `new` undefined for a delete.
  * Rows are always complete (every monitored column, defaults filled in) and in
  * canonical form, so they compare equal to what a `select` returns.
@@ -23,7 +26,7 @@ import {
   isMap,
   isScalar,
   isUuidText,
-  validateRow,
+  validateColumnValue,
   type Atom,
   type ColumnType,
   type DatabaseSchema,
@@ -49,7 +52,12 @@ const SEC = {
   rowUpdate: 'RFC 7047 §4.1.6 <row-update>',
   tableUpdates2: 'ovsdb-server(7) §4.1.14 <table-updates2>',
   rowUpdate2: 'ovsdb-server(7) §4.1.14 <row-update2>',
+  row: 'RFC 7047 §5.1 <row>',
 } as const;
+
+/** Columns every table has without declaring them (RFC 7047 §3.2 <table-schema>). */
+const IMPLICIT_COLUMN: ColumnType = { key: { type: 'uuid' }, min: 1, max: 1 };
+const IMPLICIT_COLUMNS = new Set(['_uuid', '_version']);
 
 type Tables = Map<string, Map<string, Row>>;
 
@@ -62,6 +70,8 @@ export interface ReplicaEvents {
 
 export class Replica extends EventEmitter<ReplicaEvents> {
   private data: Tables = new Map();
+  /** Monitored columns per table as sets (undefined = every schema column), for validating updates. */
+  private readonly wanted: ReadonlyMap<string, ReadonlySet<string> | undefined>;
 
   /**
    * @param schema the database schema (§3.2), for column types and defaults
@@ -73,6 +83,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
   ) {
     super();
     for (const t of columns.keys()) this.data.set(t, new Map());
+    this.wanted = new Map([...columns].map(([t, cols]) => [t, cols ? new Set(cols) : undefined]));
   }
 
   get schema(): DatabaseSchema {
@@ -149,6 +160,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     const changes: RowChange[] = [];
     for (const [table, tableUpdate] of Object.entries(tables)) {
       if (!this.columns.has(table)) throw new OvsdbFormatError(secAll, `table "${table}" is not monitored`, table);
+      if (!this.schemaValue.tables.has(table)) throw new OvsdbFormatError(secAll, `table "${table}" is not in the schema`, table);
       const rowsUpdate = asObject(tableUpdate, format === 1 ? SEC.tableUpdate : SEC.tableUpdates2, table);
       const current = base.get(table) ?? new Map<string, Row>();
       for (const [uuid, rowUpdate] of Object.entries(rowsUpdate)) {
@@ -170,12 +182,12 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     for (const k of Object.keys(u)) {
       if (k !== 'old' && k !== 'new') throw new OvsdbFormatError(SEC.rowUpdate, `unexpected member "${k}"`, path);
     }
-    if (u.old !== undefined) validateRow(u.old, `${path}.old`);
+    if (u.old !== undefined) this.validateColumns(table, u.old, `${path}.old`, false);
     if (u.new === undefined) {
       if (u.old === undefined) throw new OvsdbFormatError(SEC.rowUpdate, 'neither "old" nor "new" present', path);
       return undefined;
     }
-    validateRow(u.new, `${path}.new`);
+    this.validateColumns(table, u.new, `${path}.new`, false);
     return this.complete(table, { ...(old ?? {}), ...u.new });
   }
 
@@ -189,16 +201,20 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     switch (kind) {
       case 'initial':
       case 'insert':
-        validateRow(body, `${path}.${kind}`);
+        this.validateColumns(table, body, `${path}.${kind}`, false);
         return this.complete(table, body);
       case 'delete':
         return undefined;
       case 'modify': {
-        validateRow(body, `${path}.modify`);
+        // A diff lists elements to toggle: its atoms are typed, its size is checked on the result.
+        this.validateColumns(table, body, `${path}.modify`, true);
         if (!old) throw new OvsdbFormatError(SEC.rowUpdate2, 'modify of a row not in the replica', path);
         const row: Record<string, Value> = { ...old };
         for (const [col, diff] of Object.entries(body)) {
-          row[col] = applyDiff(this.columnType(table, col), old[col], diff, `${path}.modify.${col}`);
+          const type = this.columnType(table, col)!;
+          const at = `${path}.modify.${col}`;
+          row[col] = applyDiff(type, old[col], diff, at);
+          validateColumnValue(row[col], type, at);
         }
         return this.complete(table, row);
       }
@@ -208,7 +224,23 @@ export class Replica extends EventEmitter<ReplicaEvents> {
   }
 
   private columnType(table: string, column: string): ColumnType | undefined {
-    return this.schemaValue.tables.get(table)?.columns.get(column);
+    return this.schemaValue.tables.get(table)?.columns.get(column) ?? (IMPLICIT_COLUMNS.has(column) ? IMPLICIT_COLUMN : undefined);
+  }
+
+  /**
+   * Checks a <row> (or a modify's diffs) from the server: an object whose
+   * columns the schema declares and the monitor requested, each value of its
+   * column's type (`anySize`: diffs, whose element count is not the column's).
+   */
+  private validateColumns(table: string, json: unknown, path: string, anySize: boolean): asserts json is Row {
+    const row = asObject(json, SEC.row, path);
+    const wanted = this.wanted.get(table);
+    for (const col in row) {
+      const type = this.columnType(table, col);
+      if (type === undefined) throw new OvsdbFormatError(SEC.row, `column "${col}" is not declared in table ${table} of the schema`, path);
+      if (wanted !== undefined && !wanted.has(col)) throw new OvsdbFormatError(SEC.row, `column "${col}" was not requested by the monitor`, path);
+      validateColumnValue(row[col], type, `${path}.${col}`, anySize);
+    }
   }
 
   /** Fills monitored columns the server left out (they hold their default) and canonicalises values. */
@@ -230,8 +262,8 @@ export class Replica extends EventEmitter<ReplicaEvents> {
  * keys, removes listed pairs that match, and replaces values of listed keys that
  * differ.
  */
-function applyDiff(type: ColumnType | undefined, old: Value | undefined, diff: Value, path: string): Value {
-  if (type === undefined || isScalar(type)) return diff;
+function applyDiff(type: ColumnType, old: Value | undefined, diff: Value, path: string): Value {
+  if (isScalar(type)) return diff;
   if (type.value !== undefined) {
     if (!isMap(diff)) throw new OvsdbFormatError(SEC.rowUpdate2, 'diff of a map column is not a <map>', path);
     const pairs = new Map<string, Pair>((old && isMap(old) ? old[1] : []).map((p) => [key(p[0]), p]));

@@ -248,6 +248,63 @@ export function equalRows(a: Row | undefined, b: Row | undefined): boolean {
   return true;
 }
 
+/**
+ * Checks a value from a peer against its column's §3.2 <type>: the §5.1
+ * notation (a <map> for a map column, a <set> or one atom otherwise), every
+ * atom's <atomic-type>, and the number of elements (`min`..`max`). With
+ * `anySize`, the element count is not checked (an update2 diff lists the
+ * elements to toggle, not the resulting value).
+ */
+export function validateColumnValue(v: unknown, t: ColumnType, path = '', anySize = false): asserts v is Value {
+  let count: number;
+  if (t.value !== undefined) {
+    if (!isMap(v)) throw new OvsdbFormatError(SEC.map, `${brief(v)} is not a <map>, which the column's §3.2 <type> requires`, path);
+    const pairs = v[1] as unknown[];
+    for (let i = 0; i < pairs.length; i++) {
+      const p = pairs[i];
+      if (!Array.isArray(p) || p.length !== 2) throw new OvsdbFormatError(SEC.map, `pair ${i} is not a 2-element array`, path);
+      validateTypedAtom(p[0], t.key, `${path}[${i}][0]`);
+      validateTypedAtom(p[1], t.value, `${path}[${i}][1]`);
+    }
+    count = pairs.length;
+  } else if (Array.isArray(v) && v[0] === 'set') {
+    if (v.length !== 2 || !Array.isArray(v[1])) throw new OvsdbFormatError(SEC.set, 'must be ["set", [<atom>*]]', path);
+    const atoms = v[1] as unknown[];
+    for (let i = 0; i < atoms.length; i++) validateTypedAtom(atoms[i], t.key, `${path}[${i}]`);
+    count = atoms.length;
+  } else {
+    validateTypedAtom(v, t.key, path);
+    count = 1;
+  }
+  if (!anySize && (count < t.min || count > t.max)) {
+    const max = t.max === Infinity ? 'unlimited' : String(t.max);
+    throw new OvsdbFormatError(SEC.type, `${count} elements where the column allows ${t.min} to ${max}`, path);
+  }
+}
+
+/** Checks one atom against a §3.2 <base-type>'s <atomic-type> (a uuid must be a §5.1 <uuid>; integers are valid reals). */
+export function validateTypedAtom(a: unknown, base: BaseType, path = ''): asserts a is Atom {
+  switch (base.type) {
+    case 'integer':
+      if (typeof a === 'number' && Number.isInteger(a)) return;
+      break;
+    case 'real':
+      if (typeof a === 'number' && Number.isFinite(a)) return;
+      break;
+    case 'boolean':
+      if (typeof a === 'boolean') return;
+      break;
+    case 'string':
+      if (typeof a === 'string') return;
+      break;
+    case 'uuid':
+      if (isUuid(a)) return;
+      break;
+  }
+  const article = base.type === 'integer' ? 'an' : 'a';
+  throw new OvsdbFormatError(SEC.atom, `${brief(a)} is not ${article} ${base.type} (the column's §3.2 <atomic-type>)`, path);
+}
+
 // ---------------------------------------------------------------------------
 // Schema (§3.2)
 
