@@ -142,6 +142,14 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     return changes;
   }
 
+  /**
+   * Forgets every row without reporting changes: the database is gone for good
+   * (a host that left), so nothing should keep its rows in memory.
+   */
+  clear(): void {
+    for (const rows of this.data.values()) rows.clear();
+  }
+
   private commit(changes: readonly RowChange[]): void {
     for (const c of changes) {
       let rows = this.data.get(c.table);

@@ -5,6 +5,9 @@
  * HostLink. A peer that cannot be monitored (wrong database, garbage) is logged
  * and disconnected; the listener keeps serving everyone else.
  */
+import { ConnectionError } from '../../protocols/common/errors';
+import type { Monitor } from '../../protocols/ovsdb/monitor';
+import type { Replica } from '../../protocols/ovsdb/replica';
 import { listen, type OvsdbListener, type OvsdbSession } from '../../protocols/ovsdb/session';
 import type { Operation } from '../../protocols/ovsdb/transact';
 import type { Logger } from '../log';
@@ -41,26 +44,51 @@ export class HostListener {
       session.close();
       return;
     }
-    const replica = monitor.replica;
-    const link: HostLink = {
-      remote: session.name,
-      rows: (): TableRows => new Map(Object.keys(MONITORED_COLUMNS).map((t) => [t, new Map(replica.rows(t))])),
-      onChange: (listener) => replica.on('changes', () => listener()),
-      onClose: (listener) => {
-        if (session.currentState === 'closed') return listener('closed');
-        session.on('status', (s) => {
-          if (s.type === 'closed') listener(s.error ? s.error.message : 'closed');
-        });
-      },
-      transact: async (ops) => {
-        await session.transact(DB, ops as unknown as readonly Operation[]);
-      },
-      close: () => session.close(),
-    };
-    this.onHost(link);
+    this.onHost(hostLinkOf(session, monitor));
   }
 
   async close(): Promise<void> {
     await this.listener?.close();
   }
+}
+
+/**
+ * The HostLink of one monitored session. When the session closes, the link lets
+ * go of it and of the replica (whose rows it clears): whoever still holds the
+ * link — the overlay keeps the last one each host had — holds no database.
+ */
+function hostLinkOf(accepted: OvsdbSession, monitor: Monitor): HostLink {
+  const remote = accepted.name;
+  let session: OvsdbSession | undefined = accepted;
+  let replica: Replica | undefined = monitor.replica;
+  let closedReason: string | undefined;
+  const closeListeners: ((reason: string) => void)[] = [];
+  const onClosed = (reason: string): void => {
+    closedReason = reason;
+    replica?.clear();
+    replica?.removeAllListeners();
+    replica = undefined;
+    session = undefined;
+    for (const listener of closeListeners.splice(0)) listener(reason);
+  };
+  if (accepted.currentState === 'closed') onClosed('closed');
+  else {
+    accepted.on('status', (s) => {
+      if (s.type === 'closed') onClosed(s.error ? s.error.message : 'closed');
+    });
+  }
+  return {
+    remote,
+    rows: (): TableRows => new Map(Object.keys(MONITORED_COLUMNS).map((t) => [t, new Map(replica?.rows(t) ?? [])])),
+    onChange: (listener) => void replica?.on('changes', () => listener()),
+    onClose: (listener) => {
+      if (closedReason !== undefined) listener(closedReason);
+      else closeListeners.push(listener);
+    },
+    transact: async (ops) => {
+      if (!session) throw new ConnectionError(`host connection ${remote} closed: ${closedReason ?? 'closed'}`);
+      await session.transact(DB, ops as unknown as readonly Operation[]);
+    },
+    close: () => session?.close(),
+  };
 }

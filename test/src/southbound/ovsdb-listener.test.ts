@@ -1,0 +1,79 @@
+import assert from 'node:assert/strict';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { ConnectionError } from '../../../protocols/common/errors';
+import { OvsdbSession } from '../../../protocols/ovsdb/session';
+import { cond, insert, mutate, mutation } from '../../../protocols/ovsdb/transact';
+import { namedUuid, map, set } from '../../../protocols/ovsdb/rfc7047';
+import { silentLogger } from '../../../src/log';
+import { waitFor } from '../../../src/sandbox/processes';
+import type { HostLink } from '../../../src/southbound/host-link';
+import { HostListener } from '../../../src/southbound/ovsdb-listener';
+import { DbServer } from '../../protocols/ovsdb/db-server';
+
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
+/** Heap in use after a full collection (twice: weak callbacks run in the first). */
+function heapAfterGcBytes(): number {
+  gc();
+  gc();
+  return process.memoryUsage().heapUsed;
+}
+
+/** Adds `n` ports (one interface each, with iface-id) to br-int in one transaction. */
+async function addPorts(db: DbServer, n: number): Promise<void> {
+  const s = await OvsdbSession.connect(db.unixTarget);
+  try {
+    const ops = [];
+    for (let i = 0; i < n; i++) {
+      ops.push(insert('Interface', { name: `lp${i}`, type: 'internal', external_ids: map({ 'iface-id': `endpoint-${i}`, 'attached-mac': '02:00:00:00:00:01' }) }, `i${i}`));
+      ops.push(insert('Port', { name: `lp${i}`, interfaces: set([namedUuid(`i${i}`)]) }, `p${i}`));
+    }
+    ops.push(mutate('Bridge', [cond('name', '==', 'br-int')], [mutation('ports', 'insert', set(Array.from({ length: n }, (_, i) => namedUuid(`p${i}`))))]));
+    await s.transact('Open_vSwitch', ops, { timeoutMs: 60_000 });
+  } finally {
+    s.close();
+  }
+}
+
+describe('ovsdb listener (hosts connect in) @slow', function () {
+  this.timeout(120_000);
+  let db: DbServer;
+  let listener: HostListener;
+  const links: HostLink[] = [];
+
+  beforeEach(async () => {
+    db = await DbServer.start('listener');
+    listener = new HostListener(silentLogger(), (link) => links.push(link));
+  });
+  afterEach(async () => {
+    links.length = 0;
+    await listener.close();
+    await db.stop();
+  });
+
+  it("lets go of a host's replica when the host leaves, even while its link is still held", async () => {
+    const ports = 20_000;
+    await db.vsctl('add-br', 'br-int');
+    await addPorts(db, ports);
+    const port = await listener.listen('127.0.0.1', 0);
+    const baseline = heapAfterGcBytes();
+    await db.vsctl('set-manager', `tcp:127.0.0.1:${port}`);
+    const link = await waitFor('host link', () => links[0], 30_000);
+    assert.equal(link.rows().get('Interface')!.size, ports + 1); // and br-int's own
+    const joined = heapAfterGcBytes();
+    let reason: string | undefined;
+    link.onClose((r) => (reason = r));
+    await db.vsctl('del-manager');
+    await waitFor('host to leave', () => reason !== undefined, 30_000);
+    // The link is still referenced here (as the overlay keeps the last link of every host).
+    const left = heapAfterGcBytes();
+    const held = left - baseline;
+    const replica = joined - baseline;
+    assert.ok(replica > 10_000_000, `the replica of ${ports} ports should be sizeable, got ${replica} bytes`);
+    assert.ok(held < replica / 5, `after the host left, ${held} of the replica's ${replica} bytes are still held`);
+    for (const [table, rows] of link.rows()) assert.equal(rows.size, 0, table);
+    await assert.rejects(link.transact([]), ConnectionError);
+  });
+});
