@@ -166,6 +166,24 @@ export class OpenFlowConnection extends EventEmitter {
     });
   }
 
+  /**
+   * Sends an echo request (§7.5.2) and resolves once the peer answers it within
+   * `timeoutMs`; rejects with TimeoutError otherwise, or ConnectionError if the
+   * connection closes first. Proves the peer is alive and reading right now.
+   */
+  async probe(timeoutMs: number): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      if (this.state === 'closed') return reject(new ConnectionError('connection closed'));
+      const xid = this.allocXid();
+      const timer = setTimeout(() => {
+        this.pending.delete(xid);
+        reject(new TimeoutError(`echo unanswered within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.pending.set(xid, { resolve: () => resolve(), reject, parts: [], timer });
+      this.send({ type: 'echo_request', xid });
+    });
+  }
+
   /** Resolves when the switch has processed everything sent before (BARRIER). */
   async barrier(): Promise<void> {
     await this.request({ type: 'barrier_request' });

@@ -1,11 +1,18 @@
 /**
  * Accepts OpenFlow connections from switches (SPEC §1: port 6653). Each becomes
  * an OpenFlowConnection; once its FEATURES_REPLY names the datapath it is
- * announced as `up`. A switch that reconnects replaces its previous session
- * (the old one is closed); a peer that sends garbage loses only its own socket.
+ * announced as `up`; a peer that sends garbage loses only its own socket.
+ *
+ * A datapath id is no credential: anyone can claim one in FEATURES_REPLY (they
+ * are listed by `GET /v1/hosts`). So a second connection for a datapath that
+ * already has a session never silently takes it over: the current session is
+ * probed with an echo, and only if it does not answer in time (a switch that
+ * reconnected while its old TCP connection is half-open) is it replaced. While
+ * it answers, the newcomer is refused and closed, with a log line naming both.
  */
 import { EventEmitter } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
+import { ConnectionError, TimeoutError } from '../../protocols/common/errors';
 import { OpenFlowConnection, type ConnectionEvent } from '../../protocols/openflow/connection';
 import type { Decoded } from '../../protocols/openflow/messages';
 import type { Logger } from '../log';
@@ -23,11 +30,15 @@ export function formatDpid(dpid: bigint): string {
 export interface SwitchServerOptions {
   readonly echoIntervalMs?: number;
   readonly echoTimeoutMs?: number;
+  /** How long the current session of a datapath has to answer an echo when another connection claims it (default 2000 ms). */
+  readonly takeoverProbeMs?: number;
 }
 
 export class SwitchServer extends EventEmitter {
   private readonly server: Server;
   private readonly byDpid = new Map<string, OpenFlowConnection>();
+  /** Datapaths whose current session is being probed because another connection claimed them. */
+  private readonly probing = new Set<string>();
   private readonly sockets = new Set<Socket>();
 
   constructor(
@@ -50,6 +61,12 @@ export class SwitchServer extends EventEmitter {
     });
   }
 
+  /** The bound TCP port (after listen). */
+  get port(): number {
+    const addr = this.server.address();
+    return typeof addr === 'object' && addr ? addr.port : 0;
+  }
+
   connection(dpid: string): OpenFlowConnection | undefined {
     return this.byDpid.get(dpid);
   }
@@ -68,12 +85,13 @@ export class SwitchServer extends EventEmitter {
     conn.on('event', (e: ConnectionEvent) => {
       switch (e.kind) {
         case 'ready': {
-          dpid = formatDpid(e.features.datapathId);
-          const previous = this.byDpid.get(dpid);
-          this.byDpid.set(dpid, conn);
-          if (previous && previous !== conn) previous.close();
-          log.info('switch connected', { dpid, tables: e.features.nTables });
-          this.emit('switch', { kind: 'up', dpid, conn } satisfies SwitchEvent);
+          const claimed = formatDpid(e.features.datapathId);
+          void this.claim(claimed, conn, log).then((accepted) => {
+            if (!accepted) return;
+            dpid = claimed;
+            log.info('switch connected', { dpid, tables: e.features.nTables });
+            this.emit('switch', { kind: 'up', dpid, conn } satisfies SwitchEvent);
+          });
           return;
         }
         case 'message':
@@ -92,6 +110,42 @@ export class SwitchServer extends EventEmitter {
         }
       }
     });
+  }
+
+  /**
+   * Decides whether `conn` becomes the session of `dpid` (see the module
+   * comment). Resolves true once it is registered, false if it was refused.
+   */
+  private async claim(dpid: string, conn: OpenFlowConnection, log: Logger): Promise<boolean> {
+    const current = this.byDpid.get(dpid);
+    if (current && current.isOpen && current !== conn) {
+      if (this.probing.has(dpid)) {
+        this.refuse(dpid, conn, current, log, 'its current session is already being verified');
+        return false;
+      }
+      const probeMs = this.options.takeoverProbeMs ?? 2000;
+      this.probing.add(dpid);
+      try {
+        await current.probe(probeMs);
+        this.refuse(dpid, conn, current, log, `its current session answered an echo within ${probeMs} ms`);
+        return false;
+      } catch (err) {
+        if (current.isOpen) {
+          log.warn('replacing the session of a datapath that stopped answering', { dpid, silent: current.remote, error: (err as Error).message });
+          current.close(new TimeoutError(`replaced by a new connection from ${conn.remote}: ${(err as Error).message}`));
+        }
+      } finally {
+        this.probing.delete(dpid);
+      }
+      if (!conn.isOpen) return false;
+    }
+    this.byDpid.set(dpid, conn);
+    return true;
+  }
+
+  private refuse(dpid: string, conn: OpenFlowConnection, current: OpenFlowConnection, log: Logger, why: string): void {
+    log.warn('refusing a second OpenFlow connection for a connected datapath', { dpid, connected: current.remote, refused: conn.remote, why });
+    conn.close(new ConnectionError(`datapath ${dpid} is already connected from ${current.remote} (${why})`));
   }
 
   async close(): Promise<void> {
