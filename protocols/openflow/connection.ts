@@ -5,10 +5,13 @@
  *
  * A peer that sends bytes we cannot frame or decode loses its own connection
  * (a `closed` event with the DecodeError); nothing escapes to the process.
+ * A peer that does not read what we send stops being read (common/read-gate),
+ * and is closed once it has read nothing for `stallTimeoutMs`.
  */
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { ConnectionError, DecodeError, PlexusError, TimeoutError } from '../common/errors';
+import { ReadGate } from '../common/read-gate';
 import { encodeMessage, decodeMessage } from './codec';
 import { OFP_VERSION, OFPBCT, OFPBF, OFPET, OFPMPF } from './constants';
 import { OpenFlowError } from './errors';
@@ -37,6 +40,10 @@ export interface ConnectionOptions {
   readonly requestTimeoutMs?: number;
   /** Handshake (HELLO + FEATURES) time limit (default 5000 ms). */
   readonly handshakeTimeoutMs?: number;
+  /** Stop reading from the peer while more than this many bytes wait for it to read (default 1 MiB). */
+  readonly maxUnsentBytes?: number;
+  /** Close a peer that reads nothing for this long while we wait for it (default 30000 ms). */
+  readonly stallTimeoutMs?: number;
 }
 
 interface Pending {
@@ -60,6 +67,7 @@ export class OpenFlowConnection extends EventEmitter {
   private keepalive: NodeJS.Timeout | undefined;
   private handshakeTimer: NodeJS.Timeout | undefined;
   private features: Decoded<FeaturesReply> | undefined;
+  private readonly gate: ReadGate;
   readonly remote: string;
 
   constructor(
@@ -69,6 +77,15 @@ export class OpenFlowConnection extends EventEmitter {
     super();
     this.remote = `${socket.remoteAddress ?? 'unix'}:${socket.remotePort ?? ''}`;
     socket.setNoDelay(true);
+    this.gate = new ReadGate(socket, {
+      ...(options.maxUnsentBytes === undefined ? {} : { maxUnsentBytes: options.maxUnsentBytes }),
+      ...(options.stallTimeoutMs === undefined ? {} : { stallTimeoutMs: options.stallTimeoutMs }),
+    });
+    this.gate.on('stalled', (err) => this.close(err));
+    // A peer that took what we sent is alive, whatever the clock says about its silence.
+    this.gate.on('state', (state) => {
+      if (state === 'flowing') this.lastHeardMs = Date.now();
+    });
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err) => this.close(new ConnectionError(`socket error: ${err.message}`, { cause: err })));
     socket.on('close', () => this.close(new ConnectionError('peer closed the connection')));
@@ -140,7 +157,9 @@ export class OpenFlowConnection extends EventEmitter {
         this.socket.uncork();
       });
     }
-    this.socket.write(encodeMessage({ ...msg, xid }));
+    const bytes = encodeMessage({ ...msg, xid });
+    this.gate.noteWrite(bytes.length);
+    this.socket.write(bytes);
     return xid;
   }
 
@@ -264,6 +283,7 @@ export class OpenFlowConnection extends EventEmitter {
       }
       this.dispatch(msg);
     }
+    if (this.state !== 'closed') this.gate.check();
   }
 
   private dispatch(msg: Decoded): void {
@@ -335,7 +355,8 @@ export class OpenFlowConnection extends EventEmitter {
   }
 
   private checkLiveness(): void {
-    if (this.state === 'closed') return;
+    // While we do not read the peer we cannot hear it either; the read gate judges it meanwhile.
+    if (this.state === 'closed' || this.gate.isPaused) return;
     const silentMs = Date.now() - this.lastHeardMs;
     if (this.echoOutstanding && silentMs > this.echoIntervalMs + this.echoTimeoutMs) {
       return this.close(new TimeoutError(`peer silent for ${silentMs} ms (echo unanswered)`));
@@ -352,6 +373,7 @@ export class OpenFlowConnection extends EventEmitter {
     this.setState('closed');
     clearTimeout(this.handshakeTimer);
     clearInterval(this.keepalive);
+    this.gate.dispose();
     const reason = error ?? new ConnectionError('connection closed');
     for (const [xid, p] of this.pending) {
       clearTimeout(p.timer);

@@ -11,6 +11,8 @@
  *
  * A peer that sends bytes we cannot parse, or JSON that is not a JSON-RPC
  * message, loses its own connection: a `closed` event carries the DecodeError.
+ * A peer that does not read what we send stops being read (common/read-gate),
+ * and is closed once it has read nothing for `stallTimeoutMs`.
  */
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
@@ -26,6 +28,7 @@ import {
 } from 'jsonrpc-lite';
 import winston from 'winston';
 import { ConnectionError, DecodeError, PlexusError, TimeoutError } from '../common/errors';
+import { ReadGate } from '../common/read-gate';
 import { OvsdbError } from './errors';
 import { JsonStream } from './json-stream';
 
@@ -51,6 +54,10 @@ export interface RpcOptions {
   readonly inactivityProbeMs?: number;
   /** Largest JSON message accepted from the peer (default 64 MiB). */
   readonly maxMessageBytes?: number;
+  /** Stop reading from the peer while more than this many bytes wait for it to read (default 1 MiB). */
+  readonly maxUnsentBytes?: number;
+  /** Close a peer that reads nothing for this long while we wait for it (default 30000 ms). */
+  readonly stallTimeoutMs?: number;
   readonly logger?: winston.Logger;
   /** Peer name for logs. */
   readonly name?: string;
@@ -121,6 +128,7 @@ export class OvsdbRpc extends EventEmitter {
   private lastHeardMs = Date.now();
   private probeOutstanding = false;
   private probeTimer: NodeJS.Timeout | undefined;
+  private readonly gate: ReadGate;
   private readonly log: winston.Logger;
   readonly name: string;
 
@@ -132,6 +140,19 @@ export class OvsdbRpc extends EventEmitter {
     this.name = options.name ?? 'ovsdb';
     this.log = (options.logger ?? defaultLogger()).child({ module: 'ovsdb-rpc', peer: this.name });
     this.stream = new JsonStream(options.maxMessageBytes === undefined ? {} : { maxMessageBytes: options.maxMessageBytes });
+    this.gate = new ReadGate(socket, {
+      ...(options.maxUnsentBytes === undefined ? {} : { maxUnsentBytes: options.maxUnsentBytes }),
+      ...(options.stallTimeoutMs === undefined ? {} : { stallTimeoutMs: options.stallTimeoutMs }),
+    });
+    this.gate.on('state', (state) => {
+      this.log.debug('reading from peer', { state, unsentBytes: this.gate.unsentBytes });
+      // A peer that took what we sent is alive, whatever the clock says about its silence.
+      if (state === 'flowing') this.lastHeardMs = Date.now();
+    });
+    this.gate.on('stalled', (err) => {
+      this.log.warn('peer does not read what we send, closing', { error: err.message });
+      this.close(err);
+    });
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err) => this.close(new ConnectionError(`socket error: ${err.message}`, { cause: err })));
     socket.on('close', () => this.close(new ConnectionError('peer closed the connection')));
@@ -206,7 +227,9 @@ export class OvsdbRpc extends EventEmitter {
   }
 
   private write(msg: RpcMessage): void {
-    this.socket.write(encodeRpcMessage(msg));
+    const bytes = Buffer.from(encodeRpcMessage(msg));
+    this.gate.noteWrite(bytes.length);
+    this.socket.write(bytes);
   }
 
   private onData(chunk: Buffer): void {
@@ -231,6 +254,7 @@ export class OvsdbRpc extends EventEmitter {
       }
       this.dispatch(msg);
     }
+    if (this.state === 'open') this.gate.check();
   }
 
   private dispatch(msg: RpcMessage): void {
@@ -279,6 +303,8 @@ export class OvsdbRpc extends EventEmitter {
 
   private checkProbe(): void {
     if (this.state === 'closed') return;
+    // While we do not read the peer we cannot hear it either; the read gate judges it meanwhile.
+    if (this.gate.isPaused) return this.armProbe(this.probeMs);
     const silentMs = Date.now() - this.lastHeardMs;
     if (silentMs < this.probeMs) return this.armProbe(this.probeMs - silentMs);
     if (this.probeOutstanding) {
@@ -296,6 +322,7 @@ export class OvsdbRpc extends EventEmitter {
     if (this.state === 'closed') return;
     this.setState('closed');
     clearTimeout(this.probeTimer);
+    this.gate.dispose();
     const reason = error ?? new ConnectionError('connection closed');
     for (const [id, p] of this.pending) {
       this.settle(id);

@@ -236,6 +236,8 @@ export class OvsdbSession extends EventEmitter<SessionEvents> {
       ...(o.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: o.requestTimeoutMs }),
       ...(o.inactivityProbeMs === undefined ? {} : { inactivityProbeMs: o.inactivityProbeMs }),
       ...(o.maxMessageBytes === undefined ? {} : { maxMessageBytes: o.maxMessageBytes }),
+      ...(o.maxUnsentBytes === undefined ? {} : { maxUnsentBytes: o.maxUnsentBytes }),
+      ...(o.stallTimeoutMs === undefined ? {} : { stallTimeoutMs: o.stallTimeoutMs }),
       ...(o.logger === undefined ? {} : { logger: o.logger }),
       name: this.name,
     });
