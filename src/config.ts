@@ -33,6 +33,12 @@ export interface Config {
   readonly logLevel: string;
   /** TTL of the member's etcd lease: how long a silent (partitioned) member keeps its datapaths. */
   readonly memberTtlSeconds: number;
+  /** Connections one peer address may hold open on the OpenFlow and on the OVSDB listener. */
+  readonly maxConnectionsPerAddress: number;
+  /** Largest OVSDB message accepted from a host. */
+  readonly ovsdbMaxMessageBytes: number;
+  /** Bytes all hosts together may hold in OVSDB messages not yet complete. */
+  readonly ovsdbMaxBufferedBytes: number;
 }
 
 /** One row per setting: flag, YAML key, default, description. The only place settings are declared. */
@@ -48,6 +54,9 @@ const SETTINGS = [
   { flag: 'advertise', arg: 'H', def: '', help: "address written into hosts' controller targets (default: first non-loopback address)" },
   { flag: 'log-level', arg: 'L', def: 'info', help: 'error, warn, info, debug' },
   { flag: 'member-ttl', arg: 'SECONDS', def: '5', help: 'lease TTL: a member silent this long loses its datapaths to the others' },
+  { flag: 'max-connections-per-address', arg: 'N', def: '2048', help: 'connections one peer address may hold open on the OpenFlow and on the OVSDB listener (loopback included)' },
+  { flag: 'ovsdb-max-message-mib', arg: 'MIB', def: '64', help: 'largest OVSDB message accepted from a host' },
+  { flag: 'ovsdb-max-buffered-mib', arg: 'MIB', def: '128', help: 'OVSDB messages not yet complete may hold this much memory, all hosts together' },
 ] as const;
 
 type SettingName = (typeof SETTINGS)[number]['flag'];
@@ -135,7 +144,9 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   }
   const ttl = get('member-ttl');
   if (!/^\d+$/.test(ttl) || Number(ttl) < 1 || Number(ttl) > 300) throw new ConfigError(`member-ttl: "${ttl}" is not a number of seconds (1-300)`);
+  const limits = readLimits(get);
   return {
+    ...limits,
     memberTtlSeconds: Number(ttl),
     dataDir: get('data-dir'),
     etcd,
@@ -147,6 +158,24 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     listenOvsdb: parseHostPort(get('listen-ovsdb'), 'listen-ovsdb'),
     advertise: get('advertise') || firstNonLoopbackAddress(),
     logLevel,
+  };
+}
+
+/** The connection and buffer limits (issue 18: every port bounded). */
+function readLimits(get: (name: SettingName) => string): Pick<Config, 'maxConnectionsPerAddress' | 'ovsdbMaxMessageBytes' | 'ovsdbMaxBufferedBytes'> {
+  const count = (name: SettingName, min: number, max: number): number => {
+    const text = get(name);
+    if (!/^\d+$/.test(text) || Number(text) < min || Number(text) > max) throw new ConfigError(`${name}: "${text}" is not a number from ${min} to ${max}`);
+    return Number(text);
+  };
+  const mib = 1024 * 1024;
+  const maxMessage = count('ovsdb-max-message-mib', 1, 4096);
+  const maxBuffered = count('ovsdb-max-buffered-mib', 1, 65536);
+  if (maxBuffered < maxMessage) throw new ConfigError(`ovsdb-max-buffered-mib (${maxBuffered}) must be at least ovsdb-max-message-mib (${maxMessage})`);
+  return {
+    maxConnectionsPerAddress: count('max-connections-per-address', 1, 1_000_000),
+    ovsdbMaxMessageBytes: maxMessage * mib,
+    ovsdbMaxBufferedBytes: maxBuffered * mib,
   };
 }
 

@@ -30,7 +30,7 @@ import winston from 'winston';
 import { ConnectionError, DecodeError, PlexusError, TimeoutError } from '../common/errors';
 import { ReadGate } from '../common/read-gate';
 import { OvsdbError } from './errors';
-import { JsonStream } from './json-stream';
+import { JsonStream, type BufferBudget } from './json-stream';
 
 /** A decoded JSON-RPC message (jsonrpc-lite object). */
 export type RpcMessage = RequestObject | NotificationObject | SuccessObject | ErrorObject;
@@ -54,6 +54,8 @@ export interface RpcOptions {
   readonly inactivityProbeMs?: number;
   /** Largest JSON message accepted from the peer (default 64 MiB). */
   readonly maxMessageBytes?: number;
+  /** Shared by the connections of one listener: bytes they may hold together for incomplete messages. */
+  readonly inputBudget?: BufferBudget;
   /** Stop reading from the peer while more than this many bytes wait for it to read (default 1 MiB). */
   readonly maxUnsentBytes?: number;
   /** Close a peer that reads nothing for this long while we wait for it (default 30000 ms). */
@@ -139,7 +141,10 @@ export class OvsdbRpc extends EventEmitter {
     super();
     this.name = options.name ?? 'ovsdb';
     this.log = (options.logger ?? defaultLogger()).child({ module: 'ovsdb-rpc', peer: this.name });
-    this.stream = new JsonStream(options.maxMessageBytes === undefined ? {} : { maxMessageBytes: options.maxMessageBytes });
+    this.stream = new JsonStream({
+      ...(options.maxMessageBytes === undefined ? {} : { maxMessageBytes: options.maxMessageBytes }),
+      ...(options.inputBudget === undefined ? {} : { budget: options.inputBudget }),
+    });
     this.gate = new ReadGate(socket, {
       ...(options.maxUnsentBytes === undefined ? {} : { maxUnsentBytes: options.maxUnsentBytes }),
       ...(options.stallTimeoutMs === undefined ? {} : { stallTimeoutMs: options.stallTimeoutMs }),
@@ -239,7 +244,7 @@ export class OvsdbRpc extends EventEmitter {
     try {
       values = this.stream.push(chunk);
     } catch (err) {
-      this.log.warn('bad bytes from peer, closing', { error: (err as Error).message });
+      this.log.warn('cannot read from peer, closing', { error: (err as Error).message });
       return this.close(asPlexusError(err));
     }
     const offsets = this.stream.lastOffsets;
@@ -323,6 +328,7 @@ export class OvsdbRpc extends EventEmitter {
     this.setState('closed');
     clearTimeout(this.probeTimer);
     this.gate.dispose();
+    this.stream.dispose();
     const reason = error ?? new ConnectionError('connection closed');
     for (const [id, p] of this.pending) {
       this.settle(id);

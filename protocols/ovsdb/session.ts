@@ -120,6 +120,7 @@ export class OvsdbSession extends EventEmitter<SessionEvents> {
   private attempt = 0;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private nextMonitorId = 1;
+  private peerAddress: string | undefined;
   private readonly log: winston.Logger;
 
   private constructor(
@@ -159,8 +160,14 @@ export class OvsdbSession extends EventEmitter<SessionEvents> {
   static accept(socket: net.Socket, options: SessionOptions = {}): OvsdbSession {
     const name = socket.remoteAddress ? `${socket.remoteAddress}:${socket.remotePort}` : 'unix';
     const session = new OvsdbSession(undefined, name, options);
+    session.peerAddress = socket.remoteAddress;
     session.attach(socket);
     return session;
+  }
+
+  /** A passive session's peer IP address (undefined over unix sockets and for active sessions). */
+  get remoteAddress(): string | undefined {
+    return this.peerAddress;
   }
 
   get currentState(): SessionState {
@@ -236,6 +243,7 @@ export class OvsdbSession extends EventEmitter<SessionEvents> {
       ...(o.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: o.requestTimeoutMs }),
       ...(o.inactivityProbeMs === undefined ? {} : { inactivityProbeMs: o.inactivityProbeMs }),
       ...(o.maxMessageBytes === undefined ? {} : { maxMessageBytes: o.maxMessageBytes }),
+      ...(o.inputBudget === undefined ? {} : { inputBudget: o.inputBudget }),
       ...(o.maxUnsentBytes === undefined ? {} : { maxUnsentBytes: o.maxUnsentBytes }),
       ...(o.stallTimeoutMs === undefined ? {} : { stallTimeoutMs: o.stallTimeoutMs }),
       ...(o.logger === undefined ? {} : { logger: o.logger }),

@@ -83,7 +83,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
     await cache.start();
     stops.push(() => cache.stop());
 
-    const switches = new SwitchServer(log.child({ module: 'openflow' }));
+    const switches = new SwitchServer(log.child({ module: 'openflow' }), { maxConnectionsPerAddress: config.maxConnectionsPerAddress });
     const openflowPort = await switches.listen(config.listenOpenflow.host, config.listenOpenflow.port);
     stops.push(() => switches.close());
 
@@ -122,7 +122,11 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
     const apiAddr = api.server.address();
     const apiPort = typeof apiAddr === 'object' && apiAddr ? apiAddr.port : config.listenApi.port;
 
-    const ovsdb = new HostListener(log.child({ module: 'ovsdb' }), (link) => manager?.attach(link));
+    const ovsdb = new HostListener(log.child({ module: 'ovsdb' }), (link) => manager?.attach(link), {
+      maxConnectionsPerAddress: config.maxConnectionsPerAddress,
+      maxMessageBytes: config.ovsdbMaxMessageBytes,
+      maxBufferedBytes: config.ovsdbMaxBufferedBytes,
+    });
     const ovsdbPort = await ovsdb.listen(config.listenOvsdb.host, config.listenOvsdb.port);
     stops.push(() => ovsdb.close());
 

@@ -8,28 +8,73 @@
 import { ConnectionError } from '../../protocols/common/errors';
 import type { Monitor } from '../../protocols/ovsdb/monitor';
 import type { Replica } from '../../protocols/ovsdb/replica';
-import { listen, type OvsdbListener, type OvsdbSession } from '../../protocols/ovsdb/session';
+import { BufferBudget } from '../../protocols/ovsdb/json-stream';
+import { listen, type OvsdbListener, type OvsdbSession, type SessionOptions } from '../../protocols/ovsdb/session';
 import type { Operation } from '../../protocols/ovsdb/transact';
 import type { Logger } from '../log';
+import { createAddressLimit, type AddressLimit } from './connection-limit';
 import type { HostLink } from './host-link';
 import { MONITORED_COLUMNS, type TableRows } from './ovs-view';
 
 const DB = 'Open_vSwitch';
 
+export interface HostListenerOptions {
+  /** Connections one peer address may hold open (default 2048); more are refused. */
+  readonly maxConnectionsPerAddress?: number;
+  /** Largest OVSDB message accepted from a host (default 64 MiB). */
+  readonly maxMessageBytes?: number;
+  /** Bytes all hosts together may hold in messages not yet complete (default 128 MiB). */
+  readonly maxBufferedBytes?: number;
+}
+
 export class HostListener {
   private listener: OvsdbListener | undefined;
+  private readonly perAddress: AddressLimit;
+  /** Shared by every host's connection: half-sent messages cannot together exceed it. */
+  private readonly inputBudget: BufferBudget;
 
   constructor(
     private readonly log: Logger,
     private readonly onHost: (link: HostLink) => void,
-  ) {}
+    private readonly options: HostListenerOptions = {},
+  ) {
+    this.perAddress = createAddressLimit(options.maxConnectionsPerAddress);
+    this.inputBudget = new BufferBudget(options.maxBufferedBytes);
+  }
 
   async listen(host: string, port: number): Promise<number> {
     const target = host.includes(':') ? `ptcp:${port}:[${host}]` : `ptcp:${port}:${host}`;
-    this.listener = await listen(target, { logger: this.log });
-    this.listener.on('session', (session) => void this.adopt(session));
+    this.listener = await listen(target, { logger: this.log, ...this.inputLimits() });
+    this.listener.on('session', (session) => {
+      if (this.admit(session)) void this.adopt(session);
+    });
     this.listener.on('error', (err) => this.log.error('ovsdb listener error', { error: err.message }));
     return this.listener.port;
+  }
+
+  private inputLimits(): SessionOptions {
+    return {
+      inputBudget: this.inputBudget,
+      ...(this.options.maxMessageBytes === undefined ? {} : { maxMessageBytes: this.options.maxMessageBytes }),
+    };
+  }
+
+  /** Refuses (closes) a connection from an address that already holds the most it may. */
+  private admit(session: OvsdbSession): boolean {
+    const release = this.perAddress.acquire(session.remoteAddress);
+    if (!release) {
+      this.log.warn('refusing OVSDB connection: too many from this address', {
+        remote: session.name,
+        open: this.perAddress.countOf(session.remoteAddress!),
+        limit: this.perAddress.maxPerAddress,
+      });
+      session.close();
+      return false;
+    }
+    session.on('status', (s) => {
+      if (s.type === 'closed') release();
+    });
+    return true;
   }
 
   private async adopt(session: OvsdbSession): Promise<void> {

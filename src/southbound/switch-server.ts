@@ -16,6 +16,7 @@ import { ConnectionError, TimeoutError } from '../../protocols/common/errors';
 import { OpenFlowConnection, type ConnectionEvent } from '../../protocols/openflow/connection';
 import type { Decoded } from '../../protocols/openflow/messages';
 import type { Logger } from '../log';
+import { createAddressLimit, type AddressLimit } from './connection-limit';
 
 export type SwitchEvent =
   | { readonly kind: 'up'; readonly dpid: string; readonly conn: OpenFlowConnection }
@@ -32,6 +33,8 @@ export interface SwitchServerOptions {
   readonly echoTimeoutMs?: number;
   /** How long the current session of a datapath has to answer an echo when another connection claims it (default 2000 ms). */
   readonly takeoverProbeMs?: number;
+  /** Connections one peer address may hold open (default 2048); more are refused. */
+  readonly maxConnectionsPerAddress?: number;
 }
 
 export class SwitchServer extends EventEmitter {
@@ -40,13 +43,17 @@ export class SwitchServer extends EventEmitter {
   /** Datapaths whose current session is being probed because another connection claimed them. */
   private readonly probing = new Set<string>();
   private readonly sockets = new Set<Socket>();
+  private readonly perAddress: AddressLimit;
 
   constructor(
     private readonly log: Logger,
     private readonly options: SwitchServerOptions = {},
   ) {
     super();
-    this.server = createServer((socket) => this.accept(socket));
+    this.perAddress = createAddressLimit(options.maxConnectionsPerAddress);
+    this.server = createServer((socket) => {
+      if (this.admit(socket)) this.accept(socket);
+    });
     this.server.on('error', (err) => this.log.error('openflow listener error', { error: err.message }));
   }
 
@@ -73,6 +80,22 @@ export class SwitchServer extends EventEmitter {
 
   get connectedDpids(): string[] {
     return [...this.byDpid.keys()];
+  }
+
+  /** Refuses (closes) a connection from an address that already holds the most it may. */
+  private admit(socket: Socket): boolean {
+    const release = this.perAddress.acquire(socket.remoteAddress);
+    if (!release) {
+      this.log.warn('refusing OpenFlow connection: too many from this address', {
+        remote: `${socket.remoteAddress}:${socket.remotePort}`,
+        open: this.perAddress.countOf(socket.remoteAddress!),
+        limit: this.perAddress.maxPerAddress,
+      });
+      socket.destroy();
+      return false;
+    }
+    socket.once('close', release);
+    return true;
   }
 
   private accept(socket: Socket): void {

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { ConnectionError } from '../../../protocols/common/errors';
@@ -75,5 +76,66 @@ describe('ovsdb listener (hosts connect in) @slow', function () {
     assert.ok(held < replica / 5, `after the host left, ${held} of the replica's ${replica} bytes are still held`);
     for (const [table, rows] of link.rows()) assert.equal(rows.size, 0, table);
     await assert.rejects(link.transact([]), ConnectionError);
+  });
+});
+
+/** Raw TCP connections from 127.0.0.1, as a host (or an attacker posing as one) opens them. */
+async function openConnections(port: number, n: number): Promise<{ sockets: net.Socket[]; isClosed: (i: number) => boolean; firstData: (i: number) => string }> {
+  const sockets: net.Socket[] = [];
+  const closed = new Set<number>();
+  const data = new Map<number, string>();
+  for (let i = 0; i < n; i++) {
+    const s = net.connect(port, '127.0.0.1');
+    s.on('error', () => undefined);
+    s.on('close', () => closed.add(i));
+    s.on('data', (d: Buffer) => data.set(i, (data.get(i) ?? '') + d.toString()));
+    await new Promise((r) => s.once('connect', r));
+    sockets.push(s);
+  }
+  return { sockets, isClosed: (i) => closed.has(i), firstData: (i) => data.get(i) ?? '' };
+}
+
+describe('ovsdb listener limits', function () {
+  this.timeout(20_000);
+  let listener: HostListener | undefined;
+  const opened: net.Socket[] = [];
+  afterEach(async () => {
+    for (const s of opened.splice(0)) s.destroy();
+    await listener?.close();
+  });
+
+  it('refuses connections beyond the per-address limit, and takes new ones once some close', async () => {
+    listener = new HostListener(silentLogger(), () => undefined, { maxConnectionsPerAddress: 3 });
+    const port = await listener.listen('127.0.0.1', 0);
+    const c = await openConnections(port, 4);
+    opened.push(...c.sockets);
+    // Admitted connections are asked for the schema at once; the fourth is closed.
+    await waitFor('three admitted', () => [0, 1, 2].every((i) => c.firstData(i).includes('get_schema')), 5000);
+    await waitFor('fourth refused', () => c.isClosed(3), 5000);
+    assert.equal(c.firstData(3), '');
+    assert.ok(![0, 1, 2].some((i) => c.isClosed(i)));
+    c.sockets[0]!.destroy();
+    // Once the listener has seen the first one close, a new connection is admitted.
+    await waitFor('a new one admitted', async () => {
+      const again = await openConnections(port, 1);
+      opened.push(...again.sockets);
+      await waitFor('schema request or close', () => again.firstData(0) !== '' || again.isClosed(0), 5000);
+      return again.firstData(0).includes('get_schema');
+    }, 5000);
+  });
+
+  it('drops connections whose half-sent messages would take more than the shared budget', async () => {
+    const mib = 1024 * 1024;
+    listener = new HostListener(silentLogger(), () => undefined, { maxBufferedBytes: 16 * mib, maxMessageBytes: 8 * mib });
+    const port = await listener.listen('127.0.0.1', 0);
+    const c = await openConnections(port, 6);
+    opened.push(...c.sockets);
+    // Each sends 5 MiB of a reply that never ends: 6 of them would hold 30 MiB.
+    const half = Buffer.concat([Buffer.from('{"id":1,"error":null,"result":"'), Buffer.alloc(5 * mib - 32, 0x61)]);
+    await Promise.all(c.sockets.map((s) => new Promise((r) => s.write(half, r))));
+    await waitFor('three dropped', () => [0, 1, 2, 3, 4, 5].filter((i) => c.isClosed(i)).length === 3, 10_000);
+    // The three left hold 15 MiB; nothing more is dropped.
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal([0, 1, 2, 3, 4, 5].filter((i) => c.isClosed(i)).length, 3);
   });
 });

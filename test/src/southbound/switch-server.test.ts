@@ -98,3 +98,42 @@ describe('switch server: a silent session gives way', () => {
     }
   });
 });
+
+describe('switch server: connections per address', function () {
+  this.timeout(20_000);
+  it('refuses connections beyond the per-address limit, and takes new ones once some close', async () => {
+    const server = new SwitchServer(silentLogger(), { maxConnectionsPerAddress: 3 });
+    const port = await server.listen('127.0.0.1', 0);
+    const sockets: Socket[] = [];
+    const open = async (): Promise<{ hello: () => boolean; closed: () => boolean }> => {
+      const s = connect({ port, host: '127.0.0.1' });
+      sockets.push(s);
+      let got = 0;
+      let closed = false;
+      s.on('data', (d: Buffer) => (got += d.length));
+      s.on('close', () => (closed = true));
+      s.on('error', () => undefined);
+      await new Promise((r) => s.once('connect', r));
+      return { hello: () => got >= 8, closed: () => closed };
+    };
+    try {
+      const admitted = [await open(), await open(), await open()];
+      const refused = await open();
+      // Admitted connections get our HELLO at once; the fourth is closed without a byte.
+      await waitFor('three admitted', () => admitted.every((c) => c.hello()), 5000);
+      await waitFor('fourth refused', () => refused.closed(), 5000);
+      assert.equal(refused.hello(), false);
+      sockets[0]!.destroy();
+      // Once our side has seen the first one close, a new connection is admitted.
+      const again = await waitFor('a new one admitted', async () => {
+        const c = await open();
+        await waitFor('hello or close', () => c.hello() || c.closed(), 5000);
+        return c.hello() ? c : undefined;
+      }, 5000);
+      assert.equal(again.closed(), false);
+    } finally {
+      for (const s of sockets) s.destroy();
+      await server.close();
+    }
+  });
+});
