@@ -13,6 +13,10 @@
  * that pauses reading until the peer has taken them, which costs nothing, and
  * a peer that is reading — however slowly — is never called stalled.
  *
+ * The owner may also `hold()` reading while it is busy with what it already
+ * read (a large update processed in slices), so input does not pile up
+ * meanwhile; the gate is the only one that pauses and resumes the socket.
+ *
  * ```
  *   flowing ──unsent > max──▶ paused ──drained──▶ flowing
  *                               │
@@ -54,6 +58,7 @@ export class ReadGate extends EventEmitter<ReadGateEvents> {
   private progressAtMs = 0;
   private pausedAtMs = 0;
   private timer: NodeJS.Timeout | undefined;
+  private holds = 0;
   private readonly onDrain = (): void => this.resume();
 
   constructor(
@@ -69,8 +74,26 @@ export class ReadGate extends EventEmitter<ReadGateEvents> {
   get currentState(): ReadGateState {
     return this.state;
   }
+  /** True while reading is paused because the peer does not take what we send. */
   get isPaused(): boolean {
     return this.state !== 'flowing';
+  }
+  /** True while we read from the peer (neither paused by backpressure nor held). */
+  get isReading(): boolean {
+    return this.state === 'flowing' && this.holds === 0;
+  }
+
+  /** Stops reading until the returned function is called (once). Holds nest. */
+  hold(): () => void {
+    this.holds++;
+    this.socket.pause();
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.holds--;
+      if (this.isReading) this.socket.resume();
+    };
   }
   /** Bytes written to the socket that the peer has not taken yet. */
   get unsentBytes(): number {
@@ -125,7 +148,7 @@ export class ReadGate extends EventEmitter<ReadGateEvents> {
     if (this.state !== 'paused') return;
     clearInterval(this.timer);
     this.setState('flowing');
-    this.socket.resume();
+    if (this.holds === 0) this.socket.resume();
   }
 
   /** Stops the timer and forgets the socket's events (the connection is closed). */

@@ -19,6 +19,7 @@
  * half of a large message cannot together hold more than the budget.
  */
 import { DecodeError } from '../common/errors';
+import { LargeJson } from './json-slices';
 
 /** Default limit for one JSON-RPC message: 64 MiB. */
 export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
@@ -55,6 +56,11 @@ export interface JsonStreamOptions {
   readonly maxDepth?: number;
   /** Shared with other streams: bytes held for incomplete values count against it. */
   readonly budget?: BufferBudget;
+  /**
+   * Values longer than this are not parsed here but returned as {@link LargeJson},
+   * for the caller to parse a slice at a time (json-slices). Default: never.
+   */
+  readonly deferAboveBytes?: number;
 }
 
 const CH = {
@@ -76,6 +82,7 @@ export class JsonStream {
   private readonly maxMessageBytes: number;
   private readonly maxDepth: number;
   private readonly budget: BufferBudget | undefined;
+  private readonly deferAboveBytes: number;
   /** Pieces of the value under construction that came in earlier chunks. */
   private parts: Buffer[] = [];
   private partBytes = 0;
@@ -92,6 +99,7 @@ export class JsonStream {
     this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     this.maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
     this.budget = options.budget;
+    this.deferAboveBytes = options.deferAboveBytes ?? Infinity;
   }
 
   /** Stream offsets of the values returned by the last push, in order. */
@@ -209,8 +217,11 @@ export class JsonStream {
   }
 
   private finish(last: Uint8Array): unknown {
-    const bytes = this.parts.length === 0 ? last : Buffer.concat([...this.parts, last]);
+    const joined = this.parts.length > 0;
+    const bytes = joined ? Buffer.concat([...this.parts, last]) : last;
     this.dropParts();
+    // `last` is part of the caller's chunk (which it may reuse): a deferred value gets its own copy.
+    if (bytes.length > this.deferAboveBytes) return new LargeJson(joined ? (bytes as Buffer) : Buffer.from(bytes), this.valueStart);
     let text: string;
     try {
       text = utf8.decode(bytes);

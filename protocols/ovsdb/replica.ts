@@ -16,16 +16,23 @@
  * canonical form, so they compare equal to what a `select` returns.
  */
 import { EventEmitter } from 'node:events';
+import { performance } from 'node:perf_hooks';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { PlexusError } from '../common/errors';
 import { OvsdbFormatError } from './errors';
+import { entriesOf } from './json-slices';
 import {
   canonicalValue,
-  compareAtoms,
-  decodeSet,
+  sortByAtom,
+  atomKey,
   defaultValue,
+  equalCanonicalValues,
   equalRows,
   isMap,
   isScalar,
+  isSet,
   isUuidText,
+  validateColumnSize,
   validateColumnValue,
   type Atom,
   type ColumnType,
@@ -68,8 +75,13 @@ export interface ReplicaEvents {
   changes: [readonly RowChange[]];
 }
 
+/** Rows handled between two checks of the time budget (a power of two, minus one). */
+const ROWS_PER_STEP_MASK = 63;
+
 export class Replica extends EventEmitter<ReplicaEvents> {
   private data: Tables = new Map();
+  /** An update is being applied over several turns. */
+  private busy = false;
   /** Monitored columns per table as sets (undefined = every schema column), for validating updates. */
   private readonly wanted: ReadonlyMap<string, ReadonlySet<string> | undefined>;
 
@@ -116,9 +128,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
 
   /** Applies a monitor result or notification; returns (and emits) the changes. */
   apply(updates: unknown, format: UpdateFormat): RowChange[] {
-    const changes = this.compute(updates, format, this.data);
-    this.commit(changes);
-    return changes;
+    return runToEnd(this.applySteps(updates, format));
   }
 
   /**
@@ -127,14 +137,61 @@ export class Replica extends EventEmitter<ReplicaEvents> {
    * sequence of states they would have seen had the connection never dropped.
    */
   resync(initial: unknown, format: UpdateFormat): RowChange[] {
+    return runToEnd(this.resyncSteps(initial, format));
+  }
+
+  /**
+   * {@link apply}, a turn of about `budgetMs` at a time: an update done within
+   * the first turn is applied at once (returns the changes); a larger one
+   * continues after yielding to the event loop, and the promise resolves once
+   * it is applied. Validation still covers the whole update before anything
+   * changes, and the changes are emitted together at the end. No other update
+   * may be applied meanwhile.
+   */
+  applyInTurns(updates: unknown, format: UpdateFormat, budgetMs: number): RowChange[] | Promise<RowChange[]> {
+    return this.runInTurns(this.applySteps(updates, format), budgetMs);
+  }
+
+  /** {@link resync}, a turn at a time (see {@link applyInTurns}). */
+  resyncInTurns(initial: unknown, format: UpdateFormat, budgetMs: number): RowChange[] | Promise<RowChange[]> {
+    return this.runInTurns(this.resyncSteps(initial, format), budgetMs);
+  }
+
+  private runInTurns(steps: Generator<void, RowChange[]>, budgetMs: number): RowChange[] | Promise<RowChange[]> {
+    if (this.busy) throw new PlexusError('replica: an update is still being applied');
+    const first = runFor(steps, budgetMs);
+    if (first.done) return first.value;
+    this.busy = true;
+    return (async () => {
+      try {
+        for (;;) {
+          await yieldToEventLoop();
+          const r = runFor(steps, budgetMs);
+          if (r.done) return r.value;
+        }
+      } finally {
+        this.busy = false;
+      }
+    })();
+  }
+
+  private *applySteps(updates: unknown, format: UpdateFormat): Generator<void, RowChange[]> {
+    const changes = yield* this.computeSteps(updates, format, this.data);
+    this.commit(changes);
+    return changes;
+  }
+
+  private *resyncSteps(initial: unknown, format: UpdateFormat): Generator<void, RowChange[]> {
     const fresh: Tables = new Map([...this.columns.keys()].map((t) => [t, new Map<string, Row>()]));
-    for (const c of this.compute(initial, format, fresh)) if (c.new) fresh.get(c.table)!.set(c.uuid, c.new);
+    for (const c of yield* this.computeSteps(initial, format, fresh)) if (c.new) fresh.get(c.table)!.set(c.uuid, c.new);
     const changes: RowChange[] = [];
+    let n = 0;
     for (const [table, rows] of fresh) {
       const current = this.data.get(table) ?? new Map<string, Row>();
       for (const [uuid, row] of rows) {
         const old = current.get(uuid);
         if (!equalRows(old, row)) changes.push({ table, uuid, old, new: row });
+        if ((++n & ROWS_PER_STEP_MASK) === 0) yield;
       }
       for (const [uuid, old] of current) if (!rows.has(uuid)) changes.push({ table, uuid, old, new: undefined });
     }
@@ -161,24 +218,25 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     if (changes.length > 0) this.emit('changes', changes);
   }
 
-  /** Validates a whole notification and computes its row changes against `base`, changing nothing. */
-  private compute(updates: unknown, format: UpdateFormat, base: Tables): RowChange[] {
+  /** Validates a whole notification and computes its row changes against `base`, changing nothing; yields every few rows. */
+  private *computeSteps(updates: unknown, format: UpdateFormat, base: Tables): Generator<void, RowChange[]> {
     const secAll = format === 1 ? SEC.tableUpdates : SEC.tableUpdates2;
     const tables = asObject(updates, secAll, '');
     const changes: RowChange[] = [];
-    for (const [table, tableUpdate] of Object.entries(tables)) {
+    for (const [table, tableUpdate] of entriesOf(tables)) {
       if (!this.columns.has(table)) throw new OvsdbFormatError(secAll, `table "${table}" is not monitored`, table);
       if (!this.schemaValue.tables.has(table)) throw new OvsdbFormatError(secAll, `table "${table}" is not in the schema`, table);
       const rowsUpdate = asObject(tableUpdate, format === 1 ? SEC.tableUpdate : SEC.tableUpdates2, table);
       const current = base.get(table) ?? new Map<string, Row>();
-      for (const [uuid, rowUpdate] of Object.entries(rowsUpdate)) {
+      for (const [uuid, rowUpdate] of entriesOf(rowsUpdate)) {
         const path = `${table}.${uuid}`;
         if (!isUuidText(uuid)) throw new OvsdbFormatError(format === 1 ? SEC.tableUpdate : SEC.tableUpdates2, `"${uuid}" is not a UUID`, path);
         const old = current.get(uuid);
         const next = format === 1 ? this.rowFromUpdate1(table, old, rowUpdate, path) : this.rowFromUpdate2(table, old, rowUpdate, path);
         if (old === undefined && next === undefined) continue;
-        if (next !== undefined && old !== undefined && equalRows(old, next)) continue;
+        if (next !== undefined && old !== undefined && equalCanonicalRows(old, next)) continue;
         changes.push({ table, uuid, old, new: next });
+        if ((changes.length & ROWS_PER_STEP_MASK) === 0) yield;
       }
     }
     return changes;
@@ -222,7 +280,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
           const type = this.columnType(table, col)!;
           const at = `${path}.modify.${col}`;
           row[col] = applyDiff(type, old[col], diff, at);
-          validateColumnValue(row[col], type, at);
+          validateColumnSize(elementCount(row[col]!), type, at);
         }
         return this.complete(table, row);
       }
@@ -268,33 +326,73 @@ export class Replica extends EventEmitter<ReplicaEvents> {
  * Applies an update2 column diff (ovsdb-server(7) §4.1.14): a single-valued
  * column takes the new value; a set toggles each listed element; a map adds new
  * keys, removes listed pairs that match, and replaces values of listed keys that
- * differ.
+ * differ. The old value and the diff have been validated against the column's type.
  */
 function applyDiff(type: ColumnType, old: Value | undefined, diff: Value, path: string): Value {
   if (isScalar(type)) return diff;
   if (type.value !== undefined) {
     if (!isMap(diff)) throw new OvsdbFormatError(SEC.rowUpdate2, 'diff of a map column is not a <map>', path);
-    const pairs = new Map<string, Pair>((old && isMap(old) ? old[1] : []).map((p) => [key(p[0]), p]));
+    const pairs = new Map<string, Pair>((old && isMap(old) ? old[1] : []).map((p) => [atomKey(p[0]), p]));
     for (const p of diff[1]) {
-      const k = key(p[0]);
+      const k = atomKey(p[0]);
       const have = pairs.get(k);
       if (!have) pairs.set(k, p);
-      else if (key(have[1]) === key(p[1])) pairs.delete(k);
+      else if (atomKey(have[1]) === atomKey(p[1])) pairs.delete(k);
       else pairs.set(k, p);
     }
-    return ['map', [...pairs.values()].sort((a, b) => compareAtoms(a[0], b[0]))];
+    return ['map', sortByAtom([...pairs.values()], (p) => p[0])];
   }
-  const atoms = new Map<string, Atom>((old === undefined ? [] : decodeSet(old, path)).map((a) => [key(a), a]));
-  for (const a of decodeSet(diff, path)) {
-    const k = key(a);
+  const merged = toggleSorted(old === undefined ? [] : atomsOf(old), atomsOf(diff));
+  if (merged) return merged.length === 1 ? merged[0]! : ['set', merged];
+  const atoms = new Map<string, Atom>((old === undefined ? [] : atomsOf(old)).map((a) => [atomKey(a), a]));
+  for (const a of atomsOf(diff)) {
+    const k = atomKey(a);
     if (atoms.has(k)) atoms.delete(k);
     else atoms.set(k, a);
   }
   return canonicalValue(['set', [...atoms.values()]]);
 }
 
-function key(a: Atom): string {
-  return JSON.stringify(a);
+/**
+ * The symmetric difference of two atom lists that are both in canonical order
+ * (the replica's value, and the server's diff, which ovsdb-server sorts the
+ * same way), by one merge: no map, no sort — a bridge's ports can number
+ * 50,000. Undefined when either list is not sorted (or has duplicates).
+ */
+function toggleSorted(old: readonly Atom[], diff: readonly Atom[]): Atom[] | undefined {
+  const ok = old.map(atomKey);
+  const dk = diff.map(atomKey);
+  for (let i = 1; i < ok.length; i++) if (ok[i - 1]! >= ok[i]!) return undefined;
+  for (let i = 1; i < dk.length; i++) if (dk[i - 1]! >= dk[i]!) return undefined;
+  const out: Atom[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < old.length || j < diff.length) {
+    if (j === diff.length || (i < old.length && ok[i]! < dk[j]!)) out.push(old[i++]!);
+    else if (i === old.length || dk[j]! < ok[i]!) out.push(diff[j++]!);
+    else {
+      i++;
+      j++;
+    }
+  }
+  return out;
+}
+
+/** Equality of two complete rows of the replica (canonical values, the same columns). */
+function equalCanonicalRows(a: Row, b: Row): boolean {
+  for (const col in b) if (!equalCanonicalValues(a[col], b[col])) return false;
+  for (const col in a) if (!(col in b)) return false;
+  return true;
+}
+
+/** The elements of a set column's value (a one-element set may be its atom, §5.1). */
+function atomsOf(v: Value): readonly Atom[] {
+  return isSet(v) ? v[1] : [v as Atom];
+}
+
+/** Elements of a column value: pairs of a map, atoms of a set, 1 for an atom. */
+function elementCount(v: Value): number {
+  return isSet(v) || isMap(v) ? v[1].length : 1;
 }
 
 function asObject(v: unknown, section: string, path: string): Record<string, unknown> {
@@ -302,4 +400,20 @@ function asObject(v: unknown, section: string, path: string): Record<string, unk
     throw new OvsdbFormatError(section, 'is not an object', path || '(top)');
   }
   return v as Record<string, unknown>;
+}
+
+function runToEnd<T>(steps: Generator<void, T>): T {
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
+/** Advances `steps` until done or `budgetMs` has passed. */
+function runFor<T>(steps: Generator<void, T>, budgetMs: number): IteratorResult<void, T> {
+  const deadline = performance.now() + budgetMs;
+  for (;;) {
+    const r = steps.next();
+    if (r.done || performance.now() >= deadline) return r;
+  }
 }

@@ -217,8 +217,21 @@ export function compareAtoms(a: Atom, b: Atom): number {
   return ka < kb ? -1 : ka > kb ? 1 : 0;
 }
 
-function atomKey(a: Atom): string {
-  return typeof a === 'string' ? `s${a}` : JSON.stringify(a);
+/**
+ * A string that identifies an atom and orders atoms: sets and maps sort by it.
+ * What JSON.stringify gives, built by hand (a set of 50,000 uuids is sorted
+ * often): uuid texts and <id>s hold nothing JSON would escape.
+ */
+export function atomKey(a: Atom): string {
+  switch (typeof a) {
+    case 'string':
+      return `s${a}`;
+    case 'number':
+      return String(a);
+    case 'boolean':
+      return a ? 'true' : 'false';
+  }
+  return `["${a[0]}","${a[1]}"]`;
 }
 
 /**
@@ -227,17 +240,56 @@ function atomKey(a: Atom): string {
  */
 export function canonicalValue(v: Value): Value {
   if (isSet(v)) {
-    const atoms = [...v[1]].sort(compareAtoms);
+    const atoms = sortByAtom(v[1], (a) => a);
     return atoms.length === 1 ? atoms[0]! : ['set', atoms];
   }
-  if (isMap(v)) return ['map', [...v[1]].sort((x, y) => compareAtoms(x[0], y[0]))];
+  if (isMap(v)) return ['map', sortByAtom(v[1], (p) => p[0])];
   return v;
+}
+
+/** Sorts by {@link compareAtoms}, computing each sort key once (a Bridge's ports can be a set of 50,000 uuids). */
+export function sortByAtom<T>(items: readonly T[], atomOf: (item: T) => Atom): T[] {
+  if (items.length < 2) return [...items];
+  const keyed = items.map((item) => ({ key: atomKey(atomOf(item)), item }));
+  // Values from the server and from the replica are sorted already: check before sorting.
+  let sorted = true;
+  for (let i = 1; i < keyed.length && sorted; i++) sorted = keyed[i - 1]!.key <= keyed[i]!.key;
+  if (sorted) return [...items];
+  keyed.sort((x, y) => (x.key < y.key ? -1 : x.key > y.key ? 1 : 0));
+  return keyed.map((k) => k.item);
 }
 
 /** Equality with set/map semantics (order and one-element-set form do not matter). */
 export function equalValues(a: Value | undefined, b: Value | undefined): boolean {
   if (a === undefined || b === undefined) return a === b;
   return JSON.stringify(canonicalValue(a)) === JSON.stringify(canonicalValue(b));
+}
+
+/**
+ * Equality of two values both in canonical form (as {@link canonicalValue}
+ * returns them): element by element, without re-sorting or serialising.
+ */
+export function equalCanonicalValues(a: Value | undefined, b: Value | undefined): boolean {
+  if (a === b) return true;
+  if (!Array.isArray(a) || !Array.isArray(b) || a[0] !== b[0]) return false;
+  if (a[0] === 'uuid' || a[0] === 'named-uuid') return a[1] === b[1];
+  const xs = a[1] as readonly unknown[];
+  const ys = b[1] as readonly unknown[];
+  if (xs.length !== ys.length) return false;
+  for (let i = 0; i < xs.length; i++) {
+    const x = xs[i];
+    const y = ys[i];
+    if (x === y) continue;
+    if (!Array.isArray(x) || !Array.isArray(y) || x.length !== y.length) return false;
+    // An element is a uuid atom (["uuid", u]) or a map pair ([k, v]) whose atoms may be uuids.
+    for (let j = 0; j < x.length; j++) {
+      const xj = x[j] as unknown;
+      const yj = y[j] as unknown;
+      if (xj === yj) continue;
+      if (!Array.isArray(xj) || !Array.isArray(yj) || xj[0] !== yj[0] || xj[1] !== yj[1]) return false;
+    }
+  }
+  return true;
 }
 
 /** Equality of two rows over the union of their columns. */
@@ -276,7 +328,12 @@ export function validateColumnValue(v: unknown, t: ColumnType, path = '', anySiz
     validateTypedAtom(v, t.key, path);
     count = 1;
   }
-  if (!anySize && (count < t.min || count > t.max)) {
+  if (!anySize) validateColumnSize(count, t, path);
+}
+
+/** Checks that a column value of `count` elements fits its §3.2 <type>'s `min`..`max`. */
+export function validateColumnSize(count: number, t: ColumnType, path = ''): void {
+  if (count < t.min || count > t.max) {
     const max = t.max === Infinity ? 'unlimited' : String(t.max);
     throw new OvsdbFormatError(SEC.type, `${count} elements where the column allows ${t.min} to ${max}`, path);
   }

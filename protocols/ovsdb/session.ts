@@ -299,7 +299,9 @@ export class OvsdbSession extends EventEmitter<SessionEvents> {
       const update = parseUpdateNotification(method, params);
       if (update) {
         const monitor = typeof update.monitorId === 'string' ? this.monitors.get(update.monitorId) : undefined;
-        monitor?.handleUpdate(update.updates, update.format);
+        const pending = monitor?.handleUpdate(update.updates, update.format);
+        // A large update goes in over several turns: later messages wait for it.
+        if (pending) rpc.holdInbound(pending.catch((err: unknown) => this.dropMalformed(rpc, method, err)));
         return;
       }
       if (method === 'locked' || method === 'stolen') {
@@ -314,11 +316,14 @@ export class OvsdbSession extends EventEmitter<SessionEvents> {
       }
       this.status({ type: 'notification', method, params });
     } catch (err) {
-      // A replica that missed or misread an update cannot be trusted: drop the
-      // connection; the reconnect resyncs everything.
-      this.log.warn('malformed notification, closing connection', { method, error: (err as Error).message });
-      rpc.close(asPlexusError(err));
+      this.dropMalformed(rpc, method, err);
     }
+  }
+
+  /** A replica that missed or misread an update cannot be trusted: drop the connection; the reconnect resyncs everything. */
+  private dropMalformed(rpc: OvsdbRpc, method: string, err: unknown): void {
+    this.log.warn('malformed notification, closing connection', { method, error: (err as Error).message });
+    rpc.close(asPlexusError(err));
   }
 
   private onDisconnect(error: PlexusError | undefined): void {

@@ -72,6 +72,22 @@ describe('ovsdb replica', () => {
     assert.equal(seen[1]!.new!.stp_enable, true);
   });
 
+  it('toggles set elements the same whether the diff lists them in order or not', () => {
+    const P3 = '55555555-5555-5555-5555-555555555555';
+    const P4 = '66666666-6666-6666-6666-666666666666';
+    const results = [
+      [['uuid', P4], ['uuid', P1], ['uuid', P3]],
+      [['uuid', P1], ['uuid', P3], ['uuid', P4]],
+    ].map((diff) => {
+      const { replica } = newReplica();
+      replica.apply({ Bridge: { [U1]: { initial: { name: 'br0', ports: ['set', [['uuid', P1], ['uuid', P2]]] } } } }, 2);
+      replica.apply({ Bridge: { [U1]: { modify: { ports: ['set', diff] } } } }, 2);
+      return replica.get('Bridge', U1)!.ports;
+    });
+    assert.deepEqual(results[0], ['set', [['uuid', P2], ['uuid', P3], ['uuid', P4]]]);
+    assert.deepEqual(results[1], results[0]);
+  });
+
   it('applies RFC 7047 §4.1.6 updates (monitor)', () => {
     const { replica } = newReplica();
     replica.apply({ Bridge: { [U1]: { new: { name: 'br0', ports: ['set', []], external_ids: ['map', []], datapath_id: ['set', []], stp_enable: false } } } }, 1);

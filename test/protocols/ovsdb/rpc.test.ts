@@ -115,6 +115,34 @@ describe('ovsdb rpc peer', () => {
     }
   });
 
+  it('keeps messages in order behind a large message (parsed in slices) and behind a held handler', async () => {
+    const { rpc, peer, events, done } = await pair({ inactivityProbeMs: 0 });
+    try {
+      const order: string[] = [];
+      let release: () => void = () => undefined;
+      rpc.on('event', (e: RpcEvent) => {
+        if (e.kind !== 'notification') return;
+        order.push(e.method);
+        // The handler of "slow" takes until we release it.
+        if (e.method === 'slow') rpc.holdInbound(new Promise<void>((r) => (release = r)));
+      });
+      const pending = rpc.request('list_dbs', []).then((r) => order.push(`reply ${JSON.stringify(r)}`));
+      const big = JSON.stringify({ method: 'big', params: ['x'.repeat(3 * 1024 * 1024)], id: null });
+      peer.write(big + '{"method":"slow","params":[],"id":null}{"id":1,"result":["db"],"error":null}');
+      await waitFor('slow handler running', () => order.includes('slow'), 5000);
+      await new Promise((r) => setTimeout(r, 50));
+      assert.deepEqual(order, ['big', 'slow'], 'the reply waits for the held handler');
+      release();
+      await pending;
+      assert.deepEqual(order, ['big', 'slow', 'reply ["db"]']);
+      const bigEvent = events.find((e) => e.kind === 'notification' && e.method === 'big');
+      assert.ok(bigEvent?.kind === 'notification');
+      assert.equal((bigEvent.params[0] as string).length, 3 * 1024 * 1024);
+    } finally {
+      done();
+    }
+  });
+
   it('closes on garbage, rejecting pending requests with ConnectionError', async () => {
     const { rpc, peer, events, done } = await pair({ inactivityProbeMs: 0 });
     try {
