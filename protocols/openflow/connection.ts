@@ -44,14 +44,21 @@ export interface ConnectionOptions {
   readonly maxUnsentBytes?: number;
   /** Close a peer that reads nothing for this long while we wait for it (default 30000 ms). */
   readonly stallTimeoutMs?: number;
+  /** Largest multipart reply reassembled for one request (default 256 MiB); a peer sending more is closed. */
+  readonly maxMultipartBytes?: number;
 }
 
 interface Pending {
   readonly resolve: (msgs: Decoded[]) => void;
   readonly reject: (err: PlexusError) => void;
   readonly parts: Decoded[];
+  /** Bytes of the parts so far (a multipart reply is bounded by maxMultipartBytes). */
+  partBytes?: number;
   readonly timer: NodeJS.Timeout;
 }
+
+/** Default bound of one reassembled multipart reply: a dump of about a million flows. */
+export const DEFAULT_MAX_MULTIPART_BYTES = 256 * 1024 * 1024;
 
 export class OpenFlowConnection extends EventEmitter {
   private state: ConnectionState = 'hello';
@@ -281,12 +288,12 @@ export class OpenFlowConnection extends EventEmitter {
       } catch (err) {
         return this.close(asPlexusError(err));
       }
-      this.dispatch(msg);
+      this.dispatch(msg, frame.length);
     }
     if (this.state !== 'closed') this.gate.check();
   }
 
-  private dispatch(msg: Decoded): void {
+  private dispatch(msg: Decoded, bytes: number): void {
     if (this.state === 'hello') {
       if (msg.type !== 'hello') return this.close(new DecodeError(`expected HELLO, got ${msg.type}`, 0));
       const versions = msg.versions ?? [];
@@ -333,7 +340,14 @@ export class OpenFlowConnection extends EventEmitter {
     const p = this.pending.get(msg.xid);
     if (p && isReply(msg)) {
       p.parts.push(msg);
-      if (msg.type === 'multipart_reply' && ((msg.flags ?? 0) & OFPMPF.REPLY_MORE) !== 0) return;
+      if (msg.type === 'multipart_reply' && ((msg.flags ?? 0) & OFPMPF.REPLY_MORE) !== 0) {
+        p.partBytes = (p.partBytes ?? 0) + bytes;
+        const maxBytes = this.options.maxMultipartBytes ?? DEFAULT_MAX_MULTIPART_BYTES;
+        if (p.partBytes > maxBytes) {
+          return this.close(new DecodeError(`multipart reply to xid ${msg.xid} exceeds ${maxBytes} bytes`, this.framer.offset));
+        }
+        return;
+      }
       this.settle(msg.xid);
       p.resolve(p.parts);
       return;

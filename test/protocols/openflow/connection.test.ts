@@ -135,3 +135,41 @@ describe('OpenFlow connection with a peer that does not read', function () {
     }
   });
 });
+
+describe('OpenFlow connection with a switch whose multipart reply never ends', function () {
+  this.timeout(20_000);
+  it('closes the connection once the reassembled reply exceeds its bound', async () => {
+    const server = createServer();
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const accepted = new Promise<Socket>((r) => server.once('connection', r));
+    const switchSocket = connect((server.address() as AddressInfo).port, '127.0.0.1');
+    const socket = await accepted;
+    server.close();
+    const fake = new OpenFlowConnection(switchSocket, { side: 'switch' });
+    const conn = new OpenFlowConnection(socket, { side: 'controller', maxMultipartBytes: 100_000 });
+    let parts = 0;
+    fake.on('event', (e: ConnectionEvent) => {
+      if (e.kind !== 'message') return;
+      const m = e.message;
+      if (m.type === 'features_request') fake.send({ type: 'features_reply', xid: m.xid, datapathId: 7n, nBuffers: 0, nTables: 254, auxiliaryId: 0, capabilities: 0 });
+      // Answers a flow dump with parts flagged "more to come", forever.
+      if (m.type === 'multipart_request') {
+        const more = (): void => {
+          if (!fake.isOpen) return;
+          for (let i = 0; i < 100; i++, parts++) fake.send({ type: 'multipart_reply', xid: m.xid, flags: 1, body: { kind: 'flow', entries: [] } });
+          setImmediate(more);
+        };
+        more();
+      }
+    });
+    try {
+      await waitFor('controller ready', () => conn.currentState === 'ready');
+      await assert.rejects(conn.request({ type: 'multipart_request', body: { kind: 'flow' } }), /multipart reply to xid \d+ exceeds 100000 bytes/);
+      assert.equal(conn.isOpen, false);
+      assert.ok(parts >= 100_000 / 16, `${parts} parts sent`);
+    } finally {
+      fake.close();
+      conn.close();
+    }
+  });
+});
