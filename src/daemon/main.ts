@@ -77,7 +77,10 @@ export async function startDaemon(config: Config, log: Logger, signal?: AbortSig
     stops.push(() => events.stop());
 
     const southboundTls = tlsServerOptions(config);
-    const switches = new SwitchServer(log.child({ module: 'openflow' }), southboundTls ? { tls: southboundTls } : {});
+    const switches = new SwitchServer(log.child({ module: 'openflow' }), {
+      maxConnectionsPerAddress: config.maxConnectionsPerAddress,
+      ...(southboundTls ? { tls: southboundTls } : {}),
+    });
     const openflowPort = await switches.listen(config.listenOpenflow.host, config.listenOpenflow.port);
     stops.push(() => switches.close());
 
@@ -125,7 +128,12 @@ export async function startDaemon(config: Config, log: Logger, signal?: AbortSig
     const apiAddr = api.server.address();
     const apiPort = typeof apiAddr === 'object' && apiAddr ? apiAddr.port : config.listenApi.port;
 
-    ovsdb = new HostListener(log.child({ module: 'ovsdb' }), (link) => manager?.attach(link), southboundTls);
+    ovsdb = new HostListener(log.child({ module: 'ovsdb' }), (link) => manager?.attach(link), {
+      maxConnectionsPerAddress: config.maxConnectionsPerAddress,
+      maxMessageBytes: config.ovsdbMaxMessageBytes,
+      maxBufferedBytes: config.ovsdbMaxBufferedBytes,
+      ...(southboundTls ? { tls: southboundTls } : {}),
+    });
     const ovsdbPort = await ovsdb.listen(config.listenOvsdb.host, config.listenOvsdb.port);
     stops.push(() => ovsdb!.close());
 
