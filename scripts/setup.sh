@@ -34,6 +34,8 @@ want openssl openssl
 want systemd-analyze systemd
 # promtool checks the /metrics exposition in npm test.
 want promtool prometheus
+# The web view (/ui) is tested in a real headless browser.
+want chromium chromium
 # Benchmarks compare against these peers (npm run bench passes --bench).
 if [ "${1:-}" = "--bench" ]; then
   want ovn-northd ovn-central

@@ -28,6 +28,7 @@ import { hostSchema, modelSchemas, problemSchema, problemResponses } from './sch
 import { registerSubnetRoutes } from './subnets';
 import { registerTenantRoutes } from './tenants';
 import { registerTraceRoutes, type TraceSource } from './trace';
+import { registerUiRoutes } from './ui';
 
 export interface ReadyReport {
   readonly ready: boolean;
@@ -220,6 +221,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   registerClusterRoutes(app, deps);
   registerTraceRoutes(app, deps);
   registerEventRoutes(app, deps);
+  registerUiRoutes(app);
   app.get('/metrics', { config: { public: true }, schema: { hide: true } }, async (_req, reply) => {
     if (!deps.metrics) return reply.status(404).type(PROBLEM_TYPE).send(problemOf(404, 'metrics are not enabled'));
     return reply.type(deps.metrics.contentType).send(await deps.metrics.metrics());
