@@ -163,7 +163,7 @@ export function drawTopology(
   svg.append(legend);
 }
 
-const HOP_W = 210;
+const HOP_W = 250;
 const HOP_H = 58;
 const HOP_GAP = 16;
 
@@ -192,7 +192,7 @@ export function drawTracePath(svg: SVGSVGElement, trace: TraceView): void {
   let prev: { x: number; y: number } | undefined;
   const arrow = (from: { x: number; y: number }, to: { x: number; y: number }, label?: string): void => {
     svg.append(createSvg('path', { d: `M ${from.x} ${from.y} L ${to.x} ${to.y}`, class: label ? 'hop-link tunnel-link' : 'hop-link', 'marker-end': 'url(#arrow)' }));
-    if (label) svg.append(createSvg('text', { x: (from.x + to.x) / 2, y: Math.min(from.y, to.y) - 8, class: 'tunnel-label' }, label));
+    if (label) svg.append(createSvg('text', { x: (from.x + to.x) / 2 + 8, y: (from.y + to.y) / 2, class: 'tunnel-label' }, label));
   };
   segments.forEach((s, si) => {
     const x = 20 + si * colW;
@@ -203,7 +203,7 @@ export function drawTracePath(svg: SVGSVGElement, trace: TraceView): void {
       g.append(createSvg('rect', { x, y, width: HOP_W, height: HOP_H, rx: 6 }));
       g.append(createSvg('text', { x: x + 10, y: y + 20, class: 'hop-table' }, `table ${h.tableId}${h.table ? ` · ${h.table}` : ''}`));
       const detail = h.summary ?? h.stage ?? '';
-      g.append(createSvg('text', { x: x + 10, y: y + 40, class: 'hop-summary' }, detail.length > 30 ? `${detail.slice(0, 29)}…` : detail));
+      g.append(createSvg('text', { x: x + 10, y: y + 40, class: 'hop-summary' }, detail.length > 38 ? `${detail.slice(0, 37)}…` : detail));
       g.append(createSvg('title', {}, [h.stage, h.summary, h.owner?.feature, h.owner?.name].filter(Boolean).join(' · ')));
       svg.append(g);
       const top = { x: x + HOP_W / 2, y };
