@@ -67,6 +67,8 @@ export interface ApiDeps {
   readonly trace?: TraceSource;
   /** The change feed behind GET /v1/events. */
   readonly events?: EventFeed;
+  /** The web view's bundle served at /ui (default: dist/ui of this installation). */
+  readonly uiDir?: string;
   readonly cluster?: {
     members(): readonly MemberRecord[];
     masters(): ReadonlyMap<string, { readonly member: string; readonly generation: bigint }>;
@@ -221,7 +223,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   registerClusterRoutes(app, deps);
   registerTraceRoutes(app, deps);
   registerEventRoutes(app, deps);
-  registerUiRoutes(app);
+  registerUiRoutes(app, deps.uiDir);
   app.get('/metrics', { config: { public: true }, schema: { hide: true } }, async (_req, reply) => {
     if (!deps.metrics) return reply.status(404).type(PROBLEM_TYPE).send(problemOf(404, 'metrics are not enabled'));
     return reply.type(deps.metrics.contentType).send(await deps.metrics.metrics());
