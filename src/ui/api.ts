@@ -91,10 +91,11 @@ function parseFrame(frame: string): { event?: StreamEvent; retryMs?: number } {
 
 /**
  * Follows /v1/events until `signal` aborts: every event to `onEvent`, the
- * connection's state to `onState`. After a drop it waits the server's `retry`
- * and resumes from the last id it saw.
+ * connection's state to `onState` (with the id it resumed after, once
+ * reconnected). After a drop it waits the server's `retry` and resumes from the
+ * last id it saw: the server replays what was missed, or sends `reset`.
  */
-export async function followEvents(onEvent: (e: StreamEvent) => void, onState: (s: StreamState) => void, signal: AbortSignal): Promise<void> {
+export async function followEvents(onEvent: (e: StreamEvent) => void, onState: (s: StreamState, resumedFrom?: string) => void, signal: AbortSignal): Promise<void> {
   let lastId: string | undefined;
   let retryMs = 2000;
   while (!signal.aborted) {
@@ -106,7 +107,7 @@ export async function followEvents(onEvent: (e: StreamEvent) => void, onState: (
         return;
       }
       if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}`);
-      onState('live');
+      onState('live', lastId);
       const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
       let buffered = '';
       for (;;) {

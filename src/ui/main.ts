@@ -173,15 +173,23 @@ function scheduleReload(): void {
 }
 
 function onStreamEvent(e: StreamEvent): void {
-  $('last-event').textContent = e.id ? `last event ${e.id} (${e.event})` : e.event;
+  const last = $('last-event');
+  last.textContent = e.id ? `last event ${e.id} (${e.event})` : e.event;
+  if (e.id) last.dataset['id'] = e.id;
   scheduleReload();
 }
 
-function onStreamState(s: StreamState): void {
+/** A first connection re-reads everything; a resumed one gets what it missed replayed (or `reset`, which re-reads too). */
+function onStreamState(s: StreamState, resumedFrom?: string): void {
   const el = $('live');
   el.dataset['state'] = s;
   el.textContent = { connecting: 'connecting…', live: 'live', retrying: 'reconnecting…', unauthorized: 'token refused' }[s];
-  if (s === 'live') scheduleReload();
+  if (s !== 'live') return;
+  if (resumedFrom === undefined) scheduleReload();
+  else {
+    el.dataset['resumedFrom'] = resumedFrom;
+    el.title = `resumed after event ${resumedFrom}`;
+  }
 }
 
 function startStream(): void {

@@ -9,6 +9,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { buildUi } from '../../../scripts/build-ui';
@@ -31,6 +32,52 @@ interface Created {
   ips: string[];
 }
 
+/**
+ * A loopback TCP forwarder between the browser and plexusd that can cut every
+ * connection and refuse new ones for a while: a real network drop as the page sees it.
+ */
+interface Cutter {
+  readonly port: number;
+  cut(): void;
+  restore(): void;
+  close(): Promise<void>;
+}
+
+async function startCutter(targetPort: number): Promise<Cutter> {
+  const sockets = new Set<Socket>();
+  let refusing = false;
+  const server: Server = createServer((client) => {
+    if (refusing) return void client.destroy();
+    const upstream = createConnection({ host: '127.0.0.1', port: targetPort });
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+      s.on('error', () => undefined);
+    }
+    client.pipe(upstream).pipe(client);
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const cut = (): void => {
+    for (const s of sockets) s.destroy();
+  };
+  return {
+    port: (server.address() as { port: number }).port,
+    cut: () => {
+      refusing = true;
+      cut();
+    },
+    restore: () => {
+      refusing = false;
+    },
+    close: () => {
+      cut();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
 function chromiumPath(): string {
   // Debian's /usr/bin/chromium is a shell wrapper that execs this binary.
   for (const p of ['/usr/lib/chromium/chromium', '/usr/bin/chromium']) if (existsSync(p)) return p;
@@ -44,6 +91,7 @@ describe('web view in headless Chromium @slow', function () {
   let profileDir: string;
   let browser: Browser | undefined;
   let page: Page;
+  let cutter: Cutter | undefined;
   const hosts = new Map<string, OvsHost>();
   const eps = new Map<string, Created>();
 
@@ -88,6 +136,7 @@ describe('web view in headless Chromium @slow', function () {
     await attach('db1', 'uib');
     for (const [name, host] of [['web1', 'uia'], ['db1', 'uib']] as const) await waitFor(`${name} installed`, () => isInstalled(hosts.get(host)!, `p-${name}`), 60_000);
 
+    cutter = await startCutter(plexusd.ports.api);
     browser = await puppeteer.launch({
       executablePath: chromiumPath(),
       headless: true,
@@ -112,13 +161,14 @@ describe('web view in headless Chromium @slow', function () {
       }
     }
     if (profileDir) rmSync(profileDir, { recursive: true, force: true });
+    await cutter?.close();
     await Promise.all([...hosts.values()].map((h) => h.stop()));
     await plexusd?.destroy();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it('loads without a token, then with the one entered shows the hosts and endpoints the API lists', async () => {
-    const res = await page.goto(`${plexusd.url}/ui`, { waitUntil: 'load' });
+    const res = await page.goto(`http://127.0.0.1:${cutter!.port}/ui`, { waitUntil: 'load' });
     assert.equal(res?.status(), 200);
     // The page loads without a token; its API calls are refused until one is entered.
     await page.waitForSelector('#error:not([hidden])');
@@ -147,6 +197,25 @@ describe('web view in headless Chromium @slow', function () {
     await page.waitForSelector(`#topology [data-endpoint="${ep.id}"][data-status="installed"]`);
     assert.equal(await page.evaluate('window.notReloaded'), true, 'the page was not reloaded');
     await screenshot('2-attached-live');
+  });
+
+  it('resumes the event stream after a drop with Last-Event-ID and gets what it missed', async () => {
+    cutter!.cut();
+    let ep: Created;
+    let before: string | null;
+    try {
+      await page.waitForSelector('#live[data-state="retrying"]');
+      before = await page.$eval('#last-event', (e) => e.getAttribute('data-id'));
+      assert.ok(before, 'an event was seen before the drop');
+      ep = await attach('cache1', 'uib');
+      await waitFor('cache1 installed', () => isInstalled(hosts.get('uib')!, 'p-cache1'), 60_000);
+      assert.equal(await page.$$eval(`#topology [data-endpoint="${ep.id}"]`, (els) => els.length), 0, 'not shown while cut off');
+    } finally {
+      cutter!.restore();
+    }
+    await page.waitForSelector(`#live[data-state="live"][data-resumed-from="${before}"]`);
+    await page.waitForSelector(`#topology [data-host="uib"] [data-endpoint="${ep.id}"][data-status="installed"]`);
+    assert.equal(await page.evaluate('window.notReloaded'), true, 'the page was not reloaded');
   });
 
   it('opens the drill-down of the new endpoint with its addresses, history and flows', async () => {
