@@ -97,6 +97,7 @@ export function drawTopology(
   const width = Math.max(600, columns.length * (BOX_W + GAP_X) + GAP_X);
   const height = TOP + Math.max(120, ...heights) + 70;
   svg.setAttribute('viewBox', `0 0 ${width} ${height}`);
+  svg.setAttribute('width', String(width));
   svg.setAttribute('height', String(height));
   const xOf = (i: number): number => GAP_X + i * (BOX_W + GAP_X);
 
@@ -183,10 +184,11 @@ export function drawTracePath(svg: SVGSVGElement, trace: TraceView): void {
     else segments.push({ host: h.host, hops: [h] });
   }
   const colW = HOP_W + 90;
-  const rows = Math.max(1, ...segments.map((s) => s.hops.length)) + 1;
+  const rows = Math.max(1, ...segments.map((s) => s.hops.length), (segments[segments.length - 1]?.hops.length ?? 0) + 1);
   const width = Math.max(500, segments.length * colW + 40);
-  const height = 50 + rows * (HOP_H + HOP_GAP) + 20;
+  const height = 40 + rows * (HOP_H + HOP_GAP) + 10;
   svg.setAttribute('viewBox', `0 0 ${width} ${height}`);
+  svg.setAttribute('width', String(width));
   svg.setAttribute('height', String(height));
 
   let prev: { x: number; y: number } | undefined;
