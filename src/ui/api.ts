@@ -5,14 +5,20 @@
  * sent (EventSource cannot set headers), resumed with Last-Event-ID after a drop.
  */
 
-const TOKEN_KEY = 'plexus-token';
+import { PlexusError } from '../../protocols/common/errors';
 
-export class ApiCallError extends Error {
+const TOKEN_KEY = 'plexus-token';
+/** Reconnect delays grow from the server's `retry` up to this, with jitter; a success starts over. */
+const MAX_RETRY_MS = 30_000;
+
+/** The API refused a call: its HTTP status and the problem's detail. 5xx and 429 may pass on a retry. */
+export class ApiCallError extends PlexusError {
+  override readonly name = 'ApiCallError';
   constructor(
     readonly status: number,
     detail: string,
   ) {
-    super(detail);
+    super(detail, { recoverable: status >= 500 || status === 429 });
   }
 }
 
@@ -92,12 +98,14 @@ function parseFrame(frame: string): { event?: StreamEvent; retryMs?: number } {
 /**
  * Follows /v1/events until `signal` aborts: every event to `onEvent`, the
  * connection's state to `onState` (with the id it resumed after, once
- * reconnected). After a drop it waits the server's `retry` and resumes from the
- * last id it saw: the server replays what was missed, or sends `reset`.
+ * reconnected). After a drop it waits (the server's `retry`, doubling while it
+ * fails, with jitter) and resumes from the last id it saw: the server replays
+ * what was missed, or sends `reset`.
  */
 export async function followEvents(onEvent: (e: StreamEvent) => void, onState: (s: StreamState, resumedFrom?: string) => void, signal: AbortSignal): Promise<void> {
   let lastId: string | undefined;
   let retryMs = 2000;
+  let failures = 0;
   while (!signal.aborted) {
     onState('connecting');
     try {
@@ -108,6 +116,7 @@ export async function followEvents(onEvent: (e: StreamEvent) => void, onState: (
       }
       if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}`);
       onState('live', lastId);
+      failures = 0;
       const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
       let buffered = '';
       for (;;) {
@@ -128,6 +137,7 @@ export async function followEvents(onEvent: (e: StreamEvent) => void, onState: (
       if (signal.aborted) return;
     }
     onState('retrying');
-    await new Promise((r) => setTimeout(r, retryMs));
+    const delayMs = Math.min(MAX_RETRY_MS, retryMs * 2 ** failures++) * (0.75 + Math.random() / 2);
+    await new Promise((r) => setTimeout(r, delayMs));
   }
 }

@@ -27,7 +27,7 @@ const state = {
   stream: undefined as AbortController | undefined,
 };
 
-function $(id: string): HTMLElement {
+function findElement(id: string): HTMLElement {
   const el = document.getElementById(id);
   if (!el) throw new Error(`#${id} missing from the page`);
   return el;
@@ -41,13 +41,13 @@ function createEl<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<s
 }
 
 function showError(where: string, err: unknown): void {
-  const box = $('error');
+  const box = findElement('error');
   box.textContent = err instanceof Error ? `${where}: ${err.message}` : `${where}: ${String(err)}`;
   box.hidden = false;
 }
 
 function clearError(): void {
-  $('error').hidden = true;
+  findElement('error').hidden = true;
 }
 
 async function loadModel(): Promise<void> {
@@ -71,18 +71,18 @@ async function loadModel(): Promise<void> {
     if (state.selected) await loadDetail(state.selected);
   } catch (err) {
     showError('loading the model', err);
-    if (err instanceof ApiCallError && err.status === 401) $('token').focus();
+    if (err instanceof ApiCallError && err.status === 401) findElement('token').focus();
   }
 }
 
 function renderTopology(): void {
-  drawTopology($('topology') as unknown as SVGSVGElement, state.hosts, state.networks, state.endpoints, state.selected, (id) => void selectEndpoint(id));
-  $('counts').textContent = `${state.hosts.length} host(s) · ${state.networks.length} network(s) · ${state.endpoints.length} endpoint(s)${state.hostsHidden ? ` · ${state.hostsHidden}` : ''}`;
+  drawTopology(findElement('topology') as unknown as SVGSVGElement, state.hosts, state.networks, state.endpoints, state.selected, (id) => void selectEndpoint(id));
+  findElement('counts').textContent = `${state.hosts.length} host(s) · ${state.networks.length} network(s) · ${state.endpoints.length} endpoint(s)${state.hostsHidden ? ` · ${state.hostsHidden}` : ''}`;
 }
 
 function renderTraceChoices(): void {
   for (const id of ['trace-from', 'trace-to']) {
-    const select = $(id) as HTMLSelectElement;
+    const select = findElement(id) as HTMLSelectElement;
     const keep = select.value;
     select.replaceChildren(...(id === 'trace-to' ? [createEl('option', { value: '' }, '(none)')] : []));
     for (const e of state.endpoints) select.append(createEl('option', { value: e.id }, e.name ? `${e.name} (${e.ips.join(', ')})` : e.id));
@@ -106,7 +106,7 @@ function addRow(table: HTMLTableElement, label: string, value: string | Node): v
 }
 
 async function loadDetail(id: string): Promise<void> {
-  const panel = $('detail');
+  const panel = findElement('detail');
   let d: EndpointDetail;
   try {
     d = await callApi<EndpointDetail>('GET', `/v1/endpoints/${encodeURIComponent(id)}`);
@@ -147,8 +147,8 @@ async function loadDetail(id: string): Promise<void> {
 
   const traceFrom = createEl('button', { type: 'button' }, 'Trace from here');
   traceFrom.addEventListener('click', () => {
-    ($('trace-from') as HTMLSelectElement).value = d.id;
-    $('trace-form').scrollIntoView({ behavior: 'smooth' });
+    (findElement('trace-from') as HTMLSelectElement).value = d.id;
+    findElement('trace-form').scrollIntoView({ behavior: 'smooth' });
   });
   panel.replaceChildren(
     createEl('h2', { 'data-endpoint-detail': d.id }, d.name || d.id),
@@ -173,7 +173,7 @@ function scheduleReload(): void {
 }
 
 function onStreamEvent(e: StreamEvent): void {
-  const last = $('last-event');
+  const last = findElement('last-event');
   last.textContent = e.id ? `last event ${e.id} (${e.event})` : e.event;
   if (e.id) last.dataset['id'] = e.id;
   scheduleReload();
@@ -181,7 +181,7 @@ function onStreamEvent(e: StreamEvent): void {
 
 /** A first connection re-reads everything; a resumed one gets what it missed replayed (or `reset`, which re-reads too). */
 function onStreamState(s: StreamState, resumedFrom?: string): void {
-  const el = $('live');
+  const el = findElement('live');
   el.dataset['state'] = s;
   el.textContent = { connecting: 'connecting…', live: 'live', retrying: 'reconnecting…', unauthorized: 'token refused' }[s];
   if (s !== 'live') return;
@@ -201,35 +201,35 @@ function startStream(): void {
 
 async function submitTrace(ev: Event): Promise<void> {
   ev.preventDefault();
-  const from = ($('trace-from') as HTMLSelectElement).value;
-  const to = ($('trace-to') as HTMLSelectElement).value;
-  const protocol = ($('trace-protocol') as HTMLSelectElement).value;
-  const port = ($('trace-port') as HTMLInputElement).value;
+  const from = (findElement('trace-from') as HTMLSelectElement).value;
+  const to = (findElement('trace-to') as HTMLSelectElement).value;
+  const protocol = (findElement('trace-protocol') as HTMLSelectElement).value;
+  const port = (findElement('trace-port') as HTMLInputElement).value;
   const body: Record<string, unknown> = { from, protocol, ...(to ? { to } : {}), ...(port && (protocol === 'tcp' || protocol === 'udp') ? { dstPort: Number(port) } : {}) };
-  const out = $('trace-result');
+  const out = findElement('trace-result');
   try {
     const t = await callApi<TraceView>('POST', '/v1/trace', body);
     const verdict = createEl('p', { class: `verdict-line ${t.verdict}`, 'data-verdict': t.verdict });
     verdict.append(createEl('strong', {}, t.verdict), ` — ${t.reason}`);
     out.replaceChildren(verdict);
-    drawTracePath($('trace-path') as unknown as SVGSVGElement, t);
+    drawTracePath(findElement('trace-path') as unknown as SVGSVGElement, t);
   } catch (err) {
     out.replaceChildren(createEl('p', { class: 'verdict-line dropped' }, err instanceof Error ? err.message : String(err)));
-    ($('trace-path') as unknown as SVGSVGElement).replaceChildren();
+    (findElement('trace-path') as unknown as SVGSVGElement).replaceChildren();
   }
 }
 
 function start(): void {
-  const token = $('token') as HTMLInputElement;
+  const token = findElement('token') as HTMLInputElement;
   token.value = readToken();
-  $('token-form').addEventListener('submit', (ev) => {
+  findElement('token-form').addEventListener('submit', (ev) => {
     ev.preventDefault();
     saveToken(token.value.trim());
     state.hostsHidden = '';
     void loadModel();
     startStream();
   });
-  $('trace-form').addEventListener('submit', (ev) => void submitTrace(ev));
+  findElement('trace-form').addEventListener('submit', (ev) => void submitTrace(ev));
   void loadModel();
   startStream();
 }
