@@ -4,7 +4,8 @@
  * endpoints the API lists (after the user enters the token), an endpoint
  * attached during the test appears without a reload, its drill-down shows the
  * flows the API reports, and a trace draws the hop path the API computes.
- * Screenshots go to test-artifacts/ui/.
+ * A tenant token sees its own endpoints and no hosts. Screenshots go to
+ * test-artifacts/ui/.
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -22,6 +23,7 @@ import { isInstalled, plug } from '../../support/workloads';
 const ROOT = join(__dirname, '..', '..', '..');
 const ARTIFACTS = join(ROOT, 'test-artifacts', 'ui');
 const TOKEN = 'tok-ui-admin-0123456789';
+const TENANT_TOKEN = 'tok-ui-tenant-0123456789';
 /** The loaded machine runs several suites at once: page waits are generous. */
 const PAGE_WAIT_MS = 60_000;
 
@@ -123,7 +125,7 @@ describe('web view in headless Chromium @slow', function () {
     dir = mkdtempSync(join(tmpdir(), 'plexus-ui-'));
     profileDir = mkdtempSync(join(tmpdir(), 'plexus-ui-chromium-'));
     const config = join(dir, 'plexus.yaml');
-    writeFileSync(config, `api-tokens:\n  - { name: ops, admin: true, sha256: ${hashToken(TOKEN)} }\n`);
+    writeFileSync(config, `api-tokens:\n  - { name: ops, admin: true, sha256: ${hashToken(TOKEN)} }\n  - { name: uit-ci, tenant: uit, sha256: ${hashToken(TENANT_TOKEN)} }\n`);
     plexusd = await PlexusdProcess.start({ memberId: 'ui-1', extraArgs: ['--config', config] });
     for (const [name, ip] of [['uia', '127.1.6.1'], ['uib', '127.1.6.2']] as const) {
       hosts.set(name, await OvsHost.start({ name, dummy: true, externalIds: { 'plexus-encap-ip': ip, 'plexus-bridge-datapath-type': 'dummy' } }));
@@ -253,5 +255,27 @@ describe('web view in headless Chromium @slow', function () {
     await page.click(`#topology [data-endpoint="${from.id}"]`);
     await page.waitForSelector(`#detail [data-endpoint-detail="${from.id}"] ~ .flows [data-flow]`);
     await screenshot('4-trace');
+  });
+
+  it("with a tenant token shows only that tenant's endpoints and no hosts", async () => {
+    assert.equal((await call('POST', '/v1/tenants', { name: 'uit' })).status, 201);
+    assert.equal((await call('POST', '/v1/networks', { name: 'tnet', tenant: 'uit' })).status, 201);
+    assert.equal((await call('POST', '/v1/subnets', { network: 'tnet', cidr: '10.7.0.0/24' })).status, 201);
+    const own = await call<Created>('POST', '/v1/endpoints', { network: 'tnet', name: 'tep1', kind: 'vm' });
+    assert.equal(own.status, 201);
+    const tab = await browser!.newPage();
+    try {
+      tab.setDefaultTimeout(PAGE_WAIT_MS);
+      await tab.goto(`http://127.0.0.1:${cutter!.port}/ui/`, { waitUntil: 'load' });
+      await tab.type('#token', TENANT_TOKEN);
+      await tab.click('#token-form button');
+      await tab.waitForSelector(`#topology [data-endpoint="${own.body.id}"]`);
+      await tab.waitForSelector('#live[data-state="live"]');
+      assert.deepEqual(await tab.$$eval('#topology [data-endpoint]', (els) => els.map((e) => e.getAttribute('data-endpoint'))), [own.body.id]);
+      assert.equal(await tab.$$eval('#topology [data-host]', (els) => els.length), 0);
+      assert.match(await tab.$eval('#counts', (e) => e.textContent ?? ''), /hosts are visible to admin tokens only/);
+    } finally {
+      await tab.close();
+    }
   });
 });
