@@ -2,8 +2,10 @@
  * The web view (/ui) in a real headless Chromium against a real plexusd with
  * two sandboxed OVS hosts and bearer tokens: the page shows the hosts and
  * endpoints the API lists (after the user enters the token), an endpoint
- * attached during the test appears without a reload, its drill-down shows the
- * flows the API reports, and a trace draws the hop path the API computes.
+ * attached during the test appears without a reload (also one attached while
+ * the browser's connections are cut: the stream resumes with Last-Event-ID),
+ * its drill-down shows the flows the API reports, and a trace draws the hop
+ * path the API computes.
  * A tenant token sees its own endpoints and no hosts. Screenshots go to
  * test-artifacts/ui/.
  */
