@@ -32,6 +32,7 @@ import { registerSubnetRoutes } from './subnets';
 import { registerRouterRoutes } from './routers';
 import { registerTenantRoutes } from './tenants';
 import { registerTraceRoutes, type TraceSource } from './trace';
+import { registerUiRoutes } from './ui';
 
 export interface ReadyReport {
   readonly ready: boolean;
@@ -72,6 +73,8 @@ export interface ApiDeps {
   readonly events?: EventFeed;
   /** Effective security rules, QoS and the flows each produced, for the drill-down (undefined: not known here). */
   readonly policyOf?: (endpointId: string) => unknown;
+  /** The web view's bundle served at /ui (default: dist/ui of this installation). */
+  readonly uiDir?: string;
   readonly cluster?: {
     members(): readonly MemberRecord[];
     masters(): ReadonlyMap<string, { readonly member: string; readonly generation: bigint }>;
@@ -230,6 +233,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   registerTraceRoutes(app, deps);
   registerEventRoutes(app, deps);
   registerRouterRoutes(app, deps);
+  registerUiRoutes(app, deps.uiDir);
   app.get('/metrics', { config: { public: true }, schema: { hide: true } }, async (_req, reply) => {
     if (!deps.metrics) return reply.status(404).type(PROBLEM_TYPE).send(problemOf(404, 'metrics are not enabled'));
     return reply.type(deps.metrics.contentType).send(await deps.metrics.metrics());
