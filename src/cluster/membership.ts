@@ -15,6 +15,7 @@ import { LeaseClient } from 'etcd3/lib/rpc';
 import { EventEmitter } from 'node:events';
 import { Backoff, sleepMs, type BackoffPolicy } from '../../protocols/common/backoff';
 import { request, type ClientRequest } from 'node:http';
+import { request as requestTls } from 'node:https';
 import { connect } from 'node:net';
 import type { Logger } from '../log';
 import { Collection } from '../store/collection';
@@ -26,6 +27,12 @@ export interface MembershipOptions {
   readonly record: Omit<MemberRecord, 'leaseId' | 'startedAt'>;
   /** Jitter and randomness of every retry here (registration, heartbeats); each loop keeps its own delay list. */
   readonly retryBackoff?: BackoffPolicy;
+  /**
+   * Set when the members' API speaks TLS (--tls-cert): heartbeats go over HTTPS,
+   * presenting this member's certificate (peers may require one with --tls-ca) and
+   * trusting `ca` (the peers' CA; absent: the system's).
+   */
+  readonly tls?: { readonly cert: Buffer; readonly key: Buffer; readonly ca?: Buffer };
 }
 
 /** Registering again after the lease was lost: quick at first, then every 2 s. */
@@ -173,7 +180,9 @@ export class Membership extends EventEmitter<MembershipEvents> {
 
   private probe(m: MemberRecord): void {
     const [host, port] = splitHostPort(m.api);
-    const req = request({ host, port, path: '/v1/cluster/heartbeat', method: 'GET', timeout: 0 });
+    const target = { host, port, path: '/v1/cluster/heartbeat', method: 'GET', timeout: 0 };
+    const tls = this.options.tls;
+    const req = tls ? requestTls({ ...target, cert: tls.cert, key: tls.key, ...(tls.ca ? { ca: tls.ca } : {}) }) : request(target);
     this.probes.set(m.id, req);
     const incarnation = `${m.id}/${m.leaseId}`;
     const broken = (): void => {

@@ -149,6 +149,7 @@ export async function startDaemon(config: Config, log: Logger, signal?: AbortSig
           ovsdb: `${ovsdb.scheme}:${config.advertise}:${ovsdbPort}`,
           advertise: config.advertise,
         },
+        ...(config.tls ? { tls: { cert: config.tls.cert, key: config.tls.key, ...(config.tls.ca ? { ca: config.tls.ca } : {}) } } : {}),
       },
       log.child({ module: 'cluster' }),
     );

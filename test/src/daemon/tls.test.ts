@@ -138,6 +138,29 @@ describe('TLS: HTTPS API and ssl: for OVSDB and OpenFlow with real OVS @slow', f
     assert.equal((await httpsJson(p.ports.api, 'GET', '/v1/health', client)).status, 200);
   });
 
+  it('keeps instant crash detection between members over HTTPS: heartbeats present the member certificate', async () => {
+    const [certA, certB] = [await pki.leaf(ca1, 'member-a', 'server'), await pki.leaf(ca1, 'member-b', 'server')];
+    const tlsArgs = (c: { cert: string; key: string }): string[] => ['--tls-cert', c.cert, '--tls-key', c.key, '--tls-ca', ca1.cert, '--member-ttl', '30'];
+    const ready = async (q: PlexusdProcess): Promise<boolean> => (await httpsJson(q.ports.api, 'GET', '/v1/ready', client)).status === 200;
+    const a = await PlexusdProcess.start({ memberId: 'tls-a', advertise: '127.0.0.1', extraArgs: tlsArgs(certA), readyProbe: ready });
+    let b: PlexusdProcess | undefined;
+    try {
+      b = await PlexusdProcess.start({ memberId: 'tls-b', advertise: '127.0.0.1', etcd: `http://127.0.0.1:${a.ports.etcdClient}`, extraArgs: tlsArgs(certB), readyProbe: ready });
+      const members = async (): Promise<string[]> =>
+        (await httpsJson<{ members: { id: string }[] }>(a.ports.api, 'GET', '/v1/cluster', client)).body.members.map((m) => m.id).sort();
+      await waitFor('both members registered', async () => (await members()).join() === 'tls-a,tls-b', 20_000);
+      await sleep(1500); // the heartbeats open
+      const t0 = Date.now();
+      await b.kill();
+      // With a lease TTL of 30 s, only a heartbeat that broke on a refused port explains a quick exit from the list.
+      await waitFor('tls-b gone from the cluster', async () => (await members()).join() === 'tls-a', 10_000, 50);
+      console.log(`      member kill -9 noticed over HTTPS heartbeats in ${Date.now() - t0} ms (lease TTL 30 s)`);
+    } finally {
+      await b?.destroy();
+      await a.destroy();
+    }
+  });
+
   it('measures the TLS cost: handshake per API request, and attach latency over ssl: vs tcp:', async () => {
     const N = 30;
     const fresh: number[] = [];
