@@ -29,11 +29,12 @@ describe('plexus-docker with real dockerd on two hosts @slow', function () {
 
   before(async () => {
     lab = await Lab.start({ hosts: 2 });
-    plexusd = await PlexusdProcess.start({ memberId: 'm1', listenHost: '0.0.0.0', advertise: lab.controllerAddress });
+    // plexus-docker reaches plexusd from the host's namespace, not over loopback: the API needs a token (SPEC §6).
+    plexusd = await PlexusdProcess.start({ memberId: 'm1', listenHost: '0.0.0.0', advertise: lab.controllerAddress, adminToken: true });
     for (const h of lab.hosts) await lab.joinController(h, plexusd.ports.ovsdb);
     await waitFor('hosts ready', async () => (await plexusd.api<{ items: { status: string }[] }>('GET', '/v1/hosts')).body.items.filter((h) => h.status === 'ready').length === 2, 30_000);
     for (const h of lab.hosts) {
-      hosts.push(await DockerHost.start({ host: h, plexusUrl: `http://${lab.controllerAddress}:${plexusd.ports.api}`, logLevel: 'debug' }));
+      hosts.push(await DockerHost.start({ host: h, plexusUrl: `http://${lab.controllerAddress}:${plexusd.ports.api}`, tokenFile: plexusd.tokenFile!, logLevel: 'debug' }));
     }
     image = hosts[0]!.image;
     dockerd.push(...hosts.map((x) => x.dockerd));
