@@ -56,6 +56,7 @@ describe('plexus-cni with podman and the CNI protocol @slow', function () {
     assert.equal(code, 0);
     plugin = join(dir, 'bin', 'plexus-cni');
     conflist = JSON.parse(readFileSync(join(dir, 'net.d', '50-DockerSN.conflist'), 'utf8')) as Record<string, unknown>;
+    assert.equal((conflist['plugins'] as Record<string, unknown>[])[0]!['tokenFile'], plexusd.tokenFile);
     podman = await PodmanSandbox.create({ netns: h1.netns, cniPluginDirs: [join(dir, 'bin')], cniConfigDir: join(dir, 'net.d') });
   });
 
