@@ -103,6 +103,8 @@ describe('plexus-docker with real dockerd on two hosts @slow', function () {
   });
 
   it('network options, network labels and endpoint driver options select the security groups of the endpoint (policy on attach)', async () => {
+    // Plexus refuses an endpoint naming a security group that does not exist: create the ones the options name.
+    for (const name of ['web', 'ssh', 'labelled', 'db']) assert.equal((await plexusd.api('POST', '/v1/security-groups', { name })).status, 201);
     await docker(0, 'network', 'create', '-d', 'plexus', '--ipam-driver', 'plexus', '--subnet', '192.168.201.0/24', '-o', 'plexus.security-groups=web,ssh', 'Tiered');
     await docker(0, 'network', 'create', '-d', 'plexus', '--ipam-driver', 'plexus', '--subnet', '192.168.202.0/24', '--label', 'plexus.security-groups=labelled', 'Labelled');
     await docker(0, 'run', '-d', '--name', 'l1', '--net', 'Labelled', image, 'sleep', '600');
