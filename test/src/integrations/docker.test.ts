@@ -104,13 +104,19 @@ describe('plexus-docker with real dockerd on two hosts @slow', function () {
 
   it('network options, network labels and endpoint driver options select the security groups of the endpoint (policy on attach)', async () => {
     // Plexus refuses an endpoint naming a security group that does not exist: create the ones the options name.
-    for (const name of ['web', 'ssh', 'labelled', 'db']) assert.equal((await plexusd.api('POST', '/v1/security-groups', { name })).status, 201);
+    // Endpoints list their groups by id.
+    const sg: Record<string, string> = {};
+    for (const name of ['web', 'ssh', 'labelled', 'db']) {
+      const r = await plexusd.api<{ id: string }>('POST', '/v1/security-groups', { name });
+      assert.equal(r.status, 201);
+      sg[name] = r.body.id;
+    }
     await docker(0, 'network', 'create', '-d', 'plexus', '--ipam-driver', 'plexus', '--subnet', '192.168.201.0/24', '-o', 'plexus.security-groups=web,ssh', 'Tiered');
     await docker(0, 'network', 'create', '-d', 'plexus', '--ipam-driver', 'plexus', '--subnet', '192.168.202.0/24', '--label', 'plexus.security-groups=labelled', 'Labelled');
     await docker(0, 'run', '-d', '--name', 'l1', '--net', 'Labelled', image, 'sleep', '600');
     const lip = await docker(0, 'inspect', '-f', '{{(index .NetworkSettings.Networks "Labelled").IPAddress}}', 'l1');
     const leps = (await plexusd.api<{ items: (Ep & { securityGroups: string[] })[] }>('GET', '/v1/endpoints?network=Labelled')).body.items;
-    assert.deepEqual(leps.find((e) => e.ips.includes(lip))?.securityGroups, ['labelled']);
+    assert.deepEqual(leps.find((e) => e.ips.includes(lip))?.securityGroups, [sg['labelled']]);
     await docker(0, 'rm', '-f', 'l1');
     await docker(0, 'network', 'rm', 'Labelled');
     await docker(0, 'run', '-d', '--name', 't1', '--net', 'Tiered', image, 'sleep', '600');
@@ -121,8 +127,8 @@ describe('plexus-docker with real dockerd on two hosts @slow', function () {
     const eps = (await plexusd.api<{ items: (Ep & { securityGroups: string[] })[] }>('GET', '/v1/endpoints?network=Tiered')).body.items;
     const ip1 = await docker(0, 'inspect', '-f', '{{(index .NetworkSettings.Networks "Tiered").IPAddress}}', 't1');
     const ip2 = await docker(0, 'inspect', '-f', '{{(index .NetworkSettings.Networks "Tiered").IPAddress}}', 't2');
-    assert.deepEqual(eps.find((e) => e.ips.includes(ip1))?.securityGroups, ['web', 'ssh']);
-    assert.deepEqual(eps.find((e) => e.ips.includes(ip2))?.securityGroups, ['db']);
+    assert.deepEqual(eps.find((e) => e.ips.includes(ip1))?.securityGroups, [sg['web'], sg['ssh']]);
+    assert.deepEqual(eps.find((e) => e.ips.includes(ip2))?.securityGroups, [sg['db']]);
     await docker(0, 'rm', '-f', 't1', 't2');
     await docker(0, 'network', 'rm', 'Tiered');
   });
