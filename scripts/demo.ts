@@ -55,9 +55,9 @@ interface DemoResult {
 /** Stop functions of what the workload steps started, run in reverse on exit. */
 const cleanups: (() => Promise<void>)[] = [];
 
-async function ctl(url: string, ...args: string[]): Promise<void> {
+async function ctl(plexusd: PlexusdProcess, ...args: string[]): Promise<void> {
   say(`$ plexusctl ${args.join(' ')}`);
-  const code = await plexusctl(['--url', url, ...args]);
+  const code = await plexusctl(['--url', plexusd.url, '--token-file', plexusd.tokenFile!, ...args]);
   if (code !== 0) throw new Error(`plexusctl ${args.join(' ')} failed`);
   say();
 }
@@ -79,6 +79,8 @@ async function run(options: { keep: boolean; hosts: number }): Promise<boolean> 
       memberId: 'plexus-1',
       listenHost: '0.0.0.0',
       advertise: lab.controllerAddress,
+      // The hosts' plexus-docker reach the API over the management segment: it needs a token (SPEC §6).
+      adminToken: true,
     });
     say(`plexusd (embedded etcd) on ${plexusd.url}, hosts reach it at ${lab.controllerAddress}; lab ready in ${Date.now() - t0} ms\n`);
 
@@ -90,13 +92,13 @@ async function run(options: { keep: boolean; hosts: number }): Promise<boolean> 
       return r.body.items.filter((h) => h.status === 'ready').length === options.hosts;
     }, 30_000);
     say(`all hosts ready ${Date.now() - tJoin} ms after set-manager (br-int secure, controller, VXLAN tunnels)\n`);
-    await ctl(plexusd.url, 'host', 'list');
+    await ctl(plexusd, 'host', 'list');
 
     let docker: DockerHost[] = [];
     let whyNot: string | undefined;
     try {
       const url = `http://${lab.controllerAddress}:${plexusd.ports.api}`;
-      for (const h of lab.hosts.slice(0, 2)) docker.push(await DockerHost.start({ host: h, plexusUrl: url }));
+      for (const h of lab.hosts.slice(0, 2)) docker.push(await DockerHost.start({ host: h, plexusUrl: url, tokenFile: plexusd.tokenFile! }));
     } catch (err) {
       whyNot = (err as Error).message.split('\n')[0];
       for (const d of docker) await d.stop();
@@ -118,11 +120,11 @@ async function run(options: { keep: boolean; hosts: number }): Promise<boolean> 
     }
     say();
     say(bold('6. Drill-down of an endpoint'));
-    await ctl(plexusd.url, 'endpoint', 'show', vmEp);
+    await ctl(plexusd, 'endpoint', 'show', vmEp);
 
     say(allOk ? bold('Everything works.') : bold('Something failed (see above).'));
     if (options.keep) {
-      say(`\nLeft running. Try:  PLEXUS_URL=${plexusd.url} node dist/src/cli/plexusctl.js host list`);
+      say(`\nLeft running. Try:  PLEXUS_URL=${plexusd.url} PLEXUS_TOKEN_FILE=${plexusd.tokenFile} node dist/src/cli/plexusctl.js host list`);
       say(`Workloads: ${w.map((x) => x.how).join('  |  ')}`);
       say('Ctrl-C to stop and clean up.');
       await new Promise(() => undefined);
@@ -138,7 +140,7 @@ async function runNamespaces(lab: Lab, plexusd: PlexusdProcess, why: string): Pr
   say(bold(`Note: ${why}`));
   say();
   say(bold('2. One subnet for containers and VMs'));
-  await ctl(plexusd.url, 'network', 'create', 'DockerSN', '--cidr', '192.168.200.0/24');
+  await ctl(plexusd, 'network', 'create', 'DockerSN', '--cidr', '192.168.200.0/24');
 
   say(bold('3. Workloads attach the way Docker, CNI and libvirt attach them (Interface external_ids:iface-id)'));
   const create = async (name: string, kind: string): Promise<Ep> => {
@@ -160,7 +162,7 @@ async function runNamespaces(lab: Lab, plexusd: PlexusdProcess, why: string): Pr
   const lease = await lab.dhcp(w[1]!);
   say(`VM db-vm got ${lease.ip}/${lease.prefixLength} router ${lease.router} mtu ${lease.mtu} over DHCP from Plexus in ${lease.elapsedMs} ms`);
   say(`container app-container-h2 was created by Plexus from external_ids:plexus-network=DockerSN\n`);
-  await ctl(plexusd.url, 'endpoint', 'list');
+  await ctl(plexusd, 'endpoint', 'list');
 
   say(bold('4. Real packets through the VXLAN overlay'));
   let allOk = true;
@@ -199,7 +201,7 @@ async function runReal(lab: Lab, plexusd: PlexusdProcess, docker: DockerHost[]):
   await waitFor('DockerSN in Plexus', async () => (await plexusd.api('GET', '/v1/networks/DockerSN')).status === 200, 15_000);
   await waitFor(`DockerSN in ${h2.id}'s dockerd`, async () => (await d2.docker('network', 'ls', '--format', '{{.Name}}')).split('\n').includes('DockerSN'), 15_000);
   say(`the Plexus network DockerSN exists, and ${h2.id}'s dockerd has it too (plexus-docker mirrors Plexus networks)\n`);
-  await ctl(plexusd.url, 'network', 'list');
+  await ctl(plexusd, 'network', 'list');
 
   say(bold('3. Workloads attach: docker run on both hosts, a VM (qemu, libvirt-style tap) on host 2'));
   const t0 = Date.now();
@@ -241,7 +243,7 @@ async function runReal(lab: Lab, plexusd: PlexusdProcess, docker: DockerHost[]):
     if (vmEpId) await plexusd.api('DELETE', `/v1/endpoints/${vmEpId}`);
     vmEpId = undefined;
   }
-  await ctl(plexusd.url, 'endpoint', 'list');
+  await ctl(plexusd, 'endpoint', 'list');
 
   say(bold('4. Real packets through the VXLAN overlay'));
   let allOk = true;

@@ -14,7 +14,10 @@ export function addInstallCommands(program: Command, out: (text: string) => void
     .option('--token-file <FILE>', 'file with the bearer token, written into the configuration')
     .option('--cni-version <V>', 'cniVersion of the configuration', '1.0.0')
     .action((o: { dir: string; confDir: string; network?: string; ovsdb?: string; tokenFile?: string; cniVersion: string }) => {
-      const url = program.opts<{ url: string }>().url;
+      // plexusctl's own --token-file has the same name and takes the flag wherever it stands: use either.
+      const global = program.opts<{ url: string; tokenFile?: string }>();
+      const url = global.url;
+      const tokenFile = o.tokenFile ?? global.tokenFile;
       const r = installCni({
         binDir: o.dir,
         confDir: o.confDir,
@@ -22,7 +25,7 @@ export function addInstallCommands(program: Command, out: (text: string) => void
         cniVersion: o.cniVersion,
         ...(o.network ? { network: o.network } : {}),
         ...(o.ovsdb ? { ovsdb: o.ovsdb } : {}),
-        ...(o.tokenFile ? { tokenFile: o.tokenFile } : {}),
+        ...(tokenFile ? { tokenFile } : {}),
       });
       out(`installed ${r.plugin}`);
       if (r.conflist) out(`wrote ${r.conflist}`);

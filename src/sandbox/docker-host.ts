@@ -16,6 +16,8 @@ export interface DockerHostOptions {
   readonly host: LabHost;
   /** plexusd's API as the host namespace reaches it. */
   readonly plexusUrl: string;
+  /** File with the bearer token plexus-docker sends (a plexusd serving the network needs one, SPEC §6). */
+  readonly tokenFile?: string;
   readonly syncIntervalMs?: number;
   readonly logLevel?: string;
 }
@@ -51,6 +53,7 @@ export class DockerHost {
         ...driverEntry(),
         '--socket', sock,
         '--plexus-url', options.plexusUrl,
+        ...(options.tokenFile ? ['--token-file', options.tokenFile] : []),
         '--ovsdb', `unix:${h.ovs.dbSock}`,
         '--state-dir', join(dir, 'state'),
         '--docker-host', dockerd.host,

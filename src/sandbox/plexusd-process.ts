@@ -5,10 +5,11 @@
  * otherwise, so tests need no build step.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { generateToken } from '../api/auth';
 import { isAlive, onExitCleanup, sleep, stopPid, trackPid, untrackPid, waitFor } from './processes';
 
 /** `n` distinct free TCP ports on 127.0.0.1 (held open together so they differ). */
@@ -38,6 +39,13 @@ export interface PlexusdOptions {
   readonly listenHost?: string;
   /** How to tell the process is ready (default: GET /v1/ready over plain HTTP answers 200). */
   readonly readyProbe?: (p: PlexusdProcess) => Promise<boolean>;
+  /**
+   * Configure one admin API token (as a deployment serving the network must,
+   * SPEC §6; without one plexusd binds its API to loopback only): a config
+   * file with its hash is passed with --config, the token is written to
+   * `tokenFile` (0600) and `api()` sends it.
+   */
+  readonly adminToken?: boolean;
   /** The daemon's entry file; default: main.ts beside this module's sources when running from sources, else main.js. */
   readonly entry?: string;
 }
@@ -56,12 +64,25 @@ export class PlexusdProcess {
   /** How the last run ended (undefined while running or never started). */
   lastExit: { readonly code: number | null; readonly signal: NodeJS.Signals | null } | undefined;
   private forgetExitCleanup: () => void = () => undefined;
+  /** The admin token (with `adminToken: true`), sent by `api()`. */
+  readonly token: string | undefined;
+  /** A file (mode 0600) whose first line is `token`, for clients given --token-file / tokenFile. */
+  readonly tokenFile: string | undefined;
+  private readonly configFile: string | undefined;
   private constructor(
     readonly options: PlexusdOptions,
     readonly dataDir: string,
     readonly ports: PlexusdPorts,
     readonly ownsDataDir: boolean,
-  ) {}
+  ) {
+    if (!options.adminToken) return;
+    const t = generateToken();
+    this.token = t.token;
+    this.tokenFile = join(dataDir, 'test-admin.token');
+    writeFileSync(this.tokenFile, `${t.token}\n`, { mode: 0o600 });
+    this.configFile = join(dataDir, 'plexus-test.yaml');
+    writeFileSync(this.configFile, `api-tokens:\n  - { name: test-admin, admin: true, sha256: ${t.sha256} }\n`, { mode: 0o600 });
+  }
 
   get url(): string {
     return `http://127.0.0.1:${this.ports.api}`;
@@ -103,6 +124,7 @@ export class PlexusdProcess {
       '--log-level', o.logLevel ?? 'info',
       ...(o.memberId ? ['--member-id', o.memberId] : []),
       ...(o.etcd ? ['--etcd', o.etcd] : []),
+      ...(this.configFile ? ['--config', this.configFile] : []),
       ...(o.extraArgs ?? []),
     ];
     const entry = o.entry ?? join(__dirname, '..', 'daemon', __filename.endsWith('.ts') ? 'main.ts' : 'main.js');
@@ -163,9 +185,11 @@ export class PlexusdProcess {
   }
 
   async api<T = unknown>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T; headers: Headers }> {
+    const headers: Record<string, string> = body === undefined ? {} : { 'content-type': 'application/json' };
+    if (this.token) headers['authorization'] = `Bearer ${this.token}`;
     const res = await fetch(`${this.url}${path}`, {
       method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      headers,
       ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
     });
     const text = await res.text();

@@ -143,7 +143,8 @@ export async function cniAdd(ctx: CniContext): Promise<CniResult> {
     ep = await api.createEndpoint({
       id,
       network: network.id,
-      name: `${env.containerId.slice(0, 12)}/${env.ifname}`,
+      // Names are path segments in the API (no '/'), unique in the tenant: the whole container id (ifname ≤ 15 chars).
+      name: `${env.containerId.slice(0, 237)}-${env.ifname}`,
       kind: 'container',
       labels: { 'cni.network': config.name, 'cni.containerID': env.containerId.slice(0, 253), 'cni.ifname': env.ifname, 'cni.host': hostId },
       ...(config.securityGroups ? { securityGroups: config.securityGroups } : {}),

@@ -40,7 +40,8 @@ describe('plexus-cni with podman and the CNI protocol @slow', function () {
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'plexus-cni-test-'));
     lab = await Lab.start({ hosts: 2 });
-    plexusd = await PlexusdProcess.start({ memberId: 'm1', listenHost: '0.0.0.0', advertise: lab.controllerAddress });
+    // The plugin reaches plexusd from the host's namespace, not over loopback: the API needs a token (SPEC §6).
+    plexusd = await PlexusdProcess.start({ memberId: 'm1', listenHost: '0.0.0.0', advertise: lab.controllerAddress, adminToken: true });
     for (const h of lab.hosts) await lab.joinController(h, plexusd.ports.ovsdb);
     await waitFor('hosts ready', async () => (await plexusd.api<{ items: { status: string }[] }>('GET', '/v1/hosts')).body.items.filter((h) => h.status === 'ready').length === 2, 30_000);
     assert.equal((await plexusd.api('POST', '/v1/networks', { name: 'DockerSN' })).status, 201);
@@ -51,10 +52,11 @@ describe('plexus-cni with podman and the CNI protocol @slow', function () {
     const url = `http://${lab.controllerAddress}:${plexusd.ports.api}`;
     const h1 = lab.host(1);
     const code = await plexusctl(['--url', url, 'install', 'cni', '--dir', join(dir, 'bin'), '--conf-dir', join(dir, 'net.d'),
-      '--network', 'DockerSN', '--ovsdb', `unix:${h1.ovs.dbSock}`]);
+      '--network', 'DockerSN', '--ovsdb', `unix:${h1.ovs.dbSock}`, '--token-file', plexusd.tokenFile!]);
     assert.equal(code, 0);
     plugin = join(dir, 'bin', 'plexus-cni');
     conflist = JSON.parse(readFileSync(join(dir, 'net.d', '50-DockerSN.conflist'), 'utf8')) as Record<string, unknown>;
+    assert.equal((conflist['plugins'] as Record<string, unknown>[])[0]!['tokenFile'], plexusd.tokenFile);
     podman = await PodmanSandbox.create({ netns: h1.netns, cniPluginDirs: [join(dir, 'bin')], cniConfigDir: join(dir, 'net.d') });
   });
 

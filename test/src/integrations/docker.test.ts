@@ -29,11 +29,12 @@ describe('plexus-docker with real dockerd on two hosts @slow', function () {
 
   before(async () => {
     lab = await Lab.start({ hosts: 2 });
-    plexusd = await PlexusdProcess.start({ memberId: 'm1', listenHost: '0.0.0.0', advertise: lab.controllerAddress });
+    // plexus-docker reaches plexusd from the host's namespace, not over loopback: the API needs a token (SPEC §6).
+    plexusd = await PlexusdProcess.start({ memberId: 'm1', listenHost: '0.0.0.0', advertise: lab.controllerAddress, adminToken: true });
     for (const h of lab.hosts) await lab.joinController(h, plexusd.ports.ovsdb);
     await waitFor('hosts ready', async () => (await plexusd.api<{ items: { status: string }[] }>('GET', '/v1/hosts')).body.items.filter((h) => h.status === 'ready').length === 2, 30_000);
     for (const h of lab.hosts) {
-      hosts.push(await DockerHost.start({ host: h, plexusUrl: `http://${lab.controllerAddress}:${plexusd.ports.api}`, logLevel: 'debug' }));
+      hosts.push(await DockerHost.start({ host: h, plexusUrl: `http://${lab.controllerAddress}:${plexusd.ports.api}`, tokenFile: plexusd.tokenFile!, logLevel: 'debug' }));
     }
     image = hosts[0]!.image;
     dockerd.push(...hosts.map((x) => x.dockerd));
@@ -102,12 +103,20 @@ describe('plexus-docker with real dockerd on two hosts @slow', function () {
   });
 
   it('network options, network labels and endpoint driver options select the security groups of the endpoint (policy on attach)', async () => {
+    // Plexus refuses an endpoint naming a security group that does not exist: create the ones the options name.
+    // Endpoints list their groups by id.
+    const sg: Record<string, string> = {};
+    for (const name of ['web', 'ssh', 'labelled', 'db']) {
+      const r = await plexusd.api<{ id: string }>('POST', '/v1/security-groups', { name });
+      assert.equal(r.status, 201);
+      sg[name] = r.body.id;
+    }
     await docker(0, 'network', 'create', '-d', 'plexus', '--ipam-driver', 'plexus', '--subnet', '192.168.201.0/24', '-o', 'plexus.security-groups=web,ssh', 'Tiered');
     await docker(0, 'network', 'create', '-d', 'plexus', '--ipam-driver', 'plexus', '--subnet', '192.168.202.0/24', '--label', 'plexus.security-groups=labelled', 'Labelled');
     await docker(0, 'run', '-d', '--name', 'l1', '--net', 'Labelled', image, 'sleep', '600');
     const lip = await docker(0, 'inspect', '-f', '{{(index .NetworkSettings.Networks "Labelled").IPAddress}}', 'l1');
     const leps = (await plexusd.api<{ items: (Ep & { securityGroups: string[] })[] }>('GET', '/v1/endpoints?network=Labelled')).body.items;
-    assert.deepEqual(leps.find((e) => e.ips.includes(lip))?.securityGroups, ['labelled']);
+    assert.deepEqual(leps.find((e) => e.ips.includes(lip))?.securityGroups, [sg['labelled']]);
     await docker(0, 'rm', '-f', 'l1');
     await docker(0, 'network', 'rm', 'Labelled');
     await docker(0, 'run', '-d', '--name', 't1', '--net', 'Tiered', image, 'sleep', '600');
@@ -118,8 +127,8 @@ describe('plexus-docker with real dockerd on two hosts @slow', function () {
     const eps = (await plexusd.api<{ items: (Ep & { securityGroups: string[] })[] }>('GET', '/v1/endpoints?network=Tiered')).body.items;
     const ip1 = await docker(0, 'inspect', '-f', '{{(index .NetworkSettings.Networks "Tiered").IPAddress}}', 't1');
     const ip2 = await docker(0, 'inspect', '-f', '{{(index .NetworkSettings.Networks "Tiered").IPAddress}}', 't2');
-    assert.deepEqual(eps.find((e) => e.ips.includes(ip1))?.securityGroups, ['web', 'ssh']);
-    assert.deepEqual(eps.find((e) => e.ips.includes(ip2))?.securityGroups, ['db']);
+    assert.deepEqual(eps.find((e) => e.ips.includes(ip1))?.securityGroups, [sg['web'], sg['ssh']]);
+    assert.deepEqual(eps.find((e) => e.ips.includes(ip2))?.securityGroups, [sg['db']]);
     await docker(0, 'rm', '-f', 't1', 't2');
     await docker(0, 'network', 'rm', 'Tiered');
   });
