@@ -126,6 +126,8 @@ export const networkSchema = {
     tenant: { type: 'string' },
     vni: { type: 'integer', description: 'VXLAN network identifier, unique, allocated' },
     mtu: { type: 'integer' },
+    external: { type: 'boolean', description: 'an external network: reaches hosts through plexus-bridge-mappings' },
+    physicalNetwork: { type: 'string', description: 'the name hosts map to a bridge (external networks)' },
     ...timestamps,
     revision,
   },
@@ -207,7 +209,13 @@ export const patchTenantBody = { type: 'object', properties: { name }, additiona
 
 export const createNetworkBody = {
   type: 'object',
-  properties: { name, tenant: { ...name, description: `tenant id (default "default")` }, mtu },
+  properties: {
+    name,
+    tenant: { ...name, description: `tenant id (default "default")` },
+    mtu,
+    external: { type: 'boolean', description: 'an external network (SPEC §3); needs physicalNetwork' },
+    physicalNetwork: { type: 'string', minLength: 1, maxLength: 40, description: 'name hosts map to a bridge: plexus-bridge-mappings=physnet1:br-ex' },
+  },
   required: ['name'],
   additionalProperties: false,
 } as const;
