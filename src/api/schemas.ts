@@ -193,6 +193,11 @@ export const endpointDetailSchema = {
       type: 'array',
       items: { type: 'object', properties: { id: { type: 'string' }, name: { type: 'string' }, mac: { type: 'string' }, gateway: { type: 'string' }, subnet: { type: 'string' } } },
     },
+    floatingIps: {
+      description: 'floating IPs assigned to the endpoint (external networks)',
+      type: 'array',
+      items: { type: 'object', properties: { id: { type: 'string' }, address: { type: 'string' }, fixedIp: { type: 'string' }, network: { type: 'string' } } },
+    },
   },
   required: ['id', 'network', 'mac', 'ips', 'status', 'host', 'ofport'],
 } as const;

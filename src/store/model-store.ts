@@ -21,6 +21,7 @@ import type { Binding, Endpoint, Network, Subnet, Tenant } from './model';
 import { NetworkStore, type CreateNetworkInput, type NetworkPatch } from './network-store';
 import { SubnetStore, type CreateSubnetInput, type SubnetPatch } from './subnet-store';
 import { TenantStore, type CreateTenantInput, type TenantPatch } from './tenant-store';
+import { FloatingIpStore } from './floating-ip-store';
 import { RouterStore } from './router-store';
 
 /** The input types of the facade's methods (the API's request bodies). */
@@ -33,6 +34,8 @@ export class ModelStore {
   readonly endpoints: EndpointStore;
   /** Routers (router-store.ts); the routes call it directly. */
   readonly routers: RouterStore;
+  /** Floating IPs (floating-ip-store.ts); the routes call it directly. */
+  readonly floatingIps: FloatingIpStore;
 
   constructor(client: Etcd3, keys: Keys) {
     const ctx = { client, keys };
@@ -41,6 +44,7 @@ export class ModelStore {
     this.subnets = new SubnetStore(ctx);
     this.endpoints = new EndpointStore(ctx);
     this.routers = new RouterStore(ctx);
+    this.floatingIps = new FloatingIpStore(ctx);
   }
 
   listTenants(): Promise<Versioned<Tenant>[]> {
