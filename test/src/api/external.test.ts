@@ -1,5 +1,20 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
 import { PlexusdProcess } from '../../../src/sandbox/plexusd-process';
+
+const ROOT = join(__dirname, '..', '..', '..');
+
+function plexusctl(url: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ['--require', require.resolve('tsx/cjs'), join(ROOT, 'src', 'cli', 'plexusctl.ts'), '--url', url, ...args],
+      { cwd: ROOT, env: { ...process.env, PLEXUS_URL: '', PLEXUS_TOKEN: '' }, timeout: 30_000 },
+      (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
 
 interface Res<T> {
   status: number;
@@ -83,5 +98,19 @@ describe('external networks, router gateways and floating IPs through a real ple
     assert.equal((await send('DELETE', `/v1/floating-ips/${f.body.id}`)).status, 204);
     const again = await send<{ address: string }>('POST', '/v1/floating-ips', { network: 'public' });
     assert.equal(again.body.address, '198.51.100.3', 'the address went back to IPAM');
+  });
+
+  it('plexusctl fip creates, assigns, lists and releases; a non-external network is refused with the reason', async () => {
+    const created = await plexusctl(p.url, '-o', 'json', 'fip', 'create', '--network', 'public', '--endpoint', 'web1');
+    assert.equal(created.code, 0, created.stderr);
+    const f = JSON.parse(created.stdout) as { id: string; address: string; endpoint: string };
+    assert.equal(f.endpoint, ids['web1']);
+    const list = await plexusctl(p.url, 'fip', 'list');
+    assert.match(list.stdout, new RegExp(`${f.address.replace(/\./g, '\\.')}\\s+${ids['public']}\\s+${ids['web1']}`));
+    const released = await plexusctl(p.url, '-o', 'json', 'fip', 'release', f.id);
+    assert.equal((JSON.parse(released.stdout) as { endpoint: null }).endpoint, null);
+    const bad = await plexusctl(p.url, 'fip', 'create', '--network', 'inside');
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /not external/);
   });
 });
