@@ -205,7 +205,8 @@ export class RouterStore {
         const subnets = cur.interfaces.map((i) => i.subnet);
         throw new ResourceConflictError('in-use', `router "${cur.name}" still has ${subnets.length} interface(s) (on subnets ${subnets.join(', ')}): remove them first`, { subnets });
       }
-      return { guards: [], ops: [del(keys.router(id)), del(keys.routerName(cur.tenant, cur.name))] };
+      const gateway = cur.externalGateway ? [del(keys.ip(cur.externalGateway.subnet, cur.externalGateway.ip))] : [];
+      return { guards: [], ops: [del(keys.router(id)), del(keys.routerName(cur.tenant, cur.name)), ...gateway] };
     });
   }
 
