@@ -3,7 +3,8 @@
  * in IPAM as `fip:<id>` (ips/<subnet>/<ip>) in the transaction that creates the
  * record, optionally assigned to one endpoint's fixed IPv4 address. Refused
  * with a precise problem: a network that is not external, an address outside
- * its subnets or taken, an endpoint without an IPv4 address or of another tenant.
+ * its subnets or taken, an endpoint without an IPv4 address or of another tenant,
+ * or one whose subnet's router has no external gateway on that network.
  */
 import { randomUUID } from 'node:crypto';
 import { Collection, ConflictError, type Versioned } from './collection';
@@ -11,8 +12,8 @@ import { AddressExhaustedError, canonicalIp, cidrContains, nextFreeAddress, rese
 import { compareIds, isoNow, throwNotFound } from './model-checks';
 import { InvalidRequestError, ResourceConflictError, ResourceNotFoundError } from './model-errors';
 import { findEndpoint, resolveNetwork, subnetsOf } from './model-reads';
-import { DEFAULT_TENANT, type Endpoint, type FloatingIp, type Network, type Subnet } from './model';
-import { absent, atRevision, del, MAX_ATTEMPTS, put, rangeKvs, removeRecord, runTxn, type StoreContext } from './txn';
+import { DEFAULT_TENANT, type Endpoint, type FloatingIp, type Network, type Router, type Subnet } from './model';
+import { absent, atRevision, del, getString, MAX_ATTEMPTS, put, rangeKvs, removeRecord, runTxn, type StoreContext } from './txn';
 
 export interface CreateFloatingIpInput {
   /** External network id or name. */
@@ -54,7 +55,7 @@ export class FloatingIpStore {
     checkExternal(network);
     const subnets = (await subnetsOf(this.ctx, network.id)).map((s) => s.value).filter((s) => s.ipVersion === 4);
     if (!subnets.length) throw new ResourceConflictError('outside', `external network "${network.name}" has no IPv4 subnet to take a floating IP from`, { network: network.id });
-    const assignment = input.endpoint ? await this.assignmentOf(input.endpoint, input.fixedIp, tenant) : { endpoint: null, fixedIp: null };
+    const assignment = input.endpoint ? await this.assignmentOf(input.endpoint, input.fixedIp, tenant, network) : { endpoint: null, fixedIp: null };
     const id = randomUUID();
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const { subnet, address } = input.address !== undefined ? givenAddress(network, subnets, input.address) : await this.freeAddress(network, subnets);
@@ -77,7 +78,8 @@ export class FloatingIpStore {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const cur = await this.get(id);
       if (ifMatch !== undefined && cur.revision !== ifMatch) throw new ConflictError(`floating IP ${id} is at revision ${cur.revision}, not ${ifMatch} (If-Match): read it again`);
-      const assignment = patch.endpoint ? await this.assignmentOf(patch.endpoint, patch.fixedIp, cur.value.tenant) : { endpoint: null, fixedIp: null };
+      const external = (await resolveNetwork(this.ctx, cur.value.network)).value;
+      const assignment = patch.endpoint ? await this.assignmentOf(patch.endpoint, patch.fixedIp, cur.value.tenant, external) : { endpoint: null, fixedIp: null };
       const value: FloatingIp = { ...cur.value, ...assignment, updatedAt: isoNow() };
       const res = await runTxn(this.ctx, [atRevision(keys.floatingIp(id), cur.revision)], [put(keys.floatingIp(id), value)]);
       if (res.succeeded) return { value, revision: res.revision };
@@ -93,7 +95,7 @@ export class FloatingIpStore {
     }));
   }
 
-  private async assignmentOf(endpointId: string, fixedIp: string | undefined, tenant: string): Promise<{ endpoint: string; fixedIp: string }> {
+  private async assignmentOf(endpointId: string, fixedIp: string | undefined, tenant: string, externalNetwork: Network): Promise<{ endpoint: string; fixedIp: string }> {
     const endpoint: Endpoint = (await findEndpoint(this.ctx, endpointId))?.value ?? throwNotFound('endpoint', endpointId);
     const network = (await resolveNetwork(this.ctx, endpoint.network)).value;
     if (network.tenant !== tenant) throw new ResourceNotFoundError('endpoint', endpointId);
@@ -102,7 +104,22 @@ export class FloatingIpStore {
     const ip = fixedIp === undefined ? v4[0] : canonicalIp(fixedIp);
     if (ip === undefined) throw new InvalidRequestError(`endpoint ${endpoint.id} has no IPv4 address for a floating IP (floating IPs are IPv4)`);
     if (!v4.includes(ip)) throw new InvalidRequestError(`fixedIp ${ip} is not an IPv4 address of endpoint ${endpoint.id} (${endpoint.ips.join(', ') || 'none'})`);
+    await this.checkReachable(endpoint, network, ip, externalNetwork);
     return { endpoint: endpoint.id, fixedIp: ip };
+  }
+
+  /** The fixed IP's subnet must be on a router whose external gateway is the floating IP's network (else nothing carries it). */
+  private async checkReachable(endpoint: Endpoint, network: Network, ip: string, external: Network): Promise<void> {
+    const subnet = (await subnetsOf(this.ctx, network.id)).map((s) => s.value).find((s) => cidrContains(s.cidr, ip));
+    const routerId = subnet ? await getString(this.ctx, this.ctx.keys.routerSubnet(subnet.id)) : undefined;
+    const router = routerId === undefined ? undefined : await new Collection<Router>(this.ctx.client, this.ctx.keys.routers()).get(routerId);
+    if (!router || router.value.externalGateway?.network !== external.id) {
+      const where = router ? `router "${router.value.name}" of subnet ${subnet!.cidr} has no external gateway on "${external.name}"` : `subnet ${subnet?.cidr ?? ip} is on no router`;
+      throw new ResourceConflictError('outside', `external network "${external.name}" is not reachable from endpoint ${endpoint.id} (${ip}): ${where}; set the router's externalGateway first`, {
+        endpoint: endpoint.id,
+        network: external.id,
+      });
+    }
   }
 
   private async freeAddress(network: Network, subnets: readonly Subnet[]): Promise<{ subnet: Subnet; address: string }> {

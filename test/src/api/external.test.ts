@@ -85,6 +85,10 @@ describe('external networks, router gateways and floating IPs through a real ple
     await problem('POST', '/v1/floating-ips', { network: 'public', address: '198.51.100.2' }, 409, /already used \(by router:/);
     await problem('POST', '/v1/floating-ips', { network: 'public', endpoint: 'web1', fixedIp: '10.80.1.99' }, 400, /fixedIp 10\.80\.1\.99 is not an IPv4 address of endpoint/);
     await problem('POST', '/v1/floating-ips', { network: 'public', endpoint: 'nope' }, 404, /nope/);
+    assert.equal((await send('POST', '/v1/networks', { name: 'island' })).status, 201);
+    assert.equal((await send('POST', '/v1/subnets', { network: 'island', cidr: '10.80.9.0/24' })).status, 201);
+    assert.equal((await send('POST', '/v1/endpoints', { network: 'island', name: 'lonely' })).status, 201);
+    await problem('POST', '/v1/floating-ips', { network: 'public', endpoint: 'lonely' }, 409, /external network "public" is not reachable from endpoint .* \(10\.80\.9\.\d+\): subnet 10\.80\.9\.0\/24 is on no router/);
     const f = await send<{ id: string; address: string; endpoint: string; fixedIp: string }>('POST', '/v1/floating-ips', { network: 'public', endpoint: 'web1' });
     assert.equal(f.status, 201, JSON.stringify(f.body));
     assert.equal(f.body.address, '198.51.100.3');
