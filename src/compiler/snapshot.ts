@@ -13,6 +13,8 @@ export interface HostContext {
   readonly id: string;
   /** OpenFlow port of the VXLAN tunnel toward each peer host, by peer id. */
   readonly tunnelPorts: ReadonlyMap<string, number>;
+  /** External networks: OpenFlow port of the patch port toward each mapped physical network. */
+  readonly externalPorts?: ReadonlyMap<string, number>;
 }
 
 /** An endpoint placed on a host's port. */

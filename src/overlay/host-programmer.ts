@@ -28,6 +28,7 @@ import {
   type Reach,
 } from '../compiler/compile-host';
 import { routedPeers, routerPartition, routersOf } from '../compiler/l3';
+import { compileRouterExternal, externalPartition } from '../compiler/nat';
 import { compilePipeline } from '../compiler/pipeline';
 import { placedEndpoints, placementOf, type HostContext, type Placed } from '../compiler/snapshot';
 import type { Logger } from '../log';
@@ -49,6 +50,7 @@ export interface HostProgrammerOptions {
 interface ProgrammedHost {
   readonly flows: HostFlows;
   tunnelPorts: ReadonlyMap<string, number>;
+  externalPorts: ReadonlyMap<string, number>;
   /** Endpoint partitions set on this host, per network present (or routed to) here. */
   readonly endpointsOf: Map<string, Set<string>>;
   /** How each network compiled here reaches the host (absent ones are not kept). */
@@ -100,6 +102,14 @@ export class HostProgrammer extends EventEmitter<HostProgrammerEvents> {
     this.recompileAll(hostId, h);
   }
 
+  /** External networks: a host's patch ports per physical network (from its view); a change recompiles it. */
+  observeExternalPorts(hostId: string, externalPorts: ReadonlyMap<string, number>): void {
+    const h = this.ensure(hostId);
+    if (sameMap(externalPorts, h.externalPorts)) return;
+    h.externalPorts = externalPorts;
+    this.recompileAll(hostId, h);
+  }
+
   attach(hostId: string, conn: OpenFlowConnection): void {
     this.hosts.get(hostId)?.flows.attach(conn);
   }
@@ -138,7 +148,7 @@ export class HostProgrammer extends EventEmitter<HostProgrammerEvents> {
       const flows = new HostFlows(hostId, this.log.child({ host: hostId }), this.options.retryBackoff ? { retryBackoff: this.options.retryBackoff } : {});
       flows.on('applied', (s) => this.emit('applied', hostId, s));
       flows.on('state', (s) => this.emit('state', hostId, s));
-      h = { flows, tunnelPorts: new Map(), endpointsOf: new Map(), reach: new Map(), routers: new Set() };
+      h = { flows, tunnelPorts: new Map(), externalPorts: new Map(), endpointsOf: new Map(), reach: new Map(), routers: new Set() };
       this.hosts.set(hostId, h);
       this.recompileAll(hostId, h);
     }
@@ -146,7 +156,7 @@ export class HostProgrammer extends EventEmitter<HostProgrammerEvents> {
   }
 
   private context(hostId: string, h: ProgrammedHost): HostContext {
-    return { id: hostId, tunnelPorts: h.tunnelPorts };
+    return { id: hostId, tunnelPorts: h.tunnelPorts, externalPorts: h.externalPorts };
   }
 
   private recompileAll(hostId: string, h: ProgrammedHost): void {
@@ -161,6 +171,8 @@ export class HostProgrammer extends EventEmitter<HostProgrammerEvents> {
   private recompileRouter(hostId: string, h: ProgrammedHost, routerId: string, placedOf: PlacedOf): void {
     const flows = compileRouterPartition(this.model, hostId, routerId, placedOf);
     h.flows.setPartition(routerPartition(routerId), flows);
+    const router = this.model.routers.get(routerId);
+    h.flows.setPartition(externalPartition(routerId), flows.length && router ? compileRouterExternal(this.model, this.context(hostId, h), router) : []);
     if (flows.length) h.routers.add(routerId);
     else h.routers.delete(routerId);
   }

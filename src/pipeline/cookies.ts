@@ -29,6 +29,8 @@ export const FEATURE = {
   ROUTER: 0x07,
   /** Per endpoint address in a routed network: destination IP → MAC. */
   L3_NEIGHBOR: 0x08,
+  /** External networks: a patch port's classify, ARP for router gateway / floating addresses there. */
+  EXTERNAL: 0x10,
 } as const;
 
 export type Feature = (typeof FEATURE)[keyof typeof FEATURE];
