@@ -1,0 +1,67 @@
+import assert from 'node:assert/strict';
+import { externalMacOf } from '../../../src/compiler/nat';
+import { addOutside, type Outside } from '../../../src/sandbox/external-bridge';
+import { Lab, type Workload } from '../../../src/sandbox/lab';
+import { ip, nsRun } from '../../../src/sandbox/netns';
+import { PlexusdProcess } from '../../../src/sandbox/plexusd-process';
+import { waitFor } from '../../../src/sandbox/processes';
+import { isInstalled } from '../../support/workloads';
+
+/**
+ * External networks with real packets (SPEC §3, §9): an "outside" namespace on
+ * h1's br-ex (plexus-bridge-mappings=physnet1:br-ex) resolves the router's
+ * external gateway address to the router's external MAC, answered by h1's
+ * switch through the patch port. (SNAT and floating IP traffic: not yet.)
+ */
+describe('external network with real packets @slow', function () {
+  this.timeout(120_000);
+  let lab: Lab;
+  let plexusd: PlexusdProcess;
+  let outside: Outside | undefined;
+  let a1: Workload;
+  let routerId: string;
+
+  before(async () => {
+    lab = await Lab.start({ hosts: 2 });
+    plexusd = await PlexusdProcess.start({ memberId: 'm1', listenHost: '0.0.0.0', advertise: lab.controllerAddress });
+    outside = await addOutside(lab.hosts[0]!, { physnet: 'physnet1', tag: `t${lab.prefix.replace(/[^0-9]/g, '').slice(-6)}`, address: '198.51.100.1/24' });
+    for (const h of lab.hosts) await lab.joinController(h, plexusd.ports.ovsdb);
+    await waitFor('both hosts ready', async () => {
+      const r = await plexusd.api<{ items: { status: string }[] }>('GET', '/v1/hosts');
+      return r.body.items.filter((h) => h.status === 'ready').length === 2;
+    }, 30_000);
+    const ok = async (method: string, path: string, body: unknown, status: number) => {
+      const r = await plexusd.api<Record<string, unknown>>(method, path, body);
+      assert.equal(r.status, status, `${method} ${path}: ${JSON.stringify(r.body)}`);
+      return r.body;
+    };
+    await ok('POST', '/v1/networks', { name: 'public', external: true, physicalNetwork: 'physnet1' }, 201);
+    await ok('POST', '/v1/subnets', { network: 'public', cidr: '198.51.100.0/24' }, 201);
+    await ok('POST', '/v1/networks', { name: 'A' }, 201);
+    const s = await ok('POST', '/v1/subnets', { network: 'A', cidr: '10.62.1.0/24' }, 201);
+    routerId = String((await ok('POST', '/v1/routers', { name: 'r1' }, 201))['id']);
+    await ok('POST', '/v1/routers/r1/interfaces', { subnet: s['id'] }, 201);
+    const gw = await ok('PATCH', '/v1/routers/r1', { externalGateway: { network: 'public' } }, 200);
+    assert.equal((gw['externalGateway'] as { ip: string }).ip, '198.51.100.2');
+    const e = await ok('POST', '/v1/endpoints', { network: 'A', name: 'a1' }, 201);
+    a1 = await lab.addWorkload(1, { name: 'a1', kind: 'container', ifaceId: String(e['id']), mac: String(e['mac']), ip: `${(e['ips'] as string[])[0]}/24`, gateway: '10.62.1.1' });
+    await waitFor('a1 installed', () => isInstalled(a1.host.ovs, a1.port), 20_000);
+  });
+
+  after(async () => {
+    await outside?.stop();
+    await lab?.stop();
+    await plexusd?.destroy();
+  });
+
+  it('resolves the router\'s external address from the outside to its external MAC, on the host with the mapping', async () => {
+    const mac = externalMacOf(routerId);
+    await waitFor('the outside resolves 198.51.100.2', async () => {
+      await nsRun(outside!.netns, 'ping', ['-n', '-c', '1', '-W', '1', '198.51.100.2'], { allowFail: true });
+      const neigh = (await ip(outside!.netns, 'neigh', 'show', '198.51.100.2')).stdout;
+      return neigh.includes(mac);
+    }, 20_000);
+    const flows = (await lab.hosts[1]!.ovs.ofctl('dump-flows', lab.hosts[1]!.ovs.mgmt())).stdout;
+    assert.doesNotMatch(flows, /198\.51\.100\.2/, 'h2 has no mapping: no external flow there');
+  });
+});
