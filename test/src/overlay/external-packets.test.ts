@@ -64,4 +64,31 @@ describe('external network with real packets @slow', function () {
     const flows = (await lab.hosts[1]!.ovs.ofctl('dump-flows', lab.hosts[1]!.ovs.mgmt())).stdout;
     assert.doesNotMatch(flows, /198\.51\.100\.2/, 'h2 has no mapping: no external flow there');
   });
+
+  it('changes no flow and no port when plexusd restarts with the router gateway and a floating IP in place', async () => {
+    const f = await plexusd.api<{ id: string }>('POST', '/v1/floating-ips', { network: 'public', endpoint: 'a1' });
+    assert.equal(f.status, 201, JSON.stringify(f.body));
+    const h1 = lab.hosts[0]!;
+    const snapshot = async (): Promise<string[]> => {
+      const flows = (await h1.ovs.ofctl('dump-flows', h1.ovs.mgmt())).stdout.split('\n').map((l) => l.trim()).filter((l) => l.includes('cookie='));
+      const patch = (await h1.ovs.vsctl('get', 'Interface', 'plexus-patch-physnet1', '_uuid')).stdout.trim();
+      return [...flows.map((l) => l.replace(/(duration|n_packets|n_bytes|idle_age|hard_age)=[^,\s]+,?\s*/g, '')).sort(), patch];
+    };
+    const ages = async (): Promise<number[]> =>
+      (await h1.ovs.ofctl('dump-flows', h1.ovs.mgmt())).stdout.split('\n').map((l) => /duration=([\d.]+)s/.exec(l)?.[1]).filter((x): x is string => x !== undefined).map(Number);
+    await new Promise((r) => setTimeout(r, 1000));
+    const before = await snapshot();
+    assert.ok(before.some((l) => l.includes('arp_tpa=198.51.100.2')), 'the external ARP flow is installed');
+    const t0 = Date.now();
+    await plexusd.stop();
+    await plexusd.launch();
+    await waitFor('hosts ready again', async () => {
+      const r = await plexusd.api<{ items: { status: string }[] }>('GET', '/v1/hosts');
+      return r.body.items.filter((h) => h.status === 'ready').length === 2;
+    }, 30_000);
+    await new Promise((r) => setTimeout(r, 2000));
+    assert.deepEqual(await snapshot(), before, 'the same flows and the same patch port');
+    const elapsedS = (Date.now() - t0) / 1000;
+    assert.deepEqual((await ages()).filter((age) => age + 0.5 < elapsedS), [], 'no flow was deleted and added again');
+  });
 });
