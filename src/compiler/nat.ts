@@ -7,7 +7,9 @@
  *   20 arp-nd-dhcp   ARP for the router's gateway address on the external network
  *                    answered in the switch with the router's external MAC, back
  *                    out the patch port (so upstream resolves the SNAT address on
- *                    the hosts that carry it)
+ *                    the hosts that carry it); likewise for each assigned floating
+ *                    IP whose endpoint is behind the router and runs on this host
+ *                    (only there: one answer upstream; gone once released)
  *
  * The conntrack NAT itself (SNAT out, floating IPs in and out) is not here yet.
  * Partition `external:<router>`; the classify flow's cookie is the external
@@ -20,7 +22,7 @@ import { cookie, FEATURE } from '../pipeline/cookies';
 import { ARP_OP, ETH_TYPE, m, REG, setField } from '../pipeline/fields';
 import { applyThenGoto, buildFlow, type Flow } from '../pipeline/flow';
 import { ARP_ND, CLASSIFY } from '../pipeline/tables';
-import type { Router } from '../store/model';
+import type { FloatingIp, Router } from '../store/model';
 import type { HostContext, Snapshot } from './snapshot';
 
 export const externalPartition = (routerId: string): string => `external:${routerId}`;
@@ -38,24 +40,40 @@ export function compileRouterExternal(snapshot: Snapshot, host: HostContext, rou
   const port = network?.physicalNetwork ? host.externalPorts?.get(network.physicalNetwork) : undefined;
   if (!gateway || !network || port === undefined) return [];
   const mac = externalMacOf(router.id);
-  const vni = m(REG.NETWORK, network.vni);
   return [
     buildFlow(CLASSIFY, 'port', [m('in_port', port)], applyThenGoto([setField(REG.NETWORK, network.vni)], ARP_ND), cookie(FEATURE.EXTERNAL, network.id)),
-    buildFlow(
-      ARP_ND,
-      'arp-reply',
-      [vni, m('eth_type', ETH_TYPE.ARP), m('arp_op', ARP_OP.REQUEST), m('arp_tpa', gateway.ip)],
-      applyThenGoto([
-        { type: 'reg_move', src: { field: 'eth_src' }, dst: { field: 'eth_dst' } },
-        setField('eth_src', mac),
-        setField('arp_op', ARP_OP.REPLY),
-        { type: 'reg_move', src: { field: 'arp_sha' }, dst: { field: 'arp_tha' } },
-        setField('arp_sha', mac),
-        { type: 'reg_move', src: { field: 'arp_spa' }, dst: { field: 'arp_tpa' } },
-        setField('arp_spa', gateway.ip),
-        { type: 'output', port: OFPP.IN_PORT },
-      ]),
-      cookie(FEATURE.EXTERNAL, router.id),
-    ),
+    arpReply(network.vni, gateway.ip, mac, cookie(FEATURE.EXTERNAL, router.id)),
+    ...floatingIpsBehind(snapshot, router, network.id).filter((f) => snapshot.bindings.get(f.endpoint!)?.host === host.id).map((f) => arpReply(network.vni, f.address, mac, cookie(FEATURE.EXTERNAL, f.id))),
   ];
+}
+
+/** Assigned floating IPs of the external network whose endpoint is on one of the router's networks (sorted by id). */
+export function floatingIpsBehind(snapshot: Snapshot, router: Router, externalNetwork: string): FloatingIp[] {
+  const networks = new Set(router.interfaces.map((i) => i.network));
+  const out: FloatingIp[] = [];
+  for (const f of snapshot.floatingIps?.values() ?? []) {
+    if (f.network !== externalNetwork || !f.endpoint) continue;
+    const endpoint = [...networks].flatMap((n) => snapshot.endpointsByNetwork.get(n) ?? []).find((e) => e.id === f.endpoint);
+    if (endpoint) out.push(f);
+  }
+  return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+function arpReply(vni: number, ip: string, mac: string, c: bigint): Flow {
+  return buildFlow(
+    ARP_ND,
+    'arp-reply',
+    [m(REG.NETWORK, vni), m('eth_type', ETH_TYPE.ARP), m('arp_op', ARP_OP.REQUEST), m('arp_tpa', ip)],
+    applyThenGoto([
+      { type: 'reg_move', src: { field: 'eth_src' }, dst: { field: 'eth_dst' } },
+      setField('eth_src', mac),
+      setField('arp_op', ARP_OP.REPLY),
+      { type: 'reg_move', src: { field: 'arp_sha' }, dst: { field: 'arp_tha' } },
+      setField('arp_sha', mac),
+      { type: 'reg_move', src: { field: 'arp_spa' }, dst: { field: 'arp_tpa' } },
+      setField('arp_spa', ip),
+      { type: 'output', port: OFPP.IN_PORT },
+    ]),
+    c,
+  );
 }

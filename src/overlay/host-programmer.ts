@@ -134,7 +134,7 @@ export class HostProgrammer extends EventEmitter<HostProgrammerEvents> {
     };
     // Routing: routers changed, and routers whose static routes may go through an endpoint that changed.
     const touchedRouters = new Set(routers ?? []);
-    for (const n of byNetwork.keys()) for (const r of routersOf(this.model, n)) if (r.routes.length) touchedRouters.add(r.id);
+    for (const n of byNetwork.keys()) for (const r of routersOf(this.model, n)) if (r.routes.length || r.externalGateway) touchedRouters.add(r.id);
     for (const [hostId, h] of this.hosts) {
       for (const n of networks) this.recompileNetwork(hostId, h, n, placedOf);
       for (const [n, ids] of byNetwork) this.recompileEndpoints(hostId, h, n, ids, placedOf);

@@ -11,7 +11,7 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from '../log';
 import { Collection, type CollectionEvent } from './collection';
 import type { Keys } from './keys';
-import type { Binding, Endpoint, Network, Router, Subnet } from './model';
+import type { Binding, Endpoint, FloatingIp, Network, Router, Subnet } from './model';
 import type { ModelView } from './model-view';
 
 /**
@@ -65,6 +65,8 @@ export class ModelCache extends EventEmitter<ModelCacheEvents> implements ModelV
   readonly routers = new Map<string, Router>();
   readonly routersByNetwork = new Map<string, readonly Router[]>();
   private pendingRouters = new Set<string>();
+  // External networks: floating IPs; a change recompiles the routers of the endpoint's network.
+  readonly floatingIps = new Map<string, FloatingIp>();
 
   constructor(
     private readonly client: Etcd3,
@@ -110,18 +112,21 @@ export class ModelCache extends EventEmitter<ModelCacheEvents> implements ModelV
     const endpoints = new Collection<Endpoint>(this.client, this.keys.endpoints());
     const bindings = new Collection<Binding>(this.client, this.keys.bindings());
     const routers = new Collection<Router>(this.client, this.keys.routers());
+    const floatingIps = new Collection<FloatingIp>(this.client, this.keys.floatingIps());
     // Reads at or after `revision`; the watches replay everything after it, and applying twice is harmless.
     for (const n of await networks.list()) this.onNetwork({ kind: 'put', id: n.value.id, value: n.value, revision: n.revision });
     for (const s of await subnets.list()) this.onSubnet({ kind: 'put', id: `${s.value.network}/${s.value.id}`, value: s.value, revision: s.revision });
     for (const e of await endpoints.list()) this.onEndpoint({ kind: 'put', id: `${e.value.network}/${e.value.id}`, value: e.value, revision: e.revision });
     for (const b of await bindings.list()) this.onBinding({ kind: 'put', id: b.value.endpoint, value: b.value, revision: b.revision });
     for (const r of await routers.list()) this.onRouter({ kind: 'put', id: r.value.id, value: r.value, revision: r.revision });
+    for (const f of await floatingIps.list()) this.onFloatingIp({ kind: 'put', id: f.value.id, value: f.value, revision: f.revision });
     this.watchers.push(
       await networks.watch((e) => this.onNetwork(e), revision),
       await subnets.watch((e) => this.onSubnet(e), revision),
       await endpoints.watch((e) => this.onEndpoint(e), revision),
       await bindings.watch((e) => this.onBinding(e), revision),
       await routers.watch((e) => this.onRouter(e), revision),
+      await floatingIps.watch((e) => this.onFloatingIp(e), revision),
     );
     for (const w of this.watchers) w.on('error', (err: Error) => this.log.warn('model watch error (etcd3 resumes it)', { error: err.message }));
     this.pending.clear();
@@ -239,6 +244,18 @@ export class ModelCache extends EventEmitter<ModelCacheEvents> implements ModelV
     }
     this.pendingRouters.add(e.id);
     for (const n of networks) this.touch(n);
+    this.touch(undefined);
+  }
+
+  // External networks: a floating IP put or deleted recompiles the routers of its endpoint's network (before and after).
+  private onFloatingIp(e: CollectionEvent<FloatingIp>): void {
+    const before = this.floatingIps.get(e.id);
+    if (e.kind === 'put') this.floatingIps.set(e.id, e.value);
+    else this.floatingIps.delete(e.id);
+    for (const endpoint of [before?.endpoint, e.kind === 'put' ? e.value.endpoint : null]) {
+      const network = endpoint ? this.endpointById.get(endpoint)?.network : undefined;
+      for (const r of network ? (this.routersByNetwork.get(network) ?? []) : []) this.pendingRouters.add(r.id);
+    }
     this.touch(undefined);
   }
 }

@@ -5,7 +5,7 @@ import { externalMacOf, externalPartition } from '../../../src/compiler/nat';
 import type { Snapshot } from '../../../src/compiler/snapshot';
 import { FEATURE } from '../../../src/pipeline/cookies';
 import { indexFlows, tableFlowsOf, walkPacket } from '../../../src/pipeline/flow-table-walk';
-import type { Network, Router } from '../../../src/store/model';
+import type { FloatingIp, Network, Router } from '../../../src/store/model';
 import { routerMacOf } from '../../../src/store/router-store';
 import { bind, ep, net, subnet } from '../../support/model-fixtures';
 
@@ -23,7 +23,9 @@ const ROUTER: Router = {
   updatedAt: '',
 };
 
-function snapshot(router: Router = ROUTER): Snapshot {
+const FIP: FloatingIp = { id: 'F', tenant: 'default', network: 'X', subnet: 'sx', address: '198.51.100.9', endpoint: 'a1', fixedIp: '10.1.0.11', createdAt: '', updatedAt: '' };
+
+function snapshot(router: Router = ROUTER, floatingIps: FloatingIp[] = [FIP]): Snapshot {
   return {
     networks: new Map([['A', net('A', 7001)], ['X', EXT]]),
     subnetsByNetwork: new Map([['A', [subnet('sa', 'A', '10.1.0.0/24', '10.1.0.1')]], ['X', [subnet('sx', 'X', '198.51.100.0/24', '198.51.100.1')]]]),
@@ -31,6 +33,7 @@ function snapshot(router: Router = ROUTER): Snapshot {
     bindings: new Map([['a1', bind('a1', 'h1', 1)]]),
     routers: new Map([[router.id, router]]),
     routersByNetwork: new Map([['A', [router]]]),
+    floatingIps: new Map(floatingIps.map((f) => [f.id, f])),
   };
 }
 
@@ -68,6 +71,16 @@ describe('compiler: external networks (patch port, gateway ARP)', () => {
     const { externalGateway: _gw, ...noGateway } = ROUTER;
     const none = compileHost(snapshot(noGateway), { id: 'h1', tunnelPorts: new Map(), externalPorts: new Map([['physnet1', PATCH]]) });
     assert.deepEqual(none.get(externalPartition('R')), []);
-    assert.equal(withPatch.get(externalPartition('R'))!.length, 2);
+    assert.equal(withPatch.get(externalPartition('R'))!.length, 3);
+  });
+
+  it('answers ARP for a floating IP only on its endpoint\'s host, and not once it is released', () => {
+    const fip = walkPacket(sw, arpRequest('198.51.100.9'));
+    assert.equal(fip.verdict, 'delivered', fip.reason);
+    assert.equal(fip.outputs[0]!.packet['arp_sha'], externalMacOf('R'));
+    const elsewhere = compileHost(snapshot(), { id: 'h2', tunnelPorts: new Map(), externalPorts: new Map([['physnet1', PATCH]]) });
+    assert.equal(walkPacket({ flows: indexFlows(tableFlowsOf([...elsewhere.values()].flat())) }, arpRequest('198.51.100.9')).verdict, 'dropped', 'h2 does not run a1');
+    const released = compileHost(snapshot(ROUTER, [{ ...FIP, endpoint: null, fixedIp: null }]), { id: 'h1', tunnelPorts: new Map(), externalPorts: new Map([['physnet1', PATCH]]) });
+    assert.equal(walkPacket({ flows: indexFlows(tableFlowsOf([...released.values()].flat())) }, arpRequest('198.51.100.9')).verdict, 'dropped');
   });
 });
