@@ -91,4 +91,19 @@ describe('external network with real packets @slow', function () {
     const elapsedS = (Date.now() - t0) / 1000;
     assert.deepEqual((await ages()).filter((age) => age + 0.5 < elapsedS), [], 'no flow was deleted and added again');
   });
+
+  it('resolves an assigned floating IP from the outside, and no longer once it is released', async () => {
+    const list = await plexusd.api<{ items: { id: string; address: string }[] }>('GET', '/v1/floating-ips');
+    const fip = list.body.items[0]!;
+    const mac = externalMacOf(routerId);
+    const resolves = async (): Promise<boolean> => {
+      await ip(outside!.netns, 'neigh', 'flush', 'dev', 'eth0');
+      await nsRun(outside!.netns, 'ping', ['-n', '-c', '1', '-W', '1', fip.address], { allowFail: true });
+      return (await ip(outside!.netns, 'neigh', 'show', fip.address)).stdout.includes(mac);
+    };
+    await waitFor(`the outside resolves ${fip.address}`, resolves, 20_000);
+    const released = await plexusd.api('PATCH', `/v1/floating-ips/${fip.id}`, { endpoint: null });
+    assert.equal(released.status, 200);
+    await waitFor(`${fip.address} no longer answered`, async () => !(await resolves()), 20_000);
+  });
 });
