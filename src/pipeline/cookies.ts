@@ -30,7 +30,7 @@ export const FEATURE = {
   /** Per endpoint address in a routed network: destination IP → MAC. */
   L3_NEIGHBOR: 0x08,
   /** External networks: a patch port's classify, ARP for router gateway / floating addresses there. */
-  EXTERNAL: 0x10,
+  EXTERNAL: 0x14,
 } as const;
 
 export type Feature = (typeof FEATURE)[keyof typeof FEATURE];
