@@ -49,6 +49,8 @@ want qemu-system-x86_64 qemu-system-x86
 # The qemu driver package brings libvirtd with it.
 want libvirtd libvirt-daemon-driver-qemu
 want virsh libvirt-clients
+# The web view (/ui) is tested in a real headless browser.
+want chromium chromium
 # Benchmarks compare against these peers (npm run bench passes --bench).
 if [ "${1:-}" = "--bench" ]; then
   want ovn-northd ovn-central

@@ -41,6 +41,12 @@ export interface Config {
   readonly tls: TlsFiles | undefined;
   /** TLS toward an external etcd. */
   readonly etcdTls: { readonly ca?: Buffer; readonly cert?: Buffer; readonly key?: Buffer } | undefined;
+  /** Connections one peer address may hold open on the OpenFlow and on the OVSDB listener. */
+  readonly maxConnectionsPerAddress: number;
+  /** Largest OVSDB message accepted from a host. */
+  readonly ovsdbMaxMessageBytes: number;
+  /** Bytes all hosts together may hold in OVSDB messages not yet complete. */
+  readonly ovsdbMaxBufferedBytes: number;
 }
 
 export interface ApiTokenConfig {
@@ -94,6 +100,9 @@ const SETTINGS = [
   { flag: 'etcd-cacert', arg: 'FILE', def: '', help: 'PEM CA that signed the external etcd servers (https:// endpoints)' },
   { flag: 'etcd-cert', arg: 'FILE', def: '', help: 'PEM client certificate for etcd (with --etcd-key)' },
   { flag: 'etcd-key', arg: 'FILE', def: '', help: 'PEM private key of --etcd-cert' },
+  { flag: 'max-connections-per-address', arg: 'N', def: '2048', help: 'connections one peer address may hold open on the OpenFlow and on the OVSDB listener (loopback included)' },
+  { flag: 'ovsdb-max-message-mib', arg: 'MIB', def: '64', help: 'largest OVSDB message accepted from a host' },
+  { flag: 'ovsdb-max-buffered-mib', arg: 'MIB', def: '128', help: 'OVSDB messages not yet complete may hold this much memory, all hosts together' },
 ] as const;
 
 /** YAML-only settings (lists of objects do not fit a flag). */
@@ -194,7 +203,9 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   checkAdvertise(advertise);
   const tls = loadTls(get('tls-cert'), get('tls-key'), get('tls-ca'));
   const etcdTls = loadEtcdTls(get('etcd-cacert'), get('etcd-cert'), get('etcd-key'), etcd);
+  const limits = readLimits(get);
   return {
+    ...limits,
     apiTokens: parseTokens(file['api-tokens'], configPath),
     tls,
     etcdTls,
@@ -290,6 +301,24 @@ function parseTokens(raw: unknown, file: string | undefined): ApiTokenConfig[] {
     if ((admin === true) === (tenant !== undefined)) throw new ConfigError(`${at} needs exactly one of "admin: true" or "tenant: <id>"`);
     return { name: o['name'], sha256: hash, ...(admin === true ? { admin: true } : { tenant: tenant as string }) };
   });
+}
+
+/** The connection and buffer limits (issue 18: every port bounded). */
+function readLimits(get: (name: SettingName) => string): Pick<Config, 'maxConnectionsPerAddress' | 'ovsdbMaxMessageBytes' | 'ovsdbMaxBufferedBytes'> {
+  const count = (name: SettingName, min: number, max: number): number => {
+    const text = get(name);
+    if (!/^\d+$/.test(text) || Number(text) < min || Number(text) > max) throw new ConfigError(`${name}: "${text}" is not a number from ${min} to ${max}`);
+    return Number(text);
+  };
+  const mib = 1024 * 1024;
+  const maxMessage = count('ovsdb-max-message-mib', 1, 4096);
+  const maxBuffered = count('ovsdb-max-buffered-mib', 1, 65536);
+  if (maxBuffered < maxMessage) throw new ConfigError(`ovsdb-max-buffered-mib (${maxBuffered}) must be at least ovsdb-max-message-mib (${maxMessage})`);
+  return {
+    maxConnectionsPerAddress: count('max-connections-per-address', 1, 1_000_000),
+    ovsdbMaxMessageBytes: maxMessage * mib,
+    ovsdbMaxBufferedBytes: maxBuffered * mib,
+  };
 }
 
 function parsePort(text: string, setting: string): number {

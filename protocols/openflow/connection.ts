@@ -5,10 +5,13 @@
  *
  * A peer that sends bytes we cannot frame or decode loses its own connection
  * (a `closed` event with the DecodeError); nothing escapes to the process.
+ * A peer that does not read what we send stops being read (common/read-gate),
+ * and is closed once it has read nothing for `stallTimeoutMs`.
  */
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { ConnectionError, DecodeError, PlexusError, TimeoutError } from '../common/errors';
+import { ReadGate } from '../common/read-gate';
 import { encodeMessage, decodeMessage } from './codec';
 import { OFP_VERSION, OFPBCT, OFPBF, OFPET, OFPMPF } from './constants';
 import { OpenFlowError } from './errors';
@@ -37,14 +40,25 @@ export interface ConnectionOptions {
   readonly requestTimeoutMs?: number;
   /** Handshake (HELLO + FEATURES) time limit (default 5000 ms). */
   readonly handshakeTimeoutMs?: number;
+  /** Stop reading from the peer while more than this many bytes wait for it to read (default 1 MiB). */
+  readonly maxUnsentBytes?: number;
+  /** Close a peer that reads nothing for this long while we wait for it (default 30000 ms). */
+  readonly stallTimeoutMs?: number;
+  /** Largest multipart reply reassembled for one request (default 256 MiB); a peer sending more is closed. */
+  readonly maxMultipartBytes?: number;
 }
 
 interface Pending {
   readonly resolve: (msgs: Decoded[]) => void;
   readonly reject: (err: PlexusError) => void;
   readonly parts: Decoded[];
+  /** Bytes of the parts so far (a multipart reply is bounded by maxMultipartBytes). */
+  partBytes?: number;
   readonly timer: NodeJS.Timeout;
 }
+
+/** Default bound of one reassembled multipart reply: a dump of about a million flows. */
+export const DEFAULT_MAX_MULTIPART_BYTES = 256 * 1024 * 1024;
 
 export class OpenFlowConnection extends EventEmitter {
   private state: ConnectionState = 'hello';
@@ -60,6 +74,7 @@ export class OpenFlowConnection extends EventEmitter {
   private keepalive: NodeJS.Timeout | undefined;
   private handshakeTimer: NodeJS.Timeout | undefined;
   private features: Decoded<FeaturesReply> | undefined;
+  private readonly gate: ReadGate;
   readonly remote: string;
 
   constructor(
@@ -69,6 +84,15 @@ export class OpenFlowConnection extends EventEmitter {
     super();
     this.remote = `${socket.remoteAddress ?? 'unix'}:${socket.remotePort ?? ''}`;
     socket.setNoDelay(true);
+    this.gate = new ReadGate(socket, {
+      ...(options.maxUnsentBytes === undefined ? {} : { maxUnsentBytes: options.maxUnsentBytes }),
+      ...(options.stallTimeoutMs === undefined ? {} : { stallTimeoutMs: options.stallTimeoutMs }),
+    });
+    this.gate.on('stalled', (err) => this.close(err));
+    // A peer that took what we sent is alive, whatever the clock says about its silence.
+    this.gate.on('state', (state) => {
+      if (state === 'flowing') this.lastHeardMs = Date.now();
+    });
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err) => this.close(new ConnectionError(`socket error: ${err.message}`, { cause: err })));
     socket.on('close', () => this.close(new ConnectionError('peer closed the connection')));
@@ -140,7 +164,9 @@ export class OpenFlowConnection extends EventEmitter {
         this.socket.uncork();
       });
     }
-    this.socket.write(encodeMessage({ ...msg, xid }));
+    const bytes = encodeMessage({ ...msg, xid });
+    this.gate.noteWrite(bytes.length);
+    this.socket.write(bytes);
     return xid;
   }
 
@@ -163,6 +189,24 @@ export class OpenFlowConnection extends EventEmitter {
       }, this.requestTimeoutMs);
       this.pending.set(xid, { resolve, reject, parts: [], timer });
       this.send({ ...msg, xid });
+    });
+  }
+
+  /**
+   * Sends an echo request (§7.5.2) and resolves once the peer answers it within
+   * `timeoutMs`; rejects with TimeoutError otherwise, or ConnectionError if the
+   * connection closes first. Proves the peer is alive and reading right now.
+   */
+  async probe(timeoutMs: number): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      if (this.state === 'closed') return reject(new ConnectionError('connection closed'));
+      const xid = this.allocXid();
+      const timer = setTimeout(() => {
+        this.pending.delete(xid);
+        reject(new TimeoutError(`echo unanswered within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.pending.set(xid, { resolve: () => resolve(), reject, parts: [], timer });
+      this.send({ type: 'echo_request', xid });
     });
   }
 
@@ -244,11 +288,12 @@ export class OpenFlowConnection extends EventEmitter {
       } catch (err) {
         return this.close(asPlexusError(err));
       }
-      this.dispatch(msg);
+      this.dispatch(msg, frame.length);
     }
+    if (this.state !== 'closed') this.gate.check();
   }
 
-  private dispatch(msg: Decoded): void {
+  private dispatch(msg: Decoded, bytes: number): void {
     if (this.state === 'hello') {
       if (msg.type !== 'hello') return this.close(new DecodeError(`expected HELLO, got ${msg.type}`, 0));
       const versions = msg.versions ?? [];
@@ -295,7 +340,14 @@ export class OpenFlowConnection extends EventEmitter {
     const p = this.pending.get(msg.xid);
     if (p && isReply(msg)) {
       p.parts.push(msg);
-      if (msg.type === 'multipart_reply' && ((msg.flags ?? 0) & OFPMPF.REPLY_MORE) !== 0) return;
+      if (msg.type === 'multipart_reply' && ((msg.flags ?? 0) & OFPMPF.REPLY_MORE) !== 0) {
+        p.partBytes = (p.partBytes ?? 0) + bytes;
+        const maxBytes = this.options.maxMultipartBytes ?? DEFAULT_MAX_MULTIPART_BYTES;
+        if (p.partBytes > maxBytes) {
+          return this.close(new DecodeError(`multipart reply to xid ${msg.xid} exceeds ${maxBytes} bytes`, this.framer.offset));
+        }
+        return;
+      }
       this.settle(msg.xid);
       p.resolve(p.parts);
       return;
@@ -317,7 +369,8 @@ export class OpenFlowConnection extends EventEmitter {
   }
 
   private checkLiveness(): void {
-    if (this.state === 'closed') return;
+    // While we do not read the peer we cannot hear it either; the read gate judges it meanwhile.
+    if (this.state === 'closed' || this.gate.isPaused) return;
     const silentMs = Date.now() - this.lastHeardMs;
     if (this.echoOutstanding && silentMs > this.echoIntervalMs + this.echoTimeoutMs) {
       return this.close(new TimeoutError(`peer silent for ${silentMs} ms (echo unanswered)`));
@@ -334,6 +387,7 @@ export class OpenFlowConnection extends EventEmitter {
     this.setState('closed');
     clearTimeout(this.handshakeTimer);
     clearInterval(this.keepalive);
+    this.gate.dispose();
     const reason = error ?? new ConnectionError('connection closed');
     for (const [xid, p] of this.pending) {
       clearTimeout(p.timer);

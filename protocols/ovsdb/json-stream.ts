@@ -13,17 +13,54 @@
  * must be valid UTF-8 and valid JSON. Anything else throws {@link DecodeError}
  * with the stream offset, after which the stream stays failed (the caller drops
  * the connection; there is no way to resynchronise a JSON stream).
+ *
+ * Streams of many connections may share one {@link BufferBudget}: the bytes
+ * they hold for incomplete values count against it, so many peers each sending
+ * half of a large message cannot together hold more than the budget.
  */
 import { DecodeError } from '../common/errors';
+import { LargeJson } from './json-slices';
 
 /** Default limit for one JSON-RPC message: 64 MiB. */
 export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 /** Default nesting limit; OVSDB's own documents are a handful of levels deep. */
 export const DEFAULT_MAX_DEPTH = 1000;
 
+/** Default budget shared by every connection of a listener: two messages of the default maximum. */
+export const DEFAULT_MAX_BUFFERED_BYTES = 2 * DEFAULT_MAX_MESSAGE_BYTES;
+
+/**
+ * Bytes that streams may hold, together, for values still incomplete (see the
+ * module comment). One per listener; each stream takes and gives back its part.
+ */
+export class BufferBudget {
+  private used = 0;
+  constructor(readonly limitBytes: number = DEFAULT_MAX_BUFFERED_BYTES) {}
+
+  get usedBytes(): number {
+    return this.used;
+  }
+  /** Takes `bytes` more, or nothing and false if that would exceed the limit. */
+  take(bytes: number): boolean {
+    if (this.used + bytes > this.limitBytes) return false;
+    this.used += bytes;
+    return true;
+  }
+  give(bytes: number): void {
+    this.used = Math.max(0, this.used - bytes);
+  }
+}
+
 export interface JsonStreamOptions {
   readonly maxMessageBytes?: number;
   readonly maxDepth?: number;
+  /** Shared with other streams: bytes held for incomplete values count against it. */
+  readonly budget?: BufferBudget;
+  /**
+   * Values longer than this are not parsed here but returned as {@link LargeJson},
+   * for the caller to parse a slice at a time (json-slices). Default: never.
+   */
+  readonly deferAboveBytes?: number;
 }
 
 const CH = {
@@ -44,6 +81,8 @@ const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 export class JsonStream {
   private readonly maxMessageBytes: number;
   private readonly maxDepth: number;
+  private readonly budget: BufferBudget | undefined;
+  private readonly deferAboveBytes: number;
   /** Pieces of the value under construction that came in earlier chunks. */
   private parts: Buffer[] = [];
   private partBytes = 0;
@@ -59,6 +98,8 @@ export class JsonStream {
   constructor(options: JsonStreamOptions = {}) {
     this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     this.maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
+    this.budget = options.budget;
+    this.deferAboveBytes = options.deferAboveBytes ?? Infinity;
   }
 
   /** Stream offsets of the values returned by the last push, in order. */
@@ -87,10 +128,21 @@ export class JsonStream {
     } catch (err) {
       this.failure =
         err instanceof DecodeError ? err : new DecodeError('cannot decode JSON stream', this.valueStart, { cause: err });
-      this.parts = [];
-      this.partBytes = 0;
+      this.dropParts();
       throw this.failure;
     }
+  }
+
+  /** Gives back what an incomplete value holds (the connection is gone). The stream cannot be used after. */
+  dispose(): void {
+    this.failure ??= new DecodeError('JSON stream closed', this.consumed);
+    this.dropParts();
+  }
+
+  private dropParts(): void {
+    this.budget?.give(this.partBytes);
+    this.parts = [];
+    this.partBytes = 0;
   }
 
   private scan(chunk: Uint8Array): unknown[] {
@@ -142,6 +194,14 @@ export class JsonStream {
     if (this.depth > 0) {
       const piece = chunk.subarray(from);
       this.checkSize(this.partBytes + piece.length, base + chunk.length);
+      if (this.budget && !this.budget.take(piece.length)) {
+        const mib = (n: number): string => (n / (1024 * 1024)).toFixed(1);
+        throw new DecodeError(
+          `incomplete messages of all connections would hold more than ${mib(this.budget.limitBytes)} MiB ` +
+            `(this one holds ${mib(this.partBytes + piece.length)} MiB of a message not yet complete)`,
+          base + chunk.length,
+        );
+      }
       // Copy: the caller may reuse its chunk buffer.
       this.parts.push(Buffer.from(piece));
       this.partBytes += piece.length;
@@ -157,9 +217,11 @@ export class JsonStream {
   }
 
   private finish(last: Uint8Array): unknown {
-    const bytes = this.parts.length === 0 ? last : Buffer.concat([...this.parts, last]);
-    this.parts = [];
-    this.partBytes = 0;
+    const joined = this.parts.length > 0;
+    const bytes = joined ? Buffer.concat([...this.parts, last]) : last;
+    this.dropParts();
+    // `last` is part of the caller's chunk (which it may reuse): a deferred value gets its own copy.
+    if (bytes.length > this.deferAboveBytes) return new LargeJson(joined ? (bytes as Buffer) : Buffer.from(bytes), this.valueStart);
     let text: string;
     try {
       text = utf8.decode(bytes);

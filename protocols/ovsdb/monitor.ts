@@ -11,12 +11,17 @@
  * Notifications for a monitor can arrive in the same read as its reply, before
  * the reply's promise continuation runs; they are queued until the initial
  * result is applied, so the replica never sees an update before its base.
+ *
+ * A large result or update (100,000 rows) is applied a turn of `SLICE_MS` at
+ * a time (Replica.applyInTurns), and the connection holds its later messages
+ * and stops reading meanwhile (OvsdbRpc.holdInbound): other hosts' sessions
+ * keep being served, and nothing piles up.
  */
 import { EventEmitter } from 'node:events';
 import { OvsdbError, OvsdbFormatError } from './errors';
 import { Replica, type RowChange, type UpdateFormat } from './replica';
 import type { DatabaseSchema } from './rfc7047';
-import type { OvsdbRpc } from './rpc';
+import { SLICE_MS, type OvsdbRpc } from './rpc';
 import type { Condition } from './transact';
 
 /** §4.1.5 <monitor-select>: which kinds of change to report (all default to true). */
@@ -81,6 +86,8 @@ export class Monitor extends EventEmitter<MonitorEvents> {
   private state: MonitorState = 'idle';
   private methodUsed: MonitorMethod | undefined;
   private queued: { updates: unknown; format: UpdateFormat }[] = [];
+  /** The update being applied over several turns, if any (later ones chain after it). */
+  private applying: Promise<void> | undefined;
   readonly replica: Replica;
 
   constructor(
@@ -137,29 +144,79 @@ export class Monitor extends EventEmitter<MonitorEvents> {
     }
     const format: UpdateFormat = this.methodUsed === 'monitor' ? 1 : 2;
     if ((this.state as MonitorState) === 'cancelled') return [];
-    const changes = resync ? this.replica.resync(initial, format) : this.replica.apply(initial, format);
-    for (const q of this.queued) changes.push(...this.replica.apply(q.updates, q.format));
-    this.queued = [];
+    // An update of the previous connection may still be going in (it must finish first).
+    if (this.applying) await this.applying.catch(() => undefined);
+    const applied = this.applyStart(initial, format, resync);
+    let changes: RowChange[];
+    if (Array.isArray(applied)) changes = applied;
+    else {
+      rpc.holdInbound(applied);
+      changes = await applied;
+    }
     this.setState('active');
+    return changes;
+  }
+
+  /** The initial result, then what was queued behind it: synchronously while each fits in a turn. */
+  private applyStart(initial: unknown, format: UpdateFormat, resync: boolean): RowChange[] | Promise<RowChange[]> {
+    const changes: RowChange[] = [];
+    let next: (() => RowChange[] | Promise<RowChange[]>) | undefined = () =>
+      resync ? this.replica.resyncInTurns(initial, format, SLICE_MS) : this.replica.applyInTurns(initial, format, SLICE_MS);
+    const takeQueued = (): typeof next => {
+      const q = this.queued.shift();
+      return q && (() => this.replica.applyInTurns(q.updates, q.format, SLICE_MS));
+    };
+    for (; next; next = takeQueued()) {
+      const r = next();
+      if (Array.isArray(r)) {
+        changes.push(...r);
+        continue;
+      }
+      return (async () => {
+        changes.push(...(await r));
+        for (let more = takeQueued(); more; more = takeQueued()) {
+          const m = more();
+          changes.push(...(Array.isArray(m) ? m : await m));
+        }
+        return changes;
+      })();
+    }
     return changes;
   }
 
   /**
    * Feeds an update notification for this monitor. Throws OvsdbFormatError on a
    * malformed update (the replica is unchanged; the caller should drop the
-   * connection so a resync restores a trustworthy view).
+   * connection so a resync restores a trustworthy view). A large update is
+   * applied over several turns: the promise returned settles once it is (and
+   * rejects as the throw would); the caller should hold later messages meanwhile.
    */
-  handleUpdate(updates: unknown, format: UpdateFormat): void {
+  handleUpdate(updates: unknown, format: UpdateFormat): Promise<void> | undefined {
     switch (this.state) {
       case 'starting':
         this.queued.push({ updates, format });
-        return;
-      case 'active':
-        this.replica.apply(updates, format);
-        return;
+        return undefined;
+      case 'active': {
+        const pending = this.applying
+          ? this.applying.then(() => this.applyUpdate(updates, format))
+          : this.applyUpdate(updates, format);
+        if (pending === undefined) return undefined;
+        this.applying = pending;
+        const settle = (): void => {
+          if (this.applying === pending) this.applying = undefined;
+        };
+        pending.then(settle, settle);
+        return pending;
+      }
       default:
-        return;
+        return undefined;
     }
+  }
+
+  /** Applies one update: undefined when done within this turn, else a promise (see the module comment). */
+  private applyUpdate(updates: unknown, format: UpdateFormat): Promise<void> | undefined {
+    const r = this.replica.applyInTurns(updates, format, SLICE_MS);
+    return Array.isArray(r) ? undefined : r.then(() => undefined);
   }
 
   /** The connection dropped: wait for the next start(). */

@@ -7,23 +7,33 @@
  *
  * Each notification is validated whole before anything changes (a malformed
  * update throws OvsdbFormatError naming the element it violates and leaves the
- * replica as it was), then applied and reported as row changes `{table, uuid,
+ * replica as it was): every column must be declared by the schema the session
+ * fetched (§3.2) and requested by the monitor, and every value must have its
+ * column's type — §5.1 notation, <atomic-type> of each atom, number of
+ * elements. Then it is applied and reported as row changes `{table, uuid,
  * old, new}`: `old` undefined for an insert, `new` undefined for a delete.
  * Rows are always complete (every monitored column, defaults filled in) and in
  * canonical form, so they compare equal to what a `select` returns.
  */
 import { EventEmitter } from 'node:events';
+import { performance } from 'node:perf_hooks';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { PlexusError } from '../common/errors';
 import { OvsdbFormatError } from './errors';
+import { entriesOf } from './json-slices';
 import {
   canonicalValue,
-  compareAtoms,
-  decodeSet,
+  sortByAtom,
+  atomKey,
   defaultValue,
+  equalCanonicalValues,
   equalRows,
   isMap,
   isScalar,
+  isSet,
   isUuidText,
-  validateRow,
+  validateColumnSize,
+  validateColumnValue,
   type Atom,
   type ColumnType,
   type DatabaseSchema,
@@ -49,7 +59,12 @@ const SEC = {
   rowUpdate: 'RFC 7047 §4.1.6 <row-update>',
   tableUpdates2: 'ovsdb-server(7) §4.1.14 <table-updates2>',
   rowUpdate2: 'ovsdb-server(7) §4.1.14 <row-update2>',
+  row: 'RFC 7047 §5.1 <row>',
 } as const;
+
+/** Columns every table has without declaring them (RFC 7047 §3.2 <table-schema>). */
+const IMPLICIT_COLUMN: ColumnType = { key: { type: 'uuid' }, min: 1, max: 1 };
+const IMPLICIT_COLUMNS = new Set(['_uuid', '_version']);
 
 type Tables = Map<string, Map<string, Row>>;
 
@@ -60,8 +75,15 @@ export interface ReplicaEvents {
   changes: [readonly RowChange[]];
 }
 
+/** Rows handled between two checks of the time budget (a power of two, minus one). */
+const ROWS_PER_STEP_MASK = 63;
+
 export class Replica extends EventEmitter<ReplicaEvents> {
   private data: Tables = new Map();
+  /** An update is being applied over several turns. */
+  private busy = false;
+  /** Monitored columns per table as sets (undefined = every schema column), for validating updates. */
+  private readonly wanted: ReadonlyMap<string, ReadonlySet<string> | undefined>;
 
   /**
    * @param schema the database schema (§3.2), for column types and defaults
@@ -73,6 +95,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
   ) {
     super();
     for (const t of columns.keys()) this.data.set(t, new Map());
+    this.wanted = new Map([...columns].map(([t, cols]) => [t, cols ? new Set(cols) : undefined]));
   }
 
   get schema(): DatabaseSchema {
@@ -105,9 +128,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
 
   /** Applies a monitor result or notification; returns (and emits) the changes. */
   apply(updates: unknown, format: UpdateFormat): RowChange[] {
-    const changes = this.compute(updates, format, this.data);
-    this.commit(changes);
-    return changes;
+    return runToEnd(this.applySteps(updates, format));
   }
 
   /**
@@ -116,19 +137,74 @@ export class Replica extends EventEmitter<ReplicaEvents> {
    * sequence of states they would have seen had the connection never dropped.
    */
   resync(initial: unknown, format: UpdateFormat): RowChange[] {
+    return runToEnd(this.resyncSteps(initial, format));
+  }
+
+  /**
+   * {@link apply}, a turn of about `budgetMs` at a time: an update done within
+   * the first turn is applied at once (returns the changes); a larger one
+   * continues after yielding to the event loop, and the promise resolves once
+   * it is applied. Validation still covers the whole update before anything
+   * changes, and the changes are emitted together at the end. No other update
+   * may be applied meanwhile.
+   */
+  applyInTurns(updates: unknown, format: UpdateFormat, budgetMs: number): RowChange[] | Promise<RowChange[]> {
+    return this.runInTurns(this.applySteps(updates, format), budgetMs);
+  }
+
+  /** {@link resync}, a turn at a time (see {@link applyInTurns}). */
+  resyncInTurns(initial: unknown, format: UpdateFormat, budgetMs: number): RowChange[] | Promise<RowChange[]> {
+    return this.runInTurns(this.resyncSteps(initial, format), budgetMs);
+  }
+
+  private runInTurns(steps: Generator<void, RowChange[]>, budgetMs: number): RowChange[] | Promise<RowChange[]> {
+    if (this.busy) throw new PlexusError('replica: an update is still being applied');
+    const first = runFor(steps, budgetMs);
+    if (first.done) return first.value;
+    this.busy = true;
+    return (async () => {
+      try {
+        for (;;) {
+          await yieldToEventLoop();
+          const r = runFor(steps, budgetMs);
+          if (r.done) return r.value;
+        }
+      } finally {
+        this.busy = false;
+      }
+    })();
+  }
+
+  private *applySteps(updates: unknown, format: UpdateFormat): Generator<void, RowChange[]> {
+    const changes = yield* this.computeSteps(updates, format, this.data);
+    this.commit(changes);
+    return changes;
+  }
+
+  private *resyncSteps(initial: unknown, format: UpdateFormat): Generator<void, RowChange[]> {
     const fresh: Tables = new Map([...this.columns.keys()].map((t) => [t, new Map<string, Row>()]));
-    for (const c of this.compute(initial, format, fresh)) if (c.new) fresh.get(c.table)!.set(c.uuid, c.new);
+    for (const c of yield* this.computeSteps(initial, format, fresh)) if (c.new) fresh.get(c.table)!.set(c.uuid, c.new);
     const changes: RowChange[] = [];
+    let n = 0;
     for (const [table, rows] of fresh) {
       const current = this.data.get(table) ?? new Map<string, Row>();
       for (const [uuid, row] of rows) {
         const old = current.get(uuid);
         if (!equalRows(old, row)) changes.push({ table, uuid, old, new: row });
+        if ((++n & ROWS_PER_STEP_MASK) === 0) yield;
       }
       for (const [uuid, old] of current) if (!rows.has(uuid)) changes.push({ table, uuid, old, new: undefined });
     }
     this.commit(changes);
     return changes;
+  }
+
+  /**
+   * Forgets every row without reporting changes: the database is gone for good
+   * (a host that left), so nothing should keep its rows in memory.
+   */
+  clear(): void {
+    for (const rows of this.data.values()) rows.clear();
   }
 
   private commit(changes: readonly RowChange[]): void {
@@ -142,23 +218,25 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     if (changes.length > 0) this.emit('changes', changes);
   }
 
-  /** Validates a whole notification and computes its row changes against `base`, changing nothing. */
-  private compute(updates: unknown, format: UpdateFormat, base: Tables): RowChange[] {
+  /** Validates a whole notification and computes its row changes against `base`, changing nothing; yields every few rows. */
+  private *computeSteps(updates: unknown, format: UpdateFormat, base: Tables): Generator<void, RowChange[]> {
     const secAll = format === 1 ? SEC.tableUpdates : SEC.tableUpdates2;
     const tables = asObject(updates, secAll, '');
     const changes: RowChange[] = [];
-    for (const [table, tableUpdate] of Object.entries(tables)) {
+    for (const [table, tableUpdate] of entriesOf(tables)) {
       if (!this.columns.has(table)) throw new OvsdbFormatError(secAll, `table "${table}" is not monitored`, table);
+      if (!this.schemaValue.tables.has(table)) throw new OvsdbFormatError(secAll, `table "${table}" is not in the schema`, table);
       const rowsUpdate = asObject(tableUpdate, format === 1 ? SEC.tableUpdate : SEC.tableUpdates2, table);
       const current = base.get(table) ?? new Map<string, Row>();
-      for (const [uuid, rowUpdate] of Object.entries(rowsUpdate)) {
+      for (const [uuid, rowUpdate] of entriesOf(rowsUpdate)) {
         const path = `${table}.${uuid}`;
         if (!isUuidText(uuid)) throw new OvsdbFormatError(format === 1 ? SEC.tableUpdate : SEC.tableUpdates2, `"${uuid}" is not a UUID`, path);
         const old = current.get(uuid);
         const next = format === 1 ? this.rowFromUpdate1(table, old, rowUpdate, path) : this.rowFromUpdate2(table, old, rowUpdate, path);
         if (old === undefined && next === undefined) continue;
-        if (next !== undefined && old !== undefined && equalRows(old, next)) continue;
+        if (next !== undefined && old !== undefined && equalCanonicalRows(old, next)) continue;
         changes.push({ table, uuid, old, new: next });
+        if ((changes.length & ROWS_PER_STEP_MASK) === 0) yield;
       }
     }
     return changes;
@@ -170,12 +248,12 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     for (const k of Object.keys(u)) {
       if (k !== 'old' && k !== 'new') throw new OvsdbFormatError(SEC.rowUpdate, `unexpected member "${k}"`, path);
     }
-    if (u.old !== undefined) validateRow(u.old, `${path}.old`);
+    if (u.old !== undefined) this.validateColumns(table, u.old, `${path}.old`, false);
     if (u.new === undefined) {
       if (u.old === undefined) throw new OvsdbFormatError(SEC.rowUpdate, 'neither "old" nor "new" present', path);
       return undefined;
     }
-    validateRow(u.new, `${path}.new`);
+    this.validateColumns(table, u.new, `${path}.new`, false);
     return this.complete(table, { ...(old ?? {}), ...u.new });
   }
 
@@ -189,16 +267,20 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     switch (kind) {
       case 'initial':
       case 'insert':
-        validateRow(body, `${path}.${kind}`);
+        this.validateColumns(table, body, `${path}.${kind}`, false);
         return this.complete(table, body);
       case 'delete':
         return undefined;
       case 'modify': {
-        validateRow(body, `${path}.modify`);
+        // A diff lists elements to toggle: its atoms are typed, its size is checked on the result.
+        this.validateColumns(table, body, `${path}.modify`, true);
         if (!old) throw new OvsdbFormatError(SEC.rowUpdate2, 'modify of a row not in the replica', path);
         const row: Record<string, Value> = { ...old };
         for (const [col, diff] of Object.entries(body)) {
-          row[col] = applyDiff(this.columnType(table, col), old[col], diff, `${path}.modify.${col}`);
+          const type = this.columnType(table, col)!;
+          const at = `${path}.modify.${col}`;
+          row[col] = applyDiff(type, old[col], diff, at);
+          validateColumnSize(elementCount(row[col]!), type, at);
         }
         return this.complete(table, row);
       }
@@ -208,7 +290,23 @@ export class Replica extends EventEmitter<ReplicaEvents> {
   }
 
   private columnType(table: string, column: string): ColumnType | undefined {
-    return this.schemaValue.tables.get(table)?.columns.get(column);
+    return this.schemaValue.tables.get(table)?.columns.get(column) ?? (IMPLICIT_COLUMNS.has(column) ? IMPLICIT_COLUMN : undefined);
+  }
+
+  /**
+   * Checks a <row> (or a modify's diffs) from the server: an object whose
+   * columns the schema declares and the monitor requested, each value of its
+   * column's type (`anySize`: diffs, whose element count is not the column's).
+   */
+  private validateColumns(table: string, json: unknown, path: string, anySize: boolean): asserts json is Row {
+    const row = asObject(json, SEC.row, path);
+    const wanted = this.wanted.get(table);
+    for (const col in row) {
+      const type = this.columnType(table, col);
+      if (type === undefined) throw new OvsdbFormatError(SEC.row, `column "${col}" is not declared in table ${table} of the schema`, path);
+      if (wanted !== undefined && !wanted.has(col)) throw new OvsdbFormatError(SEC.row, `column "${col}" was not requested by the monitor`, path);
+      validateColumnValue(row[col], type, `${path}.${col}`, anySize);
+    }
   }
 
   /** Fills monitored columns the server left out (they hold their default) and canonicalises values. */
@@ -228,33 +326,73 @@ export class Replica extends EventEmitter<ReplicaEvents> {
  * Applies an update2 column diff (ovsdb-server(7) §4.1.14): a single-valued
  * column takes the new value; a set toggles each listed element; a map adds new
  * keys, removes listed pairs that match, and replaces values of listed keys that
- * differ.
+ * differ. The old value and the diff have been validated against the column's type.
  */
-function applyDiff(type: ColumnType | undefined, old: Value | undefined, diff: Value, path: string): Value {
-  if (type === undefined || isScalar(type)) return diff;
+function applyDiff(type: ColumnType, old: Value | undefined, diff: Value, path: string): Value {
+  if (isScalar(type)) return diff;
   if (type.value !== undefined) {
     if (!isMap(diff)) throw new OvsdbFormatError(SEC.rowUpdate2, 'diff of a map column is not a <map>', path);
-    const pairs = new Map<string, Pair>((old && isMap(old) ? old[1] : []).map((p) => [key(p[0]), p]));
+    const pairs = new Map<string, Pair>((old && isMap(old) ? old[1] : []).map((p) => [atomKey(p[0]), p]));
     for (const p of diff[1]) {
-      const k = key(p[0]);
+      const k = atomKey(p[0]);
       const have = pairs.get(k);
       if (!have) pairs.set(k, p);
-      else if (key(have[1]) === key(p[1])) pairs.delete(k);
+      else if (atomKey(have[1]) === atomKey(p[1])) pairs.delete(k);
       else pairs.set(k, p);
     }
-    return ['map', [...pairs.values()].sort((a, b) => compareAtoms(a[0], b[0]))];
+    return ['map', sortByAtom([...pairs.values()], (p) => p[0])];
   }
-  const atoms = new Map<string, Atom>((old === undefined ? [] : decodeSet(old, path)).map((a) => [key(a), a]));
-  for (const a of decodeSet(diff, path)) {
-    const k = key(a);
+  const merged = toggleSorted(old === undefined ? [] : atomsOf(old), atomsOf(diff));
+  if (merged) return merged.length === 1 ? merged[0]! : ['set', merged];
+  const atoms = new Map<string, Atom>((old === undefined ? [] : atomsOf(old)).map((a) => [atomKey(a), a]));
+  for (const a of atomsOf(diff)) {
+    const k = atomKey(a);
     if (atoms.has(k)) atoms.delete(k);
     else atoms.set(k, a);
   }
   return canonicalValue(['set', [...atoms.values()]]);
 }
 
-function key(a: Atom): string {
-  return JSON.stringify(a);
+/**
+ * The symmetric difference of two atom lists that are both in canonical order
+ * (the replica's value, and the server's diff, which ovsdb-server sorts the
+ * same way), by one merge: no map, no sort — a bridge's ports can number
+ * 50,000. Undefined when either list is not sorted (or has duplicates).
+ */
+function toggleSorted(old: readonly Atom[], diff: readonly Atom[]): Atom[] | undefined {
+  const ok = old.map(atomKey);
+  const dk = diff.map(atomKey);
+  for (let i = 1; i < ok.length; i++) if (ok[i - 1]! >= ok[i]!) return undefined;
+  for (let i = 1; i < dk.length; i++) if (dk[i - 1]! >= dk[i]!) return undefined;
+  const out: Atom[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < old.length || j < diff.length) {
+    if (j === diff.length || (i < old.length && ok[i]! < dk[j]!)) out.push(old[i++]!);
+    else if (i === old.length || dk[j]! < ok[i]!) out.push(diff[j++]!);
+    else {
+      i++;
+      j++;
+    }
+  }
+  return out;
+}
+
+/** Equality of two complete rows of the replica (canonical values, the same columns). */
+function equalCanonicalRows(a: Row, b: Row): boolean {
+  for (const col in b) if (!equalCanonicalValues(a[col], b[col])) return false;
+  for (const col in a) if (!(col in b)) return false;
+  return true;
+}
+
+/** The elements of a set column's value (a one-element set may be its atom, §5.1). */
+function atomsOf(v: Value): readonly Atom[] {
+  return isSet(v) ? v[1] : [v as Atom];
+}
+
+/** Elements of a column value: pairs of a map, atoms of a set, 1 for an atom. */
+function elementCount(v: Value): number {
+  return isSet(v) || isMap(v) ? v[1].length : 1;
 }
 
 function asObject(v: unknown, section: string, path: string): Record<string, unknown> {
@@ -262,4 +400,20 @@ function asObject(v: unknown, section: string, path: string): Record<string, unk
     throw new OvsdbFormatError(section, 'is not an object', path || '(top)');
   }
   return v as Record<string, unknown>;
+}
+
+function runToEnd<T>(steps: Generator<void, T>): T {
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
+/** Advances `steps` until done or `budgetMs` has passed. */
+function runFor<T>(steps: Generator<void, T>, budgetMs: number): IteratorResult<void, T> {
+  const deadline = performance.now() + budgetMs;
+  for (;;) {
+    const r = steps.next();
+    if (r.done || performance.now() >= deadline) return r;
+  }
 }

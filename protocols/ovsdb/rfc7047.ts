@@ -217,8 +217,21 @@ export function compareAtoms(a: Atom, b: Atom): number {
   return ka < kb ? -1 : ka > kb ? 1 : 0;
 }
 
-function atomKey(a: Atom): string {
-  return typeof a === 'string' ? `s${a}` : JSON.stringify(a);
+/**
+ * A string that identifies an atom and orders atoms: sets and maps sort by it.
+ * What JSON.stringify gives, built by hand (a set of 50,000 uuids is sorted
+ * often): uuid texts and <id>s hold nothing JSON would escape.
+ */
+export function atomKey(a: Atom): string {
+  switch (typeof a) {
+    case 'string':
+      return `s${a}`;
+    case 'number':
+      return String(a);
+    case 'boolean':
+      return a ? 'true' : 'false';
+  }
+  return `["${a[0]}","${a[1]}"]`;
 }
 
 /**
@@ -227,11 +240,23 @@ function atomKey(a: Atom): string {
  */
 export function canonicalValue(v: Value): Value {
   if (isSet(v)) {
-    const atoms = [...v[1]].sort(compareAtoms);
+    const atoms = sortByAtom(v[1], (a) => a);
     return atoms.length === 1 ? atoms[0]! : ['set', atoms];
   }
-  if (isMap(v)) return ['map', [...v[1]].sort((x, y) => compareAtoms(x[0], y[0]))];
+  if (isMap(v)) return ['map', sortByAtom(v[1], (p) => p[0])];
   return v;
+}
+
+/** Sorts by {@link compareAtoms}, computing each sort key once (a Bridge's ports can be a set of 50,000 uuids). */
+export function sortByAtom<T>(items: readonly T[], atomOf: (item: T) => Atom): T[] {
+  if (items.length < 2) return [...items];
+  const keyed = items.map((item) => ({ key: atomKey(atomOf(item)), item }));
+  // Values from the server and from the replica are sorted already: check before sorting.
+  let sorted = true;
+  for (let i = 1; i < keyed.length && sorted; i++) sorted = keyed[i - 1]!.key <= keyed[i]!.key;
+  if (sorted) return [...items];
+  keyed.sort((x, y) => (x.key < y.key ? -1 : x.key > y.key ? 1 : 0));
+  return keyed.map((k) => k.item);
 }
 
 /** Equality with set/map semantics (order and one-element-set form do not matter). */
@@ -240,12 +265,101 @@ export function equalValues(a: Value | undefined, b: Value | undefined): boolean
   return JSON.stringify(canonicalValue(a)) === JSON.stringify(canonicalValue(b));
 }
 
+/**
+ * Equality of two values both in canonical form (as {@link canonicalValue}
+ * returns them): element by element, without re-sorting or serialising.
+ */
+export function equalCanonicalValues(a: Value | undefined, b: Value | undefined): boolean {
+  if (a === b) return true;
+  if (!Array.isArray(a) || !Array.isArray(b) || a[0] !== b[0]) return false;
+  if (a[0] === 'uuid' || a[0] === 'named-uuid') return a[1] === b[1];
+  const xs = a[1] as readonly unknown[];
+  const ys = b[1] as readonly unknown[];
+  if (xs.length !== ys.length) return false;
+  for (let i = 0; i < xs.length; i++) {
+    const x = xs[i];
+    const y = ys[i];
+    if (x === y) continue;
+    if (!Array.isArray(x) || !Array.isArray(y) || x.length !== y.length) return false;
+    // An element is a uuid atom (["uuid", u]) or a map pair ([k, v]) whose atoms may be uuids.
+    for (let j = 0; j < x.length; j++) {
+      const xj = x[j] as unknown;
+      const yj = y[j] as unknown;
+      if (xj === yj) continue;
+      if (!Array.isArray(xj) || !Array.isArray(yj) || xj[0] !== yj[0] || xj[1] !== yj[1]) return false;
+    }
+  }
+  return true;
+}
+
 /** Equality of two rows over the union of their columns. */
 export function equalRows(a: Row | undefined, b: Row | undefined): boolean {
   if (a === undefined || b === undefined) return a === b;
   const cols = new Set([...Object.keys(a), ...Object.keys(b)]);
   for (const c of cols) if (!equalValues(a[c], b[c])) return false;
   return true;
+}
+
+/**
+ * Checks a value from a peer against its column's §3.2 <type>: the §5.1
+ * notation (a <map> for a map column, a <set> or one atom otherwise), every
+ * atom's <atomic-type>, and the number of elements (`min`..`max`). With
+ * `anySize`, the element count is not checked (an update2 diff lists the
+ * elements to toggle, not the resulting value).
+ */
+export function validateColumnValue(v: unknown, t: ColumnType, path = '', anySize = false): asserts v is Value {
+  let count: number;
+  if (t.value !== undefined) {
+    if (!isMap(v)) throw new OvsdbFormatError(SEC.map, `${brief(v)} is not a <map>, which the column's §3.2 <type> requires`, path);
+    const pairs = v[1] as unknown[];
+    for (let i = 0; i < pairs.length; i++) {
+      const p = pairs[i];
+      if (!Array.isArray(p) || p.length !== 2) throw new OvsdbFormatError(SEC.map, `pair ${i} is not a 2-element array`, path);
+      validateTypedAtom(p[0], t.key, `${path}[${i}][0]`);
+      validateTypedAtom(p[1], t.value, `${path}[${i}][1]`);
+    }
+    count = pairs.length;
+  } else if (Array.isArray(v) && v[0] === 'set') {
+    if (v.length !== 2 || !Array.isArray(v[1])) throw new OvsdbFormatError(SEC.set, 'must be ["set", [<atom>*]]', path);
+    const atoms = v[1] as unknown[];
+    for (let i = 0; i < atoms.length; i++) validateTypedAtom(atoms[i], t.key, `${path}[${i}]`);
+    count = atoms.length;
+  } else {
+    validateTypedAtom(v, t.key, path);
+    count = 1;
+  }
+  if (!anySize) validateColumnSize(count, t, path);
+}
+
+/** Checks that a column value of `count` elements fits its §3.2 <type>'s `min`..`max`. */
+export function validateColumnSize(count: number, t: ColumnType, path = ''): void {
+  if (count < t.min || count > t.max) {
+    const max = t.max === Infinity ? 'unlimited' : String(t.max);
+    throw new OvsdbFormatError(SEC.type, `${count} elements where the column allows ${t.min} to ${max}`, path);
+  }
+}
+
+/** Checks one atom against a §3.2 <base-type>'s <atomic-type> (a uuid must be a §5.1 <uuid>; integers are valid reals). */
+export function validateTypedAtom(a: unknown, base: BaseType, path = ''): asserts a is Atom {
+  switch (base.type) {
+    case 'integer':
+      if (typeof a === 'number' && Number.isInteger(a)) return;
+      break;
+    case 'real':
+      if (typeof a === 'number' && Number.isFinite(a)) return;
+      break;
+    case 'boolean':
+      if (typeof a === 'boolean') return;
+      break;
+    case 'string':
+      if (typeof a === 'string') return;
+      break;
+    case 'uuid':
+      if (isUuid(a)) return;
+      break;
+  }
+  const article = base.type === 'integer' ? 'an' : 'a';
+  throw new OvsdbFormatError(SEC.atom, `${brief(a)} is not ${article} ${base.type} (the column's §3.2 <atomic-type>)`, path);
 }
 
 // ---------------------------------------------------------------------------

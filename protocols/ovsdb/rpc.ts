@@ -11,9 +11,18 @@
  *
  * A peer that sends bytes we cannot parse, or JSON that is not a JSON-RPC
  * message, loses its own connection: a `closed` event carries the DecodeError.
+ * A peer that does not read what we send stops being read (common/read-gate),
+ * and is closed once it has read nothing for `stallTimeoutMs`.
+ *
+ * Messages are dispatched strictly in order. One over `LARGE_MESSAGE_BYTES`
+ * is parsed a slice at a time, and a handler may hold later messages while it
+ * works through one in slices ({@link OvsdbRpc.holdInbound}); reading stops
+ * meanwhile, so one host's huge update neither stalls the others nor piles up.
  */
 import { EventEmitter } from 'node:events';
+import { performance } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import {
   ErrorObject,
   JsonRpcError,
@@ -26,8 +35,15 @@ import {
 } from 'jsonrpc-lite';
 import winston from 'winston';
 import { ConnectionError, DecodeError, PlexusError, TimeoutError } from '../common/errors';
+import { ReadGate } from '../common/read-gate';
 import { OvsdbError } from './errors';
-import { JsonStream } from './json-stream';
+import { LargeJson, SlicedJsonParser } from './json-slices';
+import { JsonStream, type BufferBudget } from './json-stream';
+
+/** Messages longer than this are parsed a slice at a time (json-slices), not in one JSON.parse. */
+export const LARGE_MESSAGE_BYTES = 1024 * 1024;
+/** Work per slice of a large message before other connections get a turn. */
+export const SLICE_MS = 5;
 
 /** A decoded JSON-RPC message (jsonrpc-lite object). */
 export type RpcMessage = RequestObject | NotificationObject | SuccessObject | ErrorObject;
@@ -51,6 +67,12 @@ export interface RpcOptions {
   readonly inactivityProbeMs?: number;
   /** Largest JSON message accepted from the peer (default 64 MiB). */
   readonly maxMessageBytes?: number;
+  /** Shared by the connections of one listener: bytes they may hold together for incomplete messages. */
+  readonly inputBudget?: BufferBudget;
+  /** Stop reading from the peer while more than this many bytes wait for it to read (default 1 MiB). */
+  readonly maxUnsentBytes?: number;
+  /** Close a peer that reads nothing for this long while we wait for it (default 30000 ms). */
+  readonly stallTimeoutMs?: number;
   readonly logger?: winston.Logger;
   /** Peer name for logs. */
   readonly name?: string;
@@ -125,6 +147,11 @@ export class OvsdbRpc extends EventEmitter<RpcEvents> {
   private lastHeardMs = Date.now();
   private probeOutstanding = false;
   private probeTimer: NodeJS.Timeout | undefined;
+  private readonly gate: ReadGate;
+  /** Messages read but not dispatched yet, because an earlier one is still being handled. */
+  private readonly inbound: { readonly value: unknown; readonly offset: number }[] = [];
+  /** Handlers in progress (see holdInbound) that later messages wait for. */
+  private holding = 0;
   private readonly log: winston.Logger;
   readonly name: string;
 
@@ -135,7 +162,24 @@ export class OvsdbRpc extends EventEmitter<RpcEvents> {
     super();
     this.name = options.name ?? 'ovsdb';
     this.log = (options.logger ?? defaultLogger()).child({ module: 'ovsdb-rpc', peer: this.name });
-    this.stream = new JsonStream(options.maxMessageBytes === undefined ? {} : { maxMessageBytes: options.maxMessageBytes });
+    this.stream = new JsonStream({
+      deferAboveBytes: LARGE_MESSAGE_BYTES,
+      ...(options.maxMessageBytes === undefined ? {} : { maxMessageBytes: options.maxMessageBytes }),
+      ...(options.inputBudget === undefined ? {} : { budget: options.inputBudget }),
+    });
+    this.gate = new ReadGate(socket, {
+      ...(options.maxUnsentBytes === undefined ? {} : { maxUnsentBytes: options.maxUnsentBytes }),
+      ...(options.stallTimeoutMs === undefined ? {} : { stallTimeoutMs: options.stallTimeoutMs }),
+    });
+    this.gate.on('state', (state) => {
+      this.log.debug('reading from peer', { state, unsentBytes: this.gate.unsentBytes });
+      // A peer that took what we sent is alive, whatever the clock says about its silence.
+      if (state === 'flowing') this.lastHeardMs = Date.now();
+    });
+    this.gate.on('stalled', (err) => {
+      this.log.warn('peer does not read what we send, closing', { error: err.message });
+      this.close(err);
+    });
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err) => this.close(new ConnectionError(`socket error: ${err.message}`, { cause: err })));
     socket.on('close', () => this.close(new ConnectionError('peer closed the connection')));
@@ -210,7 +254,9 @@ export class OvsdbRpc extends EventEmitter<RpcEvents> {
   }
 
   private write(msg: RpcMessage): void {
-    this.socket.write(encodeRpcMessage(msg));
+    const bytes = Buffer.from(encodeRpcMessage(msg));
+    this.gate.noteWrite(bytes.length);
+    this.socket.write(bytes);
   }
 
   private onData(chunk: Buffer): void {
@@ -220,21 +266,72 @@ export class OvsdbRpc extends EventEmitter<RpcEvents> {
     try {
       values = this.stream.push(chunk);
     } catch (err) {
-      this.log.warn('bad bytes from peer, closing', { error: (err as Error).message });
+      this.log.warn('cannot read from peer, closing', { error: (err as Error).message });
       return this.close(asPlexusError(err));
     }
     const offsets = this.stream.lastOffsets;
-    for (const [i, value] of values.entries()) {
-      if (this.state === 'closed') return;
-      let msg: RpcMessage;
-      try {
-        msg = decodeRpcMessage(value, offsets[i] ?? this.stream.messageOffset);
-      } catch (err) {
-        this.log.warn('bad JSON-RPC message from peer, closing', { error: (err as Error).message });
-        return this.close(asPlexusError(err));
-      }
-      this.dispatch(msg);
+    for (const [i, value] of values.entries()) this.inbound.push({ value, offset: offsets[i] ?? this.stream.messageOffset });
+    this.drainInbound();
+    if (this.state === 'open') this.gate.check();
+  }
+
+  /** Dispatches what has been read, in order, unless an earlier message is still being handled. */
+  private drainInbound(): void {
+    while (this.holding === 0 && this.state === 'open') {
+      const next = this.inbound.shift();
+      if (next === undefined) return;
+      if (next.value instanceof LargeJson) this.holdInbound(this.parseInSlices(next.value));
+      else this.decodeAndDispatch(next.value, next.offset);
     }
+  }
+
+  /**
+   * Holds every later message, and reading from the peer, until `work`
+   * settles: for a message handled in slices (a large update), so messages stay
+   * in order and input does not pile up meanwhile. The caller handles `work`'s
+   * failure (typically by closing the connection).
+   */
+  holdInbound(work: Promise<unknown>): void {
+    this.holding++;
+    const release = this.gate.hold();
+    const done = (): void => {
+      this.holding--;
+      release();
+      // We were busy, not the peer silent.
+      this.lastHeardMs = Date.now();
+      this.drainInbound();
+    };
+    work.then(done, done);
+  }
+
+  /** Parses a large message a slice at a time, yielding to the event loop in between, then dispatches it. */
+  private async parseInSlices(text: LargeJson): Promise<void> {
+    const parser = new SlicedJsonParser(text);
+    const startedMs = performance.now();
+    let slices = 1;
+    try {
+      while (!parser.step(SLICE_MS)) {
+        slices++;
+        await yieldToEventLoop();
+        if (this.state !== 'open') return;
+      }
+    } catch (err) {
+      this.log.warn('cannot read from peer, closing', { error: (err as Error).message });
+      return this.close(asPlexusError(err));
+    }
+    this.log.debug('large message parsed in slices', { bytes: text.bytes.length, slices, ms: Math.round(performance.now() - startedMs) });
+    this.decodeAndDispatch(parser.value, text.offset);
+  }
+
+  private decodeAndDispatch(value: unknown, offset: number): void {
+    let msg: RpcMessage;
+    try {
+      msg = decodeRpcMessage(value, offset);
+    } catch (err) {
+      this.log.warn('bad JSON-RPC message from peer, closing', { error: (err as Error).message });
+      return this.close(asPlexusError(err));
+    }
+    this.dispatch(msg);
   }
 
   private dispatch(msg: RpcMessage): void {
@@ -283,6 +380,9 @@ export class OvsdbRpc extends EventEmitter<RpcEvents> {
 
   private checkProbe(): void {
     if (this.state === 'closed') return;
+    // While we do not read the peer we cannot hear it: the read gate judges it meanwhile,
+    // or we are busy with a large message it sent.
+    if (!this.gate.isReading) return this.armProbe(this.probeMs);
     const silentMs = Date.now() - this.lastHeardMs;
     if (silentMs < this.probeMs) return this.armProbe(this.probeMs - silentMs);
     if (this.probeOutstanding) {
@@ -300,6 +400,8 @@ export class OvsdbRpc extends EventEmitter<RpcEvents> {
     if (this.state === 'closed') return;
     this.setState('closed');
     clearTimeout(this.probeTimer);
+    this.gate.dispose();
+    this.stream.dispose();
     const reason = error ?? new ConnectionError('connection closed');
     for (const [id, p] of this.pending) {
       this.settle(id);

@@ -140,6 +140,7 @@ export class OvsdbSession extends EventEmitter<SessionEvents> {
   private readonly backoff: Backoff;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private nextMonitorId = 1;
+  private peerAddress: string | undefined;
   private readonly log: winston.Logger;
 
   private constructor(
@@ -180,8 +181,14 @@ export class OvsdbSession extends EventEmitter<SessionEvents> {
   static accept(socket: net.Socket, options: SessionOptions = {}): OvsdbSession {
     const name = socket.remoteAddress ? `${socket.remoteAddress}:${socket.remotePort}` : 'unix';
     const session = new OvsdbSession(undefined, name, options);
+    session.peerAddress = socket.remoteAddress;
     session.attach(socket);
     return session;
+  }
+
+  /** A passive session's peer IP address (undefined over unix sockets and for active sessions). */
+  get remoteAddress(): string | undefined {
+    return this.peerAddress;
   }
 
   get currentState(): SessionState {
@@ -234,6 +241,9 @@ export class OvsdbSession extends EventEmitter<SessionEvents> {
       ...(o.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: o.requestTimeoutMs }),
       ...(o.inactivityProbeMs === undefined ? {} : { inactivityProbeMs: o.inactivityProbeMs }),
       ...(o.maxMessageBytes === undefined ? {} : { maxMessageBytes: o.maxMessageBytes }),
+      ...(o.inputBudget === undefined ? {} : { inputBudget: o.inputBudget }),
+      ...(o.maxUnsentBytes === undefined ? {} : { maxUnsentBytes: o.maxUnsentBytes }),
+      ...(o.stallTimeoutMs === undefined ? {} : { stallTimeoutMs: o.stallTimeoutMs }),
       ...(o.logger === undefined ? {} : { logger: o.logger }),
       name: this.name,
     });
@@ -287,7 +297,9 @@ export class OvsdbSession extends EventEmitter<SessionEvents> {
       const update = parseUpdateNotification(method, params);
       if (update) {
         const monitor = typeof update.monitorId === 'string' ? this.monitors.get(update.monitorId) : undefined;
-        monitor?.handleUpdate(update.updates, update.format);
+        const pending = monitor?.handleUpdate(update.updates, update.format);
+        // A large update goes in over several turns: later messages wait for it.
+        if (pending) rpc.holdInbound(pending.catch((err: unknown) => this.dropMalformed(rpc, method, err)));
         return;
       }
       if (method === 'locked' || method === 'stolen') {
@@ -297,11 +309,14 @@ export class OvsdbSession extends EventEmitter<SessionEvents> {
       }
       this.status({ type: 'notification', method, params });
     } catch (err) {
-      // A replica that missed or misread an update cannot be trusted: drop the
-      // connection; the reconnect resyncs everything.
-      this.log.warn('malformed notification, closing connection', { method, error: (err as Error).message });
-      rpc.close(asPlexusError(err));
+      this.dropMalformed(rpc, method, err);
     }
+  }
+
+  /** A replica that missed or misread an update cannot be trusted: drop the connection; the reconnect resyncs everything. */
+  private dropMalformed(rpc: OvsdbRpc, method: string, err: unknown): void {
+    this.log.warn('malformed notification, closing connection', { method, error: (err as Error).message });
+    rpc.close(asPlexusError(err));
   }
 
   private onDisconnect(error: PlexusError | undefined): void {

@@ -25,6 +25,7 @@ import {
   writeProblemResponses,
 } from './schemas';
 import type { ApiDeps } from './server';
+import { resolveEndpointPolicyRefs } from './policy-refs';
 
 function view(e: Versioned<Endpoint>, b: Binding | undefined) {
   return { ...e.value, revision: e.revision, status: b?.status ?? 'pending', host: b?.host ?? null, ofport: b?.ofport ?? null };
@@ -35,6 +36,7 @@ interface EndpointMergePatch {
   readonly name?: string | null;
   readonly labels?: Readonly<Record<string, string | null>>;
   readonly securityGroups?: readonly string[] | null;
+  readonly qosPolicy?: string | null;
 }
 
 function isMergePatch(req: FastifyRequest): boolean {
@@ -43,7 +45,8 @@ function isMergePatch(req: FastifyRequest): boolean {
 
 /** Applies a merge patch to the current record: the result is an ordinary (replacing) patch. */
 export function applyEndpointMergePatch(cur: Endpoint, patch: EndpointMergePatch): EndpointPatch {
-  const out: { name?: string; labels?: Record<string, string>; securityGroups?: string[] } = {};
+  const out: { name?: string; labels?: Record<string, string>; securityGroups?: string[]; qosPolicy?: string | null } = {};
+  if (patch.qosPolicy !== undefined) out.qosPolicy = patch.qosPolicy;
   if (patch.name !== undefined) out.name = patch.name ?? '';
   if (patch.securityGroups !== undefined) out.securityGroups = [...(patch.securityGroups ?? [])];
   if (patch.labels !== undefined) {
@@ -101,7 +104,8 @@ export function registerEndpointRoutes(app: FastifyInstance, deps: ApiDeps): voi
         if (existing) throw new ResourceConflictError('duplicate', `endpoint "${req.body.id}" already exists`, { endpoint: req.body.id });
       }
       await checkEndpointNameFree(model, network.value.tenant, req.body.name ?? '');
-      const e = await model.createEndpoint({ ...req.body, network: network.value.id });
+      const refs = await resolveEndpointPolicyRefs(req, deps, network.value.tenant, req.body);
+      const e = await model.createEndpoint({ ...req.body, ...refs, network: network.value.id });
       setEtag(reply, e.revision);
       return reply.status(201).header('location', `/v1/endpoints/${encodeURIComponent(e.value.id)}`).send(view(e, undefined));
     },
@@ -132,6 +136,7 @@ export function registerEndpointRoutes(app: FastifyInstance, deps: ApiDeps): voi
         ...(routers.length ? { routers } : {}),
         ...(floatingIps.length ? { floatingIps } : {}),
         ...(flows !== undefined ? { flows } : {}),
+        ...(deps.policyOf ? { policy: await deps.policyOf(e.value.id) } : {}),
       };
     },
   );
@@ -157,7 +162,8 @@ export function registerEndpointRoutes(app: FastifyInstance, deps: ApiDeps): voi
       }
       // A merge is computed from the record just read: it must apply to exactly that revision.
       const ifMatch = ifMatchOf(req) ?? (isMergePatch(req) ? cur.revision : undefined);
-      const e = await model.updateEndpoint(cur.value.id, patch, ifMatch);
+      const tenant = (await findNetwork(req, model, cur.value.network)).value.tenant;
+      const e = await model.updateEndpoint(cur.value.id, { ...patch, ...(await resolveEndpointPolicyRefs(req, deps, tenant, patch)) }, ifMatch);
       setEtag(reply, e.revision);
       return view(e, cur.binding);
     },

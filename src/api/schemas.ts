@@ -107,6 +107,8 @@ const labelsPatch = { type: 'object', additionalProperties: { type: ['string', '
 const endpointName = { type: 'string', maxLength: 253, pattern: '^[^/\\s]*$', description: 'unique in its tenant when set; accepted wherever the id is' } as const;
 const groups = { type: 'array', items: { type: 'string', minLength: 1, maxLength: 253 }, maxItems: 64 } as const;
 const kind = { type: 'string', enum: ['vm', 'container', 'other'] } as const;
+/** A QoS policy id or name (SPEC §3); null: none (the network's applies to an endpoint). */
+const qosPolicyRef = { type: ['string', 'null'], minLength: 1, maxLength: 253, description: 'QoS policy id or name; null removes it' } as const;
 const mtu = { type: 'integer', minimum: 576, maximum: 9000 } as const;
 const status = { type: 'string', enum: ['pending', 'bound', 'installed', 'down'] } as const;
 
@@ -128,6 +130,7 @@ export const networkSchema = {
     mtu: { type: 'integer' },
     external: { type: 'boolean', description: 'an external network: reaches hosts through plexus-bridge-mappings' },
     physicalNetwork: { type: 'string', description: 'the name hosts map to a bridge (external networks)' },
+    qosPolicy: { type: ['string', 'null'], description: 'QoS policy of endpoints without their own' },
     ...timestamps,
     revision,
   },
@@ -162,6 +165,7 @@ const endpointProperties = {
   kind,
   labels,
   securityGroups: { type: 'array', items: { type: 'string' } },
+  qosPolicy: { type: ['string', 'null'], description: 'QoS policy id (else the network\'s)' },
   ...timestamps,
   revision,
   status: { ...status, description: "from the endpoint's binding; pending until a host reports it" },
@@ -198,6 +202,7 @@ export const endpointDetailSchema = {
       type: 'array',
       items: { type: 'object', properties: { id: { type: 'string' }, address: { type: 'string' }, fixedIp: { type: 'string' }, network: { type: 'string' } } },
     },
+    policy: { description: 'effective security rules (remote groups resolved to addresses), the QoS policy in force, and the flows each produced' },
   },
   required: ['id', 'network', 'mac', 'ips', 'status', 'host', 'ofport'],
 } as const;
@@ -224,7 +229,7 @@ export const createNetworkBody = {
   required: ['name'],
   additionalProperties: false,
 } as const;
-export const patchNetworkBody = { type: 'object', properties: { name, mtu }, additionalProperties: false, minProperties: 1 } as const;
+export const patchNetworkBody = { type: 'object', properties: { name, mtu, qosPolicy: qosPolicyRef }, additionalProperties: false, minProperties: 1 } as const;
 
 export const createSubnetBody = {
   type: 'object',
@@ -257,6 +262,7 @@ export const createEndpointBody = {
     ips: { type: 'array', items: address, maxItems: 16, description: 'omitted: one address allocated per subnet' },
     kind,
     securityGroups: groups,
+    qosPolicy: qosPolicyRef,
     labels,
   },
   required: ['network'],
@@ -264,14 +270,14 @@ export const createEndpointBody = {
 } as const;
 export const patchEndpointBody = {
   type: 'object',
-  properties: { name: endpointName, labels, securityGroups: groups },
+  properties: { name: endpointName, labels, securityGroups: groups, qosPolicy: qosPolicyRef },
   additionalProperties: false,
   minProperties: 1,
 } as const;
 /** PATCH with application/merge-patch+json (RFC 7386): labels merge, null deletes. */
 export const mergePatchEndpointBody = {
   type: 'object',
-  properties: { name: { ...endpointName, type: ['string', 'null'] }, labels: labelsPatch, securityGroups: { ...groups, type: ['array', 'null'] } },
+  properties: { name: { ...endpointName, type: ['string', 'null'] }, labels: labelsPatch, securityGroups: { ...groups, type: ['array', 'null'] }, qosPolicy: qosPolicyRef },
   additionalProperties: false,
   minProperties: 1,
 } as const;

@@ -21,6 +21,9 @@ import { registerEndpointRoutes } from './endpoints';
 import { registerEventRoutes } from './events';
 import { registerHostRoutes } from './hosts';
 import { registerNetworkRoutes } from './networks';
+import { policySchemas } from './policy-schemas';
+import { registerQosPolicyRoutes } from './qos-policies';
+import { registerSecurityGroupRoutes } from './security-groups';
 import { describeOpenApi } from './openapi';
 import { ApiError, PROBLEM_TYPE, problemOf, toProblem } from './problems';
 import { checkRequestStrings } from './strings';
@@ -30,6 +33,7 @@ import { registerFloatingIpRoutes } from './floating-ips';
 import { registerRouterRoutes } from './routers';
 import { registerTenantRoutes } from './tenants';
 import { registerTraceRoutes, type TraceSource } from './trace';
+import { registerUiRoutes } from './ui';
 
 export interface ReadyReport {
   readonly ready: boolean;
@@ -68,6 +72,10 @@ export interface ApiDeps {
   readonly trace?: TraceSource;
   /** The change feed behind GET /v1/events. */
   readonly events?: EventFeed;
+  /** Effective security rules, QoS and the flows each produced, for the drill-down (undefined: not known here). */
+  readonly policyOf?: (endpointId: string) => unknown;
+  /** The web view's bundle served at /ui (default: dist/ui of this installation). */
+  readonly uiDir?: string;
   readonly cluster?: {
     members(): readonly MemberRecord[];
     masters(): ReadonlyMap<string, { readonly member: string; readonly generation: bigint }>;
@@ -133,6 +141,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   app.addSchema(problemSchema);
   app.addSchema(hostSchema);
   for (const schema of modelSchemas) app.addSchema(schema);
+  for (const schema of policySchemas) app.addSchema(schema);
   await app.register(swagger, describeOpenApi(deps.version, tokens.length > 0));
 
   // RFC 7386 merge patches are JSON too.
@@ -219,11 +228,14 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   registerNetworkRoutes(app, deps);
   registerSubnetRoutes(app, deps);
   registerEndpointRoutes(app, deps);
+  registerSecurityGroupRoutes(app, deps);
+  registerQosPolicyRoutes(app, deps);
   registerClusterRoutes(app, deps);
   registerTraceRoutes(app, deps);
   registerEventRoutes(app, deps);
   registerRouterRoutes(app, deps);
   registerFloatingIpRoutes(app, deps);
+  registerUiRoutes(app, deps.uiDir);
   app.get('/metrics', { config: { public: true }, schema: { hide: true } }, async (_req, reply) => {
     if (!deps.metrics) return reply.status(404).type(PROBLEM_TYPE).send(problemOf(404, 'metrics are not enabled'));
     return reply.type(deps.metrics.contentType).send(await deps.metrics.metrics());

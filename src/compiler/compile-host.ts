@@ -22,6 +22,7 @@ import { compileL2Endpoint, compileL2Network } from './l2';
 import { compileL3Neighbor, compileRouter, networksOfRouter, routedPeers, routerPartition, routersOf } from './l3';
 import { compileRouterExternal, externalPartition } from './nat';
 import { compilePipeline } from './pipeline';
+import { compileEndpointPolicy, compileMemberFlows } from './policy';
 import { compileLocalPort } from './port';
 import { networksOnHost, placedEndpoints, type HostContext, type Placed, type Snapshot } from './snapshot';
 
@@ -38,7 +39,14 @@ export function isPresent(placed: readonly Placed[], hostId: string): boolean {
 export function compileNetworkBase(snapshot: Snapshot, host: HostContext, networkId: string, placed: readonly Placed[] = placedEndpoints(snapshot, networkId)): Flow[] {
   const network = snapshot.networks.get(networkId);
   if (!network || !isPresent(placed, host.id)) return [];
-  return [...compileDhcp(network, snapshot.subnetsByNetwork.get(networkId) ?? []), ...compileL2Network(network, host, placed)];
+  return [...compileDhcp(network, snapshot.subnetsByNetwork.get(networkId) ?? []), ...compileL2Network(network, host, placed, routingHosts(snapshot, networkId))];
+}
+
+/** Hosts where a network routed to `networkId` (through one of its routers) is present: they route into it. */
+export function routingHosts(snapshot: Snapshot, networkId: string): Set<string> {
+  const out = new Set<string>();
+  for (const peer of routedPeers(snapshot, networkId)) for (const p of placedEndpoints(snapshot, peer)) out.add(p.host);
+  return out;
 }
 
 /**
@@ -68,6 +76,9 @@ export function compileEndpoint(snapshot: Snapshot, host: HostContext, p: Placed
     ...compileNdResponder(network, p),
     ...compileL2Endpoint(network, host, p),
     ...(routed ? compileL3Neighbor(network, p) : []),
+    // Security policy (policy.ts): the endpoint's own rules where it is attached, its address in remote groups everywhere.
+    ...(p.host === host.id ? compileEndpointPolicy(snapshot, p) : []),
+    ...compileMemberFlows(snapshot, network, p),
   ];
 }
 

@@ -11,7 +11,7 @@ import { createLogger, type Logger } from '../log';
 import { Collection } from '../store/collection';
 import { EmbeddedEtcd } from '../store/embedded-etcd';
 import { Keys } from '../store/keys';
-import type { Binding, HostRecord } from '../store/model';
+import type { HostRecord } from '../store/model';
 import { BindingWriter } from '../store/bindings';
 import { EventFeed } from '../store/event-feed';
 import { ModelCache } from '../store/model-cache';
@@ -77,7 +77,10 @@ export async function startDaemon(config: Config, log: Logger, signal?: AbortSig
     stops.push(() => events.stop());
 
     const southboundTls = tlsServerOptions(config);
-    const switches = new SwitchServer(log.child({ module: 'openflow' }), southboundTls ? { tls: southboundTls } : {});
+    const switches = new SwitchServer(log.child({ module: 'openflow' }), {
+      maxConnectionsPerAddress: config.maxConnectionsPerAddress,
+      ...(southboundTls ? { tls: southboundTls } : {}),
+    });
     const openflowPort = await switches.listen(config.listenOpenflow.host, config.listenOpenflow.port);
     stops.push(() => switches.close());
 
@@ -112,7 +115,7 @@ export async function startDaemon(config: Config, log: Logger, signal?: AbortSig
       model,
       flowsOf: (endpointId) => overlay?.endpointFlows(endpointId),
       events,
-      trace: { model: cache, tunnelPorts: (hostId) => overlay?.programmer.tunnelPortsOf(hostId) },
+      trace: { model: cache, contextOf: (hostId) => overlay?.programmer.contextOf(hostId) },
       readiness: async () => {
         const etcdOk = await client
           .get(keys.probe())
@@ -125,7 +128,12 @@ export async function startDaemon(config: Config, log: Logger, signal?: AbortSig
     const apiAddr = api.server.address();
     const apiPort = typeof apiAddr === 'object' && apiAddr ? apiAddr.port : config.listenApi.port;
 
-    ovsdb = new HostListener(log.child({ module: 'ovsdb' }), (link) => manager?.attach(link), southboundTls);
+    ovsdb = new HostListener(log.child({ module: 'ovsdb' }), (link) => manager?.attach(link), {
+      maxConnectionsPerAddress: config.maxConnectionsPerAddress,
+      maxMessageBytes: config.ovsdbMaxMessageBytes,
+      maxBufferedBytes: config.ovsdbMaxBufferedBytes,
+      ...(southboundTls ? { tls: southboundTls } : {}),
+    });
     const ovsdbPort = await ovsdb.listen(config.listenOvsdb.host, config.listenOvsdb.port);
     stops.push(() => ovsdb!.close());
 
@@ -149,7 +157,7 @@ export async function startDaemon(config: Config, log: Logger, signal?: AbortSig
     manager = new HostManager(hosts, switches, { mastery: ownership }, log.child({ module: 'hosts' }));
     overlay = startOverlay({
       cache,
-      bindings: new BindingWriter(new Collection<Binding>(client, keys.bindings())),
+      bindings: new BindingWriter(client, keys),
       switches,
       hostManager: manager,
       mastery: ownership,

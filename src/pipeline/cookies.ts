@@ -31,6 +31,14 @@ export const FEATURE = {
   L3_NEIGHBOR: 0x08,
   /** External networks: a patch port's classify, ARP for router gateway / floating addresses there. */
   EXTERNAL: 0x14,
+  /** Security policy, per local endpoint with groups: conntrack entry, neighbor discovery (object: the endpoint). */
+  POLICY_PORT: 0x10,
+  /** Security policy, per rule: allow, commit, established (object: the rule id, so a trace names the rule). */
+  POLICY_RULE: 0x11,
+  /** Security policy, per remote group member address (object: the member endpoint). */
+  POLICY_MEMBER: 0x12,
+  /** QoS, per endpoint: meters, DSCP (object: the endpoint). */
+  QOS: 0x13,
 } as const;
 
 export type Feature = (typeof FEATURE)[keyof typeof FEATURE];

@@ -20,6 +20,10 @@
  *   <prefix>routers/<router-id>                    Router
  *   <prefix>router-names/<tenant>/<name>           router id (string): names unique per tenant
  *   <prefix>router-subnets/<subnet-id>             router id (string): a subnet is on one router at most
+ *   <prefix>security-groups/<group-id>             SecurityGroup (rules inside the record)
+ *   <prefix>security-group-names/<tenant>/<name>   group id (string): names unique per tenant
+ *   <prefix>qos-policies/<policy-id>               QosPolicy
+ *   <prefix>qos-policy-names/<tenant>/<name>       policy id (string): names unique per tenant
  *   <prefix>probe                                  never written: read to learn the store revision, or
  *                                                  whether etcd answers at all
  *
@@ -97,6 +101,24 @@ export class Keys {
   }
   master(hostId: string): string {
     return `${this.masters()}${hostId}`;
+  }
+  securityGroups(): string {
+    return `${this.prefix}security-groups/`;
+  }
+  securityGroup(id: string): string {
+    return `${this.securityGroups()}${id}`;
+  }
+  securityGroupName(tenant: string, name: string): string {
+    return `${this.prefix}security-group-names/${tenant}/${name}`;
+  }
+  qosPolicies(): string {
+    return `${this.prefix}qos-policies/`;
+  }
+  qosPolicy(id: string): string {
+    return `${this.qosPolicies()}${id}`;
+  }
+  qosPolicyName(tenant: string, name: string): string {
+    return `${this.prefix}qos-policy-names/${tenant}/${name}`;
   }
   probe(): string {
     return `${this.prefix}probe`;

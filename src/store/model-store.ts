@@ -18,6 +18,8 @@ import type { Versioned } from './collection';
 import { EndpointStore, type CreateEndpointInput, type EndpointDetail, type EndpointPatch } from './endpoint-store';
 import type { Keys } from './keys';
 import type { Binding, Endpoint, Network, Subnet, Tenant } from './model';
+import { QosPolicyStore } from './qos-policy-store';
+import { SecurityGroupStore } from './security-group-store';
 import { NetworkStore, type CreateNetworkInput, type NetworkPatch } from './network-store';
 import { SubnetStore, type CreateSubnetInput, type SubnetPatch } from './subnet-store';
 import { TenantStore, type CreateTenantInput, type TenantPatch } from './tenant-store';
@@ -36,6 +38,9 @@ export class ModelStore {
   readonly routers: RouterStore;
   /** Floating IPs (floating-ip-store.ts); the routes call it directly. */
   readonly floatingIps: FloatingIpStore;
+  /** Security policy (SPEC §3): used by the API directly (api/security-groups.ts, api/qos-policies.ts). */
+  readonly securityGroups: SecurityGroupStore;
+  readonly qosPolicies: QosPolicyStore;
 
   constructor(client: Etcd3, keys: Keys) {
     const ctx = { client, keys };
@@ -45,6 +50,8 @@ export class ModelStore {
     this.endpoints = new EndpointStore(ctx);
     this.routers = new RouterStore(ctx);
     this.floatingIps = new FloatingIpStore(ctx);
+    this.securityGroups = new SecurityGroupStore(ctx);
+    this.qosPolicies = new QosPolicyStore(ctx);
   }
 
   listTenants(): Promise<Versioned<Tenant>[]> {

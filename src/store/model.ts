@@ -24,6 +24,8 @@ export interface Network {
   readonly external?: boolean;
   /** The physical network name hosts map to a bridge (`physnet1` in `physnet1:br-ex`); only when external. */
   readonly physicalNetwork?: string;
+  /** QoS policy id for endpoints without their own; absent or null: none. */
+  readonly qosPolicy?: string | null;
   readonly createdAt: string;
   readonly updatedAt: string;
 }
@@ -68,6 +70,8 @@ export interface Endpoint {
   readonly kind: EndpointKind;
   readonly labels: Readonly<Record<string, string>>;
   readonly securityGroups: readonly string[];
+  /** QoS policy id; absent or null: the network's, if any. */
+  readonly qosPolicy?: string | null;
   readonly createdAt: string;
   readonly updatedAt: string;
 }
@@ -187,6 +191,65 @@ export interface FloatingIp {
   /** The endpoint it is assigned to, and which of its IPs, or null when unassigned. */
   readonly endpoint: string | null;
   readonly fixedIp: string | null;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+// Security policy (SPEC §3): security groups with stateful rules, QoS policies.
+
+export type RuleDirection = 'ingress' | 'egress';
+export type RuleEthertype = 'IPv4' | 'IPv6';
+/** A protocol by name, or an IP protocol number (0..255); absent = any. */
+export type RuleProtocol = 'tcp' | 'udp' | 'icmp' | 'icmpv6' | number;
+
+/**
+ * One rule of a security group. Rules only allow; what no rule allows is
+ * dropped (ingress) — connections are tracked, so replies and related
+ * traffic of an allowed connection pass in both directions.
+ */
+export interface SecurityGroupRule {
+  readonly id: string;
+  readonly direction: RuleDirection;
+  readonly ethertype: RuleEthertype;
+  readonly protocol?: RuleProtocol;
+  /** TCP/UDP destination port range (inclusive); absent = every port. */
+  readonly portMin?: number;
+  readonly portMax?: number;
+  /** ICMP/ICMPv6 type and code; absent = any. */
+  readonly icmpType?: number;
+  readonly icmpCode?: number;
+  /** The peer: a CIDR of the rule's family, or the members of a group of the same tenant; neither = anywhere. */
+  readonly remoteCidr?: string;
+  readonly remoteGroup?: string;
+}
+
+export interface SecurityGroup {
+  readonly id: string;
+  readonly name: string;
+  readonly tenant: string;
+  readonly description: string;
+  readonly rules: readonly SecurityGroupRule[];
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+/** A rate limit: kbit/s and a burst in kbit (default: a tenth of a second at the rate). */
+export interface RateLimit {
+  readonly rateKbps: number;
+  readonly burstKb: number;
+}
+
+/** QoS of an endpoint (or of every endpoint of a network without its own): rate limits and DSCP marking. */
+export interface QosPolicy {
+  readonly id: string;
+  readonly name: string;
+  readonly tenant: string;
+  /** What the endpoint sends. */
+  readonly egress?: RateLimit;
+  /** What the endpoint receives. */
+  readonly ingress?: RateLimit;
+  /** DSCP (0..63) written into the IP header of what the endpoint sends. */
+  readonly dscp?: number;
   readonly createdAt: string;
   readonly updatedAt: string;
 }

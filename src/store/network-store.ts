@@ -28,6 +28,8 @@ export interface CreateNetworkInput {
 export interface NetworkPatch {
   readonly name?: string;
   readonly mtu?: number;
+  /** QoS policy id for its endpoints without their own (the API resolves names); null removes it. */
+  readonly qosPolicy?: string | null;
 }
 
 /** `external` and `physicalNetwork` come together (SPEC §3); the name is what hosts map in plexus-bridge-mappings. */
@@ -100,7 +102,7 @@ export class NetworkStore {
     const newName = patch.name === undefined ? undefined : checkName('network name', patch.name);
     const mtu = patch.mtu === undefined ? undefined : checkMtu(patch.mtu);
     return modifyRecord(this.ctx, keys.network(id), () => this.load(id, idOrName), ifMatch, async (cur) => {
-      const value: Network = { ...cur, ...(newName !== undefined ? { name: newName } : {}), ...(mtu !== undefined ? { mtu } : {}), updatedAt: isoNow() };
+      const value: Network = { ...cur, ...(newName !== undefined ? { name: newName } : {}), ...(mtu !== undefined ? { mtu } : {}), ...(patch.qosPolicy !== undefined ? { qosPolicy: patch.qosPolicy } : {}), updatedAt: isoNow() };
       if (newName === undefined || newName === cur.name) return { value };
       const newKey = keys.networkName(cur.tenant, newName);
       const holder = await getString(this.ctx, newKey);

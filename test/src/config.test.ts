@@ -55,6 +55,19 @@ describe('config', () => {
     });
   }
 
+  it('bounds connections per address and buffered OVSDB input (issue 18), configurable', () => {
+    const c = loadConfig([], {});
+    assert.equal(c.maxConnectionsPerAddress, 2048);
+    assert.equal(c.ovsdbMaxMessageBytes, 64 * 1024 * 1024);
+    assert.equal(c.ovsdbMaxBufferedBytes, 128 * 1024 * 1024);
+    const set = loadConfig(['--max-connections-per-address', '5000', '--ovsdb-max-message-mib', '256'], { PLEXUS_OVSDB_MAX_BUFFERED_MIB: '1024' });
+    assert.equal(set.maxConnectionsPerAddress, 5000);
+    assert.equal(set.ovsdbMaxMessageBytes, 256 * 1024 * 1024);
+    assert.equal(set.ovsdbMaxBufferedBytes, 1024 * 1024 * 1024);
+    assert.throws(() => loadConfig(['--max-connections-per-address', '0'], {}), /max-connections-per-address: "0" is not a number from 1/);
+    assert.throws(() => loadConfig(['--ovsdb-max-buffered-mib', '32'], {}), /ovsdb-max-buffered-mib \(32\) must be at least ovsdb-max-message-mib \(64\)/);
+  });
+
   it('rejects unknown keys and non-mappings in the config file', () => {
     const unknown = join(dir, 'c.yaml');
     writeFileSync(unknown, 'listen-apii: 1.2.3.4:5\n');

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { DecodeError } from '../../../protocols/common/errors';
-import { JsonStream } from '../../../protocols/ovsdb/json-stream';
+import { BufferBudget, JsonStream } from '../../../protocols/ovsdb/json-stream';
 
 const MESSAGES: unknown[] = [
   { id: 1, method: 'echo', params: [] },
@@ -81,6 +81,26 @@ describe('ovsdb json-stream', () => {
       for (let i = 0; i < 100; i++) s.push(Buffer.alloc(100, 0x61));
     }, (e: unknown) => e instanceof DecodeError && /larger than 1024/.test(e.message));
     assert.deepEqual(new JsonStream({ maxMessageBytes: 1024 }).push(Buffer.from(JSON.stringify({ a: 'x'.repeat(1000) }))).length, 1);
+  });
+
+  it('counts what incomplete values hold against a budget shared by several streams', () => {
+    const budget = new BufferBudget(100);
+    const a = new JsonStream({ budget });
+    const b = new JsonStream({ budget });
+    a.push(Buffer.from('{"a":"' + 'x'.repeat(54)));
+    assert.equal(budget.usedBytes, 60);
+    // b would take the budget over 100: b fails, a is untouched.
+    assert.throws(() => b.push(Buffer.from('{"b":"' + 'y'.repeat(44))), (e: unknown) => e instanceof DecodeError && /all connections would hold more than/.test(e.message));
+    assert.equal(budget.usedBytes, 60);
+    // A value that completes gives back what it held; a disposed stream too.
+    assert.deepEqual(a.push(Buffer.from('"}{"c":"')), [{ a: 'x'.repeat(54) }]);
+    assert.equal(budget.usedBytes, 6);
+    a.dispose();
+    assert.equal(budget.usedBytes, 0);
+    assert.throws(() => a.push(Buffer.from('{}')), DecodeError);
+    // Values complete within one chunk take nothing.
+    const c = new JsonStream({ budget: new BufferBudget(1) });
+    assert.deepEqual(c.push(Buffer.from(JSON.stringify({ big: 'z'.repeat(1000) }))).length, 1);
   });
 
   it('rejects nesting deeper than the limit', () => {

@@ -115,6 +115,34 @@ describe('ovsdb rpc peer', () => {
     }
   });
 
+  it('keeps messages in order behind a large message (parsed in slices) and behind a held handler', async () => {
+    const { rpc, peer, events, done } = await pair({ inactivityProbeMs: 0 });
+    try {
+      const order: string[] = [];
+      let release: () => void = () => undefined;
+      rpc.on('event', (e: RpcEvent) => {
+        if (e.kind !== 'notification') return;
+        order.push(e.method);
+        // The handler of "slow" takes until we release it.
+        if (e.method === 'slow') rpc.holdInbound(new Promise<void>((r) => (release = r)));
+      });
+      const pending = rpc.request('list_dbs', []).then((r) => order.push(`reply ${JSON.stringify(r)}`));
+      const big = JSON.stringify({ method: 'big', params: ['x'.repeat(3 * 1024 * 1024)], id: null });
+      peer.write(big + '{"method":"slow","params":[],"id":null}{"id":1,"result":["db"],"error":null}');
+      await waitFor('slow handler running', () => order.includes('slow'), 5000);
+      await new Promise((r) => setTimeout(r, 50));
+      assert.deepEqual(order, ['big', 'slow'], 'the reply waits for the held handler');
+      release();
+      await pending;
+      assert.deepEqual(order, ['big', 'slow', 'reply ["db"]']);
+      const bigEvent = events.find((e) => e.kind === 'notification' && e.method === 'big');
+      assert.ok(bigEvent?.kind === 'notification');
+      assert.equal((bigEvent.params[0] as string).length, 3 * 1024 * 1024);
+    } finally {
+      done();
+    }
+  });
+
   it('closes on garbage, rejecting pending requests with ConnectionError', async () => {
     const { rpc, peer, events, done } = await pair({ inactivityProbeMs: 0 });
     try {
@@ -154,6 +182,50 @@ describe('ovsdb rpc peer', () => {
       assert.deepEqual(received[1], { method: 'cancel', params: [(received[0] as { id: number }).id], id: null });
     } finally {
       done();
+    }
+  });
+});
+
+describe('ovsdb rpc peer that does not read', function () {
+  this.timeout(20_000);
+  it('stops reading from a peer that sends echo requests and never reads the replies, then drops it', async () => {
+    const server = net.createServer();
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const accepted = new Promise<net.Socket>((r) => server.once('connection', r));
+    // The attacker: sends and never reads (no 'data' listener, so its socket is never drained).
+    const attacker = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
+    attacker.on('error', () => undefined);
+    const socket = await accepted;
+    server.close();
+    const maxUnsentBytes = 1024 * 1024;
+    const rpc = new OvsdbRpc(socket, { inactivityProbeMs: 0, maxUnsentBytes, stallTimeoutMs: 500 });
+    const events: RpcEvent[] = [];
+    rpc.on('event', (e: RpcEvent) => events.push(e));
+    let maxUnsent = 0;
+    const sampler = setInterval(() => (maxUnsent = Math.max(maxUnsent, socket.writableLength)), 2);
+    try {
+      const padding = 'x'.repeat(60_000);
+      let sentBytes = 0;
+      for (let id = 1; sentBytes < 64 * 1024 * 1024 && rpc.isOpen; id++) {
+        const msg = Buffer.from(JSON.stringify({ method: 'echo', params: [padding], id }));
+        sentBytes += msg.length;
+        if (!attacker.write(msg)) {
+          // Blocked: the kernel buffers are full because we stopped reading. Wait to be dropped.
+          const drained = await Promise.race([new Promise((r) => attacker.once('drain', () => r(true))), waitFor('closed', () => !rpc.isOpen, 5000).then(() => false)]);
+          if (!drained) break;
+        }
+      }
+      await waitFor('attacker dropped', () => !rpc.isOpen, 5000);
+      const closed = events.find((e) => e.kind === 'closed');
+      assert.ok(closed?.kind === 'closed' && closed.error instanceof ConnectionError, String(closed?.kind === 'closed' && closed.error));
+      assert.match(closed.error.message, /peer does not read: \d+ bytes unsent/);
+      // What waited for the attacker stayed near the limit (one chunk of replies over it at most).
+      assert.ok(maxUnsent < maxUnsentBytes + 256 * 1024, `up to ${maxUnsent} bytes were waiting for the peer`);
+      assert.ok(sentBytes < 32 * 1024 * 1024, `the attacker could send ${sentBytes} bytes`);
+    } finally {
+      clearInterval(sampler);
+      rpc.close();
+      attacker.destroy();
     }
   });
 });

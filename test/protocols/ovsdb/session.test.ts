@@ -65,9 +65,12 @@ describe('ovsdb session helpers', () => {
  * A scripted server: answers get_schema and monitor_cond; on its first
  * connection it then sends a malformed update2.
  */
-async function startFakeServer(): Promise<{ port: number; connections: () => number; close: () => void }> {
-  const U1 = '11111111-1111-1111-1111-111111111111';
-  const schema = { name: 'Fake', version: '1.0.0', tables: { Bridge: { columns: { name: { type: 'string' } } } } };
+const U1 = '11111111-1111-1111-1111-111111111111';
+
+async function startFakeServer(
+  bad: unknown = { Bridge: { [U1]: { modify: { name: ['set', 'not-a-list'] } } } },
+): Promise<{ port: number; connections: () => number; close: () => void }> {
+  const schema = { name: 'Fake', version: '1.0.0', tables: { Bridge: { columns: { name: { type: 'string' }, mtu: { type: { key: 'integer', min: 0, max: 1 } } } } } };
   let n = 0;
   const sockets = new Set<net.Socket>();
   const server = net.createServer((sock) => {
@@ -82,7 +85,6 @@ async function startFakeServer(): Promise<{ port: number; connections: () => num
           const initial = { Bridge: { [U1]: { initial: { name: conn === 1 ? 'br0' : 'br1' } } } };
           sock.write(JSON.stringify({ id: m.id, result: initial, error: null }));
           if (conn === 1) {
-            const bad = { Bridge: { [U1]: { modify: { name: ['set', 'not-a-list'] } } } };
             sock.write(JSON.stringify({ method: 'update2', params: [m.params[1], bad], id: null }));
           }
         }
@@ -119,6 +121,29 @@ describe('ovsdb session with a misbehaving server', () => {
     } finally {
       session.close();
       fake.close();
+    }
+  });
+
+  it('drops the connection on an update with an undeclared column or an atom of the wrong type', async () => {
+    const cases: [unknown, RegExp][] = [
+      [{ Bridge: { [U1]: { modify: { bogus: 'x' } } } }, /RFC 7047 §5\.1 <row>: column "bogus" is not declared in table Bridge/],
+      [{ Bridge: { [U1]: { modify: { mtu: 'big' } } } }, /RFC 7047 §5\.1 <atom>: "big" is not an integer .* at Bridge\.1{8}-1{4}-1{4}-1{4}-1{12}\.modify\.mtu/],
+    ];
+    for (const [bad, message] of cases) {
+      const fake = await startFakeServer(bad);
+      const session = await OvsdbSession.connect(`tcp:127.0.0.1:${fake.port}`, FAST);
+      try {
+        const seen = record(session);
+        const m = await session.monitor('Fake', { Bridge: {} });
+        await waitFor('resynced', () => seen.find((x) => x.type === 'resynced'), 5000);
+        const dropped = seen.find((x) => x.type === 'disconnected');
+        assert.ok(dropped?.type === 'disconnected' && dropped.error instanceof OvsdbFormatError, JSON.stringify(bad));
+        assert.match(dropped.error.message, message);
+        assert.deepEqual(m.replica.rows('Bridge')[0]![1], { name: 'br1', mtu: ['set', []] });
+      } finally {
+        session.close();
+        fake.close();
+      }
     }
   });
 });

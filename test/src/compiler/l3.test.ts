@@ -7,7 +7,7 @@ import type { Snapshot } from '../../../src/compiler/snapshot';
 import { walkFabric, type FabricResult, type PacketFields } from '../../../src/pipeline/flow-table-walk';
 import type { Endpoint, Router, Subnet } from '../../../src/store/model';
 import { routerMacOf } from '../../../src/store/router-store';
-import { fabricMembers, TUNNEL } from '../../support/fabric-fixtures';
+import { ENCAP_IP, fabricMembers, TUNNEL_OFPORT } from '../../support/fabric-fixtures';
 import { bind, ep, net, subnet } from '../../support/model-fixtures';
 
 /*
@@ -130,8 +130,10 @@ describe('compiler: distributed L3', () => {
     assert.deepEqual([p.nw_ttl, p.eth_src, p.eth_dst, p.ip_dst], [63, RMAC, NIC.fw.mac, '10.9.3.4']);
   });
 
-  it('drops a packet whose TTL expires at the router, and unknown addresses in a routed subnet', () => {
-    assert.equal(walkFabric(fabric, 'h1', ip4('a1', NIC.b2.ip, { nw_ttl: 1 })).verdict, 'dropped');
+  it('stops a packet whose TTL expires at the router, and drops unknown addresses in a routed subnet', () => {
+    // dec_ttl on TTL 1 punts to the controller (OFPR_INVALID_TTL) and stops, as ovs-vswitchd does: only the controller sees it.
+    const expired = walkFabric(fabric, 'h1', ip4('a1', NIC.b2.ip, { nw_ttl: 1 }));
+    assert.deepEqual([expired.verdict, expired.arrivals.map((a) => a.kind)], ['to-controller', ['controller']]);
     const r = walkFabric(fabric, 'h1', ip4('a1', '10.2.0.99'));
     assert.equal(r.verdict, 'dropped');
     assert.match(r.reason, /l3-neighbor/);
@@ -161,6 +163,7 @@ describe('compiler: distributed L3', () => {
     assert.deepEqual(flows.map((f) => f.table.name).sort(), ['l2', 'l3-neighbor', 'l3-neighbor']);
     const l2 = flows.find((f) => f.table.name === 'l2')!;
     const actions = l2.instructions.flatMap((i) => (i.type === 'apply_actions' ? i.actions : []));
-    assert.ok(actions.some((a) => a.type === 'output' && a.port === TUNNEL.h1.h2), 'into the tunnel to h2');
+    assert.ok(actions.some((a) => a.type === 'set_field' && a.field === 'tun_dst' && a.value === ENCAP_IP.h2), 'tun_dst = h2');
+    assert.ok(actions.some((a) => a.type === 'output' && a.port === TUNNEL_OFPORT), 'into plexus-vxlan');
   });
 });

@@ -44,7 +44,7 @@ const arpRequest = (tpa: string, inPort = PATCH) => ({
 });
 
 describe('compiler: external networks (patch port, gateway ARP)', () => {
-  const withPatch = compileHost(snapshot(), { id: 'h1', tunnelPorts: new Map(), externalPorts: new Map([['physnet1', PATCH]]) });
+  const withPatch = compileHost(snapshot(), { id: 'h1', tunnelPort: undefined, encapIps: new Map(), externalPorts: new Map([['physnet1', PATCH]]) });
   const sw = { flows: indexFlows(tableFlowsOf([...withPatch.values()].flat())) };
 
   it('answers ARP for the router\'s external address from the patch port with its external MAC, back out the patch port', () => {
@@ -66,10 +66,10 @@ describe('compiler: external networks (patch port, gateway ARP)', () => {
   });
 
   it('compiles nothing external on a host without the mapping, or for a router without a gateway', () => {
-    const without = compileHost(snapshot(), { id: 'h1', tunnelPorts: new Map() });
+    const without = compileHost(snapshot(), { id: 'h1', tunnelPort: undefined, encapIps: new Map() });
     assert.deepEqual(without.get(externalPartition('R')), []);
     const { externalGateway: _gw, ...noGateway } = ROUTER;
-    const none = compileHost(snapshot(noGateway), { id: 'h1', tunnelPorts: new Map(), externalPorts: new Map([['physnet1', PATCH]]) });
+    const none = compileHost(snapshot(noGateway), { id: 'h1', tunnelPort: undefined, encapIps: new Map(), externalPorts: new Map([['physnet1', PATCH]]) });
     assert.deepEqual(none.get(externalPartition('R')), []);
     assert.equal(withPatch.get(externalPartition('R'))!.length, 3);
   });
@@ -78,9 +78,9 @@ describe('compiler: external networks (patch port, gateway ARP)', () => {
     const fip = walkPacket(sw, arpRequest('198.51.100.9'));
     assert.equal(fip.verdict, 'delivered', fip.reason);
     assert.equal(fip.outputs[0]!.packet['arp_sha'], externalMacOf('R'));
-    const elsewhere = compileHost(snapshot(), { id: 'h2', tunnelPorts: new Map(), externalPorts: new Map([['physnet1', PATCH]]) });
+    const elsewhere = compileHost(snapshot(), { id: 'h2', tunnelPort: undefined, encapIps: new Map(), externalPorts: new Map([['physnet1', PATCH]]) });
     assert.equal(walkPacket({ flows: indexFlows(tableFlowsOf([...elsewhere.values()].flat())) }, arpRequest('198.51.100.9')).verdict, 'dropped', 'h2 does not run a1');
-    const released = compileHost(snapshot(ROUTER, [{ ...FIP, endpoint: null, fixedIp: null }]), { id: 'h1', tunnelPorts: new Map(), externalPorts: new Map([['physnet1', PATCH]]) });
+    const released = compileHost(snapshot(ROUTER, [{ ...FIP, endpoint: null, fixedIp: null }]), { id: 'h1', tunnelPort: undefined, encapIps: new Map(), externalPorts: new Map([['physnet1', PATCH]]) });
     assert.equal(walkPacket({ flows: indexFlows(tableFlowsOf([...released.values()].flat())) }, arpRequest('198.51.100.9')).verdict, 'dropped');
   });
 });
