@@ -128,11 +128,13 @@ export function registerEndpointRoutes(app: FastifyInstance, deps: ApiDeps): voi
       const b = e.binding;
       const flows = deps.flowsOf ? await deps.flowsOf(e.value.id) : undefined;
       const routers = await routersOfEndpoint(model, e.value);
+      const floatingIps = (await model.floatingIps.list({ endpoint: e.value.id })).map((f) => ({ id: f.value.id, address: f.value.address, fixedIp: f.value.fixedIp, network: f.value.network }));
       return {
         ...view(e, b),
         ifaceName: b?.ifaceName ?? null,
         statusHistory: b?.history ?? [],
         ...(routers.length ? { routers } : {}),
+        ...(floatingIps.length ? { floatingIps } : {}),
         ...(flows !== undefined ? { flows } : {}),
         ...(deps.policyOf ? { policy: await deps.policyOf(e.value.id) } : {}),
       };

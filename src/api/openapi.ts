@@ -33,6 +33,7 @@ export function describeOpenApi(version: string, hasTokens: boolean): SwaggerOpt
         { name: 'hosts', description: 'Open vSwitch hosts learned over OVSDB' },
         { name: 'cluster', description: 'members and datapath masters' },
         { name: 'routers', description: 'distributed routers: interfaces on subnets, static routes' },
+        { name: 'floating-ips', description: 'external addresses mapped 1:1 to endpoints' },
       ],
     },
     refResolver: {

@@ -44,6 +44,12 @@ export const routerSchema = {
       },
     },
     routes: { type: 'array', items: route },
+    externalGateway: {
+      type: 'object',
+      description: "the router's way out: SNAT for its subnets from `ip` on the external network",
+      properties: { network: { type: 'string' }, subnet: { type: 'string' }, ip: { type: 'string' }, snat: { type: 'boolean' } },
+      required: ['network', 'subnet', 'ip', 'snat'],
+    },
     createdAt: { type: 'string' },
     updatedAt: { type: 'string' },
     revision: { type: 'string', description: 'etcd mod revision of the record: send it as If-Match' },
@@ -57,7 +63,14 @@ const createRouterBody = {
   required: ['name'],
   additionalProperties: false,
 } as const;
-const patchRouterBody = { type: 'object', properties: { name, routes }, additionalProperties: false, minProperties: 1 } as const;
+const externalGatewayBody = {
+  type: ['object', 'null'],
+  description: 'an external network (id or name) and whether to SNAT (default true); null removes it',
+  properties: { network: { type: 'string', minLength: 1, maxLength: 253 }, snat: { type: 'boolean' } },
+  required: ['network'],
+  additionalProperties: false,
+} as const;
+const patchRouterBody = { type: 'object', properties: { name, routes, externalGateway: externalGatewayBody }, additionalProperties: false, minProperties: 1 } as const;
 const addInterfaceBody = {
   type: 'object',
   properties: { subnet: { type: 'string', minLength: 1, maxLength: 253 }, ip: { ...address, description: "the router's address on the subnet (default: the subnet's gateway)" } },
@@ -140,7 +153,7 @@ export function registerRouterRoutes(app: FastifyInstance, deps: ApiDeps): void 
     {
       schema: {
         operationId: 'updateRouter',
-        summary: 'Rename a router or replace its static routes (If-Match: revision; JSON or merge patch)',
+        summary: 'Rename a router, replace its static routes or set its external gateway (If-Match: revision; JSON or merge patch)',
         tags: ['routers'],
         params: idParams,
         body: { content: { 'application/json': { schema: patchRouterBody }, 'application/merge-patch+json': { schema: patchRouterBody } } },

@@ -128,6 +128,8 @@ export const networkSchema = {
     tenant: { type: 'string' },
     vni: { type: 'integer', description: 'VXLAN network identifier, unique, allocated' },
     mtu: { type: 'integer' },
+    external: { type: 'boolean', description: 'an external network: reaches hosts through plexus-bridge-mappings' },
+    physicalNetwork: { type: 'string', description: 'the name hosts map to a bridge (external networks)' },
     qosPolicy: { type: ['string', 'null'], description: 'QoS policy of endpoints without their own' },
     ...timestamps,
     revision,
@@ -195,6 +197,11 @@ export const endpointDetailSchema = {
       type: 'array',
       items: { type: 'object', properties: { id: { type: 'string' }, name: { type: 'string' }, mac: { type: 'string' }, gateway: { type: 'string' }, subnet: { type: 'string' } } },
     },
+    floatingIps: {
+      description: 'floating IPs assigned to the endpoint (external networks)',
+      type: 'array',
+      items: { type: 'object', properties: { id: { type: 'string' }, address: { type: 'string' }, fixedIp: { type: 'string' }, network: { type: 'string' } } },
+    },
     policy: { description: 'effective security rules (remote groups resolved to addresses), the QoS policy in force, and the flows each produced' },
   },
   required: ['id', 'network', 'mac', 'ips', 'status', 'host', 'ofport'],
@@ -212,7 +219,13 @@ export const patchTenantBody = { type: 'object', properties: { name }, additiona
 
 export const createNetworkBody = {
   type: 'object',
-  properties: { name, tenant: { ...name, description: `tenant id (default "default")` }, mtu },
+  properties: {
+    name,
+    tenant: { ...name, description: `tenant id (default "default")` },
+    mtu,
+    external: { type: 'boolean', description: 'an external network (SPEC §3); needs physicalNetwork' },
+    physicalNetwork: { type: 'string', minLength: 1, maxLength: 40, description: 'name hosts map to a bridge: plexus-bridge-mappings=physnet1:br-ex' },
+  },
   required: ['name'],
   additionalProperties: false,
 } as const;

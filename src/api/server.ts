@@ -29,6 +29,7 @@ import { ApiError, PROBLEM_TYPE, problemOf, toProblem } from './problems';
 import { checkRequestStrings } from './strings';
 import { hostSchema, modelSchemas, problemSchema, problemResponses } from './schemas';
 import { registerSubnetRoutes } from './subnets';
+import { registerFloatingIpRoutes } from './floating-ips';
 import { registerRouterRoutes } from './routers';
 import { registerTenantRoutes } from './tenants';
 import { registerTraceRoutes, type TraceSource } from './trace';
@@ -233,6 +234,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   registerTraceRoutes(app, deps);
   registerEventRoutes(app, deps);
   registerRouterRoutes(app, deps);
+  registerFloatingIpRoutes(app, deps);
   registerUiRoutes(app, deps.uiDir);
   app.get('/metrics', { config: { public: true }, schema: { hide: true } }, async (_req, reply) => {
     if (!deps.metrics) return reply.status(404).type(PROBLEM_TYPE).send(problemOf(404, 'metrics are not enabled'));

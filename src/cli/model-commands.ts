@@ -147,16 +147,18 @@ export function addModelCommands(program: Command, ctx: CliContext): void {
     .option('--cidr <CIDR>', 'also create a subnet with this CIDR (repeat for dual stack)', repeat)
     .option('--gateway <IP>', 'gateway of the subnet (with a single --cidr; default: its first host address)')
     .option('--no-dhcp', 'serve no DHCP on the subnet(s)')
+    .option('--external <PHYSNET>', 'an external network on this physical network (hosts map it in plexus-bridge-mappings)')
     .description('create a network, and its subnet(s) in the same command')
     .addHelpText(
       'after',
-      '\nExamples:\n  plexusctl network create web --cidr 192.168.200.0/24\n  plexusctl network create db --tenant acme --cidr 10.1.0.0/24 --gateway 10.1.0.254 --mtu 1400\n  plexusctl network create dual --cidr 10.2.0.0/24 --cidr fd00:2::/64',
+      '\nExamples:\n  plexusctl network create web --cidr 192.168.200.0/24\n  plexusctl network create db --tenant acme --cidr 10.1.0.0/24 --gateway 10.1.0.254 --mtu 1400\n  plexusctl network create dual --cidr 10.2.0.0/24 --cidr fd00:2::/64\n  plexusctl network create public --external physnet1 --cidr 198.51.100.0/24',
     )
-    .action(async (name: string, o: { tenant?: string; mtu?: number; cidr?: string[]; gateway?: string; dhcp: boolean }) => {
+    .action(async (name: string, o: { tenant?: string; mtu?: number; cidr?: string[]; gateway?: string; dhcp: boolean; external?: string }) => {
       const cidrs = o.cidr ?? [];
       if (o.gateway !== undefined && cidrs.length !== 1) throw usage('--gateway needs exactly one --cidr');
       const client = ctx.client();
-      const net = await client.call<Row & { id: string }>('POST', 'v1/networks', given(given({ name }, 'tenant', o.tenant), 'mtu', o.mtu));
+      const external = o.external === undefined ? {} : { external: true, physicalNetwork: o.external };
+      const net = await client.call<Row & { id: string }>('POST', 'v1/networks', given(given({ name, ...external }, 'tenant', o.tenant), 'mtu', o.mtu));
       const subnets: Row[] = [];
       try {
         for (const cidr of cidrs) {

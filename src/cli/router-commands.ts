@@ -19,6 +19,7 @@ const routerColumns: Column<Row>[] = [
   { header: 'MAC', get: (r) => r['mac'] },
   { header: 'INTERFACES', get: (r) => ((r['interfaces'] as { cidr: string; ip: string }[] | undefined) ?? []).map((i) => `${i.ip} (${i.cidr})`) },
   { header: 'ROUTES', get: (r) => ((r['routes'] as Route[] | undefined) ?? []).map((x) => `${x.destination} via ${x.nexthop}`) },
+  { header: 'EXTERNAL', get: (r) => { const g = r['externalGateway'] as { ip: string; snat: boolean } | undefined; return g ? `${g.ip}${g.snat ? ' (snat)' : ''}` : '-'; } },
 ];
 
 function parseRoute(text: string): Route {
@@ -29,7 +30,7 @@ function parseRoute(text: string): Route {
 
 export function addRouterCommands(program: Command, ctx: CliContext): void {
   // In tables, interfaces and routes read as "10.1.0.1 (10.1.0.0/24)" and "10.9.0.0/16 via 10.1.0.254".
-  const summarize = (r: Row): Row => ({ ...r, interfaces: routerColumns[4]!.get(r), routes: routerColumns[5]!.get(r) });
+  const summarize = (r: Row): Row => ({ ...r, interfaces: routerColumns[4]!.get(r), routes: routerColumns[5]!.get(r), external: routerColumns[6]!.get(r) });
   const show = (body: unknown): void => {
     const rows = ctx.format() === 'table' ? (Array.isArray(body) ? (body as Row[]).map(summarize) : summarize(body as Row)) : (body as Row | Row[]);
     ctx.out(render(rows, ctx.format(), routerColumns.map((c, i) => (i >= 4 ? { header: c.header, get: (r: Row) => r[c.header.toLowerCase()] } : c))));
@@ -57,14 +58,19 @@ export function addRouterCommands(program: Command, ctx: CliContext): void {
     .option('--name <NAME>', 'new name')
     .option('--route <DEST,NEXTHOP>', 'static routes (repeatable; replaces the list)', repeat)
     .option('--no-routes', 'remove every static route')
+    .option('--external-gateway <NETWORK>', 'external network for the way out (SNAT unless --no-snat)')
+    .option('--no-snat', 'with --external-gateway: no SNAT (floating IPs only)')
+    .option('--no-external-gateway', 'remove the external gateway')
     .option('--if-match <REVISION>', 'only if the router is still at this revision')
-    .description('rename a router or replace its static routes')
-    .action(async (ref: string, o: { name?: string; route?: string[]; routes?: boolean; ifMatch?: string }) => {
+    .description('rename a router, replace its static routes or set its external gateway')
+    .action(async (ref: string, o: { name?: string; route?: string[]; routes?: boolean; externalGateway?: string | false; snat?: boolean; ifMatch?: string }) => {
       const body: Row = {};
+      if (typeof o.externalGateway === 'string') body['externalGateway'] = { network: o.externalGateway, snat: o.snat !== false };
+      else if (o.externalGateway === false) body['externalGateway'] = null;
       if (o.name !== undefined) body['name'] = o.name;
       if (o.route) body['routes'] = o.route.map(parseRoute);
       else if (o.routes === false) body['routes'] = [];
-      if (!Object.keys(body).length) throw new ClientError('nothing to update: give --name, --route or --no-routes', EXIT.usage);
+      if (!Object.keys(body).length) throw new ClientError('nothing to update: give --name, --route, --no-routes or --external-gateway', EXIT.usage);
       show(await ctx.client().call('PATCH', `v1/routers/${enc(ref)}`, body, ifMatchHeader(o.ifMatch)));
     });
   router

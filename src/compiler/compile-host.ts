@@ -10,6 +10,7 @@
  *                     network, its L3 neighbour flow); per endpoint of a network
  *                     only routed to from the host: its L2 and neighbour flows
  *   router:<id>       per router with a network present on the host (compiler/l3.ts)
+ *   external:<id>     such a router's external-network flows, where the host maps it (compiler/nat.ts)
  *
  * An attach therefore costs a handful of flows on each host where its network is
  * present, whatever the size of the network.
@@ -19,6 +20,7 @@ import { compileArpResponder, compileNdResponder } from './arp';
 import { compileDhcp } from './dhcp';
 import { compileL2Endpoint, compileL2Network } from './l2';
 import { compileL3Neighbor, compileRouter, networksOfRouter, routedPeers, routerPartition, routersOf } from './l3';
+import { compileRouterExternal, externalPartition } from './nat';
 import { compilePipeline } from './pipeline';
 import { compileEndpointPolicy, compileMemberFlows } from './policy';
 import { compileLocalPort } from './port';
@@ -121,6 +123,7 @@ export function compileHost(snapshot: Snapshot, host: HostContext): Map<string, 
   for (const id of [...routers].sort()) {
     const router = snapshot.routers?.get(id);
     if (router) out.set(routerPartition(id), compileRouter(snapshot, router));
+    if (router) out.set(externalPartition(id), compileRouterExternal(snapshot, host, router));
   }
   return out;
 }

@@ -23,6 +23,8 @@ export interface HostContext {
    * forwarding gap (the host manager removes them once the flows stopped using them).
    */
   readonly legacyTunnelPorts?: ReadonlyMap<string, number>;
+  /** External networks: OpenFlow port of the patch port toward each mapped physical network. */
+  readonly externalPorts?: ReadonlyMap<string, number>;
 }
 
 /** The actions that send a packet (tun_id already set) to `peer`, or undefined while there is no way there yet. */

@@ -31,6 +31,7 @@ import {
   type Reach,
 } from '../compiler/compile-host';
 import { routedPeers, routerPartition, routersOf } from '../compiler/l3';
+import { compileRouterExternal, externalPartition } from '../compiler/nat';
 import { compilePipeline } from '../compiler/pipeline';
 import { placedEndpoints, placementOf, type HostContext, type Placed } from '../compiler/snapshot';
 import type { Logger } from '../log';
@@ -64,6 +65,7 @@ interface ProgrammedHost {
   tunnels: ObservedTunnels;
   /** Whether the wait for the flows to stop using legacy ports has begun. */
   retiring: boolean;
+  externalPorts: ReadonlyMap<string, number>;
   /** Endpoint partitions set on this host, per network present (or routed to) here. */
   readonly endpointsOf: Map<string, Set<string>>;
   /** How each network compiled here reaches the host (absent ones are not kept). */
@@ -141,6 +143,14 @@ export class HostProgrammer extends EventEmitter<HostProgrammerEvents> {
     }
   }
 
+  /** External networks: a host's patch ports per physical network (from its view); a change recompiles it. */
+  observeExternalPorts(hostId: string, externalPorts: ReadonlyMap<string, number>): void {
+    const h = this.ensure(hostId);
+    if (sameMap(externalPorts, h.externalPorts)) return;
+    h.externalPorts = externalPorts;
+    this.recompileAll(hostId, h);
+  }
+
   attach(hostId: string, conn: OpenFlowConnection): void {
     this.hosts.get(hostId)?.flows.attach(conn);
   }
@@ -165,7 +175,7 @@ export class HostProgrammer extends EventEmitter<HostProgrammerEvents> {
     };
     // Routing: routers changed, and routers whose static routes may go through an endpoint that changed.
     const touchedRouters = new Set(routers ?? []);
-    for (const n of byNetwork.keys()) for (const r of routersOf(this.model, n)) if (r.routes.length) touchedRouters.add(r.id);
+    for (const n of byNetwork.keys()) for (const r of routersOf(this.model, n)) if (r.routes.length || r.externalGateway) touchedRouters.add(r.id);
     // Only hosts where the network is or was present (or routed to); routers on every programmed host.
     for (const n of networks) for (const [hostId, h] of this.hostsFor(n)) this.recompileNetwork(hostId, h, n, placedOf);
     for (const [n, ids] of byNetwork) for (const [hostId, h] of this.hostsFor(n)) this.recompileEndpoints(hostId, h, n, ids, placedOf);
@@ -198,7 +208,7 @@ export class HostProgrammer extends EventEmitter<HostProgrammerEvents> {
       const flows = new HostFlows(hostId, this.log.child({ host: hostId }), this.options.retryBackoff ? { retryBackoff: this.options.retryBackoff } : {});
       flows.on('applied', (s) => this.emit('applied', hostId, s));
       flows.on('state', (s) => this.emit('state', hostId, s));
-      h = { flows, tunnels: { port: undefined, legacy: new Map() }, retiring: false, endpointsOf: new Map(), reach: new Map(), routers: new Set() };
+      h = { flows, tunnels: { port: undefined, legacy: new Map() }, retiring: false, externalPorts: new Map(), endpointsOf: new Map(), reach: new Map(), routers: new Set() };
       this.hosts.set(hostId, h);
       this.recompileAll(hostId, h);
     }
@@ -206,7 +216,7 @@ export class HostProgrammer extends EventEmitter<HostProgrammerEvents> {
   }
 
   private context(hostId: string, h: ProgrammedHost): HostContext {
-    return { id: hostId, tunnelPort: h.tunnels.port, encapIps: this.encapIps, legacyTunnelPorts: h.tunnels.legacy };
+    return { id: hostId, tunnelPort: h.tunnels.port, encapIps: this.encapIps, legacyTunnelPorts: h.tunnels.legacy, externalPorts: h.externalPorts };
   }
 
   private recompileAll(hostId: string, h: ProgrammedHost): void {
@@ -222,6 +232,8 @@ export class HostProgrammer extends EventEmitter<HostProgrammerEvents> {
   private recompileRouter(hostId: string, h: ProgrammedHost, routerId: string, placedOf: PlacedOf): void {
     const flows = compileRouterPartition(this.model, hostId, routerId, placedOf);
     h.flows.setPartition(routerPartition(routerId), flows);
+    const router = this.model.routers.get(routerId);
+    h.flows.setPartition(externalPartition(routerId), flows.length && router ? compileRouterExternal(this.model, this.context(hostId, h), router) : []);
     if (flows.length) h.routers.add(routerId);
     else h.routers.delete(routerId);
   }

@@ -24,6 +24,7 @@ import type { BackoffPolicy } from '../../protocols/common/backoff';
 import type { BindingWriter } from '../store/bindings';
 import type { ModelCache } from '../store/model-cache';
 import { readTunnelPorts } from '../southbound/attachments';
+import { patchPortsOf } from '../southbound/bridge-mappings';
 import type { HostManager } from '../southbound/host-manager';
 import type { SwitchServer } from '../southbound/switch-server';
 import { AttachmentObserver, type AutoCreateRequest } from './attachment-observer';
@@ -80,6 +81,7 @@ export function startOverlay(deps: OverlayDeps): Overlay {
 
   deps.hostManager.on('view', (v) => {
     programmer.observeTunnels(v.hostId, readTunnelPorts(v.view));
+    programmer.observeExternalPorts(v.hostId, patchPortsOf(v.view));
     marker.observeLink(v.hostId, v.link);
     roles.observeDatapath(v.hostId, v.dpid);
     observer.observe(v.hostId, v.view);

@@ -29,6 +29,8 @@ export const FEATURE = {
   ROUTER: 0x07,
   /** Per endpoint address in a routed network: destination IP → MAC. */
   L3_NEIGHBOR: 0x08,
+  /** External networks: a patch port's classify, ARP for router gateway / floating addresses there. */
+  EXTERNAL: 0x14,
   /** Security policy, per local endpoint with groups: conntrack entry, neighbor discovery (object: the endpoint). */
   POLICY_PORT: 0x10,
   /** Security policy, per rule: allow, commit, established (object: the rule id, so a trace names the rule). */

@@ -118,7 +118,8 @@ export const CLASSIFY = declareTable({
   matchFields: { in_port: 'exact', tun_src: 'exact', tun_id: 'exact' },
   priorities: { port: 100, tunnel: 90 },
   miss: 'drop',
-  next: ['port-security', 'l2'],
+  // arp-nd-dhcp: traffic from an external network's patch port (compiler/nat.ts).
+  next: ['port-security', 'arp-nd-dhcp', 'l2'],
 });
 
 export const PORT_SECURITY = declareTable({

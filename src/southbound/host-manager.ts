@@ -18,9 +18,11 @@ import type { Logger } from '../log';
 import type { Collection } from '../store/collection';
 import type { HostRecord, HostStatus } from '../store/model';
 import { ResourceConflictError } from '../store/model-errors';
+import { readBridgeMappings, planPatchPorts } from './bridge-mappings';
 import { readHostFacts } from './host-facts';
 import type { HostLink } from './host-link';
 import { INTEGRATION_BRIDGE, isBridgeConfigured, planHostConfig, type DesiredHostConfig } from './host-plan';
+import type { Operation } from '../../protocols/ovsdb/transact';
 import { findBridge, viewFromRows, type OvsView } from './ovs-view';
 import type { Mastery } from '../cluster/ownership';
 import type { SwitchServer } from './switch-server';
@@ -72,6 +74,8 @@ interface HostState {
   retireLegacyTunnels: boolean;
   /** Failed passes in a row; reset by one that succeeds. */
   readonly backoff: Backoff;
+  /** External networks: the last bridge-mapping problems logged (logged again only when they change). */
+  mappingProblems?: string;
 }
 
 const RETRY_DELAYS_MS = [250, 500, 1000];
@@ -259,7 +263,7 @@ export class HostManager extends EventEmitter<HostManagerEvents> {
       return;
     }
     const desired = this.desiredFor(state, id, facts.encapIp!, facts.datapathType);
-    const ops = planHostConfig(view, desired);
+    const ops = [...planHostConfig(view, desired), ...this.planExternalBridges(state, view, log)];
     if (ops.length > 0) {
       log.info('configuring host', { operations: ops.length });
       log.debug('ovsdb operations', { ops });
@@ -277,6 +281,18 @@ export class HostManager extends EventEmitter<HostManagerEvents> {
       log.info('host ready', { dpid: state.dpid });
       this.emit('ready', id);
     }
+  }
+
+  /** External networks (SPEC §3): patch ports toward the bridges of plexus-bridge-mappings. */
+  private planExternalBridges(state: HostState, view: OvsView, log: Logger): Operation[] {
+    const read = readBridgeMappings(view.root?.externalIds ?? {});
+    const plan = planPatchPorts(view, read.mappings);
+    const problems = [...read.problems, ...plan.problems].join('; ');
+    if (problems !== (state.mappingProblems ?? '')) {
+      if (problems) log.warn('bridge mappings not usable; external networks are unreachable there until fixed', { problems });
+      state.mappingProblems = problems;
+    }
+    return plan.ops;
   }
 
   private async writeHost(

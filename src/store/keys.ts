@@ -138,6 +138,14 @@ export class Keys {
     return `${this.prefix}router-subnets/${subnet}`;
   }
 
+  // External networks: floating IPs (their addresses are claimed under ips/<subnet>/<ip> as fip:<id>).
+  floatingIps(): string {
+    return `${this.prefix}floating-ips/`;
+  }
+  floatingIp(id: string): string {
+    return `${this.floatingIps()}${id}`;
+  }
+
   /** The host of a masters/<host-id> key. */
   hostOfMaster(key: string): string {
     return key.slice(this.masters().length);

@@ -11,7 +11,7 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from '../log';
 import { Collection, type CollectionEvent } from './collection';
 import type { Keys } from './keys';
-import type { Binding, Endpoint, Network, QosPolicy, Router, SecurityGroup, Subnet } from './model';
+import type { Binding, Endpoint, FloatingIp, Network, QosPolicy, Router, SecurityGroup, Subnet } from './model';
 import type { ModelView } from './model-view';
 
 /**
@@ -73,6 +73,8 @@ export class ModelCache extends EventEmitter<ModelCacheEvents> implements ModelV
   readonly routers = new Map<string, Router>();
   readonly routersByNetwork = new Map<string, readonly Router[]>();
   private pendingRouters = new Set<string>();
+  // External networks: floating IPs; a change recompiles the routers of the endpoint's network.
+  readonly floatingIps = new Map<string, FloatingIp>();
 
   constructor(
     private readonly client: Etcd3,
@@ -128,6 +130,7 @@ export class ModelCache extends EventEmitter<ModelCacheEvents> implements ModelV
     const endpoints = new Collection<Endpoint>(this.client, this.keys.endpoints());
     const bindings = new Collection<Binding>(this.client, this.keys.bindings());
     const routers = new Collection<Router>(this.client, this.keys.routers());
+    const floatingIps = new Collection<FloatingIp>(this.client, this.keys.floatingIps());
     const groups = new Collection<SecurityGroup>(this.client, this.keys.securityGroups());
     const qos = new Collection<QosPolicy>(this.client, this.keys.qosPolicies());
     for (const g of await groups.list()) this.onSecurityGroup({ kind: 'put', id: g.value.id, value: g.value, revision: g.revision });
@@ -138,12 +141,14 @@ export class ModelCache extends EventEmitter<ModelCacheEvents> implements ModelV
     for (const e of await endpoints.list()) this.onEndpoint({ kind: 'put', id: `${e.value.network}/${e.value.id}`, value: e.value, revision: e.revision });
     for (const b of await bindings.list()) this.onBinding({ kind: 'put', id: b.value.endpoint, value: b.value, revision: b.revision });
     for (const r of await routers.list()) this.onRouter({ kind: 'put', id: r.value.id, value: r.value, revision: r.revision });
+    for (const f of await floatingIps.list()) this.onFloatingIp({ kind: 'put', id: f.value.id, value: f.value, revision: f.revision });
     this.watchers.push(
       await networks.watch((e) => this.onNetwork(e), revision),
       await subnets.watch((e) => this.onSubnet(e), revision),
       await endpoints.watch((e) => this.onEndpoint(e), revision),
       await bindings.watch((e) => this.onBinding(e), revision),
       await routers.watch((e) => this.onRouter(e), revision),
+      await floatingIps.watch((e) => this.onFloatingIp(e), revision),
       await groups.watch((e) => this.onSecurityGroup(e), revision),
       await qos.watch((e) => this.onQosPolicy(e), revision),
     );
@@ -312,6 +317,18 @@ export class ModelCache extends EventEmitter<ModelCacheEvents> implements ModelV
     }
     this.pendingRouters.add(e.id);
     for (const n of networks) this.touch(n);
+    this.touch(undefined);
+  }
+
+  // External networks: a floating IP put or deleted recompiles the routers of its endpoint's network (before and after).
+  private onFloatingIp(e: CollectionEvent<FloatingIp>): void {
+    const before = this.floatingIps.get(e.id);
+    if (e.kind === 'put') this.floatingIps.set(e.id, e.value);
+    else this.floatingIps.delete(e.id);
+    for (const endpoint of [before?.endpoint, e.kind === 'put' ? e.value.endpoint : null]) {
+      const network = endpoint ? this.endpointById.get(endpoint)?.network : undefined;
+      for (const r of network ? (this.routersByNetwork.get(network) ?? []) : []) this.pendingRouters.add(r.id);
+    }
     this.touch(undefined);
   }
 }

@@ -23,6 +23,7 @@ import { SecurityGroupStore } from './security-group-store';
 import { NetworkStore, type CreateNetworkInput, type NetworkPatch } from './network-store';
 import { SubnetStore, type CreateSubnetInput, type SubnetPatch } from './subnet-store';
 import { TenantStore, type CreateTenantInput, type TenantPatch } from './tenant-store';
+import { FloatingIpStore } from './floating-ip-store';
 import { RouterStore } from './router-store';
 
 /** The input types of the facade's methods (the API's request bodies). */
@@ -35,6 +36,8 @@ export class ModelStore {
   readonly endpoints: EndpointStore;
   /** Routers (router-store.ts); the routes call it directly. */
   readonly routers: RouterStore;
+  /** Floating IPs (floating-ip-store.ts); the routes call it directly. */
+  readonly floatingIps: FloatingIpStore;
   /** Security policy (SPEC §3): used by the API directly (api/security-groups.ts, api/qos-policies.ts). */
   readonly securityGroups: SecurityGroupStore;
   readonly qosPolicies: QosPolicyStore;
@@ -46,6 +49,7 @@ export class ModelStore {
     this.subnets = new SubnetStore(ctx);
     this.endpoints = new EndpointStore(ctx);
     this.routers = new RouterStore(ctx);
+    this.floatingIps = new FloatingIpStore(ctx);
     this.securityGroups = new SecurityGroupStore(ctx);
     this.qosPolicies = new QosPolicyStore(ctx);
   }

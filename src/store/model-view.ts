@@ -4,7 +4,7 @@
  * names it `Snapshot`), packet-in handlers answer from it; neither fetches
  * anything itself.
  */
-import type { Binding, Endpoint, Network, QosPolicy, Router, SecurityGroup, Subnet } from './model';
+import type { Binding, Endpoint, FloatingIp, Network, QosPolicy, Router, SecurityGroup, Subnet } from './model';
 
 export interface ModelView {
   readonly networks: ReadonlyMap<string, Network>;
@@ -14,6 +14,8 @@ export interface ModelView {
   // Routing: routers by id, and the routers each network is on (absent: none).
   readonly routers?: ReadonlyMap<string, Router>;
   readonly routersByNetwork?: ReadonlyMap<string, readonly Router[]>;
+  // External networks: floating IPs by id (absent: none).
+  readonly floatingIps?: ReadonlyMap<string, FloatingIp>;
   /** Security groups by id (absent: none; endpoints then keep the open behaviour). */
   readonly securityGroups?: ReadonlyMap<string, SecurityGroup>;
   /** QoS policies by id. */

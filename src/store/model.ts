@@ -20,6 +20,10 @@ export interface Network {
   readonly vni: number;
   /** MTU the workloads should use (default 1450: 1500 minus 50 bytes of VXLAN). */
   readonly mtu: number;
+  /** External network (SPEC §3): reaches hosts' bridges through `plexus-bridge-mappings`, not VXLAN. */
+  readonly external?: boolean;
+  /** The physical network name hosts map to a bridge (`physnet1` in `physnet1:br-ex`); only when external. */
+  readonly physicalNetwork?: string;
   /** QoS policy id for endpoints without their own; absent or null: none. */
   readonly qosPolicy?: string | null;
   readonly createdAt: string;
@@ -159,6 +163,34 @@ export interface Router {
   readonly interfaces: readonly RouterInterface[];
   /** Static routes: destination CIDR → next hop inside one of the router's subnets. */
   readonly routes: readonly Route[];
+  /** The way out (SPEC §3): an external network; SNAT for the router's subnets unless `snat` is false. */
+  readonly externalGateway?: ExternalGateway;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+// ---------------------------------------------------------------------------
+// External networks (SPEC §3): kept in one block.
+
+export interface ExternalGateway {
+  readonly network: string;
+  readonly snat: boolean;
+  /** The router's address on the external network (claimed in IPAM as router:<id>): the SNAT source. */
+  readonly ip: string;
+  readonly subnet: string;
+}
+
+/** A 1:1 address on an external network for one endpoint's fixed IP (SPEC §3 floating-ip). */
+export interface FloatingIp {
+  readonly id: string;
+  readonly tenant: string;
+  /** The external network the address is from. */
+  readonly network: string;
+  readonly subnet: string;
+  readonly address: string;
+  /** The endpoint it is assigned to, and which of its IPs, or null when unassigned. */
+  readonly endpoint: string | null;
+  readonly fixedIp: string | null;
   readonly createdAt: string;
   readonly updatedAt: string;
 }

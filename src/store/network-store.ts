@@ -8,7 +8,7 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import { Collection, type Versioned } from './collection';
 import { checkMtu, checkName, isoNow, throwNotFound } from './model-checks';
-import { ResourceConflictError, ResourceNotFoundError } from './model-errors';
+import { InvalidRequestError, ResourceConflictError, ResourceNotFoundError } from './model-errors';
 import { resolveNetwork, subnetsOf } from './model-reads';
 import { DEFAULT_TENANT, type Network } from './model';
 import { absent, del, delPrefix, emptyPrefix, getString, MAX_ATTEMPTS, modifyRecord, present, put, removeRecord, runTxn, type StoreContext } from './txn';
@@ -22,6 +22,8 @@ export interface CreateNetworkInput {
   readonly name: string;
   readonly tenant?: string;
   readonly mtu?: number;
+  readonly external?: boolean;
+  readonly physicalNetwork?: string;
 }
 export interface NetworkPatch {
   readonly name?: string;
@@ -29,6 +31,21 @@ export interface NetworkPatch {
   /** QoS policy id for its endpoints without their own (the API resolves names); null removes it. */
   readonly qosPolicy?: string | null;
 }
+
+/** `external` and `physicalNetwork` come together (SPEC §3); the name is what hosts map in plexus-bridge-mappings. */
+function checkExternal(input: CreateNetworkInput): Pick<Network, 'external' | 'physicalNetwork'> {
+  if (!input.external) {
+    if (input.physicalNetwork !== undefined) throw new InvalidRequestError('physicalNetwork is only for an external network ("external": true)');
+    return {};
+  }
+  if (input.physicalNetwork === undefined) throw new InvalidRequestError('an external network needs "physicalNetwork": the name hosts map to a bridge in plexus-bridge-mappings');
+  if (!PHYSNET_RE.test(input.physicalNetwork)) {
+    throw new InvalidRequestError(`physicalNetwork "${input.physicalNetwork}" is invalid: 1-40 letters, digits, '_', '.', '-', starting with a letter or digit (no ':' or ',': it is written in plexus-bridge-mappings)`);
+  }
+  return { external: true, physicalNetwork: input.physicalNetwork };
+}
+
+export const PHYSNET_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$/;
 
 export class NetworkStore {
   private readonly records: Collection<Network>;
@@ -53,12 +70,13 @@ export class NetworkStore {
     const tenant = input.tenant ?? DEFAULT_TENANT;
     checkName('tenant', tenant);
     const mtu = checkMtu(input.mtu ?? DEFAULT_MTU);
+    const externalFields = checkExternal(input);
     const nameKey = keys.networkName(tenant, name);
     const tenantGuard = tenant === DEFAULT_TENANT ? [] : [present(keys.tenant(tenant))];
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const vni = randomInt(MIN_VNI, MAX_VNI + 1);
       const at = isoNow();
-      const network: Network = { id: randomUUID(), name, tenant, vni, mtu, createdAt: at, updatedAt: at };
+      const network: Network = { id: randomUUID(), name, tenant, vni, mtu, ...externalFields, createdAt: at, updatedAt: at };
       const vniKey = keys.vni(vni);
       const res = await runTxn(
         this.ctx,

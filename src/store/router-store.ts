@@ -10,12 +10,14 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { formatMac } from '../../protocols/packet/address';
 import { Collection, ConflictError, type Versioned } from './collection';
-import { AddressError, canonicalCidr, canonicalIp, cidrContains, cidrsOverlap, parseCidr, parseIp } from './ipam';
+import { AddressError, AddressExhaustedError, canonicalCidr, nextFreeAddress, canonicalIp, cidrContains, cidrsOverlap, parseCidr, parseIp } from './ipam';
 import { checkName, compareIds, isoNow, throwNotFound } from './model-checks';
 import { InvalidRequestError, ResourceConflictError, ResourceNotFoundError } from './model-errors';
-import { findSubnet, resolveNetwork } from './model-reads';
-import { DEFAULT_TENANT, type Route, type Router, type Subnet } from './model';
-import { absent, atRevision, del, getString, MAX_ATTEMPTS, modifyRecord, present, put, removeRecord, runTxn, type StoreContext } from './txn';
+import { checkExternal } from './floating-ip-store';
+import { findSubnet, resolveNetwork, subnetsOf } from './model-reads';
+import { DEFAULT_TENANT, type ExternalGateway, type Route, type Router, type Subnet } from './model';
+import type { IRequestOp } from 'etcd3';
+import { absent, atRevision, del, getString, MAX_ATTEMPTS, modifyRecord, present, put, rangeKvs, removeRecord, runTxn, type Guard, type StoreContext } from './txn';
 
 export interface CreateRouterInput {
   readonly name: string;
@@ -25,6 +27,8 @@ export interface CreateRouterInput {
 export interface RouterPatch {
   readonly name?: string;
   readonly routes?: readonly Route[];
+  /** External networks: set (SNAT on by default) or remove (null) the router's way out. */
+  readonly externalGateway?: { readonly network: string; readonly snat?: boolean } | null;
 }
 export interface AddInterfaceInput {
   /** Subnet id. */
@@ -109,8 +113,11 @@ export class RouterStore {
     const newName = patch.name === undefined ? undefined : checkName('router name', patch.name);
     return modifyRecord(this.ctx, keys.router(id), () => this.load(id, idOrName), ifMatch, async (cur) => {
       const routes = patch.routes === undefined ? cur.routes : checkRoutes(cur, patch.routes);
-      const value: Router = { ...cur, ...(newName !== undefined ? { name: newName } : {}), routes, updatedAt: isoNow() };
-      if (newName === undefined || newName === cur.name) return { value };
+      const gateway = patch.externalGateway === undefined ? undefined : await planExternalGateway(this.ctx, cur, patch.externalGateway);
+      const base: Router = { ...cur, ...(newName !== undefined ? { name: newName } : {}), routes, updatedAt: isoNow() };
+      const value: Router = gateway === undefined ? base : withGateway(base, gateway.value);
+      if (newName === undefined || newName === cur.name) return { value, ...(gateway ? { guards: gateway.guards, ops: gateway.ops } : {}) };
+      if (gateway) throw new InvalidRequestError('rename a router and change its externalGateway in two requests');
       const newKey = keys.routerName(cur.tenant, newName);
       const holder = await getString(this.ctx, newKey);
       if (holder !== undefined) throw new ResourceConflictError('duplicate', `router "${newName}" already exists in tenant "${cur.tenant}" (id ${holder})`, { router: holder });
@@ -198,13 +205,54 @@ export class RouterStore {
         const subnets = cur.interfaces.map((i) => i.subnet);
         throw new ResourceConflictError('in-use', `router "${cur.name}" still has ${subnets.length} interface(s) (on subnets ${subnets.join(', ')}): remove them first`, { subnets });
       }
-      return { guards: [], ops: [del(keys.router(id)), del(keys.routerName(cur.tenant, cur.name))] };
+      const gateway = cur.externalGateway ? [del(keys.ip(cur.externalGateway.subnet, cur.externalGateway.ip))] : [];
+      return { guards: [], ops: [del(keys.router(id)), del(keys.routerName(cur.tenant, cur.name)), ...gateway] };
     });
   }
 
   private async load(id: string, asked: string): Promise<Versioned<Router>> {
     return (await this.records.get(id)) ?? throwNotFound('router', asked);
   }
+}
+
+/** A router record with `gateway` as its external gateway (or none). */
+function withGateway(router: Router, gateway: ExternalGateway | null): Router {
+  const { externalGateway: _old, ...rest } = router;
+  return gateway === null ? rest : { ...rest, externalGateway: gateway };
+}
+
+/**
+ * External networks: the external gateway a patch asks for, with the IPAM
+ * claim of its address (the first free one of the external network's first
+ * IPv4 subnet with room) and the release of the previous one. Unchanged
+ * network: the address is kept, only `snat` changes.
+ */
+async function planExternalGateway(
+  ctx: StoreContext,
+  cur: Router,
+  asked: { readonly network: string; readonly snat?: boolean } | null,
+): Promise<{ value: ExternalGateway | null; guards: Guard[]; ops: IRequestOp[] }> {
+  const old = cur.externalGateway;
+  const release = old ? [del(ctx.keys.ip(old.subnet, old.ip))] : [];
+  if (asked === null) return { value: null, guards: [], ops: release };
+  const network = (await resolveNetwork(ctx, asked.network)).value;
+  checkExternal(network);
+  if (network.tenant !== cur.tenant && network.tenant !== DEFAULT_TENANT) throw new ResourceNotFoundError('network', asked.network);
+  const snat = asked.snat ?? true;
+  if (old && old.network === network.id) return { value: { ...old, snat }, guards: [], ops: [] };
+  for (const s of (await subnetsOf(ctx, network.id)).map((v) => v.value).filter((v) => v.ipVersion === 4)) {
+    const taken = new Set((await rangeKvs(ctx, ctx.keys.ips(s.id), true)).map((kv) => ctx.keys.ipOf(kv.key.toString())));
+    let ip: string;
+    try {
+      ip = nextFreeAddress(s, taken);
+    } catch (err) {
+      if (err instanceof AddressExhaustedError) continue;
+      throw err;
+    }
+    const key = ctx.keys.ip(s.id, ip);
+    return { value: { network: network.id, subnet: s.id, ip, snat }, guards: [absent(key)], ops: [...release, put(key, routerClaim(cur.id))] };
+  }
+  throw new ResourceConflictError('exhausted', `external network "${network.name}" has no IPv4 subnet with a free address for router "${cur.name}"'s gateway`, { network: network.id });
 }
 
 /** The router's address on a subnet: given (inside it, not its network or broadcast address), else its gateway. */

@@ -41,7 +41,7 @@ describe('pipeline: buildFlow', () => {
   });
 
   it('refuses goto_table to a table that is not one of its next tables', () => {
-    assert.throws(() => buildFlow(CLASSIFY, 'port', [m('in_port', 1)], applyThenGoto([], OUTPUT), C), (e: unknown) => e instanceof PipelineError && /does goto_table to table 70; it may continue only to: port-security \(10\), l2 \(50\)/.test(e.message));
+    assert.throws(() => buildFlow(CLASSIFY, 'port', [m('in_port', 1)], applyThenGoto([], OUTPUT), C), (e: unknown) => e instanceof PipelineError && /does goto_table to table 70; it may continue only to: port-security \(10\), arp-nd-dhcp \(20\), l2 \(50\)/.test(e.message));
     assert.throws(() => buildFlow(OUTPUT, 'port', [m(REG.OUT_PORT, 1)], applyThenGoto([], OUTPUT), C), /may continue only to: none/);
   });
 

@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict';
+import { Lab } from '../../../src/sandbox/lab';
+import { PlexusdProcess } from '../../../src/sandbox/plexusd-process';
+import { waitFor } from '../../../src/sandbox/processes';
+
+/**
+ * External networks on real Open vSwitch (SPEC §3): plexus-bridge-mappings gives
+ * a patch pair br-int ⇄ br-ex, removed with the mapping, untouched by a plexusd
+ * restart (the same Interface rows, so no port flaps).
+ */
+describe('bridge mappings on real OVS hosts @slow', function () {
+  this.timeout(120_000);
+  let lab: Lab;
+  let plexusd: PlexusdProcess;
+
+  before(async () => {
+    lab = await Lab.start({ hosts: 2 });
+    plexusd = await PlexusdProcess.start({ memberId: 'm1', listenHost: '0.0.0.0', advertise: lab.controllerAddress });
+    const h1 = lab.hosts[0]!;
+    await h1.ovs.vsctl('add-br', 'br-ex', '--', 'set', 'Bridge', 'br-ex', 'datapath_type=netdev');
+    await h1.ovs.vsctl('set', 'Open_vSwitch', '.', 'external_ids:plexus-bridge-mappings=physnet1:br-ex,physnet2:br-missing');
+    for (const h of lab.hosts) await lab.joinController(h, plexusd.ports.ovsdb);
+    await waitFor('both hosts ready', async () => {
+      const r = await plexusd.api<{ items: { status: string }[] }>('GET', '/v1/hosts');
+      return r.body.items.filter((h) => h.status === 'ready').length === 2;
+    }, 30_000);
+  });
+
+  after(async () => {
+    await lab?.stop();
+    await plexusd?.destroy();
+  });
+
+  const ports = async (bridge: string): Promise<string[]> => (await lab.hosts[0]!.ovs.vsctl('list-ports', bridge)).stdout.split('\n').filter(Boolean);
+  const uuidOf = async (iface: string): Promise<string> => (await lab.hosts[0]!.ovs.vsctl('get', 'Interface', iface, '_uuid')).stdout.trim();
+
+  it('adds the patch pair for a mapped bridge that exists, and only on the host that maps it', async () => {
+    await waitFor('patch ports', async () => (await ports('br-ex')).includes('plexus-int-physnet1'), 20_000);
+    assert.ok((await ports('br-int')).includes('plexus-patch-physnet1'));
+    const peer = (await lab.hosts[0]!.ovs.vsctl('get', 'Interface', 'plexus-patch-physnet1', 'options:peer')).stdout.trim();
+    assert.equal(peer.replace(/"/g, ''), 'plexus-int-physnet1');
+    const h2 = (await lab.hosts[1]!.ovs.vsctl('list-ports', 'br-int')).stdout;
+    assert.doesNotMatch(h2, /plexus-patch/);
+    assert.ok(!(await ports('br-int')).some((p) => p.includes('physnet2')), 'no port toward a bridge that does not exist');
+  });
+
+  it('leaves the pair untouched across a plexusd restart', async () => {
+    const before = [await uuidOf('plexus-patch-physnet1'), await uuidOf('plexus-int-physnet1')];
+    await plexusd.stop();
+    await plexusd.launch();
+    await waitFor('hosts ready again', async () => {
+      const r = await plexusd.api<{ items: { status: string }[] }>('GET', '/v1/hosts');
+      return r.body.items.filter((h) => h.status === 'ready').length === 2;
+    }, 30_000);
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.deepEqual([await uuidOf('plexus-patch-physnet1'), await uuidOf('plexus-int-physnet1')], before);
+  });
+
+  it('removes the pair when the mapping goes', async () => {
+    await lab.hosts[0]!.ovs.vsctl('remove', 'Open_vSwitch', '.', 'external_ids', 'plexus-bridge-mappings');
+    await waitFor('patch ports gone', async () => !(await ports('br-ex')).includes('plexus-int-physnet1') && !(await ports('br-int')).includes('plexus-patch-physnet1'), 20_000);
+  });
+});
