@@ -149,7 +149,7 @@ export async function startDaemon(config: Config, log: Logger, signal?: AbortSig
     manager = new HostManager(hosts, switches, { mastery: ownership }, log.child({ module: 'hosts' }));
     overlay = startOverlay({
       cache,
-      bindings: new BindingWriter(new Collection<Binding>(client, keys.bindings())),
+      bindings: new BindingWriter(new Collection<Binding>(client, keys.bindings()), hosts),
       switches,
       hostManager: manager,
       mastery: ownership,
