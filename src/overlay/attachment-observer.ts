@@ -24,6 +24,7 @@ import { PlexusError } from '../../protocols/common/errors';
 import { AttachmentTakenError, BindingWriter } from '../store/bindings';
 import type { EndpointKind } from '../store/model';
 import type { ModelCache, ModelChange } from '../store/model-cache';
+import { AddressError } from '../store/ipam';
 import { InvalidRequestError, ResourceConflictError, ResourceNotFoundError } from '../store/model-errors';
 import { readAttachments, type Attachment } from '../southbound/attachments';
 import type { OvsView } from '../southbound/ovs-view';
@@ -103,7 +104,7 @@ export class AttachmentObserver extends EventEmitter<AttachmentObserverEvents> {
     if (!this.mastery.isMaster(hostId)) return;
     for (const [id, a] of now) {
       const was = before.get(id);
-      if (was && was.ofport === a.ofport && was.active === a.active && was.ifaceName === a.ifaceName) continue;
+      if (was && was.ofport === a.ofport && was.active === a.active && was.ifaceName === a.ifaceName && !this.claimEdited(hostId, was, a)) continue;
       if (a.active) {
         if (!a.installedMark) this.emit('seen', { hostId, endpointId: id, atMs: Date.now() });
         void this.bind(hostId, a);
@@ -189,6 +190,11 @@ export class AttachmentObserver extends EventEmitter<AttachmentObserverEvents> {
     }
   }
 
+  /** A refused claim whose interface now says something else (plexus-network, plexus-ip, MAC): worth trying again. */
+  private claimEdited(hostId: string, was: Attachment, a: Attachment): boolean {
+    return this.problems.has(`${hostId}/${a.endpointId}`) && (was.network !== a.network || was.ip !== a.ip || was.mac !== a.mac);
+  }
+
   private retryClaim(hostId: string, endpointId: string): void {
     const a = this.attachment(hostId, endpointId);
     if (a?.active && this.mastery.isMaster(hostId)) void this.bind(hostId, a);
@@ -267,7 +273,13 @@ export class AttachmentObserver extends EventEmitter<AttachmentObserverEvents> {
 
 /** Errors that say the claim itself cannot be bound as it stands (written back as plexus-error), not that etcd is away. */
 function isClaimRefusal(err: unknown): boolean {
-  return err instanceof AttachmentTakenError || err instanceof ResourceNotFoundError || err instanceof ResourceConflictError || err instanceof InvalidRequestError;
+  return (
+    err instanceof AttachmentTakenError ||
+    err instanceof ResourceNotFoundError ||
+    err instanceof ResourceConflictError ||
+    err instanceof InvalidRequestError ||
+    err instanceof AddressError
+  );
 }
 
 /** The endpoint was created by someone else meanwhile (another member, the API): binding it is all that is left. */
