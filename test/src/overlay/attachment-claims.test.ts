@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { OvsHost } from '../../../src/sandbox/ovs-host';
+import { ClusterFixture } from '../../../src/sandbox/plexus-cluster';
 import { PlexusdProcess } from '../../../src/sandbox/plexusd-process';
 import { waitFor } from '../../../src/sandbox/processes';
 import { watchFlowChanges } from '../../support/switch-fixture';
@@ -98,5 +99,43 @@ describe('attachment claims on sandboxed hosts @slow', function () {
       return e.host === 'h1' && e.status === 'installed' && (await isInstalled(hosts[0]!, `back-${tag}`));
     }, 15_000);
     assert.equal(await errorOf(hosts[0]!, `back-${tag}`), undefined);
+  });
+});
+
+describe('attachment claims across two members mastering the two claimants @slow', function () {
+  this.timeout(180_000);
+  let fx: ClusterFixture;
+
+  before(async () => {
+    fx = await ClusterFixture.start({ members: 2, hosts: 2 });
+  });
+
+  after(async () => {
+    await fx?.stop();
+  });
+
+  it('refuses the second host\'s claim although another member masters it, and hands over once the holder lets go', async () => {
+    const [m1, m2] = [await fx.masterOf('h1'), await fx.masterOf('h2')];
+    assert.ok(m1 && m2 && m1 !== m2, 'h1 and h2 have different masters');
+    const api = fx.live();
+    const n = await api.api<{ id: string }>('POST', '/v1/networks', { name: 'ClaimsCl' });
+    assert.equal(n.status, 201);
+    assert.equal((await api.api('POST', '/v1/subnets', { network: n.body.id, cidr: '192.168.221.0/24' })).status, 201);
+    const ep = (await api.api<EndpointView>('POST', '/v1/endpoints', { network: n.body.id, name: 'real' })).body;
+    const [h1, h2] = fx.hosts as [OvsHost, OvsHost];
+    await plug(h1, 'real', { 'iface-id': ep.id, 'attached-mac': ep.mac });
+    await waitFor('installed on h1', () => isInstalled(h1, 'real'));
+    const watch = await watchFlowChanges(h1);
+    await plug(h2, 'imp', { 'iface-id': ep.id, 'attached-mac': ep.mac });
+    await waitFor('plexus-error on h2', async () => /plexus-error=/.test((await h2.vsctl('get', 'Interface', 'imp', 'external_ids')).stdout));
+    await new Promise((r) => setTimeout(r, 2500));
+    const now = (await api.api<EndpointView>('GET', `/v1/endpoints/${ep.id}`)).body;
+    assert.deepEqual([now.host, now.status], ['h1', 'installed']);
+    assert.deepEqual(await watch.stop(), [], 'no flow changed on h1');
+    await h1.vsctl('del-port', 'br-int', 'real');
+    await waitFor('installed on h2', async () => {
+      const e = (await api.api<EndpointView>('GET', `/v1/endpoints/${ep.id}`)).body;
+      return e.host === 'h2' && e.status === 'installed' && (await isInstalled(h2, 'imp'));
+    }, 15_000);
   });
 });
