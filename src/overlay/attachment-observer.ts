@@ -52,6 +52,14 @@ export interface AttachmentObserverEvents {
   problems: [hostId: string];
 }
 
+/** Why a claim is not bound. */
+export interface ClaimProblem {
+  readonly reason: string;
+  /** Refused because another connected host holds the binding (it may let go at any moment: a migration). */
+  readonly taken: boolean;
+  readonly sinceMs: number;
+}
+
 /** How often claims refused because another host holds them are tried again (the holder may have disconnected). */
 const TAKEN_RETRY_MS = 2000;
 
@@ -70,7 +78,7 @@ export class AttachmentObserver extends EventEmitter<AttachmentObserverEvents> {
   private readonly retries = new Map<string, { readonly backoff: Backoff; timer: NodeJS.Timeout | undefined }>();
   private stopped = false;
   /** Why a claim (`host/endpoint`) of a mastered host is not bound; cleared once it is. */
-  private readonly problems = new Map<string, { readonly hostId: string; readonly endpointId: string; readonly reason: string; readonly taken: boolean }>();
+  private readonly problems = new Map<string, { readonly hostId: string; readonly endpointId: string } & ClaimProblem>();
   private takenSweep: NodeJS.Timeout | undefined;
 
   constructor(
@@ -178,8 +186,8 @@ export class AttachmentObserver extends EventEmitter<AttachmentObserverEvents> {
   }
 
   /** Why the endpoint's interface on the host is not bound, if this member knows a reason. */
-  problemOf(hostId: string, endpointId: string): string | undefined {
-    return this.problems.get(`${hostId}/${endpointId}`)?.reason;
+  problemOf(hostId: string, endpointId: string): ClaimProblem | undefined {
+    return this.problems.get(`${hostId}/${endpointId}`);
   }
 
   /** Tries refused claims again when what refused them may have changed (a binding let go, a network or address appeared). */
@@ -203,18 +211,18 @@ export class AttachmentObserver extends EventEmitter<AttachmentObserverEvents> {
 
   /** A claim the model refuses (not etcd being away): remembered with the reason, tried again on model changes. */
   private refused(hostId: string, endpointId: string, err: PlexusError): void {
-    const known = this.problemOf(hostId, endpointId);
+    const known = this.problemOf(hostId, endpointId)?.reason;
     if (known !== err.message) this.log.warn('cannot bind interface', { host: hostId, endpoint: endpointId, reason: err.message });
     this.setProblem(hostId, endpointId, { reason: err.message, taken: err instanceof AttachmentTakenError });
     this.retries.delete(`${hostId}/${endpointId}`);
   }
 
-  private setProblem(hostId: string, endpointId: string, p: { reason: string; taken: boolean } | undefined): void {
+  private setProblem(hostId: string, endpointId: string, p: Omit<ClaimProblem, 'sinceMs'> | undefined): void {
     const key = `${hostId}/${endpointId}`;
     const was = this.problems.get(key);
     if (!p && !was) return;
     if (p && was?.reason === p.reason) return;
-    if (p) this.problems.set(key, { hostId, endpointId, ...p });
+    if (p) this.problems.set(key, { hostId, endpointId, ...p, sinceMs: Date.now() });
     else this.problems.delete(key);
     this.sweepTakenClaims();
     this.emit('problems', hostId);

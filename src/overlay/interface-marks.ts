@@ -11,6 +11,7 @@
  * right plans nothing, so a restarted or new master writes nothing.
  */
 import type { Mastery } from '../cluster/ownership';
+import type { ClaimProblem } from './attachment-observer';
 import type { Logger } from '../log';
 import type { ModelCache, ModelChange } from '../store/model-cache';
 import { readUnbindable, type Attachment } from '../southbound/attachments';
@@ -25,12 +26,18 @@ export interface InterfaceMarksDeps {
   /** The host's attachments as the observer read them. */
   readonly attachmentsOf: (hostId: string) => ReadonlyMap<string, Attachment>;
   /** Why the observer could not bind a claim (attachment-observer.ts `problemOf`). */
-  readonly problemOf: (hostId: string, endpointId: string) => string | undefined;
+  readonly problemOf: (hostId: string, endpointId: string) => ClaimProblem | undefined;
   /** plexus-installed was removed from the endpoint's interface: the installed marker may write it again later. */
   readonly unmarked: (hostId: string, endpointId: string) => void;
   readonly log: Logger;
   /** How long an interface naming an endpoint that does not exist waits before it gets plexus-error (default 3 s: the API may be creating it). */
   readonly missingEndpointGraceMs?: number;
+  /**
+   * How long a claim refused because another host holds the endpoint waits
+   * before it gets plexus-error (default 1.5 s: a migration's source lets go
+   * right after the target turns active).
+   */
+  readonly takenGraceMs?: number;
 }
 
 interface MarkedHost {
@@ -114,7 +121,7 @@ export class InterfaceMarks {
       return { [INSTALLED_KEY]: null, [INSTALLED_TS_KEY]: null };
     };
     if (!a.active) return { [ERROR_KEY]: null };
-    const problem = this.deps.problemOf(hostId, a.endpointId);
+    const problem = this.problemShown(hostId, h, a.endpointId, nowMs);
     if (!endpoint) {
       if (problem) return { ...unmark(), [ERROR_KEY]: problem };
       if (a.network) return unmark(); // being created from plexus-network
@@ -131,6 +138,16 @@ export class InterfaceMarks {
     if (problem) return { [ERROR_KEY]: problem };
     if (binding?.host !== hostId || binding.status === 'down') return binding?.host && binding.host !== hostId ? unmark() : {};
     return { [ERROR_KEY]: null, [ENDPOINT_KEY]: a.endpointId, ...(a.mac ? {} : { [MAC_KEY]: endpoint.mac }) };
+  }
+
+  /** The observer's reason, once it is worth showing (a taken claim after its grace). */
+  private problemShown(hostId: string, h: MarkedHost, endpointId: string, nowMs: number): string | undefined {
+    const p = this.deps.problemOf(hostId, endpointId);
+    if (!p?.taken) return p?.reason;
+    const graceMs = this.deps.takenGraceMs ?? 1500;
+    if (nowMs - p.sinceMs >= graceMs) return p.reason;
+    this.later(hostId, h, graceMs - (nowMs - p.sinceMs));
+    return undefined;
   }
 
   private later(hostId: string, h: MarkedHost, delayMs: number): void {
