@@ -84,7 +84,7 @@ describe('host identity on sandboxed hosts @slow', function () {
   });
 
   it('moves the record of a host that renames itself, leaving no ghost and no tunnel toward the old name', async () => {
-    const renames = 5;
+    const renames = 20;
     for (let i = 1; i <= renames; i++) {
       await hosts[1]!.vsctl('set', 'Open_vSwitch', '.', `external_ids:system-id=h2-r${i}`);
       await waitFor(`h2-r${i} ready`, async () => (await listHosts()).some((h) => h.id === `h2-r${i}` && h.status === 'ready'), 15_000);
