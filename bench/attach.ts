@@ -185,14 +185,14 @@ async function connectAll(hosts: readonly OvsHost[], mark: string, keyOf: KeyOf,
   return { drivers, watches };
 }
 
-/** Every host's br-int has one tunnel port per other host. */
-async function waitForTunnels(hosts: readonly OvsHost[], type: 'vxlan' | 'geneve', timeoutMs: number): Promise<void> {
+/** Waits until every host has `perHost` tunnel ports (OVN: one per other host; Plexus: its one flow-based port). */
+async function waitForTunnels(hosts: readonly OvsHost[], type: 'vxlan' | 'geneve', timeoutMs: number, perHost = hosts.length - 1): Promise<void> {
   await waitFor(`${type} tunnels between ${hosts.length} hosts`, async () => {
     const counts = await Promise.all(hosts.map(async (h) => {
       const r = await h.vsctl('--bare', '--columns=name', 'find', 'Interface', `type=${type}`);
       return r.stdout.split('\n').filter((l) => l.trim()).length;
     }));
-    return counts.every((c) => c >= hosts.length - 1);
+    return counts.every((c) => c >= perHost);
   }, timeoutMs, 200);
 }
 
@@ -265,8 +265,8 @@ async function runSimulated(w: Workload, ctx: BenchContext, profileDir: string |
       count: w.hosts, plexusd, idPrefix: 'sim', dpidBase: 0x0000_7000_0000_0000n, teardown, emulateOfports: true,
       encapIp: (i) => encapIp(4, i + 1), readyTimeoutMs: setupMs, progress: (m) => ctx.progress(`plexus (simulated): ${m}`),
     });
-    ctx.progress(`plexus (simulated): ${w.hosts} hosts ready; waiting for the tunnel mesh`);
-    await waitFor(`VXLAN tunnels with ofports between ${w.hosts} simulated hosts`, () => hosts.every((h) => h.tunnelPorts >= w.hosts - 1), setupMs, 200);
+    ctx.progress(`plexus (simulated): ${w.hosts} hosts ready; waiting for each host's VXLAN port`);
+    await waitFor(`a VXLAN port with an ofport on each of ${w.hosts} simulated hosts`, () => hosts.every((h) => h.tunnelPorts >= 1), setupMs, 200);
     const created = await createEndpoints(plexusd, w.endpoints + w.burst, ctx);
     const drivers = await pool(hosts, 16, (h) => HostDriver.connect(h, ['plexus-installed']).then((d) => teardown.add(d)));
     const watches = hosts.map((h) => teardown.add(new SimFlowWatch(h)));
@@ -295,7 +295,7 @@ async function runPlexus(w: Workload, ctx: BenchContext, profileDir: string | un
       const r = await plexusd.api<HostsPage>('GET', '/v1/hosts?limit=1000');
       return r.body.items.filter((h) => h.status === 'ready' && h.ofConnected).length === w.hosts;
     }, 60_000 + w.hosts * 2000, 200);
-    await waitForTunnels(hosts, 'vxlan', 60_000 + w.hosts * 2000);
+    await waitForTunnels(hosts, 'vxlan', 60_000 + w.hosts * 2000, 1);
 
     const created = await createEndpoints(plexusd, w.endpoints + w.burst, ctx);
     const { drivers, watches } = await connectAll(hosts, 'plexus-installed', dlDstOf, teardown);

@@ -16,6 +16,7 @@ import { codecBench } from './codec';
 import { failoverBench } from './failover';
 import { flowmodBench } from './flowmod';
 import { packetinBench } from './packetin';
+import { policyBench } from './policy';
 import { restartBench } from './restart';
 import { scaleBench } from './scale';
 import {
@@ -31,7 +32,7 @@ import {
   type VersionedTool,
 } from './framework';
 
-const BENCHMARKS: readonly BenchDefinition[] = [attachBench, flowmodBench, packetinBench, codecBench, failoverBench, restartBench, scaleBench];
+const BENCHMARKS: readonly BenchDefinition[] = [attachBench, flowmodBench, packetinBench, codecBench, failoverBench, restartBench, scaleBench, policyBench];
 
 const COMMON: readonly OptionDef[] = [{ name: 'timeout', kind: 'number', default: 600, help: 'seconds before the whole run is abandoned' }];
 

@@ -135,9 +135,9 @@ export function buildModel(shape: Shape): ScaleModel {
   };
 }
 
-/** A host's context as its master has it: a VXLAN port toward every other host (as plexusd creates them today). */
+/** A host's context as its master has it: one flow-based VXLAN port, and every host's encap IP. */
 export function hostContext(hosts: number, i: number): HostContext {
-  const tunnelPorts = new Map<string, number>();
-  for (let p = 0, port = 10_000; p < hosts; p++) if (p !== i) tunnelPorts.set(hostName(p), port++);
-  return { id: hostName(i), tunnelPorts };
+  const encapIps = new Map<string, string>();
+  for (let p = 0; p < hosts; p++) encapIps.set(hostName(p), `10.${(p >> 16) & 255}.${(p >> 8) & 255}.${p & 255}`);
+  return { id: hostName(i), tunnelPort: 10_000, encapIps };
 }

@@ -10,25 +10,28 @@
  *   +--------+--------+------------------+   Nicira data = subtype (16) + body
  *
  * Encoders and decoders are looked up in two tables (standard by OFPAT code,
- * Nicira by NXAST subtype). Decoding never fails on content it does not
- * understand: unknown types, subtypes and unsupported field references come back
- * as `experimenter` / `unknown` actions carrying their bytes, and re-encode to the
- * same bytes. Only structurally bad input (lengths that lie, truncation) throws
- * DecodeError.
+ * Nicira by NXAST subtype). Decoding never fails on an action it does not
+ * understand: unknown types and subtypes, unknown field references, and any
+ * action whose body does not parse or is not in the form our encoder writes
+ * (non-zero padding, properties out of order...) come back as `experimenter` /
+ * `unknown` actions carrying their bytes, and re-encode to the same bytes. So a
+ * decoded list always re-encodes to the bytes it came from, and one odd action
+ * never costs a message (a flow-stats reply, say). Only an action list whose
+ * framing lies (lengths, truncation) throws DecodeError.
  *
- * Decoded actions are in canonical form: optional properties that hold their
- * default value are omitted, so decode(encode(a)) deep-equals `a` when `a` is
- * written without defaults. Where one action has two encodings (NXAST_CONTROLLER
- * vs CONTROLLER2, OFPAT_SET_FIELD vs NXAST_REG_LOAD2 without a mask) the decoder
- * returns the same object for both and the encoder picks the shorter form.
+ * Decoded actions omit optional properties that hold their default value, so
+ * decode(encode(a)) deep-equals `a` when `a` is written without defaults. A
+ * `set_field` is OFPAT_SET_FIELD, or NXAST_REG_LOAD2 when it has a mask or says
+ * `regLoad2` (how Open vSwitch writes `load:` into a whole field that has no
+ * 32-bit NXM header).
  */
 import type { BufferReader } from '../common/buffer-reader';
 import type { BufferWriter } from '../common/buffer-writer';
-import { EncodeError } from '../common/errors';
+import { DecodeError, EncodeError } from '../common/errors';
 import { parseIpv4 } from '../packet/address';
 import { NX_VENDOR_ID, OFPP } from './constants';
 import {
-  decodeOxm, encodeOxm, formatIpv6, makeFieldRef, parseIpv6, resolveFieldRef,
+  decodeOxm, encodeOxm, formatIpv6, makeFieldRef, parseIpv6, readRefHeader, resolveFieldRef, writeRefHeader,
   type FieldRef, type OxmField,
 } from './match';
 
@@ -101,8 +104,11 @@ export interface DecNwTtlAction { readonly type: 'dec_nw_ttl' }
 /**
  * Sets a field. Without a mask this is OFPAT_SET_FIELD; with a mask (not allowed
  * by OpenFlow 1.3) it is encoded as NXAST_REG_LOAD2, as Open vSwitch does.
+ * `regLoad2: true` asks for NXAST_REG_LOAD2 without a mask, which is how Open
+ * vSwitch writes a `load:` of a whole field that has no 32-bit NXM header
+ * (`load:0xb3->nsh_flags[]`) or a variable length (tun_metadataN).
  */
-export type SetFieldAction = { readonly type: 'set_field' } & OxmField;
+export type SetFieldAction = { readonly type: 'set_field'; readonly regLoad2?: true } & OxmField;
 export interface PushPbbAction { readonly type: 'push_pbb'; readonly ethertype: number }
 export interface PopPbbAction { readonly type: 'pop_pbb' }
 
@@ -311,9 +317,9 @@ const ENCODERS: { readonly [T in ActionType]: Encoder<T> } = {
   set_nw_ttl: (w, a) => std(w, OFPAT.SET_NW_TTL, () => w.u8(checkUint(a.ttl, 8, 'set_nw_ttl ttl'))),
   dec_nw_ttl: (w) => std(w, OFPAT.DEC_NW_TTL, () => w.zeros(4)),
   set_field: (w, a) => {
-    const { type: _type, ...oxm } = a;
-    if (oxm.mask === undefined) std(w, OFPAT.SET_FIELD, () => encodeOxm(w, oxm as OxmField));
-    else nx(w, NXAST.REG_LOAD2, () => encodeOxm(w, oxm as OxmField));
+    const { type: _type, regLoad2, ...oxm } = a;
+    if (oxm.mask === undefined && !regLoad2) std(w, OFPAT.SET_FIELD, () => encodeOxm(w, oxm as OxmField));
+    else nx(w, NXAST.REG_LOAD2, () => encodeOxm(w, oxm as OxmField, { writeMask: true }));
   },
   push_pbb: (w, a) => std(w, OFPAT.PUSH_PBB, () => w.u16(checkUint(a.ethertype, 16, 'push_pbb ethertype'))),
   pop_pbb: (w) => std(w, OFPAT.POP_PBB, () => w.zeros(4)),
@@ -332,16 +338,20 @@ const ENCODERS: { readonly [T in ActionType]: Encoder<T> } = {
     const src = resolveFieldRef(a.src, 'reg_move src');
     const dst = resolveFieldRef(a.dst, 'reg_move dst');
     if (src.nBits !== dst.nBits) throw new EncodeError(`reg_move: src has ${src.nBits} bits, dst ${dst.nBits}`);
-    nx(w, NXAST.REG_MOVE, () => w.u16(src.nBits).u16(src.ofs).u16(dst.ofs).u32(src.header).u32(dst.header));
+    nx(w, NXAST.REG_MOVE, () => {
+      w.u16(src.nBits).u16(src.ofs).u16(dst.ofs);
+      writeRefHeader(w, src);
+      writeRefHeader(w, dst);
+    });
   },
   reg_load: (w, a) => {
-    const dst = resolveFieldRef(a.dst, 'reg_load dst');
+    const dst = resolveFieldRef(a.dst, 'reg_load dst', NO_EXPERIMENTER);
     if (dst.nBits > 64) throw new EncodeError(`reg_load: ${dst.nBits} bits exceed 64; use set_field`);
     const value = bigOf(a.value, dst.nBits, 'reg_load value');
     nx(w, NXAST.REG_LOAD, () => w.u16(ofsNbits(dst.ofs, dst.nBits)).u32(dst.header).u64(value));
   },
   output_reg: (w, a) => {
-    const src = resolveFieldRef(a.src, 'output_reg src');
+    const src = resolveFieldRef(a.src, 'output_reg src', NO_EXPERIMENTER);
     nx(w, NXAST.OUTPUT_REG, () => {
       w.u16(ofsNbits(src.ofs, src.nBits)).u32(src.header).u16(checkUint(a.maxLen ?? 0xffff, 16, 'output_reg max_len')).zeros(6);
     });
@@ -351,7 +361,7 @@ const ENCODERS: { readonly [T in ActionType]: Encoder<T> } = {
     let zoneSrc = 0;
     let zone = 0;
     if (typeof a.zone === 'object') {
-      const ref = resolveFieldRef(a.zone, 'ct zone');
+      const ref = resolveFieldRef(a.zone, 'ct zone', NO_EXPERIMENTER);
       if (ref.nBits !== 16) throw new EncodeError(`ct zone: field range must be 16 bits, got ${ref.nBits}`);
       zoneSrc = ref.header;
       zone = ofsNbits(ref.ofs, ref.nBits);
@@ -403,6 +413,9 @@ const ENCODERS: { readonly [T in ActionType]: Encoder<T> } = {
     std(w, checkUint(a.actionType, 16, 'action type'), () => w.bytes(a.data));
   },
 };
+
+/** For actions whose field header slot is 32 bits: a 64-bit experimenter header does not fit. */
+const NO_EXPERIMENTER = { experimenter: false } as const;
 
 /** NXAST_CT flags. */
 const NX_CT_F = { COMMIT: 1, FORCE: 2 } as const;
@@ -480,9 +493,11 @@ function encodeController(w: BufferWriter, a: ControllerAction): void {
     w.patchU16(start + 2, w.offset - start, 'property length');
     w.padTo(8, start);
   };
+  // A 16-bit property is 8 bytes long, its value padded with two zero bytes inside
+  // the length, as OpenFlow writes such properties (Open vSwitch ofpprop_put_be16).
   nxExt(w, NXAST.CONTROLLER2, () => {
-    if (maxLen !== OFPCML_NO_BUFFER) prop(NXAC2PT.MAX_LEN, () => w.u16(maxLen));
-    if (id !== 0) prop(NXAC2PT.CONTROLLER_ID, () => w.u16(id));
+    if (maxLen !== OFPCML_NO_BUFFER) prop(NXAC2PT.MAX_LEN, () => w.u16(maxLen).zeros(2));
+    if (id !== 0) prop(NXAC2PT.CONTROLLER_ID, () => w.u16(id).zeros(2));
     if (reason !== OFPR.ACTION) prop(NXAC2PT.REASON, () => w.u8(reason));
     if (a.userdata !== undefined) prop(NXAC2PT.USERDATA, () => w.bytes(a.userdata!));
     if (a.pause) prop(NXAC2PT.PAUSE, () => undefined);
@@ -510,16 +525,16 @@ function encodeLearn(w: BufferWriter, a: LearnAction): void {
 
 function encodeLearnSpec(w: BufferWriter, spec: LearnSpec): void {
   if (spec.kind === 'output') {
-    const src = resolveFieldRef(spec.src, 'learn output src');
+    const src = resolveFieldRef(spec.src, 'learn output src', NO_EXPERIMENTER);
     w.u16(NX_LEARN_DST.OUTPUT | src.nBits).u32(src.header).u16(src.ofs);
     return;
   }
   if (spec.kind !== 'match' && spec.kind !== 'load') throw new EncodeError(`learn: unknown spec kind ${String((spec as { kind: unknown }).kind)}`);
-  const dst = resolveFieldRef(spec.dst, `learn ${spec.kind} dst`);
+  const dst = resolveFieldRef(spec.dst, `learn ${spec.kind} dst`, NO_EXPERIMENTER);
   if (dst.nBits > NX_LEARN_N_BITS_MASK) throw new EncodeError(`learn: ${dst.nBits} bits is too wide`);
   const dstType = spec.kind === 'match' ? NX_LEARN_DST.MATCH : NX_LEARN_DST.LOAD;
   if ('src' in spec) {
-    const src = resolveFieldRef(spec.src, `learn ${spec.kind} src`);
+    const src = resolveFieldRef(spec.src, `learn ${spec.kind} src`, NO_EXPERIMENTER);
     if (src.nBits !== dst.nBits) throw new EncodeError(`learn: src has ${src.nBits} bits, dst ${dst.nBits}`);
     w.u16(dstType | dst.nBits).u32(src.header).u16(src.ofs);
   } else {
@@ -541,33 +556,46 @@ export function encodeActions(w: BufferWriter, actions: readonly Action[]): void
 
 // ---------------------------------------------------------------------------
 // Decoders. Each reads the body (after type+length, or after the Nicira subtype)
-// and returns the action, or undefined when the content is well-formed but not
-// something this codec can represent (the caller then keeps the bytes).
+// and returns the action, or undefined when the content is not something this
+// codec writes back identically (the caller then keeps the bytes). A DecodeError
+// inside one action's body has the same effect.
 
 type Decoder = (r: BufferReader) => Action | undefined;
+
+/** Skips `n` padding bytes; false if any is not zero (we would write zeros). */
+function zeros(r: BufferReader, n: number): boolean {
+  const at = r.offset;
+  r.skip(n, 'padding');
+  for (let i = at; i < at + n; i++) if (r.buf[i] !== 0) return false;
+  return true;
+}
 
 const STD_DECODERS: ReadonlyMap<number, Decoder> = new Map<number, Decoder>([
   [OFPAT.OUTPUT, (r) => {
     const port = r.u32('output port');
     const maxLen = r.u16('output max_len');
-    r.skip(6);
+    if (!zeros(r, 6)) return undefined;
     return maxLen === 0 ? { type: 'output', port } : { type: 'output', port, maxLen };
   }],
-  [OFPAT.COPY_TTL_OUT, (r) => (r.skip(4), { type: 'copy_ttl_out' })],
-  [OFPAT.COPY_TTL_IN, (r) => (r.skip(4), { type: 'copy_ttl_in' })],
+  [OFPAT.COPY_TTL_OUT, (r) => (zeros(r, 4) ? { type: 'copy_ttl_out' } : undefined)],
+  [OFPAT.COPY_TTL_IN, (r) => (zeros(r, 4) ? { type: 'copy_ttl_in' } : undefined)],
   [OFPAT.SET_MPLS_TTL, (r) => ({ type: 'set_mpls_ttl', ttl: r.u8('mpls_ttl') })],
-  [OFPAT.DEC_MPLS_TTL, (r) => (r.skip(4), { type: 'dec_mpls_ttl' })],
+  [OFPAT.DEC_MPLS_TTL, (r) => (zeros(r, 4) ? { type: 'dec_mpls_ttl' } : undefined)],
   [OFPAT.PUSH_VLAN, (r) => ({ type: 'push_vlan', ethertype: r.u16('ethertype') })],
-  [OFPAT.POP_VLAN, (r) => (r.skip(4), { type: 'pop_vlan' })],
+  [OFPAT.POP_VLAN, (r) => (zeros(r, 4) ? { type: 'pop_vlan' } : undefined)],
   [OFPAT.PUSH_MPLS, (r) => ({ type: 'push_mpls', ethertype: r.u16('ethertype') })],
   [OFPAT.POP_MPLS, (r) => ({ type: 'pop_mpls', ethertype: r.u16('ethertype') })],
   [OFPAT.SET_QUEUE, (r) => ({ type: 'set_queue', queueId: r.u32('queue_id') })],
   [OFPAT.GROUP, (r) => ({ type: 'group', groupId: r.u32('group_id') })],
   [OFPAT.SET_NW_TTL, (r) => ({ type: 'set_nw_ttl', ttl: r.u8('nw_ttl') })],
-  [OFPAT.DEC_NW_TTL, (r) => (r.skip(4), { type: 'dec_nw_ttl' })],
-  [OFPAT.SET_FIELD, (r) => ({ type: 'set_field', ...decodeOxm(r) })],
+  [OFPAT.DEC_NW_TTL, (r) => (zeros(r, 4) ? { type: 'dec_nw_ttl' } : undefined)],
+  [OFPAT.SET_FIELD, (r) => {
+    // OpenFlow 1.3 has no masked set-field; we would write that as NXAST_REG_LOAD2.
+    const oxm = decodeOxm(r);
+    return oxm.mask === undefined ? { type: 'set_field', ...oxm } : undefined;
+  }],
   [OFPAT.PUSH_PBB, (r) => ({ type: 'push_pbb', ethertype: r.u16('ethertype') })],
-  [OFPAT.POP_PBB, (r) => (r.skip(4), { type: 'pop_pbb' })],
+  [OFPAT.POP_PBB, (r) => (zeros(r, 4) ? { type: 'pop_pbb' } : undefined)],
 ]);
 
 const NX_DECODERS: ReadonlyMap<number, Decoder> = new Map<number, Decoder>([
@@ -578,8 +606,9 @@ const NX_DECODERS: ReadonlyMap<number, Decoder> = new Map<number, Decoder>([
     const nBits = r.u16('n_bits');
     const srcOfs = r.u16('src_ofs');
     const dstOfs = r.u16('dst_ofs');
-    const src = makeFieldRef(r.u32('src'), srcOfs, nBits);
-    const dst = makeFieldRef(r.u32('dst'), dstOfs, nBits);
+    // Each header is 32 bits, or 64 for an experimenter OXM (tun_erspan_idx...).
+    const src = makeFieldRef(readRefHeader(r, 'src'), srcOfs, nBits);
+    const dst = makeFieldRef(readRefHeader(r, 'dst'), dstOfs, nBits);
     return src && dst ? { type: 'reg_move', src, dst } : undefined;
   }],
   [NXAST.REG_LOAD, (r) => {
@@ -594,19 +623,21 @@ const NX_DECODERS: ReadonlyMap<number, Decoder> = new Map<number, Decoder>([
     const on = r.u16('ofs_nbits');
     const src = makeFieldRef(r.u32('src'), on >> 6, (on & 0x3f) + 1);
     const maxLen = r.u16('max_len');
-    r.skip(6);
-    if (!src) return undefined;
+    if (!src || !zeros(r, 6)) return undefined;
     return maxLen === 0xffff ? { type: 'output_reg', src } : { type: 'output_reg', src, maxLen };
   }],
   // Unlike other "extended" Nicira actions, the OXM entry starts right after the subtype.
-  [NXAST.REG_LOAD2, (r) => ({ type: 'set_field', ...decodeOxm(r) })],
+  [NXAST.REG_LOAD2, (r) => {
+    const oxm = decodeOxm(r, { strictMask: true });
+    return oxm.mask === undefined ? { type: 'set_field', regLoad2: true, ...oxm } : { type: 'set_field', ...oxm };
+  }],
   [NXAST.NOTE, (r) => ({ type: 'note', data: Buffer.from(r.bytes(r.remaining)) })],
   [NXAST.EXIT, () => ({ type: 'exit' })],
   [NXAST.POP_QUEUE, () => ({ type: 'pop_queue' })],
   [NXAST.CT_CLEAR, () => ({ type: 'ct_clear' })],
   [NXAST.DEC_TTL_CNT_IDS, (r) => {
     const n = r.u16('n_controllers');
-    r.skip(4);
+    if (!zeros(r, 4)) return undefined;
     const controllerIds: number[] = [];
     for (let i = 0; i < n; i++) controllerIds.push(r.u16('controller id'));
     return { type: 'dec_ttl', controllerIds };
@@ -615,7 +646,7 @@ const NX_DECODERS: ReadonlyMap<number, Decoder> = new Map<number, Decoder>([
     const maxLen = r.u16('max_len');
     const controllerId = r.u16('controller_id');
     const reason = r.u8('reason');
-    r.skip(1);
+    if (!zeros(r, 1)) return undefined;
     return controllerAction(maxLen, controllerId, reason, {});
   }],
   [NXAST.CONTROLLER2, decodeController2],
@@ -623,21 +654,21 @@ const NX_DECODERS: ReadonlyMap<number, Decoder> = new Map<number, Decoder>([
     const clause = r.u8('clause');
     const nClauses = r.u8('n_clauses');
     const id = r.u32('id');
-    return clause < nClauses ? { type: 'conjunction', id, clause: clause + 1, nClauses } : undefined;
+    return clause < nClauses && nClauses >= 2 && nClauses <= 64 ? { type: 'conjunction', id, clause: clause + 1, nClauses } : undefined;
   }],
   [NXAST.CT, decodeCt],
   [NXAST.NAT, decodeNat],
   [NXAST.CLONE, (r) => {
-    r.skip(6);
+    if (!zeros(r, 6)) return undefined;
     return { type: 'clone', actions: decodeActions(r.sub(r.remaining, 'clone actions')) };
   }],
   [NXAST.LEARN, decodeLearn],
 ]);
 
-function decodeResubmitTable(r: BufferReader, ct: boolean): Action {
+function decodeResubmitTable(r: BufferReader, ct: boolean): Action | undefined {
   const port = portFrom16(r.u16('resubmit in_port'));
   const table = r.u8('resubmit table');
-  r.skip(3);
+  if (!zeros(r, 3)) return undefined;
   return {
     type: 'resubmit',
     ...(port === OFPP.IN_PORT ? {} : { port }),
@@ -656,31 +687,56 @@ function controllerAction(maxLen: number, controllerId: number, reason: number, 
   };
 }
 
+/**
+ * NXAST_CONTROLLER2: properties, each padded to 8 bytes. Only the form our
+ * encoder writes is decoded: properties in its order, each once, non-default,
+ * 16-bit values padded to 8 bytes, and at least one of userdata, pause, meter_id
+ * (otherwise we write NXAST_CONTROLLER).
+ */
 function decodeController2(r: BufferReader): Action | undefined {
-  r.skip(6);
+  if (!zeros(r, 6)) return undefined;
   let maxLen: number = OFPCML_NO_BUFFER;
   let id = 0;
   let reason: number = OFPR.ACTION;
   const extra: { userdata?: Buffer; pause?: boolean; meterId?: number } = {};
+  let last = -1;
   while (r.remaining > 0) {
     const at = r.offset;
     const type = r.u16('property type');
     const len = r.u16('property length');
     if (len < 4) r.fail(`controller property length ${len} < 4`, at + 2);
     const p = r.sub(len - 4, 'controller property');
-    r.skip(Math.min(r.remaining, ((len + 7) & ~7) - len), 'property padding');
+    if (!zeros(r, Math.min(r.remaining, ((len + 7) & ~7) - len)) || type <= last) return undefined;
+    last = type;
     switch (type) {
-      case NXAC2PT.MAX_LEN: maxLen = p.u16('max_len'); break;
-      case NXAC2PT.CONTROLLER_ID: id = p.u16('controller_id'); break;
-      case NXAC2PT.REASON: reason = p.u8('reason'); break;
+      case NXAC2PT.MAX_LEN:
+        if (len !== 8) return undefined;
+        maxLen = p.u16('max_len');
+        if (!zeros(p, 2) || maxLen === OFPCML_NO_BUFFER) return undefined;
+        break;
+      case NXAC2PT.CONTROLLER_ID:
+        if (len !== 8) return undefined;
+        id = p.u16('controller_id');
+        if (!zeros(p, 2) || id === 0) return undefined;
+        break;
+      case NXAC2PT.REASON:
+        if (len !== 5) return undefined;
+        reason = p.u8('reason');
+        if (reason === OFPR.ACTION) return undefined;
+        break;
       case NXAC2PT.USERDATA: extra.userdata = Buffer.from(p.bytes(p.remaining)); break;
-      case NXAC2PT.PAUSE: extra.pause = true; break;
-      case NXAC2PT.METER_ID: extra.meterId = p.u32('meter_id'); break;
+      case NXAC2PT.PAUSE:
+        if (len !== 4) return undefined;
+        extra.pause = true;
+        break;
+      case NXAC2PT.METER_ID:
+        if (len !== 8) return undefined;
+        extra.meterId = p.u32('meter_id');
+        break;
       default: return undefined;
     }
   }
-  // Without userdata/pause/meter this re-encodes as the shorter NXAST_CONTROLLER:
-  // same action, different bytes.
+  if (extra.userdata === undefined && !extra.pause && extra.meterId === undefined) return undefined;
   return controllerAction(maxLen, id, reason, extra);
 }
 
@@ -689,7 +745,7 @@ function decodeCt(r: BufferReader): Action | undefined {
   const zoneSrc = r.u32('zone_src');
   const zoneRaw = r.u16('zone');
   const table = r.u8('recirc_table');
-  r.skip(3);
+  if (!zeros(r, 3)) return undefined;
   const alg = r.u16('alg');
   const actions = decodeActions(r.sub(r.remaining, 'ct actions'));
   if (flags & ~(NX_CT_F.COMMIT | NX_CT_F.FORCE)) return undefined;
@@ -712,7 +768,7 @@ function decodeCt(r: BufferReader): Action | undefined {
 }
 
 function decodeNat(r: BufferReader): Action | undefined {
-  r.skip(2);
+  if (!zeros(r, 2)) return undefined;
   const flags = r.u16('nat flags');
   const present = r.u16('range_present');
   const known = NX_NAT_RANGE.IPV4_MIN | NX_NAT_RANGE.IPV4_MAX | NX_NAT_RANGE.IPV6_MIN | NX_NAT_RANGE.IPV6_MAX
@@ -751,41 +807,41 @@ function decodeLearn(r: BufferReader): Action | undefined {
   const cookie = r.u64('cookie');
   const flags = r.u16('learn flags');
   const table = r.u8('table_id');
-  r.skip(1);
+  if (!zeros(r, 1)) return undefined;
   const finIdleTimeout = r.u16('fin_idle_timeout');
   const finHardTimeout = r.u16('fin_hard_timeout');
   const specs: LearnSpec[] = [];
-  let representable = (flags & ~(NX_LEARN_F.SEND_FLOW_REM | NX_LEARN_F.DELETE_LEARNED | NX_LEARN_F.WRITE_RESULT)) === 0;
+  if (flags & ~(NX_LEARN_F.SEND_FLOW_REM | NX_LEARN_F.DELETE_LEARNED | NX_LEARN_F.WRITE_RESULT)) return undefined;
   while (r.remaining >= 2) {
     const header = r.u16('flow_mod_spec header');
     if (header === 0) break;
     const nBits = header & NX_LEARN_N_BITS_MASK;
     const isImmediate = (header & NX_LEARN_SRC_IMMEDIATE) !== 0;
     const dstType = header & (3 << 11);
-    if ((header & ~(NX_LEARN_SRC_IMMEDIATE | (3 << 11) | NX_LEARN_N_BITS_MASK)) || dstType === 3 << 11 || nBits === 0) {
-      // Reserved bits or an unknown destination: the rest cannot be parsed.
-      return undefined;
-    }
+    // Reserved bits, an unknown destination, or a spec we would not write.
+    if ((header & ~(NX_LEARN_SRC_IMMEDIATE | (3 << 11) | NX_LEARN_N_BITS_MASK)) || dstType === 3 << 11 || nBits === 0) return undefined;
     let src: FieldRef | undefined;
     let value: bigint | undefined;
     if (isImmediate) {
       value = bytesToBig(r.bytes(2 * Math.ceil(nBits / 16), 'learn immediate'));
-      if (value >> BigInt(nBits) !== 0n) representable = false;
+      if (value >> BigInt(nBits) !== 0n) return undefined;
+    } else {
+      src = makeFieldRef(r.u32('learn src'), r.u16('learn src ofs'), nBits);
+      if (!src) return undefined;
     }
-    else src = makeFieldRef(r.u32('learn src'), r.u16('learn src ofs'), nBits);
     if (dstType === NX_LEARN_DST.OUTPUT) {
-      if (isImmediate || !src) { representable = false; continue; }
-      specs.push({ kind: 'output', src });
+      if (isImmediate) return undefined;
+      specs.push({ kind: 'output', src: src! });
       continue;
     }
     const dst = makeFieldRef(r.u32('learn dst'), r.u16('learn dst ofs'), nBits);
+    if (!dst) return undefined;
     const kind = dstType === NX_LEARN_DST.MATCH ? 'match' : 'load';
-    if (!dst || (!isImmediate && !src)) { representable = false; continue; }
     const spec = isImmediate ? { dst, value: fromBig(value!, nBits) } : { dst, src: src! };
     specs.push(kind === 'match' ? { kind, ...spec } : { kind, ...spec });
   }
-  r.skip(r.remaining);
-  if (!representable) return undefined;
+  // What follows the specs is padding (we write zeros).
+  if (!zeros(r, r.remaining)) return undefined;
   return {
     type: 'learn',
     table,
@@ -802,7 +858,10 @@ function decodeLearn(r: BufferReader): Action | undefined {
   };
 }
 
-/** Reads actions until the reader is exhausted (pass a sub-reader sized to the list). */
+/**
+ * Reads actions until the reader is exhausted (pass a sub-reader sized to the
+ * list). Throws DecodeError only when an action's length does not frame it.
+ */
 export function decodeActions(r: BufferReader): Action[] {
   const out: Action[] = [];
   while (r.remaining > 0) {
@@ -816,29 +875,31 @@ export function decodeActions(r: BufferReader): Action[] {
   return out;
 }
 
+/** One well-framed action: decoded, or kept as its bytes. */
 function decodeOne(body: BufferReader, type: number, at: number): Action {
-  const raw = (): Buffer => Buffer.from(body.buf.subarray(at + 4, body.end));
   if (type !== OFPAT.EXPERIMENTER) {
+    const raw = (): UnknownAction => ({ type: 'unknown', actionType: type, data: Buffer.from(body.buf.subarray(at + 4, body.end)) });
     const dec = STD_DECODERS.get(type);
-    if (!dec) return { type: 'unknown', actionType: type, data: raw() };
-    const a = dec(body);
-    expectPadding(body);
-    return a ?? { type: 'unknown', actionType: type, data: raw() };
+    return (dec && decodeBody(body, dec)) ?? raw();
   }
   const experimenter = body.u32('experimenter');
   const opaque = (): ExperimenterAction => ({ type: 'experimenter', experimenter, data: Buffer.from(body.buf.subarray(at + 8, body.end)) });
-  if (experimenter !== NX_VENDOR_ID) return opaque();
-  const subtype = body.u16('nicira subtype');
-  const dec = NX_DECODERS.get(subtype);
-  if (!dec) return opaque();
-  const a = dec(body);
-  expectPadding(body);
-  return a ?? opaque();
+  if (experimenter !== NX_VENDOR_ID || body.remaining < 2) return opaque();
+  const dec = NX_DECODERS.get(body.u16('nicira subtype'));
+  return (dec && decodeBody(body, dec)) ?? opaque();
 }
 
-/** What is left of a fixed-layout action must be zero padding shorter than 8 bytes. */
-function expectPadding(r: BufferReader): void {
-  const at = r.offset;
-  const rest = r.bytes(r.remaining, 'padding');
-  if (rest.length >= 8 || rest.some((b) => b !== 0)) r.fail(`action has ${rest.length} unexpected trailing bytes`, at);
+/**
+ * Runs a decoder over one action's body, which must then hold only zero padding
+ * shorter than 8 bytes. Undefined when the body is not in the form we write.
+ */
+function decodeBody(body: BufferReader, dec: Decoder): Action | undefined {
+  try {
+    const a = dec(body);
+    if (a === undefined || body.remaining >= 8 || !zeros(body, body.remaining)) return undefined;
+    return a;
+  } catch (err) {
+    if (err instanceof DecodeError) return undefined;
+    throw err;
+  }
 }

@@ -3,7 +3,8 @@
  * `decodeMessage` turns exactly one message's bytes into an object. One writer and
  * one reader own every offset; malformed input throws DecodeError with its offset.
  * Well-framed messages of unknown type (or unknown experimenter subtype, or unknown
- * multipart type) decode into opaque variants instead of throwing.
+ * multipart type) decode into opaque variants instead of throwing. Multipart bodies
+ * live in `multipart.ts`, structures shared by several messages in `structures.ts`.
  *
  * Structures follow OpenFlow 1.3.5 §7; the ONF bundle extension (EXT-230) and the
  * Nicira messages follow Open vSwitch's `openflow-1.3.h`, `openflow-1.4.h` and
@@ -12,16 +13,13 @@
 import { BufferReader } from '../common/buffer-reader';
 import { BufferWriter } from '../common/buffer-writer';
 import { EncodeError } from '../common/errors';
-import { decodeActions, encodeActions, type Action } from './actions';
+import { decodeActions, encodeActions } from './actions';
 import {
-  DESC_STR_LEN,
   NX_VENDOR_ID,
   NXPINT,
   NXT,
   OFP_DEFAULT_MISS_SEND_LEN,
   OFP_HEADER_LEN,
-  OFP_MAX_PORT_NAME_LEN,
-  OFP_MAX_TABLE_NAME_LEN,
   OFP_NO_BUFFER,
   OFP_VERSION,
   OFPET,
@@ -30,61 +28,28 @@ import {
   OFPGC,
   OFPGT,
   OFPHET,
-  OFPM,
-  OFPMBT,
   OFPMC,
   OFPMF,
-  OFPMP,
   OFPP,
-  OFPQ_ALL,
-  OFPQT,
   OFPT,
-  OFPTT,
   ONF_VENDOR_ID,
   ONFT,
-  SERIAL_NUM_LEN,
 } from './constants';
 import { decodeHeader } from './header';
 import { decodeInstructions, encodeInstructions } from './instructions';
 import { decodeMatch, decodeOxm, encodeMatch, encodeOxm, type Match, type OxmField } from './match';
-import type {
-  Bucket,
-  Decoded,
-  FlowStatsFilter,
-  MeterBand,
-  MultipartReplyBody,
-  MultipartRequestBody,
-  OfpMessage,
-  PacketQueue,
-  Port,
-  QueueProperty,
-} from './messages';
+import type { Decoded, OfpMessage, PacketQueue } from './messages';
+import {
+  decodeMultipartReply, decodeMultipartRequest, encodeMultipartReply, encodeMultipartRequest, encodeMultipartType,
+} from './multipart';
+import {
+  decodeBands, decodeBuckets, decodeMac, decodePort, decodeQueue, encodeBand, encodeBucket, encodeMac, encodePort,
+  encodeQueue, readRest,
+} from './structures';
 
 /** Every 64 bits set: the packet-in cookie of a packet not sent by a flow. */
 const COOKIE_NONE = 0xffffffffffffffffn;
 
-/** Multipart body kinds and their OFPMP_* numbers (§7.3.5). */
-const MULTIPART_TYPES = {
-  desc: OFPMP.DESC,
-  flow: OFPMP.FLOW,
-  aggregate: OFPMP.AGGREGATE,
-  table: OFPMP.TABLE,
-  port_stats: OFPMP.PORT_STATS,
-  queue_stats: OFPMP.QUEUE,
-  group_stats: OFPMP.GROUP,
-  group_desc: OFPMP.GROUP_DESC,
-  group_features: OFPMP.GROUP_FEATURES,
-  meter_stats: OFPMP.METER,
-  meter_config: OFPMP.METER_CONFIG,
-  meter_features: OFPMP.METER_FEATURES,
-  table_features: OFPMP.TABLE_FEATURES,
-  port_desc: OFPMP.PORT_DESC,
-  experimenter: OFPMP.EXPERIMENTER,
-} as const;
-type KnownKind = keyof typeof MULTIPART_TYPES;
-const MULTIPART_KINDS = new Map<number, KnownKind>(
-  Object.entries(MULTIPART_TYPES).map(([k, v]) => [v, k as KnownKind]),
-);
 
 /**
  * Encodes one message. The xid defaults to 0 (for `bundle_add`, to the embedded
@@ -194,12 +159,12 @@ function encodeBody(w: BufferWriter, msg: OfpMessage, xid: number): number {
       w.u8(msg.tableId, 'table_id').zeros(3).u32(msg.config ?? 0, 'config');
       return OFPT.TABLE_MOD;
     case 'multipart_request':
-      w.u16(MULTIPART_TYPES[msg.body.kind as KnownKind] ?? mpType(msg.body), 'multipart type');
+      w.u16(encodeMultipartType(msg.body), 'multipart type');
       w.u16(msg.flags ?? 0, 'flags').zeros(4);
       encodeMultipartRequest(w, msg.body);
       return OFPT.MULTIPART_REQUEST;
     case 'multipart_reply':
-      w.u16(MULTIPART_TYPES[msg.body.kind as KnownKind] ?? mpType(msg.body), 'multipart type');
+      w.u16(encodeMultipartType(msg.body), 'multipart type');
       w.u16(msg.flags ?? 0, 'flags').zeros(4);
       encodeMultipartReply(w, msg.body);
       return OFPT.MULTIPART_REPLY;
@@ -262,10 +227,6 @@ function encodeBody(w: BufferWriter, msg: OfpMessage, xid: number): number {
   }
 }
 
-function mpType(body: MultipartRequestBody | MultipartReplyBody): number {
-  if (body.kind !== 'unknown') throw new EncodeError(`unknown multipart kind ${String(body.kind)}`);
-  return body.mpType;
-}
 
 /**
  * Decodes exactly one message. `buf` must hold the whole message (the framer
@@ -304,14 +265,14 @@ export function decodeMessage(buf: Buffer, base = 0): Decoded {
       const code = r.u16('error code');
       if (errType === OFPET.EXPERIMENTER) {
         const experimenter = r.u32('error experimenter');
-        return { type: 'error', xid, errType, code, experimenter, data: rest(r) };
+        return { type: 'error', xid, errType, code, experimenter, data: readRest(r) };
       }
-      return { type: 'error', xid, errType, code, data: rest(r) };
+      return { type: 'error', xid, errType, code, data: readRest(r) };
     }
     case OFPT.ECHO_REQUEST:
-      return { type: 'echo_request', xid, data: rest(r) };
+      return { type: 'echo_request', xid, data: readRest(r) };
     case OFPT.ECHO_REPLY:
-      return { type: 'echo_reply', xid, data: rest(r) };
+      return { type: 'echo_reply', xid, data: readRest(r) };
     case OFPT.EXPERIMENTER:
       return decodeExperimenter(r, xid);
     case OFPT.FEATURES_REQUEST:
@@ -340,7 +301,7 @@ export function decodeMessage(buf: Buffer, base = 0): Decoded {
       const cookie = r.u64('cookie');
       const match = decodeMatch(r);
       r.skip(2);
-      return { type: 'packet_in', xid, bufferId, totalLen, reason, tableId, cookie, match, data: rest(r) };
+      return { type: 'packet_in', xid, bufferId, totalLen, reason, tableId, cookie, match, data: readRest(r) };
     }
     case OFPT.FLOW_REMOVED: {
       const cookie = r.u64('cookie');
@@ -370,7 +331,7 @@ export function decodeMessage(buf: Buffer, base = 0): Decoded {
       const actionsLen = r.u16('actions_len');
       r.skip(6);
       const actions = decodeActions(r.sub(actionsLen, 'actions'));
-      return { type: 'packet_out', xid, bufferId, inPort, actions, data: rest(r) };
+      return { type: 'packet_out', xid, bufferId, inPort, actions, data: readRest(r) };
     }
     case OFPT.FLOW_MOD: {
       const cookie = r.u64('cookie');
@@ -470,7 +431,7 @@ export function decodeMessage(buf: Buffer, base = 0): Decoded {
       return { type: 'meter_mod', xid, command, flags, meterId, bands: decodeBands(r) };
     }
     default:
-      return { type: 'unknown', xid, msgType: h.type, body: rest(r) };
+      return { type: 'unknown', xid, msgType: h.type, body: readRest(r) };
   }
 }
 
@@ -482,7 +443,7 @@ function decodeExperimenter(r: BufferReader, xid: number): Decoded {
     const bundleId = r.u32('bundle_id');
     const ctrlType = r.u16('bundle control type');
     const flags = r.u16('bundle flags');
-    return { type: 'bundle_control', xid, bundleId, ctrlType, flags, properties: rest(r) };
+    return { type: 'bundle_control', xid, bundleId, ctrlType, flags, properties: readRest(r) };
   }
   if (experimenter === ONF_VENDOR_ID && expType === ONFT.BUNDLE_ADD_MESSAGE) {
     const bundleId = r.u32('bundle_id');
@@ -504,7 +465,7 @@ function decodeExperimenter(r: BufferReader, xid: number): Decoded {
     return { type: 'nx_set_controller_id', xid, controllerId: r.u16('controller_id') };
   }
   if (experimenter === NX_VENDOR_ID && expType === NXT.PACKET_IN2) return decodePacketIn2(r, xid);
-  return { type: 'experimenter', xid, experimenter, expType, data: rest(r) };
+  return { type: 'experimenter', xid, experimenter, expType, data: readRest(r) };
 }
 
 /** NXT_PACKET_IN2: a list of properties (type, length, value, padding to 8). */
@@ -529,7 +490,7 @@ function decodePacketIn2(r: BufferReader, xid: number): Decoded {
     r.skip(Math.min(r.remaining, ((len + 7) & ~7) - len), 'property padding');
     switch (type) {
       case NXPINT.PACKET:
-        data = rest(p);
+        data = readRest(p);
         break;
       case NXPINT.FULL_LEN:
         pin.fullLen = propU32(p);
@@ -550,10 +511,10 @@ function decodePacketIn2(r: BufferReader, xid: number): Decoded {
         pin.metadata = decodeOxmList(p);
         break;
       case NXPINT.USERDATA:
-        pin.userdata = rest(p);
+        pin.userdata = readRest(p);
         break;
       case NXPINT.CONTINUATION:
-        pin.continuation = rest(p);
+        pin.continuation = readRest(p);
         break;
       default:
         // Properties a later Open vSwitch may add are skipped, as its own loose decoder does.
@@ -604,550 +565,6 @@ function decodeOxmList(p: BufferReader): Match {
   const out: OxmField[] = [];
   while (p.remaining > 0) out.push(decodeOxm(p));
   return out;
-}
-
-function encodeMultipartRequest(w: BufferWriter, body: MultipartRequestBody): void {
-  switch (body.kind) {
-    case 'desc':
-    case 'table':
-    case 'group_desc':
-    case 'group_features':
-    case 'meter_features':
-    case 'port_desc':
-      return;
-    case 'flow':
-    case 'aggregate':
-      encodeFlowStatsFilter(w, body);
-      return;
-    case 'port_stats':
-      w.u32(body.portNo ?? OFPP.ANY, 'port_no').zeros(4);
-      return;
-    case 'queue_stats':
-      w.u32(body.portNo ?? OFPP.ANY, 'port_no').u32(body.queueId ?? OFPQ_ALL, 'queue_id');
-      return;
-    case 'group_stats':
-      w.u32(body.groupId ?? OFPG.ALL, 'group_id').zeros(4);
-      return;
-    case 'meter_stats':
-    case 'meter_config':
-      w.u32(body.meterId ?? OFPM.ALL, 'meter_id').zeros(4);
-      return;
-    case 'table_features':
-      if (body.data) w.bytes(body.data);
-      return;
-    case 'experimenter':
-      w.u32(body.experimenter, 'experimenter').u32(body.expType, 'exp_type');
-      if (body.data) w.bytes(body.data);
-      return;
-    case 'unknown':
-      w.bytes(body.data);
-      return;
-  }
-}
-
-function encodeFlowStatsFilter(w: BufferWriter, f: FlowStatsFilter): void {
-  w.u8(f.tableId ?? OFPTT.ALL, 'table_id').zeros(3);
-  w.u32(f.outPort ?? OFPP.ANY, 'out_port').u32(f.outGroup ?? OFPG.ANY, 'out_group').zeros(4);
-  w.u64(f.cookie ?? 0n, 'cookie').u64(f.cookieMask ?? 0n, 'cookie_mask');
-  encodeMatch(w, f.match ?? []);
-}
-
-function decodeMultipartRequest(r: BufferReader, type: number): MultipartRequestBody {
-  const kind = MULTIPART_KINDS.get(type);
-  switch (kind) {
-    case 'desc':
-    case 'table':
-    case 'group_desc':
-    case 'group_features':
-    case 'meter_features':
-    case 'port_desc':
-      return { kind };
-    case 'flow':
-    case 'aggregate': {
-      const tableId = r.u8('table_id');
-      r.skip(3);
-      const outPort = r.u32('out_port');
-      const outGroup = r.u32('out_group');
-      r.skip(4);
-      const cookie = r.u64('cookie');
-      const cookieMask = r.u64('cookie_mask');
-      return { kind, tableId, outPort, outGroup, cookie, cookieMask, match: decodeMatch(r) };
-    }
-    case 'port_stats': {
-      const portNo = r.u32('port_no');
-      r.skip(4);
-      return { kind, portNo };
-    }
-    case 'queue_stats':
-      return { kind, portNo: r.u32('port_no'), queueId: r.u32('queue_id') };
-    case 'group_stats': {
-      const groupId = r.u32('group_id');
-      r.skip(4);
-      return { kind, groupId };
-    }
-    case 'meter_stats':
-    case 'meter_config': {
-      const meterId = r.u32('meter_id');
-      r.skip(4);
-      return { kind, meterId };
-    }
-    case 'table_features':
-      return { kind, data: rest(r) };
-    case 'experimenter':
-      return { kind, experimenter: r.u32('experimenter'), expType: r.u32('exp_type'), data: rest(r) };
-    case undefined:
-      return { kind: 'unknown', mpType: type, data: rest(r) };
-  }
-}
-
-function encodeMultipartReply(w: BufferWriter, body: MultipartReplyBody): void {
-  switch (body.kind) {
-    case 'desc':
-      w.cstring(body.mfrDesc, DESC_STR_LEN, 'mfr_desc').cstring(body.hwDesc, DESC_STR_LEN, 'hw_desc');
-      w.cstring(body.swDesc, DESC_STR_LEN, 'sw_desc').cstring(body.serialNum, SERIAL_NUM_LEN, 'serial_num');
-      w.cstring(body.dpDesc, DESC_STR_LEN, 'dp_desc');
-      return;
-    case 'flow':
-      for (const f of body.entries) {
-        const start = w.offset;
-        w.u16(0).u8(f.tableId, 'table_id').zeros(1).u32(f.durationSec).u32(f.durationNsec);
-        w.u16(f.priority, 'priority').u16(f.idleTimeout).u16(f.hardTimeout).u16(f.flags, 'flags').zeros(4);
-        w.u64(f.cookie, 'cookie').u64(f.packetCount, 'packet_count').u64(f.byteCount, 'byte_count');
-        encodeMatch(w, f.match);
-        encodeInstructions(w, f.instructions);
-        w.patchU16(start, w.offset - start, 'flow stats length');
-      }
-      return;
-    case 'aggregate':
-      w.u64(body.packetCount, 'packet_count').u64(body.byteCount, 'byte_count').u32(body.flowCount).zeros(4);
-      return;
-    case 'table':
-      for (const t of body.entries) {
-        w.u8(t.tableId, 'table_id').zeros(3).u32(t.activeCount).u64(t.lookupCount).u64(t.matchedCount);
-      }
-      return;
-    case 'port_stats':
-      for (const p of body.entries) {
-        w.u32(p.portNo, 'port_no').zeros(4);
-        for (const v of [
-          p.rxPackets, p.txPackets, p.rxBytes, p.txBytes, p.rxDropped, p.txDropped,
-          p.rxErrors, p.txErrors, p.rxFrameErr, p.rxOverErr, p.rxCrcErr, p.collisions,
-        ]) {
-          w.u64(v, 'port counter');
-        }
-        w.u32(p.durationSec).u32(p.durationNsec);
-      }
-      return;
-    case 'queue_stats':
-      for (const q of body.entries) {
-        w.u32(q.portNo, 'port_no').u32(q.queueId, 'queue_id');
-        w.u64(q.txBytes).u64(q.txPackets).u64(q.txErrors).u32(q.durationSec).u32(q.durationNsec);
-      }
-      return;
-    case 'group_stats':
-      for (const g of body.entries) {
-        const start = w.offset;
-        w.u16(0).zeros(2).u32(g.groupId, 'group_id').u32(g.refCount).zeros(4);
-        w.u64(g.packetCount).u64(g.byteCount).u32(g.durationSec).u32(g.durationNsec);
-        for (const b of g.bucketStats) w.u64(b.packetCount).u64(b.byteCount);
-        w.patchU16(start, w.offset - start, 'group stats length');
-      }
-      return;
-    case 'group_desc':
-      for (const g of body.entries) {
-        const start = w.offset;
-        w.u16(0).u8(g.groupType, 'group type').zeros(1).u32(g.groupId, 'group_id');
-        for (const b of g.buckets) encodeBucket(w, b);
-        w.patchU16(start, w.offset - start, 'group desc length');
-      }
-      return;
-    case 'group_features':
-      w.u32(body.types).u32(body.capabilities);
-      for (const v of body.maxGroups) w.u32(v, 'max_groups');
-      for (const v of body.actions) w.u32(v, 'actions');
-      return;
-    case 'meter_stats':
-      for (const m of body.entries) {
-        const start = w.offset;
-        w.u32(m.meterId, 'meter_id').u16(0).zeros(6).u32(m.flowCount);
-        w.u64(m.packetInCount).u64(m.byteInCount).u32(m.durationSec).u32(m.durationNsec);
-        for (const b of m.bandStats) w.u64(b.packetBandCount).u64(b.byteBandCount);
-        w.patchU16(start + 4, w.offset - start, 'meter stats length');
-      }
-      return;
-    case 'meter_config':
-      for (const m of body.entries) {
-        const start = w.offset;
-        w.u16(0).u16(m.flags, 'flags').u32(m.meterId, 'meter_id');
-        for (const band of m.bands) encodeBand(w, band);
-        w.patchU16(start, w.offset - start, 'meter config length');
-      }
-      return;
-    case 'meter_features':
-      w.u32(body.maxMeter).u32(body.bandTypes).u32(body.capabilities);
-      w.u8(body.maxBands, 'max_bands').u8(body.maxColor, 'max_color').zeros(2);
-      return;
-    case 'table_features':
-      for (const t of body.entries) {
-        const start = w.offset;
-        w.u16(0).u8(t.tableId, 'table_id').zeros(5).cstring(t.name, OFP_MAX_TABLE_NAME_LEN, 'table name');
-        w.u64(t.metadataMatch).u64(t.metadataWrite).u32(t.config).u32(t.maxEntries).bytes(t.properties);
-        w.patchU16(start, w.offset - start, 'table features length');
-      }
-      return;
-    case 'port_desc':
-      for (const p of body.entries) encodePort(w, p);
-      return;
-    case 'experimenter':
-      w.u32(body.experimenter, 'experimenter').u32(body.expType, 'exp_type');
-      if (body.data) w.bytes(body.data);
-      return;
-    case 'unknown':
-      w.bytes(body.data);
-      return;
-  }
-}
-
-/** Reads length-prefixed structures (the u16 length at `lenOffset`) until the body ends. */
-function decodeEach<T>(r: BufferReader, what: string, min: number, lenOffset: number, decode: (s: BufferReader) => T): T[] {
-  const out: T[] = [];
-  while (r.remaining > 0) {
-    if (r.remaining < lenOffset + 2) r.fail(`truncated ${what}`);
-    const len = r.buf.readUInt16BE(r.offset + lenOffset);
-    if (len < min) r.fail(`${what} length ${len} < ${min}`, r.offset + lenOffset);
-    out.push(decode(r.sub(len, what)));
-  }
-  return out;
-}
-
-/** Reads fixed-size structures until the body ends. */
-function decodeFixed<T>(r: BufferReader, what: string, size: number, decode: (s: BufferReader) => T): T[] {
-  const out: T[] = [];
-  while (r.remaining > 0) out.push(decode(r.sub(size, what)));
-  return out;
-}
-
-function decodeMultipartReply(r: BufferReader, type: number): MultipartReplyBody {
-  const kind = MULTIPART_KINDS.get(type);
-  switch (kind) {
-    case 'desc':
-      return {
-        kind,
-        mfrDesc: r.cstring(DESC_STR_LEN, 'mfr_desc'),
-        hwDesc: r.cstring(DESC_STR_LEN, 'hw_desc'),
-        swDesc: r.cstring(DESC_STR_LEN, 'sw_desc'),
-        serialNum: r.cstring(SERIAL_NUM_LEN, 'serial_num'),
-        dpDesc: r.cstring(DESC_STR_LEN, 'dp_desc'),
-      };
-    case 'flow':
-      return {
-        kind,
-        entries: decodeEach(r, 'flow stats', 56, 0, (s) => {
-          s.skip(2);
-          const tableId = s.u8('table_id');
-          s.skip(1);
-          const durationSec = s.u32('duration_sec');
-          const durationNsec = s.u32('duration_nsec');
-          const priority = s.u16('priority');
-          const idleTimeout = s.u16('idle_timeout');
-          const hardTimeout = s.u16('hard_timeout');
-          const flags = s.u16('flags');
-          s.skip(4);
-          const cookie = s.u64('cookie');
-          const packetCount = s.u64('packet_count');
-          const byteCount = s.u64('byte_count');
-          const match = decodeMatch(s);
-          const instructions = decodeInstructions(s.sub(s.remaining, 'instructions'));
-          return {
-            tableId, durationSec, durationNsec, priority, idleTimeout, hardTimeout, flags,
-            cookie, packetCount, byteCount, match, instructions,
-          };
-        }),
-      };
-    case 'aggregate': {
-      const packetCount = r.u64('packet_count');
-      const byteCount = r.u64('byte_count');
-      const flowCount = r.u32('flow_count');
-      r.skip(4);
-      return { kind, packetCount, byteCount, flowCount };
-    }
-    case 'table':
-      return {
-        kind,
-        entries: decodeFixed(r, 'table stats', 24, (s) => {
-          const tableId = s.u8('table_id');
-          s.skip(3);
-          return { tableId, activeCount: s.u32('active_count'), lookupCount: s.u64('lookup_count'), matchedCount: s.u64('matched_count') };
-        }),
-      };
-    case 'port_stats':
-      return {
-        kind,
-        entries: decodeFixed(r, 'port stats', 112, (s) => {
-          const portNo = s.u32('port_no');
-          s.skip(4);
-          const c = (): bigint => s.u64('port counter');
-          return {
-            portNo, rxPackets: c(), txPackets: c(), rxBytes: c(), txBytes: c(), rxDropped: c(), txDropped: c(),
-            rxErrors: c(), txErrors: c(), rxFrameErr: c(), rxOverErr: c(), rxCrcErr: c(), collisions: c(),
-            durationSec: s.u32('duration_sec'), durationNsec: s.u32('duration_nsec'),
-          };
-        }),
-      };
-    case 'queue_stats':
-      return {
-        kind,
-        entries: decodeFixed(r, 'queue stats', 40, (s) => ({
-          portNo: s.u32('port_no'), queueId: s.u32('queue_id'), txBytes: s.u64('tx_bytes'),
-          txPackets: s.u64('tx_packets'), txErrors: s.u64('tx_errors'),
-          durationSec: s.u32('duration_sec'), durationNsec: s.u32('duration_nsec'),
-        })),
-      };
-    case 'group_stats':
-      return {
-        kind,
-        entries: decodeEach(r, 'group stats', 40, 0, (s) => {
-          s.skip(4);
-          const groupId = s.u32('group_id');
-          const refCount = s.u32('ref_count');
-          s.skip(4);
-          const packetCount = s.u64('packet_count');
-          const byteCount = s.u64('byte_count');
-          const durationSec = s.u32('duration_sec');
-          const durationNsec = s.u32('duration_nsec');
-          const bucketStats = decodeFixed(s, 'bucket stats', 16, (b) => ({
-            packetCount: b.u64('packet_count'), byteCount: b.u64('byte_count'),
-          }));
-          return { groupId, refCount, packetCount, byteCount, durationSec, durationNsec, bucketStats };
-        }),
-      };
-    case 'group_desc':
-      return {
-        kind,
-        entries: decodeEach(r, 'group desc', 8, 0, (s) => {
-          s.skip(2);
-          const groupType = s.u8('group type');
-          s.skip(1);
-          const groupId = s.u32('group_id');
-          return { groupType, groupId, buckets: decodeBuckets(s) };
-        }),
-      };
-    case 'group_features': {
-      const types = r.u32('types');
-      const capabilities = r.u32('capabilities');
-      const four = (what: string): [number, number, number, number] => [r.u32(what), r.u32(what), r.u32(what), r.u32(what)];
-      const maxGroups = four('max_groups');
-      return { kind, types, capabilities, maxGroups, actions: four('actions') };
-    }
-    case 'meter_stats':
-      return {
-        kind,
-        entries: decodeEach(r, 'meter stats', 40, 4, (s) => {
-          const meterId = s.u32('meter_id');
-          s.skip(8);
-          const flowCount = s.u32('flow_count');
-          const packetInCount = s.u64('packet_in_count');
-          const byteInCount = s.u64('byte_in_count');
-          const durationSec = s.u32('duration_sec');
-          const durationNsec = s.u32('duration_nsec');
-          const bandStats = decodeFixed(s, 'meter band stats', 16, (b) => ({
-            packetBandCount: b.u64('packet_band_count'), byteBandCount: b.u64('byte_band_count'),
-          }));
-          return { meterId, flowCount, packetInCount, byteInCount, durationSec, durationNsec, bandStats };
-        }),
-      };
-    case 'meter_config':
-      return {
-        kind,
-        entries: decodeEach(r, 'meter config', 8, 0, (s) => {
-          s.skip(2);
-          const flags = s.u16('flags');
-          const meterId = s.u32('meter_id');
-          return { flags, meterId, bands: decodeBands(s) };
-        }),
-      };
-    case 'meter_features': {
-      const maxMeter = r.u32('max_meter');
-      const bandTypes = r.u32('band_types');
-      const capabilities = r.u32('capabilities');
-      const maxBands = r.u8('max_bands');
-      const maxColor = r.u8('max_color');
-      r.skip(2);
-      return { kind, maxMeter, bandTypes, capabilities, maxBands, maxColor };
-    }
-    case 'table_features':
-      return {
-        kind,
-        entries: decodeEach(r, 'table features', 64, 0, (s) => {
-          s.skip(2);
-          const tableId = s.u8('table_id');
-          s.skip(5);
-          const name = s.cstring(OFP_MAX_TABLE_NAME_LEN, 'table name');
-          const metadataMatch = s.u64('metadata_match');
-          const metadataWrite = s.u64('metadata_write');
-          const config = s.u32('config');
-          const maxEntries = s.u32('max_entries');
-          return { tableId, name, metadataMatch, metadataWrite, config, maxEntries, properties: rest(s) };
-        }),
-      };
-    case 'port_desc':
-      return { kind, entries: decodeFixed(r, 'port', 64, decodePort) };
-    case 'experimenter':
-      return { kind, experimenter: r.u32('experimenter'), expType: r.u32('exp_type'), data: rest(r) };
-    case undefined:
-      return { kind: 'unknown', mpType: type, data: rest(r) };
-  }
-}
-
-/** ofp_port (§7.2.1), 64 bytes. */
-function encodePort(w: BufferWriter, p: Port): void {
-  w.u32(p.portNo, 'port_no').zeros(4);
-  encodeMac(w, p.hwAddr);
-  w.zeros(2).cstring(p.name, OFP_MAX_PORT_NAME_LEN, 'port name');
-  w.u32(p.config, 'config').u32(p.state, 'state').u32(p.curr, 'curr').u32(p.advertised, 'advertised');
-  w.u32(p.supported, 'supported').u32(p.peer, 'peer').u32(p.currSpeed, 'curr_speed').u32(p.maxSpeed, 'max_speed');
-}
-function decodePort(r: BufferReader): Port {
-  const portNo = r.u32('port_no');
-  r.skip(4);
-  const hwAddr = decodeMac(r);
-  r.skip(2);
-  const name = r.cstring(OFP_MAX_PORT_NAME_LEN, 'port name');
-  return {
-    portNo, hwAddr, name, config: r.u32('config'), state: r.u32('state'), curr: r.u32('curr'),
-    advertised: r.u32('advertised'), supported: r.u32('supported'), peer: r.u32('peer'),
-    currSpeed: r.u32('curr_speed'), maxSpeed: r.u32('max_speed'),
-  };
-}
-
-/** ofp_bucket (§7.3.4.2): len, weight, watch_port, watch_group, pad, actions. */
-function encodeBucket(w: BufferWriter, b: Bucket): void {
-  const start = w.offset;
-  w.u16(0).u16(b.weight ?? 0, 'weight').u32(b.watchPort ?? OFPP.ANY, 'watch_port');
-  w.u32(b.watchGroup ?? OFPG.ANY, 'watch_group').zeros(4);
-  encodeActions(w, b.actions);
-  w.patchU16(start, w.offset - start, 'bucket length');
-}
-function decodeBuckets(r: BufferReader): Bucket[] {
-  return decodeEach(r, 'bucket', 16, 0, (s) => {
-    s.skip(2);
-    const weight = s.u16('weight');
-    const watchPort = s.u32('watch_port');
-    const watchGroup = s.u32('watch_group');
-    s.skip(4);
-    return { weight, watchPort, watchGroup, actions: decodeActions(s) as Action[] };
-  });
-}
-
-/** ofp_meter_band_* (§7.3.4.4): type, len, rate, burst_size, then per type. */
-function encodeBand(w: BufferWriter, band: MeterBand): void {
-  const start = w.offset;
-  const type = band.type === 'drop' ? OFPMBT.DROP : band.type === 'dscp_remark' ? OFPMBT.DSCP_REMARK : OFPMBT.EXPERIMENTER;
-  w.u16(type).u16(0).u32(band.rate, 'rate').u32(band.burstSize ?? 0, 'burst_size');
-  switch (band.type) {
-    case 'drop':
-      w.zeros(4);
-      break;
-    case 'dscp_remark':
-      w.u8(band.precLevel, 'prec_level').zeros(3);
-      break;
-    case 'experimenter':
-      w.u32(band.experimenter, 'experimenter');
-      if (band.data) w.bytes(band.data);
-      break;
-  }
-  w.patchU16(start + 2, w.offset - start, 'band length');
-}
-function decodeBands(r: BufferReader): MeterBand[] {
-  return decodeEach(r, 'meter band', 16, 2, (s) => {
-    const type = s.u16('band type');
-    s.skip(2);
-    const rate = s.u32('rate');
-    const burstSize = s.u32('burst_size');
-    switch (type) {
-      case OFPMBT.DROP:
-        return { type: 'drop', rate, burstSize };
-      case OFPMBT.DSCP_REMARK:
-        return { type: 'dscp_remark', rate, burstSize, precLevel: s.u8('prec_level') };
-      case OFPMBT.EXPERIMENTER:
-        return { type: 'experimenter', rate, burstSize, experimenter: s.u32('experimenter'), data: rest(s) };
-      default:
-        // OFPMBT_* has no other values in OpenFlow 1.3; such a band has no meaning to keep.
-        return s.fail(`unknown meter band type ${type}`, s.offset - 12);
-    }
-  });
-}
-
-/** ofp_packet_queue (§7.2.2): queue_id, port, len, pad, properties. */
-function encodeQueue(w: BufferWriter, q: PacketQueue): void {
-  const start = w.offset;
-  w.u32(q.queueId, 'queue_id').u32(q.port, 'port').u16(0).zeros(6);
-  for (const p of q.properties) {
-    const pstart = w.offset;
-    switch (p.type) {
-      case 'min_rate':
-      case 'max_rate':
-        w.u16(p.type === 'min_rate' ? OFPQT.MIN_RATE : OFPQT.MAX_RATE).u16(16).zeros(4).u16(p.rate, 'rate').zeros(6);
-        break;
-      case 'experimenter':
-        w.u16(OFPQT.EXPERIMENTER).u16(0).zeros(4).u32(p.experimenter, 'experimenter').zeros(4);
-        if (p.data) w.bytes(p.data);
-        w.patchU16(pstart + 2, w.offset - pstart, 'queue property length');
-        break;
-      case 'unknown':
-        w.u16(p.property, 'property').u16(8 + p.data.length, 'queue property length').zeros(4).bytes(p.data);
-        break;
-    }
-  }
-  w.patchU16(start + 8, w.offset - start, 'queue length');
-}
-function decodeQueue(r: BufferReader): PacketQueue {
-  const len = peekU16(r, 8);
-  if (len < 16) r.fail(`queue length ${len} < 16`, r.offset + 8);
-  const s = r.sub(len, 'queue');
-  const queueId = s.u32('queue_id');
-  const port = s.u32('port');
-  s.skip(8);
-  const properties = decodeEach(s, 'queue property', 8, 2, (p): QueueProperty => {
-    const property = p.u16('property');
-    p.skip(6);
-    switch (property) {
-      case OFPQT.MIN_RATE:
-      case OFPQT.MAX_RATE: {
-        const rate = p.u16('rate');
-        p.skip(6);
-        return { type: property === OFPQT.MIN_RATE ? 'min_rate' : 'max_rate', rate };
-      }
-      case OFPQT.EXPERIMENTER: {
-        const experimenter = p.u32('experimenter');
-        p.skip(4);
-        return { type: 'experimenter', experimenter, data: rest(p) };
-      }
-      default:
-        return { type: 'unknown', property, data: rest(p) };
-    }
-  });
-  return { queueId, port, properties };
-}
-function peekU16(r: BufferReader, at: number): number {
-  if (r.remaining < at + 2) r.fail('truncated length field');
-  return r.buf.readUInt16BE(r.offset + at);
-}
-
-function encodeMac(w: BufferWriter, mac: string): void {
-  const parts = mac.split(':');
-  if (parts.length !== 6 || parts.some((p) => !/^[0-9a-fA-F]{1,2}$/.test(p))) {
-    throw new EncodeError(`bad MAC address: ${mac}`);
-  }
-  for (const p of parts) w.u8(parseInt(p, 16));
-}
-function decodeMac(r: BufferReader): string {
-  return [...r.bytes(6, 'hw_addr')].map((b) => b.toString(16).padStart(2, '0')).join(':');
-}
-
-/** The rest of a reader as a fresh Buffer: decoded payloads must not alias the receive buffer. */
-function rest(r: BufferReader): Buffer {
-  return Buffer.from(r.bytes(r.remaining));
 }
 
 export { OFP_HEADER_LEN };

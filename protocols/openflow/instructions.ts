@@ -6,12 +6,15 @@
  *   | 16     | 16     |                            |
  *   +--------+--------+----------------------------+
  *
- * Decoding keeps experimenter and unknown instructions as bytes; only lengths
- * that lie or truncation throw DecodeError.
+ * Decoding keeps experimenter and unknown instructions as bytes, and so any
+ * instruction whose body does not parse or is not in the form we write (non-zero
+ * padding, an action list whose framing lies): a decoded list re-encodes to the
+ * bytes it came from. Only an instruction list whose own lengths lie throws
+ * DecodeError.
  */
 import type { BufferReader } from '../common/buffer-reader';
 import type { BufferWriter } from '../common/buffer-writer';
-import { EncodeError } from '../common/errors';
+import { DecodeError, EncodeError } from '../common/errors';
 import { decodeActions, encodeActions, type Action } from './actions';
 
 /** Instruction types (§7.2.4). */
@@ -95,21 +98,30 @@ export function encodeInstructions(w: BufferWriter, instructions: readonly Instr
   }
 }
 
-const DECODERS: ReadonlyMap<number, (r: BufferReader) => Instruction> = new Map<number, (r: BufferReader) => Instruction>([
+/** Skips `n` padding bytes; false if any is not zero (we would write zeros). */
+function zeros(r: BufferReader, n: number): boolean {
+  const at = r.offset;
+  r.skip(n, 'padding');
+  for (let i = at; i < at + n; i++) if (r.buf[i] !== 0) return false;
+  return true;
+}
+
+type Decoder = (r: BufferReader) => Instruction | undefined;
+
+const DECODERS: ReadonlyMap<number, Decoder> = new Map<number, Decoder>([
   [OFPIT.GOTO_TABLE, (r) => {
     const tableId = r.u8('table_id');
-    r.skip(3);
-    return { type: 'goto_table', tableId };
+    return zeros(r, 3) ? { type: 'goto_table', tableId } : undefined;
   }],
   [OFPIT.WRITE_METADATA, (r) => {
-    r.skip(4);
+    if (!zeros(r, 4)) return undefined;
     const metadata = r.u64('metadata');
     const mask = r.u64('metadata_mask');
     return mask === ALL_ONES_64 ? { type: 'write_metadata', metadata } : { type: 'write_metadata', metadata, mask };
   }],
-  [OFPIT.WRITE_ACTIONS, (r) => (r.skip(4), { type: 'write_actions', actions: decodeActions(r.sub(r.remaining, 'actions')) })],
-  [OFPIT.APPLY_ACTIONS, (r) => (r.skip(4), { type: 'apply_actions', actions: decodeActions(r.sub(r.remaining, 'actions')) })],
-  [OFPIT.CLEAR_ACTIONS, (r) => (r.skip(4), { type: 'clear_actions' })],
+  [OFPIT.WRITE_ACTIONS, (r) => (zeros(r, 4) ? { type: 'write_actions', actions: decodeActions(r.sub(r.remaining, 'actions')) } : undefined)],
+  [OFPIT.APPLY_ACTIONS, (r) => (zeros(r, 4) ? { type: 'apply_actions', actions: decodeActions(r.sub(r.remaining, 'actions')) } : undefined)],
+  [OFPIT.CLEAR_ACTIONS, (r) => (zeros(r, 4) ? { type: 'clear_actions' } : undefined)],
   [OFPIT.METER, (r) => ({ type: 'meter', meterId: r.u32('meter_id') })],
   [OFPIT.EXPERIMENTER, (r) => ({
     type: 'experimenter', experimenter: r.u32('experimenter'), data: Buffer.from(r.bytes(r.remaining)),
@@ -126,12 +138,18 @@ export function decodeInstructions(r: BufferReader): Instruction[] {
     if (len < 8 || len % 8 !== 0) r.fail(`instruction length ${len} is not a positive multiple of 8`, at + 2);
     const body = r.sub(len - 4, 'instruction');
     const dec = DECODERS.get(type);
-    if (!dec) {
-      out.push({ type: 'unknown', instructionType: type, data: Buffer.from(body.bytes(body.remaining)) });
-      continue;
-    }
-    out.push(dec(body));
-    if (body.remaining > 0) body.fail(`instruction has ${body.remaining} unexpected trailing bytes`);
+    out.push((dec && decodeBody(body, dec)) ?? { type: 'unknown', instructionType: type, data: Buffer.from(body.buf.subarray(at + 4, body.end)) });
   }
   return out;
+}
+
+/** One instruction's body, which the decoder must use up; undefined if it does not parse. */
+function decodeBody(body: BufferReader, dec: Decoder): Instruction | undefined {
+  try {
+    const i = dec(body);
+    return i !== undefined && body.remaining === 0 ? i : undefined;
+  } catch (err) {
+    if (err instanceof DecodeError) return undefined;
+    throw err;
+  }
 }

@@ -7,7 +7,11 @@
  * several wire headers (e.g. eth_dst as OXM_OF_ETH_DST and NXM_OF_ETH_DST): the
  * `match` header is what we put in ofp_match and set_field, the `ref` header is
  * what Nicira actions (reg_move, reg_load, learn, ct zone...) use for a field
- * reference, and any other header is accepted when decoding.
+ * reference, and the others are accepted when decoding. A decoded entry or
+ * reference keeps the header it came with (`header`) when that is not the usual
+ * one, so it re-encodes to the same bytes. Like Open vSwitch, `in_port` (16-bit
+ * NXM_OF_IN_PORT) and `in_port_oxm` (32-bit OXM_OF_IN_PORT) are two fields in
+ * references; in a match, OXM_OF_IN_PORT is `in_port`.
  *
  * OXM TLV header (32 bits):
  *
@@ -15,14 +19,15 @@
  *   +--------------------+-----------+---+--------------+
  *   |     oxm_class      |   field   | M |    length    |   M = has mask
  *   +--------------------+-----------+---+--------------+
- *   [ experimenter id (32 bits), only when oxm_class = 0xffff; counted in length ]
+ *   [ experimenter id (32 bits), only when oxm_class = 0xffff; counted in length;
+ *     a field reference to such a field is this 64-bit header ]
  *   value (n bytes) [ mask (n bytes) ]
  */
 import { parseIpv4 as parseIpv4Bytes, parseIpv6 as parseIpv6Bytes } from '../packet/address';
 import type { BufferReader } from '../common/buffer-reader';
 import type { BufferWriter } from '../common/buffer-writer';
 import { EncodeError } from '../common/errors';
-import { ONF_VENDOR_ID } from './constants';
+import { NX_VENDOR_ID, ONF_VENDOR_ID } from './constants';
 import { formatIpv6 } from '../packet/address';
 
 /** OXM classes (§7.2.3.2) and the Nicira ones. */
@@ -31,6 +36,8 @@ export const OFPXMC = {
   NXM_1: 0x0001,
   OPENFLOW_BASIC: 0x8000,
   PACKET_REGS: 0x8001,
+  /** Ericsson's class, for ICMPv6 ND fields Open vSwitch carries (ERICOXM_OF_*). */
+  ERICSSON: 0x1000,
   EXPERIMENTER: 0xffff,
 } as const;
 
@@ -56,6 +63,11 @@ export interface KnownOxm {
   readonly field: OxmFieldName;
   readonly value: OxmValue;
   readonly mask?: OxmValue;
+  /**
+   * The wire header by its Open vSwitch name (NXM_OF_ETH_DST...), when it is not
+   * the field's usual one (`FieldDef.match`); decoders set it only then.
+   */
+  readonly header?: string;
 }
 
 /** An entry with a header this module does not know, kept verbatim so it re-encodes identically. */
@@ -84,6 +96,13 @@ export interface FieldRef {
   readonly field: OxmFieldName;
   readonly ofs?: number;
   readonly nBits?: number;
+  /** The wire header by its Open vSwitch name, when it is not the field's usual reference header (`FieldDef.ref`). */
+  readonly header?: string;
+  /**
+   * Variable-length fields (tun_metadataN): the length the header gives, in bytes;
+   * default the maximum (124). A switch with a TLV mapping uses the mapped length.
+   */
+  readonly bytes?: number;
 }
 
 type Kind = 'uint' | 'mac' | 'ipv4' | 'ipv6' | 'bytes';
@@ -123,6 +142,15 @@ const nxm1 = (fieldNum: number, bytes: number, name: string): Header => ({ oxmCl
 const onf = (fieldNum: number, bytes: number, name: string): Header => ({
   oxmClass: OFPXMC.EXPERIMENTER, fieldNum, bytes, experimenter: ONF_VENDOR_ID, name,
 });
+/** Open vSwitch's own experimenter OXMs (NXOXM_ET_*, NXOXM_NSH_*) and Ericsson's class (ERICOXM_OF_*). */
+const nxoxm = (fieldNum: number, bytes: number, name: string): Header => ({
+  oxmClass: OFPXMC.EXPERIMENTER, fieldNum, bytes, experimenter: NX_VENDOR_ID, name,
+});
+const NXOXM_NSH_VENDOR_ID = 0x005ad650;
+const nsh = (fieldNum: number, bytes: number, name: string): Header => ({
+  oxmClass: OFPXMC.EXPERIMENTER, fieldNum, bytes, experimenter: NXOXM_NSH_VENDOR_ID, name,
+});
+const ericoxm = (fieldNum: number, bytes: number, name: string): Header => ({ oxmClass: OFPXMC.ERICSSON, fieldNum, bytes, name });
 
 interface Spec {
   kind?: Kind;
@@ -156,6 +184,8 @@ function buildFields(): FieldDef[] {
   const f: FieldDef[] = [
     // OpenFlow 1.3 basic class (§7.2.3.7), named as ovs-fields(7) names them.
     def('in_port', { h: [basic(0, 4, 'OXM_OF_IN_PORT'), nxm0(0, 2, 'NXM_OF_IN_PORT')] }),
+    // Open vSwitch's name for OXM_OF_IN_PORT as a field of its own (32-bit port numbers).
+    def('in_port_oxm', { h: [basic(0, 4, 'OXM_OF_IN_PORT')] }),
     def('in_phy_port', { h: [basic(1, 4, 'OXM_OF_IN_PHY_PORT')] }),
     def('metadata', { mask: M, h: [basic(2, 8, 'OXM_OF_METADATA')] }),
     def('eth_dst', { kind: 'mac', mask: M, h: [basic(3, 6, 'OXM_OF_ETH_DST'), nxm0(1, 6, 'NXM_OF_ETH_DST')] }),
@@ -195,6 +225,8 @@ function buildFields(): FieldDef[] {
     def('pbb_isid', { mask: M, h: [basic(37, 3, 'OXM_OF_PBB_ISID')] }),
     def('tun_id', { mask: M, h: [basic(38, 8, 'OXM_OF_TUNNEL_ID'), nxm1(16, 8, 'NXM_NX_TUN_ID')] }),
     def('ipv6_exthdr', { bits: 9, mask: M, h: [basic(39, 2, 'OXM_OF_IPV6_EXTHDR')] }),
+    def('actset_output', { h: [onf(43, 4, 'ONFOXM_ET_ACTSET_OUTPUT')] }),
+    def('packet_type', { h: [basic(44, 4, 'OXM_OF_PACKET_TYPE')] }),
 
     // Open vSwitch extensions.
     def('nw_tos', { h: [nxm0(5, 1, 'NXM_OF_IP_TOS')] }),
@@ -225,6 +257,24 @@ function buildFields(): FieldDef[] {
     def('ct_ipv6_dst', { kind: 'ipv6', mask: M, h: [nxm1(123, 16, 'NXM_NX_CT_IPV6_DST')] }),
     def('ct_tp_src', { mask: M, h: [nxm1(124, 2, 'NXM_NX_CT_TP_SRC')] }),
     def('ct_tp_dst', { mask: M, h: [nxm1(125, 2, 'NXM_NX_CT_TP_DST')] }),
+    def('tun_erspan_idx', { bits: 20, mask: M, h: [nxoxm(11, 4, 'NXOXM_ET_ERSPAN_IDX')] }),
+    def('tun_erspan_ver', { bits: 4, mask: M, h: [nxoxm(12, 1, 'NXOXM_ET_ERSPAN_VER')] }),
+    def('tun_erspan_dir', { bits: 1, mask: M, h: [nxoxm(13, 1, 'NXOXM_ET_ERSPAN_DIR')] }),
+    def('tun_erspan_hwid', { bits: 6, mask: M, h: [nxoxm(14, 1, 'NXOXM_ET_ERSPAN_HWID')] }),
+    def('tun_gtpu_flags', { mask: M, h: [nxoxm(15, 1, 'NXOXM_ET_GTPU_FLAGS')] }),
+    def('tun_gtpu_msgtype', { mask: M, h: [nxoxm(16, 1, 'NXOXM_ET_GTPU_MSGTYPE')] }),
+    def('nsh_flags', { mask: M, h: [nsh(1, 1, 'NXOXM_NSH_FLAGS')] }),
+    def('nsh_mdtype', { h: [nsh(2, 1, 'NXOXM_NSH_MDTYPE')] }),
+    def('nsh_np', { h: [nsh(3, 1, 'NXOXM_NSH_NP')] }),
+    def('nsh_spi', { bits: 24, h: [nsh(4, 4, 'NXOXM_NSH_SPI')] }),
+    def('nsh_si', { h: [nsh(5, 1, 'NXOXM_NSH_SI')] }),
+    def('nsh_c1', { mask: M, h: [nsh(6, 4, 'NXOXM_NSH_C1')] }),
+    def('nsh_c2', { mask: M, h: [nsh(7, 4, 'NXOXM_NSH_C2')] }),
+    def('nsh_c3', { mask: M, h: [nsh(8, 4, 'NXOXM_NSH_C3')] }),
+    def('nsh_c4', { mask: M, h: [nsh(9, 4, 'NXOXM_NSH_C4')] }),
+    def('nsh_ttl', { bits: 6, h: [nsh(10, 1, 'NXOXM_NSH_TTL')] }),
+    def('nd_reserved', { h: [ericoxm(1, 4, 'ERICOXM_OF_ICMPV6_ND_RESERVED')] }),
+    def('nd_options_type', { h: [ericoxm(2, 1, 'ERICOXM_OF_ICMPV6_ND_OPTIONS_TYPE')] }),
   ];
   for (let i = 0; i < 16; i++) f.push(def(`reg${i}`, { mask: M, h: [nxm1(i, 4, `NXM_NX_REG${i}`)] }));
   for (let i = 0; i < 8; i++) {
@@ -241,10 +291,25 @@ function buildFields(): FieldDef[] {
 export const FIELDS: readonly FieldDef[] = buildFields();
 
 const BY_NAME = new Map<string, FieldDef>(FIELDS.map((d) => [d.name, d]));
-const BY_HEADER = new Map<string, { def: FieldDef; header: Header }>();
-for (const d of FIELDS) {
-  for (const h of d.headers) BY_HEADER.set(headerKey(h.oxmClass, h.fieldNum, h.experimenter), { def: d, header: h });
+
+interface Hit {
+  readonly def: FieldDef;
+  readonly header: Header;
 }
+
+/** Header → field for OXM entries (matches, set_field): the first field declaring it. */
+const BY_HEADER = new Map<string, Hit>();
+/** Header → field for references: the field whose reference header it is, else as above. */
+const REF_BY_HEADER = new Map<string, Hit>();
+for (const d of FIELDS) {
+  for (const h of d.headers) {
+    const key = headerKey(h.oxmClass, h.fieldNum, h.experimenter);
+    if (!BY_HEADER.has(key)) BY_HEADER.set(key, { def: d, header: h });
+    if (!REF_BY_HEADER.has(key)) REF_BY_HEADER.set(key, { def: d, header: h });
+  }
+}
+// OXM_OF_IN_PORT is in_port in a match but in_port_oxm in a reference.
+for (const d of FIELDS) REF_BY_HEADER.set(headerKey(d.ref.oxmClass, d.ref.fieldNum, d.ref.experimenter), { def: d, header: d.ref });
 
 function headerKey(oxmClass: number, fieldNum: number, experimenter?: number): string {
   return `${oxmClass}:${fieldNum}:${experimenter ?? ''}`;
@@ -261,6 +326,14 @@ function requireField(name: unknown): FieldDef {
   return d;
 }
 
+/** The header a value names (`header: 'NXM_OF_ETH_DST'`), or the default; it must belong to the field. */
+function chooseHeader(d: FieldDef, name: unknown, fallback: Header, what: string): Header {
+  if (name === undefined) return fallback;
+  const h = d.headers.find((x) => x.name === name);
+  if (!h) throw new EncodeError(`${what}: ${d.name} has no header ${JSON.stringify(name)} (it has ${d.headers.map((x) => x.name).join(', ')})`);
+  return h;
+}
+
 function header32(h: Header, hasMask: boolean, length: number): number {
   return ((h.oxmClass << 16) | (h.fieldNum << 9) | (hasMask ? 0x100 : 0) | length) >>> 0;
 }
@@ -275,54 +348,98 @@ export function oxmHeader(name: OxmFieldName, hasMask = false): number {
 }
 
 // ---------------------------------------------------------------------------
-// Field references (Nicira actions address fields by 32-bit NXM/OXM header).
+// Field references (Nicira actions address fields by NXM/OXM header, without mask).
 
 /** A field reference resolved for the wire. */
 export interface ResolvedRef {
+  /** First 32 bits of the header (class, field, length). */
   readonly header: number;
+  /** The second word of a 64-bit experimenter header. */
+  readonly experimenter?: number;
   readonly ofs: number;
   readonly nBits: number;
   /** Width in bits of the referenced field under `header`. */
   readonly width: number;
 }
 
-/** Validates a field reference and gives its wire header, offset and width. */
-export function resolveFieldRef(ref: FieldRef, what = 'field reference'): ResolvedRef {
+/**
+ * Validates a field reference and gives its wire header, offset and width.
+ * `experimenter: false` is for actions whose header slot is 32 bits (reg_load,
+ * output_reg, learn, ct zone): a field with a 64-bit experimenter header is refused.
+ */
+export function resolveFieldRef(ref: FieldRef, what = 'field reference', opts: { experimenter?: boolean } = {}): ResolvedRef {
   if (ref === null || typeof ref !== 'object') throw new EncodeError(`${what}: expected {field, ofs?, nBits?}`);
   const d = requireField(ref.field);
-  if (d.variable) throw new EncodeError(`${what}: variable-length field ${d.name} cannot be referenced`);
-  if (d.ref.experimenter !== undefined) {
+  const h = chooseHeader(d, ref.header, d.ref, what);
+  if (h.experimenter !== undefined && opts.experimenter === false) {
     throw new EncodeError(`${what}: field ${d.name} has no 32-bit header`);
   }
-  const width = d.ref.bytes * 8;
+  let bytes = h.bytes;
+  if (d.variable) {
+    bytes = ref.bytes ?? h.bytes;
+    if (!Number.isInteger(bytes) || bytes < 1 || bytes > h.bytes) throw new EncodeError(`${what}: ${d.name} length ${bytes} not in 1..${h.bytes}`);
+  } else if (ref.bytes !== undefined) {
+    throw new EncodeError(`${what}: ${d.name} has a fixed length`);
+  }
+  const width = bytes * 8;
   const ofs = ref.ofs ?? 0;
   if (!Number.isInteger(ofs) || ofs < 0 || ofs >= width) throw new EncodeError(`${what}: ofs ${ofs} outside ${d.name} (${width} bits)`);
   const nBits = ref.nBits ?? width - ofs;
   if (!Number.isInteger(nBits) || nBits < 1 || ofs + nBits > width) {
     throw new EncodeError(`${what}: ${d.name}[${ofs}..${ofs + nBits - 1}] outside the field's ${width} bits`);
   }
-  return { header: header32(d.ref, false, d.ref.bytes), ofs, nBits, width };
+  const exp = h.experimenter === undefined ? 0 : 4;
+  return {
+    header: header32(h, false, exp + bytes),
+    ...(h.experimenter === undefined ? {} : { experimenter: h.experimenter }),
+    ofs, nBits, width,
+  };
 }
 
-/** Field definition and width for a 32-bit header found in an action, or undefined if unknown. */
-export function fieldByHeader(header: number): { readonly name: OxmFieldName; readonly width: number } | undefined {
-  const oxmClass = header >>> 16;
-  if (oxmClass === OFPXMC.EXPERIMENTER) return undefined;
-  const hit = BY_HEADER.get(headerKey(oxmClass, (header >>> 9) & 0x7f));
-  if (!hit || hit.def.variable) return undefined;
-  return { name: hit.def.name, width: hit.header.bytes * 8 };
+/** Writes the 32- or 64-bit header of a resolved reference. */
+export function writeRefHeader(w: BufferWriter, ref: ResolvedRef): void {
+  w.u32(ref.header);
+  if (ref.experimenter !== undefined) w.u32(ref.experimenter);
+}
+
+/** A header read off the wire: its first word, and the experimenter id of a 64-bit one. */
+export interface WireHeader {
+  readonly header: number;
+  readonly experimenter?: number;
+}
+
+/** Reads a 32-bit header, or a 64-bit one when its class is experimenter (nx_pull_header). */
+export function readRefHeader(r: BufferReader, what: string): WireHeader {
+  const header = r.u32(what);
+  return header >>> 16 === OFPXMC.EXPERIMENTER ? { header, experimenter: r.u32(`${what} experimenter`) } : { header };
 }
 
 /**
- * The canonical FieldRef for a header/ofs/nBits read off the wire (defaults omitted),
- * or undefined if the header is unknown or the range does not fit the field.
+ * The canonical FieldRef for a header/ofs/nBits read off the wire (defaults
+ * omitted), or undefined if the header is unknown, masked, of the wrong length,
+ * or the range does not fit the field.
  */
-export function makeFieldRef(header: number, ofs: number, nBits: number): FieldRef | undefined {
-  const f = fieldByHeader(header);
-  if (!f || nBits < 1 || ofs + nBits > f.width) return undefined;
-  if (ofs === 0 && nBits === f.width) return { field: f.name };
-  if (ofs + nBits === f.width) return { field: f.name, ofs };
-  return { field: f.name, ofs, nBits };
+export function makeFieldRef(wire: WireHeader | number, ofs: number, nBits: number): FieldRef | undefined {
+  const { header, experimenter } = typeof wire === 'number' ? { header: wire, experimenter: undefined } : wire;
+  const oxmClass = header >>> 16;
+  if ((oxmClass === OFPXMC.EXPERIMENTER) !== (experimenter !== undefined)) return undefined;
+  if (header & 0x100) return undefined;
+  const hit = REF_BY_HEADER.get(headerKey(oxmClass, (header >>> 9) & 0x7f, experimenter));
+  if (!hit) return undefined;
+  const { def: d, header: h } = hit;
+  const bytes = (header & 0xff) - (experimenter === undefined ? 0 : 4);
+  if (d.variable ? bytes < 1 || bytes > h.bytes : bytes !== h.bytes) return undefined;
+  const width = bytes * 8;
+  if (nBits < 1 || ofs + nBits > width) return undefined;
+  const out: { field: string; ofs?: number; nBits?: number; header?: string; bytes?: number } = { field: d.name };
+  if (ofs !== 0) out.ofs = ofs;
+  if (ofs + nBits !== width) {
+    out.ofs = ofs;
+    out.nBits = nBits;
+  }
+  if (h !== d.ref) out.header = h.name;
+  if (d.variable && bytes !== h.bytes) out.bytes = bytes;
+  return out;
 }
 
 // ---------------------------------------------------------------------------
@@ -406,10 +523,10 @@ function describe(v: unknown): string {
   return `${typeof v} ${JSON.stringify(v)}`;
 }
 
-function valueToBytes(def: FieldDef, v: unknown, what: string, isMask: boolean, len?: number): Buffer {
+function valueToBytes(def: FieldDef, h: Header, v: unknown, what: string, isMask: boolean, len?: number): Buffer {
   switch (def.kind) {
     case 'uint':
-      return uintToBytes(v, def, def.match.bytes, what, isMask);
+      return uintToBytes(v, def, h.bytes, what, isMask);
     case 'mac':
       return parseMac(v, what);
     case 'ipv4':
@@ -418,7 +535,7 @@ function valueToBytes(def: FieldDef, v: unknown, what: string, isMask: boolean, 
       return parseIpv6(v, what);
     case 'bytes': {
       if (!Buffer.isBuffer(v)) throw new EncodeError(`${what}: expected a Buffer, got ${describe(v)}`);
-      if (v.length < 1 || v.length > def.match.bytes) throw new EncodeError(`${what}: length ${v.length} not in 1..${def.match.bytes}`);
+      if (v.length > h.bytes) throw new EncodeError(`${what}: length ${v.length} not in 0..${h.bytes}`);
       if (len !== undefined && v.length !== len) throw new EncodeError(`${what}: mask length ${v.length} differs from value length ${len}`);
       return v;
     }
@@ -445,8 +562,13 @@ function bytesToValue(kind: Kind, b: Buffer): OxmValue {
 // ---------------------------------------------------------------------------
 // TLVs.
 
+/** In an action (NXAST_REG_LOAD2) a mask says which bits to write, so any field, and any bit of it, takes one. */
+export interface OxmOptions {
+  readonly writeMask?: boolean;
+}
+
 /** Writes one OXM TLV (OpenFlow 1.3.5 §7.2.3.2), validating the field, value and mask. */
-export function encodeOxm(w: BufferWriter, field: OxmField): void {
+export function encodeOxm(w: BufferWriter, field: OxmField, opts: OxmOptions = {}): void {
   if (field === null || typeof field !== 'object') throw new EncodeError(`match entry must be an object, got ${describe(field)}`);
   if (field.field === 'unknown') {
     encodeUnknownOxm(w, field as UnknownOxm);
@@ -454,15 +576,16 @@ export function encodeOxm(w: BufferWriter, field: OxmField): void {
   }
   const known = field as KnownOxm;
   const d = requireField(known.field);
-  const value = valueToBytes(d, known.value, `${d.name} value`, false);
+  const h = chooseHeader(d, known.header, d.match, d.name);
+  // A load's mask may reach bits a match never uses (nsh_ttl[4..7]): any bit of its bytes.
+  const value = valueToBytes(d, h, known.value, `${d.name} value`, opts.writeMask === true);
   let mask: Buffer | undefined;
   if (known.mask !== undefined) {
-    if (!d.maskable) throw new EncodeError(`${d.name} is not maskable`);
-    mask = valueToBytes(d, known.mask, `${d.name} mask`, true, value.length);
+    if (!d.maskable && !opts.writeMask) throw new EncodeError(`${d.name} is not maskable`);
+    mask = valueToBytes(d, h, known.mask, `${d.name} mask`, true, value.length);
     // Switches reject (OFPBMC_BAD_WILDCARDS) a value with bits the mask does not select.
     if (value.some((b, i) => (b & ~mask![i]!) !== 0)) throw new EncodeError(`${d.name}: value has bits set outside its mask`);
   }
-  const h = d.match;
   const exp = h.experimenter === undefined ? 0 : 4;
   w.u32(header32(h, mask !== undefined, exp + value.length * (mask ? 2 : 1)));
   if (h.experimenter !== undefined) w.u32(h.experimenter);
@@ -486,8 +609,12 @@ function encodeUnknownOxm(w: BufferWriter, f: UnknownOxm): void {
   if (f.mask) w.bytes(f.mask);
 }
 
-/** Reads one OXM TLV. Unknown headers come back as {@link UnknownOxm}; lying lengths throw DecodeError. */
-export function decodeOxm(r: BufferReader): OxmField {
+/**
+ * Reads one OXM TLV. Unknown headers come back as {@link UnknownOxm}; lying lengths
+ * throw DecodeError, and so does, with `strictMask`, a value with bits its mask
+ * does not select (which encodeOxm refuses to write).
+ */
+export function decodeOxm(r: BufferReader, opts: { strictMask?: boolean } = {}): OxmField {
   const at = r.offset;
   const oxmClass = r.u16('oxm_class');
   const fb = r.u8('oxm_field');
@@ -502,6 +629,7 @@ export function decodeOxm(r: BufferReader): OxmField {
   const vlen = hasMask ? n / 2 : n;
   const value = body.bytes(vlen, 'OXM value');
   const mask = hasMask ? body.bytes(vlen, 'OXM mask') : undefined;
+  if (mask && opts.strictMask && value.some((b, i) => (b & ~mask[i]!) !== 0)) r.fail('OXM value has bits set outside its mask', at);
 
   const hit = BY_HEADER.get(headerKey(oxmClass, fieldNum, experimenter));
   if (!hit) {
@@ -514,11 +642,15 @@ export function decodeOxm(r: BufferReader): OxmField {
     return u;
   }
   const { def: d, header: h } = hit;
-  if (d.variable ? vlen < 1 || vlen > h.bytes : vlen !== h.bytes) {
-    r.fail(`${h.name}: value length ${vlen}, expected ${d.variable ? `1..${h.bytes}` : h.bytes}`, at + 3);
+  // Variable-length values may be empty: Open vSwitch drops the leading zero bytes
+  // of a tun_metadata value, so it writes `set_field:0->tun_metadata0` as no bytes.
+  if (d.variable ? vlen > h.bytes : vlen !== h.bytes) {
+    r.fail(`${h.name}: value length ${vlen}, expected ${d.variable ? `0..${h.bytes}` : h.bytes}`, at + 3);
   }
-  const out: KnownOxm = { field: d.name, value: bytesToValue(d.kind, value) };
-  return mask ? { ...out, mask: bytesToValue(d.kind, mask) } : out;
+  const out: { field: string; value: OxmValue; mask?: OxmValue; header?: string } = { field: d.name, value: bytesToValue(d.kind, value) };
+  if (mask) out.mask = bytesToValue(d.kind, mask);
+  if (h !== d.match) out.header = h.name;
+  return out;
 }
 
 /** Writes a complete ofp_match (type, length, OXM TLVs, padding to 8 bytes); OpenFlow 1.3.5 §7.2.3.1. */

@@ -50,7 +50,9 @@ export function formatIpv4(bytes: Uint8Array): string {
 export function parseIpv4(text: string): Buffer {
   const m = IPV4_RE.exec(text);
   if (m === null) throw new EncodeError(`bad IPv4 address: ${JSON.stringify(text)}`);
-  const out = Buffer.alloc(4);
+  // Every byte is written below; allocUnsafe takes small buffers from Node's shared pool
+  // (callers such as the match codec keep many of them).
+  const out = Buffer.allocUnsafe(4);
   for (let i = 0; i < 4; i++) {
     const part = m[i + 1] as string;
     const value = Number(part);
@@ -135,7 +137,7 @@ export function parseIpv6(text: string): Buffer {
     if (head.length + tail.length > 7) bad();
     groups = [...head, ...new Array<number>(8 - head.length - tail.length).fill(0), ...tail];
   }
-  const out = Buffer.alloc(16);
+  const out = Buffer.allocUnsafe(16); // every byte is written below (pooled, like parseIpv4's)
   groups.forEach((g, i) => out.writeUInt16BE(g, i * 2));
   return out;
 }

@@ -8,7 +8,8 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Versioned } from '../store/collection';
 import type { Binding, Endpoint } from '../store/model';
 import { ResourceConflictError } from '../store/model-errors';
-import type { CreateEndpointInput, EndpointPatch } from '../store/model-store';
+import type { CreateEndpointInput, EndpointPatch, ModelStore } from '../store/model-store';
+import { cidrContains } from '../store/ipam';
 import { matchesLabels, parseLabelSelector } from './label-selector';
 import { byNameThenId, paginate } from './pagination';
 import { ifMatchOf, setEtag } from './preconditions';
@@ -24,6 +25,7 @@ import {
   writeProblemResponses,
 } from './schemas';
 import type { ApiDeps } from './server';
+import { resolveEndpointPolicyRefs } from './policy-refs';
 
 function view(e: Versioned<Endpoint>, b: Binding | undefined) {
   return { ...e.value, revision: e.revision, status: b?.status ?? 'pending', host: b?.host ?? null, ofport: b?.ofport ?? null };
@@ -34,6 +36,7 @@ interface EndpointMergePatch {
   readonly name?: string | null;
   readonly labels?: Readonly<Record<string, string | null>>;
   readonly securityGroups?: readonly string[] | null;
+  readonly qosPolicy?: string | null;
 }
 
 function isMergePatch(req: FastifyRequest): boolean {
@@ -42,7 +45,8 @@ function isMergePatch(req: FastifyRequest): boolean {
 
 /** Applies a merge patch to the current record: the result is an ordinary (replacing) patch. */
 export function applyEndpointMergePatch(cur: Endpoint, patch: EndpointMergePatch): EndpointPatch {
-  const out: { name?: string; labels?: Record<string, string>; securityGroups?: string[] } = {};
+  const out: { name?: string; labels?: Record<string, string>; securityGroups?: string[]; qosPolicy?: string | null } = {};
+  if (patch.qosPolicy !== undefined) out.qosPolicy = patch.qosPolicy;
   if (patch.name !== undefined) out.name = patch.name ?? '';
   if (patch.securityGroups !== undefined) out.securityGroups = [...(patch.securityGroups ?? [])];
   if (patch.labels !== undefined) {
@@ -100,7 +104,8 @@ export function registerEndpointRoutes(app: FastifyInstance, deps: ApiDeps): voi
         if (existing) throw new ResourceConflictError('duplicate', `endpoint "${req.body.id}" already exists`, { endpoint: req.body.id });
       }
       await checkEndpointNameFree(model, network.value.tenant, req.body.name ?? '');
-      const e = await model.createEndpoint({ ...req.body, network: network.value.id });
+      const refs = await resolveEndpointPolicyRefs(req, deps, network.value.tenant, req.body);
+      const e = await model.createEndpoint({ ...req.body, ...refs, network: network.value.id });
       setEtag(reply, e.revision);
       return reply.status(201).header('location', `/v1/endpoints/${encodeURIComponent(e.value.id)}`).send(view(e, undefined));
     },
@@ -122,11 +127,14 @@ export function registerEndpointRoutes(app: FastifyInstance, deps: ApiDeps): voi
       setEtag(reply, e.revision);
       const b = e.binding;
       const flows = deps.flowsOf ? await deps.flowsOf(e.value.id) : undefined;
+      const routers = await routersOfEndpoint(model, e.value);
       return {
         ...view(e, b),
         ifaceName: b?.ifaceName ?? null,
         statusHistory: b?.history ?? [],
+        ...(routers.length ? { routers } : {}),
         ...(flows !== undefined ? { flows } : {}),
+        ...(deps.policyOf ? { policy: await deps.policyOf(e.value.id) } : {}),
       };
     },
   );
@@ -152,7 +160,8 @@ export function registerEndpointRoutes(app: FastifyInstance, deps: ApiDeps): voi
       }
       // A merge is computed from the record just read: it must apply to exactly that revision.
       const ifMatch = ifMatchOf(req) ?? (isMergePatch(req) ? cur.revision : undefined);
-      const e = await model.updateEndpoint(cur.value.id, patch, ifMatch);
+      const tenant = (await findNetwork(req, model, cur.value.network)).value.tenant;
+      const e = await model.updateEndpoint(cur.value.id, { ...patch, ...(await resolveEndpointPolicyRefs(req, deps, tenant, patch)) }, ifMatch);
       setEtag(reply, e.revision);
       return view(e, cur.binding);
     },
@@ -175,4 +184,16 @@ export function registerEndpointRoutes(app: FastifyInstance, deps: ApiDeps): voi
       return reply.status(204).send();
     },
   );
+}
+
+/** Routing, for the drill-down: the routers on the endpoint's subnets, with the gateway address each has there. */
+async function routersOfEndpoint(model: ModelStore, endpoint: Endpoint): Promise<{ id: string; name: string; mac: string; gateway: string; subnet: string }[]> {
+  const out: { id: string; name: string; mac: string; gateway: string; subnet: string }[] = [];
+  for (const s of await model.listSubnets({ network: endpoint.network })) {
+    if (!endpoint.ips.some((ip) => cidrContains(s.value.cidr, ip))) continue;
+    const r = await model.routers.ofSubnet(s.value.id);
+    const leg = r?.value.interfaces.find((i) => i.subnet === s.value.id);
+    if (r && leg) out.push({ id: r.value.id, name: r.value.name, mac: r.value.mac, gateway: leg.ip, subnet: s.value.id });
+  }
+  return out;
 }

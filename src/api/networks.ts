@@ -12,6 +12,7 @@ import { ifMatchOf, setEtag } from './preconditions';
 import { findNetwork, visibleNetworks } from './scope';
 import { createNetworkBody, idParams, listOf, patchNetworkBody, problemResponses, tenantFilterQuery, writeProblemResponses } from './schemas';
 import type { ApiDeps } from './server';
+import { findQosPolicy } from './qos-policies';
 
 const view = (n: Versioned<Network>) => ({ ...n.value, revision: n.revision });
 
@@ -88,7 +89,8 @@ export function registerNetworkRoutes(app: FastifyInstance, deps: ApiDeps): void
     },
     async (req, reply) => {
       const cur = await findNetwork(req, model, req.params.id);
-      const n = await model.updateNetwork(cur.value.id, req.body, ifMatchOf(req));
+      const qos = req.body.qosPolicy ? { qosPolicy: (await findQosPolicy(req, deps, req.body.qosPolicy, cur.value.tenant)).value.id } : {};
+      const n = await model.updateNetwork(cur.value.id, { ...req.body, ...qos }, ifMatchOf(req));
       setEtag(reply, n.revision);
       return view(n);
     },

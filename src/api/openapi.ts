@@ -32,6 +32,7 @@ export function describeOpenApi(version: string, hasTokens: boolean): SwaggerOpt
         { name: 'endpoints', description: 'workload NICs and where they are attached' },
         { name: 'hosts', description: 'Open vSwitch hosts learned over OVSDB' },
         { name: 'cluster', description: 'members and datapath masters' },
+        { name: 'routers', description: 'distributed routers: interfaces on subnets, static routes' },
       ],
     },
     refResolver: {

@@ -109,6 +109,8 @@ const labelsPatch = { type: 'object', additionalProperties: { type: ['string', '
 const endpointName = { type: 'string', maxLength: 253, pattern: '^[^/\\s]*$', description: 'unique in its tenant when set; accepted wherever the id is' } as const;
 const groups = { type: 'array', items: { type: 'string', minLength: 1, maxLength: 253 }, maxItems: 64 } as const;
 const kind = { type: 'string', enum: ['vm', 'container', 'other'] } as const;
+/** A QoS policy id or name (SPEC §3); null: none (the network's applies to an endpoint). */
+const qosPolicyRef = { type: ['string', 'null'], minLength: 1, maxLength: 253, description: 'QoS policy id or name; null removes it' } as const;
 const mtu = { type: 'integer', minimum: 576, maximum: 9000 } as const;
 const status = { type: 'string', enum: ['pending', 'bound', 'installed', 'down'] } as const;
 
@@ -128,6 +130,7 @@ export const networkSchema = {
     tenant: { type: 'string' },
     vni: { type: 'integer', description: 'VXLAN network identifier, unique, allocated' },
     mtu: { type: 'integer' },
+    qosPolicy: { type: ['string', 'null'], description: 'QoS policy of endpoints without their own' },
     ...timestamps,
     revision,
   },
@@ -162,6 +165,7 @@ const endpointProperties = {
   kind,
   labels,
   securityGroups: { type: 'array', items: { type: 'string' } },
+  qosPolicy: { type: ['string', 'null'], description: 'QoS policy id (else the network\'s)' },
   ...timestamps,
   revision,
   status: { ...status, description: "from the endpoint's binding; pending until a host reports it" },
@@ -188,6 +192,12 @@ export const endpointDetailSchema = {
       items: { type: 'object', properties: { status, at: { type: 'string' }, host: { type: ['string', 'null'] } } },
     },
     flows: { description: 'flows on its host that belong to the endpoint (when available)' },
+    routers: {
+      description: "routers on the endpoint's subnets and the gateway address each has there",
+      type: 'array',
+      items: { type: 'object', properties: { id: { type: 'string' }, name: { type: 'string' }, mac: { type: 'string' }, gateway: { type: 'string' }, subnet: { type: 'string' } } },
+    },
+    policy: { description: 'effective security rules (remote groups resolved to addresses), the QoS policy in force, and the flows each produced' },
   },
   required: ['id', 'network', 'mac', 'ips', 'status', 'host', 'ofport'],
 } as const;
@@ -208,7 +218,7 @@ export const createNetworkBody = {
   required: ['name'],
   additionalProperties: false,
 } as const;
-export const patchNetworkBody = { type: 'object', properties: { name, mtu }, additionalProperties: false, minProperties: 1 } as const;
+export const patchNetworkBody = { type: 'object', properties: { name, mtu, qosPolicy: qosPolicyRef }, additionalProperties: false, minProperties: 1 } as const;
 
 export const createSubnetBody = {
   type: 'object',
@@ -241,6 +251,7 @@ export const createEndpointBody = {
     ips: { type: 'array', items: address, maxItems: 16, description: 'omitted: one address allocated per subnet' },
     kind,
     securityGroups: groups,
+    qosPolicy: qosPolicyRef,
     labels,
   },
   required: ['network'],
@@ -248,14 +259,14 @@ export const createEndpointBody = {
 } as const;
 export const patchEndpointBody = {
   type: 'object',
-  properties: { name: endpointName, labels, securityGroups: groups },
+  properties: { name: endpointName, labels, securityGroups: groups, qosPolicy: qosPolicyRef },
   additionalProperties: false,
   minProperties: 1,
 } as const;
 /** PATCH with application/merge-patch+json (RFC 7386): labels merge, null deletes. */
 export const mergePatchEndpointBody = {
   type: 'object',
-  properties: { name: { ...endpointName, type: ['string', 'null'] }, labels: labelsPatch, securityGroups: { ...groups, type: ['array', 'null'] } },
+  properties: { name: { ...endpointName, type: ['string', 'null'] }, labels: labelsPatch, securityGroups: { ...groups, type: ['array', 'null'] }, qosPolicy: qosPolicyRef },
   additionalProperties: false,
   minProperties: 1,
 } as const;

@@ -21,11 +21,15 @@ import { registerEndpointRoutes } from './endpoints';
 import { registerEventRoutes } from './events';
 import { registerHostRoutes } from './hosts';
 import { registerNetworkRoutes } from './networks';
+import { policySchemas } from './policy-schemas';
+import { registerQosPolicyRoutes } from './qos-policies';
+import { registerSecurityGroupRoutes } from './security-groups';
 import { describeOpenApi } from './openapi';
 import { ApiError, PROBLEM_TYPE, problemOf, toProblem } from './problems';
 import { checkRequestStrings } from './strings';
 import { hostSchema, modelSchemas, problemSchema, problemResponses } from './schemas';
 import { registerSubnetRoutes } from './subnets';
+import { registerRouterRoutes } from './routers';
 import { registerTenantRoutes } from './tenants';
 import { registerTraceRoutes, type TraceSource } from './trace';
 
@@ -66,6 +70,8 @@ export interface ApiDeps {
   readonly trace?: TraceSource;
   /** The change feed behind GET /v1/events. */
   readonly events?: EventFeed;
+  /** Effective security rules, QoS and the flows each produced, for the drill-down (undefined: not known here). */
+  readonly policyOf?: (endpointId: string) => unknown;
   readonly cluster?: {
     members(): readonly MemberRecord[];
     masters(): ReadonlyMap<string, { readonly member: string; readonly generation: bigint }>;
@@ -131,6 +137,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   app.addSchema(problemSchema);
   app.addSchema(hostSchema);
   for (const schema of modelSchemas) app.addSchema(schema);
+  for (const schema of policySchemas) app.addSchema(schema);
   await app.register(swagger, describeOpenApi(deps.version, tokens.length > 0));
 
   // RFC 7386 merge patches are JSON too.
@@ -217,9 +224,12 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   registerNetworkRoutes(app, deps);
   registerSubnetRoutes(app, deps);
   registerEndpointRoutes(app, deps);
+  registerSecurityGroupRoutes(app, deps);
+  registerQosPolicyRoutes(app, deps);
   registerClusterRoutes(app, deps);
   registerTraceRoutes(app, deps);
   registerEventRoutes(app, deps);
+  registerRouterRoutes(app, deps);
   app.get('/metrics', { config: { public: true }, schema: { hide: true } }, async (_req, reply) => {
     if (!deps.metrics) return reply.status(404).type(PROBLEM_TYPE).send(problemOf(404, 'metrics are not enabled'));
     return reply.type(deps.metrics.contentType).send(await deps.metrics.metrics());

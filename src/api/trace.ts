@@ -12,6 +12,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { FabricMember } from '../compiler/fabric';
+import type { HostContext } from '../compiler/snapshot';
 import { TraceError, tracePacket, type TraceRequest } from '../compiler/trace';
 
 export type { TraceResult } from '../compiler/trace';
@@ -22,10 +23,10 @@ import { findEndpoint } from './scope';
 import { problemResponses, writeProblemResponses } from './schemas';
 import type { ApiDeps } from './server';
 
-/** What the trace needs from the daemon: the model cache and each host's tunnel ports (from its OVSDB view). */
+/** What the trace needs from the daemon: the model cache and each host's compile context (tunnel port, peers' encap IPs). */
 export interface TraceSource {
   readonly model: ModelView;
-  tunnelPorts(hostId: string): ReadonlyMap<string, number> | undefined;
+  contextOf(hostId: string): HostContext | undefined;
 }
 
 const MAC = '^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$';
@@ -124,11 +125,13 @@ export function registerTraceRoutes(app: FastifyInstance, deps: ApiDeps): void {
       const to = req.body.to !== undefined ? await findEndpoint(req, deps.model, req.body.to) : undefined;
       const scope = scopeOf(req);
       const model = scope === undefined ? source.model : viewOfTenant(source.model, scope);
-      const members: FabricMember[] = [];
-      for (const h of await deps.hosts.list()) {
-        if (!h.value.encapIp) continue;
-        members.push({ context: { id: h.value.id, tunnelPorts: source.tunnelPorts(h.value.id) ?? new Map() }, encapIp: h.value.encapIp });
-      }
+      const hosts = (await deps.hosts.list()).filter((h) => h.value.encapIp);
+      const encapIps = new Map(hosts.map((h) => [h.value.id, h.value.encapIp!] as const));
+      // A host this member does not program is compiled as if its plexus-vxlan had no port yet (no way out by tunnel).
+      const members: FabricMember[] = hosts.map((h) => ({
+        context: source.contextOf(h.value.id) ?? { id: h.value.id, tunnelPort: undefined, encapIps },
+        encapIp: h.value.encapIp!,
+      }));
       try {
         return tracePacket(model, members, { ...req.body, from: from.value.id, ...(to ? { to: to.value.id } : {}) });
       } catch (err) {

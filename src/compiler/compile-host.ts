@@ -6,7 +6,10 @@
  *   pipeline          table-miss flows, the same everywhere
  *   network:<id>      per network present on the host: tunnel classify, DHCP, flooding
  *   endpoint:<id>     per endpoint of a network present on the host: its port flows
- *                     (if local), ARP/ND replies, its L2 flow
+ *                     (if local), ARP/ND replies, its L2 flow (and, in a routed
+ *                     network, its L3 neighbour flow); per endpoint of a network
+ *                     only routed to from the host: its L2 and neighbour flows
+ *   router:<id>       per router with a network present on the host (compiler/l3.ts)
  *
  * An attach therefore costs a handful of flows on each host where its network is
  * present, whatever the size of the network.
@@ -15,7 +18,9 @@ import type { Flow } from '../pipeline/flow';
 import { compileArpResponder, compileNdResponder } from './arp';
 import { compileDhcp } from './dhcp';
 import { compileL2Endpoint, compileL2Network } from './l2';
+import { compileL3Neighbor, compileRouter, networksOfRouter, routedPeers, routerPartition, routersOf } from './l3';
 import { compilePipeline } from './pipeline';
+import { compileEndpointPolicy, compileMemberFlows } from './policy';
 import { compileLocalPort } from './port';
 import { networksOnHost, placedEndpoints, type HostContext, type Placed, type Snapshot } from './snapshot';
 
@@ -32,28 +37,63 @@ export function isPresent(placed: readonly Placed[], hostId: string): boolean {
 export function compileNetworkBase(snapshot: Snapshot, host: HostContext, networkId: string, placed: readonly Placed[] = placedEndpoints(snapshot, networkId)): Flow[] {
   const network = snapshot.networks.get(networkId);
   if (!network || !isPresent(placed, host.id)) return [];
-  return [...compileDhcp(network, snapshot.subnetsByNetwork.get(networkId) ?? []), ...compileL2Network(network, host, placed)];
+  return [...compileDhcp(network, snapshot.subnetsByNetwork.get(networkId) ?? []), ...compileL2Network(network, host, placed, routingHosts(snapshot, networkId))];
 }
 
-/** One endpoint's partition on a host where its network is present (else empty). */
-export function compileEndpoint(snapshot: Snapshot, host: HostContext, p: Placed | undefined, present: boolean): Flow[] {
+/** Hosts where a network routed to `networkId` (through one of its routers) is present: they route into it. */
+export function routingHosts(snapshot: Snapshot, networkId: string): Set<string> {
+  const out = new Set<string>();
+  for (const peer of routedPeers(snapshot, networkId)) for (const p of placedEndpoints(snapshot, peer)) out.add(p.host);
+  return out;
+}
+
+/**
+ * How a network reaches a host: `present` (an endpoint of it is attached
+ * there), `routed` (not present, but a router connects it to a network that
+ * is: the host routes into it), or `absent`.
+ */
+export type Reach = 'present' | 'routed' | 'absent';
+
+/** The reach of a network on a host; `placedOf` gives a network's placed endpoints (callers may memoize it). */
+export function reachOf(snapshot: Snapshot, hostId: string, networkId: string, placedOf: (network: string) => readonly Placed[] = (n) => placedEndpoints(snapshot, n)): Reach {
+  if (isPresent(placedOf(networkId), hostId)) return 'present';
+  for (const peer of routedPeers(snapshot, networkId)) if (isPresent(placedOf(peer), hostId)) return 'routed';
+  return 'absent';
+}
+
+/** One endpoint's partition on a host, by its network's reach there (`true` = present, `false` = absent). */
+export function compileEndpoint(snapshot: Snapshot, host: HostContext, p: Placed | undefined, reach: boolean | Reach): Flow[] {
   const network = p ? snapshot.networks.get(p.endpoint.network) : undefined;
-  if (!p || !network || !present) return [];
+  const r: Reach = reach === true ? 'present' : reach === false ? 'absent' : reach;
+  if (!p || !network || r === 'absent') return [];
+  const routed = routersOf(snapshot, network.id).length > 0;
+  if (r === 'routed') return [...compileL2Endpoint(network, host, p), ...compileL3Neighbor(network, p)];
   return [
     ...(p.host === host.id ? compileLocalPort(network, p) : []),
     ...compileArpResponder(network, p),
     ...compileNdResponder(network, p),
     ...compileL2Endpoint(network, host, p),
+    ...(routed ? compileL3Neighbor(network, p) : []),
+    // Security policy (policy.ts): the endpoint's own rules where it is attached, its address in remote groups everywhere.
+    ...(p.host === host.id ? compileEndpointPolicy(snapshot, p) : []),
+    ...compileMemberFlows(snapshot, network, p),
   ];
 }
 
 /** Every partition of one network on one host: the base and each placed endpoint's. */
-export function compileNetworkPartitions(snapshot: Snapshot, host: HostContext, networkId: string): Map<string, Flow[]> {
+export function compileNetworkPartitions(snapshot: Snapshot, host: HostContext, networkId: string, reach?: Reach): Map<string, Flow[]> {
   const placed = placedEndpoints(snapshot, networkId);
-  const present = isPresent(placed, host.id);
-  const out = new Map<string, Flow[]>([[networkPartition(networkId), compileNetworkBase(snapshot, host, networkId, placed)]]);
-  for (const p of placed) out.set(endpointPartition(p.endpoint.id), compileEndpoint(snapshot, host, p, present));
+  const r = reach ?? reachOf(snapshot, host.id, networkId, (n) => (n === networkId ? placed : placedEndpoints(snapshot, n)));
+  const out = new Map<string, Flow[]>([[networkPartition(networkId), r === 'present' ? compileNetworkBase(snapshot, host, networkId, placed) : []]]);
+  for (const p of placed) out.set(endpointPartition(p.endpoint.id), compileEndpoint(snapshot, host, p, r));
   return out;
+}
+
+/** A router's partition on a host: its flows when one of its networks is present there, else empty. */
+export function compileRouterPartition(snapshot: Snapshot, hostId: string, routerId: string, placedOf: (network: string) => readonly Placed[] = (n) => placedEndpoints(snapshot, n)): Flow[] {
+  const router = snapshot.routers?.get(routerId);
+  if (!router || !networksOfRouter(router).some((n) => isPresent(placedOf(n), hostId))) return [];
+  return compileRouter(snapshot, router);
 }
 
 /** All flows of one network on one host (the partitions above, flattened). */
@@ -64,8 +104,23 @@ export function compileNetwork(snapshot: Snapshot, host: HostContext, networkId:
 /** Every partition of a host's desired flows. */
 export function compileHost(snapshot: Snapshot, host: HostContext): Map<string, Flow[]> {
   const out = new Map<string, Flow[]>([[PIPELINE_PARTITION, compilePipeline()]]);
-  for (const id of networksOnHost(snapshot, host.id)) {
-    for (const [name, flows] of compileNetworkPartitions(snapshot, host, id)) out.set(name, flows);
+  const present = networksOnHost(snapshot, host.id);
+  for (const id of present) {
+    for (const [name, flows] of compileNetworkPartitions(snapshot, host, id, 'present')) out.set(name, flows);
+  }
+  // Routing: networks only routed to from here, and the routers of the present networks.
+  const routed = new Set<string>();
+  const routers = new Set<string>();
+  for (const id of present) {
+    for (const peer of routedPeers(snapshot, id)) if (!present.includes(peer)) routed.add(peer);
+    for (const r of routersOf(snapshot, id)) routers.add(r.id);
+  }
+  for (const id of [...routed].sort()) {
+    for (const [name, flows] of compileNetworkPartitions(snapshot, host, id, 'routed')) out.set(name, flows);
+  }
+  for (const id of [...routers].sort()) {
+    const router = snapshot.routers?.get(id);
+    if (router) out.set(routerPartition(id), compileRouter(snapshot, router));
   }
   return out;
 }

@@ -13,14 +13,14 @@ export interface FabricMember {
   readonly encapIp: string;
 }
 
-/** Every member's compiled flows, with its tunnel ports toward the other members. */
+/** Every member's compiled flows, with its VXLAN port (remote_ip=flow) and any per-peer ports left from an earlier version. */
 export function compileFabric(snapshot: Snapshot, members: readonly FabricMember[]): Map<string, FabricHost> {
-  const encapIps = new Map(members.map((h) => [h.context.id, h.encapIp]));
   const out = new Map<string, FabricHost>();
   for (const { context, encapIp } of members) {
     const ports = new Map<number, WalkPort>();
-    for (const [peer, port] of context.tunnelPorts) {
-      const remoteIp = encapIps.get(peer);
+    if (context.tunnelPort !== undefined) ports.set(context.tunnelPort, { kind: 'tunnel', name: 'plexus-vxlan', remoteIp: 'flow', localIp: encapIp });
+    for (const [peer, port] of context.legacyTunnelPorts ?? []) {
+      const remoteIp = context.encapIps.get(peer);
       if (remoteIp !== undefined) ports.set(port, { kind: 'tunnel', name: `tunnel to ${peer}`, remoteIp, localIp: encapIp });
     }
     const flows = indexFlows(tableFlowsOf([...compileHost(snapshot, context).values()].flat()));

@@ -1,8 +1,10 @@
 /**
  * The compiler's input: the model as plain read-only data, plus what only the
- * host's master knows (its tunnel ports). Built by the model cache; never
+ * host's master knows (its tunnel port). Built by the model cache; never
  * fetched by the compiler itself (compileHost does no I/O).
  */
+import type { Action } from '../../protocols/openflow/actions';
+import { setField } from '../pipeline/fields';
 import type { Endpoint } from '../store/model';
 import type { ModelView } from '../store/model-view';
 
@@ -11,8 +13,24 @@ export type Snapshot = ModelView;
 
 export interface HostContext {
   readonly id: string;
-  /** OpenFlow port of the VXLAN tunnel toward each peer host, by peer id. */
-  readonly tunnelPorts: ReadonlyMap<string, number>;
+  /** OpenFlow port of the host's one flow-based VXLAN port (`plexus-vxlan`), once it has one. */
+  readonly tunnelPort: number | undefined;
+  /** Encap IP of every known host by id: tun_dst toward it, tun_src of what it sends. */
+  readonly encapIps: ReadonlyMap<string, string>;
+  /**
+   * Per-peer VXLAN ports an earlier Plexus created, by peer id: used only until
+   * `plexus-vxlan` has an OpenFlow port, so that migrating a host leaves no
+   * forwarding gap (the host manager removes them once the flows stopped using them).
+   */
+  readonly legacyTunnelPorts?: ReadonlyMap<string, number>;
+}
+
+/** The actions that send a packet (tun_id already set) to `peer`, or undefined while there is no way there yet. */
+export function tunnelActionsTo(host: HostContext, peer: string): Action[] | undefined {
+  const ip = host.encapIps.get(peer);
+  if (host.tunnelPort !== undefined && ip !== undefined) return [setField('tun_dst', ip), { type: 'output', port: host.tunnelPort }];
+  const legacy = host.legacyTunnelPorts?.get(peer);
+  return legacy === undefined ? undefined : [{ type: 'output', port: legacy }];
 }
 
 /** An endpoint placed on a host's port. */

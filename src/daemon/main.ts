@@ -11,7 +11,7 @@ import { createLogger, type Logger } from '../log';
 import { Collection } from '../store/collection';
 import { EmbeddedEtcd } from '../store/embedded-etcd';
 import { Keys } from '../store/keys';
-import type { Binding, HostRecord } from '../store/model';
+import type { HostRecord } from '../store/model';
 import { BindingWriter } from '../store/bindings';
 import { EventFeed } from '../store/event-feed';
 import { ModelCache } from '../store/model-cache';
@@ -112,7 +112,7 @@ export async function startDaemon(config: Config, log: Logger, signal?: AbortSig
       model,
       flowsOf: (endpointId) => overlay?.endpointFlows(endpointId),
       events,
-      trace: { model: cache, tunnelPorts: (hostId) => overlay?.programmer.tunnelPortsOf(hostId) },
+      trace: { model: cache, contextOf: (hostId) => overlay?.programmer.contextOf(hostId) },
       readiness: async () => {
         const etcdOk = await client
           .get(keys.probe())
@@ -150,7 +150,7 @@ export async function startDaemon(config: Config, log: Logger, signal?: AbortSig
     manager.on('conflict', (c) => metrics.hostIdentityConflicts.inc({ host: c.hostId }));
     overlay = startOverlay({
       cache,
-      bindings: new BindingWriter(new Collection<Binding>(client, keys.bindings()), hosts),
+      bindings: new BindingWriter(client, keys, (h) => manager?.isConnected(h) ?? true),
       switches,
       hostManager: manager,
       mastery: ownership,

@@ -10,7 +10,7 @@ import type { OfpMessage } from '../../protocols/openflow/messages';
 import { ipVersionOf, parseIpv4 } from '../../protocols/packet/address';
 import { DHCP_MESSAGE_TYPE, findDhcpOption, getDhcpMessageType, type DhcpOption } from '../../protocols/packet/dhcp';
 import { buildDhcpReply, type DecodedPacket } from '../../protocols/packet/packet';
-import type { Endpoint, Network, Subnet } from '../store/model';
+import type { Endpoint, Network, Router, Subnet } from '../store/model';
 import { packetOutTo, type PacketInInput } from './packet-in';
 
 export const LEASE_SECONDS = 86_400;
@@ -49,7 +49,7 @@ export function dhcpSubnetOf(endpoint: Endpoint, subnets: readonly Subnet[]): { 
  * nothing to say (not DHCP, a message type a server ignores, no DHCP subnet).
  * A REQUEST for another address gets a NAK, so the client starts over.
  */
-export function answerDhcp(packet: DecodedPacket, network: Network, endpoint: Endpoint, subnets: readonly Subnet[]): Buffer | undefined {
+export function answerDhcp(packet: DecodedPacket, network: Network, endpoint: Endpoint, subnets: readonly Subnet[], routers: readonly Router[] = []): Buffer | undefined {
   const msg = packet.dhcp;
   if (!msg || !packet.ipv4) return undefined;
   const found = dhcpSubnetOf(endpoint, subnets);
@@ -71,11 +71,15 @@ export function answerDhcp(packet: DecodedPacket, network: Network, endpoint: En
     { type: 'rebinding-time', seconds: (LEASE_SECONDS * 7) / 8 },
     { type: 'subnet-mask', mask: maskOf(prefix) },
   ];
-  if (subnet.gateway) options.push({ type: 'router', addresses: [subnet.gateway] });
-  if (subnet.routes.length) {
+  // Routing: the router on this subnet is the default gateway, at its own address there; its static routes go in option 121.
+  const routed = routedGatewayOf(routers, subnet);
+  const gateway = routed?.ip ?? subnet.gateway;
+  if (gateway) options.push({ type: 'router', addresses: [gateway] });
+  const extra = routed ? routed.router.routes.filter((r) => ipVersionOf(r.nexthop) === 4).map((r) => ({ destination: r.destination, router: inSubnet(subnet, r.nexthop) ? r.nexthop : routed.ip })) : [];
+  if (subnet.routes.length || extra.length) {
     // RFC 3442: a client that takes option 121 ignores the router option, so the default route goes in it too.
-    const routes = subnet.routes.map((r) => ({ destination: r.destination, router: r.nexthop }));
-    if (subnet.gateway) routes.push({ destination: '0.0.0.0/0', router: subnet.gateway });
+    const routes = [...subnet.routes.map((r) => ({ destination: r.destination, router: r.nexthop })), ...extra];
+    if (gateway) routes.push({ destination: '0.0.0.0/0', router: gateway });
     options.push({ type: 'classless-static-routes', routes: routes.map((r) => toClassless(r.destination, r.router)) });
   }
   if (subnet.dnsServers.length) options.push({ type: 'dns-servers', addresses: [...subnet.dnsServers] });
@@ -91,11 +95,26 @@ export function answerDhcp(packet: DecodedPacket, network: Network, endpoint: En
 /** Packet-in handler: a DHCP client message is answered out of the port it came in on. */
 export function answerDhcpPacketIn(input: PacketInInput): readonly OfpMessage[] | undefined {
   if (!input.packet.dhcp) return undefined;
-  const reply = answerDhcp(input.packet, input.network, input.endpoint, input.model.subnetsByNetwork.get(input.network.id) ?? []);
+  const reply = answerDhcp(input.packet, input.network, input.endpoint, input.model.subnetsByNetwork.get(input.network.id) ?? [], input.model.routersByNetwork?.get(input.network.id) ?? []);
   return reply ? [packetOutTo(input.inPort, reply)] : [];
 }
 
 function toClassless(destination: string, router: string): { destination: string; prefixLength: number; router: string } {
   const [addr, len] = destination.split('/');
   return { destination: addr!, prefixLength: Number(len ?? 32), router };
+}
+
+/** Routing: the router with an interface on the subnet, and its address there. */
+function routedGatewayOf(routers: readonly Router[], subnet: Subnet): { router: Router; ip: string } | undefined {
+  for (const router of routers) {
+    const leg = router.interfaces.find((i) => i.subnet === subnet.id);
+    if (leg) return { router, ip: leg.ip };
+  }
+  return undefined;
+}
+
+function inSubnet(subnet: Subnet, ip: string): boolean {
+  const [net, len] = subnet.cidr.split('/');
+  const mask = Number(len) === 0 ? 0 : (~0 << (32 - Number(len))) >>> 0;
+  return ((ipv4ToInt(ip) & mask) >>> 0) === ((ipv4ToInt(net!) & mask) >>> 0);
 }

@@ -9,8 +9,11 @@
  * subnet record recompiles that network on every host; an endpoint (its record
  * or binding) recompiles its own partition and its network's small base on the
  * hosts where the network is present — unless the network appears on or leaves
- * a host, which recompiles all of it there. New tunnel ports (a peer joined)
- * recompile the host. What to compile is the compiler's (compiler/compile-host.ts);
+ * a host, which recompiles all of it there. Which hosts a network is present on
+ * comes from the model cache's network ⇄ hosts index, so no change walks the
+ * fleet. The host's own tunnel port appearing recompiles the host; another
+ * host's encap IP changing recompiles, on the hosts sharing a network with it,
+ * those networks. What to compile is the compiler's (compiler/compile-host.ts);
  * a new feature adds flows there and arrives here through the same partitions.
  */
 import { EventEmitter } from 'node:events';
@@ -20,11 +23,14 @@ import {
   compileEndpoint,
   compileNetworkBase,
   compileNetworkPartitions,
+  compileRouterPartition,
   endpointPartition,
-  isPresent,
   networkPartition,
   PIPELINE_PARTITION,
+  reachOf,
+  type Reach,
 } from '../compiler/compile-host';
+import { routedPeers, routerPartition, routersOf } from '../compiler/l3';
 import { compilePipeline } from '../compiler/pipeline';
 import { placedEndpoints, placementOf, type HostContext, type Placed } from '../compiler/snapshot';
 import type { Logger } from '../log';
@@ -36,22 +42,44 @@ export interface HostProgrammerEvents {
   applied: [hostId: string, stats: ApplyStats];
   /** A host's reconciler changed state (`retrying`: a change set failed). */
   state: [hostId: string, state: HostFlowsState];
+  /** Every flow of the host now uses plexus-vxlan: the per-peer ports of an earlier version may go. */
+  legacyTunnelsUnused: [hostId: string];
 }
 
 export interface HostProgrammerOptions {
   /** Backoff of each host's reconciler after a failed change set. */
   readonly retryBackoff?: BackoffPolicy;
+  /** Encap IP of every known host (southbound/host-manager.ts). */
+  readonly encapIps?: ReadonlyMap<string, string>;
+}
+
+/** A host's VXLAN ports as its view shows them (southbound/attachments.ts readTunnelPorts). */
+export interface ObservedTunnels {
+  readonly port: number | undefined;
+  readonly legacy: ReadonlyMap<string, number>;
 }
 
 interface ProgrammedHost {
   readonly flows: HostFlows;
-  tunnelPorts: ReadonlyMap<string, number>;
-  /** Endpoint partitions set on this host, per network present here. */
+  tunnels: ObservedTunnels;
+  /** Whether the wait for the flows to stop using legacy ports has begun. */
+  retiring: boolean;
+  /** Endpoint partitions set on this host, per network present (or routed to) here. */
   readonly endpointsOf: Map<string, Set<string>>;
+  /** How each network compiled here reaches the host (absent ones are not kept). */
+  readonly reach: Map<string, Reach>;
+  /** Router partitions set on this host. */
+  readonly routers: Set<string>;
 }
+
+/** A network's placed endpoints, computed once per batch (placement does not depend on the host). */
+type PlacedOf = (network: string) => readonly Placed[];
 
 export class HostProgrammer extends EventEmitter<HostProgrammerEvents> {
   private readonly hosts = new Map<string, ProgrammedHost>();
+  /** Programmed hosts where each network is present (the keys of their endpointsOf). */
+  private readonly presentOn = new Map<string, Set<string>>();
+  private readonly encapIps: ReadonlyMap<string, string>;
 
   constructor(
     private readonly model: ModelCache,
@@ -59,15 +87,17 @@ export class HostProgrammer extends EventEmitter<HostProgrammerEvents> {
     private readonly options: HostProgrammerOptions = {},
   ) {
     super();
+    this.encapIps = options.encapIps ?? new Map();
   }
 
   flowsOf(hostId: string): HostFlows | undefined {
     return this.hosts.get(hostId)?.flows;
   }
 
-  /** A host's tunnel ports toward its peers, as its OVSDB view shows them (the trace API compiles with them). */
-  tunnelPortsOf(hostId: string): ReadonlyMap<string, number> | undefined {
-    return this.hosts.get(hostId)?.tunnelPorts;
+  /** The context a host's flows are compiled with (its tunnel port, peers' encap IPs): the trace API compiles with it. */
+  contextOf(hostId: string): HostContext | undefined {
+    const h = this.hosts.get(hostId);
+    return h ? this.context(hostId, h) : undefined;
   }
 
   /** Desired flows per host this member programs. */
@@ -82,12 +112,33 @@ export class HostProgrammer extends EventEmitter<HostProgrammerEvents> {
     return n;
   }
 
-  /** A host's tunnel ports (from its view): the first view compiles the host, a change recompiles it. */
-  observeTunnels(hostId: string, tunnelPorts: ReadonlyMap<string, number>): void {
+  /**
+   * A host's VXLAN ports (from its view): the first view compiles the host; the
+   * port changing recompiles it. Legacy per-peer ports matter only while
+   * plexus-vxlan has no OpenFlow port; once the flows using it are installed,
+   * `legacyTunnelsUnused` tells the host manager they may go.
+   */
+  observeTunnels(hostId: string, tunnels: ObservedTunnels): void {
     const h = this.ensure(hostId);
-    if (sameMap(tunnelPorts, h.tunnelPorts)) return;
-    h.tunnelPorts = tunnelPorts;
-    this.recompileAll(hostId, h);
+    const before = h.tunnels;
+    h.tunnels = tunnels;
+    if (tunnels.port !== before.port || (tunnels.port === undefined && !sameMap(tunnels.legacy, before.legacy))) this.recompileAll(hostId, h);
+    if (tunnels.port !== undefined && tunnels.legacy.size > 0 && !h.retiring) {
+      h.retiring = true;
+      void h.flows.flushed().then(() => {
+        h.retiring = false;
+        if (h.tunnels.port !== undefined && h.tunnels.legacy.size > 0) this.emit('legacyTunnelsUnused', hostId);
+      });
+    }
+  }
+
+  /** A host's encap IP appeared, changed or went: recompile the networks it is in, where they are present. */
+  observeEncapIp(peerId: string): void {
+    for (const network of [...this.model.networksOf(peerId)]) {
+      for (const hostId of this.presentOn.get(network) ?? []) {
+        if (hostId !== peerId) this.recompileNetwork(hostId, this.hosts.get(hostId)!, network);
+      }
+    }
   }
 
   attach(hostId: string, conn: OpenFlowConnection): void {
@@ -99,18 +150,46 @@ export class HostProgrammer extends EventEmitter<HostProgrammerEvents> {
   }
 
   /** One batch of model changes (store/model-cache.ts), recompiled where it matters. */
-  applyModelChange({ networks, endpoints }: ModelChange): void {
+  applyModelChange({ networks, endpoints, routers }: ModelChange): void {
     const byNetwork = new Map<string, string[]>();
     for (const [id, network] of endpoints) {
       if (networks.has(network)) continue; // recompiled whole below
       byNetwork.set(network, [...(byNetwork.get(network) ?? []), id]);
     }
     // Where a network's endpoints are placed does not depend on the host: work it out once.
-    const placed = new Map([...byNetwork.keys()].map((n) => [n, placedEndpoints(this.model, n)]));
-    for (const [hostId, h] of this.hosts) {
-      for (const n of networks) this.recompileNetwork(hostId, h, n);
-      for (const [n, ids] of byNetwork) this.recompileEndpoints(hostId, h, n, ids, placed.get(n)!);
+    const placed = new Map<string, readonly Placed[]>();
+    const placedOf: PlacedOf = (n) => {
+      let p = placed.get(n);
+      if (!p) placed.set(n, (p = placedEndpoints(this.model, n)));
+      return p;
+    };
+    // Routing: routers changed, and routers whose static routes may go through an endpoint that changed.
+    const touchedRouters = new Set(routers ?? []);
+    for (const n of byNetwork.keys()) for (const r of routersOf(this.model, n)) if (r.routes.length) touchedRouters.add(r.id);
+    // Only hosts where the network is or was present (or routed to); routers on every programmed host.
+    for (const n of networks) for (const [hostId, h] of this.hostsFor(n)) this.recompileNetwork(hostId, h, n, placedOf);
+    for (const [n, ids] of byNetwork) for (const [hostId, h] of this.hostsFor(n)) this.recompileEndpoints(hostId, h, n, ids, placedOf);
+    for (const r of touchedRouters) for (const [hostId, h] of this.hosts) this.recompileRouter(hostId, h, r, placedOf);
+    // Routing: where a network's endpoints are placed decides which hosts its routed peers accept tunnel traffic from.
+    const peers = new Set<string>();
+    for (const n of [...networks, ...byNetwork.keys()]) for (const peer of routedPeers(this.model, n)) if (!networks.has(peer)) peers.add(peer);
+    for (const peer of peers) {
+      for (const [hostId, h] of this.hostsFor(peer)) {
+        if (h.reach.get(peer) === 'present') h.flows.setPartition(networkPartition(peer), compileNetworkBase(this.model, this.context(hostId, h), peer, placedOf(peer)));
+      }
     }
+  }
+
+  /** Programmed hosts where the network is present now (model) or was (here). */
+  private hostsFor(network: string): [string, ProgrammedHost][] {
+    const ids = new Set(this.presentOn.get(network));
+    for (const id of this.model.hostsOf(network)) ids.add(id);
+    const out: [string, ProgrammedHost][] = [];
+    for (const id of ids) {
+      const h = this.hosts.get(id);
+      if (h) out.push([id, h]);
+    }
+    return out;
   }
 
   private ensure(hostId: string): ProgrammedHost {
@@ -119,7 +198,7 @@ export class HostProgrammer extends EventEmitter<HostProgrammerEvents> {
       const flows = new HostFlows(hostId, this.log.child({ host: hostId }), this.options.retryBackoff ? { retryBackoff: this.options.retryBackoff } : {});
       flows.on('applied', (s) => this.emit('applied', hostId, s));
       flows.on('state', (s) => this.emit('state', hostId, s));
-      h = { flows, tunnelPorts: new Map(), endpointsOf: new Map() };
+      h = { flows, tunnels: { port: undefined, legacy: new Map() }, retiring: false, endpointsOf: new Map(), reach: new Map(), routers: new Set() };
       this.hosts.set(hostId, h);
       this.recompileAll(hostId, h);
     }
@@ -127,17 +206,37 @@ export class HostProgrammer extends EventEmitter<HostProgrammerEvents> {
   }
 
   private context(hostId: string, h: ProgrammedHost): HostContext {
-    return { id: hostId, tunnelPorts: h.tunnelPorts };
+    return { id: hostId, tunnelPort: h.tunnels.port, encapIps: this.encapIps, legacyTunnelPorts: h.tunnels.legacy };
   }
 
   private recompileAll(hostId: string, h: ProgrammedHost): void {
     h.flows.setPartition(PIPELINE_PARTITION, compilePipeline());
-    for (const network of new Set([...this.model.networks.keys(), ...h.endpointsOf.keys()])) this.recompileNetwork(hostId, h, network);
+    const placed = new Map<string, readonly Placed[]>();
+    const placedOf: PlacedOf = (n) => placed.get(n) ?? (placed.set(n, placedEndpoints(this.model, n)).get(n) as readonly Placed[]);
+    // Networks with endpoints here (routed peers follow from their presence) and routers already set here.
+    for (const network of new Set([...this.model.networksOf(hostId), ...h.endpointsOf.keys()])) this.recompileNetwork(hostId, h, network, placedOf);
+    for (const r of h.routers) this.recompileRouter(hostId, h, r, placedOf);
   }
 
-  /** Every partition of one network on one host, dropping those of endpoints that left it. */
-  private recompileNetwork(hostId: string, h: ProgrammedHost, network: string): void {
-    const partitions = compileNetworkPartitions(this.model, this.context(hostId, h), network);
+  /** Routing: one router's partition on one host. */
+  private recompileRouter(hostId: string, h: ProgrammedHost, routerId: string, placedOf: PlacedOf): void {
+    const flows = compileRouterPartition(this.model, hostId, routerId, placedOf);
+    h.flows.setPartition(routerPartition(routerId), flows);
+    if (flows.length) h.routers.add(routerId);
+    else h.routers.delete(routerId);
+  }
+
+  /**
+   * Every partition of one network on one host, dropping those of endpoints
+   * that left it. When the network appears on or leaves the host, the routers
+   * it is on and the networks they route to change there too.
+   */
+  private recompileNetwork(hostId: string, h: ProgrammedHost, network: string, placedOf: PlacedOf = (n) => placedEndpoints(this.model, n)): void {
+    const reach = reachOf(this.model, hostId, network, placedOf);
+    const wasPresent = h.reach.get(network) === 'present';
+    if (reach === 'absent') h.reach.delete(network);
+    else h.reach.set(network, reach);
+    const partitions = compileNetworkPartitions(this.model, this.context(hostId, h), network, reach);
     const before = h.endpointsOf.get(network) ?? new Set<string>();
     const after = new Set<string>();
     for (const [name, flows] of partitions) {
@@ -145,8 +244,25 @@ export class HostProgrammer extends EventEmitter<HostProgrammerEvents> {
       if (name !== networkPartition(network) && flows.length) after.add(name);
     }
     for (const name of before) if (!after.has(name)) h.flows.setPartition(name, []);
-    if (after.size) h.endpointsOf.set(network, after);
-    else h.endpointsOf.delete(network);
+    this.setPresence(hostId, h, network, after);
+    if ((reach === 'present') !== wasPresent) {
+      for (const r of routersOf(this.model, network)) this.recompileRouter(hostId, h, r.id, placedOf);
+      for (const peer of routedPeers(this.model, network)) this.recompileNetwork(hostId, h, peer, placedOf);
+    }
+  }
+
+  /** The one place a network's presence on a programmed host is recorded. */
+  private setPresence(hostId: string, h: ProgrammedHost, network: string, partitions: Set<string>): void {
+    const hosts = this.presentOn.get(network) ?? new Set<string>();
+    if (partitions.size) {
+      h.endpointsOf.set(network, partitions);
+      hosts.add(hostId);
+    } else {
+      h.endpointsOf.delete(network);
+      hosts.delete(hostId);
+    }
+    if (hosts.size) this.presentOn.set(network, hosts);
+    else this.presentOn.delete(network);
   }
 
   /**
@@ -154,16 +270,17 @@ export class HostProgrammer extends EventEmitter<HostProgrammerEvents> {
    * partition and those endpoints' partitions — unless the network appeared on
    * or left this host, which changes every flow of it there.
    */
-  private recompileEndpoints(hostId: string, h: ProgrammedHost, network: string, endpoints: readonly string[], placed: readonly Placed[]): void {
+  private recompileEndpoints(hostId: string, h: ProgrammedHost, network: string, endpoints: readonly string[], placedOf: PlacedOf): void {
     const ctx = this.context(hostId, h);
-    const wasPresent = h.endpointsOf.has(network);
-    if (isPresent(placed, hostId) !== wasPresent) return this.recompileNetwork(hostId, h, network);
-    if (!wasPresent) return;
-    h.flows.setPartition(networkPartition(network), compileNetworkBase(this.model, ctx, network, placed));
-    const names = h.endpointsOf.get(network)!;
+    const reach = reachOf(this.model, hostId, network, placedOf);
+    if (reach !== (h.reach.get(network) ?? 'absent')) return this.recompileNetwork(hostId, h, network, placedOf);
+    if (reach === 'absent') return;
+    if (reach === 'present') h.flows.setPartition(networkPartition(network), compileNetworkBase(this.model, ctx, network, placedOf(network)));
+    const names = h.endpointsOf.get(network) ?? new Set<string>();
+    h.endpointsOf.set(network, names);
     for (const id of endpoints) {
       const name = endpointPartition(id);
-      const flows = compileEndpoint(this.model, ctx, placementOf(this.model, this.model.endpoint(id)), true);
+      const flows = compileEndpoint(this.model, ctx, placementOf(this.model, this.model.endpoint(id)), reach);
       h.flows.setPartition(name, flows);
       if (flows.length) names.add(name);
       else names.delete(name);

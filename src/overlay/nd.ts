@@ -9,7 +9,7 @@
 import type { OfpMessage } from '../../protocols/openflow/messages';
 import { normalizeIpv6 } from '../../protocols/packet/address';
 import { buildNeighborAdvertisement, type DecodedPacket } from '../../protocols/packet/packet';
-import type { Endpoint } from '../store/model';
+import type { Endpoint, Router } from '../store/model';
 import { packetOutTo, type PacketInInput } from './packet-in';
 
 export function answerNeighborSolicitation(packet: DecodedPacket, sender: Endpoint, network: readonly Endpoint[]): Buffer | undefined {
@@ -20,9 +20,19 @@ export function answerNeighborSolicitation(packet: DecodedPacket, sender: Endpoi
   return buildNeighborAdvertisement(packet, owner.mac);
 }
 
+/** Routing: a solicitation for a router's gateway address in the network is answered with the router's MAC. */
+export function answerGatewaySolicitation(packet: DecodedPacket, routers: readonly Router[], networkId: string): Buffer | undefined {
+  if (packet.icmpv6?.kind !== 'neighbor-solicitation') return undefined;
+  const target = normalizeIpv6(packet.icmpv6.target);
+  const router = routers.find((r) => r.interfaces.some((i) => i.network === networkId && i.ip.includes(':') && normalizeIpv6(i.ip) === target));
+  return router ? buildNeighborAdvertisement(packet, router.mac) : undefined;
+}
+
 /** Packet-in handler: a neighbor solicitation for a known address is answered out of the port it came in on. */
 export function answerNdPacketIn(input: PacketInInput): readonly OfpMessage[] | undefined {
   if (input.packet.icmpv6?.kind !== 'neighbor-solicitation') return undefined;
-  const reply = answerNeighborSolicitation(input.packet, input.endpoint, input.model.endpointsByNetwork.get(input.network.id) ?? []);
+  const reply =
+    answerNeighborSolicitation(input.packet, input.endpoint, input.model.endpointsByNetwork.get(input.network.id) ?? []) ??
+    answerGatewaySolicitation(input.packet, input.model.routersByNetwork?.get(input.network.id) ?? [], input.network.id);
   return reply ? [packetOutTo(input.inPort, reply)] : [];
 }

@@ -5,7 +5,9 @@
  *
  *   host view (host-manager `view`)
  *     ├─▶ attachment-observer  attachments → bindings (etcd; provisional in the cache)
- *     ├─▶ host-programmer      tunnel ports → recompile the host
+ *     ├─▶ host-programmer      plexus-vxlan's port → recompile the host
+ *   host records (host-manager `encapIp`) ─▶ host-programmer: networks shared with that host
+ *   host-programmer `legacyTunnelsUnused` ─▶ host-manager removes per-peer ports (migration)
  *     ├─▶ switch-roles         datapath id → the switch session to claim
  *     ├─▶ installed-marker     the host's OVSDB link
  *     └─▶ interface-marks      plexus-endpoint / plexus-mac / plexus-error, plexus-installed removed
@@ -66,7 +68,7 @@ export function startOverlay(deps: OverlayDeps): Overlay {
   const { cache, mastery, metrics } = deps;
   const retry = deps.retryBackoff ? { retryBackoff: deps.retryBackoff } : {};
   const observer = new AttachmentObserver(cache, deps.bindings, mastery, deps.log, { ...retry, ...(deps.autoCreate ? { autoCreate: deps.autoCreate } : {}) });
-  const programmer = new HostProgrammer(cache, deps.log, retry);
+  const programmer = new HostProgrammer(cache, deps.log, { ...retry, encapIps: deps.hostManager.knownEncapIps() });
   const roles = new SwitchRoles(deps.switches, mastery, deps.log);
   const marker = new InstalledMarker({
     cache,
@@ -95,6 +97,8 @@ export function startOverlay(deps: OverlayDeps): Overlay {
     interfaceMarks.observe(v.hostId, v.view, v.link);
   });
   observer.on('problems', (hostId) => interfaceMarks.write(hostId));
+  deps.hostManager.on('encapIp', (hostId) => programmer.observeEncapIp(hostId));
+  programmer.on('legacyTunnelsUnused', (hostId) => deps.hostManager.retireLegacyTunnels(hostId));
   observer.on('seen', (s) => marker.noteSeen(s.hostId, s.endpointId, s.atMs));
   cache.on('changed', (c) => {
     programmer.applyModelChange(c);

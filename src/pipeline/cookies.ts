@@ -25,6 +25,18 @@ export const FEATURE = {
   L2: 0x05,
   /** Per network: DHCP punted to the controller. */
   DHCP: 0x06,
+  /** Per router: gateway ARP/ND, routes between its subnets, static routes. */
+  ROUTER: 0x07,
+  /** Per endpoint address in a routed network: destination IP → MAC. */
+  L3_NEIGHBOR: 0x08,
+  /** Security policy, per local endpoint with groups: conntrack entry, neighbor discovery (object: the endpoint). */
+  POLICY_PORT: 0x10,
+  /** Security policy, per rule: allow, commit, established (object: the rule id, so a trace names the rule). */
+  POLICY_RULE: 0x11,
+  /** Security policy, per remote group member address (object: the member endpoint). */
+  POLICY_MEMBER: 0x12,
+  /** QoS, per endpoint: meters, DSCP (object: the endpoint). */
+  QOS: 0x13,
 } as const;
 
 export type Feature = (typeof FEATURE)[keyof typeof FEATURE];

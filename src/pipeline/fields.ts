@@ -9,6 +9,9 @@
  *   reg0  NETWORK   VNI of the packet's network (24 bits), set in classify
  *   reg1  FLAGS     bit 0 FROM_TUNNEL: the packet arrived over a VXLAN tunnel
  *   reg2  OUT_PORT  OpenFlow port the packet is delivered to locally, set in L2
+ *   reg6  ZONE      security policy: the OpenFlow port of the local endpoint whose
+ *                   rules are being evaluated, which is also its conntrack zone
+ *                   (set in the policy stages, before ct; 1..65279)
  */
 import type { SetFieldAction } from '../../protocols/openflow/actions';
 import type { KnownOxm } from '../../protocols/openflow/match';
@@ -17,6 +20,7 @@ export const REG = {
   NETWORK: 'reg0',
   FLAGS: 'reg1',
   OUT_PORT: 'reg2',
+  ZONE: 'reg6',
 } as const;
 
 /** Bits of REG.FLAGS. */
@@ -40,6 +44,8 @@ interface ValueOfKind {
 export const FIELD_KINDS = {
   in_port: 'uint',
   tun_id: 'uint64',
+  tun_src: 'ipv4',
+  tun_dst: 'ipv4',
   eth_src: 'mac',
   eth_dst: 'mac',
   eth_type: 'uint',
@@ -55,9 +61,22 @@ export const FIELD_KINDS = {
   arp_tpa: 'ipv4',
   arp_sha: 'mac',
   arp_tha: 'mac',
+  // Routing (L3 tables).
+  ip_dst: 'ipv4',
+  ipv6_dst: 'ipv6',
   [REG.NETWORK]: 'uint',
   [REG.FLAGS]: 'uint',
   [REG.OUT_PORT]: 'uint',
+  // Security policy and QoS (compiler/policy.ts, compiler/qos.ts); ip_dst and ipv6_dst above.
+  tcp_dst: 'uint',
+  icmp_type: 'uint',
+  icmp_code: 'uint',
+  icmpv6_code: 'uint',
+  ip_dscp: 'uint',
+  ct_state: 'uint',
+  ct_mark: 'uint',
+  conj_id: 'uint',
+  [REG.ZONE]: 'uint',
 } as const satisfies Record<string, keyof ValueOfKind>;
 
 export type FieldName = keyof typeof FIELD_KINDS;
@@ -84,3 +103,20 @@ export const DHCP_PORT = { SERVER: 67, CLIENT: 68 } as const;
 
 /** The group bit of the first octet: multicast and broadcast destinations. */
 export const MULTICAST_BIT = { value: '01:00:00:00:00:00', mask: '01:00:00:00:00:00' } as const;
+
+/**
+ * Conntrack state bits (ovs-fields(7) ct_state): what `ct` found for the packet
+ * in the zone it looked in. Matched with a mask: `+est+trk` is
+ * value EST|TRK under mask EST|TRK.
+ */
+export const CT_STATE = {
+  NEW: 0x01,
+  ESTABLISHED: 0x02,
+  RELATED: 0x04,
+  REPLY: 0x08,
+  INVALID: 0x10,
+  TRACKED: 0x20,
+} as const;
+
+/** ICMPv6 neighbor discovery (RFC 4861): router solicit/advert, neighbor solicit/advert, never filtered. */
+export const ICMPV6_ND_TYPES = [133, 134, 135, 136] as const;

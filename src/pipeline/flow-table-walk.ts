@@ -14,7 +14,8 @@
  *   write_actions, write_metadata, goto_table; the action set runs when the
  *   pipeline ends;
  * - goto_table and resubmit look the packet up again (resubmit then carries on
- *   with the actions after it); at most 64 nested lookups, as OVS;
+ *   with the actions after it); past 64 nested lookups the packet is dropped
+ *   whole, as OVS drops it;
  * - output to the packet's own in_port is skipped unless it names OFPP_IN_PORT;
  *   output to a tunnel port carries tun_id and the port's remote IP (or the
  *   tun_dst the flows set); output to OFPP_CONTROLLER and the controller action
@@ -24,10 +25,20 @@
  * - set_field, reg_load, reg_move, write_metadata, dec_ttl change the packet
  *   seen by later tables and outputs; clone runs its actions on a copy; exit
  *   stops every further action and lookup and the action set (checked against
- *   ovs-vswitchd); an expired TTL drops the packet.
+ *   ovs-vswitchd), and so does dec_ttl on an expiring TTL, after punting the
+ *   packet to the controller (reason OFPR_INVALID_TTL) as OVS does.
  *
- * Actions it cannot simulate (ct, nat, learn, conjunction, VLAN/MPLS/PBB push
- * and pop...) throw WalkError naming the flow, rather than guessing.
+ * - conjunctive matches (conjunction(id, k/n), ovs-fields(7) conj_id): flows
+ *   whose actions are all conjunction never match directly; when every clause
+ *   of an id matched at a priority above any ordinary match, the table is
+ *   looked up again with conj_id set;
+ * - ct, on a switch given a `conntrack` (walk-conntrack.ts): lookup in the
+ *   zone sets ct_state, ct_mark and ct_zone, commit records the connection
+ *   with the nested ct_mark, table= recirculates there.
+ *
+ * Actions it cannot simulate (ct without a conntrack model, nat, learn,
+ * VLAN/MPLS/PBB push and pop...) throw WalkError naming the flow, rather than
+ * guessing.
  *
  * `walkFabric` runs a packet across hosts: an output to a tunnel port arrives on
  * the host whose encap IP is the tunnel's remote IP, on its tunnel port toward
@@ -36,7 +47,7 @@
 import { BufferReader } from '../../protocols/common/buffer-reader';
 import { BufferWriter } from '../../protocols/common/buffer-writer';
 import { PlexusError } from '../../protocols/common/errors';
-import type { Action } from '../../protocols/openflow/actions';
+import { OFPR, type Action } from '../../protocols/openflow/actions';
 import { OFPGT, OFPP } from '../../protocols/openflow/constants';
 import type { Instruction } from '../../protocols/openflow/instructions';
 import { decodeOxm, encodeOxm, findField, resolveFieldRef, type FieldRef, type Match, type OxmValue } from '../../protocols/openflow/match';
@@ -45,6 +56,7 @@ import { bytesToBigInt } from '../../protocols/packet/address';
 import { canonicalizeMatch, isMatchProblem } from './canonical-match';
 import type { Flow } from './flow';
 import { PIPELINE, type TableDef } from './tables';
+import type { Conntrack } from './walk-conntrack';
 
 /** The packet or the flows ask for something the walk does not simulate. */
 export class WalkError extends PlexusError {
@@ -63,7 +75,7 @@ export interface TableFlow {
 /** Packet header and metadata fields by ovs-fields(7) name, in the codec's representation; absent fields are 0. */
 export type PacketFields = Readonly<Record<string, OxmValue>>;
 
-/** A port of a walked switch: local (a workload) or a VXLAN tunnel with key=flow. */
+/** A port of a walked switch: local (a workload) or a VXLAN tunnel with key=flow (`remoteIp: 'flow'`: remote_ip=flow, the flows set tun_dst). */
 export type WalkPort =
   | { readonly kind: 'local'; readonly name?: string }
   | { readonly kind: 'tunnel'; readonly name?: string; readonly remoteIp: string; readonly localIp?: string };
@@ -72,6 +84,8 @@ interface IndexedFlow {
   readonly flow: TableFlow;
   readonly key: string;
   readonly tests: readonly { readonly name: string; readonly value: bigint; readonly mask: bigint }[];
+  /** Set when every action of the flow is conjunction: the clauses it contributes. */
+  readonly conjunctions?: readonly { readonly id: number; readonly clause: number; readonly nClauses: number }[];
 }
 
 /** Flows indexed for lookup: per table, by descending priority. */
@@ -86,6 +100,8 @@ export interface WalkSwitch {
   /** Tunnel ports must be listed; a port not listed is a local port. */
   readonly ports?: ReadonlyMap<number, WalkPort>;
   readonly groups?: ReadonlyMap<number, GroupDesc>;
+  /** Connection tracking state for `ct` (absent: ct is not simulated). */
+  readonly conntrack?: Conntrack;
 }
 
 /** One table lookup on the packet's path. */
@@ -143,11 +159,24 @@ export function indexFlows(flows: Iterable<TableFlow>): FlowTables {
     });
     let list = byTable.get(flow.tableId);
     if (!list) byTable.set(flow.tableId, (list = []));
-    list.push({ flow, key: c.key, tests });
+    const conjunctions = conjunctionsOf(flow);
+    list.push({ flow, key: c.key, tests, ...(conjunctions ? { conjunctions } : {}) });
     size++;
   }
   for (const list of byTable.values()) list.sort((a, b) => b.flow.priority - a.flow.priority || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   return { byTable, size };
+}
+
+/** The conjunction clauses of a flow whose only actions are conjunction actions (OVS refuses a mix). */
+function conjunctionsOf(flow: TableFlow): IndexedFlow['conjunctions'] {
+  const apply = flow.instructions.find((i) => i.type === 'apply_actions');
+  if (apply?.type !== 'apply_actions' || !apply.actions.length) return undefined;
+  const out: { id: number; clause: number; nClauses: number }[] = [];
+  for (const a of apply.actions) {
+    if (a.type !== 'conjunction') return undefined;
+    out.push({ id: a.id, clause: a.clause, nClauses: a.nClauses });
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------------------
@@ -240,10 +269,10 @@ interface Walk {
   readonly hops: Hop[];
   readonly outputs: Output[];
   lookups: number;
-  /** Set by a lookup limit or an expired TTL: the packet is dropped, nothing more runs. */
+  /** Set by a lookup limit: the packet is dropped whole, nothing more runs. */
   stopped?: string;
-  /** Set by the exit action: nothing more runs, the action set included (as ovs-vswitchd 3.1 does). */
-  exited?: boolean;
+  /** Set by the exit action and an expired TTL: nothing more runs, the action set included (as ovs-vswitchd 3.1 does). */
+  exited?: string;
   /** The OpenFlow action set (§5.10), shared by every lookup of the packet, resubmits included (as OVS). */
   readonly actionSet: Map<string, Action>;
   /** Where the last lookup left the packet (for the drop reason). */
@@ -262,6 +291,8 @@ export function walkPacket(sw: WalkSwitch, packet: PacketFields): WalkResult {
 }
 
 function finish(walk: Walk): WalkResult {
+  // A lookup limit drops the packet whole, copies already output included (as ovs-vswitchd).
+  if (walk.stopped) return { hops: walk.hops, outputs: [], verdict: 'dropped', reason: walk.stopped };
   const delivered = walk.outputs.filter((o) => o.kind !== 'controller');
   let verdict: Verdict;
   let reason: string;
@@ -273,7 +304,11 @@ function finish(walk: Walk): WalkResult {
     reason = 'sent to the controller';
   } else {
     verdict = 'dropped';
-    reason = walk.stopped ?? (walk.lastMiss !== undefined ? `no flow matched in ${describeTable(walk.lastMiss)}` : describeLastFlow(walk.hops));
+    reason = walk.exited
+      ? `stopped by ${walk.exited} before any output`
+      : walk.lastMiss !== undefined
+        ? `no flow matched in ${describeTable(walk.lastMiss)}`
+        : describeLastFlow(walk.hops);
   }
   return { hops: walk.hops, outputs: walk.outputs, verdict, reason };
 }
@@ -292,17 +327,38 @@ function describeTable(id: number): string {
   return t ? `table ${t.name} (${id})` : `table ${id}`;
 }
 
+function matchesFlow(f: IndexedFlow, state: PacketState): boolean {
+  for (const t of f.tests) if ((getValue(state, t.name) & t.mask) !== t.value) return false;
+  return true;
+}
+
+/**
+ * The flow a table picks: the highest-priority ordinary match, unless a
+ * conjunctive match completes at a higher priority — then the table is looked
+ * up again with conj_id set (conjunction flows take no part in that lookup).
+ */
 function findFlow(sw: WalkSwitch, tableId: number, state: PacketState): IndexedFlow | undefined {
-  for (const f of sw.flows.byTable.get(tableId) ?? []) {
-    let ok = true;
-    for (const t of f.tests) {
-      if ((getValue(state, t.name) & t.mask) !== t.value) {
-        ok = false;
-        break;
-      }
+  const flows = sw.flows.byTable.get(tableId) ?? [];
+  const clauses = new Map<number, { priority: number; nClauses: number; seen: Set<number> }>();
+  let completed: { id: number; priority: number } | undefined;
+  for (const f of flows) {
+    if (completed && f.flow.priority < completed.priority) break;
+    if (!matchesFlow(f, state)) continue;
+    if (!f.conjunctions) {
+      if (!completed) return f;
+      break;
     }
-    if (ok) return f;
+    for (const c of f.conjunctions) {
+      const e = clauses.get(c.id) ?? { priority: f.flow.priority, nClauses: c.nClauses, seen: new Set<number>() };
+      if (e.priority !== f.flow.priority) continue; // OVS: one conjunction id lives at one priority
+      e.seen.add(c.clause);
+      clauses.set(c.id, e);
+      if (e.seen.size === e.nClauses && (!completed || c.id < completed.id)) completed = { id: c.id, priority: f.flow.priority };
+    }
   }
+  if (!completed) return undefined;
+  setValue(state, 'conj_id', BigInt(completed.id));
+  for (const f of flows) if (!f.conjunctions && matchesFlow(f, state)) return f;
   return undefined;
 }
 
@@ -398,7 +454,11 @@ function runAction(walk: Walk, state: PacketState, a: Action, depth: number, tab
     case 'dec_ttl': {
       const ttl = getValue(state, 'nw_ttl');
       if (ttl <= 1n) {
-        walk.stopped = 'IP TTL expired: dropped';
+        // OVS punts the packet to each listed controller (OFPAT_DEC_NW_TTL: controller 0) and stops.
+        for (const _id of a.type === 'dec_ttl' ? a.controllerIds : [0]) {
+          walk.outputs.push({ kind: 'controller', reason: OFPR.INVALID_TTL, cookie: walk.cookie, packet: viewOf(state) });
+        }
+        walk.exited = 'the IP TTL expired';
         return;
       }
       return setValue(state, 'nw_ttl', ttl - 1n);
@@ -406,8 +466,10 @@ function runAction(walk: Walk, state: PacketState, a: Action, depth: number, tab
     case 'set_nw_ttl':
       return setValue(state, 'nw_ttl', BigInt(a.ttl));
     case 'exit':
-      walk.exited = true;
+      walk.exited = 'an exit action';
       return;
+    case 'ct':
+      return runCt(walk, state, a, depth, tableId);
     case 'note':
     case 'set_queue':
     case 'pop_queue':
@@ -415,6 +477,32 @@ function runAction(walk: Walk, state: PacketState, a: Action, depth: number, tab
     default:
       throw new WalkError(`action ${a.type}${tableId !== undefined ? ` in ${describeTable(tableId)}` : ''} is not simulated`);
   }
+}
+
+/** `ct` on a switch with a conntrack model: look up (and commit) in the zone, then recirculate to `table` if given. */
+function runCt(walk: Walk, state: PacketState, a: Extract<Action, { type: 'ct' }>, depth: number, tableId: number | undefined): void {
+  const ct = walk.sw.conntrack;
+  if (!ct) throw new WalkError(`action ct${tableId !== undefined ? ` in ${describeTable(tableId)}` : ''} is not simulated`);
+  const zone = a.zone === undefined ? 0 : typeof a.zone === 'number' ? a.zone : Number(getBits(state, a.zone));
+  const read = (name: string): OxmValue | undefined => (state.fields.has(name) ? decodeValue(name, getValue(state, name)) : undefined);
+  if (a.commit) {
+    let mark: number | undefined;
+    for (const n of a.actions ?? []) {
+      if (n.type === 'set_field' && n.field === 'ct_mark') mark = Number(n.value);
+      else throw new WalkError(`ct action ${n.type} inside ct is not simulated`);
+    }
+    ct.commit(zone, read, mark);
+    if (mark !== undefined) setValue(state, 'ct_mark', BigInt(mark));
+  }
+  if (a.table === undefined) return;
+  const found = ct.lookup(zone, read);
+  const recirculated = copyState(state);
+  setValue(recirculated, 'ct_state', BigInt(found.state));
+  setValue(recirculated, 'ct_mark', BigInt(found.mark));
+  setValue(recirculated, 'ct_zone', BigInt(zone));
+  const cookie = walk.cookie;
+  lookup(walk, recirculated, a.table, depth + 1);
+  walk.cookie = cookie;
 }
 
 function runGroup(walk: Walk, state: PacketState, groupId: number, depth: number): void {
@@ -522,9 +610,11 @@ export function walkFabric(hosts: ReadonlyMap<string, FabricHost>, hostId: strin
         continue;
       }
       const tunSrc = o.tunSrc ?? host.encapIp;
-      const peer = [...hosts.values()].find((h) => h.encapIp === o.tunDst);
-      const inPort = peer && [...peer.ports].find(([, p]) => p.kind === 'tunnel' && p.remoteIp === tunSrc)?.[0];
-      const miss = !peer ? `no host has encap IP ${o.tunDst}` : inPort === undefined ? `${peer.id} has no tunnel port from ${tunSrc}` : crossings >= MAX_CROSSINGS ? `crossed ${MAX_CROSSINGS} tunnels (a loop)` : undefined;
+      const peer = o.tunDst === 'flow' ? undefined : [...hosts.values()].find((h) => h.encapIp === o.tunDst);
+      // As Open vSwitch does: a port with that remote_ip first, else a flow-based one (remote_ip=flow).
+      const tunnelPorts = peer ? [...peer.ports].filter(([, p]) => p.kind === 'tunnel') : [];
+      const inPort = (tunnelPorts.find(([, p]) => p.kind === 'tunnel' && p.remoteIp === tunSrc) ?? tunnelPorts.find(([, p]) => p.kind === 'tunnel' && p.remoteIp === 'flow'))?.[0];
+      const miss = o.tunDst === 'flow' ? 'sent to a remote_ip=flow port without setting tun_dst' : !peer ? `no host has encap IP ${o.tunDst}` : inPort === undefined ? `${peer.id} has no tunnel port from ${tunSrc}` : crossings >= MAX_CROSSINGS ? `crossed ${MAX_CROSSINGS} tunnels (a loop)` : undefined;
       if (miss || !peer || inPort === undefined) {
         lost.push({ host: host.id, port: o.port, tunDst: o.tunDst, reason: miss ?? '' });
         reasons.push(`from ${host.id}: ${miss}`);

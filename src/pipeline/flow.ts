@@ -19,8 +19,6 @@ import { describeMaskProblem, PREREQUISITES } from './canonical-match';
 import type { FieldMatch } from './fields';
 import { MISS_PRIORITY, PipelineError, type MaskPolicy, type TableDef } from './tables';
 
-export { m } from './fields';
-
 export interface Flow {
   readonly table: TableDef;
   readonly priority: number;
@@ -75,8 +73,15 @@ function rulesOf(table: TableDef): TableRules {
   return rules;
 }
 
-/** Masked entries already found canonical, by policy: the compiler reuses the same few (flags, multicast bit). */
-const checkedMasks = { prefix: new WeakSet<FieldMatch>(), mask: new WeakSet<FieldMatch>() };
+/**
+ * Masked entries already found canonical. The compiler passes the same few
+ * entry objects again and again (the from-tunnel flag, the multicast bit), so
+ * the last ones are remembered by identity, and every one by value (bounded):
+ * checking a mask means encoding it.
+ */
+const recentMasks: { readonly f: FieldMatch; readonly policy: MaskPolicy }[] = [];
+const checkedMasks = new Set<string>();
+const CHECKED_MASKS_LIMIT = 10_000;
 
 function checkMatch(table: TableDef, rules: TableRules, match: readonly FieldMatch[]): void {
   for (let i = 0; i < match.length; i++) {
@@ -93,10 +98,16 @@ function checkMatch(table: TableDef, rules: TableRules, match: readonly FieldMat
 
 function checkMask(table: TableDef, f: FieldMatch, policy: MaskPolicy): void {
   if (policy === 'exact') throw new PipelineError(`flow in table ${table.name} masks ${f.field}, which that table matches only exactly`);
-  if (checkedMasks[policy].has(f)) return;
-  const problem = describeMaskProblem(f, policy === 'prefix');
-  if (problem) throw new PipelineError(`flow in table ${table.name}: ${problem}`);
-  checkedMasks[policy].add(f);
+  for (const r of recentMasks) if (r.f === f && r.policy === policy) return;
+  const key = `${policy} ${f.field}=${String(f.value)}/${String(f.mask)}`;
+  if (!checkedMasks.has(key)) {
+    const problem = describeMaskProblem(f, policy === 'prefix');
+    if (problem) throw new PipelineError(`flow in table ${table.name}: ${problem}`);
+    if (checkedMasks.size >= CHECKED_MASKS_LIMIT) checkedMasks.clear();
+    checkedMasks.add(key);
+  }
+  recentMasks.unshift({ f, policy });
+  if (recentMasks.length > 8) recentMasks.pop();
 }
 
 function checkPrerequisites(table: TableDef, match: readonly FieldMatch[], field: string, prereqs: readonly (readonly [string, readonly number[]])[]): void {

@@ -8,16 +8,19 @@
  *
  *   0 classify ─▶ 10 port-security ─▶ 20 arp-nd-dhcp ─▶ 30 egress-policy ─▶ 40 l3
  *        │ (from tunnel)                                                     │
+ *        │                                          (routed) 45 l3-neighbor ◀─┤
  *        └──────────────────────────────────────────────▶ 50 l2 ◀───────────┘
  *                                         local ─▶ 60 ingress-policy ─▶ 70 output
- *                                        remote ─▶ tunnel port (tun_id = VNI)
+ *                                        remote ─▶ plexus-vxlan (tun_id = VNI, tun_dst = host)
  *                                     broadcast ─▶ local ports + tunnels of the network
  *
  * Table names are part of the pipeline flows' cookies (compiler/pipeline.ts):
  * renaming a table changes its table-miss flow on every host.
  */
 import { PlexusError } from '../../protocols/common/errors';
-import type { FieldName } from './fields';
+import { REG, type FieldName } from './fields';
+
+const REG_ZONE = REG.ZONE;
 
 /** A flow that breaks its table's declaration, or a pipeline declaration that breaks its own rules. */
 export class PipelineError extends PlexusError {
@@ -111,8 +114,8 @@ export const CLASSIFY = declareTable({
   name: 'classify',
   id: 0,
   stage: STAGE.CLASSIFY,
-  purpose: 'local port → network and flags; tunnel tun_id → network, mark from-tunnel',
-  matchFields: { in_port: 'exact', tun_id: 'exact' },
+  purpose: 'local port → network and flags; tunnel tun_src + tun_id (which host, which network) → network, mark from-tunnel',
+  matchFields: { in_port: 'exact', tun_src: 'exact', tun_id: 'exact' },
   priorities: { port: 100, tunnel: 90 },
   miss: 'drop',
   next: ['port-security', 'l2'],
@@ -150,21 +153,69 @@ export const EGRESS_POLICY = declareTable({
   name: 'egress-policy',
   id: 30,
   stage: STAGE.EGRESS_POLICY,
-  purpose: 'security groups, egress direction (conntrack)',
-  matchFields: { reg0: 'exact' },
-  priorities: {},
+  purpose: 'security groups, egress: IP from a local endpoint with groups → conntrack in its zone; ND passes; others go on',
+  matchFields: { in_port: 'exact', eth_type: 'exact', ip_proto: 'exact', icmpv6_type: 'exact' },
+  priorities: { nd: 110, track: 100 },
   miss: 'l3',
+  next: ['egress-policy-eval', 'l3'],
+});
+
+/**
+ * Rule evaluation after conntrack (compiler/policy.ts): invalid dropped;
+ * established and related pass while the rule that admitted the connection
+ * (its id in ct_mark) still applies; new connections pass, committed with the
+ * rule's mark, when a rule allows them (remote groups as conjunctive matches);
+ * everything else is dropped.
+ */
+const POLICY_EVAL_PRIORITIES = { invalid: 200, established: 190, related: 180, 'remote-group': 100, rule: 90 } as const;
+
+export const EGRESS_POLICY_EVAL = declareTable({
+  name: 'egress-policy-eval',
+  id: 31,
+  stage: STAGE.EGRESS_POLICY,
+  purpose: 'security group egress rules on tracked packets of the endpoint in reg6',
+  matchFields: {
+    reg0: 'exact', [REG_ZONE]: 'exact', ct_state: 'mask', ct_mark: 'exact', conj_id: 'exact', eth_type: 'exact', ip_proto: 'exact',
+    ip_dst: 'prefix', ipv6_dst: 'prefix', tcp_dst: 'mask', udp_dst: 'mask', icmp_type: 'exact', icmp_code: 'exact', icmpv6_type: 'exact', icmpv6_code: 'exact',
+  },
+  priorities: POLICY_EVAL_PRIORITIES,
+  miss: 'drop',
   next: ['l3'],
 });
+
+/**
+ * Routing priorities: longest prefix first, and a router's own subnet before
+ * a static route of the same length: `connected-<len>` = 1000 + 2·len + 1,
+ * `static-<len>` = 1000 + 2·len (len 0..128).
+ */
+function routePriorities(): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (let len = 0; len <= 128; len++) {
+    out[`connected-${len}`] = 1000 + 2 * len + 1;
+    out[`static-${len}`] = 1000 + 2 * len;
+  }
+  return out;
+}
 
 export const L3 = declareTable({
   name: 'l3',
   id: 40,
   stage: STAGE.ROUTING,
-  purpose: 'route between subnets at the router gateway MAC (distributed)',
-  matchFields: { reg0: 'exact', eth_dst: 'exact' },
-  priorities: {},
+  purpose: 'route between subnets at the router gateway MAC (distributed): TTL, source MAC, destination network',
+  matchFields: { reg0: 'exact', eth_dst: 'exact', eth_type: 'exact', ip_dst: 'prefix', ipv6_dst: 'prefix' },
+  priorities: routePriorities(),
   miss: 'l2',
+  next: ['l3-neighbor', 'l2'],
+});
+
+export const L3_NEIGHBOR = declareTable({
+  name: 'l3-neighbor',
+  id: 45,
+  stage: STAGE.ROUTING,
+  purpose: 'routed packets: destination IP → the endpoint\'s MAC in the destination network (no ARP from the router)',
+  matchFields: { reg0: 'exact', eth_type: 'exact', ip_dst: 'exact', ipv6_dst: 'exact' },
+  priorities: { 'endpoint-ip': 100 },
+  miss: 'drop',
   next: ['l2'],
 });
 
@@ -183,10 +234,24 @@ export const INGRESS_POLICY = declareTable({
   name: 'ingress-policy',
   id: 60,
   stage: STAGE.INGRESS_POLICY,
-  purpose: 'security groups, ingress direction (conntrack)',
-  matchFields: { reg0: 'exact', reg2: 'exact' },
-  priorities: {},
+  purpose: 'security groups, ingress: IP to a local endpoint with groups → conntrack in its zone; ND passes; others go on',
+  matchFields: { reg2: 'exact', eth_type: 'exact', ip_proto: 'exact', icmpv6_type: 'exact' },
+  priorities: { nd: 110, track: 100 },
   miss: 'output',
+  next: ['ingress-policy-eval', 'output'],
+});
+
+export const INGRESS_POLICY_EVAL = declareTable({
+  name: 'ingress-policy-eval',
+  id: 61,
+  stage: STAGE.INGRESS_POLICY,
+  purpose: 'security group ingress rules on tracked packets of the endpoint in reg6',
+  matchFields: {
+    reg0: 'exact', [REG_ZONE]: 'exact', ct_state: 'mask', ct_mark: 'exact', conj_id: 'exact', eth_type: 'exact', ip_proto: 'exact',
+    ip_src: 'prefix', ipv6_src: 'prefix', tcp_dst: 'mask', udp_dst: 'mask', icmp_type: 'exact', icmp_code: 'exact', icmpv6_type: 'exact', icmpv6_code: 'exact',
+  },
+  priorities: POLICY_EVAL_PRIORITIES,
+  miss: 'drop',
   next: ['output'],
 });
 
@@ -244,4 +309,4 @@ export function linkPipeline(tables: readonly TableDef[]): readonly TableDef[] {
 }
 
 /** Every table, in pipeline order. */
-export const PIPELINE: readonly TableDef[] = linkPipeline([CLASSIFY, PORT_SECURITY, ARP_ND, EGRESS_POLICY, L3, L2, INGRESS_POLICY, OUTPUT]);
+export const PIPELINE: readonly TableDef[] = linkPipeline([CLASSIFY, PORT_SECURITY, ARP_ND, EGRESS_POLICY, EGRESS_POLICY_EVAL, L3, L3_NEIGHBOR, L2, INGRESS_POLICY, INGRESS_POLICY_EVAL, OUTPUT]);

@@ -6,11 +6,11 @@
  * (`container_id` + `container_iface`, no iface-id) with `plexus-network` gets
  * an endpoint id derived from the host and the container's interface. Every
  * other workload interface is unbindable, with the reason (`readUnbindable`).
- * Also maps each tunnel port to the peer host it leads to. Pure.
+ * Also finds the host's VXLAN port (and per-peer ones an earlier version left). Pure.
  */
 import { createHash } from 'node:crypto';
 import type { EndpointKind } from '../store/model';
-import { INSTALLED_KEY, INTEGRATION_BRIDGE, PEER_KEY } from './host-plan';
+import { INSTALLED_KEY, INTEGRATION_BRIDGE, PEER_KEY, TUNNEL_PORT } from './host-plan';
 import { findBridge, type OvsInterface, type OvsView } from './ovs-view';
 
 export interface Attachment {
@@ -147,12 +147,20 @@ export function readUnbindable(view: OvsView, attachments: ReadonlyMap<string, A
   return out;
 }
 
-/** OpenFlow port of the tunnel toward each peer host (ports Plexus created, marked plexus-peer). */
-export function readTunnelPorts(view: OvsView): Map<string, number> {
-  const out = new Map<string, number>();
+/** The host's tunnel ports: plexus-vxlan's OpenFlow port, and per-peer ports an earlier version left (by peer id). */
+export interface TunnelPorts {
+  readonly port: number | undefined;
+  readonly legacy: ReadonlyMap<string, number>;
+}
+
+export function readTunnelPorts(view: OvsView): TunnelPorts {
+  let port: number | undefined;
+  const legacy = new Map<string, number>();
   for (const iface of interfacesOnBridge(view)) {
+    if (iface.type !== 'vxlan' || iface.ofport === null || iface.ofport <= 0) continue;
     const peer = iface.externalIds[PEER_KEY];
-    if (peer && iface.type === 'vxlan' && iface.ofport !== null && iface.ofport > 0) out.set(peer, iface.ofport);
+    if (peer) legacy.set(peer, iface.ofport);
+    else if (iface.name === TUNNEL_PORT) port = iface.ofport;
   }
-  return out;
+  return { port, legacy };
 }

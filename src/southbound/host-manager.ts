@@ -1,12 +1,15 @@
 /**
  * Adopts hosts (SPEC §2): for every host whose OVSDB connects in, learn it into
- * etcd, make br-int and its controllers right, and keep one VXLAN tunnel toward
- * every other known host. Work for one host is serialized; any trigger (an OVSDB
- * change, the switch connecting, a peer joining or leaving) marks the host dirty
- * and the loop re-plans from current state, so bursts coalesce.
+ * etcd, make br-int and its controllers right, and give it its one flow-based
+ * VXLAN port (`plexus-vxlan`). Work for one host is serialized; any trigger (an
+ * OVSDB change, the switch connecting, mastership) marks the host dirty and the
+ * loop re-plans from current state, so bursts coalesce. Another host joining or
+ * leaving changes no host's OVSDB: only flows (tun_dst, tun_src) on the hosts
+ * sharing a network with it, from the encap IPs this manager reports (`encapIp`).
  *
  * A host that disconnects stays in the model with ovsdbConnected=false and keeps
- * its tunnels everywhere (no churn on a blip); only decommission removes it.
+ * its encap IP, hence its flows everywhere (no churn on a blip); only
+ * decommission removes it.
  *
  * Identity (SPEC §2): a system-id belongs to the Open vSwitch database (its
  * Open_vSwitch row _uuid, recorded as the record's `ovsdbUuid`) that claimed it
@@ -14,7 +17,7 @@
  * system-id meanwhile is refused — logged, counted, shown in the record's
  * `conflict` — and nothing is done for it: no configuration, no view, no
  * record. A host that renames itself takes its record along: the old one is
- * deleted, so no ghost (nor tunnels toward it) stays behind.
+ * deleted, so no ghost (nor flows toward it) stays behind.
  */
 import type { Watcher } from 'etcd3';
 import { EventEmitter } from 'node:events';
@@ -25,7 +28,7 @@ import type { HostRecord, HostStatus } from '../store/model';
 import { ResourceConflictError } from '../store/model-errors';
 import { readHostFacts } from './host-facts';
 import type { HostLink } from './host-link';
-import { INTEGRATION_BRIDGE, isBridgeConfigured, planHostConfig, type DesiredHostConfig, type DesiredTunnel } from './host-plan';
+import { INTEGRATION_BRIDGE, isBridgeConfigured, planHostConfig, type DesiredHostConfig } from './host-plan';
 import { findBridge, viewFromRows, type OvsView } from './ovs-view';
 import type { Mastery } from '../cluster/ownership';
 import type { SwitchServer } from './switch-server';
@@ -52,6 +55,8 @@ export interface HostManagerEvents {
   view: [HostView];
   /** A host this member masters became ready. */
   ready: [hostId: string];
+  /** A host's encap IP appeared, changed or went (decommissioned): flows toward it change. */
+  encapIp: [hostId: string, encapIp: string | undefined];
   /** An OVSDB session claimed a system-id another connected Open vSwitch holds, and was refused. */
   conflict: [{ readonly hostId: string; readonly remote: string; readonly reason: string }];
 }
@@ -73,6 +78,8 @@ interface HostState {
   dirty: boolean;
   closed: boolean;
   retry: NodeJS.Timeout | undefined;
+  /** Set by the overlay once no flow outputs to per-peer ports of an earlier version. */
+  retireLegacyTunnels: boolean;
   /** The Open_vSwitch row _uuid of the database behind this session, once identified. */
   ovsdbUuid: string | undefined;
   /** A system-id this session claims but another connected database holds, and why it was refused. */
@@ -85,8 +92,10 @@ const RETRY_DELAYS_MS = [250, 500, 1000];
 
 export class HostManager extends EventEmitter<HostManagerEvents> {
   private readonly states = new Set<HostState>();
-  /** Every host record in etcd, kept current by a watch: the peer list for tunnels. */
+  /** Every host record in etcd, kept current by a watch. */
   private readonly records = new Map<string, HostRecord>();
+  /** Encap IP of every known host (tun_dst toward it, tun_src from it). */
+  private readonly encapIps = new Map<string, string>();
   private watcher: Watcher | undefined;
 
   constructor(
@@ -134,12 +143,18 @@ export class HostManager extends EventEmitter<HostManagerEvents> {
   attach(link: HostLink): void {
     const backoff = new Backoff({ delaysMs: RETRY_DELAYS_MS, ...this.options.retryBackoff });
     const state: HostState = {
-      link, hostId: undefined, view: undefined, dpid: null, running: false, dirty: false, closed: false, retry: undefined, ovsdbUuid: undefined, refused: undefined, backoff,
+      link, hostId: undefined, view: undefined, dpid: null, running: false, dirty: false, closed: false, retry: undefined,
+      retireLegacyTunnels: false, ovsdbUuid: undefined, refused: undefined, backoff,
     };
     this.states.add(state);
     link.onChange(() => this.schedule(state));
     link.onClose((reason) => void this.detach(state, reason));
     this.schedule(state);
+  }
+
+  /** Whether the host's record (as watched) says its OVSDB is connected (to any member). */
+  isConnected(hostId: string): boolean {
+    return this.records.get(hostId)?.ovsdbConnected === true;
   }
 
   /** Hosts connected to this member right now, by id. */
@@ -156,7 +171,25 @@ export class HostManager extends EventEmitter<HostManagerEvents> {
     for (const s of this.states) this.schedule(s);
   }
 
-  /** Forgets a host and, through every member's watch, the tunnels toward it. */
+  /** Encap IPs of every known host, by id. */
+  knownEncapIps(): ReadonlyMap<string, string> {
+    return this.encapIps;
+  }
+
+  /**
+   * The overlay's word that no flow on `hostId` outputs to per-peer VXLAN ports
+   * of an earlier version any more (they were replaced by plexus-vxlan flows):
+   * the next pass removes those ports. Until then they keep forwarding.
+   */
+  retireLegacyTunnels(hostId: string): void {
+    for (const s of this.states) {
+      if (s.hostId !== hostId || s.retireLegacyTunnels) continue;
+      s.retireLegacyTunnels = true;
+      this.schedule(s);
+    }
+  }
+
+  /** Forgets a host and, through every member's watch, the flows toward it. */
   async decommission(id: string): Promise<boolean> {
     const connected = [...this.states].some((s) => s.hostId === id && !s.closed) || this.records.get(id)?.ovsdbConnected === true;
     if (connected) {
@@ -174,18 +207,22 @@ export class HostManager extends EventEmitter<HostManagerEvents> {
   /**
    * The one place the record map changes (watch events and this member's own
    * writes alike): hosts joining or leaving change the known-host set, and a
-   * change of which hosts have which encap IP re-plans every host's tunnels.
+   * change of a host's encap IP is reported (flows toward it change; no OVSDB).
    */
   private setRecord(id: string, record: HostRecord | undefined): void {
     const before = this.records.get(id);
     if (record) this.records.set(id, record);
     else this.records.delete(id);
     if (!before || !record) this.options.mastery.setKnownHosts([...this.records.keys()].filter((h) => !h.startsWith('unidentified-')));
-    if (before?.encapIp !== record?.encapIp) for (const s of this.states) this.schedule(s);
     // A refused claimant may take the identity once its holder disconnected or left.
-    else if (before?.ovsdbConnected !== record?.ovsdbConnected || before?.ovsdbUuid !== record?.ovsdbUuid) {
+    if (before?.ovsdbConnected !== record?.ovsdbConnected || before?.ovsdbUuid !== record?.ovsdbUuid) {
       for (const s of this.states) if (s.refused?.hostId === id) this.schedule(s);
     }
+    const ip = record?.encapIp ?? undefined;
+    if (this.encapIps.get(id) === ip) return;
+    if (ip === undefined) this.encapIps.delete(id);
+    else this.encapIps.set(id, ip);
+    this.emit('encapIp', id, ip);
   }
 
   private markDpid(dpid: string): void {
@@ -216,16 +253,12 @@ export class HostManager extends EventEmitter<HostManagerEvents> {
     }
   }
 
-  private desiredFor(hostId: string, localIp: string, datapathType: string): DesiredHostConfig {
-    const tunnels: DesiredTunnel[] = [];
-    for (const r of this.records.values()) {
-      if (r.id !== hostId && r.encapIp) tunnels.push({ peer: r.id, remoteIp: r.encapIp });
-    }
+  private desiredFor(state: HostState, hostId: string, localIp: string, datapathType: string): DesiredHostConfig {
     return {
       datapathType,
       localIp,
       controllers: this.options.mastery.controllerTargets(hostId),
-      tunnels,
+      retireLegacyTunnels: state.retireLegacyTunnels,
       maxBackoffMs: this.options.maxBackoffMs ?? 1000,
       inactivityProbeMs: this.options.inactivityProbeMs ?? 5000,
     };
@@ -255,10 +288,10 @@ export class HostManager extends EventEmitter<HostManagerEvents> {
       await this.writeHost(id, { encapIp: facts.encapIp, datapathType: facts.datapathType, ovsVersion: facts.ovsVersion, datapathId: null, ofConnected: false, status: 'not-ready', reason: facts.problems.join('; ') });
       return;
     }
-    const desired = this.desiredFor(id, facts.encapIp!, facts.datapathType);
+    const desired = this.desiredFor(state, id, facts.encapIp!, facts.datapathType);
     const ops = planHostConfig(view, desired);
     if (ops.length > 0) {
-      log.info('configuring host', { operations: ops.length, tunnels: desired.tunnels.length });
+      log.info('configuring host', { operations: ops.length });
       log.debug('ovsdb operations', { ops });
       await state.link.transact(ops);
       // The replica update that follows schedules another pass, which should plan nothing.
@@ -271,7 +304,7 @@ export class HostManager extends EventEmitter<HostManagerEvents> {
     const wasReady = this.records.get(id)?.status === 'ready';
     await this.writeHost(id, { encapIp: facts.encapIp, datapathType: facts.datapathType, ovsVersion: facts.ovsVersion, datapathId: state.dpid, ofConnected, status, reason });
     if (status === 'ready' && !wasReady) {
-      log.info('host ready', { dpid: state.dpid, tunnels: desired.tunnels.length });
+      log.info('host ready', { dpid: state.dpid });
       this.emit('ready', id);
     }
   }

@@ -5,14 +5,19 @@
  * desired state gives none, so re-adopting a host (after a plexusd restart or
  * failover) changes nothing on it.
  */
-import { createHash } from 'node:crypto';
 import { map, namedUuid as named, set, uuid, type Atom, type Row } from '../../protocols/ovsdb/rfc7047';
 import { cond, insert, mutate, mutation, update, type Condition, type Mutation, type Operation } from '../../protocols/ovsdb/transact';
 import type { OvsBridge, OvsView } from './ovs-view';
 import { findBridge } from './ovs-view';
 
 export const INTEGRATION_BRIDGE = 'br-int';
-/** external_ids key marking the tunnel ports Plexus owns, valued with the peer host id. */
+/** The one VXLAN port of a host (SPEC §2): remote_ip=flow, the flows set tun_dst per destination host. */
+export const TUNNEL_PORT = 'plexus-vxlan';
+/**
+ * external_ids key of the per-peer VXLAN ports earlier versions created (one
+ * per other host, valued with its id): kept until the flows stopped using
+ * them, then removed.
+ */
 export const PEER_KEY = 'plexus-peer';
 /**
  * Interface external_ids Plexus sets once every flow of the endpoint is on the
@@ -21,17 +26,13 @@ export const PEER_KEY = 'plexus-peer';
 export const INSTALLED_KEY = 'plexus-installed';
 export const INSTALLED_TS_KEY = 'plexus-installed-ts';
 
-export interface DesiredTunnel {
-  readonly peer: string;
-  readonly remoteIp: string;
-}
-
 export interface DesiredHostConfig {
   readonly datapathType: string;
   readonly localIp: string;
   /** OpenFlow controller targets, e.g. tcp:10.0.0.1:6653. */
   readonly controllers: readonly string[];
-  readonly tunnels: readonly DesiredTunnel[];
+  /** Whether per-peer ports left by an earlier version may go: no flow outputs to them any more. */
+  readonly retireLegacyTunnels: boolean;
   /** Controller and manager reconnect tuning, in ms. */
   readonly maxBackoffMs: number;
   readonly inactivityProbeMs: number;
@@ -39,13 +40,8 @@ export interface DesiredHostConfig {
 
 const byUuid = (u: string): Condition[] => [cond('_uuid', '==', uuid(u))];
 
-/** Port name of the tunnel toward `peer`: stable, unique and ≤ 15 characters (IFNAMSIZ). */
-export function tunnelPortName(peer: string): string {
-  return `vx${createHash('sha256').update(peer).digest('hex').slice(0, 11)}`;
-}
-
-function tunnelOptions(t: DesiredTunnel, localIp: string): Record<string, string> {
-  return { key: 'flow', local_ip: localIp, remote_ip: t.remoteIp };
+function tunnelOptions(localIp: string): Record<string, string> {
+  return { key: 'flow', local_ip: localIp, remote_ip: 'flow' };
 }
 
 function sameRecord(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
@@ -91,35 +87,33 @@ export function planHostConfig(view: OvsView, desired: DesiredHostConfig): Opera
     other_config: map({ ...(bridge?.otherConfig ?? {}), 'disable-in-band': 'true' }),
   };
 
-  // Tunnels: one VXLAN port per peer, owned by us through external_ids:plexus-peer.
-  const wanted = new Map(desired.tunnels.map((t) => [t.peer, t]));
+  // Tunnels: the one flow-based VXLAN port; per-peer ports of earlier versions go once retired.
   const portInserts: Atom[] = [];
   const portDeletes: Atom[] = [];
-  const ownedPeers = new Set<string>();
+  let tunnelSeen = false;
   for (const portUuid of bridge?.ports ?? []) {
     const port = view.ports.get(portUuid);
-    const peer = port?.externalIds[PEER_KEY];
-    if (!port || peer === undefined) continue;
-    const tunnel = wanted.get(peer);
+    if (!port) continue;
+    if (port.externalIds[PEER_KEY] !== undefined) {
+      if (desired.retireLegacyTunnels) portDeletes.push(uuid(port.uuid));
+      continue;
+    }
+    if (port.name !== TUNNEL_PORT) continue;
     const iface = port.interfaces.length === 1 ? view.interfaces.get(port.interfaces[0]!) : undefined;
-    if (!tunnel || !iface || ownedPeers.has(peer)) {
+    if (!iface || tunnelSeen) {
       portDeletes.push(uuid(port.uuid));
       continue;
     }
-    ownedPeers.add(peer);
-    const options = tunnelOptions(tunnel, desired.localIp);
+    tunnelSeen = true;
+    const options = tunnelOptions(desired.localIp);
     if (iface.type !== 'vxlan' || !sameRecord(iface.options, options)) {
       ops.push(update('Interface', byUuid(iface.uuid), { type: 'vxlan', options: map(options) }));
     }
   }
-  for (const t of [...desired.tunnels].sort((a, b) => (a.peer < b.peer ? -1 : 1))) {
-    if (ownedPeers.has(t.peer)) continue;
-    const name = tunnelPortName(t.peer);
-    const tag = name.replace(/[^a-z0-9]/g, '');
-    const ids = map({ [PEER_KEY]: t.peer });
-    ops.push(insert('Interface', { name, type: 'vxlan', options: map(tunnelOptions(t, desired.localIp)), external_ids: ids }, `if_${tag}`));
-    ops.push(insert('Port', { name, interfaces: named(`if_${tag}`), external_ids: ids }, `p_${tag}`));
-    portInserts.push(named(`p_${tag}`));
+  if (!tunnelSeen) {
+    ops.push(insert('Interface', { name: TUNNEL_PORT, type: 'vxlan', options: map(tunnelOptions(desired.localIp)) }, 'if_tunnel'));
+    ops.push(insert('Port', { name: TUNNEL_PORT, interfaces: named('if_tunnel') }, 'p_tunnel'));
+    portInserts.push(named('p_tunnel'));
   }
 
   if (!bridge) {

@@ -27,12 +27,16 @@ export interface CreateEndpointInput {
   readonly ips?: readonly string[];
   readonly kind?: EndpointKind;
   readonly securityGroups?: readonly string[];
+  /** QoS policy id (the API resolves names). */
+  readonly qosPolicy?: string | null;
   readonly labels?: Readonly<Record<string, string>>;
 }
 export interface EndpointPatch {
   readonly name?: string;
   readonly labels?: Readonly<Record<string, string>>;
   readonly securityGroups?: readonly string[];
+  /** QoS policy id; null removes it. */
+  readonly qosPolicy?: string | null;
 }
 
 /** An endpoint with where it is attached (undefined until a host reports it). */
@@ -100,7 +104,7 @@ export class EndpointStore {
         claims = input.ips === undefined ? await this.allocate(subnets, lost, attempt, pending) : claimGiven(network, subnets, input.ips);
         const mac = givenMac ?? generateMac();
         const at = isoNow();
-        endpoint = { id, name, network: network.id, mac, ips: claims.map((c) => c.ip), kind, labels, securityGroups, createdAt: at, updatedAt: at };
+        endpoint = { id, name, network: network.id, mac, ips: claims.map((c) => c.ip), kind, labels, securityGroups, ...(input.qosPolicy ? { qosPolicy: input.qosPolicy } : {}), createdAt: at, updatedAt: at };
         const usedSubnets = [...new Set(claims.map((c) => c.subnet))];
         res = await runTxn(
           this.ctx,
@@ -155,6 +159,7 @@ export class EndpointStore {
         ...(patch.name !== undefined ? { name: patch.name } : {}),
         ...(patch.labels !== undefined ? { labels: { ...patch.labels } } : {}),
         ...(patch.securityGroups !== undefined ? { securityGroups: [...new Set(patch.securityGroups)] } : {}),
+        ...(patch.qosPolicy !== undefined ? { qosPolicy: patch.qosPolicy } : {}),
         updatedAt: isoNow(),
       },
     }));

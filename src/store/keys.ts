@@ -17,6 +17,13 @@
  *   <prefix>members/<member-id>                    MemberRecord (under the member's lease)
  *   <prefix>masters/<host-id>                      {member} master of the host's datapath (under its lease);
  *                                                  the key's mod revision is the OpenFlow role generation id
+ *   <prefix>routers/<router-id>                    Router
+ *   <prefix>router-names/<tenant>/<name>           router id (string): names unique per tenant
+ *   <prefix>router-subnets/<subnet-id>             router id (string): a subnet is on one router at most
+ *   <prefix>security-groups/<group-id>             SecurityGroup (rules inside the record)
+ *   <prefix>security-group-names/<tenant>/<name>   group id (string): names unique per tenant
+ *   <prefix>qos-policies/<policy-id>               QosPolicy
+ *   <prefix>qos-policy-names/<tenant>/<name>       policy id (string): names unique per tenant
  *   <prefix>probe                                  never written: read to learn the store revision, or
  *                                                  whether etcd answers at all
  *
@@ -95,8 +102,40 @@ export class Keys {
   master(hostId: string): string {
     return `${this.masters()}${hostId}`;
   }
+  securityGroups(): string {
+    return `${this.prefix}security-groups/`;
+  }
+  securityGroup(id: string): string {
+    return `${this.securityGroups()}${id}`;
+  }
+  securityGroupName(tenant: string, name: string): string {
+    return `${this.prefix}security-group-names/${tenant}/${name}`;
+  }
+  qosPolicies(): string {
+    return `${this.prefix}qos-policies/`;
+  }
+  qosPolicy(id: string): string {
+    return `${this.qosPolicies()}${id}`;
+  }
+  qosPolicyName(tenant: string, name: string): string {
+    return `${this.prefix}qos-policy-names/${tenant}/${name}`;
+  }
   probe(): string {
     return `${this.prefix}probe`;
+  }
+
+  // Routing (routers, their names and the subnets they hold).
+  routers(): string {
+    return `${this.prefix}routers/`;
+  }
+  router(id: string): string {
+    return `${this.routers()}${id}`;
+  }
+  routerName(tenant: string, name: string): string {
+    return `${this.prefix}router-names/${tenant}/${name}`;
+  }
+  routerSubnet(subnet: string): string {
+    return `${this.prefix}router-subnets/${subnet}`;
   }
 
   /** The host of a masters/<host-id> key. */

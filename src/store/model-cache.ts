@@ -11,7 +11,7 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from '../log';
 import { Collection, type CollectionEvent } from './collection';
 import type { Keys } from './keys';
-import type { Binding, Endpoint, Network, Subnet } from './model';
+import type { Binding, Endpoint, Network, QosPolicy, Router, SecurityGroup, Subnet } from './model';
 import type { ModelView } from './model-view';
 
 /**
@@ -24,6 +24,8 @@ export interface ModelChange {
   readonly networks: ReadonlySet<string>;
   readonly endpoints: ReadonlyMap<string, string>;
   readonly statuses: ReadonlySet<string>;
+  /** Routers whose record changed (set only when some did); their networks are in `networks`. */
+  readonly routers?: ReadonlySet<string>;
 }
 
 /** One watch event, by the prefix it came from (ids as under that prefix: `<network>/<id>` for subnets and endpoints). */
@@ -31,7 +33,10 @@ export type ModelEvent =
   | { readonly resource: 'network'; readonly event: CollectionEvent<Network> }
   | { readonly resource: 'subnet'; readonly event: CollectionEvent<Subnet> }
   | { readonly resource: 'endpoint'; readonly event: CollectionEvent<Endpoint> }
-  | { readonly resource: 'binding'; readonly event: CollectionEvent<Binding> };
+  | { readonly resource: 'binding'; readonly event: CollectionEvent<Binding> }
+  | { readonly resource: 'router'; readonly event: CollectionEvent<Router> }
+  | { readonly resource: 'security-group'; readonly event: CollectionEvent<SecurityGroup> }
+  | { readonly resource: 'qos-policy'; readonly event: CollectionEvent<QosPolicy> };
 
 export interface ModelCacheEvents {
   /** One batch of changes, once per event-loop turn. */
@@ -46,18 +51,28 @@ function samePlacement(a: Binding, b: Binding): boolean {
 export class ModelCache extends EventEmitter<ModelCacheEvents> implements ModelView {
   readonly networks = new Map<string, Network>();
   readonly bindings = new Map<string, Binding>();
+  readonly securityGroups = new Map<string, SecurityGroup>();
+  readonly qosPolicies = new Map<string, QosPolicy>();
   private readonly subnets = new Map<string, Map<string, Subnet>>();
   private readonly endpoints = new Map<string, Map<string, Endpoint>>();
   private readonly endpointById = new Map<string, Endpoint>();
   private readonly subnetArrays = new Map<string, readonly Subnet[]>();
   private readonly endpointArrays = new Map<string, readonly Endpoint[]>();
   private readonly watchers: Watcher[] = [];
+  /** Where each placed endpoint is (host, network), and its counts both ways: the network ⇄ hosts index. */
+  private readonly placements = new Map<string, { readonly host: string; readonly network: string }>();
+  private readonly hostsByNetwork = new Map<string, Map<string, number>>();
+  private readonly networksByHost = new Map<string, Map<string, number>>();
   /** Networks whose own record or subnets changed (everything in them must be recompiled). */
   private pending = new Set<string>();
   /** Endpoints whose record or binding changed, with their network (known even after a delete). */
   private pendingEndpoints = new Map<string, string>();
   private pendingStatuses = new Set<string>();
   private flushScheduled = false;
+  // Routing: routers, the routers of each network, and routers changed in this batch.
+  readonly routers = new Map<string, Router>();
+  readonly routersByNetwork = new Map<string, readonly Router[]>();
+  private pendingRouters = new Set<string>();
 
   constructor(
     private readonly client: Etcd3,
@@ -77,6 +92,16 @@ export class ModelCache extends EventEmitter<ModelCacheEvents> implements ModelV
 
   endpoint(id: string): Endpoint | undefined {
     return this.endpointById.get(id);
+  }
+
+  /** Hosts with at least one endpoint of the network attached (the network is present there). */
+  hostsOf(networkId: string): Iterable<string> {
+    return this.hostsByNetwork.get(networkId)?.keys() ?? [];
+  }
+
+  /** Networks with at least one endpoint attached on the host. */
+  networksOf(hostId: string): Iterable<string> {
+    return this.networksByHost.get(hostId)?.keys() ?? [];
   }
 
   endpointCount(): number {
@@ -102,21 +127,31 @@ export class ModelCache extends EventEmitter<ModelCacheEvents> implements ModelV
     const subnets = new Collection<Subnet>(this.client, this.keys.subnets());
     const endpoints = new Collection<Endpoint>(this.client, this.keys.endpoints());
     const bindings = new Collection<Binding>(this.client, this.keys.bindings());
+    const routers = new Collection<Router>(this.client, this.keys.routers());
+    const groups = new Collection<SecurityGroup>(this.client, this.keys.securityGroups());
+    const qos = new Collection<QosPolicy>(this.client, this.keys.qosPolicies());
+    for (const g of await groups.list()) this.onSecurityGroup({ kind: 'put', id: g.value.id, value: g.value, revision: g.revision });
+    for (const q of await qos.list()) this.onQosPolicy({ kind: 'put', id: q.value.id, value: q.value, revision: q.revision });
     // Reads at or after `revision`; the watches replay everything after it, and applying twice is harmless.
     for (const n of await networks.list()) this.onNetwork({ kind: 'put', id: n.value.id, value: n.value, revision: n.revision });
     for (const s of await subnets.list()) this.onSubnet({ kind: 'put', id: `${s.value.network}/${s.value.id}`, value: s.value, revision: s.revision });
     for (const e of await endpoints.list()) this.onEndpoint({ kind: 'put', id: `${e.value.network}/${e.value.id}`, value: e.value, revision: e.revision });
     for (const b of await bindings.list()) this.onBinding({ kind: 'put', id: b.value.endpoint, value: b.value, revision: b.revision });
+    for (const r of await routers.list()) this.onRouter({ kind: 'put', id: r.value.id, value: r.value, revision: r.revision });
     this.watchers.push(
       await networks.watch((e) => this.onNetwork(e), revision),
       await subnets.watch((e) => this.onSubnet(e), revision),
       await endpoints.watch((e) => this.onEndpoint(e), revision),
       await bindings.watch((e) => this.onBinding(e), revision),
+      await routers.watch((e) => this.onRouter(e), revision),
+      await groups.watch((e) => this.onSecurityGroup(e), revision),
+      await qos.watch((e) => this.onQosPolicy(e), revision),
     );
     for (const w of this.watchers) w.on('error', (err: Error) => this.log.warn('model watch error (etcd3 resumes it)', { error: err.message }));
     this.pending.clear();
     this.pendingEndpoints.clear();
     this.pendingStatuses.clear();
+    this.pendingRouters.clear();
     this.log.info('model loaded', { networks: this.networks.size, endpoints: this.endpointById.size, bindings: this.bindings.size, revision });
   }
 
@@ -136,10 +171,12 @@ export class ModelCache extends EventEmitter<ModelCacheEvents> implements ModelV
       const networks = this.pending;
       const endpoints = this.pendingEndpoints;
       const statuses = this.pendingStatuses;
+      const routers = this.pendingRouters;
       this.pending = new Set();
       this.pendingEndpoints = new Map();
       this.pendingStatuses = new Set();
-      this.emit('changed', { networks, endpoints, statuses } satisfies ModelChange);
+      this.pendingRouters = new Set();
+      this.emit('changed', { networks, endpoints, statuses, ...(routers.size ? { routers } : {}) } satisfies ModelChange);
     });
   }
 
@@ -154,6 +191,12 @@ export class ModelCache extends EventEmitter<ModelCacheEvents> implements ModelV
         return this.onEndpoint(e.event);
       case 'binding':
         return this.onBinding(e.event);
+      case 'router':
+        return this.onRouter(e.event);
+      case 'security-group':
+        return this.onSecurityGroup(e.event);
+      case 'qos-policy':
+        return this.onQosPolicy(e.event);
     }
   }
 
@@ -165,6 +208,24 @@ export class ModelCache extends EventEmitter<ModelCacheEvents> implements ModelV
    */
   applyLocalBinding(binding: Binding): void {
     this.onBinding({ kind: 'put', id: binding.endpoint, value: binding, revision: '0' });
+  }
+
+  /** Keeps the network ⇄ hosts index right for one endpoint (placed as compiler/snapshot.ts placementOf places it). */
+  private updatePlacement(endpointId: string): void {
+    const endpoint = this.endpointById.get(endpointId);
+    const b = this.bindings.get(endpointId);
+    const now = endpoint && b && b.host !== null && b.ofport !== null && b.ofport > 0 && b.status !== 'down' ? { host: b.host, network: endpoint.network } : undefined;
+    const before = this.placements.get(endpointId);
+    if (before?.host === now?.host && before?.network === now?.network) return;
+    if (before) {
+      countIn(this.hostsByNetwork, before.network, before.host, -1);
+      countIn(this.networksByHost, before.host, before.network, -1);
+    }
+    if (now) {
+      this.placements.set(endpointId, now);
+      countIn(this.hostsByNetwork, now.network, now.host, 1);
+      countIn(this.networksByHost, now.host, now.network, 1);
+    } else this.placements.delete(endpointId);
   }
 
   private onNetwork(e: CollectionEvent<Network>): void {
@@ -197,13 +258,40 @@ export class ModelCache extends EventEmitter<ModelCacheEvents> implements ModelV
     if (m.size) this.endpoints.set(network, m);
     else this.endpoints.delete(network);
     this.endpointArrays.delete(network);
+    this.updatePlacement(id);
     this.touch(network, id);
+  }
+
+  /**
+   * A group changed: recompile the endpoints that are its members (their rule
+   * flows) and the members of every group its old or new rules name (their
+   * remote-group address flows) — not whole networks.
+   */
+  private onSecurityGroup(e: CollectionEvent<SecurityGroup>): void {
+    const before = this.securityGroups.get(e.id);
+    if (e.kind === 'put') this.securityGroups.set(e.id, e.value);
+    else this.securityGroups.delete(e.id);
+    const touched = new Set([...groupsTouchedBy(before), ...groupsTouchedBy(e.kind === 'put' ? e.value : undefined), e.id]);
+    for (const ep of this.endpointById.values()) {
+      if (ep.securityGroups.some((g) => touched.has(g))) this.touch(ep.network, ep.id);
+    }
+    this.touch(undefined);
+  }
+
+  /** A QoS policy changed: recompile the endpoints using it, and every endpoint of networks using it. */
+  private onQosPolicy(e: CollectionEvent<QosPolicy>): void {
+    if (e.kind === 'put') this.qosPolicies.set(e.id, e.value);
+    else this.qosPolicies.delete(e.id);
+    for (const n of this.networks.values()) if (n.qosPolicy === e.id) this.touch(n.id);
+    for (const ep of this.endpointById.values()) if (ep.qosPolicy === e.id) this.touch(ep.network, ep.id);
+    this.touch(undefined);
   }
 
   private onBinding(e: CollectionEvent<Binding>): void {
     const before = this.bindings.get(e.id);
     if (e.kind === 'put') this.bindings.set(e.id, e.value);
     else this.bindings.delete(e.id);
+    this.updatePlacement(e.id);
     if (before && e.kind === 'put' && samePlacement(before, e.value)) {
       this.pendingStatuses.add(e.id);
       this.touch(undefined);
@@ -211,6 +299,35 @@ export class ModelCache extends EventEmitter<ModelCacheEvents> implements ModelV
     }
     this.touch(this.endpointById.get(e.id)?.network, e.id);
   }
+  // Routing: a router put or deleted; every network it was or is on recompiles whole.
+  private onRouter(e: CollectionEvent<Router>): void {
+    const before = this.routers.get(e.id);
+    if (e.kind === 'put') this.routers.set(e.id, e.value);
+    else this.routers.delete(e.id);
+    const networks = new Set([...(before?.interfaces ?? []), ...(e.kind === 'put' ? e.value.interfaces : [])].map((i) => i.network));
+    for (const n of networks) {
+      const on = [...this.routers.values()].filter((r) => r.interfaces.some((i) => i.network === n)).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      if (on.length) this.routersByNetwork.set(n, on);
+      else this.routersByNetwork.delete(n);
+    }
+    this.pendingRouters.add(e.id);
+    for (const n of networks) this.touch(n);
+    this.touch(undefined);
+  }
+}
+
+/** The groups whose members' flows a change of `g` touches: itself and every group its rules name. */
+function groupsTouchedBy(g: SecurityGroup | undefined): string[] {
+  return g ? [g.id, ...g.rules.map((r) => r.remoteGroup).filter((x): x is string => x !== undefined)] : [];
+}
+
+function countIn(index: Map<string, Map<string, number>>, outer: string, inner: string, delta: 1 | -1): void {
+  const m = index.get(outer) ?? new Map<string, number>();
+  const n = (m.get(inner) ?? 0) + delta;
+  if (n > 0) m.set(inner, n);
+  else m.delete(inner);
+  if (m.size) index.set(outer, m);
+  else index.delete(outer);
 }
 
 function splitId(id: string): [string, string] {

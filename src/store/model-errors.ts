@@ -31,8 +31,9 @@ export class ResourceNotFoundError extends PlexusError {
  *   reserved    an address is a gateway, network, broadcast or anycast address
  *   ambiguous   a name matches networks in several tenants
  *   exhausted   no VNI or address left to allocate
+ *   tenant      the resources belong to different tenants (a router and a subnet's network)
  */
-export type ConflictReason = 'duplicate' | 'in-use' | 'overlap' | 'outside' | 'reserved' | 'ambiguous' | 'exhausted';
+export type ConflictReason = 'duplicate' | 'in-use' | 'overlap' | 'outside' | 'reserved' | 'ambiguous' | 'exhausted' | 'tenant';
 
 export class ResourceConflictError extends PlexusError {
   override readonly name: string = 'ResourceConflictError';

@@ -9,6 +9,8 @@
  *   subnet-store     subnets/<network>/<id>           network present; none created since the overlap check
  *   endpoint-store   endpoints/, endpoint-networks/,  id, MAC and each address absent; network and subnets present
  *                    macs/, ips/<subnet>/<ip>
+ *   router-store     routers/, router-names/,         name absent; router-subnets/<subnet> absent, the subnet present
+ *                    router-subnets/                  and a non-gateway address absent on add-interface
  *   every update/delete compares the record's mod revision (If-Match, or the one just read)
  */
 import type { Etcd3 } from 'etcd3';
@@ -16,9 +18,12 @@ import type { Versioned } from './collection';
 import { EndpointStore, type CreateEndpointInput, type EndpointDetail, type EndpointPatch } from './endpoint-store';
 import type { Keys } from './keys';
 import type { Binding, Endpoint, Network, Subnet, Tenant } from './model';
+import { QosPolicyStore } from './qos-policy-store';
+import { SecurityGroupStore } from './security-group-store';
 import { NetworkStore, type CreateNetworkInput, type NetworkPatch } from './network-store';
 import { SubnetStore, type CreateSubnetInput, type SubnetPatch } from './subnet-store';
 import { TenantStore, type CreateTenantInput, type TenantPatch } from './tenant-store';
+import { RouterStore } from './router-store';
 
 /** The input types of the facade's methods (the API's request bodies). */
 export type { CreateEndpointInput, CreateNetworkInput, CreateSubnetInput, CreateTenantInput, EndpointDetail, EndpointPatch, NetworkPatch, SubnetPatch, TenantPatch };
@@ -28,6 +33,11 @@ export class ModelStore {
   readonly networks: NetworkStore;
   readonly subnets: SubnetStore;
   readonly endpoints: EndpointStore;
+  /** Routers (router-store.ts); the routes call it directly. */
+  readonly routers: RouterStore;
+  /** Security policy (SPEC §3): used by the API directly (api/security-groups.ts, api/qos-policies.ts). */
+  readonly securityGroups: SecurityGroupStore;
+  readonly qosPolicies: QosPolicyStore;
 
   constructor(client: Etcd3, keys: Keys) {
     const ctx = { client, keys };
@@ -35,6 +45,9 @@ export class ModelStore {
     this.networks = new NetworkStore(ctx);
     this.subnets = new SubnetStore(ctx);
     this.endpoints = new EndpointStore(ctx);
+    this.routers = new RouterStore(ctx);
+    this.securityGroups = new SecurityGroupStore(ctx);
+    this.qosPolicies = new QosPolicyStore(ctx);
   }
 
   listTenants(): Promise<Versioned<Tenant>[]> {

@@ -4,11 +4,18 @@
  * names it `Snapshot`), packet-in handlers answer from it; neither fetches
  * anything itself.
  */
-import type { Binding, Endpoint, Network, Subnet } from './model';
+import type { Binding, Endpoint, Network, QosPolicy, Router, SecurityGroup, Subnet } from './model';
 
 export interface ModelView {
   readonly networks: ReadonlyMap<string, Network>;
   readonly subnetsByNetwork: ReadonlyMap<string, readonly Subnet[]>;
   readonly endpointsByNetwork: ReadonlyMap<string, readonly Endpoint[]>;
   readonly bindings: ReadonlyMap<string, Binding>;
+  // Routing: routers by id, and the routers each network is on (absent: none).
+  readonly routers?: ReadonlyMap<string, Router>;
+  readonly routersByNetwork?: ReadonlyMap<string, readonly Router[]>;
+  /** Security groups by id (absent: none; endpoints then keep the open behaviour). */
+  readonly securityGroups?: ReadonlyMap<string, SecurityGroup>;
+  /** QoS policies by id. */
+  readonly qosPolicies?: ReadonlyMap<string, QosPolicy>;
 }

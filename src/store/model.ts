@@ -20,6 +20,8 @@ export interface Network {
   readonly vni: number;
   /** MTU the workloads should use (default 1450: 1500 minus 50 bytes of VXLAN). */
   readonly mtu: number;
+  /** QoS policy id for endpoints without their own; absent or null: none. */
+  readonly qosPolicy?: string | null;
   readonly createdAt: string;
   readonly updatedAt: string;
 }
@@ -64,6 +66,8 @@ export interface Endpoint {
   readonly kind: EndpointKind;
   readonly labels: Readonly<Record<string, string>>;
   readonly securityGroups: readonly string[];
+  /** QoS policy id; absent or null: the network's, if any. */
+  readonly qosPolicy?: string | null;
   readonly createdAt: string;
   readonly updatedAt: string;
 }
@@ -130,4 +134,94 @@ export interface MemberRecord {
   /** etcd lease (decimal) its keys live under: peers revoke it when the process is plainly gone. */
   readonly leaseId: string;
   readonly startedAt: string;
+}
+
+// ---------------------------------------------------------------------------
+// Routing (SPEC §3 router): kept in one block, apart from the other features.
+
+/** A router's leg on one subnet: the subnet's gateway address is the router's there. */
+export interface RouterInterface {
+  readonly subnet: string;
+  /** The subnet's network (so the compiler needs no subnet lookup to find the VNI). */
+  readonly network: string;
+  /** The subnet's CIDR (subnets never change it). */
+  readonly cidr: string;
+  /** Gateway address of the router on this subnet (no prefix length). */
+  readonly ip: string;
+}
+
+/**
+ * A distributed router (SPEC §3, §4 table 40): every host where one of its
+ * networks is present routes between its subnets locally, answering for its
+ * gateway addresses with `mac` (derived from the id, locally administered).
+ */
+export interface Router {
+  readonly id: string;
+  readonly name: string;
+  readonly tenant: string;
+  readonly mac: string;
+  readonly interfaces: readonly RouterInterface[];
+  /** Static routes: destination CIDR → next hop inside one of the router's subnets. */
+  readonly routes: readonly Route[];
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+// Security policy (SPEC §3): security groups with stateful rules, QoS policies.
+
+export type RuleDirection = 'ingress' | 'egress';
+export type RuleEthertype = 'IPv4' | 'IPv6';
+/** A protocol by name, or an IP protocol number (0..255); absent = any. */
+export type RuleProtocol = 'tcp' | 'udp' | 'icmp' | 'icmpv6' | number;
+
+/**
+ * One rule of a security group. Rules only allow; what no rule allows is
+ * dropped (ingress) — connections are tracked, so replies and related
+ * traffic of an allowed connection pass in both directions.
+ */
+export interface SecurityGroupRule {
+  readonly id: string;
+  readonly direction: RuleDirection;
+  readonly ethertype: RuleEthertype;
+  readonly protocol?: RuleProtocol;
+  /** TCP/UDP destination port range (inclusive); absent = every port. */
+  readonly portMin?: number;
+  readonly portMax?: number;
+  /** ICMP/ICMPv6 type and code; absent = any. */
+  readonly icmpType?: number;
+  readonly icmpCode?: number;
+  /** The peer: a CIDR of the rule's family, or the members of a group of the same tenant; neither = anywhere. */
+  readonly remoteCidr?: string;
+  readonly remoteGroup?: string;
+}
+
+export interface SecurityGroup {
+  readonly id: string;
+  readonly name: string;
+  readonly tenant: string;
+  readonly description: string;
+  readonly rules: readonly SecurityGroupRule[];
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+/** A rate limit: kbit/s and a burst in kbit (default: a tenth of a second at the rate). */
+export interface RateLimit {
+  readonly rateKbps: number;
+  readonly burstKb: number;
+}
+
+/** QoS of an endpoint (or of every endpoint of a network without its own): rate limits and DSCP marking. */
+export interface QosPolicy {
+  readonly id: string;
+  readonly name: string;
+  readonly tenant: string;
+  /** What the endpoint sends. */
+  readonly egress?: RateLimit;
+  /** What the endpoint receives. */
+  readonly ingress?: RateLimit;
+  /** DSCP (0..63) written into the IP header of what the endpoint sends. */
+  readonly dscp?: number;
+  readonly createdAt: string;
+  readonly updatedAt: string;
 }

@@ -26,6 +26,8 @@ export interface CreateNetworkInput {
 export interface NetworkPatch {
   readonly name?: string;
   readonly mtu?: number;
+  /** QoS policy id for its endpoints without their own (the API resolves names); null removes it. */
+  readonly qosPolicy?: string | null;
 }
 
 export class NetworkStore {
@@ -82,7 +84,7 @@ export class NetworkStore {
     const newName = patch.name === undefined ? undefined : checkName('network name', patch.name);
     const mtu = patch.mtu === undefined ? undefined : checkMtu(patch.mtu);
     return modifyRecord(this.ctx, keys.network(id), () => this.load(id, idOrName), ifMatch, async (cur) => {
-      const value: Network = { ...cur, ...(newName !== undefined ? { name: newName } : {}), ...(mtu !== undefined ? { mtu } : {}), updatedAt: isoNow() };
+      const value: Network = { ...cur, ...(newName !== undefined ? { name: newName } : {}), ...(mtu !== undefined ? { mtu } : {}), ...(patch.qosPolicy !== undefined ? { qosPolicy: patch.qosPolicy } : {}), updatedAt: isoNow() };
       if (newName === undefined || newName === cur.name) return { value };
       const newKey = keys.networkName(cur.tenant, newName);
       const holder = await getString(this.ctx, newKey);

@@ -21,7 +21,7 @@ import { compareIds, isoNow } from './model-checks';
 import { ResourceConflictError, ResourceNotFoundError } from './model-errors';
 import { findSubnet, resolveNetwork, subnetsOf } from './model-reads';
 import type { AllocationPool, Route, Subnet } from './model';
-import { del, emptyPrefix, MAX_ATTEMPTS, modifyRecord, noneCreatedSince, present, put, rangeAt, removeRecord, runTxn, type StoreContext } from './txn';
+import { absent, del, emptyPrefix, MAX_ATTEMPTS, modifyRecord, noneCreatedSince, present, put, rangeAt, removeRecord, runTxn, type StoreContext } from './txn';
 
 export interface CreateSubnetInput {
   /** Network id or name. */
@@ -118,9 +118,11 @@ export class SubnetStore {
     const first = await this.get(id);
     const key = keys.subnet(first.value.network, id);
     await removeRecord(this.ctx, key, () => this.get(id), ifMatch, async (cur) => ({
-      guards: [emptyPrefix(keys.ips(id))],
+      guards: [emptyPrefix(keys.ips(id)), absent(keys.routerSubnet(id))],
       ops: [del(key)],
       explain: (found) => {
+        const router = found[2];
+        if (router) throw new ResourceConflictError('in-use', `subnet ${id} (${cur.cidr}) is on router ${router.value.toString()}: remove the router interface first`, { subnet: id, router: router.value.toString() });
         const ip = found[1];
         if (ip) {
           throw new ResourceConflictError('in-use', `subnet ${id} (${cur.cidr}) still has allocated addresses (e.g. ${keys.ipOf(ip.key.toString())} of endpoint ${ip.value.toString()})`, {

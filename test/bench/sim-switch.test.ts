@@ -20,7 +20,7 @@ import { startSwitch, type SwitchFixture } from '../support/switch-fixture';
 import { bind, ep, net, subnet } from '../support/model-fixtures';
 
 
-/** h1 has a1 (ofport 1) and b1 (ofport 2); a2 lives on h2 behind tunnel ofport 10. */
+/** h1 has a1 (ofport 1) and b1 (ofport 2); a2 lives on h2 behind plexus-vxlan (ofport 10). */
 function model(withB1 = true): { snapshot: Snapshot; host: HostContext } {
   const a = [ep('a1', 'A', '02:00:00:00:0a:01', '10.1.0.11'), ep('a2', 'A', '02:00:00:00:0a:02', '10.1.0.12')];
   const b = withB1 ? [ep('b1', 'B', '02:00:00:00:0b:01', '10.2.0.11')] : [];
@@ -32,7 +32,7 @@ function model(withB1 = true): { snapshot: Snapshot; host: HostContext } {
     endpointsByNetwork: new Map([['A', a], ['B', b]]),
     bindings,
   };
-  return { snapshot, host: { id: 'h1', tunnelPorts: new Map([['h2', 10]]) } };
+  return { snapshot, host: { id: 'h1', tunnelPort: 10, encapIps: new Map([['h1', '192.0.2.1'], ['h2', '192.0.2.2'], ['h3', '192.0.2.3']]) } };
 }
 
 /** Every flow of a switch as comparable text: key, cookie, flags, timeouts, instruction bytes. */

@@ -7,7 +7,7 @@
  *              dual stack)
  *   network C (VNI 5003)             c1 h3:5
  *
- *   tunnels (ofport): h1 → h2 10, h1 → h3 11; h2 → h1 10, h2 → h3 11; h3 → h1 10, h3 → h2 11
+ *   tunnel port (plexus-vxlan, remote_ip=flow): ofport 10 on every host
  *   encap IPs: h1 192.0.2.1, h2 192.0.2.2, h3 192.0.2.3
  */
 import { compileFabric, type FabricMember } from '../../src/compiler/fabric';
@@ -36,8 +36,8 @@ export const NIC = {
 
 export const VNI = { A: 5001, B: 5002, C: 5003 } as const;
 export const ENCAP_IP = { h1: '192.0.2.1', h2: '192.0.2.2', h3: '192.0.2.3' } as const;
-/** Tunnel ofport on `from` toward `to`. */
-export const TUNNEL = { h1: { h2: 10, h3: 11 }, h2: { h1: 10, h3: 11 }, h3: { h1: 10, h2: 11 } } as const;
+/** OpenFlow port of plexus-vxlan on every host. */
+export const TUNNEL_OFPORT = 10;
 
 export const BROADCAST = 'ff:ff:ff:ff:ff:ff';
 
@@ -68,7 +68,7 @@ export function fabricSnapshot(): Snapshot {
 
 export function fabricMembers(): FabricMember[] {
   return (['h1', 'h2', 'h3'] as const).map((id) => ({
-    context: { id, tunnelPorts: new Map(Object.entries(TUNNEL[id])) },
+    context: { id, tunnelPort: TUNNEL_OFPORT, encapIps: new Map(Object.entries(ENCAP_IP)) },
     encapIp: ENCAP_IP[id],
   }));
 }

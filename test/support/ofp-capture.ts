@@ -146,9 +146,19 @@ export class OfpCapture {
 
   /** Sends to the newest connection. */
   send(msg: OfpMessage): void {
+    this.write(this.newest(), msg);
+  }
+
+  /** Sends bytes as they are (messages Open vSwitch produced) to the newest connection. */
+  sendRaw(bytes: Buffer): void {
+    const socket = this.newest();
+    if (!socket.destroyed) socket.write(bytes);
+  }
+
+  private newest(): Socket {
     const socket = this.sockets[this.sockets.length - 1];
     if (!socket) throw new Error('no connection to send on');
-    this.write(socket, msg);
+    return socket;
   }
 
   /** Waits for a received message satisfying `match` (checked over everything received so far). */

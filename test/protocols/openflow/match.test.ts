@@ -4,7 +4,7 @@ import { BufferWriter } from '../../../protocols/common/buffer-writer';
 import { DecodeError, EncodeError } from '../../../protocols/common/errors';
 import { decodeMessage, encodeMessage } from '../../../protocols/openflow/codec';
 import {
-  decodeMatch, decodeOxm, encodeMatch, encodeOxm, FIELDS, findField, formatIpv6, oxmHeader, parseIpv6,
+  decodeMatch, decodeOxm, encodeMatch, encodeOxm, FIELDS, findField, formatIpv6, makeFieldRef, oxmHeader, parseIpv6,
   resolveFieldRef, type Match, type OxmField,
 } from '../../../protocols/openflow/match';
 import type { FlowMod } from '../../../protocols/openflow/messages';
@@ -185,12 +185,39 @@ describe('openflow match: headers and wire layout', () => {
     assert.equal(findField('reg15')?.bits, 32);
     assert.equal(findField('nope'), undefined);
   });
-  it('decodes alternative headers (NXM for OXM fields, NXM tcp_flags, 16-bit NXM in_port) to the same names', () => {
-    assert.deepEqual(decodeBytes('0001 001a 00000206 aabbccddeeff 00000002 0007 00014402 0012 000000000000'.replace(/ /g, '')), [
-      { field: 'eth_dst', value: 'aa:bb:cc:dd:ee:ff' },
-      { field: 'in_port', value: 7 },
-      { field: 'tcp_flags', value: 0x12 },
+  it('decodes alternative headers (NXM for OXM fields, NXM tcp_flags, 16-bit NXM in_port) to the same names, keeping the header', () => {
+    const bytes = '0001 001a 00000206 aabbccddeeff 00000002 0007 00014402 0012 000000000000'.replace(/ /g, '');
+    const match = decodeBytes(bytes);
+    assert.deepEqual(match, [
+      { field: 'eth_dst', value: 'aa:bb:cc:dd:ee:ff', header: 'NXM_OF_ETH_DST' },
+      { field: 'in_port', value: 7, header: 'NXM_OF_IN_PORT' },
+      { field: 'tcp_flags', value: 0x12, header: 'NXM_NX_TCP_FLAGS' },
     ]);
+    const w = new BufferWriter();
+    encodeMatch(w, match);
+    assert.equal(w.finish().toString('hex'), bytes);
+  });
+  it('in_port and in_port_oxm are two fields in references, as in Open vSwitch; in a match OXM_OF_IN_PORT is in_port', () => {
+    assert.deepEqual(resolveFieldRef({ field: 'in_port_oxm' }), { header: 0x80000004, ofs: 0, nBits: 32, width: 32 });
+    assert.deepEqual(resolveFieldRef({ field: 'in_port' }), { header: 0x00000002, ofs: 0, nBits: 16, width: 16 });
+    assert.deepEqual(makeFieldRef(0x80000004, 0, 32), { field: 'in_port_oxm' });
+    assert.deepEqual(makeFieldRef(0x00000002, 0, 16), { field: 'in_port' });
+    assert.deepEqual(makeFieldRef(0x80000004, 0, 16), { field: 'in_port_oxm', ofs: 0, nBits: 16 });
+    assert.deepEqual(decodeBytes('0001 000c 80000004 00000005 00000000'.replace(/ /g, '')), [{ field: 'in_port', value: 5 }]);
+  });
+  it('references an experimenter OXM field with its 64-bit header, and keeps a header that is not the usual one', () => {
+    assert.deepEqual(resolveFieldRef({ field: 'tun_erspan_idx' }), { header: 0xffff1608, experimenter: 0x2320, ofs: 0, nBits: 32, width: 32 });
+    assert.throws(() => resolveFieldRef({ field: 'tun_erspan_idx' }, 'reg_load dst', { experimenter: false }), /has no 32-bit header/);
+    assert.deepEqual(makeFieldRef({ header: 0xffff1608, experimenter: 0x2320 }, 0, 20), { field: 'tun_erspan_idx', ofs: 0, nBits: 20 });
+    assert.equal(makeFieldRef(0xffff1608, 0, 20), undefined); // no experimenter id: not a header we know
+    assert.deepEqual(makeFieldRef(0x80000606, 0, 48), { field: 'eth_dst', header: 'OXM_OF_ETH_DST' });
+    assert.equal(resolveFieldRef({ field: 'eth_dst', header: 'OXM_OF_ETH_DST' }).header, 0x80000606);
+  });
+  it('references tun_metadata with the length its header gives (124 bytes, or a TLV mapping\'s)', () => {
+    assert.deepEqual(makeFieldRef(0x0001507c, 0, 32), { field: 'tun_metadata0', ofs: 0, nBits: 32 });
+    assert.deepEqual(makeFieldRef(0x00015004, 0, 32), { field: 'tun_metadata0', bytes: 4 });
+    assert.equal(resolveFieldRef({ field: 'tun_metadata0', bytes: 4 }).header, 0x00015004);
+    assert.equal(resolveFieldRef({ field: 'tun_metadata0', ofs: 0, nBits: 8 }).header, 0x0001507c);
   });
 });
 
@@ -200,7 +227,7 @@ describe('openflow match: unknown OXM entries round-trip verbatim', () => {
     ['masked', { field: 'unknown', oxmClass: 0x8000, fieldNum: 61, value: Buffer.from('01', 'hex'), mask: Buffer.from('0f', 'hex') }],
     ['NXM_1 unassigned', { field: 'unknown', oxmClass: 1, fieldNum: 127, value: Buffer.from('00000001', 'hex') }],
     ['experimenter class', { field: 'unknown', oxmClass: 0xffff, fieldNum: 5, experimenter: 0x00abcdef, value: Buffer.from('aa', 'hex') }],
-    ['ONF experimenter, other field', { field: 'unknown', oxmClass: 0xffff, fieldNum: 43, experimenter: 0x4f4e4600, value: Buffer.from('00000001', 'hex') }],
+    ['ONF experimenter, other field', { field: 'unknown', oxmClass: 0xffff, fieldNum: 99, experimenter: 0x4f4e4600, value: Buffer.from('00000001', 'hex') }],
     ['empty value', { field: 'unknown', oxmClass: 0x1234, fieldNum: 1, value: Buffer.alloc(0) }],
   ];
   for (const [name, f] of cases) {
@@ -255,8 +282,8 @@ describe('openflow match: encode rejects bad input with EncodeError', () => {
     ['mask on a non-maskable field', { field: 'eth_type', value: 0x800, mask: 0xffff }, /eth_type is not maskable/],
     ['value outside its mask', { field: 'ip_src', value: '10.0.0.1', mask: '255.255.255.0' }, /bits set outside its mask/],
     ['bad mask type', { field: 'reg0', value: 1, mask: '0xff' }, /reg0 mask: expected an integer number/],
-    ['tun_metadata too long', { field: 'tun_metadata0', value: Buffer.alloc(125) }, /length 125 not in 1..124/],
-    ['tun_metadata empty', { field: 'tun_metadata0', value: Buffer.alloc(0) }, /length 0 not in 1..124/],
+    ['tun_metadata too long', { field: 'tun_metadata0', value: Buffer.alloc(125) }, /length 125 not in 0..124/],
+    ['a header the field does not have', { field: 'eth_dst', value: 'aa:bb:cc:dd:ee:ff', header: 'NXM_NX_ARP_SHA' }, /eth_dst has no header "NXM_NX_ARP_SHA"/],
     ['tun_metadata mask length', { field: 'tun_metadata0', value: Buffer.alloc(2), mask: Buffer.alloc(3) }, /mask length 3 differs/],
     ['tun_metadata as number', { field: 'tun_metadata0', value: 5 }, /expected a Buffer/],
     ['unknown entry without Buffer', { field: 'unknown', oxmClass: 1, fieldNum: 1, value: 'x' }, /value must be a Buffer/],
@@ -276,7 +303,9 @@ describe('openflow match: encode rejects bad input with EncodeError', () => {
     [{ field: 'reg0', ofs: 30, nBits: 3 }, /reg0\[30..32\] outside/],
     [{ field: 'reg0', nBits: 0 }, /outside the field/],
     [{ field: 'nope' }, /unknown match field/],
-    [{ field: 'tun_metadata0' }, /variable-length/],
+    [{ field: 'tun_metadata0', bytes: 125 }, /length 125 not in 1..124/],
+    [{ field: 'reg0', bytes: 4 }, /reg0 has a fixed length/],
+    [{ field: 'in_port', header: 'OXM_OF_ETH_DST' }, /in_port has no header "OXM_OF_ETH_DST"/],
   ];
   for (const [ref, re] of refs) {
     it(`field reference ${JSON.stringify(ref)}`, () => {
@@ -331,7 +360,8 @@ describe('openflow match: every declared field round-trips through encodeOxm/dec
       for (const e of entries) {
         const bytes = encodeOne(e);
         const r = new BufferReader(bytes);
-        assert.deepEqual(decodeOxm(r), e);
+        // OXM_OF_IN_PORT in a match is in_port, whichever name wrote it.
+        assert.deepEqual(decodeOxm(r), f.name === 'in_port_oxm' ? { ...e, field: 'in_port' } : e);
         assert.equal(r.remaining, 0);
       }
     });

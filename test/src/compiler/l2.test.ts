@@ -1,7 +1,8 @@
 /** L2 forwarding (SPEC §4 table 50) and the tunnel side of classify, asserted by where packets go. */
 import assert from 'node:assert/strict';
 import { walkFabric, walkPacket, type FabricResult } from '../../../src/pipeline/flow-table-walk';
-import { BROADCAST, buildFabric, ENCAP_IP, NIC, TUNNEL, udp4, VNI } from '../../support/fabric-fixtures';
+import { compileFabric } from '../../../src/compiler/fabric';
+import { BROADCAST, buildFabric, ENCAP_IP, fabricMembers, fabricSnapshot, NIC, TUNNEL_OFPORT, udp4, VNI } from '../../support/fabric-fixtures';
 
 const fabric = buildFabric();
 const h1 = fabric.get('h1')!;
@@ -21,20 +22,35 @@ describe('compiler: L2', () => {
     assert.deepEqual(r.hops.map((h) => h.table?.name), ['classify', 'port-security', 'arp-nd-dhcp', 'egress-policy', 'l3', 'l2', 'ingress-policy', 'output']);
   });
 
-  it('sends to a remote endpoint into its host\'s tunnel with tun_id = VNI and tun_dst = that host', () => {
+  it('sends to a remote endpoint out of plexus-vxlan with tun_id = VNI and tun_dst = its host', () => {
     const r = walkPacket(h1, udp4(NIC.a1, NIC.a3));
     assert.equal(r.outputs.length, 1);
     const o = r.outputs[0]!;
     assert.ok(o.kind === 'tunnel', r.reason);
-    assert.deepEqual([o.port, o.tunId, o.tunDst], [TUNNEL.h1.h3, BigInt(VNI.A), ENCAP_IP.h3]);
+    assert.deepEqual([o.port, o.tunId, o.tunDst], [TUNNEL_OFPORT, BigInt(VNI.A), ENCAP_IP.h3]);
   });
 
-  it('delivers across the tunnel to the remote endpoint\'s port, classified by tun_id', () => {
+  it('delivers across the tunnel to the remote endpoint\'s port, classified by tun_src + tun_id', () => {
     const r = walkFabric(fabric, 'h1', udp4(NIC.a1, NIC.a2));
     assert.deepEqual(where(r), [`h2:${NIC.a2.port}`]);
     const onH2 = r.hops.filter((h) => h.host === 'h2');
     assert.equal(onH2[0]!.table?.name, 'classify');
     assert.ok(onH2[0]!.flow!.match.some((f) => f.field === 'tun_id' && f.value === BigInt(VNI.A)));
+    assert.ok(onH2[0]!.flow!.match.some((f) => f.field === 'tun_src' && f.value === ENCAP_IP.h1));
+  });
+
+  it('drops tunnel traffic from a host that has no endpoint in the network', () => {
+    // h3 has no endpoint of B: traffic claiming B's VNI from h3 matches no classify flow on h2.
+    const r = walkPacket(h2, { ...udp4(NIC.b1, NIC.b2), in_port: TUNNEL_OFPORT, tun_id: BigInt(VNI.B), tun_src: ENCAP_IP.h3, tun_dst: ENCAP_IP.h2 });
+    assert.equal(r.verdict, 'dropped');
+    assert.match(r.reason, /classify/);
+    const ok = walkPacket(h2, { ...udp4(NIC.b1, NIC.b2), in_port: TUNNEL_OFPORT, tun_id: BigInt(VNI.B), tun_src: ENCAP_IP.h1, tun_dst: ENCAP_IP.h2 });
+    assert.equal(ok.verdict, 'delivered', ok.reason);
+  });
+
+  it('floods over one VXLAN port, setting tun_dst to each host where the network is present', () => {
+    const outs = walkPacket(h1, udp4(NIC.a1, { mac: BROADCAST, ip: '255.255.255.255' })).outputs.filter((o) => o.kind === 'tunnel');
+    assert.deepEqual(outs.map((o) => o.kind === 'tunnel' && [o.port, o.tunDst]), [[TUNNEL_OFPORT, ENCAP_IP.h2], [TUNNEL_OFPORT, ENCAP_IP.h3]]);
   });
 
   it('keeps networks apart: a MAC of another network is unknown', () => {
@@ -55,7 +71,7 @@ describe('compiler: L2', () => {
     const b = walkFabric(fabric, 'h1', udp4(NIC.b1, { mac: BROADCAST, ip: '255.255.255.255' }));
     assert.deepEqual(where(b), [`h2:${NIC.b2.port}`]);
     const tunnels = walkPacket(h1, udp4(NIC.b1, { mac: BROADCAST, ip: '255.255.255.255' })).outputs.filter((o) => o.kind === 'tunnel');
-    assert.deepEqual(tunnels.map((o) => o.kind === 'tunnel' && [o.port, o.tunId]), [[TUNNEL.h1.h2, BigInt(VNI.B)]]);
+    assert.deepEqual(tunnels.map((o) => o.kind === 'tunnel' && [o.port, o.tunId]), [[TUNNEL_OFPORT, BigInt(VNI.B)]]);
   });
 
   it('floods multicast like broadcast', () => {
@@ -66,7 +82,7 @@ describe('compiler: L2', () => {
   it('split horizon: a broadcast from a tunnel reaches local ports only, never another tunnel', () => {
     const fromH1 = {
       ...udp4(NIC.a1, { mac: BROADCAST, ip: '255.255.255.255' }),
-      in_port: TUNNEL.h2.h1, tun_id: BigInt(VNI.A), tun_src: ENCAP_IP.h1, tun_dst: ENCAP_IP.h2,
+      in_port: TUNNEL_OFPORT, tun_id: BigInt(VNI.A), tun_src: ENCAP_IP.h1, tun_dst: ENCAP_IP.h2,
     };
     const r = walkPacket(h2, fromH1);
     assert.deepEqual(r.outputs.map((o) => `${o.kind}:${o.kind === 'controller' ? '' : o.port}`), [`port:${NIC.a2.port}`]);
@@ -76,13 +92,26 @@ describe('compiler: L2', () => {
   });
 
   it('does not hairpin unicast from a tunnel toward another host', () => {
-    const toA3 = { ...udp4(NIC.a1, NIC.a3), in_port: TUNNEL.h2.h1, tun_id: BigInt(VNI.A), tun_src: ENCAP_IP.h1, tun_dst: ENCAP_IP.h2 };
+    const toA3 = { ...udp4(NIC.a1, NIC.a3), in_port: TUNNEL_OFPORT, tun_id: BigInt(VNI.A), tun_src: ENCAP_IP.h1, tun_dst: ENCAP_IP.h2 };
     assert.equal(walkPacket(h2, toA3).verdict, 'dropped');
   });
 
   it('drops tunnel traffic with a VNI no local network has', () => {
-    const r = walkPacket(h2, { ...udp4(NIC.a1, NIC.a2), in_port: TUNNEL.h2.h1, tun_id: BigInt(VNI.C) });
+    const r = walkPacket(h2, { ...udp4(NIC.a1, NIC.a2), in_port: TUNNEL_OFPORT, tun_id: BigInt(VNI.C), tun_src: ENCAP_IP.h1 });
     assert.equal(r.verdict, 'dropped');
     assert.match(r.reason, /classify/);
+  });
+
+  it('migrating: until plexus-vxlan has a port, uses the per-peer ports an earlier version left, and still forwards', () => {
+    // h1 is mid-upgrade: no plexus-vxlan yet, legacy ports 20 (→ h2) and 21 (→ h3); h2 and h3 already migrated.
+    const members = fabricMembers().map((m) =>
+      m.context.id === 'h1' ? { ...m, context: { ...m.context, tunnelPort: undefined, legacyTunnelPorts: new Map([['h2', 20], ['h3', 21]]) } } : m,
+    );
+    const mixed = compileFabric(fabricSnapshot(), members);
+    const out = walkPacket(mixed.get('h1')!, udp4(NIC.a1, NIC.a3)).outputs;
+    assert.deepEqual(out.map((o) => o.kind === 'tunnel' && [o.port, o.tunDst]), [[21, ENCAP_IP.h3]]);
+    assert.deepEqual(where(walkFabric(mixed, 'h1', udp4(NIC.a1, NIC.a2))), [`h2:${NIC.a2.port}`]);
+    assert.deepEqual(where(walkFabric(mixed, 'h2', udp4(NIC.a2, NIC.a1))), [`h1:${NIC.a1.port}`], 'what arrives on a legacy port is classified by tun_src + tun_id');
+    assert.deepEqual(where(walkFabric(mixed, 'h1', udp4(NIC.a1, { mac: BROADCAST, ip: '255.255.255.255' }))), [`h1:${NIC.a5.port}`, `h2:${NIC.a2.port}`, `h3:${NIC.a3.port}`]);
   });
 });

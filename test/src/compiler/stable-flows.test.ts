@@ -48,10 +48,11 @@ export function sampleModel(): { snapshot: Snapshot; hosts: HostContext[] } {
       ['b2', bind('b2', 'h2', 7)],
     ]),
   };
+  const ENCAP_IPS = new Map([['h1', '192.0.2.1'], ['h2', '192.0.2.2'], ['h3', '192.0.2.3']]);
   const hosts: HostContext[] = [
-    { id: 'h1', tunnelPorts: new Map([['h2', 10]]) },
-    { id: 'h2', tunnelPorts: new Map([['h1', 10], ['h3', 11]]) },
-    { id: 'h3', tunnelPorts: new Map([['h1', 12], ['h2', 13]]) },
+    { id: 'h1', tunnelPort: 10, encapIps: ENCAP_IPS },
+    { id: 'h2', tunnelPort: 10, encapIps: ENCAP_IPS },
+    { id: 'h3', tunnelPort: 12, encapIps: ENCAP_IPS },
   ];
   return { snapshot, hosts };
 }

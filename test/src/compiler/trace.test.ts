@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { tracePacket, TraceError, type TraceRequest } from '../../../src/compiler/trace';
-import { fabricMembers, fabricSnapshot, NIC, TUNNEL } from '../../support/fabric-fixtures';
+import { fabricMembers, fabricSnapshot, NIC, TUNNEL_OFPORT } from '../../support/fabric-fixtures';
 
 const trace = (req: TraceRequest) => tracePacket(fabricSnapshot(), fabricMembers(), req);
 
@@ -20,8 +20,8 @@ describe('packet trace over the compiled flows', () => {
     const r = trace({ from: 'a1', to: 'a2', protocol: 'udp' });
     assert.equal(r.verdict, 'delivered');
     assert.equal(r.reason, 'delivered from a1 to endpoint a2 on h2 (port 3), over the tunnel');
-    assert.deepEqual(r.segments.map((s) => [s.host, s.outputs]), [['h1', [`tunnel:${TUNNEL.h1.h2}`]], ['h2', ['port:3']]]);
-    assert.match(r.segments[1]!.flow, new RegExp(`in_port=${TUNNEL.h2.h1},tun_id=5001`));
+    assert.deepEqual(r.segments.map((s) => [s.host, s.outputs]), [['h1', [`tunnel:${TUNNEL_OFPORT}`]], ['h2', ['port:3']]]);
+    assert.match(r.segments[1]!.flow, new RegExp(`in_port=${TUNNEL_OFPORT},tun_id=5001`));
   });
 
   it('answers ARP in the switch', () => {

@@ -3,7 +3,7 @@ import { connect } from 'node:net';
 import { OvsHost } from '../../../src/sandbox/ovs-host';
 import { PlexusdProcess } from '../../../src/sandbox/plexusd-process';
 import { waitFor } from '../../../src/sandbox/processes';
-import { tunnelPortName } from '../../../src/southbound/host-plan';
+import { TUNNEL_PORT } from '../../../src/southbound/host-plan';
 import type { HostRecord } from '../../../src/store/model';
 
 /** Sends raw bytes to a TCP port and waits for the peer to close or 500 ms. */
@@ -36,11 +36,19 @@ async function portsOf(h: OvsHost): Promise<Map<string, string>> {
   return new Map(stdout.trim().split('\n').filter(Boolean).map((l) => l.split(',') as [string, string]));
 }
 
+/** A host's br-int configuration as text (ports, interfaces and their settings; no counters), to show nobody touched it. */
+async function configOf(h: OvsHost): Promise<string> {
+  const list = async (table: string, columns: string): Promise<string> =>
+    (await h.vsctl('--format=csv', '--data=bare', '--no-headings', `--columns=${columns}`, 'list', table)).stdout.trim().split('\n').sort().join('\n');
+  return [await list('Interface', '_uuid,name,type,options,external_ids'), await list('Port', '_uuid,name,interfaces,external_ids'), await list('Bridge', '_uuid,ports,controller')].join('\n--\n');
+}
+
 describe('plexusd adopts hosts @slow', function () {
   this.timeout(120_000);
   let plexusd: PlexusdProcess;
   let h1: OvsHost;
   let h2: OvsHost;
+  let h3: OvsHost | undefined;
 
   before(async () => {
     plexusd = await PlexusdProcess.start({ memberId: 'm1' });
@@ -52,11 +60,11 @@ describe('plexusd adopts hosts @slow', function () {
   });
 
   after(async () => {
-    await Promise.all([h1?.stop(), h2?.stop()]);
+    await Promise.all([h1?.stop(), h2?.stop(), h3?.stop()]);
     await plexusd?.destroy();
   });
 
-  it('learns both hosts and makes them ready: br-int secure, controller, tunnels', async () => {
+  it('learns both hosts and makes them ready: br-int secure, controller, one flow-based VXLAN port', async () => {
     const t0 = Date.now();
     await Promise.all([joinHost(h1, plexusd), joinHost(h2, plexusd)]);
     const all = await waitFor('both hosts ready', async () => {
@@ -72,13 +80,15 @@ describe('plexusd adopts hosts @slow', function () {
       assert.equal(rec.master, 'm1');
       assert.match(rec.datapathId ?? '', /^[0-9a-f]{16}$/);
     }
-    for (const [host, peer, local, remote] of [[h1, 'h2', '127.1.0.1', '127.1.0.2'], [h2, 'h1', '127.1.0.2', '127.1.0.1']] as const) {
+    for (const [host, local] of [[h1, '127.1.0.1'], [h2, '127.1.0.2']] as const) {
       assert.equal((await host.vsctl('get', 'Bridge', 'br-int', 'fail_mode')).stdout.trim(), 'secure');
       assert.equal((await host.vsctl('get', 'Bridge', 'br-int', 'protocols')).stdout.trim(), '[OpenFlow13]');
       assert.equal((await host.vsctl('get-controller', 'br-int')).stdout.trim(), `tcp:127.0.0.1:${plexusd.ports.openflow}`);
-      const port = tunnelPortName(peer);
+      const port = TUNNEL_PORT;
       assert.equal((await host.vsctl('get', 'Interface', port, 'type')).stdout.trim(), 'vxlan');
-      assert.equal((await host.vsctl('get', 'Interface', port, 'options:remote_ip')).stdout.trim(), `"${remote}"`);
+      assert.equal((await host.vsctl('get', 'Interface', port, 'options:remote_ip')).stdout.trim(), 'flow');
+      const vxlans = (await host.vsctl('--data=bare', '--no-headings', '--columns=name', 'find', 'Interface', 'type=vxlan')).stdout.trim().split('\n').filter(Boolean);
+      assert.deepEqual(vxlans, [TUNNEL_PORT], 'one VXLAN port, whatever the number of hosts');
       assert.equal((await host.vsctl('get', 'Interface', port, 'options:local_ip')).stdout.trim(), `"${local}"`);
       assert.equal((await host.vsctl('get', 'Interface', port, 'options:key')).stdout.trim(), 'flow');
     }
@@ -122,21 +132,29 @@ describe('plexusd adopts hosts @slow', function () {
     assert.match(text, /^# TYPE plexus_attach_installed_seconds histogram$/m);
   });
 
-  it('keeps the tunnels of a host that disconnects, and removes them when it is deleted', async () => {
-    const tunnel = tunnelPortName('h2');
+  it('changes no other host\'s OVSDB when a host joins', async () => {
+    const before = await configOf(h1);
+    h3 = await OvsHost.start({ name: 'h3', dummy: true, externalIds: { 'plexus-encap-ip': '127.1.0.3', 'plexus-bridge-datapath-type': 'dummy' } });
+    await joinHost(h3, plexusd);
+    await waitFor('h3 ready', async () => (await hosts(plexusd)).get('h3')?.status === 'ready', 20_000);
+    assert.equal(await configOf(h1), before);
+  });
+
+  it('keeps a host that disconnects in the model, and decommissions it on delete, changing no other host\'s OVSDB', async () => {
+    const before = await configOf(h1);
     await h2.stop();
     const rec = await waitFor('h2 disconnected', async () => {
       const h = (await hosts(plexusd)).get('h2');
       return h && !h.ovsdbConnected ? h : undefined;
     });
     assert.equal(rec.status, 'disconnected');
-    assert.equal((await h1.vsctl('get', 'Interface', tunnel, 'type')).stdout.trim(), 'vxlan');
+    assert.equal(rec.encapIp, '127.1.0.2', 'its encap IP stays, so flows toward it stay');
 
     const del = await plexusd.api('DELETE', '/v1/hosts/h2');
     assert.equal(del.status, 204);
-    await waitFor('tunnel to h2 removed from h1', async () => !(await portsOf(h1)).has(tunnel));
     assert.equal((await hosts(plexusd)).has('h2'), false);
     assert.equal((await plexusd.api('DELETE', '/v1/hosts/h2')).status, 404);
+    assert.equal(await configOf(h1), before);
   });
 
   it('refuses to delete a host that is still connected', async () => {

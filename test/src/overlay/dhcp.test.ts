@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { BOOTP_OP, DHCP_MESSAGE_TYPE, encodeDhcp, findDhcpOption, getDhcpMessageType, type DhcpOption } from '../../../protocols/packet/dhcp';
 import { buildUdp, decodePacket } from '../../../protocols/packet/packet';
 import { answerDhcp, serverMacOf } from '../../../src/overlay/dhcp';
-import type { Endpoint, Network, Subnet } from '../../../src/store/model';
+import type { Endpoint, Network, Router, Subnet } from '../../../src/store/model';
 
 const T = '2026-01-01T00:00:00.000Z';
 const network: Network = { id: 'n1', name: 'DockerSN', tenant: 'default', vni: 0x123456, mtu: 1450, createdAt: T, updatedAt: T };
@@ -37,6 +37,22 @@ describe('DHCP answers from IPAM', () => {
     assert.deepEqual(findDhcpOption(d, 'classless-static-routes')?.routes, [
       { destination: '10.0.0.0', prefixLength: 8, router: '192.168.200.254' },
       { destination: '0.0.0.0', prefixLength: 0, router: '192.168.200.1' },
+    ]);
+  });
+
+  it('on a routed subnet, hands out the router at its address there and its static routes in option 121', () => {
+    const router: Router = {
+      id: 'r1', name: 'r1', tenant: 'default', mac: '0e:00:00:00:00:01', createdAt: T, updatedAt: T,
+      interfaces: [{ subnet: 's1', network: 'n1', cidr: '192.168.200.0/24', ip: '192.168.200.254' }, { subnet: 's2', network: 'n2', cidr: '10.7.0.0/24', ip: '10.7.0.1' }],
+      routes: [{ destination: '10.9.0.0/16', nexthop: '192.168.200.9' }, { destination: '10.8.0.0/16', nexthop: '10.7.0.5' }],
+    };
+    const plain = { ...subnet, routes: [], gateway: null };
+    const d = decodePacket(answerDhcp(client(DHCP_MESSAGE_TYPE.DISCOVER), network, endpoint, [plain], [router])!).dhcp!;
+    assert.deepEqual(findDhcpOption(d, 'router')?.addresses, ['192.168.200.254']);
+    assert.deepEqual(findDhcpOption(d, 'classless-static-routes')?.routes, [
+      { destination: '10.9.0.0', prefixLength: 16, router: '192.168.200.9' },
+      { destination: '10.8.0.0', prefixLength: 16, router: '192.168.200.254' },
+      { destination: '0.0.0.0', prefixLength: 0, router: '192.168.200.254' },
     ]);
   });
 

@@ -19,15 +19,15 @@ import { silentLogger } from '../../../src/log';
 import { indexFlows, tableFlowsOf, walkPacket, type PacketFields, type TableFlow, type WalkPort, type WalkResult } from '../../../src/pipeline/flow-table-walk';
 import { HostFlows } from '../../../src/reconciler/host-flows';
 import { SwitchServer, type SwitchEvent } from '../../../src/southbound/switch-server';
-import { arpRequest, BROADCAST, dhcpDiscover, ENCAP_IP, fabricMembers, fabricSnapshot, neighborSolicit, NIC, TUNNEL, udp4, VNI } from '../../support/fabric-fixtures';
+import { arpRequest, BROADCAST, dhcpDiscover, ENCAP_IP, fabricMembers, fabricSnapshot, neighborSolicit, NIC, TUNNEL_OFPORT, udp4, VNI } from '../../support/fabric-fixtures';
 import { startSwitch, traceActions, type SwitchFixture } from '../../support/switch-fixture';
 
-/** h1 of the fabric fixture: ports p1 (a1), p2 (b1), p6 (a5); tunnels to h2 and h3. The fixture's tunnels use local_ip 127.1.0.1. */
+/** h1 of the fabric fixture: ports p1 (a1), p2 (b1), p6 (a5); one VXLAN port with remote_ip=flow (local_ip 127.1.0.1). */
 const PORTS = { p1: NIC.a1.port, p2: NIC.b1.port, p6: NIC.a5.port };
-const TUNNELS = { vxh2: { ofport: TUNNEL.h1.h2, remoteIp: ENCAP_IP.h2 }, vxh3: { ofport: TUNNEL.h1.h3, remoteIp: ENCAP_IP.h3 } };
+const TUNNELS = { 'plexus-vxlan': { ofport: TUNNEL_OFPORT, remoteIp: 'flow' } };
 const NAMES = new Map<number, string>([...Object.entries(PORTS), ...Object.entries(TUNNELS).map(([n, t]) => [n, t.ofport] as const)].map(([n, p]) => [p, n]));
 
-const fromTunnel = (pkt: PacketFields, vni: number): PacketFields => ({ ...pkt, in_port: TUNNEL.h1.h2, tun_id: BigInt(vni), tun_src: ENCAP_IP.h2, tun_dst: '127.1.0.1' });
+const fromTunnel = (pkt: PacketFields, vni: number): PacketFields => ({ ...pkt, in_port: TUNNEL_OFPORT, tun_id: BigInt(vni), tun_src: ENCAP_IP.h2, tun_dst: '127.1.0.1' });
 const bcast = { mac: BROADCAST, ip: '255.255.255.255' };
 
 const PACKETS: [string, PacketFields][] = [
@@ -58,7 +58,12 @@ const PACKETS: [string, PacketFields][] = [
 /** ofproto/trace flow syntax for a packet description (ovs-fields(7) names are accepted as they are). */
 const traceFlow = (p: PacketFields): string => Object.entries(p).map(([k, v]) => `${k}=${String(v)}`).join(',');
 
-const ARP_KEYS: Record<string, string> = { sip: 'arp_spa', tip: 'arp_tpa', op: 'arp_op', sha: 'arp_sha', tha: 'arp_tha' };
+/** Datapath `set(...)` keys (odp-util.c) → ovs-fields names; keys not listed are not compared. */
+const SET_KEYS: Record<string, Record<string, string>> = {
+  eth: { src: 'eth_src', dst: 'eth_dst' },
+  arp: { sip: 'arp_spa', tip: 'arp_tpa', op: 'arp_op', sha: 'arp_sha', tha: 'arp_tha' },
+  ipv4: { src: 'ip_src', dst: 'ip_dst', ttl: 'nw_ttl' },
+};
 
 /** The datapath actions of a trace as outputs ("p1", "controller cookie=0x..") and the fields set before each. */
 function readDatapathActions(actions: string): { outputs: string[]; sets: Record<string, string>[] } {
@@ -66,11 +71,13 @@ function readDatapathActions(actions: string): { outputs: string[]; sets: Record
   const sets: Record<string, string>[] = [];
   let pending: Record<string, string> = {};
   for (const part of actions === 'drop' ? [] : splitTopLevel(actions)) {
-    const set = /^set\((eth|arp)\((.*)\)\)$/.exec(part);
+    const set = /^set\((\w+)\((.*)\)\)$/.exec(part);
     if (set) {
+      const keys = SET_KEYS[set[1]!];
+      assert.ok(keys, `datapath action ${part} not understood by this test`);
       for (const kv of set[2]!.split(',')) {
         const [k, v] = kv.split('=') as [string, string];
-        pending[set[1] === 'eth' ? `eth_${k}` : ARP_KEYS[k] ?? k] = v;
+        if (keys[k]) pending[keys[k]] = v;
       }
       continue;
     }
@@ -141,7 +148,8 @@ describe('flow-table walk vs. ofproto/trace on a real switch @slow', function ()
     it(title, async () => {
       const dp = readDatapathActions(await traceActions(ovs.host, traceFlow(packet)));
       const { stdout } = await ovs.host.appctl('ovs-vswitchd', 'ofproto/trace', 'br-int', traceFlow(packet));
-      const ovsTunId = /Final flow: .*\btun_id=(0x[0-9a-f]+)/.exec(stdout)?.[1];
+      // With remote_ip=flow, OVS's final flow no longer names tun_id: take the last value the flows set.
+      const ovsTunId = [...stdout.matchAll(/set_field:(0x[0-9a-f]+)->tun_id\b/g)].at(-1)?.[1];
       for (const [who, r] of [['walk over the compiled flows', walkPacket(walked, packet)], ['simulated switch', sim.trace(packet)]] as const) {
         assert.deepEqual(describeWalk(r), dp.outputs, `${who}: ${r.reason}`);
         assert.equal(r.verdict, dp.outputs.length === 0 ? 'dropped' : dp.outputs.every((o) => o.startsWith('controller')) ? 'to-controller' : 'delivered', who);
@@ -206,9 +214,14 @@ describe('flow-table walk semantics vs. ofproto/trace @slow', function () {
       packets: [{ in_port: 3, eth_dst: mac(1) }],
     },
     {
-      title: 'a resubmit loop is dropped',
-      flows: [f(0, 1, [], [apply({ type: 'resubmit', table: 0 })])],
+      title: 'a resubmit loop is dropped, outputs made before it too',
+      flows: [f(0, 1, [], [apply({ type: 'resubmit', table: 1 })]), f(1, 1, [], [apply(out(2), { type: 'resubmit', table: 1 })])],
       packets: [{ in_port: 1 }],
+    },
+    {
+      title: 'dec_ttl: the TTL goes down; an expiring one stops the actions, earlier outputs stay',
+      flows: [f(0, 1, [{ field: 'eth_type', value: 0x0800 }], [apply(out(2), { type: 'dec_nw_ttl' }, out(3))])],
+      packets: [{ in_port: 1, eth_type: 0x0800, nw_ttl: 5 }, { in_port: 1, eth_type: 0x0800, nw_ttl: 1 }],
     },
     {
       title: 'set_field and reg_move are seen by later lookups and later outputs only',
@@ -246,7 +259,7 @@ describe('flow-table walk semantics vs. ofproto/trace @slow', function () {
       for (const packet of c.packets) {
         const dp = readDatapathActions(await traceActions(ovs.host, traceFlow(packet)));
         const r = walkPacket(sw, packet);
-        assert.deepEqual(r.outputs.map((o) => (o.kind === 'controller' ? 'controller' : names.get(o.port))), dp.outputs, `${traceFlow(packet)}: ${r.reason}`);
+        assert.deepEqual(r.outputs.map((o) => (o.kind === 'controller' ? `controller cookie=0x${o.cookie.toString(16)}` : names.get(o.port))), dp.outputs, `${traceFlow(packet)}: ${r.reason}`);
         r.outputs.forEach((o, i) => {
           for (const [field, value] of Object.entries(dp.sets[i] ?? {})) assert.equal(String(o.packet[field]), value, `${traceFlow(packet)}: ${field} of output ${i}`);
         });

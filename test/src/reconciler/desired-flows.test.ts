@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { cookie, FEATURE } from '../../../src/pipeline/cookies';
-import { REG } from '../../../src/pipeline/fields';
-import { applyThenGoto, buildFlow, m, type Flow } from '../../../src/pipeline/flow';
+import { m, REG } from '../../../src/pipeline/fields';
+import { applyThenGoto, buildFlow, type Flow } from '../../../src/pipeline/flow';
 import { CLASSIFY, OUTPUT, PORT_SECURITY } from '../../../src/pipeline/tables';
 import { DesiredFlows, keyed } from '../../../src/reconciler/desired-flows';
 

@@ -85,13 +85,15 @@ describe('readAttachments', () => {
     assert.equal(a.get('x')!.ofport, 4);
   });
 
-  it('maps the VXLAN ports Plexus owns to their peer hosts', () => {
+  it('finds plexus-vxlan\'s OpenFlow port, and the per-peer ports an earlier version left', () => {
     const view = viewOf([
+      iface(0, 'plexus-vxlan', 9, {}, 'vxlan'),
       iface(1, 'vx1', 10, { 'plexus-peer': 'h2' }, 'vxlan'),
       iface(2, 'vx2', null, { 'plexus-peer': 'h3' }, 'vxlan'),
       iface(3, 'gre', 12, { 'plexus-peer': 'h4' }, 'gre'),
       iface(4, 'foreign', 13, {}, 'vxlan'),
     ]);
-    assert.deepEqual(readTunnelPorts(view), new Map([['h2', 10]]));
+    assert.deepEqual(readTunnelPorts(view), { port: 9, legacy: new Map([['h2', 10]]) });
+    assert.deepEqual(readTunnelPorts(viewOf([iface(0, 'plexus-vxlan', null, {}, 'vxlan')])), { port: undefined, legacy: new Map() });
   });
 });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { errorLine, planHostConfig, planInstalledMark, planInterfaceMarks, tunnelPortName, PEER_KEY, type DesiredHostConfig } from '../../../src/southbound/host-plan';
+import { errorLine, planHostConfig, planInstalledMark, planInterfaceMarks, PEER_KEY, TUNNEL_PORT, type DesiredHostConfig } from '../../../src/southbound/host-plan';
 import type { OvsBridge, OvsController, OvsInterface, OvsPort, OvsView } from '../../../src/southbound/ovs-view';
 
 const U = (n: number): string => `00000000-0000-0000-0000-${n.toString().padStart(12, '0')}`;
@@ -8,10 +8,7 @@ const desired: DesiredHostConfig = {
   datapathType: 'netdev',
   localIp: '10.0.0.1',
   controllers: ['tcp:127.0.0.1:6653'],
-  tunnels: [
-    { peer: 'h2', remoteIp: '10.0.0.2' },
-    { peer: 'h3', remoteIp: '10.0.0.3' },
-  ],
+  retireLegacyTunnels: false,
   maxBackoffMs: 1000,
   inactivityProbeMs: 5000,
 };
@@ -30,13 +27,8 @@ function configuredView(): {
   };
   const ports: OvsPort[] = [{ uuid: U(20), name: 'br-int', interfaces: [U(30)], externalIds: {} }];
   const ifaces: OvsInterface[] = [{ uuid: U(30), name: 'br-int', type: 'internal', options: {}, externalIds: {}, ofport: 65534, error: null }];
-  desired.tunnels.forEach((t, i) => {
-    ports.push({ uuid: U(21 + i), name: tunnelPortName(t.peer), interfaces: [U(31 + i)], externalIds: { [PEER_KEY]: t.peer } });
-    ifaces.push({
-      uuid: U(31 + i), name: tunnelPortName(t.peer), type: 'vxlan',
-      options: { key: 'flow', local_ip: '10.0.0.1', remote_ip: t.remoteIp }, externalIds: { [PEER_KEY]: t.peer }, ofport: 1 + i, error: null,
-    });
-  });
+  ports.push({ uuid: U(21), name: TUNNEL_PORT, interfaces: [U(31)], externalIds: {} });
+  ifaces.push({ uuid: U(31), name: TUNNEL_PORT, type: 'vxlan', options: { key: 'flow', remote_ip: 'flow', local_ip: '10.0.0.1' }, externalIds: {}, ofport: 1, error: null });
   const bridge: OvsBridge = {
     uuid: U(2), name: 'br-int', datapathId: '0000aabbccddeeff', datapathType: 'netdev', failMode: 'secure',
     protocols: ['OpenFlow13'], controllers: [U(10)], ports: ports.map((p) => p.uuid), otherConfig: { 'disable-in-band': 'true' },
@@ -60,7 +52,7 @@ describe('planHostConfig', () => {
     assert.deepEqual(planHostConfig(view(configuredView()), desired), []);
   });
 
-  it('creates br-int, its controller and one tunnel per peer on a fresh host', () => {
+  it('creates br-int, its controller and one flow-based VXLAN port on a fresh host', () => {
     const fresh: OvsView = {
       root: { uuid: U(1), externalIds: {}, ovsVersion: '3.1.0', bridges: [], managerOptions: [] },
       bridges: new Map(), ports: new Map(), interfaces: new Map(), controllers: new Map(), managers: new Map(),
@@ -77,29 +69,40 @@ describe('planHostConfig', () => {
     const tunnels = ops.filter((o) => o['table'] === 'Interface' && (o['row'] as Record<string, unknown>)['type'] === 'vxlan');
     assert.deepEqual(
       tunnels.map((t) => (t['row'] as { options: unknown }).options),
-      [
-        ['map', [['key', 'flow'], ['local_ip', '10.0.0.1'], ['remote_ip', '10.0.0.2']]],
-        ['map', [['key', 'flow'], ['local_ip', '10.0.0.1'], ['remote_ip', '10.0.0.3']]],
-      ],
+      [['map', [['key', 'flow'], ['local_ip', '10.0.0.1'], ['remote_ip', 'flow']]]],
     );
     const mutateRoot = ops.find((o) => o['table'] === 'Open_vSwitch') as { op: string };
     assert.equal(mutateRoot.op, 'mutate');
   });
 
-  it('removes only the tunnel of a peer that is gone', () => {
-    const ops = planHostConfig(view(configuredView()), { ...desired, tunnels: [desired.tunnels[0]!] });
-    assert.deepEqual(ops, [
-      { op: 'mutate', table: 'Bridge', where: [['_uuid', '==', ['uuid', U(2)]]], mutations: [['ports', 'delete', ['set', [['uuid', U(22)]]]]] },
+  it('plans the same nothing whatever other hosts exist: a host joining changes no other host\'s OVSDB', () => {
+    // The plan takes no peer list at all; the view alone decides.
+    assert.deepEqual(planHostConfig(view(configuredView()), { ...desired }), []);
+  });
+
+  it('updates only the options of the tunnel when the host\'s encap IP changes', () => {
+    assert.deepEqual(planHostConfig(view(configuredView()), { ...desired, localIp: '10.0.0.9' }), [
+      {
+        op: 'update', table: 'Interface', where: [['_uuid', '==', ['uuid', U(31)]]],
+        row: { type: 'vxlan', options: ['map', [['key', 'flow'], ['local_ip', '10.0.0.9'], ['remote_ip', 'flow']]] },
+      },
     ]);
   });
 
-  it('updates only the options of a tunnel whose peer moved', () => {
-    const moved = { ...desired, tunnels: [desired.tunnels[0]!, { peer: 'h3', remoteIp: '10.0.0.33' }] };
-    assert.deepEqual(planHostConfig(view(configuredView()), moved), [
-      {
-        op: 'update', table: 'Interface', where: [['_uuid', '==', ['uuid', U(32)]]],
-        row: { type: 'vxlan', options: ['map', [['key', 'flow'], ['local_ip', '10.0.0.1'], ['remote_ip', '10.0.0.33']]] },
-      },
+  it('migrates per-peer ports: adds plexus-vxlan beside them, and removes them only once retired', () => {
+    const parts = configuredView();
+    const legacyPort: OvsPort = { uuid: U(25), name: 'vxabc', interfaces: [U(35)], externalIds: { [PEER_KEY]: 'h2' } };
+    const legacyIface: OvsInterface = {
+      uuid: U(35), name: 'vxabc', type: 'vxlan', options: { key: 'flow', local_ip: '10.0.0.1', remote_ip: '10.0.0.2' }, externalIds: { [PEER_KEY]: 'h2' }, ofport: 7, error: null,
+    };
+    const old = { ...parts, ports: [parts.ports[0]!, legacyPort], ifaces: [parts.ifaces[0]!, legacyIface], bridge: { ...parts.bridge, ports: [parts.ports[0]!.uuid, legacyPort.uuid] } };
+    const adding = planHostConfig(view(old), desired) as unknown as Record<string, unknown>[];
+    assert.deepEqual(adding.map((o) => `${String(o['op'])} ${String(o['table'])}`), ['insert Interface', 'insert Port', 'mutate Bridge']);
+    assert.ok(!JSON.stringify(adding).includes(U(25)), 'the per-peer port stays while flows may use it');
+    const both = { ...old, ports: [...parts.ports, legacyPort], ifaces: [...parts.ifaces, legacyIface], bridge: { ...parts.bridge, ports: [...parts.bridge.ports, legacyPort.uuid] } };
+    assert.deepEqual(planHostConfig(view(both), desired), []);
+    assert.deepEqual(planHostConfig(view(both), { ...desired, retireLegacyTunnels: true }), [
+      { op: 'mutate', table: 'Bridge', where: [['_uuid', '==', ['uuid', U(2)]]], mutations: [['ports', 'delete', ['set', [['uuid', U(25)]]]]] },
     ]);
   });
 
@@ -116,12 +119,6 @@ describe('planHostConfig', () => {
     assert.deepEqual(ops[1], {
       op: 'update', table: 'Bridge', where: [['_uuid', '==', ['uuid', U(2)]]], row: { controller: ['set', [['named-uuid', 'ctl0']]] },
     });
-  });
-
-  it('names tunnel ports within IFNAMSIZ and stably', () => {
-    assert.equal(tunnelPortName('h2'), tunnelPortName('h2'));
-    assert.notEqual(tunnelPortName('h2'), tunnelPortName('h3'));
-    assert.ok(tunnelPortName('a-very-long-system-id-0123456789').length <= 15);
   });
 
   it('plans the installed mark on the interface once, as a mutate of its external_ids', () => {

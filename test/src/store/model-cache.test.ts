@@ -26,6 +26,22 @@ describe('model cache batching (no etcd: events applied directly)', () => {
     batches = [];
   });
 
+  it('keeps the network ⇄ hosts index of placed endpoints through bind, move, down and delete', () => {
+    const hosts = (): string[] => [...cache.hostsOf('A')].sort();
+    assert.deepEqual(hosts(), []);
+    cache.apply({ resource: 'binding', event: { kind: 'put', id: 'e1', value: bind('e1', 'h1', 3), revision: '4' } });
+    cache.apply({ resource: 'binding', event: { kind: 'put', id: 'e2', value: bind('e2', 'h1', 4), revision: '5' } });
+    assert.deepEqual(hosts(), ['h1']);
+    assert.deepEqual([...cache.networksOf('h1')], ['A']);
+    cache.apply({ resource: 'binding', event: { kind: 'put', id: 'e2', value: bind('e2', 'h2', 4), revision: '6' } });
+    assert.deepEqual(hosts(), ['h1', 'h2']);
+    cache.apply({ resource: 'binding', event: { kind: 'put', id: 'e1', value: { ...bind('e1', 'h1', 3), status: 'down' }, revision: '7' } });
+    assert.deepEqual(hosts(), ['h2']);
+    assert.deepEqual([...cache.networksOf('h1')], []);
+    cache.apply({ resource: 'endpoint', event: { kind: 'delete', id: 'A/e2', revision: '8' } });
+    assert.deepEqual(hosts(), []);
+  });
+
   it('reports a burst of events in one turn as one batch: networks whole, endpoints with their network, statuses apart', async () => {
     const bound = bind('e1', 'h1', 3);
     cache.apply({ resource: 'binding', event: { kind: 'put', id: 'e1', value: bound, revision: '4' } });
