@@ -32,6 +32,7 @@ export class Metrics {
   readonly mastershipChanges: Counter;
   readonly packetIns: Counter<'reason'>;
   readonly reconcileErrors: Counter<'host'>;
+  readonly hostIdentityConflicts: Counter<'host'>;
 
   constructor(collect: MetricSources) {
     collectDefaultMetrics({ register: this.registry, prefix: 'plexus_' });
@@ -103,6 +104,12 @@ export class Metrics {
     this.reconcileErrors = new Counter({
       name: 'plexus_reconcile_errors_total',
       help: 'Change sets a switch refused or that failed, by host (a full resync follows)',
+      labelNames: ['host'],
+      registers,
+    });
+    this.hostIdentityConflicts = new Counter({
+      name: 'plexus_host_identity_conflicts_total',
+      help: 'OVSDB sessions refused because another Open vSwitch holds their system-id, by host id',
       labelNames: ['host'],
       registers,
     });

@@ -35,6 +35,8 @@ export const hostSchema = {
     reason: { type: ['string', 'null'], description: 'why the host is not ready' },
     joinedAt: { type: 'string' },
     updatedAt: { type: 'string' },
+    ovsdbUuid: { type: ['string', 'null'], description: 'the _uuid of the Open_vSwitch row of the database holding this system-id' },
+    conflict: { type: ['string', 'null'], description: 'another Open vSwitch claiming this system-id, refused: why' },
     revision: { type: 'string', description: 'etcd revision of the record (for If-Match)' },
   },
   required: ['id', 'encapIp', 'ovsdbConnected', 'ofConnected', 'status', 'master'],

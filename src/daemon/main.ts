@@ -156,9 +156,10 @@ export async function startDaemon(config: Config, log: Logger, signal?: AbortSig
     ownership = new Ownership(client, keys, membership, log.child({ module: 'cluster' }));
     metrics.countMastershipChanges(ownership, (host) => ownership?.masterOf(host)?.member);
     manager = new HostManager(hosts, switches, { mastery: ownership }, log.child({ module: 'hosts' }));
+    manager.on('conflict', (c) => metrics.hostIdentityConflicts.inc({ host: c.hostId }));
     overlay = startOverlay({
       cache,
-      bindings: new BindingWriter(client, keys),
+      bindings: new BindingWriter(client, keys, (h) => manager?.isConnected(h) ?? true),
       switches,
       hostManager: manager,
       mastery: ownership,

@@ -9,14 +9,23 @@
  *
  * Standbys remember the attachments too (to take over at once, and to name the
  * endpoint behind a packet-in's port) but write nothing.
+ *
+ * A claim that cannot be bound — its endpoint cannot be created (unknown
+ * network, address taken, bad plexus-ip) or another connected host holds it
+ * (store/bindings.ts `AttachmentTakenError`) — is a problem of that interface
+ * (`problemOf`, written back as plexus-error by interface-marks.ts), tried
+ * again when the model changes, and cleared once bound.
  */
 import { EventEmitter } from 'node:events';
 import { Backoff, type BackoffPolicy } from '../../protocols/common/backoff';
 import type { Mastery } from '../cluster/ownership';
 import type { Logger } from '../log';
-import { BindingWriter } from '../store/bindings';
+import { PlexusError } from '../../protocols/common/errors';
+import { AttachmentTakenError, BindingWriter } from '../store/bindings';
 import type { EndpointKind } from '../store/model';
-import type { ModelCache } from '../store/model-cache';
+import type { ModelCache, ModelChange } from '../store/model-cache';
+import { AddressError } from '../store/ipam';
+import { InvalidRequestError, ResourceConflictError, ResourceNotFoundError } from '../store/model-errors';
 import { readAttachments, type Attachment } from '../southbound/attachments';
 import type { OvsView } from '../southbound/ovs-view';
 
@@ -39,7 +48,20 @@ export interface AttachmentObserverOptions {
 export interface AttachmentObserverEvents {
   /** An active interface appeared (or moved port) on a host this member masters and is not marked installed yet. */
   seen: [{ readonly hostId: string; readonly endpointId: string; readonly atMs: number }];
+  /** The problems of a host's claims changed (problemOf). */
+  problems: [hostId: string];
 }
+
+/** Why a claim is not bound. */
+export interface ClaimProblem {
+  readonly reason: string;
+  /** Refused because another connected host holds the binding (it may let go at any moment: a migration). */
+  readonly taken: boolean;
+  readonly sinceMs: number;
+}
+
+/** How often claims refused because another host holds them are tried again (the holder may have disconnected). */
+const TAKEN_RETRY_MS = 2000;
 
 interface HostAttachments {
   byEndpoint: ReadonlyMap<string, Attachment>;
@@ -55,6 +77,9 @@ export class AttachmentObserver extends EventEmitter<AttachmentObserverEvents> {
   /** Pending retries of failed binding writes, by `host/endpoint`. */
   private readonly retries = new Map<string, { readonly backoff: Backoff; timer: NodeJS.Timeout | undefined }>();
   private stopped = false;
+  /** Why a claim (`host/endpoint`) of a mastered host is not bound; cleared once it is. */
+  private readonly problems = new Map<string, { readonly hostId: string; readonly endpointId: string } & ClaimProblem>();
+  private takenSweep: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly cache: ModelCache,
@@ -70,6 +95,11 @@ export class AttachmentObserver extends EventEmitter<AttachmentObserverEvents> {
     return this.hosts.get(hostId)?.byEndpoint.get(endpointId);
   }
 
+  /** Every attachment the host's latest view shows, by endpoint id. */
+  attachmentsOf(hostId: string): ReadonlyMap<string, Attachment> {
+    return this.hosts.get(hostId)?.byEndpoint ?? new Map();
+  }
+
   attachmentAt(hostId: string, ofport: number): Attachment | undefined {
     return this.hosts.get(hostId)?.byOfport.get(ofport);
   }
@@ -82,13 +112,14 @@ export class AttachmentObserver extends EventEmitter<AttachmentObserverEvents> {
     if (!this.mastery.isMaster(hostId)) return;
     for (const [id, a] of now) {
       const was = before.get(id);
-      if (was && was.ofport === a.ofport && was.active === a.active && was.ifaceName === a.ifaceName) continue;
+      if (was && was.ofport === a.ofport && was.active === a.active && was.ifaceName === a.ifaceName && !this.claimEdited(hostId, was, a)) continue;
       if (a.active) {
         if (!a.installedMark) this.emit('seen', { hostId, endpointId: id, atMs: Date.now() });
         void this.bind(hostId, a);
       } else if (was?.active) void this.down(hostId, id);
     }
     for (const [id, a] of before) if (!now.has(id) && a.active) void this.down(hostId, id);
+    this.forgetProblems(hostId, now);
   }
 
   /**
@@ -104,6 +135,7 @@ export class AttachmentObserver extends EventEmitter<AttachmentObserverEvents> {
 
   stop(): void {
     this.stopped = true;
+    clearInterval(this.takenSweep);
     for (const r of this.retries.values()) clearTimeout(r.timer);
     this.retries.clear();
   }
@@ -114,13 +146,18 @@ export class AttachmentObserver extends EventEmitter<AttachmentObserverEvents> {
       await this.autoCreate(hostId, a);
       const req = { endpoint: a.endpointId, host: hostId, ofport: a.ofport, ifaceName: a.ifaceName };
       // This member masters the host: its own view is authoritative, so flows need not wait for etcd.
-      const provisional = BindingWriter.bound(this.cache.bindings.get(a.endpointId), req);
-      if (provisional && this.cache.endpoint(a.endpointId)) this.cache.applyLocalBinding(provisional);
+      const cur = this.cache.bindings.get(a.endpointId);
+      const provisional = BindingWriter.bound(cur, req);
+      // Never provisionally over another host's binding: etcd decides who holds it.
+      const heldElsewhere = cur?.host && cur.host !== hostId && cur.status !== 'down';
+      if (provisional && !heldElsewhere && this.cache.endpoint(a.endpointId)) this.cache.applyLocalBinding(provisional);
       await this.bindings.bind(req);
       this.succeeded(hostId, a.endpointId);
+      this.setProblem(hostId, a.endpointId, undefined);
       this.log.debug('endpoint bound', { host: hostId, endpoint: a.endpointId, ofport: a.ofport });
     } catch (err) {
-      this.retryLater(hostId, a.endpointId, 'cannot bind endpoint; will retry', err as Error);
+      if (isClaimRefusal(err)) this.refused(hostId, a.endpointId, err as PlexusError);
+      else this.retryLater(hostId, a.endpointId, 'cannot bind endpoint; will retry', err as Error);
     }
   }
 
@@ -131,6 +168,8 @@ export class AttachmentObserver extends EventEmitter<AttachmentObserverEvents> {
     try {
       await create({ id: a.endpointId, network: a.network, mac: a.mac, ip: a.ip, kind: a.kind });
       this.log.info('endpoint created from interface', { host: hostId, endpoint: a.endpointId, network: a.network });
+    } catch (err) {
+      if (!isCreatedMeanwhile(err, a.endpointId)) throw err;
     } finally {
       this.autoCreating.delete(a.endpointId);
     }
@@ -143,6 +182,69 @@ export class AttachmentObserver extends EventEmitter<AttachmentObserverEvents> {
       this.succeeded(hostId, endpointId);
     } catch (err) {
       this.retryLater(hostId, endpointId, 'cannot mark endpoint down; will retry', err as Error);
+    }
+  }
+
+  /** Why the endpoint's interface on the host is not bound, if this member knows a reason. */
+  problemOf(hostId: string, endpointId: string): ClaimProblem | undefined {
+    return this.problems.get(`${hostId}/${endpointId}`);
+  }
+
+  /** Tries refused claims again when what refused them may have changed (a binding let go, a network or address appeared). */
+  applyModelChange({ networks, endpoints, statuses }: ModelChange): void {
+    for (const p of [...this.problems.values()]) {
+      const touched = statuses.has(p.endpointId) || endpoints.has(p.endpointId) || (!p.taken && (networks.size > 0 || endpoints.size > 0));
+      if (touched) this.retryClaim(p.hostId, p.endpointId);
+    }
+  }
+
+  /** A refused claim whose interface now says something else (plexus-network, plexus-ip, MAC): worth trying again. */
+  private claimEdited(hostId: string, was: Attachment, a: Attachment): boolean {
+    return this.problems.has(`${hostId}/${a.endpointId}`) && (was.network !== a.network || was.ip !== a.ip || was.mac !== a.mac);
+  }
+
+  private retryClaim(hostId: string, endpointId: string): void {
+    const a = this.attachment(hostId, endpointId);
+    if (a?.active && this.mastery.isMaster(hostId)) void this.bind(hostId, a);
+    else this.setProblem(hostId, endpointId, undefined);
+  }
+
+  /** A claim the model refuses (not etcd being away): remembered with the reason, tried again on model changes. */
+  private refused(hostId: string, endpointId: string, err: PlexusError): void {
+    const known = this.problemOf(hostId, endpointId)?.reason;
+    if (known !== err.message) this.log.warn('cannot bind interface', { host: hostId, endpoint: endpointId, reason: err.message });
+    this.setProblem(hostId, endpointId, { reason: err.message, taken: err instanceof AttachmentTakenError });
+    this.retries.delete(`${hostId}/${endpointId}`);
+  }
+
+  private setProblem(hostId: string, endpointId: string, p: Omit<ClaimProblem, 'sinceMs'> | undefined): void {
+    const key = `${hostId}/${endpointId}`;
+    const was = this.problems.get(key);
+    if (!p && !was) return;
+    if (p && was?.reason === p.reason) return;
+    if (p) this.problems.set(key, { hostId, endpointId, ...p, sinceMs: Date.now() });
+    else this.problems.delete(key);
+    this.sweepTakenClaims();
+    this.emit('problems', hostId);
+  }
+
+  private forgetProblems(hostId: string, now: ReadonlyMap<string, Attachment>): void {
+    for (const p of [...this.problems.values()]) {
+      if (p.hostId === hostId && (!now.get(p.endpointId)?.active || !this.mastery.isMaster(hostId))) this.setProblem(hostId, p.endpointId, undefined);
+    }
+  }
+
+  /** While some claim is refused because another host holds it, try those again every TAKEN_RETRY_MS (the holder may have disconnected). */
+  private sweepTakenClaims(): void {
+    const any = [...this.problems.values()].some((p) => p.taken);
+    if (!any || this.stopped) {
+      clearInterval(this.takenSweep);
+      this.takenSweep = undefined;
+    } else if (!this.takenSweep) {
+      this.takenSweep = setInterval(() => {
+        for (const p of [...this.problems.values()]) if (p.taken) this.retryClaim(p.hostId, p.endpointId);
+      }, TAKEN_RETRY_MS);
+      this.takenSweep.unref();
     }
   }
 
@@ -175,4 +277,20 @@ export class AttachmentObserver extends EventEmitter<AttachmentObserverEvents> {
     }, delayMs);
     retry.timer.unref();
   }
+}
+
+/** Errors that say the claim itself cannot be bound as it stands (written back as plexus-error), not that etcd is away. */
+function isClaimRefusal(err: unknown): boolean {
+  return (
+    err instanceof AttachmentTakenError ||
+    err instanceof ResourceNotFoundError ||
+    err instanceof ResourceConflictError ||
+    err instanceof InvalidRequestError ||
+    err instanceof AddressError
+  );
+}
+
+/** The endpoint was created by someone else meanwhile (another member, the API): binding it is all that is left. */
+function isCreatedMeanwhile(err: unknown, endpointId: string): boolean {
+  return err instanceof ResourceConflictError && err.reason === 'duplicate' && err.details['endpoint'] === endpointId && Object.keys(err.details).length === 1;
 }

@@ -100,6 +100,12 @@ export class InstalledMarker {
     }
   }
 
+  /** plexus-installed was removed from the endpoint's interface (interface-marks.ts): write it again if the endpoint is installed there later. */
+  unmarked(hostId: string, endpointId: string): void {
+    const marked = this.hosts.get(hostId)?.marked;
+    for (const m of [...(marked ?? [])]) if (m.startsWith(`${endpointId}@`)) marked!.delete(m);
+  }
+
   stop(): void {
     this.stopped = true;
     for (const t of this.timers) clearTimeout(t);

@@ -9,7 +9,8 @@
  *   host records (host-manager `encapIp`) ─▶ host-programmer: networks shared with that host
  *   host-programmer `legacyTunnelsUnused` ─▶ host-manager removes per-peer ports (migration)
  *     ├─▶ switch-roles         datapath id → the switch session to claim
- *     └─▶ installed-marker     the host's OVSDB link
+ *     ├─▶ installed-marker     the host's OVSDB link
+ *     └─▶ interface-marks      plexus-endpoint / plexus-mac / plexus-error, plexus-installed removed
  *   model cache `changed` (etcd watch, once per turn)
  *     ├─▶ host-programmer      partitions → desired flows → HostFlows → switch
  *     └─▶ installed-marker     flushed → Interface plexus-installed, binding installed
@@ -31,6 +32,7 @@ import { AttachmentObserver, type AutoCreateRequest } from './attachment-observe
 import { queryEndpointFlows } from './endpoint-flows';
 import { HostProgrammer } from './host-programmer';
 import { InstalledMarker } from './installed-marker';
+import { InterfaceMarks } from './interface-marks';
 import { respondToPacketIn } from './packet-in';
 import { featureNameOf } from '../pipeline/cookies';
 import { PACKET_IN_HANDLERS } from './packet-in-handlers';
@@ -55,6 +57,7 @@ export interface Overlay {
   readonly programmer: HostProgrammer;
   readonly roles: SwitchRoles;
   readonly marker: InstalledMarker;
+  readonly interfaceMarks: InterfaceMarks;
   /** The drill-down of one endpoint (endpoint-flows.ts). */
   endpointFlows(endpointId: string): string[] | undefined;
   /** Desired flows over every host this member programs. */
@@ -78,6 +81,14 @@ export function startOverlay(deps: OverlayDeps): Overlay {
     ...(metrics ? { metrics } : {}),
     ...retry,
   });
+  const interfaceMarks = new InterfaceMarks({
+    cache,
+    mastery,
+    attachmentsOf: (h) => observer.attachmentsOf(h),
+    problemOf: (h, e) => observer.problemOf(h, e),
+    unmarked: (h, e) => marker.unmarked(h, e),
+    log: deps.log,
+  });
 
   deps.hostManager.on('view', (v) => {
     programmer.observeTunnels(v.hostId, readTunnelPorts(v.view));
@@ -85,13 +96,17 @@ export function startOverlay(deps: OverlayDeps): Overlay {
     marker.observeLink(v.hostId, v.link);
     roles.observeDatapath(v.hostId, v.dpid);
     observer.observe(v.hostId, v.view);
+    interfaceMarks.observe(v.hostId, v.view, v.link);
   });
+  observer.on('problems', (hostId) => interfaceMarks.write(hostId));
   deps.hostManager.on('encapIp', (hostId) => programmer.observeEncapIp(hostId));
   programmer.on('legacyTunnelsUnused', (hostId) => deps.hostManager.retireLegacyTunnels(hostId));
   observer.on('seen', (s) => marker.noteSeen(s.hostId, s.endpointId, s.atMs));
   cache.on('changed', (c) => {
     programmer.applyModelChange(c);
     marker.applyModelChange(c);
+    observer.applyModelChange(c);
+    interfaceMarks.applyModelChange(c);
   });
   roles.on('master', (hostId, conn) => {
     programmer.attach(hostId, conn);
@@ -127,11 +142,13 @@ export function startOverlay(deps: OverlayDeps): Overlay {
     programmer,
     roles,
     marker,
+    interfaceMarks,
     endpointFlows: (id) => queryEndpointFlows(id, cache, mastery, (h) => programmer.flowsOf(h)),
     desiredFlowCount: () => programmer.desiredFlowCount(),
     stop: () => {
       observer.stop();
       marker.stop();
+      interfaceMarks.stop();
     },
   };
 }

@@ -2,9 +2,13 @@
  * Reads workload attachments off a host's br-int (SPEC §2): every Interface with
  * `external_ids:iface-id` and an OpenFlow port is a NIC to bind to that endpoint.
  * VM or container is told by `vm-uuid`/`vm-id` or `container_id`; `plexus-network`
- * (+ `plexus-ip`) asks Plexus to create the endpoint. Also finds the host's
- * VXLAN port (and per-peer ones an earlier version left). Pure.
+ * (+ `plexus-ip`) asks Plexus to create the endpoint. An ovs-docker port
+ * (`container_id` + `container_iface`, no iface-id) with `plexus-network` gets
+ * an endpoint id derived from the host and the container's interface. Every
+ * other workload interface is unbindable, with the reason (`readUnbindable`).
+ * Also finds the host's VXLAN port (and per-peer ones an earlier version left). Pure.
  */
+import { createHash } from 'node:crypto';
 import type { EndpointKind } from '../store/model';
 import { INSTALLED_KEY, INTEGRATION_BRIDGE, PEER_KEY, TUNNEL_PORT } from './host-plan';
 import { findBridge, type OvsInterface, type OvsView } from './ovs-view';
@@ -22,6 +26,49 @@ export interface Attachment {
   readonly ip: string | null;
   /** Whether Plexus already wrote plexus-installed=true on the interface. */
   readonly installedMark: boolean;
+  /** The id was derived by Plexus (ovs-docker port without iface-id), not given. */
+  readonly derivedId: boolean;
+  /** The interface's external_ids as OVSDB has them (for the write-back). */
+  readonly externalIds: Readonly<Record<string, string>>;
+}
+
+/** A workload interface on br-int Plexus cannot bind, and why (written back as plexus-error). */
+export interface Unbindable {
+  readonly ifaceUuid: string;
+  readonly ifaceName: string;
+  readonly reason: string;
+  readonly externalIds: Readonly<Record<string, string>>;
+}
+
+/** Interface types that are never workloads (tunnels, patch ports to other bridges). */
+const INFRASTRUCTURE_TYPES = new Set(['vxlan', 'geneve', 'gre', 'stt', 'lisp', 'erspan', 'ip6gre', 'ip6erspan', 'patch']);
+
+/**
+ * The endpoint id of an ovs-docker port: stable for the same container
+ * interface on the same host, and unique across hosts (the host id is part of it).
+ */
+export function derivedEndpointId(systemId: string, containerId: string, containerIface: string): string {
+  const digest = createHash('sha256').update(`${systemId}\0${containerId}\0${containerIface}`).digest('hex');
+  return `ovs-${digest.slice(0, 24)}`;
+}
+
+/** Whether an interface on br-int is infrastructure (the bridge's own port, tunnels, patch ports), not a workload. */
+function isInfrastructure(iface: OvsInterface): boolean {
+  return iface.name === INTEGRATION_BRIDGE || INFRASTRUCTURE_TYPES.has(iface.type) || iface.externalIds[PEER_KEY] !== undefined;
+}
+
+/** The endpoint id an interface attaches (given or derived), or why it has none. */
+function endpointIdOf(view: OvsView, ids: Readonly<Record<string, string>>): { id: string; derived: boolean } | { reason: string } {
+  const given = ids['iface-id']?.trim();
+  if (given) return { id: given, derived: false };
+  const container = ids['container_id']?.trim();
+  const containerIface = ids['container_iface']?.trim();
+  const network = ids['plexus-network']?.trim();
+  const systemId = view.root?.externalIds['system-id']?.trim();
+  if (container && containerIface && network && systemId) return { id: derivedEndpointId(systemId, container, containerIface), derived: true };
+  if (network) return { reason: 'external_ids:plexus-network is set but neither iface-id nor container_id + container_iface are: Plexus cannot name the endpoint' };
+  if (container) return { reason: 'no external_ids:iface-id, and no plexus-network to create an endpoint for this container interface' };
+  return { reason: 'no external_ids:iface-id (the endpoint to attach) and no plexus-network (to create one)' };
 }
 
 const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
@@ -49,9 +96,12 @@ export function readAttachments(view: OvsView): Map<string, Attachment> {
   const out = new Map<string, Attachment>();
   for (const iface of interfacesOnBridge(view)) {
     const ids = iface.externalIds;
-    const endpointId = ids['iface-id']?.trim();
-    if (!endpointId || iface.ofport === null || iface.ofport <= 0) continue;
+    if (isInfrastructure(iface) || iface.ofport === null || iface.ofport <= 0) continue;
+    const named = endpointIdOf(view, ids);
+    if (!('id' in named)) continue;
+    const endpointId = named.id;
     const rawMac = (ids['attached-mac'] ?? ids['attached_mac'] ?? '').trim().toLowerCase();
+    if (rawMac && !MAC_RE.test(rawMac)) continue; // unbindable: readUnbindable says why
     const a: Attachment = {
       endpointId,
       ifaceUuid: iface.uuid,
@@ -63,9 +113,36 @@ export function readAttachments(view: OvsView): Map<string, Attachment> {
       network: ids['plexus-network']?.trim() || null,
       ip: ids['plexus-ip']?.trim() || null,
       installedMark: ids[INSTALLED_KEY] === 'true',
+      derivedId: named.derived,
+      externalIds: ids,
     };
     const prev = out.get(endpointId);
     if (!prev || a.ofport < prev.ofport) out.set(endpointId, a);
+  }
+  return out;
+}
+
+/**
+ * Workload interfaces on br-int that cannot be attachments at all: no endpoint
+ * id, a malformed attached-mac, an iface-id given twice on the host, or no
+ * OpenFlow port (OVS could not add it). Interfaces OVS has not numbered yet are
+ * left for the next view.
+ */
+export function readUnbindable(view: OvsView, attachments: ReadonlyMap<string, Attachment>): Unbindable[] {
+  const out: Unbindable[] = [];
+  for (const iface of interfacesOnBridge(view)) {
+    if (isInfrastructure(iface) || iface.ofport === null || iface.ofport === 0) continue;
+    const ids = iface.externalIds;
+    const named = endpointIdOf(view, ids);
+    const rawMac = (ids['attached-mac'] ?? ids['attached_mac'] ?? '').trim();
+    let reason: string | undefined;
+    if (iface.ofport < 0) reason = `Open vSwitch could not add the interface${iface.error ? `: ${iface.error}` : ''}`;
+    else if (!('id' in named)) reason = named.reason;
+    else if (rawMac && !MAC_RE.test(rawMac.toLowerCase())) reason = `external_ids:attached-mac "${rawMac}" is not a MAC address (xx:xx:xx:xx:xx:xx)`;
+    else if (attachments.get(named.id)?.ifaceUuid !== iface.uuid) {
+      reason = `endpoint ${named.id} is already attached on this host by interface ${attachments.get(named.id)?.ifaceName ?? '?'}`;
+    }
+    if (reason) out.push({ ifaceUuid: iface.uuid, ifaceName: iface.name, reason, externalIds: ids });
   }
   return out;
 }

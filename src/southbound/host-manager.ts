@@ -10,6 +10,14 @@
  * A host that disconnects stays in the model with ovsdbConnected=false and keeps
  * its encap IP, hence its flows everywhere (no churn on a blip); only
  * decommission removes it.
+ *
+ * Identity (SPEC §2): a system-id belongs to the Open vSwitch database (its
+ * Open_vSwitch row _uuid, recorded as the record's `ovsdbUuid`) that claimed it
+ * first, while that host is connected. Another database claiming the same
+ * system-id meanwhile is refused — logged, counted, shown in the record's
+ * `conflict` — and nothing is done for it: no configuration, no view, no
+ * record. A host that renames itself takes its record along: the old one is
+ * deleted, so no ghost (nor flows toward it) stays behind.
  */
 import type { Watcher } from 'etcd3';
 import { EventEmitter } from 'node:events';
@@ -51,6 +59,8 @@ export interface HostManagerEvents {
   ready: [hostId: string];
   /** A host's encap IP appeared, changed or went (decommissioned): flows toward it change. */
   encapIp: [hostId: string, encapIp: string | undefined];
+  /** An OVSDB session claimed a system-id another connected Open vSwitch holds, and was refused. */
+  conflict: [{ readonly hostId: string; readonly remote: string; readonly reason: string }];
 }
 
 /** Decommissioning a host whose OVSDB is still connected (HTTP 409, reason in-use). */
@@ -72,6 +82,10 @@ interface HostState {
   retry: NodeJS.Timeout | undefined;
   /** Set by the overlay once no flow outputs to per-peer ports of an earlier version. */
   retireLegacyTunnels: boolean;
+  /** The Open_vSwitch row _uuid of the database behind this session, once identified. */
+  ovsdbUuid: string | undefined;
+  /** A system-id this session claims but another connected database holds, and why it was refused. */
+  refused: { readonly hostId: string; readonly reason: string } | undefined;
   /** Failed passes in a row; reset by one that succeeds. */
   readonly backoff: Backoff;
   /** External networks: the last bridge-mapping problems logged (logged again only when they change). */
@@ -132,11 +146,19 @@ export class HostManager extends EventEmitter<HostManagerEvents> {
   /** Takes over a newly connected host's OVSDB link. */
   attach(link: HostLink): void {
     const backoff = new Backoff({ delaysMs: RETRY_DELAYS_MS, ...this.options.retryBackoff });
-    const state: HostState = { link, hostId: undefined, view: undefined, dpid: null, running: false, dirty: false, closed: false, retry: undefined, retireLegacyTunnels: false, backoff };
+    const state: HostState = {
+      link, hostId: undefined, view: undefined, dpid: null, running: false, dirty: false, closed: false, retry: undefined,
+      retireLegacyTunnels: false, ovsdbUuid: undefined, refused: undefined, backoff,
+    };
     this.states.add(state);
     link.onChange(() => this.schedule(state));
     link.onClose((reason) => void this.detach(state, reason));
     this.schedule(state);
+  }
+
+  /** Whether the host's record (as watched) says its OVSDB is connected (to any member). */
+  isConnected(hostId: string): boolean {
+    return this.records.get(hostId)?.ovsdbConnected === true;
   }
 
   /** Hosts connected to this member right now, by id. */
@@ -196,6 +218,10 @@ export class HostManager extends EventEmitter<HostManagerEvents> {
     if (record) this.records.set(id, record);
     else this.records.delete(id);
     if (!before || !record) this.options.mastery.setKnownHosts([...this.records.keys()].filter((h) => !h.startsWith('unidentified-')));
+    // A refused claimant may take the identity once its holder disconnected or left.
+    if (before?.ovsdbConnected !== record?.ovsdbConnected || before?.ovsdbUuid !== record?.ovsdbUuid) {
+      for (const s of this.states) if (s.refused?.hostId === id) this.schedule(s);
+    }
     const ip = record?.encapIp ?? undefined;
     if (this.encapIps.get(id) === ip) return;
     if (ip === undefined) this.encapIps.delete(id);
@@ -247,8 +273,12 @@ export class HostManager extends EventEmitter<HostManagerEvents> {
     state.view = view;
     const facts = readHostFacts(view);
     const id = facts.systemId ?? `unidentified-${state.link.remote.replace(/[^A-Za-z0-9.]/g, '-')}`;
-    if (state.hostId && state.hostId !== id) await this.forgetIdentity(state.hostId);
+    const refusal = facts.systemId && view.root ? this.identityRefusal(state, id, view.root.uuid) : undefined;
+    if (state.hostId && state.hostId !== id) await this.forgetIdentity(state.hostId, state.ovsdbUuid);
+    if (refusal) return this.refuse(state, id, refusal);
+    if (state.refused) this.accepted(state, id);
     state.hostId = id;
+    state.ovsdbUuid = view.root?.uuid;
     const log = this.log.child({ host: id });
     const bridge = findBridge(view, INTEGRATION_BRIDGE);
     state.dpid = bridge?.datapathId ?? null;
@@ -301,9 +331,13 @@ export class HostManager extends EventEmitter<HostManagerEvents> {
   ): Promise<void> {
     const now = new Date().toISOString();
     const existing = this.records.get(id);
+    const conflict = [...this.states].find((s) => s.refused?.hostId === id && !s.closed)?.refused?.reason ?? null;
+    const session = [...this.states].find((s) => s.hostId === id && !s.closed && s.ovsdbUuid !== undefined);
     await this.write({
       id,
       ...fields,
+      ovsdbUuid: session?.ovsdbUuid ?? existing?.ovsdbUuid ?? null,
+      conflict,
       ovsdbConnected: true,
       master: this.memberId,
       joinedAt: existing?.joinedAt ?? now,
@@ -323,14 +357,76 @@ export class HostManager extends EventEmitter<HostManagerEvents> {
     this.setRecord(record.id, record);
   }
 
-  private async forgetIdentity(oldId: string): Promise<void> {
-    if (oldId.startsWith('unidentified-')) await this.hosts.delete(oldId);
+  /**
+   * A session left an identity (its system-id changed, or it was refused):
+   * an unidentified placeholder is deleted, and so is the record of a host
+   * that renamed itself — the same database held it — unless another session
+   * of that database still holds the old name.
+   */
+  private async forgetIdentity(oldId: string, ovsdbUuid: string | undefined): Promise<void> {
+    if (oldId.startsWith('unidentified-')) {
+      await this.hosts.delete(oldId);
+      return;
+    }
+    const record = this.records.get(oldId);
+    const stillHeld = [...this.states].some((s) => s.hostId === oldId && s.ovsdbUuid === ovsdbUuid && viewFromRows(s.link.rows()).root?.externalIds['system-id']?.trim() === oldId);
+    if (!record || ovsdbUuid === undefined || record.ovsdbUuid !== ovsdbUuid || stillHeld) return;
+    if (await this.hosts.delete(oldId)) {
+      this.setRecord(oldId, undefined);
+      this.log.info('host renamed itself: old record removed', { host: oldId, ovsdbUuid });
+    }
+  }
+
+  /**
+   * Why this session may not take `id`, if it may not: another database holds
+   * it and is connected (its record says so, or another session of this member
+   * took it first).
+   */
+  private identityRefusal(state: HostState, id: string, ovsdbUuid: string): string | undefined {
+    const record = this.records.get(id);
+    const holderUuid =
+      [...this.states].find((s) => s !== state && !s.closed && s.hostId === id && s.ovsdbUuid !== undefined && s.ovsdbUuid !== ovsdbUuid)?.ovsdbUuid ??
+      (record?.ovsdbConnected && record.ovsdbUuid && record.ovsdbUuid !== ovsdbUuid ? record.ovsdbUuid : undefined);
+    if (!holderUuid) return undefined;
+    return `system-id "${id}" is held by another Open vSwitch (database ${holderUuid}) that is connected; this one (database ${ovsdbUuid}, from ${state.link.remote}) is refused until that one disconnects`;
+  }
+
+  /** Refuses a claim: logged, counted, shown on the record by its master; nothing else is done for this session. */
+  private async refuse(state: HostState, id: string, reason: string): Promise<void> {
+    const changed = state.refused?.reason !== reason;
+    state.hostId = undefined;
+    state.ovsdbUuid = undefined;
+    state.dpid = null;
+    state.refused = { hostId: id, reason };
+    if (changed) {
+      this.log.warn('host identity conflict: session refused', { host: id, remote: state.link.remote, reason });
+      this.emit('conflict', { hostId: id, remote: state.link.remote, reason });
+    }
+    await this.writeConflict(id);
+  }
+
+  private accepted(state: HostState, id: string): void {
+    this.log.info('host identity conflict over: session accepted', { host: id, remote: state.link.remote });
+    state.refused = undefined;
+  }
+
+  /** As master of `id`, records the conflict of a refused session of this member on the host record (or clears it). */
+  private async writeConflict(id: string): Promise<void> {
+    const record = this.records.get(id);
+    if (!record || !this.options.mastery.isMaster(id)) return;
+    const conflict = [...this.states].find((s) => s.refused?.hostId === id && !s.closed)?.refused?.reason ?? null;
+    if ((record.conflict ?? null) !== conflict) await this.write({ ...record, conflict, updatedAt: new Date().toISOString() });
   }
 
   private async detach(state: HostState, reason: string): Promise<void> {
     state.closed = true;
     clearTimeout(state.retry);
     this.states.delete(state);
+    if (state.refused) {
+      this.log.info('refused host session closed', { host: state.refused.hostId, remote: state.link.remote, reason });
+      await this.writeConflict(state.refused.hostId).catch((err: Error) => this.log.warn('could not clear host conflict', { host: state.refused?.hostId, error: err.message }));
+      return;
+    }
     const id = state.hostId;
     if (!id) return;
     this.log.info('host disconnected', { host: id, reason });

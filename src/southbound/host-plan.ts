@@ -170,3 +170,50 @@ export function planInstalledMark(iface: { readonly ifaceUuid: string; readonly 
     ]),
   ];
 }
+
+/** Interface external_ids Plexus writes back (SPEC §2): the endpoint it bound, the MAC it chose, why it cannot bind. */
+export const ENDPOINT_KEY = 'plexus-endpoint';
+export const MAC_KEY = 'plexus-mac';
+export const ERROR_KEY = 'plexus-error';
+
+/**
+ * What Plexus wants in an Interface's external_ids: each key set to a value,
+ * or `null` for absent; keys not named are left alone.
+ */
+export type DesiredInterfaceMarks = Readonly<Partial<Record<typeof ENDPOINT_KEY | typeof MAC_KEY | typeof ERROR_KEY | typeof INSTALLED_KEY | typeof INSTALLED_TS_KEY, string | null>>>;
+
+/** Longest plexus-error line written (the reason, not a log). */
+const MAX_ERROR_CHARS = 300;
+
+/** One line of at most MAX_ERROR_CHARS characters, as plexus-error holds it. */
+export function errorLine(reason: string): string {
+  const line = reason.replace(/\s+/g, ' ').trim();
+  return line.length > MAX_ERROR_CHARS ? `${line.slice(0, MAX_ERROR_CHARS - 1)}…` : line;
+}
+
+/**
+ * The write-back of an Interface (plexus-endpoint, plexus-mac, plexus-error,
+ * and removing plexus-installed): one `mutate` that deletes the keys to change
+ * and inserts their new values. [] when the interface already carries exactly
+ * what is wanted, so a restarted master writes nothing.
+ */
+export function planInterfaceMarks(
+  iface: { readonly ifaceUuid: string; readonly externalIds: Readonly<Record<string, string>> },
+  marks: DesiredInterfaceMarks,
+): Operation[] {
+  const remove: string[] = [];
+  const add: Record<string, string> = {};
+  for (const [key, value] of Object.entries(marks).sort(([a], [b]) => (a < b ? -1 : 1))) {
+    if (value === undefined) continue;
+    const want = key === ERROR_KEY && value !== null ? errorLine(value) : value;
+    const have = iface.externalIds[key];
+    if (have === (want ?? undefined)) continue;
+    if (have !== undefined) remove.push(key);
+    if (want !== null) add[key] = want;
+  }
+  if (!remove.length && !Object.keys(add).length) return [];
+  const mutations: Mutation[] = [];
+  if (remove.length) mutations.push(mutation('external_ids', 'delete', set(remove)));
+  if (Object.keys(add).length) mutations.push(mutation('external_ids', 'insert', map(add)));
+  return [mutate('Interface', byUuid(iface.ifaceUuid), mutations)];
+}

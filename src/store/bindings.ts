@@ -5,8 +5,17 @@
  * still its own: a VM that migrated to another host is never marked down by the
  * late removal of its old interface. Writes asked for in one turn share one
  * multi-key transaction (below).
+ *
+ * A binding is not taken from a host that still holds it (SPEC §2): while the
+ * endpoint is bound there (not down) and that host's OVSDB is connected (its
+ * host record, as watched), another host's interface with the same iface-id is
+ * refused (`AttachmentTakenError`). The binding is compared on its revision, so
+ * two members mastering the two claimants decide the same through etcd. The
+ * holder lets go by marking the endpoint down (its interface removed or
+ * `iface-status=inactive`) or by disconnecting.
  */
 import type { Etcd3, IKeyValue } from 'etcd3';
+import { PlexusError } from '../../protocols/common/errors';
 import { ConflictError } from './collection';
 import type { Keys } from './keys';
 import type { Binding, EndpointStatus } from './model';
@@ -26,7 +35,19 @@ export interface BindRequest {
   readonly ifaceName: string;
 }
 
+/** The new binding, undefined for no change; throws to refuse this one update (AttachmentTakenError). */
 type Change = (cur: Binding | undefined) => Binding | undefined;
+
+/** Another connected host holds the endpoint's binding: this host's interface does not take it. */
+export class AttachmentTakenError extends PlexusError {
+  override readonly name = 'AttachmentTakenError';
+  constructor(
+    readonly endpoint: string,
+    readonly holder: string,
+  ) {
+    super(`endpoint ${endpoint} is attached on host ${holder}, which is connected: this interface does not take it until ${holder} lets it go (removes it or marks it iface-status=inactive)`);
+  }
+}
 
 interface Pending {
   readonly endpoint: string;
@@ -55,7 +76,12 @@ export class BindingWriter {
   private flushScheduled = false;
   private readonly known = new Map<string, Known>();
 
-  constructor(client: Etcd3, private readonly keys: Keys) {
+  /** With `hostConnected` (from the watched host records), a binding held by another connected host is never taken. */
+  constructor(
+    client: Etcd3,
+    private readonly keys: Keys,
+    private readonly hostConnected?: (hostId: string) => boolean,
+  ) {
     this.ctx = { client, keys };
   }
 
@@ -67,7 +93,15 @@ export class BindingWriter {
 
   /** Records the endpoint as attached at host/ofport (status bound). No write if already so. */
   bind(req: BindRequest): Promise<Binding | undefined> {
-    return this.update(req.endpoint, (cur) => BindingWriter.bound(cur, req));
+    return this.update(req.endpoint, (cur) => {
+      if (this.hostConnected && BindingWriter.heldElsewhere(cur, req.host, this.hostConnected)) throw new AttachmentTakenError(req.endpoint, cur!.host!);
+      return BindingWriter.bound(cur, req);
+    });
+  }
+
+  /** Whether a claim of `host` must leave `cur` alone: it is held, not down, by another host whose OVSDB is connected. */
+  static heldElsewhere(cur: Binding | undefined, host: string, holderConnected: (holder: string) => boolean): boolean {
+    return cur !== undefined && cur.host !== null && cur.host !== host && cur.status !== 'down' && holderConnected(cur.host);
   }
 
   /** Marks the endpoint down if, and only if, it is still bound on `host`. */
@@ -105,7 +139,7 @@ export class BindingWriter {
       for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
         const guards: Guard[] = [];
         const puts = [];
-        const results: (Binding | undefined)[][] = [];
+        const results: (Binding | Error | undefined)[][] = [];
         const finals: (Binding | undefined)[] = [];
         for (const group of groups) {
           const endpoint = group[0]!.endpoint;
@@ -114,9 +148,15 @@ export class BindingWriter {
           guards.push(known.revision === '0' ? absent(key) : atRevision(key, known.revision));
           let cur = known.value;
           let wrote = false;
-          const out: (Binding | undefined)[] = [];
+          const out: (Binding | Error | undefined)[] = [];
           for (const p of group) {
-            const updated = p.change(cur);
+            let updated: Binding | undefined;
+            try {
+              updated = p.change(cur);
+            } catch (err) {
+              out.push(err as Error); // this update alone is refused
+              continue;
+            }
             out.push(updated);
             if (updated) {
               cur = updated;
@@ -132,7 +172,11 @@ export class BindingWriter {
           groups.forEach((group, i) => {
             const f = finals[i];
             if (f) this.remember(group[0]!.endpoint, { value: f, revision: outcome.revision });
-            group.forEach((p, k) => p.resolve(results[i]![k]));
+            group.forEach((p, k) => {
+              const r = results[i]![k];
+              if (r instanceof Error) p.reject(r);
+              else p.resolve(r);
+            });
           });
           return;
         }

@@ -120,6 +120,10 @@ export interface HostRecord {
   /** When the host first connected and when the record last changed (ISO 8601). */
   readonly joinedAt: string;
   readonly updatedAt: string;
+  /** The _uuid of the host's Open_vSwitch row: which database holds this identity (absent in records of older versions). */
+  readonly ovsdbUuid?: string | null;
+  /** Another Open vSwitch claiming this system-id while this one is connected, refused: why (null when none). */
+  readonly conflict?: string | null;
 }
 
 /** A cluster member (SPEC §5), kept under its lease. */

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { planHostConfig, planInstalledMark, PEER_KEY, TUNNEL_PORT, type DesiredHostConfig } from '../../../src/southbound/host-plan';
+import { errorLine, planHostConfig, planInstalledMark, planInterfaceMarks, PEER_KEY, TUNNEL_PORT, type DesiredHostConfig } from '../../../src/southbound/host-plan';
 import type { OvsBridge, OvsController, OvsInterface, OvsPort, OvsView } from '../../../src/southbound/ovs-view';
 
 const U = (n: number): string => `00000000-0000-0000-0000-${n.toString().padStart(12, '0')}`;
@@ -132,5 +132,41 @@ describe('planHostConfig', () => {
       },
     ]);
     assert.deepEqual(planInstalledMark({ ifaceUuid: U(40), installedMark: true }, 1767225600123), []);
+  });
+
+  it('plans the interface write-back as one mutate: sets what differs, removes what must go, leaves other keys alone', () => {
+    const where = [['_uuid', '==', ['uuid', U(41)]]];
+    const ids = { 'iface-id': 'e1', 'plexus-error': 'old reason', 'plexus-installed': 'true', 'plexus-installed-ts': '1', 'plexus-mac': '02:00:00:00:00:09' };
+    const ops = planInterfaceMarks(
+      { ifaceUuid: U(41), externalIds: ids },
+      { 'plexus-error': null, 'plexus-endpoint': 'e1', 'plexus-mac': '02:00:00:00:00:01', 'plexus-installed': null, 'plexus-installed-ts': null },
+    );
+    assert.deepEqual(ops, [
+      {
+        op: 'mutate', table: 'Interface', where,
+        mutations: [
+          ['external_ids', 'delete', ['set', ['plexus-error', 'plexus-installed', 'plexus-installed-ts', 'plexus-mac']]],
+          ['external_ids', 'insert', ['map', [['plexus-endpoint', 'e1'], ['plexus-mac', '02:00:00:00:00:01']]]],
+        ],
+      },
+    ]);
+  });
+
+  it('plans nothing for an interface already marked as wanted (a restarted master writes nothing)', () => {
+    const ids = { 'iface-id': 'e1', 'plexus-endpoint': 'e1', 'plexus-mac': '02:00:00:00:00:01' };
+    assert.deepEqual(planInterfaceMarks({ ifaceUuid: U(41), externalIds: ids }, { 'plexus-error': null, 'plexus-endpoint': 'e1', 'plexus-mac': '02:00:00:00:00:01', 'plexus-installed-ts': null }), []);
+    assert.deepEqual(planInterfaceMarks({ ifaceUuid: U(41), externalIds: { 'plexus-error': 'network "x" does not exist' } }, { 'plexus-error': 'network "x"\n  does not exist' }), []);
+    assert.deepEqual(planInterfaceMarks({ ifaceUuid: U(41), externalIds: {} }, {}), []);
+  });
+
+  it('writes plexus-error as one bounded line, only inserting when the key is absent', () => {
+    const ops = planInterfaceMarks({ ifaceUuid: U(42), externalIds: {} }, { 'plexus-error': `bad\nthing ${'x'.repeat(400)}` });
+    assert.equal(ops.length, 1);
+    const mutations = (ops[0] as unknown as { mutations: unknown[][] }).mutations;
+    assert.equal(mutations.length, 1);
+    assert.equal(mutations[0]![1], 'insert');
+    const line = ((mutations[0]![2] as [string, [string, string][]])[1][0]!)[1];
+    assert.equal(line, errorLine(`bad thing ${'x'.repeat(400)}`));
+    assert.ok(line.length <= 300 && !line.includes('\n') && line.startsWith('bad thing x'));
   });
 });
