@@ -1,0 +1,136 @@
+/**
+ * QoS with real packets (issue 12 item 5): two netns hosts on the userspace
+ * datapath, workloads as namespaces, plexusd in the root namespace.
+ *
+ *   h1: snd1 (sender)        h2: rcv1 (receiver, iperf3 -s)
+ *
+ * An egress limit of 10 Mbit/s measured with iperf3 (±10 %), a DSCP mark seen
+ * in the outer IP header on the underlay (VXLAN port with tos=inherit), and a
+ * restart of plexusd that changes no flow and no meter.
+ */
+import assert from 'node:assert/strict';
+import { Lab, type Workload } from '../../../src/sandbox/lab';
+import { nsRun, NsProcess } from '../../../src/sandbox/netns';
+import { PlexusdProcess } from '../../../src/sandbox/plexusd-process';
+import { sleep, waitFor } from '../../../src/sandbox/processes';
+import { isInstalled } from '../../support/workloads';
+
+interface Ep {
+  id: string;
+  mac: string;
+  ips: string[];
+}
+
+const LIMIT_KBPS = 10_000;
+const DSCP_EF = 46;
+
+describe('QoS with real packets @slow', function () {
+  this.timeout(240_000);
+  let lab: Lab;
+  let plexusd: PlexusdProcess;
+  const procs = new Set<NsProcess>();
+  const w: Record<string, Workload> = {};
+  const eps: Record<string, Ep> = {};
+  let policyId = '';
+
+  const api = async <T>(method: string, path: string, body?: unknown, expect = [200, 201, 204]): Promise<T> => {
+    const r = await plexusd.api<T>(method, path, body);
+    assert.ok(expect.includes(r.status), `${method} ${path} → ${r.status} ${JSON.stringify(r.body)}`);
+    return r.body;
+  };
+  /** iperf3 TCP for 5 s from snd1 to rcv1: the rate the receiver measured, in Mbit/s. */
+  const measureMbit = async (): Promise<number> => {
+    const r = await nsRun(w['snd1']!.netns, 'iperf3', ['-c', eps['rcv1']!.ips[0]!, '-p', '5201', '-t', '5', '-J'], { timeoutMs: 30_000 });
+    const out = JSON.parse(r.stdout) as { end: { sum_received: { bits_per_second: number } } };
+    return out.end.sum_received.bits_per_second / 1e6;
+  };
+  const dumpSwitches = async () =>
+    Promise.all(
+      lab.hosts.map(async (h) => ({
+        flows: (await h.ovs.dumpFlows()).sort(),
+        meters: (await h.ovs.ofctl('dump-meters', h.ovs.mgmt())).stdout.split('\n').filter((l) => l.trim() && !l.startsWith('OFPST')).sort(),
+      })),
+    );
+
+  before(async () => {
+    lab = await Lab.start({ hosts: 2 });
+    plexusd = await PlexusdProcess.start({ memberId: 'm1', listenHost: '0.0.0.0', advertise: lab.controllerAddress });
+    for (const h of lab.hosts) await lab.joinController(h, plexusd.ports.ovsdb);
+    await waitFor('both hosts ready', async () => {
+      const r = await plexusd.api<{ items: { status: string }[] }>('GET', '/v1/hosts');
+      return r.body.items.filter((h) => h.status === 'ready').length === 2;
+    }, 30_000);
+    await api('POST', '/v1/networks', { name: 'qosnet' });
+    await api('POST', '/v1/subnets', { network: 'qosnet', cidr: '10.78.0.0/24' });
+    const place: [string, number][] = [['snd1', 1], ['rcv1', 2]];
+    for (const [name, host] of place) {
+      eps[name] = await api<Ep>('POST', '/v1/endpoints', { network: 'qosnet', name, kind: 'container' });
+      w[name] = await lab.addWorkload(host, { name, kind: 'container', ifaceId: eps[name]!.id, mac: eps[name]!.mac, ip: `${eps[name]!.ips[0]}/24` });
+    }
+    for (const x of Object.values(w)) await waitFor(`${x.name} installed`, () => isInstalled(x.host.ovs, x.port), 20_000);
+    const server = NsProcess.spawn(w['rcv1']!.netns, 'iperf3', ['-s', '--forceflush', '-B', eps['rcv1']!.ips[0]!, '-p', '5201']);
+    procs.add(server);
+    await server.waitForLine((l) => l.includes('Server listening'), 10_000);
+  });
+
+  after(async () => {
+    for (const p of procs) await p.stop().catch(() => undefined);
+    await lab?.stop();
+    await plexusd?.destroy();
+  });
+
+  it('the switches support meters on the userspace datapath', async () => {
+    for (const h of lab.hosts) {
+      const { stdout } = await h.ovs.ofctl('meter-features', h.ovs.mgmt());
+      const max = Number(/max_meter:(\d+)/.exec(stdout)?.[1] ?? 0);
+      assert.ok(max > 0, `meter-features: ${stdout}`);
+      assert.match(stdout, /drop/);
+    }
+  });
+
+  it('limits what an endpoint sends to 10 Mbit/s (iperf3, ±10 %)', async () => {
+    const unshaped = await measureMbit();
+    process.stdout.write(`      unshaped: ${unshaped.toFixed(1)} Mbit/s\n`);
+    assert.ok(unshaped > 12, `the sender reaches only ${unshaped.toFixed(1)} Mbit/s unshaped: a 10 Mbit/s limit cannot be measured`);
+    const policy = await api<{ id: string }>('POST', '/v1/qos-policies', { name: 'gold', egress: { rateKbps: LIMIT_KBPS, burstKb: 1000 }, dscp: DSCP_EF });
+    policyId = policy.id;
+    await api('PATCH', `/v1/endpoints/${eps['snd1']!.id}`, { qosPolicy: policyId });
+    await waitFor('meter installed on h1', async () => /meter=\d+/.test((await lab.hosts[0]!.ovs.ofctl('dump-meters', lab.hosts[0]!.ovs.mgmt())).stdout), 10_000);
+    await sleep(500);
+    const shaped = await measureMbit();
+    process.stdout.write(`      shaped (limit 10 Mbit/s): ${shaped.toFixed(2)} Mbit/s\n`);
+    assert.ok(Math.abs(shaped - LIMIT_KBPS / 1000) <= LIMIT_KBPS / 1000 / 10, `measured ${shaped.toFixed(2)} Mbit/s, want 10 ±1`);
+  });
+
+  it('marks what the endpoint sends with DSCP 46, seen in the outer header on the underlay', async () => {
+    // h1 is the underlay side of host 1's ul0: everything host 1 sends to the fabric.
+    const dump = NsProcess.spawn(lab.underlayNetns, 'tcpdump', ['-i', 'h1', '-n', '-v', '-l', '-c', '3', 'udp', 'port', '4789']);
+    procs.add(dump);
+    await sleep(1000);
+    const ping = await lab.ping(w['snd1']!, eps['rcv1']!.ips[0]!, { count: 3, timeoutMs: 4000 });
+    assert.ok(ping.ok, 'snd1 → rcv1 ping');
+    await waitFor('3 VXLAN packets captured', () => dump.output.filter((l) => /proto UDP/.test(l)).length >= 3, 10_000);
+    const outer = dump.output.filter((l) => /proto UDP/.test(l));
+    const tos = outer.map((l) => /tos (0x[0-9a-f]+)/.exec(l)?.[1]);
+    process.stdout.write(`      outer headers: ${tos.join(', ')}\n`);
+    for (const t of tos) assert.equal(Number(t) >> 2, DSCP_EF, `outer tos ${t}: ${outer.join(' | ')}`);
+    await dump.stop().catch(() => undefined);
+  });
+
+  it('changes no flow and no meter when plexusd restarts with QoS in place', async () => {
+    const before = await dumpSwitches();
+    assert.ok(before[0]!.meters.length > 0 && before[0]!.flows.some((l) => l.includes('meter:')), 'meters and metered flows are installed');
+    const seen = (plexusd.logs.match(/flows reconciled/g) ?? []).length;
+    await plexusd.stop();
+    await plexusd.launch();
+    await waitFor('both hosts ready again', async () => {
+      const r = await plexusd.api<{ items: { status: string; master: string | null }[] }>('GET', '/v1/hosts');
+      return r.body.items.filter((h) => h.status === 'ready' && h.master).length === 2;
+    }, 30_000);
+    await waitFor('2 switches reconciled', () => (plexusd.logs.match(/flows reconciled/g) ?? []).length >= seen + 2, 30_000);
+    await sleep(1500);
+    assert.deepEqual(await dumpSwitches(), before);
+    const reconciled = plexusd.logs.split('\n').filter((l) => l.includes('flows reconciled'));
+    for (const l of reconciled.slice(-2)) assert.match(l, /"adds":0.*"modifies":0.*"deletes":0.*"meterMods":0/, l);
+  });
+});
