@@ -23,7 +23,7 @@ interface Ep {
 
 const LIMIT_KBPS = 10_000;
 const DSCP_EF = 46;
-const BURST_KB = Number(process.env['QOS_BURST_KB'] ?? 4000);
+const BURST_KB = Number(process.env['QOS_BURST_KB'] ?? 8000);
 
 describe('QoS with real packets @slow', function () {
   this.timeout(240_000);
