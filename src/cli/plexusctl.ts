@@ -10,6 +10,7 @@ import type { HostRecord } from '../store/model';
 import { ApiClient, ClientError, EXIT } from './client';
 import { addInstallCommands } from './install-command';
 import { addModelCommands } from './model-commands';
+import { addPolicyCommands } from './policy-commands';
 import { addRouterCommands } from './router-commands';
 import { render, type Column, type OutputFormat } from './output';
 import { addTraceCommands } from './trace-commands';
@@ -91,6 +92,7 @@ export function buildCli(out: (text: string) => void): Command {
   addTraceCommands(program, { client, format, out });
   addInstallCommands(program, out);
   addRouterCommands(program, { client, format, out });
+  addPolicyCommands(program, { client, format, out });
 
   const host = program.command('host').description('hosts learned over OVSDB (read-only, plus decommission)');
   host
