@@ -98,7 +98,17 @@ function parseRate(text: string): { rateKbps: number; burstKb?: number } {
 }
 
 export function addPolicyCommands(program: Command, ctx: CliContext): void {
-  const show = (columns: Column<Row>[]) => (body: unknown) => ctx.out(render(body as Row | Row[], ctx.format(), columns));
+  // In tables (and one object's key: value view), rules read as one line each and limits as "RATE kbit/s burst B kbit".
+  const readable = (r: Row): Row => ({
+    ...r,
+    ...(Array.isArray(r['rules']) ? { rules: (r['rules'] as RuleRow[]).map(describeRule) } : {}),
+    ...(r['egress'] ? { egress: rate(r['egress']) } : {}),
+    ...(r['ingress'] ? { ingress: rate(r['ingress']) } : {}),
+  });
+  const show = (columns: Column<Row>[]) => (body: unknown) => {
+    const rows = ctx.format() === 'table' ? (Array.isArray(body) ? (body as Row[]).map(readable) : readable(body as Row)) : (body as Row | Row[]);
+    ctx.out(render(rows, ctx.format(), columns.map((c) => ({ header: c.header, get: (r: Row) => (c.header === 'RULES' || c.header === 'EGRESS' || c.header === 'INGRESS' ? r[c.header.toLowerCase()] ?? '-' : c.get(r)) }))));
+  };
 
   const sg = program.command('sg').description('security groups (stateful rules, SPEC §3)');
   sg.command('create')

@@ -9,11 +9,26 @@
  * restart of plexusd that changes no flow and no meter.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
 import { Lab, type Workload } from '../../../src/sandbox/lab';
 import { nsRun, NsProcess } from '../../../src/sandbox/netns';
 import { PlexusdProcess } from '../../../src/sandbox/plexusd-process';
 import { sleep, waitFor } from '../../../src/sandbox/processes';
 import { isInstalled } from '../../support/workloads';
+
+const ROOT = join(__dirname, '..', '..', '..');
+
+function plexusctl(url: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ['--require', require.resolve('tsx/cjs'), join(ROOT, 'src', 'cli', 'plexusctl.ts'), '--url', url, ...args],
+      { cwd: ROOT, env: { ...process.env, PLEXUS_URL: '', PLEXUS_TOKEN: '' }, timeout: 30_000 },
+      (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
 
 interface Ep {
   id: string;
@@ -135,5 +150,49 @@ describe('QoS with real packets @slow', function () {
       const stats = JSON.parse(l.slice(l.indexOf('{'))) as Record<string, unknown>;
       assert.deepEqual([stats['adds'], stats['modifies'], stats['deletes'], stats['meterMods']], [0, 0, 0, 0], l);
     }
+  });
+
+  it('plexusctl sg and qos manage groups, rules and policies; endpoint show drills down to rules, QoS and their flows', async () => {
+    const ctl = async (...args: string[]): Promise<string> => {
+      const r = await plexusctl(plexusd.url, ...args);
+      assert.equal(r.code, 0, `plexusctl ${args.join(' ')}: ${r.stderr}`);
+      return r.stdout;
+    };
+    await ctl('sg', 'create', 'clients');
+    await ctl('sg', 'create', 'server');
+    const added = JSON.parse(await ctl('-o', 'json', 'sg', 'rule', 'add', 'server', '--direction', 'ingress', '--protocol', 'tcp', '--ports', '5201', '--remote-group', 'clients')) as { id: string };
+    assert.match(await ctl('sg', 'show', 'server'), /ingress IPv4 tcp 5201-5201 from group/);
+    await ctl('endpoint', 'update', 'rcv1', '--security-group', 'server');
+    await ctl('endpoint', 'update', 'snd1', '--security-group', 'clients');
+    assert.match(await ctl('qos', 'list'), /gold.*10000 kbit\/s burst 8000 kbit.*46/);
+    await sleep(1000);
+    // The receiver's drill-down: the rule, its remote group resolved to snd1's address, and the rule's flows.
+    const rcv = JSON.parse(await ctl('-o', 'json', 'endpoint', 'show', 'rcv1')) as { policy: { rules: { id: string; remoteAddresses?: string[]; flows?: string[] }[]; qos: unknown } };
+    const rule = rcv.policy.rules.find((r) => r.id === added.id);
+    assert.ok(rule, JSON.stringify(rcv.policy));
+    assert.deepEqual(rule.remoteAddresses, [...eps['snd1']!.ips].sort());
+    assert.ok((rule.flows ?? []).some((f) => f.includes('tp_dst=5201') || f.includes('5201')), JSON.stringify(rule.flows));
+    assert.equal(rcv.policy.qos, null);
+    // The sender's: the QoS policy in force, its installed meter, the flows it produced.
+    const snd = JSON.parse(await ctl('-o', 'json', 'endpoint', 'show', 'snd1')) as {
+      policy: { qos: { policy: { id: string }; source: string; meters: { direction: string; installed?: boolean }[]; flows?: string[] } };
+    };
+    assert.equal(snd.policy.qos.policy.id, policyId);
+    assert.equal(snd.policy.qos.source, 'endpoint');
+    assert.deepEqual(snd.policy.qos.meters.map((m) => [m.direction, m.installed]), [['egress', true]]);
+    assert.ok((snd.policy.qos.flows ?? []).some((f) => f.includes('meter:')), JSON.stringify(snd.policy.qos.flows));
+    assert.ok((snd.policy.qos.flows ?? []).some((f) => f.includes('ip_dscp')), JSON.stringify(snd.policy.qos.flows));
+    // Still allowed by the rule: the client reaches iperf3's port.
+    assert.ok((await measureMbit()) > 5);
+    await ctl('sg', 'rule', 'delete', 'server', added.id);
+    assert.doesNotMatch(await ctl('sg', 'show', 'server'), /5201/);
+    await ctl('endpoint', 'update', 'snd1', '--no-qos-policy');
+    await ctl('endpoint', 'update', 'snd1', '--no-security-groups');
+    await ctl('endpoint', 'update', 'rcv1', '--no-security-groups');
+    await ctl('sg', 'delete', 'server');
+    assert.doesNotMatch(await ctl('sg', 'list'), /server/);
+    await waitFor('meter removed from h1', async () => !/meter=\d+/.test((await lab.hosts[0]!.ovs.ofctl('dump-meters', lab.hosts[0]!.ovs.mgmt())).stdout), 10_000);
+    await ctl('qos', 'delete', 'gold');
+    assert.doesNotMatch(await ctl('qos', 'list'), /gold/);
   });
 });
