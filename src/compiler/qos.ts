@@ -13,19 +13,13 @@
  * restarted daemon computes the same ones and a read-back diff sends nothing.
  */
 import { createHash } from 'node:crypto';
+import type { MeterSpec } from '../pipeline/meter';
 import type { Endpoint, QosPolicy } from '../store/model';
 import type { Snapshot } from './snapshot';
 
-export type QosDirection = 'egress' | 'ingress';
+export type { MeterSpec };
 
-/** One meter a host must have: a drop band at rateKbps with burstKb. */
-export interface MeterSpec {
-  readonly meterId: number;
-  readonly rateKbps: number;
-  readonly burstKb: number;
-  /** What derived the id (policy/endpoint/direction): two owners on one id is a collision. */
-  readonly owner: string;
-}
+export type QosDirection = 'egress' | 'ingress';
 
 /** What the port flows of one endpoint carry for its QoS policy. */
 export interface PortQos {

@@ -22,7 +22,7 @@ import { PlexusError } from '../../protocols/common/errors';
 import type { OpenFlowConnection } from '../../protocols/openflow/connection';
 import { OFPG, OFPM, OFPMC, OFPP, OFPTT } from '../../protocols/openflow/constants';
 import type { Decoded, MeterConfig, MultipartReply } from '../../protocols/openflow/messages';
-import type { MeterSpec } from '../compiler/qos';
+import type { MeterSpec } from '../pipeline/meter';
 import type { Logger } from '../log';
 import type { Flow } from '../pipeline/flow';
 import { DesiredFlows } from './desired-flows';

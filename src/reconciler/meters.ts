@@ -8,7 +8,7 @@
  */
 import { OFPMC, OFPMF } from '../../protocols/openflow/constants';
 import type { MeterConfig, MeterMod } from '../../protocols/openflow/messages';
-import type { MeterSpec } from '../compiler/qos';
+import type { MeterSpec } from '../pipeline/meter';
 
 /** Flags every Plexus meter has: rates in kb/s, burst given. */
 export const METER_FLAGS = OFPMF.KBPS | OFPMF.BURST;
