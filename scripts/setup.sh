@@ -27,6 +27,7 @@ want udhcpc udhcpc
 want busybox busybox-static
 want ping iputils-ping
 want tcpdump tcpdump
+want iperf3 iperf3
 want sh dash
 want apt-get apt
 # Tests make their own certificates (TLS for the API, ssl: for OVSDB and OpenFlow).

@@ -292,6 +292,7 @@ export function addModelCommands(program: Command, ctx: CliContext): void {
     .option('--ip <IP>', 'address (repeatable; default: one allocated per subnet)', repeat)
     .option('--kind <KIND>', 'vm, container or other')
     .option('--security-group <ID>', 'security group (repeatable)', repeat)
+    .option('--qos-policy <POLICY>', "QoS policy id or name (default: the network's)")
     .option('--label <KEY=VALUE>', 'label (repeatable)', repeat)
     .option('--wait', 'return only once the endpoint is installed on its host (its interface must appear there)')
     .option('--timeout <SECONDS>', 'with --wait: give up after this long (exit 1)', integer, 60)
@@ -301,7 +302,7 @@ export function addModelCommands(program: Command, ctx: CliContext): void {
       '\nExamples:\n  plexusctl endpoint create --network web --name c1 --kind container\n  plexusctl endpoint create --network web --id port-1 --mac 02:aa:00:00:00:01 --ip 192.168.200.77 --kind vm\n  then: ovs-vsctl add-port br-int tap0 -- set Interface tap0 external_ids:iface-id=port-1',
     )
     .action(
-      async (o: { network: string; id?: string; name?: string; mac?: string; ip?: string[]; kind?: string; securityGroup?: string[]; label?: string[]; wait?: boolean; timeout: number }) => {
+      async (o: { network: string; id?: string; name?: string; mac?: string; ip?: string[]; kind?: string; securityGroup?: string[]; qosPolicy?: string; label?: string[]; wait?: boolean; timeout: number }) => {
         const body: Row = { network: o.network };
         given(body, 'id', o.id);
         given(body, 'name', o.name);
@@ -309,6 +310,7 @@ export function addModelCommands(program: Command, ctx: CliContext): void {
         given(body, 'ips', o.ip);
         given(body, 'kind', o.kind);
         given(body, 'securityGroups', o.securityGroup);
+        given(body, 'qosPolicy', o.qosPolicy);
         given(body, 'labels', o.label ? parseLabels(o.label) : undefined);
         const client = ctx.client();
         const created = await client.call<Row & { id: string }>('POST', 'v1/endpoints', body);
@@ -337,15 +339,18 @@ export function addModelCommands(program: Command, ctx: CliContext): void {
     .option('--name <NAME>', 'new display name')
     .option('--security-group <ID>', 'security groups (repeatable; replaces the list)', repeat)
     .option('--no-security-groups', 'remove every security group')
+    .option('--qos-policy <POLICY>', 'QoS policy id or name')
+    .option('--no-qos-policy', "remove the endpoint's own QoS policy (the network's applies)")
     .option('--label <KEY=VALUE>', 'labels (repeatable; replaces the set)', repeat)
     .option(...ifMatchOption)
     .description('change name, labels or security groups of an endpoint')
-    .action(async (id: string, o: { name?: string; securityGroup?: string[]; securityGroups?: boolean; label?: string[]; ifMatch?: string }) => {
+    .action(async (id: string, o: { name?: string; securityGroup?: string[]; securityGroups?: boolean; qosPolicy?: string | false; label?: string[]; ifMatch?: string }) => {
       const body: Row = {};
       given(body, 'name', o.name);
       given(body, 'securityGroups', o.securityGroups === false ? [] : o.securityGroup);
+      given(body, 'qosPolicy', o.qosPolicy === false ? null : o.qosPolicy);
       given(body, 'labels', o.label ? parseLabels(o.label) : undefined);
-      if (!Object.keys(body).length) throw usage('nothing to update: give --name, --security-group or --label');
+      if (!Object.keys(body).length) throw usage('nothing to update: give --name, --security-group, --qos-policy or --label');
       show(await ctx.client().call('PATCH', `v1/endpoints/${enc(id)}`, body, ifMatch(o.ifMatch)), endpointColumns);
     });
   endpoint

@@ -11,6 +11,7 @@ import { ApiClient, ClientError, EXIT } from './client';
 import { addInstallCommands } from './install-command';
 import { addModelCommands } from './model-commands';
 import { addFipCommands } from './fip-commands';
+import { addPolicyCommands } from './policy-commands';
 import { addRouterCommands } from './router-commands';
 import { render, type Column, type OutputFormat } from './output';
 import { addTraceCommands } from './trace-commands';
@@ -93,6 +94,7 @@ export function buildCli(out: (text: string) => void): Command {
   addInstallCommands(program, out);
   addRouterCommands(program, { client, format, out });
   addFipCommands(program, { client, format, out });
+  addPolicyCommands(program, { client, format, out });
 
   const host = program.command('host').description('hosts learned over OVSDB (read-only, plus decommission)');
   host

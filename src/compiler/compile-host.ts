@@ -24,6 +24,7 @@ import { compileRouterExternal, externalPartition } from './nat';
 import { compilePipeline } from './pipeline';
 import { compileEndpointPolicy, compileMemberFlows } from './policy';
 import { compileLocalPort } from './port';
+import { metersOf, portQosOf, type MeterSpec } from './qos';
 import { networksOnHost, placedEndpoints, type HostContext, type Placed, type Snapshot } from './snapshot';
 
 export const PIPELINE_PARTITION = 'pipeline';
@@ -71,7 +72,7 @@ export function compileEndpoint(snapshot: Snapshot, host: HostContext, p: Placed
   const routed = routersOf(snapshot, network.id).length > 0;
   if (r === 'routed') return [...compileL2Endpoint(network, host, p), ...compileL3Neighbor(network, p)];
   return [
-    ...(p.host === host.id ? compileLocalPort(network, p) : []),
+    ...(p.host === host.id ? compileLocalPort(network, p, portQosOf(snapshot, p.endpoint)) : []),
     ...compileArpResponder(network, p),
     ...compileNdResponder(network, p),
     ...compileL2Endpoint(network, host, p),
@@ -126,4 +127,9 @@ export function compileHost(snapshot: Snapshot, host: HostContext): Map<string, 
     if (router) out.set(externalPartition(id), compileRouterExternal(snapshot, host, router));
   }
   return out;
+}
+
+/** The meters one endpoint's partition references on a host (its QoS, where it is attached). */
+export function compileEndpointMeters(snapshot: Snapshot, host: HostContext, p: Placed | undefined): MeterSpec[] {
+  return p && p.host === host.id ? metersOf(portQosOf(snapshot, p.endpoint)) : [];
 }

@@ -4,26 +4,31 @@
  * (port security, SPEC §4 table 10), and deliver to the port at the end.
  */
 import type { Action } from '../../protocols/openflow/actions';
+import type { Instruction } from '../../protocols/openflow/instructions';
 import { cookie, FEATURE } from '../pipeline/cookies';
 import { DHCP_PORT, ETH_TYPE, ICMPV6_TYPE, IP_PROTO, m, REG, setField } from '../pipeline/fields';
 import { applyThenGoto, buildFlow, type Flow } from '../pipeline/flow';
 import { ARP_ND, CLASSIFY, OUTPUT, PORT_SECURITY } from '../pipeline/tables';
 import type { Network } from '../store/model';
 import { ipv4Of, ipv6Of, linkLocalOf } from './addresses';
+import type { PortQos } from './qos';
 import type { Placed } from './snapshot';
 
-export function compileLocalPort(network: Network, p: Placed): Flow[] {
+export function compileLocalPort(network: Network, p: Placed, qos?: PortQos): Flow[] {
   const c = cookie(FEATURE.PORT, p.endpoint.id);
   const { mac } = p.endpoint;
   const port = m('in_port', p.ofport);
   const setNetwork: Action = setField(REG.NETWORK, network.vni);
   const next = applyThenGoto([], ARP_ND);
+  // QoS (qos.ts): meters first (the order Open vSwitch reports instructions), DSCP on IP only.
+  const meter = (spec: { meterId: number } | undefined): Instruction[] => (spec ? [{ type: 'meter', meterId: spec.meterId }] : []);
+  const nextIp = qos?.dscp !== undefined ? applyThenGoto([setField('ip_dscp', qos.dscp)], ARP_ND) : next;
   const flows: Flow[] = [
-    buildFlow(CLASSIFY, 'port', [port], applyThenGoto([setNetwork], PORT_SECURITY), c),
-    buildFlow(OUTPUT, 'port', [m(REG.OUT_PORT, p.ofport)], applyThenGoto([{ type: 'output', port: p.ofport }]), c),
+    buildFlow(CLASSIFY, 'port', [port], [...meter(qos?.egressMeter), ...applyThenGoto([setNetwork], PORT_SECURITY)], c),
+    buildFlow(OUTPUT, 'port', [m(REG.OUT_PORT, p.ofport)], [...meter(qos?.ingressMeter), ...applyThenGoto([{ type: 'output', port: p.ofport }])], c),
   ];
   for (const ip of ipv4Of(p.endpoint.ips)) {
-    flows.push(buildFlow(PORT_SECURITY, 'endpoint-source', [port, m('eth_src', mac), m('eth_type', ETH_TYPE.IPV4), m('ip_src', ip)], next, c));
+    flows.push(buildFlow(PORT_SECURITY, 'endpoint-source', [port, m('eth_src', mac), m('eth_type', ETH_TYPE.IPV4), m('ip_src', ip)], nextIp, c));
     flows.push(
       buildFlow(PORT_SECURITY, 'endpoint-source', [port, m('eth_src', mac), m('eth_type', ETH_TYPE.ARP), m('arp_spa', ip), m('arp_sha', mac)], next, c),
     );
@@ -41,7 +46,7 @@ export function compileLocalPort(network: Network, p: Placed): Flow[] {
   const v6 = ipv6Of(p.endpoint.ips);
   if (v6.length) {
     for (const ip of [...v6, linkLocalOf(mac)]) {
-      flows.push(buildFlow(PORT_SECURITY, 'endpoint-source', [port, m('eth_src', mac), m('eth_type', ETH_TYPE.IPV6), m('ipv6_src', ip)], next, c));
+      flows.push(buildFlow(PORT_SECURITY, 'endpoint-source', [port, m('eth_src', mac), m('eth_type', ETH_TYPE.IPV6), m('ipv6_src', ip)], nextIp, c));
     }
     // Duplicate address detection sends neighbor solicitations from ::.
     flows.push(

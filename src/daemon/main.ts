@@ -114,6 +114,7 @@ export async function startDaemon(config: Config, log: Logger, signal?: AbortSig
       },
       model,
       flowsOf: (endpointId) => overlay?.endpointFlows(endpointId),
+      policyOf: (endpointId) => overlay?.endpointPolicy(endpointId),
       events,
       trace: { model: cache, contextOf: (hostId) => overlay?.programmer.contextOf(hostId) },
       readiness: async () => {

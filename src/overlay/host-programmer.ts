@@ -21,6 +21,7 @@ import type { BackoffPolicy } from '../../protocols/common/backoff';
 import type { OpenFlowConnection } from '../../protocols/openflow/connection';
 import {
   compileEndpoint,
+  compileEndpointMeters,
   compileNetworkBase,
   compileNetworkPartitions,
   compileRouterPartition,
@@ -248,11 +249,12 @@ export class HostProgrammer extends EventEmitter<HostProgrammerEvents> {
     const wasPresent = h.reach.get(network) === 'present';
     if (reach === 'absent') h.reach.delete(network);
     else h.reach.set(network, reach);
-    const partitions = compileNetworkPartitions(this.model, this.context(hostId, h), network, reach);
+    const ctx = this.context(hostId, h);
+    const partitions = compileNetworkPartitions(this.model, ctx, network, reach);
     const before = h.endpointsOf.get(network) ?? new Set<string>();
     const after = new Set<string>();
     for (const [name, flows] of partitions) {
-      h.flows.setPartition(name, flows);
+      h.flows.setPartition(name, flows, this.metersOfPartition(ctx, name));
       if (name !== networkPartition(network) && flows.length) after.add(name);
     }
     for (const name of before) if (!after.has(name)) h.flows.setPartition(name, []);
@@ -261,6 +263,13 @@ export class HostProgrammer extends EventEmitter<HostProgrammerEvents> {
       for (const r of routersOf(this.model, network)) this.recompileRouter(hostId, h, r.id, placedOf);
       for (const peer of routedPeers(this.model, network)) this.recompileNetwork(hostId, h, peer, placedOf);
     }
+  }
+
+  /** The meters of a partition: an endpoint's QoS where it is attached (compiler/qos.ts), none for the others. */
+  private metersOfPartition(ctx: HostContext, name: string) {
+    if (!name.startsWith(endpointPartition(''))) return [];
+    const endpoint = this.model.endpoint(name.slice(endpointPartition('').length));
+    return endpoint ? compileEndpointMeters(this.model, ctx, placementOf(this.model, endpoint)) : [];
   }
 
   /** The one place a network's presence on a programmed host is recorded. */
@@ -292,8 +301,9 @@ export class HostProgrammer extends EventEmitter<HostProgrammerEvents> {
     h.endpointsOf.set(network, names);
     for (const id of endpoints) {
       const name = endpointPartition(id);
-      const flows = compileEndpoint(this.model, ctx, placementOf(this.model, this.model.endpoint(id)), reach);
-      h.flows.setPartition(name, flows);
+      const placed = placementOf(this.model, this.model.endpoint(id));
+      const flows = compileEndpoint(this.model, ctx, placed, reach);
+      h.flows.setPartition(name, flows, reach === 'present' ? compileEndpointMeters(this.model, ctx, placed) : []);
       if (flows.length) names.add(name);
       else names.delete(name);
     }

@@ -18,6 +18,7 @@
  *     `master` ─▶ host-programmer attaches the switch; observer re-binds; marker marks
  *   packet_in ─▶ packet-in (handlers return packet-outs; one place sends)
  */
+import { queryEndpointPolicy, type EndpointPolicy } from './endpoint-policy';
 import type { Mastery } from '../cluster/ownership';
 import type { Logger } from '../log';
 import type { Metrics } from '../metrics';
@@ -60,6 +61,8 @@ export interface Overlay {
   readonly interfaceMarks: InterfaceMarks;
   /** The drill-down of one endpoint (endpoint-flows.ts). */
   endpointFlows(endpointId: string): string[] | undefined;
+  /** Effective rules, QoS and the flows of each (endpoint-policy.ts). */
+  endpointPolicy(endpointId: string): EndpointPolicy | undefined;
   /** Desired flows over every host this member programs. */
   desiredFlowCount(): number;
   stop(): void;
@@ -144,6 +147,7 @@ export function startOverlay(deps: OverlayDeps): Overlay {
     marker,
     interfaceMarks,
     endpointFlows: (id) => queryEndpointFlows(id, cache, mastery, (h) => programmer.flowsOf(h)),
+    endpointPolicy: (id) => queryEndpointPolicy(id, cache, mastery, (h) => programmer.flowsOf(h)),
     desiredFlowCount: () => programmer.desiredFlowCount(),
     stop: () => {
       observer.stop();

@@ -43,6 +43,8 @@ function formatInstruction(i: Instruction): string {
       return i.actions.map(formatAction).join(',');
     case 'goto_table':
       return `goto_table:${i.tableId}`;
+    case 'meter':
+      return `meter:${i.meterId}`;
     default:
       return i.type;
   }

@@ -20,14 +20,16 @@ import { EventEmitter } from 'node:events';
 import { Backoff, sleepMs, type BackoffPolicy } from '../../protocols/common/backoff';
 import { PlexusError } from '../../protocols/common/errors';
 import type { OpenFlowConnection } from '../../protocols/openflow/connection';
-import { OFPG, OFPP, OFPTT } from '../../protocols/openflow/constants';
-import type { Decoded, MultipartReply } from '../../protocols/openflow/messages';
+import { OFPG, OFPM, OFPMC, OFPP, OFPTT } from '../../protocols/openflow/constants';
+import type { Decoded, MeterConfig, MultipartReply } from '../../protocols/openflow/messages';
+import type { MeterSpec } from '../pipeline/meter';
 import type { Logger } from '../log';
 import type { Flow } from '../pipeline/flow';
 import { DesiredFlows } from './desired-flows';
 import { diffFlows, isEmptyDiff, type FlowDiff, type KeyedFlow } from './diff';
 import { fingerprint, flowKey } from './flow-key';
 import { toFlowMods } from './flow-mods';
+import { asInstalled, DesiredMeters, diffMeters, meterDelete, meterMod } from './meters';
 
 /** Largest incremental change sent without a bundle. */
 const SMALL_CHANGE = 64;
@@ -51,6 +53,8 @@ export interface ApplyStats {
   readonly adds: number;
   readonly modifies: number;
   readonly deletes: number;
+  /** Meter adds, modifies and deletes sent. */
+  readonly meterMods: number;
   readonly ms: number;
   readonly full: boolean;
 }
@@ -74,6 +78,11 @@ interface Waiter {
 export class HostFlows extends EventEmitter<HostFlowsEvents> {
   private state: HostFlowsState = 'detached';
   private readonly desired = new DesiredFlows();
+  private readonly desiredMeters = new DesiredMeters();
+  /** Meters on the switch (as last read or written); valid like `installed`. */
+  private installedMeters = new Map<number, MeterConfig>();
+  /** Meters the switch refused, with its reason (surfaced by the drill-down). */
+  private meterErrors = new Map<number, string>();
   /** What the switch has, as last read or written. Valid only while attached and synced. */
   private installed = new Map<string, KeyedFlow>();
   private conn: OpenFlowConnection | undefined;
@@ -119,9 +128,25 @@ export class HostFlows extends EventEmitter<HostFlowsEvents> {
     return [...this.installed.values()].filter((f) => select(f.cookie)).sort((a, b) => a.tableId - b.tableId || b.priority - a.priority);
   }
 
-  /** Replaces the flows of one partition; a key no partition wants any more is deleted from the switch. */
-  setPartition(name: string, flows: readonly Flow[]): void {
+  /** Meters on the switch (as last read or written). */
+  installedMeterIds(): number[] {
+    return [...this.installedMeters.keys()].sort((a, b) => a - b);
+  }
+
+  /** Why the switch refused a meter, if it did. */
+  meterError(meterId: number): string | undefined {
+    return this.meterErrors.get(meterId);
+  }
+
+  /**
+   * Replaces the flows (and meters) of one partition; a key no partition wants
+   * any more is deleted from the switch, and so is a meter.
+   */
+  setPartition(name: string, flows: readonly Flow[], meters: readonly MeterSpec[] = []): void {
     for (const key of this.desired.setPartition(name, flows)) this.dirtyKeys.add(key);
+    if (this.desiredMeters.setPartition(name, meters)) {
+      for (const c of this.desiredMeters.collisions) this.log.error('meter id collision', { host: this.hostId, collision: c });
+    }
     this.generation++;
     this.kick();
   }
@@ -139,6 +164,7 @@ export class HostFlows extends EventEmitter<HostFlowsEvents> {
     if (this.conn !== conn) return;
     this.conn = undefined;
     this.installed = new Map();
+    this.installedMeters = new Map();
     this.setState('detached');
   }
 
@@ -205,6 +231,7 @@ export class HostFlows extends EventEmitter<HostFlowsEvents> {
     const t0 = Date.now();
     let diff: FlowDiff;
     if (full) {
+      this.installedMeters = await this.readMeters(conn);
       this.installed = await this.readInstalled(conn);
       this.dirtyKeys.clear();
       diff = diffFlows(this.desired.flows, this.installed);
@@ -212,6 +239,24 @@ export class HostFlows extends EventEmitter<HostFlowsEvents> {
       const keys = this.dirtyKeys;
       this.dirtyKeys = new Set();
       diff = diffFlows(this.desired.flows, this.installed, keys);
+    }
+    // Meters are not bundled (Open vSwitch bundles carry flow and port mods only):
+    // adds/modifies go before the flows that use them, deletes after the flows.
+    const meters = diffMeters(this.desiredMeters.meters, this.installedMeters);
+    const meterUps = [...meters.adds.map((m) => meterMod(m, OFPMC.ADD)), ...meters.modifies.map((m) => meterMod(m, OFPMC.MODIFY))];
+    if (meterUps.length) {
+      const errors = await conn.sendBatch(meterUps);
+      for (const m of [...meters.adds, ...meters.modifies]) this.meterErrors.delete(m.meterId);
+      for (const e of errors) {
+        // The switch echoes the refused METER_MOD: its meter_id follows header, command and flags.
+        const meterId = e.data.length >= 16 ? e.data.readUInt32BE(12) : 0;
+        this.meterErrors.set(meterId, e.message);
+        this.log.warn('switch refused a meter', { host: this.hostId, meterId, reason: e.message });
+      }
+      if (errors.length) {
+        throw new ReconcileError(`switch refused ${errors.length} meter(s): ${errors.map((e) => e.message).join('; ')}`);
+      }
+      for (const m of [...meters.adds, ...meters.modifies]) this.installedMeters.set(m.meterId, asInstalled(m));
     }
     if (!isEmptyDiff(diff)) {
       // Resyncs and large change sets go in one atomic bundle (3 round trips). A small
@@ -226,9 +271,24 @@ export class HostFlows extends EventEmitter<HostFlowsEvents> {
       for (const f of diff.deletes) this.installed.delete(f.key);
       for (const f of [...diff.adds, ...diff.modifies.map((x) => x.want)]) this.installed.set(f.key, f);
     }
-    const stats: ApplyStats = { adds: diff.adds.length, modifies: diff.modifies.length, deletes: diff.deletes.length, ms: Date.now() - t0, full };
-    if (full || !isEmptyDiff(diff)) this.log.info(full ? 'flows reconciled' : 'flows updated', { host: this.hostId, ...stats, total: this.installed.size });
+    if (meters.deletes.length) {
+      const errors = await conn.sendBatch(meters.deletes.map(meterDelete));
+      if (errors.length) throw new ReconcileError(`switch refused a meter delete: ${errors.map((e) => e.message).join('; ')}`);
+      for (const id of meters.deletes) {
+        this.installedMeters.delete(id);
+        this.meterErrors.delete(id);
+      }
+    }
+    const meterMods = meterUps.length + meters.deletes.length;
+    const stats: ApplyStats = { adds: diff.adds.length, modifies: diff.modifies.length, deletes: diff.deletes.length, meterMods, ms: Date.now() - t0, full };
+    if (full || !isEmptyDiff(diff) || meterMods) this.log.info(full ? 'flows reconciled' : 'flows updated', { host: this.hostId, ...stats, total: this.installed.size });
     this.emit('applied', stats);
+  }
+
+  private async readMeters(conn: OpenFlowConnection): Promise<Map<number, MeterConfig>> {
+    const reply = (await conn.request({ type: 'multipart_request', body: { kind: 'meter_config', meterId: OFPM.ALL } })) as Decoded<MultipartReply>;
+    if (reply.body.kind !== 'meter_config') throw new ReconcileError(`expected meter config, got ${reply.body.kind}`);
+    return new Map(reply.body.entries.map((m) => [m.meterId, m]));
   }
 
   private async readInstalled(conn: OpenFlowConnection): Promise<Map<string, KeyedFlow>> {

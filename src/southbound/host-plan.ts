@@ -41,7 +41,8 @@ export interface DesiredHostConfig {
 const byUuid = (u: string): Condition[] => [cond('_uuid', '==', uuid(u))];
 
 function tunnelOptions(localIp: string): Record<string, string> {
-  return { key: 'flow', local_ip: localIp, remote_ip: 'flow' };
+  // tos=inherit: the outer IP header carries the inner DSCP (QoS marking seen on the underlay).
+  return { key: 'flow', local_ip: localIp, remote_ip: 'flow', tos: 'inherit' };
 }
 
 function sameRecord(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {

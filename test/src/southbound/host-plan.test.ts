@@ -28,7 +28,7 @@ function configuredView(): {
   const ports: OvsPort[] = [{ uuid: U(20), name: 'br-int', interfaces: [U(30)], externalIds: {} }];
   const ifaces: OvsInterface[] = [{ uuid: U(30), name: 'br-int', type: 'internal', options: {}, externalIds: {}, ofport: 65534, error: null }];
   ports.push({ uuid: U(21), name: TUNNEL_PORT, interfaces: [U(31)], externalIds: {} });
-  ifaces.push({ uuid: U(31), name: TUNNEL_PORT, type: 'vxlan', options: { key: 'flow', remote_ip: 'flow', local_ip: '10.0.0.1' }, externalIds: {}, ofport: 1, error: null });
+  ifaces.push({ uuid: U(31), name: TUNNEL_PORT, type: 'vxlan', options: { key: 'flow', remote_ip: 'flow', local_ip: '10.0.0.1', tos: 'inherit' }, externalIds: {}, ofport: 1, error: null });
   const bridge: OvsBridge = {
     uuid: U(2), name: 'br-int', datapathId: '0000aabbccddeeff', datapathType: 'netdev', failMode: 'secure',
     protocols: ['OpenFlow13'], controllers: [U(10)], ports: ports.map((p) => p.uuid), otherConfig: { 'disable-in-band': 'true' },
@@ -52,6 +52,18 @@ describe('planHostConfig', () => {
     assert.deepEqual(planHostConfig(view(configuredView()), desired), []);
   });
 
+  it('adds tos=inherit to a VXLAN port planned before QoS, once', () => {
+    const parts = configuredView();
+    parts.ifaces[1] = { ...parts.ifaces[1]!, options: { key: 'flow', remote_ip: 'flow', local_ip: '10.0.0.1' } };
+    const ops = planHostConfig(view(parts), desired).map((o) => o as unknown as Record<string, unknown>);
+    assert.equal(ops.length, 1);
+    assert.equal(ops[0]!['op'], 'update');
+    assert.equal(ops[0]!['table'], 'Interface');
+    assert.match(JSON.stringify(ops[0]!['row']), /"tos","inherit"/);
+    parts.ifaces[1] = { ...parts.ifaces[1]!, options: { key: 'flow', remote_ip: 'flow', local_ip: '10.0.0.1', tos: 'inherit' } };
+    assert.deepEqual(planHostConfig(view(parts), desired), []);
+  });
+
   it('creates br-int, its controller and one flow-based VXLAN port on a fresh host', () => {
     const fresh: OvsView = {
       root: { uuid: U(1), externalIds: {}, ovsVersion: '3.1.0', bridges: [], managerOptions: [] },
@@ -69,7 +81,7 @@ describe('planHostConfig', () => {
     const tunnels = ops.filter((o) => o['table'] === 'Interface' && (o['row'] as Record<string, unknown>)['type'] === 'vxlan');
     assert.deepEqual(
       tunnels.map((t) => (t['row'] as { options: unknown }).options),
-      [['map', [['key', 'flow'], ['local_ip', '10.0.0.1'], ['remote_ip', 'flow']]]],
+      [['map', [['key', 'flow'], ['local_ip', '10.0.0.1'], ['remote_ip', 'flow'], ['tos', 'inherit']]]],
     );
     const mutateRoot = ops.find((o) => o['table'] === 'Open_vSwitch') as { op: string };
     assert.equal(mutateRoot.op, 'mutate');
@@ -84,7 +96,7 @@ describe('planHostConfig', () => {
     assert.deepEqual(planHostConfig(view(configuredView()), { ...desired, localIp: '10.0.0.9' }), [
       {
         op: 'update', table: 'Interface', where: [['_uuid', '==', ['uuid', U(31)]]],
-        row: { type: 'vxlan', options: ['map', [['key', 'flow'], ['local_ip', '10.0.0.9'], ['remote_ip', 'flow']]] },
+        row: { type: 'vxlan', options: ['map', [['key', 'flow'], ['local_ip', '10.0.0.9'], ['remote_ip', 'flow'], ['tos', 'inherit']]] },
       },
     ]);
   });
