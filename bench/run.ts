@@ -15,6 +15,7 @@ import { attachBench } from './attach';
 import { codecBench } from './codec';
 import { failoverBench } from './failover';
 import { flowmodBench } from './flowmod';
+import { ipamBench } from './ipam';
 import { packetinBench } from './packetin';
 import { policyBench } from './policy';
 import { restartBench } from './restart';
@@ -32,7 +33,7 @@ import {
   type VersionedTool,
 } from './framework';
 
-const BENCHMARKS: readonly BenchDefinition[] = [attachBench, flowmodBench, packetinBench, codecBench, failoverBench, restartBench, scaleBench, policyBench];
+const BENCHMARKS: readonly BenchDefinition[] = [attachBench, flowmodBench, packetinBench, codecBench, failoverBench, restartBench, scaleBench, policyBench, ipamBench];
 
 const COMMON: readonly OptionDef[] = [{ name: 'timeout', kind: 'number', default: 600, help: 'seconds before the whole run is abandoned' }];
 

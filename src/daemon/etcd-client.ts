@@ -5,7 +5,7 @@
  * that wraps each call (etcd3's default policy: three attempts on recoverable
  * errors — the same, observed).
  */
-import { handleWhen, retry } from 'cockatiel';
+import { circuitBreaker, ConsecutiveBreaker, ExponentialBackoff, handleWhen, retry } from 'cockatiel';
 import { Etcd3, isRecoverableError } from 'etcd3';
 import { Histogram } from 'prom-client';
 import type { Config } from '../config';
@@ -30,7 +30,14 @@ export function createEtcdClient(endpoints: readonly string[], tls: Config['etcd
     // Unary calls get a deadline so that with etcd gone the API answers 503 in seconds, not hangs;
     // streams (watches, lease keepalives) stay open and resume on their own.
     defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + ETCD_CALL_DEADLINE_MS }),
-    faultHandling: { global: policy },
+    // After an outage etcd must be used again within ~1 s (masters come back from that): a host's
+    // breaker half-opens after 0.5 s (etcd3's default: 5 s) and a broken watch stream is reopened
+    // within 0.5 s (default: up to 30 s), else watches stay blind for seconds after etcd returns.
+    faultHandling: {
+      global: policy,
+      host: () => circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: 500, breaker: new ConsecutiveBreaker(3) }),
+      watchBackoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 500 }).next(),
+    },
     ...(tls
       ? {
           credentials: {

@@ -8,12 +8,17 @@
  */
 import { randomInt, randomUUID } from 'node:crypto';
 import { Collection, ConflictError, type Versioned } from './collection';
-import { AddressExhaustedError, canonicalIp, canonicalMac, cidrContains, generateMac, nextFreeAddress, reservedReason } from './ipam';
+import { canonicalIp, canonicalMac, cidrContains, generateMac, nextFitOrder, reservedReason } from './ipam';
 import { checkId, compareIds, isoNow, throwNotFound } from './model-checks';
 import { InvalidRequestError, ResourceConflictError, ResourceNotFoundError } from './model-errors';
 import { findEndpoint, resolveNetwork, subnetsOf } from './model-reads';
 import type { Binding, Endpoint, EndpointKind, Network, Subnet } from './model';
-import { absent, del, MAX_ATTEMPTS, modifyRecord, present, put, rangeKvs, removeRecord, runTxn, type StoreContext, type TxnOutcome } from './txn';
+import { absent, del, getString, MAX_ATTEMPTS, modifyRecord, present, put, rangeKvs, removeRecord, runTxn, type StoreContext, type TxnOutcome } from './txn';
+
+/** Candidate addresses probed per request (etcd allows 128 operations per transaction). */
+const PROBE_WINDOW = 64;
+/** Windows probed before falling back to reading the subnet's whole ips/ prefix. */
+const PROBE_ROUNDS = 4;
 
 export interface CreateEndpointInput {
   /** Network id or name. */
@@ -120,6 +125,9 @@ export class EndpointStore {
             put(keys.endpointNetwork(id), network.id),
             put(keys.mac(mac), id),
             ...claims.map((c) => put(keys.ip(c.subnet, c.ip), id)),
+            // The cursor is a hint, not guarded: the absent() guard on the address is what makes it
+            // unique; comparing the cursor too would make every concurrent create of a subnet collide.
+            ...(input.ips === undefined ? claims.map((c) => put(keys.ipamCursor(c.subnet), c.ip)) : []),
           ],
         );
       } finally {
@@ -185,7 +193,18 @@ export class EndpointStore {
     return (await findEndpoint(this.ctx, id)) ?? throwNotFound('endpoint', id);
   }
 
-  /** One free address per IP family (first fit; after a lost race, a random skip spreads contenders). */
+  /**
+   * One free address per IP family, next fit: each subnet resumes after the
+   * address it handed out last (its ipam-cursors key), so a create reads the
+   * cursor and probes a window of PROBE_WINDOW candidate keys in one request,
+   * however many addresses are allocated. Next fit also keeps a freed address
+   * out of circulation until the pool has wrapped: handing it straight back out
+   * would give the new endpoint an address that peers' ARP caches still map to
+   * the old MAC (~45 s unreachable). Only when PROBE_ROUNDS windows find nothing
+   * free (a nearly full pool) is the subnet's whole ips/ prefix read, which
+   * finds the last holes or proves exhaustion. After a lost race a random skip
+   * spreads contenders.
+   */
   private async allocate(subnets: readonly Subnet[], lost: ReadonlyMap<string, ReadonlySet<string>>, attempt: number, pending: string[]): Promise<Claim[]> {
     const out: Claim[] = [];
     // One address per IP family, from the first subnet of that family with room (subnets come in bySubnetOrder).
@@ -193,21 +212,17 @@ export class EndpointStore {
     const full: Subnet[] = [];
     for (const s of subnets) {
       if (served.has(s.ipVersion)) continue;
-      const taken = new Set((await rangeKvs(this.ctx, this.ctx.keys.ips(s.id), true)).map((kv) => this.ctx.keys.ipOf(kv.key.toString())));
-      for (const p of this.pendingIps) if (p.startsWith(`${s.id}/`)) taken.add(p.slice(s.id.length + 1));
-      for (const ip of lost.get(s.id) ?? []) taken.add(ip);
       const skip = attempt === 0 ? 0 : randomInt(0, Math.min(2 ** attempt, 16));
-      try {
-        const ip = nextFreeAddress(s, taken, { skip });
-        out.push({ subnet: s.id, ip });
-        served.add(s.ipVersion);
-        // Held before the next await, so this member's concurrent creates pass over it.
-        pending.push(`${s.id}/${ip}`);
-        this.pendingIps.add(`${s.id}/${ip}`);
-      } catch (err) {
-        if (!(err instanceof AddressExhaustedError)) throw err;
+      const ip = await this.findFree(s, lost.get(s.id) ?? new Set(), skip);
+      if (ip === undefined) {
         full.push(s);
+        continue;
       }
+      out.push({ subnet: s.id, ip });
+      served.add(s.ipVersion);
+      // Held before the next await, so this member's concurrent creates pass over it.
+      pending.push(`${s.id}/${ip}`);
+      this.pendingIps.add(`${s.id}/${ip}`);
     }
     const exhausted = full.filter((s) => !served.has(s.ipVersion));
     if (exhausted.length) {
@@ -215,6 +230,43 @@ export class EndpointStore {
       throw new ResourceConflictError('exhausted', `no free IPv${exhausted[0]!.ipVersion} address left in any subnet of the network (${cidrs.join(', ')})`, { cidrs });
     }
     return out;
+  }
+
+  /** A free address of the subnet in next-fit order after passing over `skip` free ones, or undefined when its pools are full. */
+  private async findFree(s: Subnet, lost: ReadonlySet<string>, skip: number): Promise<string | undefined> {
+    const { keys } = this.ctx;
+    const unusable = (ip: string): boolean => lost.has(ip) || this.pendingIps.has(`${s.id}/${ip}`);
+    const cursor = await getString(this.ctx, keys.ipamCursor(s.id));
+    const order = nextFitOrder(s, cursor);
+    let lastFree: string | undefined;
+    for (let round = 0; round < PROBE_ROUNDS; round++) {
+      const window: string[] = [];
+      while (window.length < PROBE_WINDOW) {
+        const next = order.next();
+        if (next.done) break;
+        if (!unusable(next.value)) window.push(next.value);
+      }
+      if (window.length === 0) break;
+      const held = await this.probeHeld(window.map((ip) => keys.ip(s.id, ip)));
+      for (let i = 0; i < window.length; i++) {
+        if (held[i]) continue;
+        lastFree = window[i];
+        if (skip-- <= 0) return lastFree;
+      }
+      if (lastFree !== undefined) return lastFree;
+    }
+    // Nearly full (or wrapped round): read every holder once to find the holes or prove there are none.
+    const taken = new Set((await rangeKvs(this.ctx, keys.ips(s.id), true)).map((kv) => keys.ipOf(kv.key.toString())));
+    for (const ip of nextFitOrder(s, cursor)) {
+      if (!taken.has(ip) && !unusable(ip)) return ip;
+    }
+    return undefined;
+  }
+
+  /** Whether each key exists, in one request. */
+  private async probeHeld(keyList: readonly string[]): Promise<boolean[]> {
+    const res = await this.ctx.client.kv.txn({ compare: [], success: keyList.map((k) => ({ request_range: { key: Buffer.from(k), keys_only: true, count_only: true } })), failure: [] });
+    return res.responses.map((r) => Number(r.response_range?.count ?? 0) > 0);
   }
 }
 

@@ -63,8 +63,18 @@ export class EventFeed extends EventEmitter<EventFeedEvents> {
   /** Events at or before this revision are not all in the ring. */
   private coveredAfter = 0n;
   private watcher: Watcher | undefined;
+  /** Tenant of every live network and network of every live endpoint: what classifies the next event. */
   private readonly networkTenant = new Map<string, string>();
   private readonly endpointNetwork = new Map<string, string>();
+  /**
+   * Networks and endpoints deleted in the current revision, forgotten once the
+   * next revision arrives: one transaction deletes a network with its subnets
+   * and an endpoint with its binding, and those later keys of the same revision
+   * still need the tenant. Events already in the ring carry theirs, so nothing
+   * else needs the maps, and they hold only what exists (not every id ever seen).
+   */
+  private readonly forgetNetworks: string[] = [];
+  private readonly forgetEndpoints: string[] = [];
   private lastRevision = '';
   private indexInRevision = 0;
 
@@ -112,13 +122,20 @@ export class EventFeed extends EventEmitter<EventFeedEvents> {
     return { kind: 'events', events: this.ring.filter((e) => after(e, p)) };
   }
 
+  /** How many networks and endpoints the feed remembers (their tenant / network), for tests and metrics. */
+  trackedCounts(): { readonly networks: number; readonly endpoints: number } {
+    return { networks: this.networkTenant.size, endpoints: this.endpointNetwork.size };
+  }
+
   private onChange(kind: 'put' | 'delete', key: string, text: string, revision: string): void {
-    const parsed = this.classify(key, kind, text);
-    if (!parsed) return;
     if (revision !== this.lastRevision) {
       this.lastRevision = revision;
       this.indexInRevision = 0;
+      for (const id of this.forgetNetworks.splice(0)) this.networkTenant.delete(id);
+      for (const id of this.forgetEndpoints.splice(0)) this.endpointNetwork.delete(id);
     }
+    const parsed = this.classify(key, kind, text);
+    if (!parsed) return;
     const event: FeedEvent = { id: `${revision}.${this.indexInRevision++}`, revision, kind, ...parsed };
     this.ring.push(event);
     if (this.ring.length > this.capacity) {
@@ -138,7 +155,7 @@ export class EventFeed extends EventEmitter<EventFeedEvents> {
       const id = key.slice(k.networks().length);
       if (v && typeof v.tenant === 'string') this.networkTenant.set(id, v.tenant);
       const tenant = this.networkTenant.get(id) ?? null;
-      if (kind === 'delete') this.networkTenant.delete(id);
+      if (kind === 'delete') this.forgetNetworks.push(id);
       return { resource: 'network', object: id, tenant, ...(v ? { value: v } : {}) };
     }
     if (key.startsWith(k.subnets())) {
@@ -148,7 +165,8 @@ export class EventFeed extends EventEmitter<EventFeedEvents> {
     if (key.startsWith(k.endpoints())) {
       const id = k.endpointOf(key);
       const network = key.slice(k.endpoints().length).split('/')[0]!;
-      this.endpointNetwork.set(id, network);
+      if (kind === 'put') this.endpointNetwork.set(id, network);
+      else this.forgetEndpoints.push(id);
       const tenant = this.networkTenant.get(network) ?? null;
       return { resource: 'endpoint', object: id, tenant, ...(v ? { value: v } : {}) };
     }

@@ -2,7 +2,7 @@
  * Address math for IPAM (SPEC §3), pure: parsing and canonical forms of IPv4 and
  * IPv6 addresses and CIDRs (text ⇄ bytes by protocols/packet/address.ts, the one
  * address library; ranges as integers here), containment and overlap, default
- * gateway and allocation pools, first-fit allocation and MAC generation. No I/O;
+ * gateway and allocation pools, first-fit and next-fit order and MAC generation. No I/O;
  * the transactions that make an allocation unique live in endpoint-store.ts.
  *
  * Reserved addresses:
@@ -233,6 +233,38 @@ export function nextFreeAddress(plan: AddressPlan, taken: ReadonlySet<string>, o
   }
   if (lastFree !== undefined) return lastFree;
   throw new AddressExhaustedError(`no free address left in ${c.cidr} (${describePools(plan.allocationPools)})`);
+}
+
+/**
+ * Next fit: the pool addresses in allocation order, starting after `after`
+ * (the address the subnet handed out last; from the first pool address when
+ * undefined or no longer in a pool) and wrapping round once, so every pool
+ * address comes exactly once. Lazy: callers take as many as they probe.
+ */
+export function* nextFitOrder(plan: AddressPlan, after?: string): Generator<string> {
+  const c = parseCidr(plan.cidr);
+  const spans = plan.allocationPools.map((p) => ({ s: parseIp(p.start).value, e: parseIp(p.end).value }));
+  let a: bigint | undefined;
+  if (after !== undefined) {
+    try {
+      const v = parseIp(after);
+      if (v.version === c.version) a = v.value;
+    } catch (err) {
+      if (!(err instanceof AddressError)) throw err;
+    }
+  }
+  const at = a === undefined ? -1 : spans.findIndex((x) => x.s <= a! && a! <= x.e);
+  if (at < 0) {
+    for (const x of spans) for (let v = x.s; v <= x.e; v++) yield formatIp(c.version, v);
+    return;
+  }
+  const here = spans[at]!;
+  for (let v = a! + 1n; v <= here.e; v++) yield formatIp(c.version, v);
+  for (let i = 1; i < spans.length; i++) {
+    const x = spans[(at + i) % spans.length]!;
+    for (let v = x.s; v <= x.e; v++) yield formatIp(c.version, v);
+  }
+  for (let v = here.s; v <= a!; v++) yield formatIp(c.version, v);
 }
 
 function describePools(pools: readonly AllocationPool[]): string {

@@ -11,6 +11,8 @@
  *   <prefix>endpoints/<network-id>/<endpoint-id>   Endpoint (intent: what the API was told)
  *   <prefix>endpoint-networks/<endpoint-id>        network id (string): find an endpoint by id alone
  *   <prefix>ips/<subnet-id>/<ip>                   endpoint id (string): one owner per address (IPAM)
+ *   <prefix>ipam-cursors/<subnet-id>               address (string): the last one the subnet handed out
+ *                                                  (where next-fit allocation resumes; a hint, see endpoint-store.ts)
  *   <prefix>macs/<mac>                             endpoint id (string): one owner per MAC
  *   <prefix>bindings/<endpoint-id>                 Binding (observed: where it is attached, status)
  *   <prefix>hosts/<host-id>                        HostRecord
@@ -74,6 +76,9 @@ export class Keys {
   }
   ip(subnet: string, ip: string): string {
     return `${this.ips(subnet)}${ip}`;
+  }
+  ipamCursor(subnet: string): string {
+    return `${this.prefix}ipam-cursors/${subnet}`;
   }
   mac(mac: string): string {
     return `${this.prefix}macs/${mac}`;

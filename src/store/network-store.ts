@@ -122,7 +122,7 @@ export class NetworkStore {
       const subnets = await subnetsOf(this.ctx, id);
       return {
         guards: [emptyPrefix(keys.endpoints(id)), ...subnets.map((s) => emptyPrefix(keys.ips(s.value.id)))],
-        ops: [del(keys.network(id)), del(keys.networkName(cur.tenant, cur.name)), del(keys.vni(cur.vni)), delPrefix(keys.subnets(id))],
+        ops: [del(keys.network(id)), del(keys.networkName(cur.tenant, cur.name)), del(keys.vni(cur.vni)), delPrefix(keys.subnets(id)), ...subnets.map((s) => del(keys.ipamCursor(s.value.id)))],
         explain: (found) => {
           const ep = found[1];
           if (ep) throw new ResourceConflictError('in-use', `network "${cur.name}" still has endpoints (e.g. ${keys.endpointOf(ep.key.toString())}): delete them first`, { network: id });

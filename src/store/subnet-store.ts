@@ -119,7 +119,7 @@ export class SubnetStore {
     const key = keys.subnet(first.value.network, id);
     await removeRecord(this.ctx, key, () => this.get(id), ifMatch, async (cur) => ({
       guards: [emptyPrefix(keys.ips(id)), absent(keys.routerSubnet(id))],
-      ops: [del(key)],
+      ops: [del(key), del(keys.ipamCursor(id))],
       explain: (found) => {
         const router = found[2];
         if (router) throw new ResourceConflictError('in-use', `subnet ${id} (${cur.cidr}) is on router ${router.value.toString()}: remove the router interface first`, { subnet: id, router: router.value.toString() });

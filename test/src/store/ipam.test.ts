@@ -10,6 +10,7 @@ import {
   defaultAllocationPools,
   defaultGateway,
   generateMac,
+  nextFitOrder,
   nextFreeAddress,
   poolSize,
   reservedReason,
@@ -146,6 +147,29 @@ describe('ipam', () => {
       assert.equal(reservedReason(p, '10.0.0.77'), undefined);
       assert.match(reservedReason(plan('2001:db8::/64'), '2001:db8::') ?? '', /anycast/);
       assert.equal(reservedReason(plan('10.0.0.0/31'), '10.0.0.1'), undefined);
+    });
+  });
+
+  describe('nextFitOrder', () => {
+    const p: AddressPlan = {
+      cidr: '10.0.0.0/24',
+      gateway: '10.0.0.1',
+      allocationPools: [
+        { start: '10.0.0.10', end: '10.0.0.12' },
+        { start: '10.0.0.20', end: '10.0.0.21' },
+      ],
+    };
+    it('starts after the cursor, crosses pools and wraps round once', () => {
+      assert.deepEqual([...nextFitOrder(p)], ['10.0.0.10', '10.0.0.11', '10.0.0.12', '10.0.0.20', '10.0.0.21']);
+      assert.deepEqual([...nextFitOrder(p, '10.0.0.11')], ['10.0.0.12', '10.0.0.20', '10.0.0.21', '10.0.0.10', '10.0.0.11']);
+      assert.deepEqual([...nextFitOrder(p, '10.0.0.21')], ['10.0.0.10', '10.0.0.11', '10.0.0.12', '10.0.0.20', '10.0.0.21']);
+    });
+    it('starts at the first pool address when the cursor is outside the pools or not an address', () => {
+      for (const c of ['10.0.0.15', '10.0.0.1', '2001:db8::1', 'junk']) assert.equal(nextFitOrder(p, c).next().value, '10.0.0.10', c);
+    });
+    it('never yields the gateway, network or broadcast address', () => {
+      const all = [...nextFitOrder(plan('10.0.0.0/29'), '10.0.0.4')];
+      assert.deepEqual(all, ['10.0.0.5', '10.0.0.6', '10.0.0.2', '10.0.0.3', '10.0.0.4']);
     });
   });
 

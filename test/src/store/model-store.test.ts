@@ -291,7 +291,7 @@ describe('ModelStore against a real etcd @slow', function () {
       const rest = await Promise.all(Array.from({ length: 21 }, (_, i) => (i % 2 ? store2 : store).createEndpoint({ network: n.value.id, name: `r${i}` })));
       assert.equal(new Set([...ips, ...rest.map((e) => e.value.ips[0]!)]).size, 61);
       await rejects409(store.createEndpoint({ network: n.value.id }), 'exhausted', /no free IPv4 address left in any subnet of the network \(10\.40\.0\.0\/26\)/);
-      // Releasing one makes exactly that address available again.
+      // Releasing one makes exactly that address available again (the pool has wrapped: it is the only free one).
       const freed = created[7]!;
       await store2.deleteEndpoint(freed.value.id);
       const reuse = await store.createEndpoint({ network: n.value.id });
@@ -299,6 +299,28 @@ describe('ModelStore against a real etcd @slow', function () {
       for (const e of [...created.filter((x) => x !== freed), ...rest, reuse]) await store.deleteEndpoint(e.value.id);
       assert.equal((await c1.getAll().prefix(keys.ips(s.value.id)).keys()).length, 0);
       await store.deleteNetwork(n.value.id);
+    });
+
+    it('hands out next fit: a freed address is not the next one while others are free (peers may still cache its old MAC)', async () => {
+      const n = await store.createNetwork({ name: 'nextfit' });
+      const s = await store.createSubnet({ network: n.value.id, cidr: '10.41.0.0/28' });
+      // .2-.14 allocatable: take .2-.5, free .3, the next create gets .6, not .3.
+      const first = [];
+      for (let i = 0; i < 4; i++) first.push(await store.createEndpoint({ network: n.value.id }));
+      assert.deepEqual(first.map((e) => e.value.ips[0]), ['10.41.0.2', '10.41.0.3', '10.41.0.4', '10.41.0.5']);
+      await store.deleteEndpoint(first[1]!.value.id);
+      const next = await store2.createEndpoint({ network: n.value.id });
+      assert.equal(next.value.ips[0], '10.41.0.6', 'the freed 10.41.0.3 must not come straight back');
+      // Fill to the end of the pool; then the allocator wraps round and finds the hole.
+      const more = [];
+      for (let i = 0; i < 8; i++) more.push(await store.createEndpoint({ network: n.value.id }));
+      assert.deepEqual(more.map((e) => e.value.ips[0]), ['10.41.0.7', '10.41.0.8', '10.41.0.9', '10.41.0.10', '10.41.0.11', '10.41.0.12', '10.41.0.13', '10.41.0.14']);
+      const wrapped = await store.createEndpoint({ network: n.value.id });
+      assert.equal(wrapped.value.ips[0], '10.41.0.3');
+      await rejects409(store.createEndpoint({ network: n.value.id }), 'exhausted', /no free IPv4 address left/);
+      for (const e of [first[0]!, ...first.slice(2), next, ...more, wrapped]) await store.deleteEndpoint(e.value.id);
+      await store.deleteNetwork(n.value.id);
+      assert.equal(await c1.get(keys.ipamCursor(s.value.id)).string(), null, 'the cursor goes with its subnet');
     });
 
     it('refuses an endpoint whose network is deleted while it is created (no orphan)', async () => {
