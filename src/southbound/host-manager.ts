@@ -18,6 +18,11 @@
  * `conflict` — and nothing is done for it: no configuration, no view, no
  * record. A host that renames itself takes its record along: the old one is
  * deleted, so no ghost (nor flows toward it) stays behind.
+ *
+ * OpenFlow sessions are vouched for by this view (`vouchFor`, the switch
+ * server's voucher): a datapath id is a host's only while that host's OVSDB
+ * session is connected, its br-int has that datapath_id and a controller, and
+ * the OpenFlow connection comes from the OVSDB session's address.
  */
 import type { Watcher } from 'etcd3';
 import { EventEmitter } from 'node:events';
@@ -112,6 +117,7 @@ export class HostManager extends EventEmitter<HostManagerEvents> {
     switches.on('switch', (e) => {
       if (e.kind === 'up' || e.kind === 'down') this.markDpid(e.dpid);
     });
+    switches.setVoucher((dpid, address) => this.vouchFor(dpid, address));
     options.mastery.on('changed', (hostId) => {
       for (const s of this.states) if (s.hostId === hostId) this.schedule(s);
     });
@@ -193,6 +199,31 @@ export class HostManager extends EventEmitter<HostManagerEvents> {
     }
   }
 
+  /**
+   * Whether an OpenFlow session claiming `dpid` from `address` is that host's
+   * (undefined) or why not. A host connected over OVSDB to this member vouches
+   * for its br-int's datapath id from its own address only; a host connected
+   * to another member only (its record says so) for its datapath id.
+   */
+  vouchFor(dpid: string, address: string | undefined): string | undefined {
+    const local = [...this.states].filter((s) => !s.closed && s.hostId !== undefined && !s.refused && s.dpid === dpid);
+    if (local.length > 0) {
+      const hasController = (s: HostState): boolean => (s.view ? (findBridge(s.view, INTEGRATION_BRIDGE)?.controllers.length ?? 0) > 0 : false);
+      const configured = local.filter(hasController);
+      if (configured.length === 0) return `host ${local[0]!.hostId} has no controller on ${INTEGRATION_BRIDGE} yet`;
+      const from = configured.map((s) => s.link.remoteAddress);
+      if (from.some((a) => a === undefined || a === address)) return undefined;
+      return `host ${configured[0]!.hostId} (datapath ${dpid}) is connected over OVSDB from ${from.join(', ')}, not from ${address ?? 'a unix socket'}`;
+    }
+    for (const r of this.records.values()) {
+      if (r.datapathId === dpid && r.ovsdbConnected && !r.id.startsWith('unidentified-')) {
+        // Connected to another member only: that member holds its view; the record is what this one knows.
+        if (r.master !== this.memberId) return undefined;
+      }
+    }
+    return `no host connected over OVSDB has datapath ${dpid}`;
+  }
+
   /** Forgets a host and, through every member's watch, the flows toward it. */
   async decommission(id: string): Promise<boolean> {
     const connected = [...this.states].some((s) => s.hostId === id && !s.closed) || this.records.get(id)?.ovsdbConnected === true;
@@ -246,6 +277,7 @@ export class HostManager extends EventEmitter<HostManagerEvents> {
         state.dirty = false;
         await this.reconcile(state);
         state.backoff.reset();
+        this.switches.recheckPending();
       }
     } catch (err) {
       const retryMs = state.backoff.nextDelayMs();
