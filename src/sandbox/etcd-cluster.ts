@@ -80,6 +80,27 @@ export class EtcdCluster {
     }, 20_000);
   }
 
+  /** Index of the member that is the raft leader now (asked of any running member), or undefined without a quorum. */
+  async leaderIndex(): Promise<number | undefined> {
+    for (const m of this.members) {
+      if (!m.child) continue;
+      const status = await fetch(`http://127.0.0.1:${m.client}/v3/maintenance/status`, { method: 'POST', body: '{}' })
+        .then((r) => r.json() as Promise<{ header?: { member_id?: string }; leader?: string }>)
+        .catch(() => undefined);
+      if (!status?.leader || status.leader === '0') continue;
+      if (status.leader === status.header?.member_id) return this.members.indexOf(m);
+      // Ask the leader itself for its index: its member_id is the leader id.
+      for (const other of this.members) {
+        if (!other.child || other === m) continue;
+        const s2 = await fetch(`http://127.0.0.1:${other.client}/v3/maintenance/status`, { method: 'POST', body: '{}' })
+          .then((r) => r.json() as Promise<{ header?: { member_id?: string } }>)
+          .catch(() => undefined);
+        if (s2?.header?.member_id === status.leader) return this.members.indexOf(other);
+      }
+    }
+    return undefined;
+  }
+
   /** Stops member i (SIGKILL when `hard`). */
   async stopMember(i: number, hard = false): Promise<void> {
     const child = this.members[i]!.child;
