@@ -47,6 +47,8 @@ export interface HostManagerOptions {
   readonly inactivityProbeMs?: number;
   /** Delays before retrying a host whose pass failed (protocols/common/backoff.ts; default 250 ms, 500 ms, then every 1 s). */
   readonly retryBackoff?: BackoffPolicy;
+  /** How long a new master waits before correcting the record of a host no live member holds (default 3000 ms). */
+  readonly orphanGraceMs?: number;
 }
 
 /** Emitted as `view` after every pass over an identified host: what the overlay builds on. */
@@ -106,6 +108,9 @@ export class HostManager extends EventEmitter<HostManagerEvents> {
   /** Encap IP of every known host (tun_dst toward it, tun_src from it). */
   private readonly encapIps = new Map<string, string>();
   private watcher: Watcher | undefined;
+  /** Hosts whose record may say connected although no live member holds their session (see releaseOrphanedRecord). */
+  private readonly orphanChecks = new Map<string, NodeJS.Timeout>();
+  private stopped = false;
 
   constructor(
     private readonly hosts: Collection<HostRecord>,
@@ -120,6 +125,7 @@ export class HostManager extends EventEmitter<HostManagerEvents> {
     switches.setVoucher((dpid, address) => this.vouchFor(dpid, address));
     options.mastery.on('changed', (hostId) => {
       for (const s of this.states) if (s.hostId === hostId) this.schedule(s);
+      this.checkOrphanedRecord(hostId);
     });
   }
 
@@ -140,6 +146,9 @@ export class HostManager extends EventEmitter<HostManagerEvents> {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
+    for (const t of this.orphanChecks.values()) clearTimeout(t);
+    this.orphanChecks.clear();
     await this.watcher?.cancel();
     for (const s of this.states) {
       clearTimeout(s.retry);
@@ -258,6 +267,37 @@ export class HostManager extends EventEmitter<HostManagerEvents> {
     if (ip === undefined) this.encapIps.delete(id);
     else this.encapIps.set(id, ip);
     this.emit('encapIp', id, ip);
+  }
+
+  /**
+   * Mastery of `hostId` changed: if this member is now its master but holds no
+   * session of it while its record still says connected — the member that held
+   * it died before it could record the disconnect, or the host went with it —
+   * the record is corrected after a grace period (a session of this member may
+   * still be identifying itself). Otherwise the host's attachment claims would
+   * hold forever (store/bindings.ts refuses others while the holder is
+   * connected), and an endpoint would stay down while its port exists elsewhere.
+   */
+  private checkOrphanedRecord(hostId: string): void {
+    if (this.stopped || this.orphanChecks.has(hostId) || !this.options.mastery.isMaster(hostId)) return;
+    const timer = setTimeout(() => {
+      this.orphanChecks.delete(hostId);
+      void this.releaseOrphanedRecord(hostId).catch((err: Error) => this.log.warn('could not record host disconnect', { host: hostId, error: (err as Error).message }));
+    }, this.options.orphanGraceMs ?? 3000);
+    timer.unref();
+    this.orphanChecks.set(hostId, timer);
+  }
+
+  private async releaseOrphanedRecord(hostId: string): Promise<void> {
+    const record = this.records.get(hostId);
+    if (this.stopped || !record?.ovsdbConnected || !this.options.mastery.isMaster(hostId)) return;
+    // Held here, or a session here has not identified itself yet: not orphaned.
+    if ([...this.states].some((s) => !s.closed && (s.hostId === hostId || (s.hostId === undefined && !s.refused)))) return;
+    this.log.warn('host record says connected but no live member holds its OVSDB session: recording it disconnected', { host: hostId, lastMaster: record.master });
+    await this.write({
+      ...record, ovsdbConnected: false, ofConnected: false, status: 'disconnected',
+      reason: `OVSDB connected to no live member (last recorded by ${record.master ?? 'none'})`, master: this.memberId, updatedAt: new Date().toISOString(),
+    });
   }
 
   private markDpid(dpid: string): void {
