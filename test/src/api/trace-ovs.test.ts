@@ -163,7 +163,6 @@ describe('trace vs. ofproto/trace on sandboxed hosts @slow', function () {
       hosts: ['h1'],
     },
     // Sent to x1's MAC directly (off-link, web1's stack would pick r1's gateway MAC: the "no route" case).
-    // Sent to x1's MAC itself: web1's own stack would send it to r1's gateway MAC (the "no route" case below).
     { title: 'another network\'s endpoint', body: () => ({ from: 'web1', to: 'x1', dstMac: eps.get('x1')!.mac }), verdict: 'dropped', reason: () => /^dropped by l2: .* is endpoint x1's, in another network than web1's \(apps\)$/, hosts: ['h1'] },
     {
       title: 'security groups: allowed by a remote group',
