@@ -20,8 +20,21 @@ import type { Flow } from '../pipeline/flow';
 import type { KeyedFlow } from './diff';
 import { fingerprint, flowKey } from './flow-key';
 
+/**
+ * Keyed flows by the flow object they came from: a flow compiled once for many
+ * hosts (an endpoint's flows on every host it is not attached to) is encoded
+ * once, and every host's desired set holds the same KeyedFlow.
+ */
+const keyedOf = new WeakMap<Flow, KeyedFlow>();
+
 /** A flow with its key and fingerprint computed once. */
 export function keyed(flow: Flow): KeyedFlow {
+  let k = keyedOf.get(flow);
+  if (!k) keyedOf.set(flow, (k = keyFlow(flow)));
+  return k;
+}
+
+function keyFlow(flow: Flow): KeyedFlow {
   return {
     key: flowKey({ tableId: flow.table.id, priority: flow.priority, match: flow.match }),
     tableId: flow.table.id,

@@ -123,6 +123,11 @@ export class HostFlows extends EventEmitter<HostFlowsEvents> {
     return { flow: this.desired.flows.get(key), refCount: this.desired.refCount(key) };
   }
 
+  /** Every desired flow (each key's newest claim). */
+  desiredFlows(): KeyedFlow[] {
+    return [...this.desired.flows.values()];
+  }
+
   /** Flows on the switch (as last read or written) whose cookie satisfies `select`. */
   installedFlows(select: (cookie: bigint) => boolean = () => true): KeyedFlow[] {
     return [...this.installed.values()].filter((f) => select(f.cookie)).sort((a, b) => a.tableId - b.tableId || b.priority - a.priority);
