@@ -20,4 +20,13 @@ export interface ModelView {
   readonly securityGroups?: ReadonlyMap<string, SecurityGroup>;
   /** QoS policies by id. */
   readonly qosPolicies?: ReadonlyMap<string, QosPolicy>;
+  /**
+   * The network ⇄ hosts index of placed endpoints, where the view keeps one
+   * (the model cache does): whether an endpoint of the network is attached on
+   * the host, and the ports they have there. Without it the compiler walks the
+   * network's endpoints.
+   */
+  isOn?(networkId: string, hostId: string): boolean;
+  hostsOf?(networkId: string): Iterable<string>;
+  portsOn?(networkId: string, hostId: string): Iterable<number>;
 }
