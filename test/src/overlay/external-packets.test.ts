@@ -115,6 +115,9 @@ describe('external network with real packets @slow', function () {
     await new Promise((r) => setTimeout(r, 1000));
     const before = await snapshot();
     assert.ok(before.some((l) => l.includes('arp_tpa=198.51.100.2')), 'the external ARP flow is installed');
+    assert.ok(before.some((l) => l.includes('nat(src=198.51.100.2)')), 'the SNAT flow is installed');
+    assert.ok(before.some((l) => /nat\(dst=10\.62\.1\.\d+\)/.test(l)), 'the floating IP\'s DNAT flow is installed');
+    assert.ok(before.some((l) => l.includes('table=43') && /set_field:[0-9a-f:]{17}->eth_dst|mod_dl_dst:/.test(l)), 'the next hop\'s learned MAC is in the flows (it is in etcd, so a restart compiles the same)');
     const t0 = Date.now();
     await plexusd.stop();
     await plexusd.launch();
