@@ -45,7 +45,8 @@ export type ModelEvent =
   | { readonly resource: 'binding'; readonly event: CollectionEvent<Binding> }
   | { readonly resource: 'router'; readonly event: CollectionEvent<Router> }
   | { readonly resource: 'security-group'; readonly event: CollectionEvent<SecurityGroup> }
-  | { readonly resource: 'qos-policy'; readonly event: CollectionEvent<QosPolicy> };
+  | { readonly resource: 'qos-policy'; readonly event: CollectionEvent<QosPolicy> }
+  | { readonly resource: 'mac-binding'; readonly event: CollectionEvent<MacBinding> };
 
 export interface ModelCacheEvents {
   /** One batch of changes, once per event-loop turn. */
@@ -235,6 +236,8 @@ export class ModelCache extends EventEmitter<ModelCacheEvents> implements ModelV
         return this.onSecurityGroup(e.event);
       case 'qos-policy':
         return this.onQosPolicy(e.event);
+      case 'mac-binding':
+        return this.onMacBinding(e.event);
     }
   }
 
