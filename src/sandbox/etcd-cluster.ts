@@ -4,10 +4,11 @@
  * one (to test losing an etcd member, or all of them).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePorts } from './plexusd-process';
+import { claimTempDir } from './orphans';
 import { stopPid, trackPid, untrackPid, waitFor } from './processes';
 
 export interface EtcdClusterOptions {
@@ -44,6 +45,7 @@ export class EtcdCluster {
     const ports = await freePorts(size * 2);
     const members = Array.from({ length: size }, (_, i) => ({ name: `e${i}`, client: ports[2 * i]!, peer: ports[2 * i + 1]!, child: undefined }));
     const cluster = new EtcdCluster(mkdtempSync(join(tmpdir(), 'plexus-etcd-')), members, options);
+    claimTempDir(cluster.dir);
     try {
       for (let i = 0; i < size; i++) cluster.spawnMember(i, 'new');
       await Promise.all(members.map((_, i) => cluster.waitHealthy(i)));
@@ -78,6 +80,8 @@ export class EtcdCluster {
     );
     trackPid(child.pid!);
     child.on('exit', () => untrackPid(child.pid!));
+    // For src/sandbox/orphans.ts: a run killed -9 leaves this member, found again by this pidfile.
+    writeFileSync(join(this.dir, `${m.name}.pid`), `${child.pid}\n`);
     m.child = child;
   }
 
@@ -87,6 +91,27 @@ export class EtcdCluster {
       const res = await fetch(`http://${this.clientHost}:${m.client}/health`).catch(() => undefined);
       return res?.status === 200 && ((await res.json()) as { health: string }).health === 'true';
     }, 20_000);
+  }
+
+  /** Index of the member that is the raft leader now (asked of any running member), or undefined without a quorum. */
+  async leaderIndex(): Promise<number | undefined> {
+    for (const m of this.members) {
+      if (!m.child) continue;
+      const status = await fetch(`http://127.0.0.1:${m.client}/v3/maintenance/status`, { method: 'POST', body: '{}' })
+        .then((r) => r.json() as Promise<{ header?: { member_id?: string }; leader?: string }>)
+        .catch(() => undefined);
+      if (!status?.leader || status.leader === '0') continue;
+      if (status.leader === status.header?.member_id) return this.members.indexOf(m);
+      // Ask the leader itself for its index: its member_id is the leader id.
+      for (const other of this.members) {
+        if (!other.child || other === m) continue;
+        const s2 = await fetch(`http://127.0.0.1:${other.client}/v3/maintenance/status`, { method: 'POST', body: '{}' })
+          .then((r) => r.json() as Promise<{ header?: { member_id?: string } }>)
+          .catch(() => undefined);
+        if (s2?.header?.member_id === status.leader) return this.members.indexOf(other);
+      }
+    }
+    return undefined;
   }
 
   /** Stops member i (SIGKILL when `hard`). */
