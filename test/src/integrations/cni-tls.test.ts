@@ -1,5 +1,9 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ApiClient } from '../../../src/cli/client';
+import { main as plexusctl } from '../../../src/cli/plexusctl';
 import { runCni } from '../../../src/integrations/cni/main';
 import { OvsHost } from '../../../src/sandbox/ovs-host';
 import { PlexusdProcess } from '../../../src/sandbox/plexusd-process';
@@ -46,12 +50,24 @@ describe('plexus-cni against an HTTPS plexusd with client certificates @slow', f
   });
 
   function cni(command: string, config: Record<string, unknown>): Promise<{ code: number; stdout: string }> {
+    // The plugin entry of a conflist lacks name and cniVersion: the runtime copies them in (base has them).
     return runCni({ CNI_COMMAND: command, CNI_PATH: '/opt/cni/bin' }, JSON.stringify({ ...base, ...config }));
   }
 
-  it('STATUS reaches Plexus with caFile, certFile and keyFile', async () => {
-    const r = await cni('STATUS', files);
-    assert.deepEqual(r, { code: 0, stdout: '' });
+  it('plexusctl --cacert --cert --key install cni writes caFile, certFile and keyFile; STATUS reaches Plexus with them', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'plexus-cni-tls-'));
+    try {
+      const code = await plexusctl(['--url', String(base['plexusUrl']), '--cacert', files.caFile, '--cert', files.certFile, '--key', files.keyFile,
+        'install', 'cni', '--dir', join(dir, 'bin'), '--conf-dir', join(dir, 'net.d'), '--network', 'tlsnet', '--cni-version', '1.1.0']);
+      assert.equal(code, 0);
+      const conflist = JSON.parse(readFileSync(join(dir, 'net.d', '50-tlsnet.conflist'), 'utf8')) as { plugins: Record<string, unknown>[] };
+      const plugin = conflist.plugins[0]!;
+      assert.deepEqual([plugin['caFile'], plugin['certFile'], plugin['keyFile']], [files.caFile, files.certFile, files.keyFile]);
+      const r = await cni('STATUS', plugin);
+      assert.deepEqual(r, { code: 0, stdout: '' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('without them Plexus is not available (50); a missing caFile is a configuration error (7)', async () => {
