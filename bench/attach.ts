@@ -45,6 +45,7 @@ import type { PlexusdProcess } from '../src/sandbox/plexusd-process';
 import { L2 } from '../src/pipeline/tables';
 import type { FlowChange } from './sim/flow-table';
 import { startSimHosts, type SimHost } from './sim/sim-host';
+import { measureFootprint, type Footprint } from './sim/footprint';
 
 interface Workload {
   readonly hosts: number;
@@ -83,6 +84,8 @@ interface Measured {
   readonly localMs: number[];
   readonly remoteMs: number[];
   readonly burstS: number;
+  /** Simulated runs: host joins and what plexusd and etcd hold after the run settles. */
+  readonly scale?: Figures;
 }
 
 /** 127.<subnet>.x.y for host i (1-based): loopback only, distinct per system. */
@@ -243,15 +246,19 @@ async function createGroups(plexusd: PlexusdProcess, groups: number, rules: numb
   return ids;
 }
 
-/** One network, a subnet big enough, and `total` endpoints created through the API (not timed), each in `groups` (ids). */
-async function createEndpoints(plexusd: PlexusdProcess, total: number, ctx: BenchContext, groups: readonly string[] = []): Promise<CreatedEndpoint[]> {
+/**
+ * One network, a subnet big enough, and `total` endpoints created through the API (not timed), each in `groups` (ids).
+ * `named`: each gets a name, which the API checks against every endpoint of the tenant (a read of
+ * them all per create); the simulated fleet's tens of thousands go unnamed.
+ */
+async function createEndpoints(plexusd: PlexusdProcess, total: number, ctx: BenchContext, groups: readonly string[] = [], named = true): Promise<CreatedEndpoint[]> {
   const net = await plexusd.api<{ id: string; vni: number }>('POST', '/v1/networks', { name: 'bench' });
   if (net.status !== 201) throw new Error(`POST /v1/networks: ${net.status} ${JSON.stringify(net.body)}`);
   const sub = await plexusd.api('POST', '/v1/subnets', { network: net.body.id, cidr: subnetFor(total) });
   if (sub.status !== 201) throw new Error(`POST /v1/subnets: ${sub.status} ${JSON.stringify(sub.body)}`);
   ctx.progress(`plexus: creating ${total} endpoints through the API`);
   return pool(Array.from({ length: total }, (_, i) => i), 8, async (i) => {
-    const r = await plexusd.api<CreatedEndpoint>('POST', '/v1/endpoints', { network: net.body.id, name: `bench-${i}`, ...(groups.length ? { securityGroups: groups } : {}) });
+    const r = await plexusd.api<CreatedEndpoint>('POST', '/v1/endpoints', { network: net.body.id, ...(named ? { name: `bench-${i}` } : {}), ...(groups.length ? { securityGroups: groups } : {}) });
     if (r.status !== 201) throw new Error(`POST /v1/endpoints: ${r.status} ${JSON.stringify(r.body)}`);
     return r.body;
   });
@@ -299,13 +306,17 @@ async function runSimulated(w: Workload, ctx: BenchContext, profileDir: string |
     const { process: plexusd } = teardown.add(await startPlexusd({ memberId: 'bench', logLevel: 'warn' }, profileDir));
     if (profileDir) ctx.progress(`plexus: plexusd writes a CPU profile to ${profileDir} when it stops`);
     const setupMs = 60_000 + w.hosts * 500;
+    const joinT0 = performance.now();
     const hosts = await startSimHosts({
       count: w.hosts, plexusd, idPrefix: 'sim', dpidBase: 0x0000_7000_0000_0000n, teardown, emulateOfports: true,
       encapIp: (i) => encapIp(4, i + 1), readyTimeoutMs: setupMs, progress: (m) => ctx.progress(`plexus (simulated): ${m}`),
     });
     ctx.progress(`plexus (simulated): ${w.hosts} hosts ready; waiting for each host's VXLAN port`);
     await waitFor(`a VXLAN port with an ofport on each of ${w.hosts} simulated hosts`, () => hosts.every((h) => h.tunnelPorts >= 1), setupMs, 200);
-    const created = await createEndpoints(plexusd, w.endpoints + w.burst, ctx, await createGroups(plexusd, w.groups, w.rules));
+    const joinS = (performance.now() - joinT0) / 1000;
+    const idle = await measureFootprint(plexusd);
+    ctx.progress(`plexus (simulated): ${w.hosts} hosts joined in ${round(joinS, 1)} s; plexusd RSS ${mib(idle.plexusdRssBytes)} MiB`);
+    const created = await createEndpoints(plexusd, w.endpoints + w.burst, ctx, await createGroups(plexusd, w.groups, w.rules), false);
     const drivers = await pool(hosts, 16, (h) => HostDriver.connect(h, ['plexus-installed']).then((d) => teardown.add(d)));
     const watches = hosts.map((h) => teardown.add(new SimFlowWatch(h)));
     const endpoints = created.map((e, i) => ({
@@ -313,11 +324,55 @@ async function runSimulated(w: Workload, ctx: BenchContext, profileDir: string |
       remoteKey: e.mac.toLowerCase(),
       ofport: 10_000 + i,
     }));
-    return await measure({ prefix: '', mark: 'plexus-installed', drivers, watches, endpoints }, w, ctx);
+    const m = await measure({ prefix: '', mark: 'plexus-installed', drivers, watches, endpoints }, w, ctx);
+    const settled = await settle(plexusd, ctx);
+    return { ...m, scale: footprintFigures(w, joinS, idle, settled) };
   } finally {
     ctx.progress('plexus (simulated): tearing down');
     await teardown.run();
   }
+}
+
+function mib(bytes: number): number {
+  return round(bytes / 2 ** 20, 1);
+}
+
+/** Samples every 2 s until plexusd's RSS moved less than 1 % over the last sample (at most 30 s): the run has settled. */
+async function settle(plexusd: PlexusdProcess, ctx: BenchContext): Promise<Footprint> {
+  let last = await measureFootprint(plexusd);
+  for (let i = 0; i < 15; i++) {
+    await new Promise((r) => setTimeout(r, 2000));
+    const now = await measureFootprint(plexusd);
+    const moved = Math.abs(now.plexusdRssBytes - last.plexusdRssBytes) / Math.max(1, last.plexusdRssBytes);
+    last = now;
+    if (moved < 0.01) break;
+  }
+  ctx.progress(`plexus (simulated): settled: plexusd RSS ${mib(last.plexusdRssBytes)} MiB, heap ${mib(last.plexusdHeapUsedBytes)} MiB; etcd RSS ${mib(last.etcdRssBytes)} MiB, db ${mib(last.etcdDbBytes)} MiB`);
+  return last;
+}
+
+/**
+ * Join time, and the settled footprint against issue 17's budget: plexusd
+ * RSS ≤ 4 MiB per mastered host (one member masters every host here) + 2 KiB
+ * per endpoint; etcd ≤ 1 KiB per endpoint (db size, and RSS for reference).
+ */
+function footprintFigures(w: Workload, joinS: number, idle: Footprint, f: Footprint): Figures {
+  const endpoints = w.endpoints + w.burst;
+  const budget = w.hosts * 4 * 2 ** 20 + endpoints * 2048;
+  return {
+    join_s: round(joinS, 1),
+    join_per_host_ms: round((joinS * 1000) / w.hosts, 1),
+    idle_rss_mib: mib(idle.plexusdRssBytes),
+    rss_mib: mib(f.plexusdRssBytes),
+    heap_used_mib: mib(f.plexusdHeapUsedBytes),
+    rss_budget_mib: mib(budget),
+    rss_per_host_kib: round((f.plexusdRssBytes - endpoints * 2048) / w.hosts / 1024, 1),
+    etcd_rss_mib: mib(f.etcdRssBytes),
+    etcd_db_mib: mib(f.etcdDbBytes),
+    etcd_db_in_use_mib: mib(f.etcdDbInUseBytes),
+    etcd_db_per_endpoint_b: Math.round(f.etcdDbInUseBytes / endpoints),
+    etcd_rss_per_endpoint_b: Math.round(f.etcdRssBytes / endpoints),
+  };
 }
 
 async function runPlexus(w: Workload, ctx: BenchContext, profileDir: string | undefined): Promise<Measured> {
@@ -484,7 +539,7 @@ export const attachBench: BenchDefinition = {
     const profileDir = o['profile-plexusd'] ? join(repoRoot(), 'bench', 'results', `plexusd-${new Date().toISOString().replace(/[:.]/g, '-')}.cpuprofile`) : undefined;
     if (simulated) {
       const m = await runSimulated(w, ctx, profileDir);
-      figures = { ...figures, ...figuresOf('', m), simulated: 1 };
+      figures = { ...figures, ...figuresOf('', m), ...m.scale, simulated: 1 };
       ctx.details.plexus = { localMs: m.localMs.map((x) => round(x, 2)), remoteMs: m.remoteMs.map((x) => round(x, 2)) };
       return figures;
     }
