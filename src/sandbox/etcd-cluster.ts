@@ -11,6 +11,13 @@ import { freePorts } from './plexusd-process';
 import { claimTempDir } from './orphans';
 import { stopPid, trackPid, untrackPid, waitFor } from './processes';
 
+export interface EtcdClusterOptions {
+  /** Address the client URLs listen on (default 127.0.0.1), e.g. a lab's controller address dockerds reach. */
+  readonly clientHost?: string;
+  /** Serve the v2 API too (`--enable-v2`): dockerd's `--cluster-store etcd://` speaks only v2 (libkv). */
+  readonly enableV2?: boolean;
+}
+
 interface Member {
   readonly name: string;
   readonly client: number;
@@ -22,17 +29,22 @@ export class EtcdCluster {
   private constructor(
     private readonly dir: string,
     private readonly members: Member[],
+    private readonly options: EtcdClusterOptions,
   ) {}
+
+  private get clientHost(): string {
+    return this.options.clientHost ?? '127.0.0.1';
+  }
 
   /** Comma-separated client URLs, as plexusd's --etcd takes them. */
   get endpoints(): string {
-    return this.members.map((m) => `http://127.0.0.1:${m.client}`).join(',');
+    return this.members.map((m) => `http://${this.clientHost}:${m.client}`).join(',');
   }
 
-  static async start(size = 1): Promise<EtcdCluster> {
+  static async start(size = 1, options: EtcdClusterOptions = {}): Promise<EtcdCluster> {
     const ports = await freePorts(size * 2);
     const members = Array.from({ length: size }, (_, i) => ({ name: `e${i}`, client: ports[2 * i]!, peer: ports[2 * i + 1]!, child: undefined }));
-    const cluster = new EtcdCluster(mkdtempSync(join(tmpdir(), 'plexus-etcd-')), members);
+    const cluster = new EtcdCluster(mkdtempSync(join(tmpdir(), 'plexus-etcd-')), members, options);
     claimTempDir(cluster.dir);
     try {
       for (let i = 0; i < size; i++) cluster.spawnMember(i, 'new');
@@ -52,8 +64,8 @@ export class EtcdCluster {
       [
         '--name', m.name,
         '--data-dir', join(this.dir, m.name),
-        '--listen-client-urls', `http://127.0.0.1:${m.client}`,
-        '--advertise-client-urls', `http://127.0.0.1:${m.client}`,
+        '--listen-client-urls', `http://${this.clientHost}:${m.client}`,
+        '--advertise-client-urls', `http://${this.clientHost}:${m.client}`,
         '--listen-peer-urls', `http://127.0.0.1:${m.peer}`,
         '--initial-advertise-peer-urls', `http://127.0.0.1:${m.peer}`,
         '--initial-cluster', initial,
@@ -62,6 +74,7 @@ export class EtcdCluster {
         '--heartbeat-interval', '50',
         '--election-timeout', '500',
         '--log-level', 'error',
+        ...(this.options.enableV2 ? ['--enable-v2=true'] : []),
       ],
       { stdio: 'ignore' },
     );
@@ -75,7 +88,7 @@ export class EtcdCluster {
   private async waitHealthy(i: number): Promise<void> {
     const m = this.members[i]!;
     await waitFor(`etcd ${m.name} healthy`, async () => {
-      const res = await fetch(`http://127.0.0.1:${m.client}/health`).catch(() => undefined);
+      const res = await fetch(`http://${this.clientHost}:${m.client}/health`).catch(() => undefined);
       return res?.status === 200 && ((await res.json()) as { health: string }).health === 'true';
     }, 20_000);
   }
