@@ -18,24 +18,25 @@
  */
 import type { Flow } from '../pipeline/flow';
 import type { KeyedFlow } from './diff';
-import { fingerprint, flowKey } from './flow-key';
+import { encodeFlow } from './flow-key';
 
-/** A flow with its key and fingerprint computed once. */
+/** A flow with its key, fingerprint and wire bytes from one encoding. */
 export function keyed(flow: Flow): KeyedFlow {
-  return {
-    key: flowKey({ tableId: flow.table.id, priority: flow.priority, match: flow.match }),
-    tableId: flow.table.id,
-    priority: flow.priority,
-    match: flow.match,
-    cookie: flow.cookie,
-    instructions: flow.instructions,
-    fp: fingerprint(flow.cookie, flow.instructions),
-  };
+  const tableId = flow.table.id;
+  const { key, fp, wire } = encodeFlow({ tableId, priority: flow.priority, match: flow.match }, flow.cookie, flow.instructions);
+  return { key, tableId, priority: flow.priority, match: flow.match, cookie: flow.cookie, instructions: flow.instructions, fp, wire };
 }
+
+/**
+ * The claims on one key. Almost every key has one claimant, so that case is a
+ * pair, not a Map (one object per desired flow fewer); a second claimant turns
+ * it into a Map in insertion order.
+ */
+type Claim = { readonly owner: string; readonly flow: KeyedFlow } | Map<string, KeyedFlow>;
 
 export class DesiredFlows {
   private readonly byKey = new Map<string, KeyedFlow>();
-  private readonly claims = new Map<string, Map<string, KeyedFlow>>();
+  private readonly claims = new Map<string, Claim>();
   private readonly partitions = new Map<string, ReadonlyMap<string, KeyedFlow>>();
 
   /** The flow wanted for each key (the newest claim's), for diffing. */
@@ -49,12 +50,14 @@ export class DesiredFlows {
 
   /** How many partitions want `key` (0: it is not desired). */
   refCount(key: string): number {
-    return this.claims.get(key)?.size ?? 0;
+    const claim = this.claims.get(key);
+    return claim === undefined ? 0 : claim instanceof Map ? claim.size : 1;
   }
 
   /** Partitions that claim `key`, oldest change first. */
   claimants(key: string): string[] {
-    return [...(this.claims.get(key)?.keys() ?? [])];
+    const claim = this.claims.get(key);
+    return claim === undefined ? [] : claim instanceof Map ? [...claim.keys()] : [claim.owner];
   }
 
   /**
@@ -71,18 +74,15 @@ export class DesiredFlows {
     const touched: string[] = [];
     for (const [key, k] of next) {
       if (old?.get(key)?.fp === k.fp) continue; // same claim, same place
-      let claim = this.claims.get(key);
-      if (!claim) this.claims.set(key, (claim = new Map()));
-      claim.delete(name);
-      claim.set(name, k);
+      this.claim(key, name, k);
       touched.push(key);
     }
-    for (const key of old?.keys() ?? []) {
-      if (next.has(key)) continue;
-      const claim = this.claims.get(key)!;
-      claim.delete(name);
-      if (claim.size === 0) this.claims.delete(key);
-      touched.push(key);
+    if (old) {
+      for (const key of old.keys()) {
+        if (next.has(key)) continue;
+        this.unclaim(key, name);
+        touched.push(key);
+      }
     }
     if (next.size) this.partitions.set(name, next);
     else this.partitions.delete(name);
@@ -96,10 +96,40 @@ export class DesiredFlows {
     }
     return changed;
   }
+
+  /** Makes `name`'s claim on `key` the newest, with flow `k`. */
+  private claim(key: string, name: string, k: KeyedFlow): void {
+    const claim = this.claims.get(key);
+    if (claim === undefined || (!(claim instanceof Map) && claim.owner === name)) {
+      this.claims.set(key, { owner: name, flow: k });
+    } else if (claim instanceof Map) {
+      claim.delete(name);
+      claim.set(name, k);
+    } else {
+      this.claims.set(key, new Map([[claim.owner, claim.flow], [name, k]]));
+    }
+  }
+
+  private unclaim(key: string, name: string): void {
+    const claim = this.claims.get(key);
+    if (claim === undefined) return;
+    if (!(claim instanceof Map)) {
+      if (claim.owner === name) this.claims.delete(key);
+      return;
+    }
+    claim.delete(name);
+    if (claim.size === 0) this.claims.delete(key);
+    else if (claim.size === 1) {
+      const [[owner, flow]] = claim;
+      this.claims.set(key, { owner: owner!, flow: flow! });
+    }
+  }
 }
 
-function newest(claim: ReadonlyMap<string, KeyedFlow> | undefined): KeyedFlow | undefined {
+function newest(claim: Claim | undefined): KeyedFlow | undefined {
+  if (claim === undefined) return undefined;
+  if (!(claim instanceof Map)) return claim.flow;
   let last: KeyedFlow | undefined;
-  for (const k of claim?.values() ?? []) last = k;
+  for (const k of claim.values()) last = k;
   return last;
 }
