@@ -18,7 +18,7 @@
 import type { Flow } from '../pipeline/flow';
 import { compileArpResponder, compileNdResponder } from './arp';
 import { compileDhcp } from './dhcp';
-import { compileL2Endpoint, compileL2Network } from './l2';
+import { compileL2Endpoint, compileL2Flooding, compileL2Network } from './l2';
 import { compileL3Neighbor, compileRouter, networksOfRouter, routedPeers, routerPartition, routersOf } from './l3';
 import { compileRouterExternal, externalPartition } from './nat';
 import { compilePipeline } from './pipeline';
@@ -36,17 +36,36 @@ export function isPresent(placed: readonly Placed[], hostId: string): boolean {
   return placed.some((p) => p.host === hostId);
 }
 
-/** The network partition: empty when the network is not present on the host. */
-export function compileNetworkBase(snapshot: Snapshot, host: HostContext, networkId: string, placed: readonly Placed[] = placedEndpoints(snapshot, networkId)): Flow[] {
+/** Whether the network is present on the host: from the view's network ⇄ hosts index when it has one, else from its placed endpoints. */
+export function isNetworkOn(snapshot: Snapshot, networkId: string, hostId: string, placedOf: (network: string) => readonly Placed[] = (n) => placedEndpoints(snapshot, n)): boolean {
+  return snapshot.isOn ? snapshot.isOn(networkId, hostId) : isPresent(placedOf(networkId), hostId);
+}
+
+/**
+ * The network partition: empty when the network is not present on the host.
+ * With the view's index, its cost is the hosts the network is on, not its
+ * endpoints; `placed` is read only without one.
+ */
+export function compileNetworkBase(snapshot: Snapshot, host: HostContext, networkId: string, placed?: readonly Placed[]): Flow[] {
   const network = snapshot.networks.get(networkId);
-  if (!network || !isPresent(placed, host.id)) return [];
-  return [...compileDhcp(network, snapshot.subnetsByNetwork.get(networkId) ?? []), ...compileL2Network(network, host, placed, routingHosts(snapshot, networkId))];
+  if (!network) return [];
+  const dhcp = (): Flow[] => compileDhcp(network, snapshot.subnetsByNetwork.get(networkId) ?? []);
+  if (snapshot.isOn && snapshot.hostsOf && snapshot.portsOn) {
+    if (!snapshot.isOn(networkId, host.id)) return [];
+    return [...dhcp(), ...compileL2Flooding(network, host, snapshot.portsOn(networkId, host.id), snapshot.hostsOf(networkId), routingHosts(snapshot, networkId))];
+  }
+  const all = placed ?? placedEndpoints(snapshot, networkId);
+  if (!isPresent(all, host.id)) return [];
+  return [...dhcp(), ...compileL2Network(network, host, all, routingHosts(snapshot, networkId))];
 }
 
 /** Hosts where a network routed to `networkId` (through one of its routers) is present: they route into it. */
 export function routingHosts(snapshot: Snapshot, networkId: string): Set<string> {
   const out = new Set<string>();
-  for (const peer of routedPeers(snapshot, networkId)) for (const p of placedEndpoints(snapshot, peer)) out.add(p.host);
+  for (const peer of routedPeers(snapshot, networkId)) {
+    if (snapshot.hostsOf) for (const h of snapshot.hostsOf(peer)) out.add(h);
+    else for (const p of placedEndpoints(snapshot, peer)) out.add(p.host);
+  }
   return out;
 }
 
@@ -59,8 +78,8 @@ export type Reach = 'present' | 'routed' | 'absent';
 
 /** The reach of a network on a host; `placedOf` gives a network's placed endpoints (callers may memoize it). */
 export function reachOf(snapshot: Snapshot, hostId: string, networkId: string, placedOf: (network: string) => readonly Placed[] = (n) => placedEndpoints(snapshot, n)): Reach {
-  if (isPresent(placedOf(networkId), hostId)) return 'present';
-  for (const peer of routedPeers(snapshot, networkId)) if (isPresent(placedOf(peer), hostId)) return 'routed';
+  if (isNetworkOn(snapshot, networkId, hostId, placedOf)) return 'present';
+  for (const peer of routedPeers(snapshot, networkId)) if (isNetworkOn(snapshot, peer, hostId, placedOf)) return 'routed';
   return 'absent';
 }
 
@@ -95,7 +114,7 @@ export function compileNetworkPartitions(snapshot: Snapshot, host: HostContext, 
 /** A router's partition on a host: its flows when one of its networks is present there, else empty. */
 export function compileRouterPartition(snapshot: Snapshot, hostId: string, routerId: string, placedOf: (network: string) => readonly Placed[] = (n) => placedEndpoints(snapshot, n)): Flow[] {
   const router = snapshot.routers?.get(routerId);
-  if (!router || !networksOfRouter(router).some((n) => isPresent(placedOf(n), hostId))) return [];
+  if (!router || !networksOfRouter(router).some((n) => isNetworkOn(snapshot, n, hostId, placedOf))) return [];
   return compileRouter(snapshot, router);
 }
 

@@ -37,19 +37,30 @@ export function compileL2Endpoint(network: Network, host: HostContext, p: Placed
  * to local ports and to the hosts present in it.
  */
 export function compileL2Network(network: Network, host: HostContext, placed: readonly Placed[], routedFrom: ReadonlySet<string> = new Set()): Flow[] {
-  const vni = m(REG.NETWORK, network.vni);
-  const netCookie = cookie(FEATURE.NETWORK, network.id);
   const localPorts = new Set<number>();
   const remoteHosts = new Set<string>();
   for (const p of placed) {
     if (p.host === host.id) localPorts.add(p.ofport);
     else remoteHosts.add(p.host);
   }
-  const toLocal: Action[] = [...localPorts].sort((a, b) => a - b).map((port) => ({ type: 'output', port }));
+  return compileL2Flooding(network, host, localPorts, remoteHosts, routedFrom);
+}
+
+/**
+ * The same from the network's ports on this host and the other hosts it is
+ * present on (the model cache's network ⇄ hosts index gives both without
+ * walking the network's endpoints).
+ */
+export function compileL2Flooding(network: Network, host: HostContext, localPorts: Iterable<number>, remoteHosts: Iterable<string>, routedFrom: ReadonlySet<string> = new Set()): Flow[] {
+  const vni = m(REG.NETWORK, network.vni);
+  const netCookie = cookie(FEATURE.NETWORK, network.id);
+  const remotes = new Set<string>();
+  for (const peer of remoteHosts) if (peer !== host.id) remotes.add(peer);
+  const toLocal: Action[] = [...new Set(localPorts)].sort((a, b) => a - b).map((port) => ({ type: 'output', port }));
   const toRemote: Action[] = [];
   const classify: Flow[] = [];
   const fromTunnelActions = applyThenGoto([setField(REG.NETWORK, network.vni), setField(REG.FLAGS, FLAG.FROM_TUNNEL)], L2);
-  for (const peer of [...remoteHosts].sort()) {
+  for (const peer of [...remotes].sort()) {
     const toHost = tunnelActionsTo(host, peer);
     if (toHost) toRemote.push(...toHost);
     const ip = host.encapIps.get(peer);
@@ -58,7 +69,7 @@ export function compileL2Network(network: Network, host: HostContext, placed: re
   // Hosts that route into this network (a peer network of one of its routers is present there) send with its VNI too.
   for (const peer of [...routedFrom].sort()) {
     const ip = host.encapIps.get(peer);
-    if (peer !== host.id && !remoteHosts.has(peer) && ip !== undefined) {
+    if (peer !== host.id && !remotes.has(peer) && ip !== undefined) {
       classify.push(buildFlow(CLASSIFY, 'tunnel', [m('tun_src', ip), m('tun_id', BigInt(network.vni))], fromTunnelActions, netCookie));
     }
   }

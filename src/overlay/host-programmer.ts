@@ -36,6 +36,7 @@ import { compileRouterExternal, externalPartition } from '../compiler/nat';
 import { compilePipeline } from '../compiler/pipeline';
 import { placedEndpoints, placementOf, type HostContext, type Placed } from '../compiler/snapshot';
 import type { Logger } from '../log';
+import type { Flow } from '../pipeline/flow';
 import { HostFlows, type ApplyStats, type HostFlowsState } from '../reconciler/host-flows';
 import type { ModelCache, ModelChange } from '../store/model-cache';
 
@@ -161,7 +162,7 @@ export class HostProgrammer extends EventEmitter<HostProgrammerEvents> {
   }
 
   /** One batch of model changes (store/model-cache.ts), recompiled where it matters. */
-  applyModelChange({ networks, endpoints, routers }: ModelChange): void {
+  applyModelChange({ networks, endpoints, routers, portsChanged, spread }: ModelChange): void {
     const byNetwork = new Map<string, string[]>();
     for (const [id, network] of endpoints) {
       if (networks.has(network)) continue; // recompiled whole below
@@ -174,19 +175,29 @@ export class HostProgrammer extends EventEmitter<HostProgrammerEvents> {
       if (!p) placed.set(n, (p = placedEndpoints(this.model, n)));
       return p;
     };
+    // An endpoint's flows on the hosts it is not attached to are the same on all of them
+    // (given the same tunnel port): compiled once per batch, shared (flows and keys) by every such host.
+    const remoteFlows = new Map<string, Flow[]>();
+    // Whether a network's base (flooding lists, tunnel classification) may have changed on a host.
+    const baseChanged = (n: string, hostId: string): boolean => !portsChanged || !spread || spread.has(n) || (portsChanged.get(n)?.has(hostId) ?? false);
     // Routing: routers changed, and routers whose static routes may go through an endpoint that changed.
     const touchedRouters = new Set(routers ?? []);
     for (const n of byNetwork.keys()) for (const r of routersOf(this.model, n)) if (r.routes.length || r.externalGateway) touchedRouters.add(r.id);
     // Only hosts where the network is or was present (or routed to); routers on every programmed host.
     for (const n of networks) for (const [hostId, h] of this.hostsFor(n)) this.recompileNetwork(hostId, h, n, placedOf);
-    for (const [n, ids] of byNetwork) for (const [hostId, h] of this.hostsFor(n)) this.recompileEndpoints(hostId, h, n, ids, placedOf);
+    for (const [n, ids] of byNetwork) {
+      for (const [hostId, h] of this.hostsFor(n)) this.recompileEndpoints(hostId, h, n, ids, placedOf, baseChanged(n, hostId), remoteFlows);
+    }
     for (const r of touchedRouters) for (const [hostId, h] of this.hosts) this.recompileRouter(hostId, h, r, placedOf);
-    // Routing: where a network's endpoints are placed decides which hosts its routed peers accept tunnel traffic from.
+    // Routing: which hosts a network is on decides which hosts its routed peers accept tunnel traffic from.
     const peers = new Set<string>();
-    for (const n of [...networks, ...byNetwork.keys()]) for (const peer of routedPeers(this.model, n)) if (!networks.has(peer)) peers.add(peer);
+    for (const n of [...networks, ...byNetwork.keys()]) {
+      if (!networks.has(n) && spread && !spread.has(n)) continue;
+      for (const peer of routedPeers(this.model, n)) if (!networks.has(peer)) peers.add(peer);
+    }
     for (const peer of peers) {
       for (const [hostId, h] of this.hostsFor(peer)) {
-        if (h.reach.get(peer) === 'present') h.flows.setPartition(networkPartition(peer), compileNetworkBase(this.model, this.context(hostId, h), peer, placedOf(peer)));
+        if (h.reach.get(peer) === 'present') h.flows.setPartition(networkPartition(peer), compileNetworkBase(this.model, this.context(hostId, h), peer));
       }
     }
   }
@@ -291,18 +302,27 @@ export class HostProgrammer extends EventEmitter<HostProgrammerEvents> {
    * partition and those endpoints' partitions — unless the network appeared on
    * or left this host, which changes every flow of it there.
    */
-  private recompileEndpoints(hostId: string, h: ProgrammedHost, network: string, endpoints: readonly string[], placedOf: PlacedOf): void {
+  private recompileEndpoints(
+    hostId: string, h: ProgrammedHost, network: string, endpoints: readonly string[], placedOf: PlacedOf,
+    baseChanged = true, remoteFlows?: Map<string, Flow[]>,
+  ): void {
     const ctx = this.context(hostId, h);
     const reach = reachOf(this.model, hostId, network, placedOf);
     if (reach !== (h.reach.get(network) ?? 'absent')) return this.recompileNetwork(hostId, h, network, placedOf);
     if (reach === 'absent') return;
-    if (reach === 'present') h.flows.setPartition(networkPartition(network), compileNetworkBase(this.model, ctx, network, placedOf(network)));
+    if (reach === 'present' && baseChanged) h.flows.setPartition(networkPartition(network), compileNetworkBase(this.model, ctx, network));
     const names = h.endpointsOf.get(network) ?? new Set<string>();
     h.endpointsOf.set(network, names);
+    const shareable = remoteFlows !== undefined && (h.tunnels.legacy.size === 0 || h.tunnels.port !== undefined);
     for (const id of endpoints) {
       const name = endpointPartition(id);
       const placed = placementOf(this.model, this.model.endpoint(id));
-      const flows = compileEndpoint(this.model, ctx, placed, reach);
+      let flows: Flow[];
+      if (shareable && placed && placed.host !== hostId) {
+        const memo = `${id}|${reach}|${ctx.tunnelPort ?? ''}`;
+        flows = remoteFlows.get(memo) ?? compileEndpoint(this.model, ctx, placed, reach);
+        remoteFlows.set(memo, flows);
+      } else flows = compileEndpoint(this.model, ctx, placed, reach);
       h.flows.setPartition(name, flows, reach === 'present' ? compileEndpointMeters(this.model, ctx, placed) : []);
       if (flows.length) names.add(name);
       else names.delete(name);

@@ -13,31 +13,74 @@
  * claims it anew) becomes the key's flow. The newest binding of a port is
  * therefore what the switch gets, and removing the older one changes nothing.
  *
- *   claims:  key ──▶ partition ──▶ flow      (insertion order: newest change last)
- *   desired: key ──▶ flow of the newest claim (what diffFlows compares)
+ *   partitions: partition ──▶ its flows (keyed; one array, often shared between hosts)
+ *   shared:     key ──▶ partition ──▶ flow   (only keys with several claims; newest change last)
+ *   desired:    key ──▶ flow of the newest claim (what diffFlows compares)
  */
 import type { Flow } from '../pipeline/flow';
 import type { KeyedFlow } from './diff';
 import { encodeFlow } from './flow-key';
 
+/**
+ * Keyed flows by the flow object they came from: a flow compiled once for many
+ * hosts (an endpoint's flows on every host it is not attached to) is encoded
+ * once, and every host's desired set holds the same KeyedFlow.
+ */
+const keyedOf = new WeakMap<Flow, KeyedFlow>();
+
 /** A flow with its key, fingerprint and wire bytes from one encoding. */
 export function keyed(flow: Flow): KeyedFlow {
+  let k = keyedOf.get(flow);
+  if (!k) keyedOf.set(flow, (k = keyFlow(flow)));
+  return k;
+}
+
+function keyFlow(flow: Flow): KeyedFlow {
   const tableId = flow.table.id;
   const { key, fp, wire } = encodeFlow({ tableId, priority: flow.priority, match: flow.match }, flow.cookie, flow.instructions);
   return { key, tableId, priority: flow.priority, match: flow.match, cookie: flow.cookie, instructions: flow.instructions, fp, wire };
 }
 
-/**
- * The claims on one key. Almost every key has one claimant, so that case is a
- * pair, not a Map (one object per desired flow fewer); a second claimant turns
- * it into a Map in insertion order.
- */
-type Claim = { readonly owner: string; readonly flow: KeyedFlow } | Map<string, KeyedFlow>;
+/** A partition's flows keyed, one per key (the last of a key wins), by the array they came from: shared like `keyed`. */
+const keyedListOf = new WeakMap<readonly Flow[], readonly KeyedFlow[]>();
 
+function keyedList(flows: readonly Flow[]): readonly KeyedFlow[] {
+  let list = keyedListOf.get(flows);
+  if (!list) {
+    const byKey = new Map<string, KeyedFlow>();
+    for (const f of flows) {
+      const k = keyed(f);
+      byKey.delete(k.key);
+      byKey.set(k.key, k);
+    }
+    keyedListOf.set(flows, (list = [...byKey.values()]));
+  }
+  return list;
+}
+
+/** Finds a partition's flow by key: a scan for the few flows of an endpoint, a map for a big partition. */
+function finder(list: readonly KeyedFlow[]): (key: string) => KeyedFlow | undefined {
+  if (list.length <= 16) return (key) => list.find((k) => k.key === key);
+  const m = new Map(list.map((k) => [k.key, k]));
+  return (key) => m.get(key);
+}
+
+const NONE: readonly KeyedFlow[] = [];
+
+/** Told, for every key whose desired flow changed, what it was before (undefined: not desired). */
+export type OnDesiredChange = (key: string, before: KeyedFlow | undefined) => void;
+
+/**
+ * Memory is what one host costs a member (issue 17 item 7): per desired flow one
+ * map entry (`byKey`), per partition one entry holding an array (the same array
+ * on every host that got the partition compiled in one batch); a key's claims
+ * are kept as a map only while several partitions claim it (rare).
+ */
 export class DesiredFlows {
   private readonly byKey = new Map<string, KeyedFlow>();
-  private readonly claims = new Map<string, Claim>();
-  private readonly partitions = new Map<string, ReadonlyMap<string, KeyedFlow>>();
+  /** Keys claimed by more than one partition: every claim, oldest change first. */
+  private readonly shared = new Map<string, Map<string, KeyedFlow>>();
+  private readonly partitions = new Map<string, readonly KeyedFlow[]>();
 
   /** The flow wanted for each key (the newest claim's), for diffing. */
   get flows(): ReadonlyMap<string, KeyedFlow> {
@@ -50,86 +93,81 @@ export class DesiredFlows {
 
   /** How many partitions want `key` (0: it is not desired). */
   refCount(key: string): number {
-    const claim = this.claims.get(key);
-    return claim === undefined ? 0 : claim instanceof Map ? claim.size : 1;
+    return this.shared.get(key)?.size ?? (this.byKey.has(key) ? 1 : 0);
   }
 
   /** Partitions that claim `key`, oldest change first. */
   claimants(key: string): string[] {
-    const claim = this.claims.get(key);
-    return claim === undefined ? [] : claim instanceof Map ? [...claim.keys()] : [claim.owner];
+    const s = this.shared.get(key);
+    if (s) return [...s.keys()];
+    const one = this.byKey.has(key) ? this.claimantOf(key) : undefined;
+    return one === undefined ? [] : [one];
+  }
+
+  /** The one partition claiming `key` besides `except` (a scan: only when a second claim arrives). */
+  private claimantOf(key: string, except?: string): string | undefined {
+    for (const [name, list] of this.partitions) if (name !== except && list.some((k) => k.key === key)) return name;
+    return undefined;
   }
 
   /**
    * Replaces what partition `name` wants. Returns the keys whose desired flow
-   * changed (added, removed or different), which are all a diff must look at.
+   * changed (added, removed or different), which are all a diff must look at;
+   * `onChange` also hears what each of them was before.
    */
-  setPartition(name: string, flows: readonly Flow[]): Set<string> {
-    const next = new Map<string, KeyedFlow>();
-    for (const f of flows) {
-      const k = keyed(f);
-      next.set(k.key, k);
+  setPartition(name: string, flows: readonly Flow[], onChange?: OnDesiredChange): Set<string> {
+    const next = flows.length ? keyedList(flows) : NONE;
+    const old = this.partitions.get(name) ?? NONE;
+    const inOld = finder(old);
+    const changed = new Set<string>();
+    const note = (key: string, before: KeyedFlow | undefined, after: KeyedFlow | undefined): void => {
+      if (before?.fp === after?.fp) return;
+      changed.add(key);
+      onChange?.(key, before);
+    };
+    for (const k of next) {
+      const prev = inOld(k.key);
+      if (prev?.fp === k.fp) continue; // same claim, same place
+      const before = this.byKey.get(k.key);
+      const claims = this.shared.get(k.key);
+      if (claims) {
+        claims.delete(name);
+        claims.set(name, k);
+      } else if (before !== undefined && prev === undefined) {
+        const other = this.claimantOf(k.key, name);
+        const m = new Map<string, KeyedFlow>();
+        if (other !== undefined) m.set(other, before);
+        m.set(name, k);
+        this.shared.set(k.key, m);
+      }
+      this.byKey.set(k.key, k); // the newest claim wins
+      note(k.key, before, k);
     }
-    const old = this.partitions.get(name);
-    const touched: string[] = [];
-    for (const [key, k] of next) {
-      if (old?.get(key)?.fp === k.fp) continue; // same claim, same place
-      this.claim(key, name, k);
-      touched.push(key);
-    }
-    if (old) {
-      for (const key of old.keys()) {
-        if (next.has(key)) continue;
-        this.unclaim(key, name);
-        touched.push(key);
+    if (old.length) {
+      const inNext = finder(next);
+      for (const k of old) {
+        if (inNext(k.key)) continue;
+        const before = this.byKey.get(k.key);
+        const claims = this.shared.get(k.key);
+        let after: KeyedFlow | undefined;
+        if (claims) {
+          claims.delete(name);
+          after = newest(claims);
+          if (claims.size <= 1) this.shared.delete(k.key);
+        }
+        if (after) this.byKey.set(k.key, after);
+        else this.byKey.delete(k.key);
+        note(k.key, before, after);
       }
     }
-    if (next.size) this.partitions.set(name, next);
+    if (next.length) this.partitions.set(name, next);
     else this.partitions.delete(name);
-    const changed = new Set<string>();
-    for (const key of touched) {
-      const before = this.byKey.get(key);
-      const after = newest(this.claims.get(key));
-      if (after) this.byKey.set(key, after);
-      else this.byKey.delete(key);
-      if (before?.fp !== after?.fp) changed.add(key);
-    }
     return changed;
-  }
-
-  /** Makes `name`'s claim on `key` the newest, with flow `k`. */
-  private claim(key: string, name: string, k: KeyedFlow): void {
-    const claim = this.claims.get(key);
-    if (claim === undefined || (!(claim instanceof Map) && claim.owner === name)) {
-      this.claims.set(key, { owner: name, flow: k });
-    } else if (claim instanceof Map) {
-      claim.delete(name);
-      claim.set(name, k);
-    } else {
-      this.claims.set(key, new Map([[claim.owner, claim.flow], [name, k]]));
-    }
-  }
-
-  private unclaim(key: string, name: string): void {
-    const claim = this.claims.get(key);
-    if (claim === undefined) return;
-    if (!(claim instanceof Map)) {
-      if (claim.owner === name) this.claims.delete(key);
-      return;
-    }
-    claim.delete(name);
-    if (claim.size === 0) this.claims.delete(key);
-    else if (claim.size === 1) {
-      const [[owner, flow]] = claim;
-      this.claims.set(key, { owner: owner!, flow: flow! });
-    }
   }
 }
 
-function newest(claim: Claim | undefined): KeyedFlow | undefined {
-  if (claim === undefined) return undefined;
-  if (!(claim instanceof Map)) return claim.flow;
+function newest(claim: ReadonlyMap<string, KeyedFlow> | undefined): KeyedFlow | undefined {
   let last: KeyedFlow | undefined;
-  for (const k of claim.values()) last = k;
+  for (const k of claim?.values() ?? []) last = k;
   return last;
 }

@@ -79,16 +79,25 @@ export class HostFlows extends EventEmitter<HostFlowsEvents> {
   private state: HostFlowsState = 'detached';
   private readonly desired = new DesiredFlows();
   private readonly desiredMeters = new DesiredMeters();
-  /** Meters on the switch (as last read or written); valid like `installed`. */
+  /** Meters on the switch (as last read or written); valid while attached. */
   private installedMeters = new Map<number, MeterConfig>();
   /** Meters the switch refused, with its reason (surfaced by the drill-down). */
   private meterErrors = new Map<number, string>();
-  /** What the switch has, as last read or written. Valid only while attached and synced. */
-  private installed = new Map<string, KeyedFlow>();
+  /**
+   * What the switch has is kept as its difference from desired: the switch has
+   * the desired flow of every key except those here, for which it has the flow
+   * given (undefined: none). A change records the key's flow before it, once; a
+   * pass sends the difference of exactly these keys and clears them. So a synced
+   * host costs no copy of its flows (issue 17 item 7). Valid only while
+   * `tracking`: attached, and a full read-and-compare has been diffed since.
+   */
+  private pending = new Map<string, KeyedFlow | undefined>();
+  private tracking = false;
+  private readonly onDesiredChange = (key: string, before: KeyedFlow | undefined): void => {
+    if (this.tracking && !this.pending.has(key)) this.pending.set(key, before);
+  };
   private conn: OpenFlowConnection | undefined;
   private needFullSync = false;
-  /** Keys changed since the last apply. */
-  private dirtyKeys = new Set<string>();
   private running = false;
   private kickQueued = false;
   /** Bumped by every change; `applied` is the generation the switch has. */
@@ -123,9 +132,18 @@ export class HostFlows extends EventEmitter<HostFlowsEvents> {
     return { flow: this.desired.flows.get(key), refCount: this.desired.refCount(key) };
   }
 
+  /** Every desired flow (each key's newest claim). */
+  desiredFlows(): KeyedFlow[] {
+    return [...this.desired.flows.values()];
+  }
+
   /** Flows on the switch (as last read or written) whose cookie satisfies `select`. */
   installedFlows(select: (cookie: bigint) => boolean = () => true): KeyedFlow[] {
-    return [...this.installed.values()].filter((f) => select(f.cookie)).sort((a, b) => a.tableId - b.tableId || b.priority - a.priority);
+    if (!this.tracking) return [];
+    const out: KeyedFlow[] = [];
+    for (const f of this.desired.flows.values()) if (!this.pending.has(f.key) && select(f.cookie)) out.push(f);
+    for (const f of this.pending.values()) if (f && select(f.cookie)) out.push(f);
+    return out.sort((a, b) => a.tableId - b.tableId || b.priority - a.priority);
   }
 
   /** Meters on the switch (as last read or written). */
@@ -143,7 +161,7 @@ export class HostFlows extends EventEmitter<HostFlowsEvents> {
    * any more is deleted from the switch, and so is a meter.
    */
   setPartition(name: string, flows: readonly Flow[], meters: readonly MeterSpec[] = []): void {
-    for (const key of this.desired.setPartition(name, flows)) this.dirtyKeys.add(key);
+    this.desired.setPartition(name, flows, this.onDesiredChange);
     if (this.desiredMeters.setPartition(name, meters)) {
       for (const c of this.desiredMeters.collisions) this.log.error('meter id collision', { host: this.hostId, collision: c });
     }
@@ -155,6 +173,8 @@ export class HostFlows extends EventEmitter<HostFlowsEvents> {
   attach(conn: OpenFlowConnection): void {
     this.conn = conn;
     this.needFullSync = true;
+    this.tracking = false;
+    this.pending.clear();
     this.generation++;
     this.setState('resyncing');
     this.kick();
@@ -163,7 +183,8 @@ export class HostFlows extends EventEmitter<HostFlowsEvents> {
   detach(conn: OpenFlowConnection): void {
     if (this.conn !== conn) return;
     this.conn = undefined;
-    this.installed = new Map();
+    this.tracking = false;
+    this.pending = new Map();
     this.installedMeters = new Map();
     this.setState('detached');
   }
@@ -209,6 +230,11 @@ export class HostFlows extends EventEmitter<HostFlowsEvents> {
           if (this.conn === conn) this.setState('synced');
           this.release();
         } catch (err) {
+          // What the switch has is unknown now: the next pass reads it back.
+          if (this.conn === conn) {
+            this.tracking = false;
+            this.pending = new Map();
+          }
           if (!conn.isOpen) break; // a new attach will resync
           const delayMs = this.backoff.nextDelayMs();
           this.needFullSync = true;
@@ -232,13 +258,14 @@ export class HostFlows extends EventEmitter<HostFlowsEvents> {
     let diff: FlowDiff;
     if (full) {
       this.installedMeters = await this.readMeters(conn);
-      this.installed = await this.readInstalled(conn);
-      this.dirtyKeys.clear();
-      diff = diffFlows(this.desired.flows, this.installed);
+      diff = diffFlows(this.desired.flows, await this.readInstalled(conn));
+      // From here on, a change is recorded against what this pass installs.
+      this.pending = new Map();
+      this.tracking = true;
     } else {
-      const keys = this.dirtyKeys;
-      this.dirtyKeys = new Set();
-      diff = diffFlows(this.desired.flows, this.installed, keys);
+      const have = this.pending;
+      this.pending = new Map();
+      diff = diffFlows(this.desired.flows, new Map([...have].filter((e): e is [string, KeyedFlow] => e[1] !== undefined)), have.keys());
     }
     // Meters are not bundled (Open vSwitch bundles carry flow and port mods only):
     // adds/modifies go before the flows that use them, deletes after the flows.
@@ -268,8 +295,6 @@ export class HostFlows extends EventEmitter<HostFlowsEvents> {
       if (errors.length) {
         throw new ReconcileError(`switch rejected the change: ${errors.map((e) => e.message).join('; ')}`);
       }
-      for (const f of diff.deletes) this.installed.delete(f.key);
-      for (const f of [...diff.adds, ...diff.modifies.map((x) => x.want)]) this.installed.set(f.key, f);
     }
     if (meters.deletes.length) {
       const errors = await conn.sendBatch(meters.deletes.map(meterDelete));
@@ -281,7 +306,7 @@ export class HostFlows extends EventEmitter<HostFlowsEvents> {
     }
     const meterMods = meterUps.length + meters.deletes.length;
     const stats: ApplyStats = { adds: diff.adds.length, modifies: diff.modifies.length, deletes: diff.deletes.length, meterMods, ms: Date.now() - t0, full };
-    if (full || !isEmptyDiff(diff) || meterMods) this.log.info(full ? 'flows reconciled' : 'flows updated', { host: this.hostId, ...stats, total: this.installed.size });
+    if (full || !isEmptyDiff(diff) || meterMods) this.log.info(full ? 'flows reconciled' : 'flows updated', { host: this.hostId, ...stats, total: this.desired.size });
     this.emit('applied', stats);
   }
 

@@ -26,6 +26,15 @@ export interface ModelChange {
   readonly statuses: ReadonlySet<string>;
   /** Routers whose record changed (set only when some did); their networks are in `networks`. */
   readonly routers?: ReadonlySet<string>;
+  /**
+   * Per network, the hosts whose ports of it changed in this batch (an endpoint
+   * placed there, moved away, or on another port): only there does the
+   * network's base partition (flooding) change, unless the network's hosts
+   * changed too (`spread`). Absent in batches built elsewhere: assume everywhere.
+   */
+  readonly portsChanged?: ReadonlyMap<string, ReadonlySet<string>>;
+  /** Networks whose set of hosts changed (one appeared on or left a host): their base changes on every host. */
+  readonly spread?: ReadonlySet<string>;
 }
 
 /** One watch event, by the prefix it came from (ids as under that prefix: `<network>/<id>` for subnets and endpoints). */
@@ -59,10 +68,13 @@ export class ModelCache extends EventEmitter<ModelCacheEvents> implements ModelV
   private readonly subnetArrays = new Map<string, readonly Subnet[]>();
   private readonly endpointArrays = new Map<string, readonly Endpoint[]>();
   private readonly watchers: Watcher[] = [];
-  /** Where each placed endpoint is (host, network), and its counts both ways: the network ⇄ hosts index. */
-  private readonly placements = new Map<string, { readonly host: string; readonly network: string }>();
-  private readonly hostsByNetwork = new Map<string, Map<string, number>>();
+  /** Where each placed endpoint is (host, network, port), and both ways: the network ⇄ hosts index. */
+  private readonly placements = new Map<string, { readonly host: string; readonly network: string; readonly ofport: number }>();
+  /** network → host → endpoint → ofport. */
+  private readonly portsByNetwork = new Map<string, Map<string, Map<string, number>>>();
   private readonly networksByHost = new Map<string, Map<string, number>>();
+  private pendingPorts = new Map<string, Set<string>>();
+  private pendingSpread = new Set<string>();
   /** Networks whose own record or subnets changed (everything in them must be recompiled). */
   private pending = new Set<string>();
   /** Endpoints whose record or binding changed, with their network (known even after a delete). */
@@ -98,7 +110,17 @@ export class ModelCache extends EventEmitter<ModelCacheEvents> implements ModelV
 
   /** Hosts with at least one endpoint of the network attached (the network is present there). */
   hostsOf(networkId: string): Iterable<string> {
-    return this.hostsByNetwork.get(networkId)?.keys() ?? [];
+    return this.portsByNetwork.get(networkId)?.keys() ?? [];
+  }
+
+  /** Whether an endpoint of the network is attached on the host. */
+  isOn(networkId: string, hostId: string): boolean {
+    return this.portsByNetwork.get(networkId)?.has(hostId) ?? false;
+  }
+
+  /** OpenFlow ports of the network's endpoints attached on the host. */
+  portsOn(networkId: string, hostId: string): Iterable<number> {
+    return this.portsByNetwork.get(networkId)?.get(hostId)?.values() ?? [];
   }
 
   /** Networks with at least one endpoint attached on the host. */
@@ -157,6 +179,8 @@ export class ModelCache extends EventEmitter<ModelCacheEvents> implements ModelV
     this.pendingEndpoints.clear();
     this.pendingStatuses.clear();
     this.pendingRouters.clear();
+    this.pendingPorts.clear();
+    this.pendingSpread.clear();
     this.log.info('model loaded', { networks: this.networks.size, endpoints: this.endpointById.size, bindings: this.bindings.size, revision });
   }
 
@@ -177,11 +201,15 @@ export class ModelCache extends EventEmitter<ModelCacheEvents> implements ModelV
       const endpoints = this.pendingEndpoints;
       const statuses = this.pendingStatuses;
       const routers = this.pendingRouters;
+      const portsChanged = this.pendingPorts;
+      const spread = this.pendingSpread;
       this.pending = new Set();
       this.pendingEndpoints = new Map();
       this.pendingStatuses = new Set();
       this.pendingRouters = new Set();
-      this.emit('changed', { networks, endpoints, statuses, ...(routers.size ? { routers } : {}) } satisfies ModelChange);
+      this.pendingPorts = new Map();
+      this.pendingSpread = new Set();
+      this.emit('changed', { networks, endpoints, statuses, portsChanged, spread, ...(routers.size ? { routers } : {}) } satisfies ModelChange);
     });
   }
 
@@ -219,18 +247,35 @@ export class ModelCache extends EventEmitter<ModelCacheEvents> implements ModelV
   private updatePlacement(endpointId: string): void {
     const endpoint = this.endpointById.get(endpointId);
     const b = this.bindings.get(endpointId);
-    const now = endpoint && b && b.host !== null && b.ofport !== null && b.ofport > 0 && b.status !== 'down' ? { host: b.host, network: endpoint.network } : undefined;
+    const now = endpoint && b && b.host !== null && b.ofport !== null && b.ofport > 0 && b.status !== 'down' ? { host: b.host, network: endpoint.network, ofport: b.ofport } : undefined;
     const before = this.placements.get(endpointId);
-    if (before?.host === now?.host && before?.network === now?.network) return;
+    if (before?.host === now?.host && before?.network === now?.network && before?.ofport === now?.ofport) return;
     if (before) {
-      countIn(this.hostsByNetwork, before.network, before.host, -1);
+      this.placePort(before.network, before.host, endpointId, undefined);
       countIn(this.networksByHost, before.host, before.network, -1);
     }
     if (now) {
       this.placements.set(endpointId, now);
-      countIn(this.hostsByNetwork, now.network, now.host, 1);
+      this.placePort(now.network, now.host, endpointId, now.ofport);
       countIn(this.networksByHost, now.host, now.network, 1);
     } else this.placements.delete(endpointId);
+  }
+
+  /** Sets (or, with `ofport` undefined, removes) one endpoint's port in the index, noting what the batch changed. */
+  private placePort(network: string, host: string, endpointId: string, ofport: number | undefined): void {
+    const hosts = this.portsByNetwork.get(network) ?? new Map<string, Map<string, number>>();
+    const ports = hosts.get(host) ?? new Map<string, number>();
+    const wasOn = ports.size > 0;
+    if (ofport === undefined) ports.delete(endpointId);
+    else ports.set(endpointId, ofport);
+    if (ports.size) hosts.set(host, ports);
+    else hosts.delete(host);
+    if (hosts.size) this.portsByNetwork.set(network, hosts);
+    else this.portsByNetwork.delete(network);
+    if (wasOn !== ports.size > 0) this.pendingSpread.add(network);
+    const changed = this.pendingPorts.get(network) ?? new Set<string>();
+    changed.add(host);
+    this.pendingPorts.set(network, changed);
   }
 
   private onNetwork(e: CollectionEvent<Network>): void {

@@ -52,7 +52,33 @@ describe('model cache batching (no etcd: events applied directly)', () => {
     assert.equal(batches.length, 0, 'nothing before the turn ends');
     await nextTurn();
     assert.equal(batches.length, 1);
-    assert.deepEqual(batches[0], { networks: new Set(), endpoints: new Map([['e1', 'A'], ['e2', 'A']]), statuses: new Set(['e1']) });
+    assert.deepEqual(batches[0], {
+      networks: new Set(), endpoints: new Map([['e1', 'A'], ['e2', 'A']]), statuses: new Set(['e1']),
+      // A is on h1 and h2 now: its base changes there (ports) and everywhere (its hosts).
+      portsChanged: new Map([['A', new Set(['h1', 'h2'])]]), spread: new Set(['A']),
+    });
+  });
+
+  it('reports where a network\'s ports changed, and whether its hosts did', async () => {
+    cache.apply({ resource: 'binding', event: { kind: 'put', id: 'e1', value: bind('e1', 'h1', 3), revision: '4' } });
+    await nextTurn();
+    cache.apply({ resource: 'binding', event: { kind: 'put', id: 'e2', value: bind('e2', 'h1', 4), revision: '5' } });
+    await nextTurn();
+    cache.apply({ resource: 'binding', event: { kind: 'put', id: 'e2', value: bind('e2', 'h1', 6), revision: '6' } });
+    await nextTurn();
+    cache.apply({ resource: 'binding', event: { kind: 'put', id: 'e2', value: { ...bind('e2', 'h1', 6), status: 'installed' }, revision: '7' } });
+    await nextTurn();
+    cache.apply({ resource: 'binding', event: { kind: 'put', id: 'e1', value: bind('e1', 'h2', 3), revision: '8' } });
+    await nextTurn();
+    assert.deepEqual(batches.map((b) => [[...(b.portsChanged?.get('A') ?? [])].sort(), b.spread?.has('A')]), [
+      [['h1'], true], // A appears on h1
+      [['h1'], false], // a second port there
+      [['h1'], false], // that port renumbered
+      [[], false], // status only
+      [['h1', 'h2'], true], // e1 moves: A is on h2 now
+    ]);
+    assert.deepEqual([...cache.portsOn('A', 'h1')], [6]);
+    assert.deepEqual([...cache.portsOn('A', 'h2')], [3]);
   });
 
   it('tells a status-only binding change from one that moves the endpoint', async () => {
@@ -72,7 +98,7 @@ describe('model cache batching (no etcd: events applied directly)', () => {
     cache.apply({ resource: 'subnet', event: { kind: 'delete', id: 'A/s1', revision: '8' } });
     cache.apply({ resource: 'endpoint', event: { kind: 'delete', id: 'A/e2', revision: '9' } });
     await nextTurn();
-    assert.deepEqual(batches, [{ networks: new Set(['A']), endpoints: new Map([['e2', 'A']]), statuses: new Set() }]);
+    assert.deepEqual(batches, [{ networks: new Set(['A']), endpoints: new Map([['e2', 'A']]), statuses: new Set(), portsChanged: new Map(), spread: new Set() }]);
     assert.equal(cache.endpoint('e2'), undefined);
     assert.equal(cache.subnetsByNetwork.get('A'), undefined);
     assert.deepEqual(cache.endpointsByNetwork.get('A')!.map((e) => e.id), ['e1']);
