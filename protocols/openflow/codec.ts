@@ -59,9 +59,16 @@ export function encodeMessage(msg: OfpMessage): Buffer {
   return encodeMessageWithXid(msg, msg.xid ?? (msg.type === 'bundle_add' ? msg.message.xid : undefined) ?? 0);
 }
 
+/**
+ * One writer for every encodeMessageWithXid: encoding is synchronous and never
+ * nested, and `finish()` copies out, so a message costs one allocation instead
+ * of a writer that grows (and copies) from 64 bytes each time.
+ */
+const scratch = new BufferWriter(4096);
+
 /** Encodes one message with transaction id `xid`, whatever the message's own (a connection assigns xids). */
 export function encodeMessageWithXid(msg: OfpMessage, xid: number): Buffer {
-  const w = new BufferWriter(64);
+  const w = scratch.reset();
   writeMessage(w, msg, xid);
   return w.finish();
 }
