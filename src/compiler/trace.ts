@@ -25,7 +25,7 @@ import type { Match, OxmValue } from '../../protocols/openflow/match';
 import { featureNameOf, OBJECT_ID_MASK, objectIdOf } from '../pipeline/cookies';
 import { ARP_OP, DHCP_PORT, ETH_TYPE, IP_PROTO, REG } from '../pipeline/fields';
 import { walkFabric, type FabricHop, type FabricHost, type FabricResult, type FabricSegment, type PacketFields, type Verdict } from '../pipeline/flow-table-walk';
-import { CLASSIFY, L2, L3_NEIGHBOR, PIPELINE, PORT_SECURITY, type TableDef } from '../pipeline/tables';
+import { CLASSIFY, L2, L3_NEIGHBOR, NAT_OUT, PIPELINE, PORT_SECURITY, type TableDef } from '../pipeline/tables';
 import { Conntrack } from '../pipeline/walk-conntrack';
 import type { Endpoint, Router } from '../store/model';
 import { ipv4Of } from './addresses';
@@ -182,7 +182,7 @@ export function tracePacket(snapshot: Snapshot, members: readonly FabricMember[]
   return {
     packet: textOf(packet),
     verdict: r.verdict,
-    reason: explainVerdict(snapshot, r, source, packet, owners, ports),
+    reason: explainVerdict(snapshot, r, source, packet, owners, ports, externalPortsOf(snapshot, members)),
     hops: r.hops.map((h) => describeHop(h, owners)),
     arrivals,
     segments: r.segments.map(describeSegment),
@@ -236,6 +236,18 @@ function indexOwners(snapshot: Snapshot): Map<bigint, Omit<FlowOwner, 'feature'>
   }
   out.set(objectIdOf('policy'), { kind: 'security-policy' });
   for (const f of snapshot.floatingIps?.values() ?? []) out.set(objectIdOf(f.id), { kind: 'floating-ip', id: f.id, name: f.address });
+  return out;
+}
+
+/** `<host>/<ofport>` → the external network a host's patch port leads to (compiler/nat.ts). */
+function externalPortsOf(snapshot: Snapshot, members: readonly FabricMember[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const { context } of members) {
+    for (const [physnet, port] of context.externalPorts ?? []) {
+      const n = [...snapshot.networks.values()].find((x) => x.external && x.physicalNetwork === physnet);
+      out.set(`${context.id}/${port}`, n ? `external network ${n.name || n.id} (${physnet})` : `physical network ${physnet}`);
+    }
+  }
   return out;
 }
 
@@ -343,6 +355,7 @@ function explainVerdict(
   packet: PacketFields,
   owners: Owners,
   ports: ReadonlyMap<string, Endpoint>,
+  externals: ReadonlyMap<string, string> = new Map(),
 ): string {
   const from = nameOf(source.endpoint);
   const routers = routersById(snapshot);
@@ -361,15 +374,21 @@ function explainVerdict(
     }
     const names = delivered.map((a) => {
       const e = ports.get(`${a.host}/${a.port}`);
-      return `${e ? `endpoint ${nameOf(e)}` : 'port'} on ${a.host} (port ${a.port})`;
+      const ext = externals.get(`${a.host}/${a.port}`);
+      return ext ? `${ext} on ${a.host} (patch port ${a.port})` : `${e ? `endpoint ${nameOf(e)}` : 'port'} on ${a.host} (port ${a.port})`;
     });
+    // NAT (compiler/nat.ts): the address the packet left with, and who translated it.
+    const natHop = r.hops.find((h) => h.table === NAT_OUT && h.flow && ownerOf(h.flow.cookie, owners).kind !== 'pipeline');
+    const natOwner = natHop?.flow ? ownerOf(natHop.flow.cookie, owners) : undefined;
+    const leftWith = delivered.map((a) => String(a.packet.ip_src ?? '')).find((ip) => ip && ip !== String(packet.ip_src));
+    const nat = natOwner && leftWith ? `source NAT ${String(packet.ip_src)}→${leftWith} by ${natOwner.kind === 'floating-ip' ? `floating IP ${natOwner.name}` : `router ${natOwner.name}`}` : undefined;
     const crossed = new Set(r.segments.map((s) => s.host)).size > 1;
     const routing = describeRouting(snapshot, routed.map((x) => x.router), packet);
     const rules = admittingRules(r.hops, (c) => {
       const o = ownerOf(c, owners);
       return o.kind === 'security-group-rule' ? `group ${o.name} (${o.rule})` : undefined;
     });
-    return `delivered from ${from} to ${names.join(', ')}${routing ? `, ${routing}` : ''}${crossed ? ', over the tunnel' : ''}${rules.length ? `; allowed by ${rules.join(', ')}` : ''}`;
+    return `delivered from ${from} to ${names.join(', ')}${routing ? `, ${routing}` : ''}${nat ? `, ${nat}` : ''}${crossed ? ', over the tunnel' : ''}${rules.length ? `; allowed by ${rules.join(', ')}` : ''}`;
   }
   if (r.arrivals.length) {
     const a = r.arrivals[0]!;

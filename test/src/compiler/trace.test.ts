@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import type { Snapshot } from '../../../src/compiler/snapshot';
 import { tracePacket, TraceError, type TraceRequest } from '../../../src/compiler/trace';
-import type { Endpoint, Router, SecurityGroup, SecurityGroupRule } from '../../../src/store/model';
+import type { Endpoint, FloatingIp, MacBinding, Network, Router, SecurityGroup, SecurityGroupRule } from '../../../src/store/model';
 import { routerMacOf } from '../../../src/store/router-store';
+import { macBindingKey } from '../../../src/compiler/nat';
+import { bind, ep, net, subnet } from '../../support/model-fixtures';
 import { fabricMembers, fabricSnapshot, NIC, TUNNEL_OFPORT } from '../../support/fabric-fixtures';
 
 const trace = (req: TraceRequest, snapshot: Snapshot = fabricSnapshot()) => tracePacket(snapshot, fabricMembers(), req);
@@ -163,6 +165,36 @@ describe('packet trace over the compiled flows', () => {
       const s = routedSnapshot(policySnapshot());
       const r = trace({ from: 'b1', to: 'a2', protocol: 'tcp', dstPort: 5432 }, s);
       assert.equal(r.reason, `dropped by the security groups of endpoint a2 on h2: no ingress rule of group db allows tcp/5432 from ${NIC.b1.ip}`);
+    });
+  });
+
+  describe('NAT', () => {
+    // Router R: 10.1.0.0/24 (A) with an external gateway 198.51.100.2 on X (physnet1, patch port 9 on h1); a1 has floating IP 198.51.100.9.
+    const EXT: Network = { ...net('X', 7100), external: true, physicalNetwork: 'physnet1' };
+    const R: Router = {
+      id: 'R', name: 'R', tenant: 'default', mac: routerMacOf('R'), interfaces: [{ subnet: 'sa', network: 'A', cidr: '10.1.0.0/24', ip: '10.1.0.1' }], routes: [],
+      externalGateway: { network: 'X', subnet: 'sx', ip: '198.51.100.2', snat: true }, createdAt: '', updatedAt: '',
+    };
+    const FIP: FloatingIp = { id: 'F', tenant: 'default', network: 'X', subnet: 'sx', address: '198.51.100.9', endpoint: 'a1', fixedIp: '10.1.0.11', createdAt: '', updatedAt: '' };
+    const up: MacBinding = { network: 'X', ip: '198.51.100.1', mac: '02:00:00:00:ee:01', host: 'h1', updatedAt: '' };
+    const s: Snapshot = {
+      networks: new Map([['A', net('A', 7001)], ['X', EXT]]),
+      subnetsByNetwork: new Map([['A', [subnet('sa', 'A', '10.1.0.0/24', '10.1.0.1')]], ['X', [subnet('sx', 'X', '198.51.100.0/24', '198.51.100.1')]]]),
+      endpointsByNetwork: new Map([['A', [ep('a1', 'A', '02:00:00:00:1a:01', '10.1.0.11'), ep('a2', 'A', '02:00:00:00:1a:02', '10.1.0.12')]], ['X', []]]),
+      bindings: new Map([['a1', bind('a1', 'h1', 1)], ['a2', bind('a2', 'h1', 2)]]),
+      macBindings: new Map([[macBindingKey(up.network, up.ip), up]]),
+      routers: new Map([['R', R]]),
+      routersByNetwork: new Map([['A', [R]]]),
+      floatingIps: new Map([['F', FIP]]),
+    };
+    const members = [{ context: { id: 'h1', tunnelPort: undefined, encapIps: new Map<string, string>(), externalPorts: new Map([['physnet1', 9]]) }, encapIp: '192.0.2.1' }];
+
+    it('says which address a packet left with, and who translated it', () => {
+      const snat = tracePacket(s, members, { from: 'a2', dstIp: '203.0.113.7', protocol: 'tcp', dstPort: 443 });
+      assert.equal(snat.verdict, 'delivered', snat.reason);
+      assert.match(snat.reason, /^delivered from a2 to external network X \(physnet1\) on h1 \(patch port 9\), .*source NAT 10\.1\.0\.12→198\.51\.100\.2 by router R$/);
+      const fip = tracePacket(s, members, { from: 'a1', dstIp: '203.0.113.7', protocol: 'tcp', dstPort: 443 });
+      assert.match(fip.reason, /source NAT 10\.1\.0\.11→198\.51\.100\.9 by floating IP 198\.51\.100\.9$/);
     });
   });
 });
