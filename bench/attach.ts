@@ -26,6 +26,11 @@
  * eth_dst=<mac> appearing in the simulated switch's flow table of every other
  * host with a port in the network, timestamped in-process when the switch
  * applies it (no ovs-ofctl).
+ *
+ * `--groups N` (Plexus only, issue 12): every endpoint is created in N security
+ * groups of `--rules` rules each (remote groups, CIDRs, port ranges, as in
+ * bench/policy.ts), so the attach compiles and installs its policy flows too;
+ * run with 0 and 5 to compare.
  */
 import { execFileSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
@@ -48,6 +53,9 @@ interface Workload {
   readonly endpoints: number;
   readonly burst: number;
   readonly opTimeoutMs: number;
+  /** Security groups on every endpoint, and rules per group (Plexus only). */
+  readonly groups: number;
+  readonly rules: number;
 }
 
 /** What reports when a remote host has the flow for an endpoint: `when(key, sinceMs)` resolves with the arrival time. */
@@ -209,19 +217,49 @@ interface CreatedEndpoint {
   ips: string[];
 }
 
+type RuleBody = Record<string, string | number>;
+
 /**
- * One network, a subnet big enough, and `total` endpoints created through the API (not timed).
+ * `groups` security groups of `rules` rules each, created through the API:
+ * egress any (IPv4, IPv6), then ingress rules in turn: tcp from a remote group,
+ * tcp from another remote group, a tcp port range from a CIDR, icmp from the
+ * own group. Remote-group rules are added once every group exists.
+ */
+async function createGroups(plexusd: PlexusdProcess, groups: number, rules: number): Promise<string[]> {
+  const ids: string[] = [];
+  const later: [number, RuleBody][] = [];
+  for (let g = 0; g < groups; g++) {
+    const own: RuleBody[] = [{ direction: 'egress', ethertype: 'IPv4' }, { direction: 'egress', ethertype: 'IPv6' }];
+    for (let r = own.length; r < rules; r++) {
+      const kind = r % 4;
+      if (kind === 0 || kind === 1) later.push([g, { direction: 'ingress', protocol: 'tcp', portMin: 8000 + r, portMax: 8000 + r, remoteGroup: `bench-g${(g + r) % groups}` }]);
+      else if (kind === 2) own.push({ direction: 'ingress', protocol: 'tcp', portMin: 1000, portMax: 1999, remoteCidr: `10.${r}.0.0/16` });
+      else later.push([g, { direction: 'ingress', protocol: 'icmp', remoteGroup: `bench-g${g}` }]);
+    }
+    const res = await plexusd.api<{ id: string }>('POST', '/v1/security-groups', { name: `bench-g${g}`, rules: own });
+    if (res.status !== 201) throw new Error(`POST /v1/security-groups: ${res.status} ${JSON.stringify(res.body)}`);
+    ids.push(res.body.id);
+  }
+  for (const [g, rule] of later) {
+    const res = await plexusd.api('POST', `/v1/security-groups/${ids[g]}/rules`, rule);
+    if (res.status !== 201) throw new Error(`POST /v1/security-groups/${ids[g]}/rules: ${res.status} ${JSON.stringify(res.body)}`);
+  }
+  return ids;
+}
+
+/**
+ * One network, a subnet big enough, and `total` endpoints created through the API (not timed), each in `groups` (ids).
  * `named`: each gets a name, which the API checks against every endpoint of the tenant (a read of
  * them all per create); the simulated fleet's tens of thousands go unnamed.
  */
-async function createEndpoints(plexusd: PlexusdProcess, total: number, ctx: BenchContext, named = true): Promise<CreatedEndpoint[]> {
+async function createEndpoints(plexusd: PlexusdProcess, total: number, ctx: BenchContext, groups: readonly string[] = [], named = true): Promise<CreatedEndpoint[]> {
   const net = await plexusd.api<{ id: string; vni: number }>('POST', '/v1/networks', { name: 'bench' });
   if (net.status !== 201) throw new Error(`POST /v1/networks: ${net.status} ${JSON.stringify(net.body)}`);
   const sub = await plexusd.api('POST', '/v1/subnets', { network: net.body.id, cidr: subnetFor(total) });
   if (sub.status !== 201) throw new Error(`POST /v1/subnets: ${sub.status} ${JSON.stringify(sub.body)}`);
   ctx.progress(`plexus: creating ${total} endpoints through the API`);
   return pool(Array.from({ length: total }, (_, i) => i), 8, async (i) => {
-    const r = await plexusd.api<CreatedEndpoint>('POST', '/v1/endpoints', { network: net.body.id, ...(named ? { name: `bench-${i}` } : {}) });
+    const r = await plexusd.api<CreatedEndpoint>('POST', '/v1/endpoints', { network: net.body.id, ...(named ? { name: `bench-${i}` } : {}), ...(groups.length ? { securityGroups: groups } : {}) });
     if (r.status !== 201) throw new Error(`POST /v1/endpoints: ${r.status} ${JSON.stringify(r.body)}`);
     return r.body;
   });
@@ -284,7 +322,7 @@ async function runSimulated(w: Workload, ctx: BenchContext, profileDir: string |
     const joinS = (performance.now() - joinT0) / 1000;
     const idle = await measureFootprint(plexusd);
     ctx.progress(`plexus (simulated): ${w.hosts} hosts joined in ${round(joinS, 1)} s; plexusd RSS ${mib(idle.plexusdRssBytes)} MiB`);
-    const created = await createEndpoints(plexusd, w.endpoints + w.burst, ctx, false);
+    const created = await createEndpoints(plexusd, w.endpoints + w.burst, ctx, await createGroups(plexusd, w.groups, w.rules), false);
     const drivers = await pool(hosts, 16, (h) => HostDriver.connect(h, ['plexus-installed']).then((d) => teardown.add(d)));
     const watches = hosts.map((h) => teardown.add(new SimFlowWatch(h)));
     const endpoints = created.map((e, i) => ({
@@ -376,7 +414,7 @@ async function runPlexus(w: Workload, ctx: BenchContext, profileDir: string | un
     }, 60_000 + w.hosts * 2000, 200);
     await waitForTunnels(hosts, 'vxlan', 60_000 + w.hosts * 2000, 1);
 
-    const created = await createEndpoints(plexusd, w.endpoints + w.burst, ctx);
+    const created = await createEndpoints(plexusd, w.endpoints + w.burst, ctx, await createGroups(plexusd, w.groups, w.rules));
     const { drivers, watches } = await connectAll(hosts, 'plexus-installed', dlDstOf, teardown);
     const endpoints = created.map((e, i) => ({
       externalIds: { 'iface-id': e.id, 'attached-mac': e.mac, container_id: `bench-${i}` },
@@ -497,6 +535,8 @@ export const attachBench: BenchDefinition = {
     { name: 'op-timeout', kind: 'number', default: 30, help: 'seconds one attach may take before the run fails' },
     { name: 'simulated', kind: 'boolean', default: false, help: 'simulated hosts (ovsdb-server + in-process OpenFlow switch each) instead of OVS; Plexus only' },
     { name: 'heap-snapshot', kind: 'boolean', default: false, help: 'with --simulated: a V8 heap snapshot of plexusd once the run settles (bench/results)' },
+    { name: 'groups', kind: 'number', default: 0, help: 'security groups on every endpoint (Plexus only; compare 0 with 5)' },
+    { name: 'rules', kind: 'number', default: 20, help: 'rules per security group (with --groups)' },
   ],
   async run(ctx) {
     const o = ctx.options;
@@ -505,7 +545,10 @@ export const attachBench: BenchDefinition = {
       endpoints: num(o, 'endpoints'),
       burst: typeof o.burst === 'number' ? o.burst : num(o, 'endpoints'),
       opTimeoutMs: num(o, 'op-timeout') * 1000,
+      groups: num(o, 'groups'),
+      rules: num(o, 'rules'),
     };
+    if (w.groups > 0 && str(o, 'peer') !== undefined) throw new Error('--groups runs Plexus only (the OVN peer has no security groups here)');
     if (w.hosts < 2) throw new Error('--hosts must be at least 2 (remote latency needs another host)');
     if (w.endpoints < 1) throw new Error('--endpoints must be at least 1');
     const peer = str(o, 'peer');
@@ -517,7 +560,7 @@ export const attachBench: BenchDefinition = {
       throw new Error('--simulated runs Plexus only: --peer/--peer-only need real OVS hosts (drop --simulated to compare with OVN)');
     }
     ctx.useVersion('etcd');
-    let figures: Figures = { hosts: w.hosts, endpoints: w.endpoints, burst: w.burst };
+    let figures: Figures = { hosts: w.hosts, endpoints: w.endpoints, burst: w.burst, ...(w.groups ? { groups: w.groups, rules_per_group: w.rules } : {}) };
     const profileDir = o['profile-plexusd'] ? join(repoRoot(), 'bench', 'results', `plexusd-${new Date().toISOString().replace(/[:.]/g, '-')}.cpuprofile`) : undefined;
     if (simulated) {
       const m = await runSimulated(w, ctx, profileDir, o['heap-snapshot'] ? join(repoRoot(), 'bench', 'results') : undefined);

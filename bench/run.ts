@@ -11,6 +11,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { onExitCleanup } from '../src/sandbox/processes';
+import { sweepOrphanedTempDirs } from '../src/sandbox/orphans';
 import { attachBench } from './attach';
 import { codecBench } from './codec';
 import { failoverBench } from './failover';
@@ -66,6 +67,9 @@ async function main(argv: readonly string[]): Promise<number> {
 
   // Install the exit hooks before anything starts, so Ctrl-C always cleans up.
   onExitCleanup(() => undefined);
+  // A run killed -9 ran no exit hook: stop what it left (by its claimed temp dirs' pidfiles) and remove the dirs.
+  const swept = sweepOrphanedTempDirs();
+  if (swept.dirs.length > 0) process.stderr.write(`bench: removed ${swept.dirs.length} temp dirs of dead runs, stopped ${swept.pids.length} processes they left\n`);
   const timeoutS = options.timeout as number;
   const timer = setTimeout(() => {
     process.stderr.write(`bench ${name}: timed out after ${timeoutS} s; stopping everything it started\n`);

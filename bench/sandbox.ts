@@ -8,6 +8,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { claimTempDir } from '../src/sandbox/orphans';
 import { OvsHost, type OvsHostOptions } from '../src/sandbox/ovs-host';
 import { PlexusdProcess, type PlexusdOptions } from '../src/sandbox/plexusd-process';
 import { repoRoot } from './framework';
@@ -69,6 +70,7 @@ export interface BenchPlexusd extends Stoppable {
  */
 export async function startPlexusd(options: PlexusdOptions = {}, cpuProfileFile?: string): Promise<BenchPlexusd> {
   const dataDir = mkdtempSync(join(tmpdir(), 'plexus-bench-plexusd-'));
+  claimTempDir(dataDir);
   const forget = onExitCleanup(() => {
     killEmbeddedEtcdSync(dataDir);
     rmSync(dataDir, { recursive: true, force: true });
@@ -138,6 +140,7 @@ export class OvnCentral implements Stoppable {
 
   static async start(): Promise<OvnCentral> {
     const c = new OvnCentral(mkdtempSync(join(tmpdir(), 'plexus-bench-ovn-')));
+    claimTempDir(c.dir);
     try {
       for (const db of ['nb', 'sb'] as const) {
         await run('ovsdb-tool', ['create', join(c.dir, `${db}.db`), OVN_SCHEMAS[db]]);

@@ -47,7 +47,8 @@ want podman podman
 want dockerd docker.io
 want docker docker.io
 want qemu-system-x86_64 qemu-system-x86
-# The qemu driver package brings libvirtd with it.
+# libvirtd is in libvirt-daemon (Debian 12's qemu driver package does not pull it in).
+want libvirtd libvirt-daemon
 want libvirtd libvirt-daemon-driver-qemu
 want virsh libvirt-clients
 # The web view (/ui) is tested in a real headless browser.

@@ -33,7 +33,7 @@ function cruise(cwd: string, paths: readonly string[]): Violation[] {
   return (JSON.parse(out) as { summary: { violations: Violation[] } }).summary.violations;
 }
 
-describe('layering (.dependency-cruiser.cjs)', function () {
+describe('layering (.dependency-cruiser.cjs) @slow', function () {
   this.timeout(60_000);
 
   it('the repository has no wrong-way import, no cycle and no orphan module', () => {

@@ -222,6 +222,7 @@ export const patchTenantBody = { type: 'object', properties: { name }, additiona
 export const createNetworkBody = {
   type: 'object',
   properties: {
+    id: { ...clientId, description: 'chosen by the client (e.g. plexus-docker: docker-<Docker network id>); generated when absent' },
     name,
     tenant: { ...name, description: `tenant id (default "default")` },
     mtu,

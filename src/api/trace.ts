@@ -45,6 +45,7 @@ const traceBody = {
     srcIp: { type: 'string', pattern: IPV4 },
     dstMac: { type: 'string', pattern: MAC, description: 'destination MAC when no `to` endpoint is given' },
     dstIp: { type: 'string', pattern: IPV4 },
+    ttl: { type: 'integer', minimum: 1, maximum: 255, description: 'IPv4 TTL (default 64): 1 shows where it expires' },
   },
   required: ['from'],
   additionalProperties: false,
@@ -64,7 +65,7 @@ const hopSchema = {
     },
     owner: {
       type: 'object',
-      properties: { feature: { type: 'string' }, kind: { type: 'string' }, id: { type: 'string' }, name: { type: 'string' } },
+      properties: { feature: { type: 'string' }, kind: { type: 'string' }, id: { type: 'string' }, name: { type: 'string' }, rule: { type: 'string', description: 'a security-group rule in words (kind security-group-rule; name is its group)' } },
     },
     summary: { type: 'string' },
   },
@@ -100,10 +101,26 @@ const traceResponse = {
   },
 } as const;
 
-/** The model restricted to one tenant's networks (its endpoints are only in those). */
+/**
+ * The model restricted to one tenant: its networks (its endpoints are only in
+ * those), routers, security groups, QoS policies and floating IPs, so that a
+ * tenant's trace names none of another tenant's objects.
+ */
 function viewOfTenant(model: ModelView, tenant: string): ModelView {
-  const networks = new Map([...model.networks].filter(([, n]) => n.tenant === tenant));
-  return { networks, subnetsByNetwork: model.subnetsByNetwork, endpointsByNetwork: model.endpointsByNetwork, bindings: model.bindings };
+  const mine = <T extends { readonly tenant: string }>(m: ReadonlyMap<string, T> | undefined): Map<string, T> => new Map([...(m ?? [])].filter(([, v]) => v.tenant === tenant));
+  const networks = mine(model.networks);
+  const routersByNetwork = new Map([...(model.routersByNetwork ?? [])].filter(([id]) => networks.has(id)).map(([id, rs]) => [id, rs.filter((r) => r.tenant === tenant)] as const));
+  return {
+    networks,
+    subnetsByNetwork: model.subnetsByNetwork,
+    endpointsByNetwork: model.endpointsByNetwork,
+    bindings: model.bindings,
+    routers: mine(model.routers),
+    routersByNetwork,
+    floatingIps: mine(model.floatingIps),
+    securityGroups: mine(model.securityGroups),
+    qosPolicies: mine(model.qosPolicies),
+  };
 }
 
 export function registerTraceRoutes(app: FastifyInstance, deps: ApiDeps): void {

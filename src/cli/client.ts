@@ -29,7 +29,12 @@ export class ClientError extends PlexusError {
     readonly status?: number,
     readonly problem?: Readonly<Record<string, unknown>>,
   ) {
-    super(message);
+    // Retrying can help when no answer came or the server failed (5xx), not when it refused.
+    super(message, { recoverable: exitCode === EXIT.unreachable || (status ?? 0) >= 500 });
+  }
+  /** No answer came: connection refused, timeout, TLS failure. */
+  get isUnreachable(): boolean {
+    return this.exitCode === EXIT.unreachable;
   }
 }
 

@@ -57,7 +57,9 @@ async function liveTraces(r: TraceResult): Promise<string[]> {
   const out: string[] = [];
   for (const s of mine) {
     const { stdout } = await run('ovs-appctl', ['ofproto/trace', 'br-int', s.flow], { timeout: 10_000, maxBuffer: 4 * 1024 * 1024 });
-    const dp = stdout.split('\n').find((l) => l.startsWith('Datapath actions:')) ?? '(no datapath actions)';
+    // With conntrack (security groups) the trace recirculates: one "Datapath actions" line per pass.
+    const passes = stdout.split('\n').filter((l) => l.startsWith('Datapath actions:')).map((l) => l.slice('Datapath actions:'.length).trim());
+    const dp = passes.length ? `Datapath actions: ${passes.join(' | ')}` : '(no datapath actions)';
     out.push(`live on ${here}: ofproto/trace br-int ${s.flow}`, `  plexus: ${s.outputs.join(',') || 'drop'}`, `  switch: ${dp}`);
   }
   return out;

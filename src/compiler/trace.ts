@@ -7,23 +7,41 @@
  * in words. Pure: the API gives it the model cache and the hosts' tunnel ports,
  * so any member can answer, not only the host's master.
  *
- * The explanations know the features that exist (port security, ARP, DHCP, L2);
- * a feature added later is still named on every hop through its cookie
- * (`FEATURE` names), and a drop in its table is reported with its stage.
+ * The explanations know the features that exist (port security, ARP, DHCP, L2
+ * here; security groups, routers and floating IPs in trace-words.ts); a feature
+ * added later is still named on every hop through its cookie (`FEATURE` names),
+ * and a drop in its table is reported with its stage.
+ *
+ * The packet is the first of a new connection: each host's walk gets an empty
+ * conntrack, so every `ct` finds +trk+new, as `ofproto/trace` assumes without
+ * `--ct-next`.
  */
 import { PlexusError } from '../../protocols/common/errors';
 import type { Action } from '../../protocols/openflow/actions';
+import { OFPR } from '../../protocols/openflow/actions';
 import { OFPP } from '../../protocols/openflow/constants';
 import type { Instruction } from '../../protocols/openflow/instructions';
 import type { Match, OxmValue } from '../../protocols/openflow/match';
 import { featureNameOf, OBJECT_ID_MASK, objectIdOf } from '../pipeline/cookies';
 import { ARP_OP, DHCP_PORT, ETH_TYPE, IP_PROTO, REG } from '../pipeline/fields';
-import { walkFabric, type FabricHop, type FabricResult, type FabricSegment, type PacketFields, type Verdict } from '../pipeline/flow-table-walk';
-import { CLASSIFY, L2, PIPELINE, PORT_SECURITY, type TableDef } from '../pipeline/tables';
-import type { Endpoint } from '../store/model';
+import { walkFabric, type FabricHop, type FabricHost, type FabricResult, type FabricSegment, type PacketFields, type Verdict } from '../pipeline/flow-table-walk';
+import { CLASSIFY, L2, L3_NEIGHBOR, PIPELINE, PORT_SECURITY, type TableDef } from '../pipeline/tables';
+import { Conntrack } from '../pipeline/walk-conntrack';
+import type { Endpoint, Router } from '../store/model';
 import { ipv4Of } from './addresses';
 import { compileFabric, type FabricMember } from './fabric';
 import { placementOf, type Placed, type Snapshot } from './snapshot';
+import {
+  admittingRules,
+  describeRouting,
+  describeRule,
+  explainNoNeighbor,
+  explainNoRoute,
+  explainPolicyDrop,
+  gatewayRouterOf,
+  routersById,
+  routingHops,
+} from './trace-words';
 
 /** The packet cannot be described (no such endpoint, not attached, no address). */
 export class TraceError extends PlexusError {
@@ -45,14 +63,21 @@ export interface TraceRequest {
   readonly srcIp?: string;
   readonly dstMac?: string;
   readonly dstIp?: string;
+  /** IPv4 TTL (default 64). */
+  readonly ttl?: number;
 }
 
 /** The object a flow belongs to, from its cookie. */
 export interface FlowOwner {
   readonly feature: string;
-  readonly kind: 'endpoint' | 'network' | 'pipeline' | 'unknown';
+  /** `security-policy`: the conntrack flows every endpoint with groups shares (invalid, related). */
+  readonly kind: 'endpoint' | 'network' | 'router' | 'security-group-rule' | 'security-policy' | 'floating-ip' | 'pipeline' | 'unknown';
+  /** The object's id (a rule's id for `security-group-rule`). */
   readonly id?: string;
+  /** Its name (for a rule: its group's name; for a floating IP: its address). */
   readonly name?: string;
+  /** A security-group rule in words: `ingress tcp/5432 from 10.0.0.0/24`. */
+  readonly rule?: string;
 }
 
 export interface TraceHop {
@@ -124,10 +149,11 @@ export function describePacket(snapshot: Snapshot, req: TraceRequest): { packet:
       },
     };
   }
-  const dstMac = req.dstMac ?? dest?.mac;
+  // Off-link destinations go to the gateway's MAC, as the workload's own stack would send them.
+  const dstMac = req.dstMac ?? gatewayRouterOf(snapshot, source.endpoint, srcIp, dstIp)?.mac ?? dest?.mac;
   if (!dstMac) throw new TraceError('the packet needs a destination: give `to`, or `dstMac` (and `dstIp`)');
   if (!srcIp || !dstIp) throw new TraceError(`an IPv4 packet needs both addresses (source ${srcIp ?? 'none'}, destination ${dstIp ?? 'none'})`);
-  const ip = { ...base, eth_dst: dstMac, eth_type: ETH_TYPE.IPV4, ip_src: srcIp, ip_dst: dstIp, nw_ttl: 64 };
+  const ip = { ...base, eth_dst: dstMac, eth_type: ETH_TYPE.IPV4, ip_src: srcIp, ip_dst: dstIp, nw_ttl: req.ttl ?? 64 };
   switch (protocol) {
     case 'tcp':
       return { source, packet: { ...ip, ip_proto: IP_PROTO.TCP, tcp_src: req.srcPort ?? 40000, tcp_dst: req.dstPort ?? 80 } };
@@ -144,7 +170,8 @@ export function describePacket(snapshot: Snapshot, req: TraceRequest): { packet:
 export function tracePacket(snapshot: Snapshot, members: readonly FabricMember[], req: TraceRequest): TraceResult {
   const { packet, source } = describePacket(snapshot, req);
   if (!members.some((m) => m.context.id === source.host)) throw new TraceError(`host ${source.host} of endpoint ${nameOf(source.endpoint)} is not known to this member (no encap IP yet?)`);
-  const fabric = compileFabric(snapshot, members);
+  const fabric = new Map<string, FabricHost>();
+  for (const [id, h] of compileFabric(snapshot, members)) fabric.set(id, { ...h, conntrack: new Conntrack() });
   const r = walkFabric(fabric, source.host, packet);
   const owners = indexOwners(snapshot);
   const ports = indexPorts(snapshot);
@@ -188,7 +215,13 @@ function placedOrThrow(snapshot: Snapshot, id: string, role: string): Placed {
   return p;
 }
 
-/** objectId (48 bits) → owner; ARP/ND flows are owned by `<endpoint>/<ip>`. */
+type Owners = ReadonlyMap<bigint, Omit<FlowOwner, 'feature'>>;
+
+/**
+ * objectId (48 bits) → owner; ARP/ND flows are owned by `<endpoint>/<ip>`,
+ * rule flows by the rule id, the shared conntrack flows by `policy`
+ * (compiler/policy.ts).
+ */
 function indexOwners(snapshot: Snapshot): Map<bigint, Omit<FlowOwner, 'feature'>> {
   const out = new Map<bigint, Omit<FlowOwner, 'feature'>>();
   for (const n of snapshot.networks.values()) out.set(objectIdOf(n.id), { kind: 'network', id: n.id, name: n.name || n.id });
@@ -197,6 +230,12 @@ function indexOwners(snapshot: Snapshot): Map<bigint, Omit<FlowOwner, 'feature'>
     out.set(objectIdOf(e.id), owner);
     for (const ip of e.ips) out.set(objectIdOf(`${e.id}/${ip}`), owner);
   }
+  for (const r of routersById(snapshot).values()) out.set(objectIdOf(r.id), { kind: 'router', id: r.id, name: r.name || r.id });
+  for (const g of snapshot.securityGroups?.values() ?? []) {
+    for (const rule of g.rules) out.set(objectIdOf(rule.id), { kind: 'security-group-rule', id: rule.id, name: g.name || g.id, rule: describeRule(rule, snapshot.securityGroups) });
+  }
+  out.set(objectIdOf('policy'), { kind: 'security-policy' });
+  for (const f of snapshot.floatingIps?.values() ?? []) out.set(objectIdOf(f.id), { kind: 'floating-ip', id: f.id, name: f.address });
   return out;
 }
 
@@ -210,7 +249,7 @@ function indexPorts(snapshot: Snapshot): Map<string, Endpoint> {
   return out;
 }
 
-function ownerOf(cookie: bigint, owners: ReadonlyMap<bigint, Omit<FlowOwner, 'feature'>>): FlowOwner {
+function ownerOf(cookie: bigint, owners: Owners): FlowOwner {
   const feature = featureNameOf(cookie);
   if (feature === 'pipeline') return { feature, kind: 'pipeline' };
   const o = owners.get(cookie & OBJECT_ID_MASK);
@@ -220,15 +259,29 @@ function ownerOf(cookie: bigint, owners: ReadonlyMap<bigint, Omit<FlowOwner, 'fe
 // ---------------------------------------------------------------------------
 // Hops.
 
-function describeHop(h: FabricHop, owners: ReadonlyMap<bigint, Omit<FlowOwner, 'feature'>>): TraceHop {
+function describeHop(h: FabricHop, owners: Owners): TraceHop {
   const table = h.table?.name ?? `table ${h.tableId}`;
   const stage = h.table?.stage ?? 'unknown';
   const base = { host: h.host, tableId: h.tableId, table, stage, depth: h.depth };
   if (!h.flow) return { ...base, summary: `${table}: no flow matched: dropped` };
   const owner = ownerOf(h.flow.cookie, owners);
   const flow = { priority: h.flow.priority, match: describeMatch(h.flow.match), actions: describeInstructions(h.flow.instructions), cookie: `0x${h.flow.cookie.toString(16)}` };
-  const by = owner.kind === 'pipeline' ? 'table-miss flow' : owner.kind === 'unknown' ? `${owner.feature} flow` : `${owner.feature} flow of ${owner.kind} ${owner.name}`;
-  return { ...base, flow, owner, summary: `${table}: ${by}` };
+  return { ...base, flow, owner, summary: `${table}: ${byWhom(owner)}` };
+}
+
+function byWhom(owner: FlowOwner): string {
+  switch (owner.kind) {
+    case 'pipeline':
+      return 'table-miss flow';
+    case 'unknown':
+      return `${owner.feature} flow`;
+    case 'security-group-rule':
+      return `rule "${owner.rule}" of group ${owner.name}`;
+    case 'security-policy':
+      return 'conntrack flow of the security policy';
+    default:
+      return `${owner.feature} flow of ${owner.kind} ${owner.name}`;
+  }
 }
 
 function valueText(v: OxmValue, field: string): string {
@@ -288,29 +341,46 @@ function explainVerdict(
   r: FabricResult,
   source: Placed,
   packet: PacketFields,
-  owners: ReadonlyMap<bigint, Omit<FlowOwner, 'feature'>>,
+  owners: Owners,
   ports: ReadonlyMap<string, Endpoint>,
 ): string {
   const from = nameOf(source.endpoint);
+  const routers = routersById(snapshot);
+  const routerOf = (c: bigint): Router | undefined => {
+    const o = ownerOf(c, owners);
+    return o.kind === 'router' && o.id !== undefined ? routers.get(o.id) : undefined;
+  };
+  const routed = routingHops(r.hops, routerOf);
   const delivered = r.arrivals.filter((a) => a.kind === 'port');
   if (delivered.length) {
     const back = delivered.find((a) => a.host === source.host && a.port === source.ofport);
     if (back && packet.eth_type === ETH_TYPE.ARP && back.packet.arp_op === ARP_OP.REPLY) {
       const owner = ownerOf(back.cookie, owners);
-      return `ARP request for ${String(packet.arp_tpa)} answered in the switch on ${source.host}: ${String(back.packet.arp_spa)} is at ${String(back.packet.arp_sha)}${owner.name ? ` (endpoint ${owner.name})` : ''}; nothing crossed a tunnel`;
+      const by = owner.kind === 'router' ? ` (gateway of router ${owner.name})` : owner.kind === 'floating-ip' ? ' (floating IP)' : owner.name ? ` (endpoint ${owner.name})` : '';
+      return `ARP request for ${String(packet.arp_tpa)} answered in the switch on ${source.host}: ${String(back.packet.arp_spa)} is at ${String(back.packet.arp_sha)}${by}; nothing crossed a tunnel`;
     }
     const names = delivered.map((a) => {
       const e = ports.get(`${a.host}/${a.port}`);
       return `${e ? `endpoint ${nameOf(e)}` : 'port'} on ${a.host} (port ${a.port})`;
     });
     const crossed = new Set(r.segments.map((s) => s.host)).size > 1;
-    return `delivered from ${from} to ${names.join(', ')}${crossed ? ', over the tunnel' : ''}`;
+    const routing = describeRouting(snapshot, routed.map((x) => x.router), packet);
+    const rules = admittingRules(r.hops, (c) => {
+      const o = ownerOf(c, owners);
+      return o.kind === 'security-group-rule' ? `group ${o.name} (${o.rule})` : undefined;
+    });
+    return `delivered from ${from} to ${names.join(', ')}${routing ? `, ${routing}` : ''}${crossed ? ', over the tunnel' : ''}${rules.length ? `; allowed by ${rules.join(', ')}` : ''}`;
   }
   if (r.arrivals.length) {
     const a = r.arrivals[0]!;
-    const feature = ownerOf(a.cookie, owners).feature;
+    const owner = ownerOf(a.cookie, owners);
+    if (a.kind === 'controller' && a.reason === OFPR.INVALID_TTL) {
+      return `TTL expired at ${owner.kind === 'router' ? `router ${owner.name}` : 'a router'} on ${a.host} (ttl ${String(packet.nw_ttl)}): sent to the controller of ${a.host}`;
+    }
+    const feature = owner.feature;
     if (feature === 'dhcp') return `DHCP request from ${from} sent to the controller of ${a.host}, which answers it from IPAM`;
     if (feature === 'arp') return `neighbor solicitation from ${from} sent to the controller of ${a.host}, which answers it from the model`;
+    if (feature === 'router') return `neighbor solicitation for a gateway of router ${owner.name} sent to the controller of ${a.host}, which answers it from the model`;
     return `sent to the controller of ${a.host} by a ${feature} flow`;
   }
   if (r.lost.length) return `dropped in the tunnel from ${r.lost[0]!.host}: ${r.lost[0]!.reason}`;
@@ -318,11 +388,20 @@ function explainVerdict(
   const seg = r.segments.find((s) => s.result.verdict === 'dropped') ?? r.segments[0]!;
   const last = [...seg.result.hops].reverse()[0];
   const table = last ? PIPELINE.find((t) => t.id === last.tableId) : undefined;
-  const why = table ? explainDrop(snapshot, table, seg, source, packet, ports) : undefined;
+  const lastRouter = [...routed].reverse().find((x) => x.hop.host === seg.host)?.router;
+  const why = table ? explainDrop(snapshot, table, seg, source, packet, ports, lastRouter) : undefined;
   return why ?? `dropped on ${seg.host}${table ? ` in the ${table.stage} stage` : ''}: ${seg.result.reason}`;
 }
 
-function explainDrop(snapshot: Snapshot, table: TableDef, seg: FabricSegment, source: Placed, original: PacketFields, ports: ReadonlyMap<string, Endpoint>): string | undefined {
+function explainDrop(
+  snapshot: Snapshot,
+  table: TableDef,
+  seg: FabricSegment,
+  source: Placed,
+  original: PacketFields,
+  ports: ReadonlyMap<string, Endpoint>,
+  router: Router | undefined,
+): string | undefined {
   const p = seg.packet;
   const fromTunnel = p.tun_id !== undefined && seg.host !== source.host;
   if (table === CLASSIFY) {
@@ -343,6 +422,9 @@ function explainDrop(snapshot: Snapshot, table: TableDef, seg: FabricSegment, so
     }
     return `dropped by port security: no source rule of endpoint ${name} admits this packet`;
   }
+  const policy = explainPolicyDrop(snapshot, table, seg, original, ports);
+  if (policy) return policy;
+  if (table === L3_NEIGHBOR) return explainNoNeighbor(snapshot, router, seg, original);
   if (table === L2) {
     const vni = Number(p[REG.NETWORK] ?? 0) || undefined;
     const network = [...snapshot.networks.values()].find((n) => n.id === source.endpoint.network);
@@ -350,6 +432,9 @@ function explainDrop(snapshot: Snapshot, table: TableDef, seg: FabricSegment, so
     const owner = allEndpoints(snapshot).find((e) => e.mac === dst);
     if (owner && owner.network !== source.endpoint.network) return `dropped by l2: ${dst} is endpoint ${nameOf(owner)}'s, in another network than ${nameOf(source.endpoint)}'s (${network?.name ?? vni})`;
     if (owner) return `dropped by l2: endpoint ${nameOf(owner)} (${dst}) is not attached where this host can reach it (status ${snapshot.bindings.get(owner.id)?.status ?? 'pending'})`;
+    // Sent to a router's MAC but table l3 had no route for it (its miss continues in l2).
+    const toRouter = router ? undefined : [...routersById(snapshot).values()].find((x) => x.mac === dst);
+    if (toRouter) return explainNoRoute(snapshot, toRouter, source.endpoint.network, seg, original);
     if (fromTunnel) return `dropped by l2 on ${seg.host}: no endpoint here has MAC ${dst}`;
     return `unknown destination: no endpoint of network ${network?.name ?? String(vni)} has MAC ${dst}`;
   }

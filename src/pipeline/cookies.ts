@@ -31,6 +31,8 @@ export const FEATURE = {
   L3_NEIGHBOR: 0x08,
   /** External networks: a patch port's classify, ARP for router gateway / floating addresses there. */
   EXTERNAL: 0x14,
+  /** NAT, per router (SNAT, un-SNAT, routes back in) and per floating IP on its endpoint's host (DNAT in, SNAT out). */
+  NAT: 0x15,
   /** Security policy, per local endpoint with groups: conntrack entry, neighbor discovery (object: the endpoint). */
   POLICY_PORT: 0x10,
   /** Security policy, per rule: allow, commit, established (object: the rule id, so a trace names the rule). */

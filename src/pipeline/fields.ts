@@ -9,6 +9,11 @@
  *   reg0  NETWORK   VNI of the packet's network (24 bits), set in classify
  *   reg1  FLAGS     bit 0 FROM_TUNNEL: the packet arrived over a VXLAN tunnel
  *   reg2  OUT_PORT  OpenFlow port the packet is delivered to locally, set in L2
+ *                   (external-out: the patch port a packet waiting for its next
+ *                   hop's MAC would leave by, read back from the packet-in)
+ *   reg3  ROUTER    NAT from the outside: 32 bits of SHA-256 of the router whose
+ *                   external address the packet came to (compiler/nat.ts
+ *                   routerKeyOf), set in nat-in before conntrack, matched after
  *   reg6  ZONE      security policy: the OpenFlow port of the local endpoint whose
  *                   rules are being evaluated, which is also its conntrack zone
  *                   (set in the policy stages, before ct; 1..65279)
@@ -20,6 +25,7 @@ export const REG = {
   NETWORK: 'reg0',
   FLAGS: 'reg1',
   OUT_PORT: 'reg2',
+  ROUTER: 'reg3',
   ZONE: 'reg6',
 } as const;
 
@@ -67,6 +73,7 @@ export const FIELD_KINDS = {
   [REG.NETWORK]: 'uint',
   [REG.FLAGS]: 'uint',
   [REG.OUT_PORT]: 'uint',
+  [REG.ROUTER]: 'uint',
   // Security policy and QoS (compiler/policy.ts, compiler/qos.ts); ip_dst and ipv6_dst above.
   tcp_dst: 'uint',
   icmp_type: 'uint',

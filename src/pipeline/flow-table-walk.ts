@@ -34,9 +34,10 @@
  *   looked up again with conj_id set;
  * - ct, on a switch given a `conntrack` (walk-conntrack.ts): lookup in the
  *   zone sets ct_state, ct_mark and ct_zone, commit records the connection
- *   with the nested ct_mark, table= recirculates there.
+ *   with the nested ct_mark and nat translation, nat rewrites the addresses
+ *   (replies reversed), table= recirculates there.
  *
- * Actions it cannot simulate (ct without a conntrack model, nat, learn,
+ * Actions it cannot simulate (ct without a conntrack model, NAT port ranges, learn,
  * VLAN/MPLS/PBB push and pop...) throw WalkError naming the flow, rather than
  * guessing.
  *
@@ -485,20 +486,24 @@ function runCt(walk: Walk, state: PacketState, a: Extract<Action, { type: 'ct' }
   if (!ct) throw new WalkError(`action ct${tableId !== undefined ? ` in ${describeTable(tableId)}` : ''} is not simulated`);
   const zone = a.zone === undefined ? 0 : typeof a.zone === 'number' ? a.zone : Number(getBits(state, a.zone));
   const read = (name: string): OxmValue | undefined => (state.fields.has(name) ? decodeValue(name, getValue(state, name)) : undefined);
+  // What the packet is before this ct: a connection committed by it is still +new in the recirculation.
+  const found = ct.lookup(zone, read);
+  let mark: number | undefined;
+  let nat: Extract<Action, { type: 'nat' }> | undefined;
+  for (const n of a.actions ?? []) {
+    if (n.type === 'set_field' && n.field === 'ct_mark' && a.commit) mark = Number(n.value);
+    else if (n.type === 'nat' && n.portMin === undefined && (n.ipMax === undefined || n.ipMax === n.ipMin)) nat = n;
+    else throw new WalkError(`ct action ${n.type} inside ct${a.commit ? '' : ' without commit'} is not simulated`);
+  }
   if (a.commit) {
-    let mark: number | undefined;
-    for (const n of a.actions ?? []) {
-      if (n.type === 'set_field' && n.field === 'ct_mark') mark = Number(n.value);
-      else throw new WalkError(`ct action ${n.type} inside ct is not simulated`);
-    }
-    ct.commit(zone, read, mark);
+    ct.commit(zone, read, mark, nat?.kind && nat.ipMin ? { kind: nat.kind, address: nat.ipMin } : undefined);
     if (mark !== undefined) setValue(state, 'ct_mark', BigInt(mark));
   }
+  if (nat) for (const r of ct.translate(zone, read)) setValue(state, r.field, encodeValue(r.field, r.value));
   if (a.table === undefined) return;
-  const found = ct.lookup(zone, read);
   const recirculated = copyState(state);
   setValue(recirculated, 'ct_state', BigInt(found.state));
-  setValue(recirculated, 'ct_mark', BigInt(found.mark));
+  setValue(recirculated, 'ct_mark', BigInt(a.commit && mark !== undefined ? mark : found.mark));
   setValue(recirculated, 'ct_zone', BigInt(zone));
   const cookie = walk.cookie;
   lookup(walk, recirculated, a.table, depth + 1);

@@ -9,6 +9,8 @@
  *   0 classify ─▶ 10 port-security ─▶ 20 arp-nd-dhcp ─▶ 30 egress-policy ─▶ 40 l3
  *        │ (from tunnel)                                                     │
  *        │                                          (routed) 45 l3-neighbor ◀─┤
+ *        │              (external, compiler/nat.ts) 41 nat-out ─ct─▶ 43 external-out ─▶ patch port
+ *        │                 patch port ─▶ 0 ─▶ 20 ─▶ 40 ─▶ 42 nat-in ─ct─▶ 44 nat-in-route ─▶ 45
  *        └──────────────────────────────────────────────▶ 50 l2 ◀───────────┘
  *                                         local ─▶ 60 ingress-policy ─▶ 70 output
  *                                        remote ─▶ plexus-vxlan (tun_id = VNI, tun_dst = host)
@@ -37,6 +39,7 @@ export const STAGE = {
   NEIGHBOR: 'neighbor',
   EGRESS_POLICY: 'egress-policy',
   ROUTING: 'routing',
+  NAT: 'nat',
   SWITCHING: 'switching',
   INGRESS_POLICY: 'ingress-policy',
   OUTPUT: 'output',
@@ -143,9 +146,10 @@ export const ARP_ND = declareTable({
   purpose: 'answer ARP for known addresses in the switch; punt ND and DHCP to the controller',
   matchFields: {
     reg0: 'exact', eth_type: 'exact', arp_op: 'exact', arp_tpa: 'exact', ip_proto: 'exact', udp_src: 'exact', udp_dst: 'exact',
-    icmpv6_type: 'exact', nd_target: 'exact',
+    icmpv6_type: 'exact', nd_target: 'exact', arp_spa: 'exact',
   },
-  priorities: { 'arp-reply': 100, 'nd-punt': 100, 'dhcp-punt': 100 },
+  // neighbor-learn: an external next hop's ARP reply, punted so its MAC is learned (compiler/nat.ts).
+  priorities: { 'arp-reply': 100, 'nd-punt': 100, 'dhcp-punt': 100, 'neighbor-learn': 100 },
   miss: 'egress-policy',
   next: ['egress-policy'],
 });
@@ -187,10 +191,12 @@ export const EGRESS_POLICY_EVAL = declareTable({
 /**
  * Routing priorities: longest prefix first, and a router's own subnet before
  * a static route of the same length: `connected-<len>` = 1000 + 2·len + 1,
- * `static-<len>` = 1000 + 2·len (len 0..128).
+ * `static-<len>` = 1000 + 2·len (len 0..128); `external` (999) = what no route
+ * takes, to the router's external gateway (and what comes in at its external MAC).
  */
 function routePriorities(): Record<string, number> {
-  const out: Record<string, number> = {};
+  // external: to and from a router's external gateway (compiler/nat.ts), below every route.
+  const out: Record<string, number> = { external: 999 };
   for (let len = 0; len <= 128; len++) {
     out[`connected-${len}`] = 1000 + 2 * len + 1;
     out[`static-${len}`] = 1000 + 2 * len;
@@ -206,7 +212,56 @@ export const L3 = declareTable({
   matchFields: { reg0: 'exact', eth_dst: 'exact', eth_type: 'exact', ip_dst: 'prefix', ipv6_dst: 'prefix' },
   priorities: routePriorities(),
   miss: 'l2',
-  next: ['l3-neighbor', 'l2'],
+  next: ['nat-out', 'nat-in', 'l3-neighbor', 'l2'],
+});
+
+/**
+ * NAT on the endpoint's host (compiler/nat.ts), IPv4: each router with an
+ * external gateway has one conntrack zone there (natZoneOf: 0xff00..0xffff,
+ * above every OpenFlow port number, so never a security-group zone).
+ */
+export const NAT_OUT = declareTable({
+  name: 'nat-out',
+  id: 41,
+  stage: STAGE.NAT,
+  purpose: 'to the outside: source NAT to the floating IP of the source, or to the router\'s gateway address (conntrack commit in the router\'s zone)',
+  matchFields: { reg0: 'exact', eth_type: 'exact', ip_src: 'prefix' },
+  priorities: { 'floating-ip': 200, snat: 100 },
+  miss: 'drop',
+  next: ['external-out'],
+});
+
+export const NAT_IN = declareTable({
+  name: 'nat-in',
+  id: 42,
+  stage: STAGE.NAT,
+  purpose: 'from the outside at a router\'s external MAC: a floating IP → its fixed IP (DNAT), replies to the gateway address un-NATed (conntrack)',
+  matchFields: { reg0: 'exact', eth_type: 'exact', ip_dst: 'exact' },
+  priorities: { 'floating-ip': 200, 'snat-reply': 100 },
+  miss: 'drop',
+  next: ['nat-in-route'],
+});
+
+export const EXTERNAL_OUT = declareTable({
+  name: 'external-out',
+  id: 43,
+  stage: STAGE.NAT,
+  purpose: 'NATed packets to the external network\'s next hop (its subnet\'s gateway): its learned MAC, out the patch port; MAC not learned yet → controller (ARP)',
+  matchFields: { reg0: 'exact' },
+  priorities: { 'next-hop': 100 },
+  miss: 'drop',
+  next: [],
+});
+
+export const NAT_IN_ROUTE = declareTable({
+  name: 'nat-in-route',
+  id: 44,
+  stage: STAGE.NAT,
+  purpose: 'un-NATed packets from the outside: the router (reg3) and the subnet of the fixed IP → TTL, router MAC, destination network',
+  matchFields: { [REG.ROUTER]: 'exact', eth_type: 'exact', ip_dst: 'prefix' },
+  priorities: { connected: 100 },
+  miss: 'drop',
+  next: ['l3-neighbor'],
 });
 
 export const L3_NEIGHBOR = declareTable({
@@ -310,4 +365,4 @@ export function linkPipeline(tables: readonly TableDef[]): readonly TableDef[] {
 }
 
 /** Every table, in pipeline order. */
-export const PIPELINE: readonly TableDef[] = linkPipeline([CLASSIFY, PORT_SECURITY, ARP_ND, EGRESS_POLICY, EGRESS_POLICY_EVAL, L3, L3_NEIGHBOR, L2, INGRESS_POLICY, INGRESS_POLICY_EVAL, OUTPUT]);
+export const PIPELINE: readonly TableDef[] = linkPipeline([CLASSIFY, PORT_SECURITY, ARP_ND, EGRESS_POLICY, EGRESS_POLICY_EVAL, L3, NAT_OUT, NAT_IN, EXTERNAL_OUT, NAT_IN_ROUTE, L3_NEIGHBOR, L2, INGRESS_POLICY, INGRESS_POLICY_EVAL, OUTPUT]);

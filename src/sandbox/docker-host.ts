@@ -20,6 +20,10 @@ export interface DockerHostOptions {
   readonly tokenFile?: string;
   readonly syncIntervalMs?: number;
   readonly logLevel?: string;
+  /** dockerd's cluster store (`etcd://ip:port`, v2 API): global-scope networks; dockerd advertises the host's management address. */
+  readonly clusterStore?: string;
+  /** plexus-docker's --scope (default auto: global when dockerd has a cluster store). */
+  readonly scope?: 'auto' | 'local' | 'global';
 }
 
 /** plexus-docker's entry beside this module: the TypeScript source (through tsx) or the build. */
@@ -48,7 +52,11 @@ export class DockerHost {
     let dockerd: Dockerd | undefined;
     let driver: NsProcess | undefined;
     try {
-      dockerd = await Dockerd.start({ netns: h.netns, plugins: { plexus: sock } });
+      dockerd = await Dockerd.start({
+        netns: h.netns,
+        plugins: { plexus: sock },
+        ...(options.clusterStore ? { clusterStore: options.clusterStore, clusterAdvertise: `${h.mgmtIp}:2376` } : {}),
+      });
       driver = NsProcess.spawn(h.netns, process.execPath, [
         ...driverEntry(),
         '--socket', sock,
@@ -59,6 +67,7 @@ export class DockerHost {
         '--docker-host', dockerd.host,
         '--sync-interval-ms', String(options.syncIntervalMs ?? 500),
         '--log-level', options.logLevel ?? 'info',
+        ...(options.scope ? ['--scope', options.scope] : []),
       ]);
       const d = driver;
       await waitFor(`plexus-docker on ${h.id}`, () => {

@@ -18,6 +18,13 @@ export interface DockerdOptions {
   readonly netns: string;
   /** Plugin name → unix socket path, written as /etc/docker/plugins/<name>.spec. */
   readonly plugins: Readonly<Record<string, string>>;
+  /**
+   * `etcd://host:port` of a cluster store (an etcd serving the v2 API): dockerd
+   * then keeps global-scope networks there, shared by every dockerd using it.
+   */
+  readonly clusterStore?: string;
+  /** `ip:port` this dockerd advertises in the cluster store (with clusterStore). */
+  readonly clusterAdvertise?: string;
 }
 
 export const DOCKER_BUSYBOX_IMAGE = 'plexus-busybox:latest';
@@ -83,6 +90,7 @@ export class Dockerd {
       '--config-file', join(this.dir, 'daemon.json'),
       '--iptables=false', '--ip6tables=false', '--bridge=none', '--ip-forward=false', '--ip-masq=false',
       '--storage-driver', 'vfs',
+      ...(this.options.clusterStore ? ['--cluster-store', this.options.clusterStore, '--cluster-advertise', this.options.clusterAdvertise ?? ''] : []),
     ].map((a) => `'${a}'`).join(' ');
     // nsenter and unshare exec (no fork), and so does sh: the pid we get is dockerd's.
     const child = spawn('nsenter', [

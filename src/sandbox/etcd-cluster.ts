@@ -4,11 +4,19 @@
  * one (to test losing an etcd member, or all of them).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePorts } from './plexusd-process';
+import { claimTempDir } from './orphans';
 import { stopPid, trackPid, untrackPid, waitFor } from './processes';
+
+export interface EtcdClusterOptions {
+  /** Address the client URLs listen on (default 127.0.0.1), e.g. a lab's controller address dockerds reach. */
+  readonly clientHost?: string;
+  /** Serve the v2 API too (`--enable-v2`): dockerd's `--cluster-store etcd://` speaks only v2 (libkv). */
+  readonly enableV2?: boolean;
+}
 
 interface Member {
   readonly name: string;
@@ -21,17 +29,23 @@ export class EtcdCluster {
   private constructor(
     private readonly dir: string,
     private readonly members: Member[],
+    private readonly options: EtcdClusterOptions,
   ) {}
+
+  private get clientHost(): string {
+    return this.options.clientHost ?? '127.0.0.1';
+  }
 
   /** Comma-separated client URLs, as plexusd's --etcd takes them. */
   get endpoints(): string {
-    return this.members.map((m) => `http://127.0.0.1:${m.client}`).join(',');
+    return this.members.map((m) => `http://${this.clientHost}:${m.client}`).join(',');
   }
 
-  static async start(size = 1): Promise<EtcdCluster> {
+  static async start(size = 1, options: EtcdClusterOptions = {}): Promise<EtcdCluster> {
     const ports = await freePorts(size * 2);
     const members = Array.from({ length: size }, (_, i) => ({ name: `e${i}`, client: ports[2 * i]!, peer: ports[2 * i + 1]!, child: undefined }));
-    const cluster = new EtcdCluster(mkdtempSync(join(tmpdir(), 'plexus-etcd-')), members);
+    const cluster = new EtcdCluster(mkdtempSync(join(tmpdir(), 'plexus-etcd-')), members, options);
+    claimTempDir(cluster.dir);
     try {
       for (let i = 0; i < size; i++) cluster.spawnMember(i, 'new');
       await Promise.all(members.map((_, i) => cluster.waitHealthy(i)));
@@ -50,8 +64,8 @@ export class EtcdCluster {
       [
         '--name', m.name,
         '--data-dir', join(this.dir, m.name),
-        '--listen-client-urls', `http://127.0.0.1:${m.client}`,
-        '--advertise-client-urls', `http://127.0.0.1:${m.client}`,
+        '--listen-client-urls', `http://${this.clientHost}:${m.client}`,
+        '--advertise-client-urls', `http://${this.clientHost}:${m.client}`,
         '--listen-peer-urls', `http://127.0.0.1:${m.peer}`,
         '--initial-advertise-peer-urls', `http://127.0.0.1:${m.peer}`,
         '--initial-cluster', initial,
@@ -60,20 +74,44 @@ export class EtcdCluster {
         '--heartbeat-interval', '50',
         '--election-timeout', '500',
         '--log-level', 'error',
+        ...(this.options.enableV2 ? ['--enable-v2=true'] : []),
       ],
       { stdio: 'ignore' },
     );
     trackPid(child.pid!);
     child.on('exit', () => untrackPid(child.pid!));
+    // For src/sandbox/orphans.ts: a run killed -9 leaves this member, found again by this pidfile.
+    writeFileSync(join(this.dir, `${m.name}.pid`), `${child.pid}\n`);
     m.child = child;
   }
 
   private async waitHealthy(i: number): Promise<void> {
     const m = this.members[i]!;
     await waitFor(`etcd ${m.name} healthy`, async () => {
-      const res = await fetch(`http://127.0.0.1:${m.client}/health`).catch(() => undefined);
+      const res = await fetch(`http://${this.clientHost}:${m.client}/health`).catch(() => undefined);
       return res?.status === 200 && ((await res.json()) as { health: string }).health === 'true';
     }, 20_000);
+  }
+
+  /** Index of the member that is the raft leader now (asked of any running member), or undefined without a quorum. */
+  async leaderIndex(): Promise<number | undefined> {
+    for (const m of this.members) {
+      if (!m.child) continue;
+      const status = await fetch(`http://127.0.0.1:${m.client}/v3/maintenance/status`, { method: 'POST', body: '{}' })
+        .then((r) => r.json() as Promise<{ header?: { member_id?: string }; leader?: string }>)
+        .catch(() => undefined);
+      if (!status?.leader || status.leader === '0') continue;
+      if (status.leader === status.header?.member_id) return this.members.indexOf(m);
+      // Ask the leader itself for its index: its member_id is the leader id.
+      for (const other of this.members) {
+        if (!other.child || other === m) continue;
+        const s2 = await fetch(`http://127.0.0.1:${other.client}/v3/maintenance/status`, { method: 'POST', body: '{}' })
+          .then((r) => r.json() as Promise<{ header?: { member_id?: string } }>)
+          .catch(() => undefined);
+        if (s2?.header?.member_id === status.leader) return this.members.indexOf(other);
+      }
+    }
+    return undefined;
   }
 
   /** Stops member i (SIGKILL when `hard`). */

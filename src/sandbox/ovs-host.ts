@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { claimTempDir } from './orphans';
 import { run, stopPid, trackPid, waitFor, type RunResult } from './processes';
 
 /**
@@ -50,6 +51,7 @@ export class OvsHost {
   static async start(options: OvsHostOptions = {}): Promise<OvsHost> {
     const name = options.name ?? 'ovs';
     const dir = mkdtempSync(join(tmpdir(), `plexus-${name}-`));
+    claimTempDir(dir);
     const host = new OvsHost(name, dir, options);
     try {
       await host.boot();
@@ -149,9 +151,19 @@ export class OvsHost {
    * and every client (managers, vswitchd) must reconnect.
    */
   async restart(cmd: 'ovsdb-server' | 'ovs-vswitchd'): Promise<void> {
+    await this.stopDaemon(cmd);
+    await this.startDaemon(cmd);
+  }
+
+  /** Stops one daemon (the host is offline on that side until `startDaemon`). */
+  async stopDaemon(cmd: 'ovsdb-server' | 'ovs-vswitchd'): Promise<void> {
     const pid = this.pid(cmd);
     await stopPid(pid);
     this.pids = this.pids.filter((p) => p !== pid);
+  }
+
+  /** Starts a daemon stopped by `stopDaemon` again, with the arguments it first had. */
+  async startDaemon(cmd: 'ovsdb-server' | 'ovs-vswitchd'): Promise<void> {
     await this.daemon(cmd, this.args.get(cmd)!);
   }
 

@@ -10,6 +10,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateToken } from '../api/auth';
+import { claimTempDir } from './orphans';
 import { isAlive, onExitCleanup, sleep, stopPid, trackPid, untrackPid, waitFor } from './processes';
 
 /** `n` distinct free TCP ports on 127.0.0.1 (held open together so they differ). */
@@ -100,6 +101,7 @@ export class PlexusdProcess {
       ? [options.ports.api, options.ports.openflow, options.ports.ovsdb, options.ports.etcdClient, options.ports.etcdPeer]
       : await freePorts(5);
     const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'plexusd-'));
+    if (!options.dataDir) claimTempDir(dataDir);
     const p = new PlexusdProcess(options, dataDir, { api: api!, openflow: openflow!, ovsdb: ovsdb!, etcdClient: etcdClient!, etcdPeer: etcdPeer! }, !options.dataDir);
     // On an abrupt exit (Ctrl-C) plexusd is killed without its own shutdown: stop the etcd it runs, drop our temp dir.
     p.forgetExitCleanup = onExitCleanup(() => {
@@ -136,6 +138,8 @@ export class PlexusdProcess {
     const child = spawn(process.execPath, [...nodeArgs, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env } });
     this.child = child;
     trackPid(child.pid!);
+    // For src/sandbox/orphans.ts: a run killed -9 leaves this plexusd (and its etcd), found again by these pidfiles.
+    writeFileSync(join(this.dataDir, 'sandbox-plexusd.pid'), `${child.pid}\n`);
     const collect = (d: Buffer): void => {
       this.output = (this.output + d.toString()).slice(-200_000);
     };

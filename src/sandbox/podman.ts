@@ -44,6 +44,8 @@ export class PodmanSandbox {
         `network_config_dir = ${JSON.stringify(options.cniConfigDir)}`,
         '[engine]',
         'cgroup_manager = "cgroupfs"',
+        // crun refuses a hybrid cgroup v1/v2 mount ("cgroups in hybrid mode not supported"), as this machine has; runc runs there.
+        'runtime = "runc"',
         'events_logger = "file"',
         `events_logfile_path = ${JSON.stringify(join(dir, 'events.log'))}`,
         `tmp_dir = ${JSON.stringify(join(dir, 'tmp'))}`,

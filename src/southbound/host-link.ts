@@ -11,6 +11,8 @@ import type { TableRows } from './ovs-view';
 export interface HostLink {
   /** Peer address, for logs and for naming a host that has no system-id yet. */
   readonly remote: string;
+  /** The peer's IP address (undefined over a unix socket): an OpenFlow session of this host must come from it (switch-server.ts). */
+  readonly remoteAddress?: string;
   rows(): TableRows;
   /** Called after every replica change (coalesce freely). */
   onChange(listener: () => void): void;

@@ -18,6 +18,11 @@
  * `conflict` — and nothing is done for it: no configuration, no view, no
  * record. A host that renames itself takes its record along: the old one is
  * deleted, so no ghost (nor flows toward it) stays behind.
+ *
+ * OpenFlow sessions are vouched for by this view (`vouchFor`, the switch
+ * server's voucher): a datapath id is a host's only while that host's OVSDB
+ * session is connected, its br-int has that datapath_id and a controller, and
+ * the OpenFlow connection comes from the OVSDB session's address.
  */
 import type { Watcher } from 'etcd3';
 import { EventEmitter } from 'node:events';
@@ -42,6 +47,8 @@ export interface HostManagerOptions {
   readonly inactivityProbeMs?: number;
   /** Delays before retrying a host whose pass failed (protocols/common/backoff.ts; default 250 ms, 500 ms, then every 1 s). */
   readonly retryBackoff?: BackoffPolicy;
+  /** How long a new master waits before correcting the record of a host no live member holds (default 3000 ms). */
+  readonly orphanGraceMs?: number;
 }
 
 /** Emitted as `view` after every pass over an identified host: what the overlay builds on. */
@@ -101,6 +108,9 @@ export class HostManager extends EventEmitter<HostManagerEvents> {
   /** Encap IP of every known host (tun_dst toward it, tun_src from it). */
   private readonly encapIps = new Map<string, string>();
   private watcher: Watcher | undefined;
+  /** Hosts whose record may say connected although no live member holds their session (see releaseOrphanedRecord). */
+  private readonly orphanChecks = new Map<string, NodeJS.Timeout>();
+  private stopped = false;
 
   constructor(
     private readonly hosts: Collection<HostRecord>,
@@ -112,8 +122,10 @@ export class HostManager extends EventEmitter<HostManagerEvents> {
     switches.on('switch', (e) => {
       if (e.kind === 'up' || e.kind === 'down') this.markDpid(e.dpid);
     });
+    switches.setVoucher((dpid, address) => this.vouchFor(dpid, address));
     options.mastery.on('changed', (hostId) => {
       for (const s of this.states) if (s.hostId === hostId) this.schedule(s);
+      this.checkOrphanedRecord(hostId);
     });
   }
 
@@ -134,6 +146,9 @@ export class HostManager extends EventEmitter<HostManagerEvents> {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
+    for (const t of this.orphanChecks.values()) clearTimeout(t);
+    this.orphanChecks.clear();
     await this.watcher?.cancel();
     for (const s of this.states) {
       clearTimeout(s.retry);
@@ -193,6 +208,31 @@ export class HostManager extends EventEmitter<HostManagerEvents> {
     }
   }
 
+  /**
+   * Whether an OpenFlow session claiming `dpid` from `address` is that host's
+   * (undefined) or why not. A host connected over OVSDB to this member vouches
+   * for its br-int's datapath id from its own address only; a host connected
+   * to another member only (its record says so) for its datapath id.
+   */
+  vouchFor(dpid: string, address: string | undefined): string | undefined {
+    const local = [...this.states].filter((s) => !s.closed && s.hostId !== undefined && !s.refused && s.dpid === dpid);
+    if (local.length > 0) {
+      const hasController = (s: HostState): boolean => (s.view ? (findBridge(s.view, INTEGRATION_BRIDGE)?.controllers.length ?? 0) > 0 : false);
+      const configured = local.filter(hasController);
+      if (configured.length === 0) return `host ${local[0]!.hostId} has no controller on ${INTEGRATION_BRIDGE} yet`;
+      const from = configured.map((s) => s.link.remoteAddress);
+      if (from.some((a) => a === undefined || a === address)) return undefined;
+      return `host ${configured[0]!.hostId} (datapath ${dpid}) is connected over OVSDB from ${from.join(', ')}, not from ${address ?? 'a unix socket'}`;
+    }
+    for (const r of this.records.values()) {
+      if (r.datapathId === dpid && r.ovsdbConnected && !r.id.startsWith('unidentified-')) {
+        // Connected to another member only: that member holds its view; the record is what this one knows.
+        if (r.master !== this.memberId) return undefined;
+      }
+    }
+    return `no host connected over OVSDB has datapath ${dpid}`;
+  }
+
   /** Forgets a host and, through every member's watch, the flows toward it. */
   async decommission(id: string): Promise<boolean> {
     const connected = [...this.states].some((s) => s.hostId === id && !s.closed) || this.records.get(id)?.ovsdbConnected === true;
@@ -229,6 +269,37 @@ export class HostManager extends EventEmitter<HostManagerEvents> {
     this.emit('encapIp', id, ip);
   }
 
+  /**
+   * Mastery of `hostId` changed: if this member is now its master but holds no
+   * session of it while its record still says connected — the member that held
+   * it died before it could record the disconnect, or the host went with it —
+   * the record is corrected after a grace period (a session of this member may
+   * still be identifying itself). Otherwise the host's attachment claims would
+   * hold forever (store/bindings.ts refuses others while the holder is
+   * connected), and an endpoint would stay down while its port exists elsewhere.
+   */
+  private checkOrphanedRecord(hostId: string): void {
+    if (this.stopped || this.orphanChecks.has(hostId) || !this.options.mastery.isMaster(hostId)) return;
+    const timer = setTimeout(() => {
+      this.orphanChecks.delete(hostId);
+      void this.releaseOrphanedRecord(hostId).catch((err: Error) => this.log.warn('could not record host disconnect', { host: hostId, error: (err as Error).message }));
+    }, this.options.orphanGraceMs ?? 3000);
+    timer.unref();
+    this.orphanChecks.set(hostId, timer);
+  }
+
+  private async releaseOrphanedRecord(hostId: string): Promise<void> {
+    const record = this.records.get(hostId);
+    if (this.stopped || !record?.ovsdbConnected || !this.options.mastery.isMaster(hostId)) return;
+    // Held here, or a session here has not identified itself yet: not orphaned.
+    if ([...this.states].some((s) => !s.closed && (s.hostId === hostId || (s.hostId === undefined && !s.refused)))) return;
+    this.log.warn('host record says connected but no live member holds its OVSDB session: recording it disconnected', { host: hostId, lastMaster: record.master });
+    await this.write({
+      ...record, ovsdbConnected: false, ofConnected: false, status: 'disconnected',
+      reason: `OVSDB connected to no live member (last recorded by ${record.master ?? 'none'})`, master: this.memberId, updatedAt: new Date().toISOString(),
+    });
+  }
+
   private markDpid(dpid: string): void {
     for (const s of this.states) if (s.dpid === dpid) this.schedule(s);
   }
@@ -246,6 +317,7 @@ export class HostManager extends EventEmitter<HostManagerEvents> {
         state.dirty = false;
         await this.reconcile(state);
         state.backoff.reset();
+        this.switches.recheckPending();
       }
     } catch (err) {
       const retryMs = state.backoff.nextDelayMs();

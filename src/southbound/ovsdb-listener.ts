@@ -137,6 +137,7 @@ function hostLinkOf(accepted: OvsdbSession, monitor: Monitor): HostLink {
   }
   return {
     remote,
+    ...(accepted.remoteAddress ? { remoteAddress: accepted.remoteAddress } : {}),
     rows: (): TableRows => new Map(Object.keys(MONITORED_COLUMNS).map((t) => [t, new Map(replica?.rows(t) ?? [])])),
     onChange: (listener) => void replica?.on('changes', () => listener()),
     onClose: (listener) => {

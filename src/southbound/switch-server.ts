@@ -9,6 +9,15 @@
  * probed with an echo, and only if it does not answer in time (a switch that
  * reconnected while its old TCP connection is half-open) is it replaced. While
  * it answers, the newcomer is refused and closed, with a log line naming both.
+ *
+ * Nor may a peer squat on the datapath of a switch that is offline (issue 18):
+ * with a voucher (the host manager's OVSDB view, `setVoucher`), a session is the
+ * datapath's only once a connected host's br-int has that datapath_id, a
+ * controller target, and its OVSDB session comes from the same address as this
+ * connection. Until then the connection is held — announced to no one, sent
+ * nothing — and re-checked whenever the view changes (`recheckPending`); if
+ * nothing vouches for it within `vouchWaitMs` it is closed. A current session
+ * the view no longer vouches for gives way to one it does.
  */
 import { EventEmitter } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
@@ -29,6 +38,17 @@ export function formatDpid(dpid: bigint): string {
   return dpid.toString(16).padStart(16, '0');
 }
 
+/**
+ * Whether the OVSDB view vouches for an OpenFlow session claiming `dpid` from
+ * `remoteAddress`: undefined if it does, otherwise why not (for the log).
+ */
+export type SwitchVoucher = (dpid: string, remoteAddress: string | undefined) => string | undefined;
+
+/** `::ffff:10.0.0.1` (an IPv4 peer on a dual-stack socket) and `10.0.0.1` are one address. */
+export function normalizeAddress(address: string | undefined): string | undefined {
+  return address?.startsWith('::ffff:') ? address.slice('::ffff:'.length) : address;
+}
+
 export interface SwitchServerEvents {
   switch: [SwitchEvent];
 }
@@ -46,6 +66,18 @@ export interface SwitchServerOptions {
   readonly takeoverProbeMs?: number;
   /** Connections one peer address may hold open (default 2048); more are refused. */
   readonly maxConnectionsPerAddress?: number;
+  /** With a voucher: how long a connection the OVSDB view does not vouch for is held before it is closed (default 15000 ms). */
+  readonly vouchWaitMs?: number;
+}
+
+interface PendingSession {
+  readonly dpid: string;
+  readonly conn: OpenFlowConnection;
+  readonly address: string | undefined;
+  readonly log: Logger;
+  readonly timer: NodeJS.Timeout;
+  readonly accept: () => void;
+  reason: string;
 }
 
 export class SwitchServer extends EventEmitter<SwitchServerEvents> {
@@ -55,6 +87,11 @@ export class SwitchServer extends EventEmitter<SwitchServerEvents> {
   private readonly probing = new Set<string>();
   private readonly sockets = new Set<Socket>();
   private readonly perAddress: AddressLimit;
+  private voucher: SwitchVoucher | undefined;
+  /** Connections that completed FEATURES but that the OVSDB view does not vouch for (yet). */
+  private readonly pending = new Set<PendingSession>();
+  /** Peer address of every registered session (what the voucher is asked about). */
+  private readonly addressOf = new WeakMap<OpenFlowConnection, string | undefined>();
 
   constructor(
     private readonly log: Logger,
@@ -107,6 +144,60 @@ export class SwitchServer extends EventEmitter<SwitchServerEvents> {
     return [...this.byDpid.keys()];
   }
 
+  /**
+   * From now on a session is a datapath's only when `voucher` vouches for it
+   * (see the module comment). Connections already registered stay.
+   */
+  setVoucher(voucher: SwitchVoucher): void {
+    this.voucher = voucher;
+  }
+
+  /** Connections held for want of a voucher, by datapath id (for tests and logs). */
+  get pendingDpids(): string[] {
+    return [...this.pending].map((p) => p.dpid);
+  }
+
+  /**
+   * The OVSDB view changed: held connections it now vouches for are accepted,
+   * and a registered session it no longer vouches for gives way to a held one
+   * it does.
+   */
+  recheckPending(): void {
+    if (!this.voucher || this.pending.size === 0) return;
+    for (const p of [...this.pending]) {
+      const why = this.voucher(p.dpid, p.address);
+      if (why !== undefined) {
+        p.reason = why;
+        continue;
+      }
+      this.pending.delete(p);
+      clearTimeout(p.timer);
+      p.log.info('OVSDB now vouches for the held OpenFlow connection', { dpid: p.dpid });
+      p.accept();
+    }
+  }
+
+  /** Why the voucher does not vouch for `conn` as `dpid`'s session, or undefined (it does, or there is no voucher). */
+  private unvouched(dpid: string, conn: OpenFlowConnection, address: string | undefined): string | undefined {
+    if (!this.voucher) return undefined;
+    return this.voucher(dpid, normalizeAddress(address ?? this.addressOf.get(conn)));
+  }
+
+  /** Holds a connection the view does not vouch for; closes it if nothing vouches within vouchWaitMs. */
+  private hold(dpid: string, conn: OpenFlowConnection, address: string | undefined, log: Logger, reason: string, accept: () => void): void {
+    const waitMs = this.options.vouchWaitMs ?? 15_000;
+    log.info('holding an OpenFlow connection the OVSDB view does not vouch for', { dpid, reason, waitMs });
+    const p: PendingSession = {
+      dpid, conn, address, log, accept, reason,
+      timer: setTimeout(() => {
+        this.pending.delete(p);
+        log.warn('refusing an OpenFlow connection the OVSDB view does not vouch for', { dpid, refused: conn.remote, reason: p.reason });
+        conn.close(new ConnectionError(`no connected host vouches for datapath ${dpid} from ${conn.remote}: ${p.reason}`));
+      }, waitMs),
+    };
+    this.pending.add(p);
+  }
+
   /** Refuses (closes) a connection from an address that already holds the most it may. */
   private admit(socket: Socket): boolean {
     const release = this.perAddress.acquire(socket.remoteAddress);
@@ -127,6 +218,8 @@ export class SwitchServer extends EventEmitter<SwitchServerEvents> {
     this.sockets.add(socket);
     socket.once('close', () => this.sockets.delete(socket));
     const conn = new OpenFlowConnection(socket, { side: 'controller', ...this.options });
+    const address = normalizeAddress(socket.remoteAddress);
+    this.addressOf.set(conn, address);
     const log = this.log.child({ remote: conn.remote });
     log.debug('openflow connection accepted');
     let dpid: string | undefined;
@@ -134,12 +227,16 @@ export class SwitchServer extends EventEmitter<SwitchServerEvents> {
       switch (e.kind) {
         case 'ready': {
           const claimed = formatDpid(e.features.datapathId);
-          void this.claim(claimed, conn, log).then((accepted) => {
-            if (!accepted) return;
-            dpid = claimed;
-            log.info('switch connected', { dpid, tables: e.features.nTables });
-            this.emit('switch', { kind: 'up', dpid, conn } satisfies SwitchEvent);
-          });
+          const accept = (): void =>
+            void this.claim(claimed, conn, log).then((accepted) => {
+              if (!accepted) return;
+              dpid = claimed;
+              log.info('switch connected', { dpid, tables: e.features.nTables });
+              this.emit('switch', { kind: 'up', dpid, conn } satisfies SwitchEvent);
+            });
+          const why = this.unvouched(claimed, conn, address);
+          if (why === undefined) accept();
+          else this.hold(claimed, conn, address, log, why, accept);
           return;
         }
         case 'message':
@@ -147,6 +244,11 @@ export class SwitchServer extends EventEmitter<SwitchServerEvents> {
           return;
         case 'closed': {
           const reason = e.error ? `${e.error.name}: ${e.error.message}` : 'closed';
+          for (const p of this.pending) {
+            if (p.conn !== conn) continue;
+            this.pending.delete(p);
+            clearTimeout(p.timer);
+          }
           if (dpid && this.byDpid.get(dpid) === conn) {
             this.byDpid.delete(dpid);
             log.info('switch disconnected', { dpid, reason });
@@ -166,6 +268,13 @@ export class SwitchServer extends EventEmitter<SwitchServerEvents> {
    */
   private async claim(dpid: string, conn: OpenFlowConnection, log: Logger): Promise<boolean> {
     const current = this.byDpid.get(dpid);
+    if (current && current.isOpen && current !== conn && this.voucher) {
+      const why = this.unvouched(dpid, current, undefined);
+      if (why !== undefined) {
+        log.warn('replacing a session the OVSDB view does not vouch for with one it does', { dpid, replaced: current.remote, reason: why });
+        current.close(new ConnectionError(`replaced by ${conn.remote}, which the OVSDB view vouches for (${why})`));
+      }
+    }
     if (current && current.isOpen && current !== conn) {
       if (this.probing.has(dpid)) {
         this.refuse(dpid, conn, current, log, 'its current session is already being verified');
@@ -197,6 +306,9 @@ export class SwitchServer extends EventEmitter<SwitchServerEvents> {
   }
 
   async close(): Promise<void> {
+    for (const p of this.pending) clearTimeout(p.timer);
+    for (const p of this.pending) p.conn.close();
+    this.pending.clear();
     for (const conn of this.byDpid.values()) conn.close();
     for (const s of this.sockets) s.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));

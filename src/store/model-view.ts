@@ -4,7 +4,7 @@
  * names it `Snapshot`), packet-in handlers answer from it; neither fetches
  * anything itself.
  */
-import type { Binding, Endpoint, FloatingIp, Network, QosPolicy, Router, SecurityGroup, Subnet } from './model';
+import type { Binding, Endpoint, FloatingIp, MacBinding, Network, QosPolicy, Router, SecurityGroup, Subnet } from './model';
 
 export interface ModelView {
   readonly networks: ReadonlyMap<string, Network>;
@@ -16,6 +16,8 @@ export interface ModelView {
   readonly routersByNetwork?: ReadonlyMap<string, readonly Router[]>;
   // External networks: floating IPs by id (absent: none).
   readonly floatingIps?: ReadonlyMap<string, FloatingIp>;
+  /** Neighbours learned on external networks, by `<network>/<ip>` (absent: none). */
+  readonly macBindings?: ReadonlyMap<string, MacBinding>;
   /** Security groups by id (absent: none; endpoints then keep the open behaviour). */
   readonly securityGroups?: ReadonlyMap<string, SecurityGroup>;
   /** QoS policies by id. */

@@ -199,6 +199,20 @@ export interface FloatingIp {
   readonly updatedAt: string;
 }
 
+/**
+ * A neighbour learned on an external network (cf. OVN's MAC_Binding): the MAC
+ * an address answered ARP with, seen by the master of `host` through its patch
+ * port. The NAT flows send to the external subnet's gateway with this MAC; it
+ * is kept in etcd so a restarted or new master compiles the same flows.
+ */
+export interface MacBinding {
+  readonly network: string;
+  readonly ip: string;
+  readonly mac: string;
+  readonly host: string;
+  readonly updatedAt: string;
+}
+
 // Security policy (SPEC §3): security groups with stateful rules, QoS policies.
 
 export type RuleDirection = 'ingress' | 'egress';

@@ -7,7 +7,7 @@
  */
 import { randomInt, randomUUID } from 'node:crypto';
 import { Collection, type Versioned } from './collection';
-import { checkMtu, checkName, isoNow, throwNotFound } from './model-checks';
+import { checkId, checkMtu, checkName, isoNow, throwNotFound } from './model-checks';
 import { InvalidRequestError, ResourceConflictError, ResourceNotFoundError } from './model-errors';
 import { resolveNetwork, subnetsOf } from './model-reads';
 import { DEFAULT_TENANT, type Network } from './model';
@@ -19,6 +19,8 @@ export const MIN_VNI = 1;
 export const MAX_VNI = 16_777_215;
 
 export interface CreateNetworkInput {
+  /** Client-chosen id (as for endpoints); generated (UUID v4) when absent. */
+  readonly id?: string;
   readonly name: string;
   readonly tenant?: string;
   readonly mtu?: number;
@@ -71,26 +73,28 @@ export class NetworkStore {
     checkName('tenant', tenant);
     const mtu = checkMtu(input.mtu ?? DEFAULT_MTU);
     const externalFields = checkExternal(input);
+    const id = input.id === undefined ? randomUUID() : checkId('network id', input.id);
     const nameKey = keys.networkName(tenant, name);
     const tenantGuard = tenant === DEFAULT_TENANT ? [] : [present(keys.tenant(tenant))];
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const vni = randomInt(MIN_VNI, MAX_VNI + 1);
       const at = isoNow();
-      const network: Network = { id: randomUUID(), name, tenant, vni, mtu, ...externalFields, createdAt: at, updatedAt: at };
+      const network: Network = { id, name, tenant, vni, mtu, ...externalFields, createdAt: at, updatedAt: at };
       const vniKey = keys.vni(vni);
       const res = await runTxn(
         this.ctx,
-        [absent(nameKey), absent(vniKey), ...tenantGuard],
+        [absent(nameKey), absent(vniKey), absent(keys.network(id)), ...tenantGuard],
         [put(keys.network(network.id), network), put(nameKey, network.id), put(vniKey, network.id)],
       );
       if (res.succeeded) return { value: network, revision: res.revision };
-      const [nameTaken, , tenantFound] = res.found;
+      const [nameTaken, , idTaken, tenantFound] = res.found;
       if (nameTaken) {
         throw new ResourceConflictError('duplicate', `network "${name}" already exists in tenant "${tenant}" (id ${nameTaken.value.toString()})`, {
           network: nameTaken.value.toString(),
         });
       }
       if (tenantGuard.length && !tenantFound) throw new ResourceNotFoundError('tenant', tenant);
+      if (idTaken) throw new ResourceConflictError('duplicate', `network "${id}" already exists`, { network: id });
       // The random VNI was taken: draw another.
     }
     throw new ResourceConflictError('exhausted', `no free VNI found in ${MAX_ATTEMPTS} attempts`);

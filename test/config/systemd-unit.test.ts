@@ -6,7 +6,7 @@ import { join } from 'node:path';
 const UNIT = join(__dirname, '..', '..', 'config', 'plexusd.service');
 
 describe('config/plexusd.service', () => {
-  it('is hardened: systemd-analyze security exposure at most 4.0', async function () {
+  it('is hardened: systemd-analyze security exposure at most 4.0 @slow', async function () {
     this.timeout(30_000);
     const out = await new Promise<string>((resolve, reject) =>
       execFile('systemd-analyze', ['security', '--offline=yes', '--no-pager', UNIT], (err, stdout, stderr) => (stdout ? resolve(stdout + stderr) : reject(err ?? new Error(stderr)))),

@@ -129,7 +129,7 @@ describe('config: tokens, TLS, advertise, --version and --help', () => {
     assert.ok(loadConfig(['--etcd', 'https://10.0.0.1:2379', '--etcd-cacert', pem], {}).etcdTls?.ca);
   });
 
-  it('plexusd --version prints the version and exits 0; --help shows the defaults', function () {
+  it('plexusd --version prints the version and exits 0; --help shows the defaults @slow', function () {
     this.timeout(20_000);
     const { execFileSync } = require('node:child_process') as typeof import('node:child_process');
     const main = join(__dirname, '..', '..', 'src', 'daemon', 'main.ts');

@@ -30,7 +30,19 @@ import {
   waitForInstalled,
   type OvsTarget,
 } from '../ovs-port';
-import { PlexusApi, PlexusApiError, type EndpointView } from '../rest-client';
+import {
+  ApiClient,
+  checkReady,
+  ClientError,
+  createEndpoint,
+  deleteEndpoint,
+  EXIT,
+  findEndpoint,
+  findNetwork,
+  listEndpoints,
+  listSubnets,
+  type EndpointView,
+} from '../plexus-api';
 import { CNI_ERROR, CniError, type CniEnv, type CniIp, type CniResult, type CniRoute, type PlexusCniConfig } from './spec';
 
 /** Interface external_ids key that marks ports plexus-cni created (value: the network config name). */
@@ -40,7 +52,7 @@ const DEFAULT_INSTALL_TIMEOUT_MS = 30_000;
 export interface CniContext {
   readonly config: PlexusCniConfig;
   readonly env: CniEnv;
-  readonly api: PlexusApi;
+  readonly api: ApiClient;
   readonly ovs: OvsTarget;
 }
 
@@ -48,7 +60,12 @@ export function createContext(config: PlexusCniConfig, env: CniEnv): CniContext 
   return {
     config,
     env,
-    api: new PlexusApi({ url: config.plexusUrl, ...(config.tokenFile ? { tokenFile: config.tokenFile } : {}) }),
+    api: new ApiClient({
+      url: config.plexusUrl,
+      ...(config.tokenFile ? { tokenFile: config.tokenFile } : {}),
+      ...(config.caFile ? { cacert: config.caFile } : {}),
+      ...(config.certFile ? { cert: config.certFile, key: config.keyFile ?? '' } : {}),
+    }),
     ovs: { db: config.ovsdb ?? DEFAULT_OVS_DB, bridge: config.bridge ?? INTEGRATION_BRIDGE },
   };
 }
@@ -61,8 +78,10 @@ export function endpointIdFor(configName: string, containerId: string, ifname: s
 /** Maps a failure to the CNI error a runtime can act on (11 = try again later). */
 export function toCniError(err: unknown): CniError {
   if (err instanceof CniError) return err;
-  if (err instanceof PlexusApiError) {
-    if (err.isUnreachable) return new CniError(CNI_ERROR.TRY_AGAIN_LATER, err.message, 'Plexus could not be reached; retry once it is up');
+  if (err instanceof ClientError) {
+    if (err.isUnreachable) return new CniError(CNI_ERROR.TRY_AGAIN_LATER, `Plexus is unreachable: ${err.message}`, 'Plexus could not be reached; retry once it is up');
+    // A bad plexusUrl, an unreadable tokenFile/caFile: the configuration is wrong.
+    if (err.exitCode === EXIT.usage) return new CniError(CNI_ERROR.INVALID_CONFIG, err.message);
     if (err.recoverable) return new CniError(CNI_ERROR.TRY_AGAIN_LATER, err.message);
     return new CniError(CNI_ERROR.PLEXUS_REFUSED, err.message);
   }
@@ -131,16 +150,16 @@ export async function cniAdd(ctx: CniContext): Promise<CniResult> {
   const id = endpointIdFor(config.name, env.containerId, env.ifname);
   const names = linkNamesFor('cni', id);
   const hostId = await readSystemId(ovs);
-  const network = await api.findNetwork(config.network);
+  const network = await findNetwork(api, config.network);
   if (!network) throw new CniError(CNI_ERROR.PLEXUS_REFUSED, `Plexus has no network "${config.network}" (create it first: plexusctl network create ${config.network} --cidr ...)`);
-  const subnets = await api.listSubnets(network.id);
+  const subnets = await listSubnets(api, network.id);
   if (subnets.length === 0) throw new CniError(CNI_ERROR.PLEXUS_REFUSED, `Plexus network "${config.network}" has no subnet to take an address from`);
 
   const requestedIps = config.runtimeConfig?.ips?.map((a) => a.split('/')[0] ?? a) ?? (env.args['IP'] ? [env.args['IP']] : undefined);
   let created = false;
-  let ep = await api.findEndpoint(id);
+  let ep = await findEndpoint(api, id);
   if (!ep) {
-    ep = await api.createEndpoint({
+    ep = await createEndpoint(api, {
       id,
       network: network.id,
       // Names are path segments in the API (no '/'), unique in the tenant: the whole container id (ifname ≤ 15 chars).
@@ -187,7 +206,7 @@ export async function cniAdd(ctx: CniContext): Promise<CniResult> {
   } catch (err) {
     await deletePort(ovs, names.host).catch(() => undefined);
     await deleteLinkIfExists(names.host);
-    if (created) await api.deleteEndpoint(id).catch(() => undefined);
+    if (created) await deleteEndpoint(api, id).catch(() => undefined);
     throw err;
   }
 }
@@ -199,7 +218,7 @@ export async function cniDel(ctx: CniContext): Promise<void> {
   const names = linkNamesFor('cni', id);
   await deletePort(ovs, names.host);
   await deleteLinkIfExists(names.host);
-  await api.deleteEndpoint(id);
+  await deleteEndpoint(api, id);
 }
 
 /** CNI CHECK: the attachment is still as ADD left it. */
@@ -210,7 +229,7 @@ export async function cniCheck(ctx: CniContext): Promise<void> {
   const fail = (msg: string): never => {
     throw new CniError(CNI_ERROR.CHECK_FAILED, msg);
   };
-  const ep = await api.findEndpoint(id);
+  const ep = await findEndpoint(api, id);
   if (!ep) fail(`Plexus has no endpoint ${id} for container ${env.containerId} ${env.ifname}`);
   if (ep!.status !== 'installed') fail(`endpoint ${id} is ${ep!.status} in Plexus, not installed`);
   const [row] = await listInterfaces(ovs, names.host);
@@ -246,11 +265,11 @@ export async function cniGc(ctx: CniContext): Promise<{ endpoints: string[]; por
     removedPorts.push(row.name);
   }
   const removedEndpoints: string[] = [];
-  const network = await api.findNetwork(config.network);
+  const network = await findNetwork(api, config.network);
   if (network) {
-    for (const ep of await api.listEndpoints(network.id)) {
+    for (const ep of await listEndpoints(api, network.id)) {
       if (ep.labels['cni.network'] !== config.name || ep.labels['cni.host'] !== hostId || keep.has(ep.id)) continue;
-      await api.deleteEndpoint(ep.id);
+      await deleteEndpoint(api, ep.id);
       removedEndpoints.push(ep.id);
     }
   }
@@ -260,7 +279,7 @@ export async function cniGc(ctx: CniContext): Promise<{ endpoints: string[]; por
 /** CNI STATUS (1.1.0): Plexus answers and br-int exists on this host. */
 export async function cniStatus(ctx: CniContext): Promise<void> {
   try {
-    await ctx.api.checkReady();
+    await checkReady(ctx.api);
   } catch (err) {
     throw new CniError(CNI_ERROR.PLUGIN_NOT_AVAILABLE, `Plexus is not available: ${(err as Error).message}`);
   }

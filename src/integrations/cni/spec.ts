@@ -47,6 +47,11 @@ export interface PlexusCniConfig {
   readonly network: string;
   readonly plexusUrl: string;
   readonly tokenFile?: string;
+  /** PEM CA that signed plexusd's certificate (an https plexusUrl). */
+  readonly caFile?: string;
+  /** PEM client certificate and its key, when plexusd asks for one. */
+  readonly certFile?: string;
+  readonly keyFile?: string;
   /** ovs-vsctl --db target of this host's OVSDB (default unix:/var/run/openvswitch/db.sock). */
   readonly ovsdb?: string;
   readonly bridge?: string;
@@ -149,7 +154,7 @@ export function parseCniConfig(text: string): PlexusCniConfig {
   } catch {
     throw new CniError(CNI_ERROR.INVALID_CONFIG, `network configuration: plexusUrl "${url}" is not a URL`);
   }
-  for (const k of ['tokenFile', 'ovsdb', 'bridge'] as const) {
+  for (const k of ['tokenFile', 'caFile', 'certFile', 'keyFile', 'ovsdb', 'bridge'] as const) {
     if (c[k] !== undefined && typeof c[k] !== 'string') throw new CniError(CNI_ERROR.INVALID_CONFIG, `network configuration: "${k}" must be a string`);
   }
   if (c['securityGroups'] !== undefined && !(Array.isArray(c['securityGroups']) && c['securityGroups'].every((g) => typeof g === 'string'))) {

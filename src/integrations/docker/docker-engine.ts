@@ -1,7 +1,8 @@
 /**
  * The few Docker Engine API calls plexus-docker makes on its own host's dockerd
- * (over its unix socket): read a network's name once Docker has stored it, and
- * create/remove the Docker networks that mirror Plexus networks.
+ * (over its unix socket): whether it has a cluster store, read a network's name
+ * and options once Docker has stored it, and create/remove the Docker networks
+ * that mirror Plexus networks.
  */
 import { request } from 'node:http';
 import { PlexusError } from '../../../protocols/common/errors';
@@ -22,6 +23,14 @@ export interface DockerNetwork {
   readonly Driver: string;
   readonly Options?: Readonly<Record<string, string>>;
   readonly Labels?: Readonly<Record<string, string>>;
+  readonly Scope?: string;
+  readonly IPAM?: { readonly Driver?: string; readonly Config?: readonly { readonly Subnet?: string; readonly Gateway?: string }[] | null };
+}
+
+/** The part of `GET /info` plexus-docker reads. */
+export interface DockerInfo {
+  /** `etcd://...` when dockerd runs with `--cluster-store` (Docker ≤ 20.10); empty otherwise. */
+  readonly ClusterStore?: string;
 }
 
 /** API version every supported dockerd (20.10 and later) speaks. */
@@ -71,6 +80,9 @@ export class DockerEngine {
     });
   }
 
+  info(): Promise<DockerInfo> {
+    return this.call('GET', '/info');
+  }
   inspectNetwork(id: string): Promise<DockerNetwork> {
     return this.call('GET', `/networks/${encodeURIComponent(id)}`);
   }

@@ -8,12 +8,20 @@
  * `iface-id` and answers only once Plexus wrote `plexus-installed`; Leave and
  * DeleteEndpoint undo it.
  *
- * Scope. libnetwork accepts a "global" v1 plugin only with a cluster store
- * (removed from Docker 23) or swarm (which refuses v1 plugins), so the driver
- * reports data scope `local` and connectivity scope `global`: each dockerd keeps
- * its own record of the network, and plexus-docker creates that record on its
- * host for every Plexus network (mirroring, `syncIntervalMs`), so a network
- * created on one host is usable with `docker run --net NAME` on every other.
+ * Scope. libnetwork shares a v1 plugin's networks between dockerds only with a
+ * cluster store (`dockerd --cluster-store etcd://...`, an etcd with the v2 API;
+ * removed from Docker 23) — swarm refuses v1 plugins. With one (`scope` auto
+ * finds it in dockerd's /info) the driver reports data scope `global`: the
+ * network created on one host is in every dockerd; a host that did not create
+ * it learns its Plexus side on first use (resolveNetwork). Without one it
+ * reports `local` data scope (connectivity stays `global`): each dockerd keeps
+ * its own record, and plexus-docker creates that record on its host for every
+ * Plexus network (mirroring, `syncIntervalMs`), so a network created on one
+ * host is usable with `docker run --net NAME` on every other.
+ *
+ * A Plexus network plexus-docker creates has the id `docker-<Docker network
+ * id>`: any host can find it, and the host that runs `docker network rm`
+ * deletes it (and never one it adopted).
  *
  * libnetwork never tells a driver the network's name: a network created without
  * `-o plexus.network` is created in Plexus as `docker-<id12>` and renamed to its
@@ -37,7 +45,23 @@ import {
   waitForInstalled,
   type OvsTarget,
 } from '../ovs-port';
-import { PlexusApi, PlexusApiError, type EndpointView } from '../rest-client';
+import {
+  ClientError,
+  createEndpoint,
+  createNetwork,
+  createSubnet,
+  deleteEndpoint,
+  deleteNetwork,
+  findEndpoint,
+  findNetwork,
+  getNetwork,
+  listNetworks,
+  listSubnets,
+  patchEndpoint,
+  renameNetwork,
+  type ApiClient,
+  type EndpointView,
+} from '../plexus-api';
 import { DockerEngine } from './docker-engine';
 
 /** Driver options (`-o`) and endpoint driver options (`--driver-opt`) plexus-docker reads. */
@@ -52,19 +76,29 @@ const PROVISIONAL = /^docker-[0-9a-f]{12}$/;
 /** Label of the Docker networks plexus-docker created itself as mirrors. */
 export const MIRROR_LABEL = 'plexus.mirror';
 
+/** The Plexus network id plexus-docker gives the network it creates for a Docker network. */
+export function plexusNetworkIdFor(dockerId: string): string {
+  return `docker-${dockerId}`;
+}
+
+/** libnetwork data scope (SPEC §7): `auto` is global exactly when dockerd has a cluster store. */
+export type DataScope = 'local' | 'global';
+
 /** A request libnetwork sent that the driver cannot carry out: its message goes back as `Err`. */
 export class DriverError extends PlexusError {
   override readonly name = 'DriverError';
 }
 
 export interface DriverOptions {
-  readonly api: PlexusApi;
+  readonly api: ApiClient;
   readonly ovs: OvsTarget;
   /** JSON file that keeps the Docker → Plexus mapping across restarts. */
   readonly stateFile: string;
   /** This host's dockerd (names of new networks; mirroring). */
   readonly docker?: DockerEngine;
-  /** Mirror Plexus networks into the local dockerd this often; 0 = never. */
+  /** libnetwork data scope to report (default auto: ask dockerd whether it has a cluster store). */
+  readonly scope?: DataScope | 'auto';
+  /** Mirror Plexus networks into the local dockerd this often (local scope only); 0 = never. */
   readonly syncIntervalMs?: number;
   readonly installTimeoutMs?: number;
   readonly log?: Logger;
@@ -113,6 +147,8 @@ export class PlexusDockerDriver {
   private readonly naming = new Map<string, Promise<void>>();
   private syncTimer: NodeJS.Timeout | undefined;
   private syncing = false;
+  /** The data scope once dockerd answered (auto). */
+  private probedScope: DataScope | undefined;
   private readonly log: Logger;
   readonly handlers: Readonly<Record<string, Handler>>;
 
@@ -120,7 +156,7 @@ export class PlexusDockerDriver {
     this.log = (options.log ?? silentLogger()).child({ module: 'plexus-docker' });
     this.handlers = {
       '/Plugin.Activate': async () => ({ Implements: ['NetworkDriver', 'IpamDriver'] }),
-      '/NetworkDriver.GetCapabilities': async () => ({ Scope: 'local', ConnectivityScope: 'global' }),
+      '/NetworkDriver.GetCapabilities': async () => ({ Scope: await this.dataScope(), ConnectivityScope: 'global' }),
       '/NetworkDriver.CreateNetwork': (b) => this.createNetwork(b),
       '/NetworkDriver.DeleteNetwork': (b) => this.deleteNetwork(b),
       '/NetworkDriver.CreateEndpoint': (b) => this.createEndpoint(b),
@@ -156,6 +192,7 @@ export class PlexusDockerDriver {
     } catch {
       /* first start: no state yet */
     }
+    void this.dataScope();
     const every = this.options.syncIntervalMs ?? 0;
     if (this.options.docker && every > 0) {
       this.syncTimer = setInterval(() => void this.syncMirrors(), every);
@@ -177,6 +214,31 @@ export class PlexusDockerDriver {
     renameSync(tmp, this.options.stateFile);
   }
 
+  /** Global when this host's dockerd keeps networks in a cluster store; asks dockerd once (a failed ask is retried next time). */
+  async dataScope(): Promise<DataScope> {
+    const wanted = this.options.scope ?? 'auto';
+    if (wanted !== 'auto') return wanted;
+    if (this.probedScope) return this.probedScope;
+    const docker = this.options.docker;
+    if (!docker) return 'local';
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      // Bounded: dockerd asks for the capabilities while activating the plugin.
+      const info = await Promise.race([
+        docker.info(),
+        new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('dockerd /info took over 5 s')), 5000))),
+      ]);
+      this.probedScope = info.ClusterStore ? 'global' : 'local';
+      this.log.info('data scope', { scope: this.probedScope, clusterStore: info.ClusterStore ?? '' });
+      return this.probedScope;
+    } catch (err) {
+      this.log.warn('data scope unknown', { assumed: 'local', error: String(err) });
+      return 'local';
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   private network(id: string): NetworkState {
     const n = this.state.networks[id];
     if (!n) throw new DriverError(`plexus-docker knows no network ${id.slice(0, 12)} (created before this plugin kept state? recreate it)`);
@@ -192,7 +254,7 @@ export class PlexusDockerDriver {
     if (!pool) {
       const name = opts[OPTION.network];
       if (!name) throw new DriverError(`plexus IPAM needs --subnet, or --ipam-opt ${OPTION.network}=<network> to use that Plexus network's subnet`);
-      const subnets = await this.options.api.listSubnets(name);
+      const subnets = await listSubnets(this.options.api, name);
       const s = subnets.find((x) => x.ipVersion === (b['V6'] ? 6 : 4));
       if (!s) throw new DriverError(`Plexus network ${name} has no IPv${b['V6'] ? 6 : 4} subnet`);
       pool = s.cidr;
@@ -206,6 +268,58 @@ export class PlexusDockerDriver {
     return Object.entries(this.state.networks).find(([, n]) => n.pools.includes(cidr));
   }
 
+  /**
+   * As networkOfPool, or (global scope) the one network of this driver in the
+   * local dockerd with that subnet: another host created it, so this host saw
+   * no CreateNetwork, and libnetwork's RequestAddress names only the pool.
+   */
+  private async findNetworkOfPool(poolId: string): Promise<[string, NetworkState] | undefined> {
+    const found = this.networkOfPool(poolId);
+    const docker = this.options.docker;
+    if (found || !docker) return found;
+    const cidr = poolId.replace(/^plexus\//, '');
+    const candidates = (await docker.listNetworks('plexus').catch(() => [])).filter((d) => (d.IPAM?.Config ?? []).some((c) => c.Subnet === cidr));
+    if (candidates.length > 1) throw new DriverError(`Docker networks ${candidates.map((d) => d.Name).join(', ')} all use pool ${cidr}: plexus IPAM cannot tell which one this address is for`);
+    const [d] = candidates;
+    return d ? [d.Id, await this.resolveNetwork(d.Id)] : undefined;
+  }
+
+  /**
+   * The Plexus side of a Docker network. Known from CreateNetwork on this host;
+   * otherwise (global scope: another host's dockerd created it) learned on first
+   * use: `docker-<id>` when plexus-docker created it, else the network its
+   * `plexus.network` option names, else the Plexus network of its Docker name
+   * holding its subnets.
+   */
+  private async resolveNetwork(dockerId: string): Promise<NetworkState> {
+    const known = this.state.networks[dockerId];
+    if (known) return known;
+    const api = this.options.api;
+    const seen = await this.options.docker?.inspectNetwork(dockerId).catch(() => undefined);
+    const opts = seen?.Options ?? {};
+    const labels = seen?.Labels ?? {};
+    const own = await this.plexusCall('look up the network', () => findNetwork(api, plexusNetworkIdFor(dockerId)));
+    const byName = opts[OPTION.network] || seen?.Name;
+    const network = own ?? (byName ? await this.plexusCall('look up the network', () => findNetwork(api, byName)) : undefined);
+    const what = `Docker network ${seen?.Name ?? dockerId.slice(0, 12)}`;
+    if (!network) throw new DriverError(`Plexus has no network for ${what} (deleted in Plexus? recreate the Docker network)`);
+    const subnets = await this.plexusCall('read subnets', () => listSubnets(api, network.id));
+    const pools = (seen?.IPAM?.Config ?? []).map((c) => c.Subnet ?? '').filter(Boolean);
+    const missing = pools.filter((p) => !subnets.some((x) => x.cidr === p));
+    if (missing.length > 0) throw new DriverError(`Plexus network ${network.name} has no subnet ${missing.join(', ')} of ${what}`);
+    const net: NetworkState = {
+      plexus: network.id,
+      created: own !== undefined,
+      pools: pools.length > 0 ? pools : subnets.map((x) => x.cidr),
+      securityGroups: listOpt(opts[OPTION.securityGroups] ?? labels[OPTION.securityGroups]),
+      qosPolicy: opts[OPTION.qosPolicy] || labels[OPTION.qosPolicy] || undefined,
+    };
+    this.state.networks[dockerId] = net;
+    this.save();
+    this.log.info('network learned', { docker: dockerId.slice(0, 12), plexus: net.plexus, name: network.name, createdHere: false });
+    return net;
+  }
+
   private async requestAddress(b: Body): Promise<Body> {
     const poolId = str(b['PoolID']);
     const cidr = poolId.replace(/^plexus\//, '');
@@ -216,11 +330,11 @@ export class PlexusDockerDriver {
       // The gateway of a network being created: it becomes the Plexus subnet's gateway in CreateNetwork.
       return { Address: `${wanted || firstHost(cidr)}/${len}`, Data: {} };
     }
-    const found = this.networkOfPool(poolId);
+    const found = await this.findNetworkOfPool(poolId);
     if (!found) throw new DriverError(`no Docker network uses pool ${cidr} on this host`);
     const [dockerId, net] = found;
     await this.naming.get(dockerId);
-    const ep = await this.plexusCall(`reserve an address in ${cidr}`, () => this.options.api.createEndpoint({
+    const ep = await this.plexusCall(`reserve an address in ${cidr}`, () => createEndpoint(this.options.api, {
       network: net.plexus,
       kind: 'container',
       name: 'docker-ipam-reserved',
@@ -228,7 +342,7 @@ export class PlexusDockerDriver {
     }));
     const ip = ep.ips.find((a) => containsIp(cidr, a));
     if (!ip) {
-      await this.options.api.deleteEndpoint(ep.id);
+      await deleteEndpoint(this.options.api, ep.id);
       throw new DriverError(`Plexus gave ${ep.ips.join(', ') || 'no address'}, none in ${cidr}`);
     }
     this.state.reserved[`${net.plexus}|${ip}`] = ep.id;
@@ -243,7 +357,7 @@ export class PlexusDockerDriver {
     const key = `${found[1].plexus}|${ip}`;
     const id = this.state.reserved[key];
     if (id) {
-      await this.plexusCall(`release ${ip}`, () => this.options.api.deleteEndpoint(id));
+      await this.plexusCall(`release ${ip}`, () => deleteEndpoint(this.options.api, id));
       delete this.state.reserved[key];
       this.save();
     }
@@ -261,15 +375,21 @@ export class PlexusDockerDriver {
     const mtuOpt = Number(str(opts['com.docker.network.driver.mtu'])) || undefined;
     const wanted = str(opts[OPTION.network]);
     const api = this.options.api;
-    let network: Network | undefined = wanted ? await this.plexusCall('look up the network', () => api.findNetwork(wanted)) : undefined;
+    let network: Network | undefined = wanted ? await this.plexusCall('look up the network', () => findNetwork(api, wanted)) : undefined;
     const created = network === undefined;
     if (!network) {
-      network = await this.plexusCall('create the network', () => api.createNetwork({ name: wanted || `docker-${dockerId.slice(0, 12)}`, mtu: mtuOpt ?? DEFAULT_WORKLOAD_MTU }));
+      const id = plexusNetworkIdFor(dockerId);
+      network = await this.plexusCall('create the network', () => createNetwork(api, { id, name: wanted || `docker-${dockerId.slice(0, 12)}`, mtu: mtuOpt ?? DEFAULT_WORKLOAD_MTU }).catch(async (err: unknown) => {
+        // libnetwork retrying a CreateNetwork that reached Plexus: that network is this one.
+        const again = err instanceof ClientError && err.status === 409 ? await findNetwork(api, id) : undefined;
+        if (again) return again;
+        throw err;
+      }));
     }
     try {
       await this.ensureSubnets(network, pools, gateways);
     } catch (err) {
-      if (created) await api.deleteNetwork(network.id).catch(() => undefined);
+      if (created) await deleteNetwork(api, network.id).catch(() => undefined);
       throw err;
     }
     this.state.networks[dockerId] = {
@@ -290,7 +410,7 @@ export class PlexusDockerDriver {
 
   /** Every pool as a subnet of the Plexus network: existing ones must match, missing ones are created. */
   private async ensureSubnets(network: Network, pools: readonly string[], gateways: ReadonlyMap<string, string>): Promise<void> {
-    const have = await this.plexusCall('read subnets', () => this.options.api.listSubnets(network.id));
+    const have = await this.plexusCall('read subnets', () => listSubnets(this.options.api, network.id));
     for (const pool of pools) {
       const s = have.find((x) => x.cidr === pool);
       const gw = gateways.get(pool) || null;
@@ -302,7 +422,7 @@ export class PlexusDockerDriver {
       }
       const overlapping = have.find((x) => containsIp(x.cidr, pool.split('/')[0]!) || containsIp(pool, x.cidr.split('/')[0]!));
       if (overlapping) throw new DriverError(`Plexus network ${network.name} already has subnet ${overlapping.cidr}, which overlaps ${pool}`);
-      await this.plexusCall(`create subnet ${pool}`, () => this.options.api.createSubnet({ network: network.id, cidr: pool, ...(gw ? { gateway: gw } : {}) }));
+      await this.plexusCall(`create subnet ${pool}`, () => createSubnet(this.options.api, { network: network.id, cidr: pool, ...(gw ? { gateway: gw } : {}) }));
     }
   }
 
@@ -332,16 +452,16 @@ export class PlexusDockerDriver {
     if (!provisional) return;
     const name = seen.Name;
     const api = this.options.api;
-    const existing = await api.findNetwork(name).catch(() => undefined);
+    const existing = await findNetwork(api, name).catch(() => undefined);
     if (!existing) {
-      await api.renameNetwork(net.plexus, name).then(
+      await renameNetwork(api, net.plexus, name).then(
         () => this.log.info('network named', { docker: dockerId.slice(0, 12), plexus: net.plexus, name }),
         (err: unknown) => this.log.warn('network rename failed', { plexus: net.plexus, name, error: String(err) }),
       );
       return;
     }
     if (existing.id === net.plexus) return;
-    const subnets: Subnet[] = await api.listSubnets(existing.id).catch(() => []);
+    const subnets: Subnet[] = await listSubnets(api, existing.id).catch(() => []);
     if (!net.pools.every((p) => subnets.some((s) => s.cidr === p))) {
       this.log.warn('network keeps its provisional name', { plexus: net.plexus, name, reason: `Plexus network ${name} exists with other subnets` });
       return;
@@ -351,19 +471,22 @@ export class PlexusDockerDriver {
     net.plexus = existing.id;
     net.created = false;
     this.save();
-    await api.deleteNetwork(provisionalId).catch((err: unknown) => this.log.warn('provisional network not deleted', { plexus: provisionalId, error: String(err) }));
+    await deleteNetwork(api, provisionalId).catch((err: unknown) => this.log.warn('provisional network not deleted', { plexus: provisionalId, error: String(err) }));
     this.log.info('network adopted by name', { docker: dockerId.slice(0, 12), plexus: existing.id, name });
   }
 
   private async deleteNetwork(b: Body): Promise<Body> {
     const dockerId = str(b['NetworkID']);
     const net = this.state.networks[dockerId];
-    if (!net) return {};
-    await this.naming.get(dockerId);
-    if (net.created) await this.plexusCall('delete the network', () => this.options.api.deleteNetwork(net.plexus));
-    delete this.state.networks[dockerId];
-    this.save();
-    this.log.info('network deleted', { docker: dockerId.slice(0, 12), plexus: net.plexus, deletedInPlexus: net.created });
+    if (net) await this.naming.get(dockerId);
+    // Not known here (global scope, created on another host): the one plexus-docker created has its id; 404 is fine.
+    const own = net ? (net.created ? net.plexus : undefined) : plexusNetworkIdFor(dockerId);
+    if (own) await this.plexusCall('delete the network', () => deleteNetwork(this.options.api, own));
+    if (net) {
+      delete this.state.networks[dockerId];
+      this.save();
+    }
+    this.log.info('network deleted', { docker: dockerId.slice(0, 12), plexus: net?.plexus ?? own, deletedInPlexus: own !== undefined });
     return {};
   }
 
@@ -372,7 +495,7 @@ export class PlexusDockerDriver {
   private async createEndpoint(b: Body): Promise<Body> {
     const dockerId = str(b['NetworkID']);
     const endpointId = str(b['EndpointID']);
-    const net = this.network(dockerId);
+    const net = await this.resolveNetwork(dockerId);
     await this.naming.get(dockerId);
     const iface = (b['Interface'] ?? {}) as Record<string, string>;
     const ips = [iface['Address'], iface['AddressIPv6']].filter((a): a is string => !!a).map((a) => a.split('/')[0]!);
@@ -386,11 +509,11 @@ export class PlexusDockerDriver {
     if (reservedKeys.length > 0) {
       // The address came from our IPAM: that reservation is the endpoint.
       const id = this.state.reserved[reservedKeys[0]!]!;
-      ep = await this.plexusCall('claim the reserved address', () => api.patchEndpoint(id, { name: `docker-${endpointId.slice(0, 12)}`, labels, securityGroups }));
+      ep = await this.plexusCall('claim the reserved address', () => patchEndpoint(api, id, { name: `docker-${endpointId.slice(0, 12)}`, labels, securityGroups }));
       for (const k of reservedKeys) delete this.state.reserved[k];
       if (qosPolicy) this.log.warn('qos policy not applied', { endpoint: id, qosPolicy, reason: 'set at creation only; this address was reserved by IPAM first' });
     } else {
-      ep = await this.plexusCall('create the endpoint', () => api.createEndpoint({
+      ep = await this.plexusCall('create the endpoint', () => createEndpoint(api, {
         id: `docker-${endpointId.slice(0, 24)}`,
         network: net.plexus,
         name: `docker-${endpointId.slice(0, 12)}`,
@@ -417,7 +540,7 @@ export class PlexusDockerDriver {
   private async endpointInfo(b: Body): Promise<Body> {
     const e = this.state.endpoints[str(b['EndpointID'])];
     if (!e) return { Value: {} };
-    const ep = await this.options.api.findEndpoint(e.plexus).catch(() => undefined);
+    const ep = await findEndpoint(this.options.api, e.plexus).catch(() => undefined);
     return { Value: { 'plexus.endpoint': e.plexus, 'plexus.status': ep?.status ?? 'unknown', 'plexus.host': ep?.host ?? '' } };
   }
 
@@ -427,7 +550,7 @@ export class PlexusDockerDriver {
     if (!e) throw new DriverError(`plexus-docker knows no endpoint ${endpointId.slice(0, 12)}`);
     const net = this.network(e.network);
     const api = this.options.api;
-    const [network, subnets] = await this.plexusCall('read the network', () => Promise.all([api.getNetwork(net.plexus), api.listSubnets(net.plexus)]));
+    const [network, subnets] = await this.plexusCall('read the network', () => Promise.all([getNetwork(api, net.plexus), listSubnets(api, net.plexus)]));
     const names = linkNamesFor('pxd', endpointId);
     const ovs = this.options.ovs;
     const datapath = await readDatapathType(ovs);
@@ -475,7 +598,7 @@ export class PlexusDockerDriver {
     await this.leave(b);
     const e = this.state.endpoints[endpointId];
     if (e) {
-      await this.plexusCall('delete the endpoint', () => this.options.api.deleteEndpoint(e.plexus));
+      await this.plexusCall('delete the endpoint', () => deleteEndpoint(this.options.api, e.plexus));
       delete this.state.endpoints[endpointId];
       this.save();
     }
@@ -494,15 +617,17 @@ export class PlexusDockerDriver {
     if (!docker || this.syncing || this.status === 'stopped') return;
     this.syncing = true;
     try {
+      // Global scope: dockerd shares the networks itself; a mirror would be a second global network.
+      if ((await this.dataScope()) === 'global') return;
       const api = this.options.api;
-      const [networks, all] = await Promise.all([api.listAll<Network>('/v1/networks'), docker.listNetworks()]);
+      const [networks, all] = await Promise.all([listNetworks(api), docker.listNetworks()]);
       const local = all.filter((d) => d.Driver === 'plexus');
       const localPlexus = new Set(local.map((d) => this.state.networks[d.Id]?.plexus).filter(Boolean));
       // A name any Docker network already has (ours or another driver's) is not mirrored.
       const localNames = new Set(all.map((d) => d.Name));
       for (const n of networks) {
         if (PROVISIONAL.test(n.name) || localPlexus.has(n.id) || localNames.has(n.name)) continue;
-        const subnets = await api.listSubnets(n.id);
+        const subnets = await listSubnets(api, n.id);
         if (subnets.length === 0) continue;
         await docker.createNetwork({
           Name: n.name,
@@ -539,7 +664,7 @@ export class PlexusDockerDriver {
     try {
       return await fn();
     } catch (err) {
-      if (err instanceof PlexusApiError) throw new DriverError(`plexus: cannot ${what}: ${err.message}`, { cause: err, recoverable: err.recoverable });
+      if (err instanceof ClientError) throw new DriverError(`plexus: cannot ${what}: ${err.message}`, { cause: err, recoverable: err.recoverable });
       throw err;
     }
   }

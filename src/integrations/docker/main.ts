@@ -8,7 +8,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { createLogger } from '../../log';
 import { defaultOvsTarget } from '../ovs-port';
-import { PlexusApi } from '../rest-client';
+import { ApiClient } from '../plexus-api';
 import { DockerEngine } from './docker-engine';
 import { PlexusDockerDriver } from './driver';
 import { servePlugin } from './plugin-server';
@@ -17,10 +17,14 @@ interface Flags {
   socket: string;
   plexusUrl: string;
   tokenFile?: string;
+  cacert?: string;
+  cert?: string;
+  key?: string;
   ovsdb?: string;
   stateDir: string;
   dockerHost: string;
   syncIntervalMs: string;
+  scope: string;
   installTimeoutMs: string;
   logLevel: string;
 }
@@ -31,20 +35,32 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     .option('--socket <PATH>', 'plugin socket dockerd discovers', '/run/docker/plugins/plexus.sock')
     .option('--plexus-url <URL>', 'Plexus REST API', process.env['PLEXUS_URL'] ?? 'http://127.0.0.1:8181')
     .option('--token-file <FILE>', 'file with the bearer token')
+    .option('--cacert <FILE>', 'PEM CA that signed plexusd\'s certificate (https)')
+    .option('--cert <FILE>', 'PEM client certificate, when plexusd asks for one')
+    .option('--key <FILE>', 'PEM key of --cert')
     .option('--ovsdb <TARGET>', 'this host\'s OVSDB, ovs-vsctl --db form', undefined)
     .option('--state-dir <DIR>', 'where the Docker → Plexus mapping is kept', '/var/lib/plexus-docker')
     .option('--docker-host <URL>', 'this host\'s dockerd (network names, mirroring)', 'unix:///var/run/docker.sock')
-    .option('--sync-interval-ms <MS>', 'mirror Plexus networks into dockerd this often (0: never)', '5000')
+    .option('--scope <SCOPE>', 'libnetwork data scope: auto (global when dockerd has --cluster-store), global or local', 'auto')
+    .option('--sync-interval-ms <MS>', 'local scope: mirror Plexus networks into dockerd this often (0: never)', '5000')
     .option('--install-timeout-ms <MS>', 'how long Join waits for plexus-installed', '30000')
     .option('--log-level <LEVEL>', 'log level', 'info')
     .parse([...argv], { from: 'user' });
   const f = program.opts<Flags>();
+  if (!['auto', 'global', 'local'].includes(f.scope)) throw new Error(`--scope must be auto, global or local, not "${f.scope}"`);
   const log = createLogger(f.logLevel);
   const driver = new PlexusDockerDriver({
-    api: new PlexusApi({ url: f.plexusUrl, ...(f.tokenFile ? { tokenFile: f.tokenFile } : {}) }),
+    api: new ApiClient({
+      url: f.plexusUrl,
+      ...(f.tokenFile ? { tokenFile: f.tokenFile } : {}),
+      ...(f.cacert ? { cacert: f.cacert } : {}),
+      ...(f.cert ? { cert: f.cert } : {}),
+      ...(f.key ? { key: f.key } : {}),
+    }),
     ovs: defaultOvsTarget(f.ovsdb),
     stateFile: join(f.stateDir, 'state.json'),
     docker: new DockerEngine(f.dockerHost),
+    scope: f.scope as 'auto' | 'global' | 'local',
     syncIntervalMs: Number(f.syncIntervalMs),
     installTimeoutMs: Number(f.installTimeoutMs),
     log,

@@ -23,10 +23,11 @@ describe('read gate', function () {
     gate.on('state', (s) => states.push(s));
     ours.on('data', () => undefined);
     peer.pause();
-    // The peer takes what it has every 20 ms (a couple of MB/s): slowly, but it reads.
+    // The peer takes what it has every 5 ms (some MB/s): slower than we write, but it
+    // reads, well within the stall timeout (a slower pace only makes the test longer).
     const reader = setInterval(() => {
       while (peer.read() !== null);
-    }, 20);
+    }, 5);
     try {
       const block = Buffer.alloc(1024 * 1024, 0x62);
       for (let i = 0; i < 10; i++) {

@@ -168,7 +168,7 @@ function flowMod(c: Case): FlowMod {
   return { type: 'flow_mod', xid: 1, match: c.match ?? [], instructions: [{ type: 'apply_actions', actions: c.actions }] };
 }
 
-describe('openflow actions: golden against ovs-ofctl ofp-print', () => {
+describe('openflow actions: golden against ovs-ofctl ofp-print @slow', () => {
   for (const c of GOLDEN) {
     it(c.text, () => {
       const bytes = encodeMessage(flowMod(c));
@@ -278,7 +278,7 @@ describe('openflow actions: bytes Open vSwitch produced (ovs-ofctl -O OpenFlow13
   }
 });
 
-describe('openflow actions: OpenFlow 1.3 actions Open vSwitch does not implement', () => {
+describe('openflow actions: OpenFlow 1.3 actions Open vSwitch does not implement @slow', () => {
   // OVS 3.1 rejects these types (OFPBAC_BAD_TYPE); the oracle is the spec's layout.
   const cases: ReadonlyArray<readonly [Action, string]> = [
     [{ type: 'copy_ttl_out' }, '000b000800000000'],

@@ -31,7 +31,7 @@ function hex(s: string): Buffer {
 }
 
 describe('openflow codec', () => {
-  describe('golden: encode, ovs-ofctl ofp-print, decode', () => {
+  describe('golden: encode, ovs-ofctl ofp-print, decode @slow', () => {
     for (const c of GOLDEN_CASES) {
       it(c.name, function () {
         const bytes = encodeOrSkip(this, c.msg);
@@ -189,7 +189,7 @@ describe('openflow codec', () => {
       assert.deepEqual(describeError(77, 0), { typeName: 'type_77', codeName: 'code_0' });
     });
 
-    it('every code name agrees with what ovs-ofctl prints for that error', () => {
+    it('every code name agrees with what ovs-ofctl prints for that error @slow', () => {
       // Open vSwitch keeps a few pre-1.3 or renamed spellings; we use the specification's.
       const ovsAlias: Record<string, string> = {
         OFPBRC_BAD_MULTIPART: 'OFPBRC_BAD_STAT',

@@ -44,7 +44,7 @@ const GOLDEN: readonly Case[] = [
   ], text: 'table:30 priority=200,ct_state=-trk,ip actions=ct(table=30,zone=NXM_NX_REG6[0..15])' },
 ];
 
-describe('openflow instructions: golden against ovs-ofctl ofp-print', () => {
+describe('openflow instructions: golden against ovs-ofctl ofp-print @slow', () => {
   for (const c of GOLDEN) {
     it(c.text, () => {
       const bytes = encodeMessage({
@@ -87,7 +87,7 @@ describe('openflow instructions: wire layout (§7.2.4)', () => {
       assert.deepEqual(decodeHex(want), [inst]);
     });
   }
-  it('an experimenter instruction is reported by OVS, not mis-parsed', () => {
+  it('an experimenter instruction is reported by OVS, not mis-parsed @slow', () => {
     const bytes = encodeMessage({
       type: 'flow_mod', xid: 1, match: [],
       instructions: [{ type: 'experimenter', experimenter: 0x00abcdef, data: Buffer.alloc(8) }],

@@ -117,7 +117,7 @@ function label(m: Match): string {
     .replace(/"type":"Buffer","data":\[[^\]]*\]/g, 'buf');
 }
 
-describe('openflow match: golden against ovs-ofctl ofp-print', () => {
+describe('openflow match: golden against ovs-ofctl ofp-print @slow', () => {
   for (const [match, expected] of GOLDEN) {
     it(`${expected}  <=  ${label(match)}`, () => {
       const bytes = encodeMessage(flowMod(match));
@@ -139,7 +139,7 @@ function decodeBytes(hex: string): Match {
   return decodeMatch(new BufferReader(Buffer.from(hex.replace(/\s/g, ''), 'hex')));
 }
 
-describe('openflow match: fields Open vSwitch does not implement', () => {
+describe('openflow match: fields Open vSwitch does not implement @slow', () => {
   // OVS 3.1 answers OFPBMC_BAD_FIELD for these, so the oracle is the spec's layout.
   const cases: ReadonlyArray<readonly [OxmField, string]> = [
     [{ field: 'in_phy_port', value: 1 }, '80000204 00000001'],

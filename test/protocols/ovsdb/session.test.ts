@@ -102,7 +102,7 @@ async function startFakeServer(
   };
 }
 
-describe('ovsdb session with a misbehaving server', () => {
+describe('ovsdb session with a misbehaving server @slow', () => {
   it('drops the connection on a malformed update and resyncs after reconnecting', async () => {
     const fake = await startFakeServer();
     const session = await OvsdbSession.connect(`tcp:127.0.0.1:${fake.port}`, FAST);
@@ -148,7 +148,7 @@ describe('ovsdb session with a misbehaving server', () => {
   });
 });
 
-describe('ovsdb session against a real ovsdb-server', function () {
+describe('ovsdb session against a real ovsdb-server @slow', function () {
   this.timeout(20_000);
   let server: DbServer;
   const sessions: OvsdbSession[] = [];
@@ -365,7 +365,7 @@ describe('ovsdb session against a real ovsdb-server', function () {
   });
 });
 
-describe('ovsdb session across a server restart', function () {
+describe('ovsdb session across a server restart @slow', function () {
   this.timeout(20_000);
   let server: DbServer;
   let session: OvsdbSession | undefined;
@@ -430,7 +430,7 @@ describe('ovsdb session across a server restart', function () {
   });
 });
 
-describe('ovsdb passive mode (set-manager to our listener)', function () {
+describe('ovsdb passive mode (set-manager to our listener) @slow', function () {
   this.timeout(20_000);
   let server: DbServer;
   let listener: OvsdbListener | undefined;

@@ -67,7 +67,7 @@ describe('packet/address', () => {
     }
   });
 
-  it('prints every IPv6 address as ovs-ofctl does, IPv4-mapped and IPv4-compatible ones included', function () {
+  it('prints every IPv6 address as ovs-ofctl does, IPv4-mapped and IPv4-compatible ones included @slow', function () {
     this.timeout(10_000);
     // Edges of the dotted-tail rule and of zero-run compression, plus random addresses with zero runs.
     const edges = ['::', '::1', '::2', '::0.0.1.2', '::0.1.0.0', '::1.2.3.4', '::ffff', '::ffff:1', '::ffff:0:0', '::ffff:1.2.3.4',

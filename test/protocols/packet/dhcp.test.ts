@@ -97,7 +97,7 @@ describe('packet/dhcp', () => {
     assert.equal(hex(encodeDhcp(m)), DHCP_OFFER_HEX);
   });
 
-  it('builds the golden OFFER from the golden DISCOVER, broadcast because B is set', () => {
+  it('builds the golden OFFER from the golden DISCOVER, broadcast because B is set @slow', () => {
     const discover = decodePacket(
       buildUdp({
         srcMac: CLIENT_MAC,

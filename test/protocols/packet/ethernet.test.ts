@@ -25,7 +25,7 @@ describe('packet/ethernet', () => {
     assert.equal(hex(encodeEthernet(d.eth, d.payload, d.vlan)), hex(frame));
   });
 
-  it('decodes stacked 802.1ad + 802.1Q tags, outer first, as tcpdump does', () => {
+  it('decodes stacked 802.1ad + 802.1Q tags, outer first, as tcpdump does @slow', () => {
     const inner = decodeEthernet(golden('icmpEcho')).payload;
     const vlan = [makeVlanTag(200, 3, ETHER_TYPE.QINQ), { ...makeVlanTag(100), isDropEligible: true }];
     const frame = encodeEthernet(eth, inner, vlan);

@@ -31,7 +31,7 @@ describe('packet/icmp', () => {
     assert.equal(decodeIcmp(icmp).isChecksumValid, false);
   });
 
-  it('answers an echo request with a reply tcpdump accepts', () => {
+  it('answers an echo request with a reply tcpdump accepts @slow', () => {
     const request = buildIcmpEcho({
       srcMac: '02:00:00:00:00:01',
       dstMac: '02:00:00:00:00:02',

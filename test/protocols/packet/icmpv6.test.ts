@@ -40,7 +40,7 @@ describe('packet/icmpv6', () => {
     ]);
   });
 
-  it('round-trips RS and RA with prefix, MTU and unknown options, checked by tcpdump', () => {
+  it('round-trips RS and RA with prefix, MTU and unknown options, checked by tcpdump @slow', () => {
     const rs: Icmpv6Message = { kind: 'router-solicitation', code: 0, options: [{ type: 'source-link-layer-address', mac: '02:00:00:00:00:09' }] };
     const ra: Icmpv6Message = {
       kind: 'router-advertisement',
@@ -83,7 +83,7 @@ describe('packet/icmpv6', () => {
     assert.match(raText ?? '', /rdnss option \(25\), length 24 \(3\):  lifetime 3600s, addr: 2001:4860:4860::8888/);
   });
 
-  it('answers duplicate address detection to all-nodes without the S flag', () => {
+  it('answers duplicate address detection to all-nodes without the S flag @slow', () => {
     const dad = buildNeighborSolicitation({ srcMac: '02:00:00:00:00:07', src: '::', target: 'fe80::7' });
     const ns = decodePacket(dad);
     assert.equal(ns.ipv6!.dst, getSolicitedNodeAddress('fe80::7'));
@@ -105,7 +105,7 @@ describe('packet/icmpv6', () => {
     assert.equal(reply.ipv6!.src, '2001:db8::2');
   });
 
-  it('keeps other types raw and checks their checksum', () => {
+  it('keeps other types raw and checks their checksum @slow', () => {
     const m: Icmpv6Message = { kind: 'other', type: ICMPV6_TYPE.PACKET_TOO_BIG, code: 0, rest: 1280, data: Buffer.alloc(48, 0x60) };
     const f = frame(m, ROUTER, '2001:db8::5');
     const d = decodePacket(f).icmpv6!;

@@ -30,7 +30,7 @@ describe('packet/ipv4', () => {
     assert.equal(decodeIpv4(ip).isChecksumValid, false);
   });
 
-  it('carries options and fragment fields, checked by tcpdump', () => {
+  it('carries options and fragment fields, checked by tcpdump @slow', () => {
     const options = Buffer.from('94040000', 'hex'); // Router Alert (RFC 2113)
     const h = {
       protocol: IP_PROTO.UDP,
@@ -57,7 +57,7 @@ describe('packet/ipv4', () => {
     assert.doesNotMatch(text ?? '', /bad cksum/);
   });
 
-  it('leaves fragments undecoded above IP', () => {
+  it('leaves fragments undecoded above IP @slow', () => {
     const udp = encodeUdp({ srcPort: 1, dstPort: 2 }, Buffer.alloc(16), '10.0.0.1', '10.0.0.2');
     const first = encodeIpv4({ protocol: IP_PROTO.UDP, src: '10.0.0.1', dst: '10.0.0.2', isMoreFragments: true }, udp);
     const later = encodeIpv4({ protocol: IP_PROTO.UDP, src: '10.0.0.1', dst: '10.0.0.2', fragmentOffsetBytes: 1480 }, udp);

@@ -47,7 +47,7 @@ describe('packet/ipv6', () => {
     assert.ok(p.udp?.isChecksumValid);
   });
 
-  it('decodes the fragment header and stops at fragments', () => {
+  it('decodes the fragment header and stops at fragments @slow', () => {
     const frag = (offsetBytes: number, isMore: boolean): Buffer => {
       const b = Buffer.from([IP_PROTO.UDP, 0, 0, 0, 0, 0, 0x12, 0x34]);
       b.writeUInt16BE(offsetBytes | (isMore ? 1 : 0), 2);

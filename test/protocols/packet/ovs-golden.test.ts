@@ -75,11 +75,11 @@ function tcpFlagText(flags: number): string {
 describe('packet: Open vSwitch golden packets', () => {
   for (const name of Object.keys(OVS_GOLDEN) as OvsGoldenName[]) {
     describe(name, () => {
-      it('fixture bytes are what ovs-ofctl compose-packet builds', () => {
+      it('fixture bytes are what ovs-ofctl compose-packet builds @slow', () => {
         assert.equal(hex(composePacket(OVS_GOLDEN[name].flow)), OVS_GOLDEN[name].hex);
       });
 
-      it('decodes to the fields OVS extracts, with valid checksums', () => {
+      it('decodes to the fields OVS extracts, with valid checksums @slow', () => {
         const packet = golden(name);
         const p = decodePacket(packet);
         const ovs = extractOvsFlow(packet);

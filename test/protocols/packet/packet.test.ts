@@ -37,7 +37,7 @@ describe('packet/packet', () => {
     assert.equal(p.payload?.length, 10);
   });
 
-  it('answers a tagged ARP request on the same tags', () => {
+  it('answers a tagged ARP request on the same tags @slow', () => {
     const vlan = [makeVlanTag(7, 2)];
     const request = buildArpRequest({ srcMac: '02:00:00:00:00:01', srcIp: '10.0.0.1', targetIp: '10.0.0.254', vlan });
     const reply = decodePacket(buildArpReply(decodePacket(request), '02:00:00:00:00:fe'));

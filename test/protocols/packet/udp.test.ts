@@ -32,7 +32,7 @@ describe('packet/udp', () => {
     assert.ok(decodeUdp(out, '10.0.0.1', '10.0.0.2').isChecksumValid);
   });
 
-  it('builds datagrams tcpdump accepts', () => {
+  it('builds datagrams tcpdump accepts @slow', () => {
     const base = { srcMac: '02:00:00:00:00:01', dstMac: '02:00:00:00:00:02', srcPort: 4789, dstPort: 9999, payload: Buffer.from('abc') };
     const texts = describeWithTcpdump([
       buildUdp({ ...base, src: '192.0.2.1', dst: '192.0.2.2' }),

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { DockerHost } from '../../../src/sandbox/docker-host';
 import type { Dockerd } from '../../../src/sandbox/dockerd';
 import { Lab } from '../../../src/sandbox/lab';
 import { PlexusdProcess } from '../../../src/sandbox/plexusd-process';
-import { waitFor } from '../../../src/sandbox/processes';
+import { run, waitFor } from '../../../src/sandbox/processes';
 
 interface Ep {
   id: string;
@@ -26,6 +28,8 @@ describe('plexus-docker with real dockerd on two hosts @slow', function () {
   const hosts: DockerHost[] = [];
   const dockerd: Dockerd[] = [];
   let image: string;
+  /** Each host's br-int flows before any network existed. */
+  let flowsBefore: string[][];
 
   before(async () => {
     lab = await Lab.start({ hosts: 2 });
@@ -33,6 +37,7 @@ describe('plexus-docker with real dockerd on two hosts @slow', function () {
     plexusd = await PlexusdProcess.start({ memberId: 'm1', listenHost: '0.0.0.0', advertise: lab.controllerAddress, adminToken: true });
     for (const h of lab.hosts) await lab.joinController(h, plexusd.ports.ovsdb);
     await waitFor('hosts ready', async () => (await plexusd.api<{ items: { status: string }[] }>('GET', '/v1/hosts')).body.items.filter((h) => h.status === 'ready').length === 2, 30_000);
+    flowsBefore = await Promise.all(lab.hosts.map((h) => h.ovs.dumpFlows()));
     for (const h of lab.hosts) {
       hosts.push(await DockerHost.start({ host: h, plexusUrl: `http://${lab.controllerAddress}:${plexusd.ports.api}`, tokenFile: plexusd.tokenFile!, logLevel: 'debug' }));
     }
@@ -140,7 +145,22 @@ describe('plexus-docker with real dockerd on two hosts @slow', function () {
     const networks = (await plexusd.api<{ items: { name: string }[] }>('GET', '/v1/networks')).body.items;
     assert.deepEqual(networks.map((n) => n.name), []);
     assert.deepEqual((await plexusd.api<{ items: unknown[] }>('GET', '/v1/endpoints')).body.items, []);
-    for (const h of lab.hosts) assert.doesNotMatch((await h.ovs.vsctl('list-ports', 'br-int')).stdout, /^pxd/m, `ports left on ${h.id}`);
+    for (const h of lab.hosts) {
+      assert.doesNotMatch((await h.ovs.vsctl('list-ports', 'br-int')).stdout, /^pxd/m, `ports left on ${h.id}`);
+      assert.doesNotMatch((await run('ip', ['-n', h.netns, '-o', 'link'])).stdout, /: pxd/, `veths left on ${h.id}`);
+    }
     await waitFor('host 2\'s mirror removed', async () => !(await dockerd[1]!.docker(['network', 'ls', '--format', '{{.Name}}'])).stdout.includes('DockerSN'), 15_000);
+    // Every flow the networks and containers brought is gone again (the security groups, with no member, bring none).
+    await waitFor('br-int flows as before the first network', async () => {
+      const now = await Promise.all(lab.hosts.map((h) => h.ovs.dumpFlows()));
+      return now.every((f, i) => JSON.stringify(f) === JSON.stringify(flowsBefore[i]));
+    }, 15_000).catch(async (err: Error) => {
+      const now = await Promise.all(lab.hosts.map((h) => h.ovs.dumpFlows()));
+      throw new Error(`${err.message}: left ${JSON.stringify(now.map((f, i) => f.filter((x) => !flowsBefore[i]!.includes(x))))}`);
+    });
+    for (const h of hosts) {
+      const state = JSON.parse(readFileSync(join(h.dir, 'state', 'state.json'), 'utf8')) as Record<string, Record<string, unknown>>;
+      assert.deepEqual([state['networks'], state['endpoints'], state['reserved']], [{}, {}, {}], `plexus-docker state on ${h.host.id}`);
+    }
   });
 });

@@ -9,7 +9,7 @@ const link = (...specs: Partial<TableSpec<string>>[]) => () => linkPipeline(spec
 
 describe('pipeline: tables', () => {
   it('declares the SPEC §4 tables in order, each continuing only forward, misses among its next tables', () => {
-    assert.deepEqual(PIPELINE.map((t) => `${t.id} ${t.name}`), ['0 classify', '10 port-security', '20 arp-nd-dhcp', '30 egress-policy', '31 egress-policy-eval', '40 l3', '45 l3-neighbor', '50 l2', '60 ingress-policy', '61 ingress-policy-eval', '70 output']);
+    assert.deepEqual(PIPELINE.map((t) => `${t.id} ${t.name}`), ['0 classify', '10 port-security', '20 arp-nd-dhcp', '30 egress-policy', '31 egress-policy-eval', '40 l3', '41 nat-out', '42 nat-in', '43 external-out', '44 nat-in-route', '45 l3-neighbor', '50 l2', '60 ingress-policy', '61 ingress-policy-eval', '70 output']);
     for (const t of PIPELINE) {
       assert.ok(t.next.every((n) => n.id > t.id), t.name);
       if (t.miss.kind === 'goto') assert.ok(t.next.includes(t.miss.table), t.name);

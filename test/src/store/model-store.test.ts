@@ -93,6 +93,16 @@ describe('ModelStore against a real etcd @slow', function () {
       await assert.rejects(store.createNetwork({ name: 'x', mtu: 100 }), InvalidRequestError);
     });
 
+    it('takes a client id (as plexus-docker does) and refuses a second network with it', async () => {
+      const n = await store.createNetwork({ id: 'docker-0123abcd', name: 'chosen' });
+      assert.equal(n.value.id, 'docker-0123abcd');
+      assert.equal((await store.resolveNetwork('docker-0123abcd')).value.name, 'chosen');
+      await rejects409(store2.createNetwork({ id: 'docker-0123abcd', name: 'other' }), 'duplicate', /network "docker-0123abcd" already exists/);
+      await rejects404(store.resolveNetwork('other'), 'network');
+      await assert.rejects(store.createNetwork({ id: 'no/slash', name: 'x' }), InvalidRequestError);
+      await store.deleteNetwork(n.value.id);
+    });
+
     it('gives 50 networks created at once on two members 50 distinct VNIs', async () => {
       const created = await Promise.all(
         Array.from({ length: 50 }, (_, i) => (i % 2 ? store : store2).createNetwork({ name: `many-${i}` })),
