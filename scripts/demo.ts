@@ -1,9 +1,11 @@
 /**
  * The main job (`npm run demo`): a local Plexus with sandboxed hosts and the
  * seed's picture with real tools: `docker network create -d plexus DockerSN` on
- * host 1 (plexus-docker on every host), a Docker container on host 1, a real VM
- * (qemu, Debian's kernel, DHCP from Plexus) plus a Docker container on host 2,
- * all pinging across hosts over VXLAN, port security dropping a forged source.
+ * host 1 (plexus-docker on every host; the dockerds share a cluster store, so
+ * the network is global), a Docker container on host 1, a real VM (qemu,
+ * Debian's kernel, DHCP from Plexus) plus a Docker container on host 2, security
+ * groups applied on attach, all pinging across hosts over VXLAN, a container
+ * outside the VM's group refused, port security dropping a forged source.
  * Where Docker or qemu cannot run, namespace workloads stand in and the demo
  * says why.
  *
@@ -18,6 +20,7 @@ import { randomUUID } from 'node:crypto';
 import { Command } from 'commander';
 import { main as plexusctl } from '../src/cli/plexusctl';
 import { DockerHost } from '../src/sandbox/docker-host';
+import { EtcdCluster } from '../src/sandbox/etcd-cluster';
 import { Lab, type Workload } from '../src/sandbox/lab';
 import { PlexusdProcess } from '../src/sandbox/plexusd-process';
 import { waitFor } from '../src/sandbox/processes';
@@ -96,9 +99,18 @@ async function run(options: { keep: boolean; hosts: number }): Promise<boolean> 
 
     let docker: DockerHost[] = [];
     let whyNot: string | undefined;
+    // dockerd shares a remote driver's networks only through a cluster store (an etcd with the v2 API, SPEC §7).
+    let clusterStore: string | undefined;
+    try {
+      const store = await EtcdCluster.start(1, { clientHost: lab.controllerAddress, enableV2: true });
+      cleanups.push(() => store.stop());
+      clusterStore = store.endpoints.replace(/^http:/, 'etcd:');
+    } catch (err) {
+      say(`no cluster store for the dockerds (${(err as Error).message.split('\n')[0]}): plexus-docker runs in local scope and mirrors networks\n`);
+    }
     try {
       const url = `http://${lab.controllerAddress}:${plexusd.ports.api}`;
-      for (const h of lab.hosts.slice(0, 2)) docker.push(await DockerHost.start({ host: h, plexusUrl: url, tokenFile: plexusd.tokenFile! }));
+      for (const h of lab.hosts.slice(0, 2)) docker.push(await DockerHost.start({ host: h, plexusUrl: url, tokenFile: plexusd.tokenFile!, ...(clusterStore ? { clusterStore } : {}) }));
     } catch (err) {
       whyNot = (err as Error).message.split('\n')[0];
       for (const d of docker) await d.stop();
@@ -194,13 +206,21 @@ async function runReal(lab: Lab, plexusd: PlexusdProcess, docker: DockerHost[]):
   const [d1, d2] = docker as [DockerHost, DockerHost];
   const h1 = lab.host(1);
   const h2 = lab.host(2);
-  say(bold('2. One subnet for containers and VMs, created through Docker on host 1'));
+  say(bold('2. Security groups, then one subnet for containers and VMs, created through Docker on host 1'));
+  await ctl(plexusd, 'sg', 'create', 'web');
+  await ctl(plexusd, 'sg', 'rule', 'add', 'web', '--direction', 'ingress', '--protocol', 'icmp');
+  await ctl(plexusd, 'sg', 'create', 'db');
+  await ctl(plexusd, 'sg', 'rule', 'add', 'db', '--direction', 'ingress', '--protocol', 'icmp', '--remote-group', 'web');
+  await ctl(plexusd, 'sg', 'create', 'guest');
   say(`plexus-docker serves the network and IPAM driver "plexus" on every host; dockerd of ${h1.id}: ${d1.dockerd.host}`);
-  say(`$ docker network create -d plexus --ipam-driver plexus --subnet 192.168.200.0/24 DockerSN     (on ${h1.id})`);
-  await d1.docker('network', 'create', '-d', 'plexus', '--ipam-driver', 'plexus', '--subnet', '192.168.200.0/24', 'DockerSN');
+  say(`$ docker network create -d plexus --ipam-driver plexus --subnet 192.168.200.0/24 -o plexus.security-groups=web DockerSN     (on ${h1.id})`);
+  await d1.docker('network', 'create', '-d', 'plexus', '--ipam-driver', 'plexus', '--subnet', '192.168.200.0/24', '-o', 'plexus.security-groups=web', 'DockerSN');
   await waitFor('DockerSN in Plexus', async () => (await plexusd.api('GET', '/v1/networks/DockerSN')).status === 200, 15_000);
   await waitFor(`DockerSN in ${h2.id}'s dockerd`, async () => (await d2.docker('network', 'ls', '--format', '{{.Name}}')).split('\n').includes('DockerSN'), 15_000);
-  say(`the Plexus network DockerSN exists, and ${h2.id}'s dockerd has it too (plexus-docker mirrors Plexus networks)\n`);
+  const scope = await d2.docker('network', 'inspect', '-f', '{{.Scope}}', 'DockerSN');
+  say(scope === 'global'
+    ? `the Plexus network DockerSN exists, and ${h2.id}'s dockerd has the same Docker network (scope global: the dockerds share a cluster store)\n`
+    : `the Plexus network DockerSN exists, and ${h2.id}'s dockerd has it too (scope ${scope}: plexus-docker mirrors Plexus networks)\n`);
   await ctl(plexusd, 'network', 'list');
 
   say(bold('3. Workloads attach: docker run on both hosts, a VM (qemu, libvirt-style tap) on host 2'));
@@ -225,10 +245,10 @@ async function runReal(lab: Lab, plexusd: PlexusdProcess, docker: DockerHost[]):
   let vmIp: string | undefined;
   let vmEpId: string | undefined;
   try {
-    const res = await plexusd.api<Ep>('POST', '/v1/endpoints', { network: 'DockerSN', id: randomUUID(), name: 'db-vm', kind: 'vm' });
+    const res = await plexusd.api<Ep>('POST', '/v1/endpoints', { network: 'DockerSN', id: randomUUID(), name: 'db-vm', kind: 'vm', securityGroups: ['db'] });
     if (res.status !== 201) throw new Error(`creating the VM's endpoint: ${JSON.stringify(res.body)}`);
     vmEpId = res.body.id;
-    say(`VM endpoint created through the API like a Neutron port: ${vmEpId} (${res.body.mac})`);
+    say(`VM endpoint created through the API like a Neutron port, in group db: ${vmEpId} (${res.body.mac})`);
     const tVm = Date.now();
     vm = await QemuVm.start({ name: 'db-vm', netns: h2.netns, ovs: h2.ovs, interfaceId: vmEpId, mac: res.body.mac });
     const v = vm;
@@ -253,7 +273,7 @@ async function runReal(lab: Lab, plexusd: PlexusdProcess, docker: DockerHost[]):
       const r = await vm!.ping(ip, 2);
       return { received: r.received, ...(/= [\d.]+\/([\d.]+)\//.exec(r.output) ? { rtt: /= [\d.]+\/([\d.]+)\//.exec(r.output)![1]! } : {}) };
     }
-    const d = from === 'web' ? d1 : d2;
+    const d = from === 'web' || from === 'guest' ? d1 : d2;
     const out = await d.docker('exec', from, 'ping', '-c', '2', '-W', '2', ip).catch((e: Error) => e.message);
     const m = /(\d+) packets received/.exec(out);
     const rtt = /= [\d.]+\/([\d.]+)\//.exec(out)?.[1];
@@ -269,6 +289,21 @@ async function runReal(lab: Lab, plexusd: PlexusdProcess, docker: DockerHost[]):
       const where = a.host === b.host ? 'same host' : `${a.host} → ${b.host}`;
       say(`ping ${a.name.padEnd(5)} → ${name.padEnd(5)} ${ip.padEnd(16)} ${where.padEnd(10)} ${r.received}/2 ${ok(good)}${r.rtt ? `  ${r.rtt} ms` : ''}`);
     }
+  }
+  // Policy on attach: a container outside group web reaches web (any ICMP) but not db-vm (ICMP only from web).
+  say(`$ docker create --name guest --net none busybox; docker network disconnect none guest`);
+  say(`$ docker network connect --driver-opt plexus.security-groups=guest DockerSN guest; docker start guest   (on ${h1.id})`);
+  await d1.docker('create', '--name', 'guest', '--net', 'none', d1.image, 'sleep', '3600');
+  await d1.docker('network', 'disconnect', 'none', 'guest');
+  await d1.docker('network', 'connect', '--driver-opt', 'plexus.security-groups=guest', 'DockerSN', 'guest');
+  await d1.docker('start', 'guest');
+  const toWeb = await pingFrom('guest', webIp);
+  allOk &&= toWeb.received === 2;
+  say(`ping guest → web   ${webIp.padEnd(16)} same host  ${toWeb.received}/2 ${ok(toWeb.received === 2)}  (web admits ICMP from anyone)`);
+  if (vm && vmIp) {
+    const toDb = await pingFrom('guest', vmIp);
+    allOk &&= toDb.received === 0;
+    say(`ping guest → db-vm ${vmIp.padEnd(16)} ${h1.id} → ${h2.id}   ${toDb.received}/2 ${toDb.received === 0 ? 'refused by group db (ICMP only from group web)' : 'ANSWERED (policy failed)'} ${ok(toDb.received === 0)}`);
   }
   if (vm && vmIp) {
     await vm.run('ip addr add 192.168.200.99/24 dev eth0');

@@ -16,6 +16,12 @@ export class BufferWriter {
     return this.pos;
   }
 
+  /** Starts over at offset 0, keeping the buffer (a scratch writer reused for many small encodings). */
+  reset(): this {
+    this.pos = 0;
+    return this;
+  }
+
   private ensure(n: number): void {
     if (this.pos + n <= this.buf.length) return;
     let size = this.buf.length * 2;
@@ -83,6 +89,10 @@ export class BufferWriter {
   padTo(align: number, from = 0): this {
     const rem = (this.pos - from) % align;
     return rem === 0 ? this : this.zeros(align - rem);
+  }
+  patchU8(at: number, value: number, what = 'u8'): void {
+    this.check(value, 0xff, what);
+    this.buf[at] = value;
   }
   patchU16(at: number, value: number, what = 'length'): void {
     this.check(value, 0xffff, what);

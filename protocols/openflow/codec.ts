@@ -56,15 +56,36 @@ const COOKIE_NONE = 0xffffffffffffffffn;
  * message's xid: EXT-230 requires both to be equal).
  */
 export function encodeMessage(msg: OfpMessage): Buffer {
-  const w = new BufferWriter(64);
-  const xid = msg.xid ?? (msg.type === 'bundle_add' ? msg.message.xid : undefined) ?? 0;
+  return encodeMessageWithXid(msg, msg.xid ?? (msg.type === 'bundle_add' ? msg.message.xid : undefined) ?? 0);
+}
+
+/**
+ * One writer for every encodeMessageWithXid: encoding is synchronous and never
+ * nested, and `finish()` copies out, so a message costs one allocation instead
+ * of a writer that grows (and copies) from 64 bytes each time.
+ */
+const scratch = new BufferWriter(4096);
+
+/** Encodes one message with transaction id `xid`, whatever the message's own (a connection assigns xids). */
+export function encodeMessageWithXid(msg: OfpMessage, xid: number): Buffer {
+  const w = scratch.reset();
+  writeMessage(w, msg, xid);
+  return w.finish();
+}
+
+/**
+ * Appends one whole message (header and body) with transaction id `xid` at the
+ * writer's offset. Batches of messages (a bundle's adds) go into one writer, and
+ * a bundle_add's embedded message is written in place, not encoded and copied.
+ */
+export function writeMessage(w: BufferWriter, msg: OfpMessage, xid: number): void {
+  const start = w.offset;
   w.u8(OFP_VERSION).u8(0).u16(0).u32(xid, 'xid');
   const type = encodeBody(w, msg, xid);
-  const out = w.finish();
-  if (out.length > 0xffff) throw new EncodeError(`message too long: ${out.length} bytes`);
-  out.writeUInt8(type, 1);
-  out.writeUInt16BE(out.length, 2);
-  return out;
+  const length = w.offset - start;
+  if (length > 0xffff) throw new EncodeError(`message too long: ${length} bytes`);
+  w.patchU8(start + 1, type);
+  w.patchU16(start + 2, length);
 }
 
 /** Writes the body after the header; returns the OFPT_* type for the header. */
@@ -142,8 +163,12 @@ function encodeBody(w: BufferWriter, msg: OfpMessage, xid: number): number {
       w.u16(msg.idleTimeout ?? 0).u16(msg.hardTimeout ?? 0).u16(msg.priority ?? 0x8000, 'priority');
       w.u32(msg.bufferId ?? OFP_NO_BUFFER).u32(msg.outPort ?? OFPP.ANY).u32(msg.outGroup ?? OFPG.ANY);
       w.u16(msg.flags ?? 0).zeros(2);
-      encodeMatch(w, msg.match);
-      encodeInstructions(w, msg.instructions ?? []);
+      if (msg.encoded) {
+        w.bytes(msg.encoded);
+      } else {
+        encodeMatch(w, msg.match);
+        encodeInstructions(w, msg.instructions ?? []);
+      }
       return OFPT.FLOW_MOD;
     case 'group_mod':
       w.u16(msg.command ?? OFPGC.ADD, 'command').u8(msg.groupType ?? OFPGT.ALL, 'group type').zeros(1);
@@ -203,7 +228,7 @@ function encodeBody(w: BufferWriter, msg: OfpMessage, xid: number): number {
     case 'bundle_add':
       w.u32(ONF_VENDOR_ID).u32(ONFT.BUNDLE_ADD_MESSAGE);
       w.u32(msg.bundleId, 'bundle_id').zeros(2).u16(msg.flags ?? 0, 'flags');
-      w.bytes(encodeMessage({ ...msg.message, xid: msg.message.xid ?? xid }));
+      writeMessage(w, msg.message, msg.message.xid ?? xid);
       return OFPT.EXPERIMENTER;
     case 'nx_set_packet_in_format':
       w.u32(NX_VENDOR_ID).u32(NXT.SET_PACKET_IN_FORMAT).u32(msg.format, 'format');

@@ -12,7 +12,7 @@ import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { ConnectionError, DecodeError, PlexusError, TimeoutError } from '../common/errors';
 import { ReadGate } from '../common/read-gate';
-import { encodeMessage, decodeMessage } from './codec';
+import { decodeMessage, encodeMessageWithXid } from './codec';
 import { OFP_VERSION, OFPBCT, OFPBF, OFPET, OFPMPF } from './constants';
 import { OpenFlowError } from './errors';
 import { Framer } from './framer';
@@ -164,7 +164,7 @@ export class OpenFlowConnection extends EventEmitter {
         this.socket.uncork();
       });
     }
-    const bytes = encodeMessage({ ...msg, xid });
+    const bytes = encodeMessageWithXid(msg, xid);
     this.gate.noteWrite(bytes.length);
     this.socket.write(bytes);
     return xid;
@@ -237,7 +237,9 @@ export class OpenFlowConnection extends EventEmitter {
     await this.request({ type: 'bundle_control', bundleId, ctrlType: OFPBCT.OPEN_REQUEST, flags });
     const errors = await this.sendThenBarrier(msgs.length, (i) => {
       const xid = this.allocXid();
-      this.send({ type: 'bundle_add', xid, bundleId, flags, message: { ...msgs[i]!, xid } });
+      // The embedded message takes the bundle_add's xid (EXT-230) unless it has its own.
+      const message = msgs[i]!;
+      this.send({ type: 'bundle_add', xid, bundleId, flags, message: message.xid === undefined ? message : { ...message, xid } });
     });
     const ctrlType = errors.length ? OFPBCT.DISCARD_REQUEST : OFPBCT.COMMIT_REQUEST;
     try {

@@ -68,6 +68,13 @@ export interface FlowMod extends Base {
   readonly flags?: number;
   readonly match: Match;
   readonly instructions?: readonly Instruction[];
+  /**
+   * `match` and `instructions` already encoded: the ofp_match (padded) followed
+   * by the instruction list, exactly as encodeMatch + encodeInstructions write
+   * them. When present it is sent as is (the reconciler encodes a flow once, for
+   * its key, fingerprint and wire; src/reconciler/flow-key.ts).
+   */
+  readonly encoded?: Uint8Array;
 }
 
 export interface BarrierRequest extends Base {

@@ -13,30 +13,20 @@
  * session is a small state machine changed only through `setState()`.
  */
 import { EventEmitter } from 'node:events';
-import net from 'node:net';
-import tls from 'node:tls';
+import type net from 'node:net';
+import type tls from 'node:tls';
 import type winston from 'winston';
 import { Backoff, type BackoffPolicy } from '../common/backoff';
-import { ConnectionError, PlexusError, TimeoutError } from '../common/errors';
+import { ConnectionError, PlexusError } from '../common/errors';
 import { OvsdbFormatError } from './errors';
 import { SessionLocks } from './locks';
-import { Monitor, parseUpdateNotification, type MonitorMethod, type MonitorSpec } from './monitor';
+import { parseUpdateNotification, type Monitor, type MonitorMethod, type MonitorSpec } from './monitor';
 import type { RowChange } from './replica';
 import { parseSchema, type DatabaseSchema } from './rfc7047';
 import { OvsdbRpc, defaultLogger, type RpcEvent, type RpcOptions } from './rpc';
+import { SessionMonitors } from './session-monitors';
+import { dialSocket, parseTarget, type Target } from './targets';
 import { checkTransactResults, type Operation, type TransactResults } from './transact';
-
-/** Parsed connection method (ovsdb-server(1) "--remote" syntax). */
-export type Target =
-  | { readonly kind: 'tcp'; readonly host: string; readonly port: number }
-  | { readonly kind: 'ssl'; readonly host: string; readonly port: number }
-  | { readonly kind: 'unix'; readonly path: string };
-
-/** Parsed passive connection method. */
-export type ListenTarget =
-  | { readonly kind: 'ptcp'; readonly host: string; readonly port: number }
-  | { readonly kind: 'pssl'; readonly host: string; readonly port: number }
-  | { readonly kind: 'punix'; readonly path: string };
 
 export type SessionState = 'connecting' | 'connected' | 'backoff' | 'closed';
 
@@ -69,63 +59,6 @@ export interface SessionOptions extends Omit<RpcOptions, 'name'> {
   readonly logger?: winston.Logger;
 }
 
-/** Parses `tcp:HOST:PORT`, `ssl:HOST:PORT` (IPv6 as `[addr]`) or `unix:PATH`. */
-export function parseTarget(target: string): Target {
-  const m = /^(tcp|ssl):(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(target);
-  if (m) return { kind: m[1] as 'tcp' | 'ssl', host: m[2] ?? m[3]!, port: checkPort(Number(m[4]), target) };
-  if (target.startsWith('unix:') && target.length > 5) return { kind: 'unix', path: target.slice(5) };
-  throw new PlexusError(`unsupported OVSDB target "${target}" (expected tcp:HOST:PORT, ssl:HOST:PORT or unix:PATH)`);
-}
-
-/** Parses `ptcp:PORT[:IP]`, `pssl:PORT[:IP]` or `punix:PATH` (port 0 = any free port). */
-export function parseListenTarget(target: string): ListenTarget {
-  const m = /^(ptcp|pssl):(\d+)(?::(?:\[([^\]]+)\]|(.+)))?$/.exec(target);
-  if (m) return { kind: m[1] as 'ptcp' | 'pssl', port: checkPort(Number(m[2]), target), host: m[3] ?? m[4] ?? '0.0.0.0' };
-  if (target.startsWith('punix:') && target.length > 6) return { kind: 'punix', path: target.slice(6) };
-  throw new PlexusError(`unsupported OVSDB listen target "${target}" (expected ptcp:PORT[:IP], pssl:PORT[:IP] or punix:PATH)`);
-}
-
-function checkPort(port: number, target: string): number {
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new PlexusError(`bad port in "${target}"`);
-  return port;
-}
-
-/**
- * Opens a socket to an active target; resolves once it is connected (TLS:
- * secured), rejects with ConnectionError or TimeoutError after closing it.
- */
-export function dialSocket(target: Target, name: string, options: Pick<SessionOptions, 'tls' | 'connectTimeoutMs'> = {}): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    let socket: net.Socket;
-    switch (target.kind) {
-      case 'tcp':
-        socket = net.connect({ host: target.host, port: target.port });
-        break;
-      case 'unix':
-        socket = net.connect({ path: target.path });
-        break;
-      case 'ssl':
-        socket = tls.connect({ ...options.tls, host: target.host, port: target.port });
-        break;
-    }
-    const timeoutMs = options.connectTimeoutMs ?? 5000;
-    const timer = setTimeout(() => fail(new TimeoutError(`connect to ${name} timed out after ${timeoutMs} ms`)), timeoutMs);
-    const fail = (err: PlexusError): void => {
-      clearTimeout(timer);
-      socket.removeAllListeners();
-      socket.on('error', () => undefined);
-      socket.destroy();
-      reject(err);
-    };
-    socket.once('error', (err) => fail(new ConnectionError(`cannot connect to ${name}: ${err.message}`, { cause: err })));
-    socket.once(target.kind === 'ssl' ? 'secureConnect' : 'connect', () => {
-      clearTimeout(timer);
-      socket.removeAllListeners('error');
-      resolve(socket);
-    });
-  });
-}
-
 export interface SessionEvents {
   status: [SessionStatus];
 }
@@ -134,12 +67,11 @@ export class OvsdbSession extends EventEmitter<SessionEvents> {
   private state: SessionState = 'connecting';
   private rpc: OvsdbRpc | undefined;
   private readonly schemas = new Map<string, Promise<DatabaseSchema>>();
-  private readonly monitors = new Map<string, Monitor>();
+  private readonly monitors = new SessionMonitors();
   /** Locks requested on this session, and whether the server granted them. */
   private readonly locks = new SessionLocks();
   private readonly backoff: Backoff;
   private reconnectTimer: NodeJS.Timeout | undefined;
-  private nextMonitorId = 1;
   private peerAddress: string | undefined;
   private readonly log: winston.Logger;
 
@@ -236,17 +168,7 @@ export class OvsdbSession extends EventEmitter<SessionEvents> {
 
   private attach(socket: net.Socket): void {
     socket.setNoDelay?.(true);
-    const o = this.options;
-    const rpc = new OvsdbRpc(socket, {
-      ...(o.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: o.requestTimeoutMs }),
-      ...(o.inactivityProbeMs === undefined ? {} : { inactivityProbeMs: o.inactivityProbeMs }),
-      ...(o.maxMessageBytes === undefined ? {} : { maxMessageBytes: o.maxMessageBytes }),
-      ...(o.inputBudget === undefined ? {} : { inputBudget: o.inputBudget }),
-      ...(o.maxUnsentBytes === undefined ? {} : { maxUnsentBytes: o.maxUnsentBytes }),
-      ...(o.stallTimeoutMs === undefined ? {} : { stallTimeoutMs: o.stallTimeoutMs }),
-      ...(o.logger === undefined ? {} : { logger: o.logger }),
-      name: this.name,
-    });
+    const rpc = new OvsdbRpc(socket, rpcOptions(this.options, this.name));
     this.rpc = rpc;
     this.schemas.clear();
     rpc.on('event', (e: RpcEvent) => this.onRpcEvent(rpc, e));
@@ -266,18 +188,16 @@ export class OvsdbSession extends EventEmitter<SessionEvents> {
         this.status({ type: 'error', error: asPlexusError(err) });
       }
     }
-    for (const m of this.monitors.values()) {
-      if (rpc !== this.rpc || !rpc.isOpen) return;
-      try {
-        const schema = await this.getSchema(m.db);
-        const changes = await m.start(rpc, schema, true);
-        this.status({ type: 'resynced', monitorId: m.id, changes });
-      } catch (err) {
-        if (rpc !== this.rpc || !rpc.isOpen) return;
+    await this.monitors.resync(
+      rpc,
+      (db) => this.getSchema(db),
+      () => rpc === this.rpc && rpc.isOpen,
+      (m, changes) => this.status({ type: 'resynced', monitorId: m.id, changes }),
+      (m, err) => {
         this.log.warn('re-monitor failed', { monitor: m.id, error: (err as Error).message });
         this.status({ type: 'error', error: asPlexusError(err) });
-      }
-    }
+      },
+    );
   }
 
   private onRpcEvent(rpc: OvsdbRpc, e: RpcEvent): void {
@@ -322,7 +242,7 @@ export class OvsdbSession extends EventEmitter<SessionEvents> {
   private onDisconnect(error: PlexusError | undefined): void {
     this.rpc = undefined;
     this.schemas.clear();
-    for (const m of this.monitors.values()) m.suspend();
+    this.monitors.suspendAll();
     this.locks.dropAll();
     if (this.state === 'closed') return;
     this.status({ type: 'disconnected', error });
@@ -347,7 +267,7 @@ export class OvsdbSession extends EventEmitter<SessionEvents> {
     if (this.state === 'closed') return;
     this.setState('closed');
     clearTimeout(this.reconnectTimer);
-    for (const m of this.monitors.values()) m.suspend();
+    this.monitors.suspendAll();
     this.status({ type: 'closed', error });
   }
 
@@ -415,26 +335,13 @@ export class OvsdbSession extends EventEmitter<SessionEvents> {
    */
   async monitor(db: string, spec: MonitorSpec, options: { id?: string; method?: MonitorMethod } = {}): Promise<Monitor> {
     const rpc = this.requireRpc();
-    const id = options.id ?? `plexus-${this.nextMonitorId++}`;
-    if (this.monitors.has(id)) throw new PlexusError(`monitor id "${id}" already in use`);
-    const schema = await this.getSchema(db);
-    const monitor = new Monitor(id, db, spec, schema, options.method);
-    this.monitors.set(id, monitor);
-    try {
-      await monitor.start(rpc, schema, false);
-    } catch (err) {
-      this.monitors.delete(id);
-      throw err;
-    }
-    return monitor;
+    if (options.id !== undefined && this.monitors.get(options.id)) throw new PlexusError(`monitor id "${options.id}" already in use`);
+    return this.monitors.start(rpc, db, spec, await this.getSchema(db), options);
   }
 
   /** §4.1.7 monitor_cancel; the replica keeps its last content. */
   async cancelMonitor(monitor: Monitor | string): Promise<void> {
-    const m = typeof monitor === 'string' ? this.monitors.get(monitor) : monitor;
-    if (!m) return;
-    this.monitors.delete(m.id);
-    await m.cancel(this.rpc);
+    await this.monitors.cancel(monitor, this.rpc);
   }
 
   /**
@@ -464,91 +371,19 @@ export class OvsdbSession extends EventEmitter<SessionEvents> {
   }
 }
 
-/**
- * A passive OVSDB endpoint (`ptcp:`, `punix:`, `pssl:`): every connection a host
- * opens becomes an {@link OvsdbSession} announced by a `session` event. A
- * misbehaving peer only loses its own connection; the listener keeps accepting.
- */
-export interface ListenerEvents {
-  session: [OvsdbSession];
-  error: [PlexusError];
+/** The connection options a session passes on to each of its connections. */
+function rpcOptions(o: SessionOptions, name: string): RpcOptions {
+  return {
+    ...(o.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: o.requestTimeoutMs }),
+    ...(o.inactivityProbeMs === undefined ? {} : { inactivityProbeMs: o.inactivityProbeMs }),
+    ...(o.maxMessageBytes === undefined ? {} : { maxMessageBytes: o.maxMessageBytes }),
+    ...(o.inputBudget === undefined ? {} : { inputBudget: o.inputBudget }),
+    ...(o.maxUnsentBytes === undefined ? {} : { maxUnsentBytes: o.maxUnsentBytes }),
+    ...(o.stallTimeoutMs === undefined ? {} : { stallTimeoutMs: o.stallTimeoutMs }),
+    ...(o.logger === undefined ? {} : { logger: o.logger }),
+    name,
+  };
 }
-
-export class OvsdbListener extends EventEmitter<ListenerEvents> {
-  private readonly sessions = new Set<OvsdbSession>();
-  private closed = false;
-  private readonly log: winston.Logger;
-
-  constructor(
-    private readonly server: net.Server,
-    readonly target: ListenTarget,
-    private readonly options: SessionOptions,
-  ) {
-    super();
-    this.log = (options.logger ?? defaultLogger()).child({ module: 'ovsdb-listener' });
-    // A TLS server also emits 'connection' for the raw socket: take only the secured one.
-    server.on(target.kind === 'pssl' ? 'secureConnection' : 'connection', (socket: net.Socket) => this.onConnection(socket));
-    // A failed handshake (certificate from an unknown CA, plain TCP on an ssl port) loses that peer only.
-    server.on('tlsClientError', (err: Error, socket: net.Socket) =>
-      this.log.warn('ovsdb TLS handshake failed', { remote: `${socket.remoteAddress}:${socket.remotePort}`, error: err.message }),
-    );
-    server.on('error', (err) => {
-      const error = new ConnectionError(`listener error: ${err.message}`, { cause: err });
-      // An unhandled 'error' event would throw; a listener problem must not kill the process.
-      if (this.listenerCount('error') > 0) this.emit('error', error);
-      else this.log.error('ovsdb listener error', { error: error.message });
-    });
-  }
-
-  private onConnection(socket: net.Socket): void {
-    if (this.closed) {
-      socket.destroy();
-      return;
-    }
-    const session = OvsdbSession.accept(socket, this.options);
-    this.sessions.add(session);
-    session.on('status', (s) => {
-      if (s.type === 'closed') this.sessions.delete(session);
-    });
-    this.emit('session', session);
-  }
-
-  /** The bound TCP port (ptcp/pssl). */
-  get port(): number {
-    const a = this.server.address();
-    return a !== null && typeof a === 'object' ? a.port : 0;
-  }
-
-  get activeSessions(): readonly OvsdbSession[] {
-    return [...this.sessions];
-  }
-
-  /** Stops listening and closes every accepted session. */
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    for (const s of this.sessions) s.close();
-    this.sessions.clear();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
-  }
-}
-
-/** Opens a passive endpoint; resolves once listening. `pssl:` needs `options.tls` with key and cert. */
-export async function listen(target: string, options: SessionOptions & { tlsServer?: tls.TlsOptions } = {}): Promise<OvsdbListener> {
-  const t = parseListenTarget(target);
-  const server = t.kind === 'pssl' ? tls.createServer(options.tlsServer ?? {}) : net.createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    const done = (): void => {
-      server.off('error', reject);
-      resolve();
-    };
-    if (t.kind === 'punix') server.listen(t.path, done);
-    else server.listen(t.port, t.host, done);
-  });
-  return new OvsdbListener(server, t, options);
-}
-
 
 function asPlexusError(err: unknown): PlexusError {
   if (err instanceof PlexusError) return err;

@@ -15,7 +15,7 @@ export function addInstallCommands(program: Command, out: (text: string) => void
     .option('--cni-version <V>', 'cniVersion of the configuration', '1.0.0')
     .action((o: { dir: string; confDir: string; network?: string; ovsdb?: string; tokenFile?: string; cniVersion: string }) => {
       // plexusctl's own --token-file has the same name and takes the flag wherever it stands: use either.
-      const global = program.opts<{ url: string; tokenFile?: string }>();
+      const global = program.opts<{ url: string; tokenFile?: string; cacert?: string; cert?: string; key?: string }>();
       const url = global.url;
       const tokenFile = o.tokenFile ?? global.tokenFile;
       const r = installCni({
@@ -26,6 +26,10 @@ export function addInstallCommands(program: Command, out: (text: string) => void
         ...(o.network ? { network: o.network } : {}),
         ...(o.ovsdb ? { ovsdb: o.ovsdb } : {}),
         ...(tokenFile ? { tokenFile } : {}),
+        // plexusctl's --cacert/--cert/--key are what plexus-cni needs too for an https --url.
+        ...(global.cacert ? { caFile: global.cacert } : {}),
+        ...(global.cert ? { certFile: global.cert } : {}),
+        ...(global.key ? { keyFile: global.key } : {}),
       });
       out(`installed ${r.plugin}`);
       if (r.conflist) out(`wrote ${r.conflist}`);

@@ -21,15 +21,15 @@
  * routes; O(interfaces²) per host), the endpoint partitions hold the neighbour
  * flows, so an attach in a routed network adds O(1) flows per host.
  */
-import { OFPCML_NO_BUFFER, type Action } from '../../protocols/openflow/actions';
-import { OFPP } from '../../protocols/openflow/constants';
+import type { Action } from '../../protocols/openflow/actions';
 import { cookie, FEATURE } from '../pipeline/cookies';
-import { ARP_OP, ETH_TYPE, ICMPV6_TYPE, IP_PROTO, m, REG, setField, type FieldMatch } from '../pipeline/fields';
+import { ETH_TYPE, m, REG, setField, type FieldMatch } from '../pipeline/fields';
 import { applyThenGoto, buildFlow, type Flow } from '../pipeline/flow';
-import { ARP_ND, L2, L3, L3_NEIGHBOR } from '../pipeline/tables';
+import { L2, L3, L3_NEIGHBOR } from '../pipeline/tables';
 import { formatIp, parseCidr } from '../store/ipam';
 import type { Endpoint, Network, Router } from '../store/model';
 import { ipv4Of, ipv6Of } from './addresses';
+import { arpReplyFlow, ndPuntFlow } from './arp';
 import type { Placed, Snapshot } from './snapshot';
 
 export const routerPartition = (routerId: string): string => `router:${routerId}`;
@@ -70,7 +70,7 @@ export function compileRouter(snapshot: Snapshot, router: Router): Flow[] {
   for (const leg of router.interfaces) {
     const vni = vniOf(leg.network);
     if (vni === undefined) continue;
-    flows.push(parseCidr(leg.cidr).version === 4 ? gatewayArpReply(vni, leg.ip, router.mac, c) : gatewayNdPunt(vni, leg.ip, c));
+    flows.push(parseCidr(leg.cidr).version === 4 ? arpReplyFlow(vni, leg.ip, router.mac, c) : ndPuntFlow(vni, leg.ip, c));
   }
   const sources = networksOfRouter(router).filter((n) => vniOf(n) !== undefined);
   for (const source of sources) {
@@ -122,26 +122,3 @@ function destinationMatch(cidr: string): { prefix: number; match: FieldMatch[] }
   return { prefix: c.prefix, match };
 }
 
-function gatewayArpReply(vni: number, ip: string, mac: string, c: bigint): Flow {
-  const actions: Action[] = [
-    { type: 'reg_move', src: { field: 'eth_src' }, dst: { field: 'eth_dst' } },
-    setField('eth_src', mac),
-    setField('arp_op', ARP_OP.REPLY),
-    { type: 'reg_move', src: { field: 'arp_sha' }, dst: { field: 'arp_tha' } },
-    setField('arp_sha', mac),
-    { type: 'reg_move', src: { field: 'arp_spa' }, dst: { field: 'arp_tpa' } },
-    setField('arp_spa', ip),
-    { type: 'output', port: OFPP.IN_PORT },
-  ];
-  return buildFlow(ARP_ND, 'arp-reply', [m(REG.NETWORK, vni), m('eth_type', ETH_TYPE.ARP), m('arp_op', ARP_OP.REQUEST), m('arp_tpa', ip)], applyThenGoto(actions), c);
-}
-
-function gatewayNdPunt(vni: number, ip: string, c: bigint): Flow {
-  return buildFlow(
-    ARP_ND,
-    'nd-punt',
-    [m(REG.NETWORK, vni), m('eth_type', ETH_TYPE.IPV6), m('ip_proto', IP_PROTO.ICMPV6), m('icmpv6_type', ICMPV6_TYPE.NEIGHBOR_SOLICIT), m('nd_target', ip)],
-    applyThenGoto([{ type: 'output', port: OFPP.CONTROLLER, maxLen: OFPCML_NO_BUFFER }]),
-    c,
-  );
-}

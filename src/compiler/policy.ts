@@ -41,9 +41,43 @@ import type { Network, SecurityGroup, SecurityGroupRule } from '../store/model';
 import { ipv4Of, ipv6Of } from './addresses';
 import type { Placed, Snapshot } from './snapshot';
 
+const markMemo = new Map<string, number>();
+
 /** The 32-bit ct_mark (and conjunction id) of a rule: from its id, stable like cookies; never 0 (0 is "no mark"). */
 export function markOfRule(ruleId: string): number {
-  return Number(objectIdOf(`rule:${ruleId}`) & 0xffffffffn) || 1;
+  let v = markMemo.get(ruleId);
+  if (v === undefined) {
+    v = Number(objectIdOf(`rule:${ruleId}`) & 0xffffffffn) || 1;
+    if (markMemo.size >= 500_000) markMemo.clear();
+    markMemo.set(ruleId, v);
+  }
+  return v;
+}
+
+/** What a rule compiles to whatever endpoint it applies to (all but the zone): worked out once per rule record. */
+interface RuleParts {
+  readonly cookie: bigint;
+  readonly mark: number;
+  readonly protos: readonly FieldMatch[][];
+  /** Remote CIDR match on the peer (none: any peer, or a remote group). */
+  readonly remote: FieldMatch | undefined;
+  readonly commit: Action[];
+}
+
+/**
+ * Rule records are immutable and replaced when their group changes (the model
+ * cache holds new objects), so the parts are keyed by the record itself: an
+ * endpoint with 5 groups of 20 rules recompiled, or another endpoint of the same
+ * groups, reuses them instead of hashing and masking again.
+ */
+const partsMemo = new WeakMap<SecurityGroupRule, RuleParts>();
+function partsOf(rule: SecurityGroupRule): RuleParts {
+  let p = partsMemo.get(rule);
+  if (!p) {
+    p = { cookie: cookie(FEATURE.POLICY_RULE, rule.id), mark: markOfRule(rule.id), protos: protocolMatches(rule), remote: remoteCidrMatch(directionOf(rule), rule), commit: commitActions(rule) };
+    partsMemo.set(rule, p);
+  }
+  return p;
 }
 
 /** A rule with the group it belongs to. */
@@ -227,13 +261,14 @@ export function compileEndpointPolicy(snapshot: Snapshot, p: Placed): Flow[] {
   const marks = new Set<number>();
   for (const { rule } of rules) {
     const d = directionOf(rule);
-    const c = cookie(FEATURE.POLICY_RULE, rule.id);
-    const mark = markOfRule(rule.id);
+    const parts = partsOf(rule);
+    const c = parts.cookie;
+    const mark = parts.mark;
     if (!marks.has(mark)) {
       marks.add(mark);
       for (const dir of [EGRESS, INGRESS]) addUnique(out, seen, buildFlow(dir.evalTable, 'established', [zone, ctEst, m('ct_mark', mark)], applyThenGoto([], dir.next), c));
     }
-    for (const proto of protocolMatches(rule)) {
+    for (const proto of parts.protos) {
       if (rule.remoteGroup !== undefined) {
         const match = [zone, ctNew, ...proto];
         const f = buildFlow(d.evalTable, 'remote-group', match, [], c);
@@ -243,11 +278,10 @@ export function compileEndpointPolicy(snapshot: Snapshot, p: Placed): Flow[] {
         clauses.set(key, entry);
         continue;
       }
-      const remote = remoteCidrMatch(d, rule);
-      addUnique(out, seen, buildFlow(d.evalTable, 'rule', [zone, ctNew, ...proto, ...(remote ? [remote] : [])], applyThenGoto(commitActions(rule), d.next), c));
+      addUnique(out, seen, buildFlow(d.evalTable, 'rule', [zone, ctNew, ...proto, ...(parts.remote ? [parts.remote] : [])], applyThenGoto(parts.commit, d.next), c));
     }
     if (rule.remoteGroup !== undefined) {
-      addUnique(out, seen, buildFlow(d.evalTable, 'remote-group', [m('conj_id', mark), m('eth_type', ethTypeOf(rule))], applyThenGoto(commitActions(rule), d.next), c));
+      addUnique(out, seen, buildFlow(d.evalTable, 'remote-group', [m('conj_id', mark), m('eth_type', ethTypeOf(rule))], applyThenGoto(parts.commit, d.next), c));
     }
   }
   for (const e of [...clauses.values()].sort((a, b) => (a.cookie < b.cookie ? -1 : a.cookie > b.cookie ? 1 : 0))) {
@@ -282,7 +316,8 @@ export function rulesNamingGroups(snapshot: Snapshot, groupIds: readonly string[
     if (!tenants.has(g.tenant)) continue;
     for (const r of g.rules) if (r.remoteGroup !== undefined && wanted.has(r.remoteGroup)) out.push(r);
   }
-  return out.sort((a, b) => markOfRule(a.id) - markOfRule(b.id));
+  const marks = new Map(out.map((r) => [r, markOfRule(r.id)] as const));
+  return out.sort((a, b) => marks.get(a)! - marks.get(b)!);
 }
 
 /**

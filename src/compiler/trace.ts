@@ -381,6 +381,7 @@ function explainVerdict(
     if (feature === 'dhcp') return `DHCP request from ${from} sent to the controller of ${a.host}, which answers it from IPAM`;
     if (feature === 'arp') return `neighbor solicitation from ${from} sent to the controller of ${a.host}, which answers it from the model`;
     if (feature === 'router') return `neighbor solicitation for a gateway of router ${owner.name} sent to the controller of ${a.host}, which answers it from the model`;
+    if (feature === 'external') return `NATed on ${a.host}, but the external next hop's MAC is not learned yet: sent to the controller of ${a.host}, which sends an ARP request for it (this packet is dropped)`;
     return `sent to the controller of ${a.host} by a ${feature} flow`;
   }
   if (r.lost.length) return `dropped in the tunnel from ${r.lost[0]!.host}: ${r.lost[0]!.reason}`;

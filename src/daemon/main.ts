@@ -13,6 +13,7 @@ import { EmbeddedEtcd } from '../store/embedded-etcd';
 import { Keys } from '../store/keys';
 import type { HostRecord } from '../store/model';
 import { BindingWriter } from '../store/bindings';
+import { MacBindingWriter } from '../store/mac-bindings';
 import { EventFeed } from '../store/event-feed';
 import { ModelCache } from '../store/model-cache';
 import { ModelStore } from '../store/model-store';
@@ -161,6 +162,7 @@ export async function startDaemon(config: Config, log: Logger, signal?: AbortSig
     overlay = startOverlay({
       cache,
       bindings: new BindingWriter(client, keys, (h) => manager?.isConnected(h) ?? true),
+      macBindings: new MacBindingWriter(client, keys),
       switches,
       hostManager: manager,
       mastery: ownership,

@@ -24,6 +24,8 @@ import type { Logger } from '../log';
 import type { Metrics } from '../metrics';
 import type { BackoffPolicy } from '../../protocols/common/backoff';
 import type { BindingWriter } from '../store/bindings';
+import type { MacBindingWriter } from '../store/mac-bindings';
+import { knownNeighbor, learnedNeighborOf } from './neighbors';
 import type { ModelCache } from '../store/model-cache';
 import { readTunnelPorts } from '../southbound/attachments';
 import { patchPortsOf } from '../southbound/bridge-mappings';
@@ -42,6 +44,8 @@ import { SwitchRoles } from './switch-roles';
 export interface OverlayDeps {
   readonly cache: ModelCache;
   readonly bindings: BindingWriter;
+  /** Neighbours learned on external networks (next hops of the NAT flows). */
+  readonly macBindings?: MacBindingWriter;
   readonly switches: SwitchServer;
   readonly hostManager: HostManager;
   readonly mastery: Mastery;
@@ -126,6 +130,17 @@ export function startOverlay(deps: OverlayDeps): Overlay {
       return a ? cache.endpoint(a.endpointId) : undefined;
     };
     metrics?.packetIns.inc({ reason: featureNameOf(e.message.cookie ?? 0n) });
+    // An external next hop's ARP reply arrives on a patch port (no endpoint there): learned, not answered.
+    const learned = learnedNeighborOf(e.message, cache, sw.hostId, new Date().toISOString());
+    if (learned) {
+      if (deps.macBindings) {
+        deps.macBindings.learn(learned, knownNeighbor(cache, learned)).then(
+          (wrote) => wrote && deps.log.info('external neighbour learned', { host: sw.hostId, network: learned.network, ip: learned.ip, mac: learned.mac }),
+          (err: Error) => deps.log.warn('external neighbour not stored', { host: sw.hostId, ip: learned.ip, error: err.message }),
+        );
+      }
+      return;
+    }
     respondToPacketIn(sw.conn, e.message, endpointAt, cache, PACKET_IN_HANDLERS, deps.log, sw.hostId);
   });
   if (metrics) {

@@ -5,11 +5,13 @@
  *
  *   answerDhcpPacketIn   compiler/dhcp.ts punts DHCP client requests
  *   answerNdPacketIn     compiler/arp.ts punts IPv6 neighbor solicitations for known targets
+ *   answerNextHopMiss    compiler/nat.ts punts NATed packets while the next hop's MAC is unknown
  *
  * A new one (ARP miss, trace) is a pure function of PacketInInput added here.
  */
 import { answerDhcpPacketIn } from './dhcp';
+import { answerNextHopMiss } from './neighbors';
 import { answerNdPacketIn } from './nd';
 import type { PacketInHandler } from './packet-in';
 
-export const PACKET_IN_HANDLERS: readonly PacketInHandler[] = [answerDhcpPacketIn, answerNdPacketIn];
+export const PACKET_IN_HANDLERS: readonly PacketInHandler[] = [answerDhcpPacketIn, answerNdPacketIn, answerNextHopMiss];

@@ -19,7 +19,7 @@
  */
 import type { Flow } from '../pipeline/flow';
 import type { KeyedFlow } from './diff';
-import { fingerprint, flowKey } from './flow-key';
+import { encodeFlow } from './flow-key';
 
 /**
  * Keyed flows by the flow object they came from: a flow compiled once for many
@@ -28,7 +28,7 @@ import { fingerprint, flowKey } from './flow-key';
  */
 const keyedOf = new WeakMap<Flow, KeyedFlow>();
 
-/** A flow with its key and fingerprint computed once. */
+/** A flow with its key, fingerprint and wire bytes from one encoding. */
 export function keyed(flow: Flow): KeyedFlow {
   let k = keyedOf.get(flow);
   if (!k) keyedOf.set(flow, (k = keyFlow(flow)));
@@ -36,15 +36,9 @@ export function keyed(flow: Flow): KeyedFlow {
 }
 
 function keyFlow(flow: Flow): KeyedFlow {
-  return {
-    key: flowKey({ tableId: flow.table.id, priority: flow.priority, match: flow.match }),
-    tableId: flow.table.id,
-    priority: flow.priority,
-    match: flow.match,
-    cookie: flow.cookie,
-    instructions: flow.instructions,
-    fp: fingerprint(flow.cookie, flow.instructions),
-  };
+  const tableId = flow.table.id;
+  const { key, fp, wire } = encodeFlow({ tableId, priority: flow.priority, match: flow.match }, flow.cookie, flow.instructions);
+  return { key, tableId, priority: flow.priority, match: flow.match, cookie: flow.cookie, instructions: flow.instructions, fp, wire };
 }
 
 /** A partition's flows keyed, one per key (the last of a key wins), by the array they came from: shared like `keyed`. */

@@ -17,6 +17,8 @@ export interface KeyedFlow {
   readonly instructions: readonly Instruction[];
   /** fingerprint(cookie, instructions), computed once. */
   readonly fp: string;
+  /** Match and instructions as FLOW_MOD bytes (flow-key.ts encodeFlow), when encoded already. */
+  readonly wire?: Buffer;
 }
 
 export interface Modify {
@@ -37,8 +39,17 @@ export function diffFlows(
   keys?: Iterable<string>,
 ): FlowDiff {
   const diff: FlowDiff = { adds: [], modifies: [], deletes: [] };
-  const all = keys ?? new Set([...desired.keys(), ...installed.keys()]);
-  for (const key of all) {
+  if (keys === undefined) {
+    // Everything: each desired key once, then what only the switch has.
+    for (const [key, want] of desired) {
+      const have = installed.get(key);
+      if (!have) diff.adds.push(want);
+      else if (want.fp !== have.fp) diff.modifies.push({ want, have });
+    }
+    for (const [key, have] of installed) if (!desired.has(key)) diff.deletes.push(have);
+    return diff;
+  }
+  for (const key of keys) {
     const want = desired.get(key);
     const have = installed.get(key);
     if (want && !have) diff.adds.push(want);

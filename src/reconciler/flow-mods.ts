@@ -11,8 +11,9 @@ import type { FlowMod } from '../../protocols/openflow/messages';
 import type { FlowDiff, KeyedFlow } from './diff';
 
 function flowMod(f: KeyedFlow, command: number): FlowMod {
-  const base = { type: 'flow_mod' as const, tableId: f.tableId, priority: f.priority, match: f.match, command };
-  return command === OFPFC.DELETE_STRICT ? base : { ...base, cookie: f.cookie, instructions: f.instructions };
+  if (command === OFPFC.DELETE_STRICT) return { type: 'flow_mod', tableId: f.tableId, priority: f.priority, match: f.match, command };
+  // The bytes the key and fingerprint came from (when there are some) go on the wire as they are.
+  return { type: 'flow_mod', tableId: f.tableId, priority: f.priority, match: f.match, command, cookie: f.cookie, instructions: f.instructions, encoded: f.wire };
 }
 
 export function toFlowMods(diff: FlowDiff): FlowMod[] {

@@ -262,6 +262,8 @@ export class HostManager extends EventEmitter<HostManagerEvents> {
     if (before?.ovsdbConnected !== record?.ovsdbConnected || before?.ovsdbUuid !== record?.ovsdbUuid) {
       for (const s of this.states) if (s.refused?.hostId === id) this.schedule(s);
     }
+    // A host connected to another member vouches for its datapath through its record.
+    if (record?.datapathId && (before?.datapathId !== record.datapathId || before?.ovsdbConnected !== record.ovsdbConnected)) this.switches.recheckPending(record.datapathId);
     const ip = record?.encapIp ?? undefined;
     if (this.encapIps.get(id) === ip) return;
     if (ip === undefined) this.encapIps.delete(id);
@@ -317,7 +319,7 @@ export class HostManager extends EventEmitter<HostManagerEvents> {
         state.dirty = false;
         await this.reconcile(state);
         state.backoff.reset();
-        this.switches.recheckPending();
+        if (state.dpid) this.switches.recheckPending(state.dpid);
       }
     } catch (err) {
       const retryMs = state.backoff.nextDelayMs();

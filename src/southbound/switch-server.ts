@@ -158,13 +158,16 @@ export class SwitchServer extends EventEmitter<SwitchServerEvents> {
   }
 
   /**
-   * The OVSDB view changed: held connections it now vouches for are accepted,
+   * The OVSDB view changed (of the host with datapath `dpid`, if given: only
+   * connections claiming it are re-checked, so a fleet joining at once costs
+   * one check per pass, not one per held connection): those it now vouches for are accepted,
    * and a registered session it no longer vouches for gives way to a held one
    * it does.
    */
-  recheckPending(): void {
+  recheckPending(dpid?: string): void {
     if (!this.voucher || this.pending.size === 0) return;
     for (const p of [...this.pending]) {
+      if (dpid !== undefined && p.dpid !== dpid) continue;
       const why = this.voucher(p.dpid, p.address);
       if (why !== undefined) {
         p.reason = why;

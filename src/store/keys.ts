@@ -26,6 +26,7 @@
  *   <prefix>security-group-names/<tenant>/<name>   group id (string): names unique per tenant
  *   <prefix>qos-policies/<policy-id>               QosPolicy
  *   <prefix>qos-policy-names/<tenant>/<name>       policy id (string): names unique per tenant
+ *   <prefix>mac-bindings/<network-id>/<ip>         MacBinding: a neighbour learned on an external network (cf. OVN MAC_Binding)
  *   <prefix>probe                                  never written: read to learn the store revision, or
  *                                                  whether etcd answers at all
  *
@@ -149,6 +150,14 @@ export class Keys {
   }
   floatingIp(id: string): string {
     return `${this.floatingIps()}${id}`;
+  }
+
+  // External networks: neighbours learned from ARP replies on a patch port.
+  macBindings(): string {
+    return `${this.prefix}mac-bindings/`;
+  }
+  macBinding(network: string, ip: string): string {
+    return `${this.macBindings()}${network}/${ip}`;
   }
 
   /** The host of a masters/<host-id> key. */

@@ -11,7 +11,7 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from '../log';
 import { Collection, type CollectionEvent } from './collection';
 import type { Keys } from './keys';
-import type { Binding, Endpoint, FloatingIp, Network, QosPolicy, Router, SecurityGroup, Subnet } from './model';
+import type { Binding, Endpoint, FloatingIp, MacBinding, Network, QosPolicy, Router, SecurityGroup, Subnet } from './model';
 import type { ModelView } from './model-view';
 
 /**
@@ -45,7 +45,8 @@ export type ModelEvent =
   | { readonly resource: 'binding'; readonly event: CollectionEvent<Binding> }
   | { readonly resource: 'router'; readonly event: CollectionEvent<Router> }
   | { readonly resource: 'security-group'; readonly event: CollectionEvent<SecurityGroup> }
-  | { readonly resource: 'qos-policy'; readonly event: CollectionEvent<QosPolicy> };
+  | { readonly resource: 'qos-policy'; readonly event: CollectionEvent<QosPolicy> }
+  | { readonly resource: 'mac-binding'; readonly event: CollectionEvent<MacBinding> };
 
 export interface ModelCacheEvents {
   /** One batch of changes, once per event-loop turn. */
@@ -87,6 +88,8 @@ export class ModelCache extends EventEmitter<ModelCacheEvents> implements ModelV
   private pendingRouters = new Set<string>();
   // External networks: floating IPs; a change recompiles the routers of the endpoint's network.
   readonly floatingIps = new Map<string, FloatingIp>();
+  // Neighbours learned on external networks (`<network>/<ip>`); a change recompiles the routers using that network.
+  readonly macBindings = new Map<string, MacBinding>();
 
   constructor(
     private readonly client: Etcd3,
@@ -153,6 +156,7 @@ export class ModelCache extends EventEmitter<ModelCacheEvents> implements ModelV
     const bindings = new Collection<Binding>(this.client, this.keys.bindings());
     const routers = new Collection<Router>(this.client, this.keys.routers());
     const floatingIps = new Collection<FloatingIp>(this.client, this.keys.floatingIps());
+    const macBindings = new Collection<MacBinding>(this.client, this.keys.macBindings());
     const groups = new Collection<SecurityGroup>(this.client, this.keys.securityGroups());
     const qos = new Collection<QosPolicy>(this.client, this.keys.qosPolicies());
     for (const g of await groups.list()) this.onSecurityGroup({ kind: 'put', id: g.value.id, value: g.value, revision: g.revision });
@@ -164,6 +168,7 @@ export class ModelCache extends EventEmitter<ModelCacheEvents> implements ModelV
     for (const b of await bindings.list()) this.onBinding({ kind: 'put', id: b.value.endpoint, value: b.value, revision: b.revision });
     for (const r of await routers.list()) this.onRouter({ kind: 'put', id: r.value.id, value: r.value, revision: r.revision });
     for (const f of await floatingIps.list()) this.onFloatingIp({ kind: 'put', id: f.value.id, value: f.value, revision: f.revision });
+    for (const b of await macBindings.list()) this.onMacBinding({ kind: 'put', id: `${b.value.network}/${b.value.ip}`, value: b.value, revision: b.revision });
     this.watchers.push(
       await networks.watch((e) => this.onNetwork(e), revision),
       await subnets.watch((e) => this.onSubnet(e), revision),
@@ -171,6 +176,7 @@ export class ModelCache extends EventEmitter<ModelCacheEvents> implements ModelV
       await bindings.watch((e) => this.onBinding(e), revision),
       await routers.watch((e) => this.onRouter(e), revision),
       await floatingIps.watch((e) => this.onFloatingIp(e), revision),
+      await macBindings.watch((e) => this.onMacBinding(e), revision),
       await groups.watch((e) => this.onSecurityGroup(e), revision),
       await qos.watch((e) => this.onQosPolicy(e), revision),
     );
@@ -230,6 +236,8 @@ export class ModelCache extends EventEmitter<ModelCacheEvents> implements ModelV
         return this.onSecurityGroup(e.event);
       case 'qos-policy':
         return this.onQosPolicy(e.event);
+      case 'mac-binding':
+        return this.onMacBinding(e.event);
     }
   }
 
@@ -374,6 +382,17 @@ export class ModelCache extends EventEmitter<ModelCacheEvents> implements ModelV
       const network = endpoint ? this.endpointById.get(endpoint)?.network : undefined;
       for (const r of network ? (this.routersByNetwork.get(network) ?? []) : []) this.pendingRouters.add(r.id);
     }
+    this.touch(undefined);
+  }
+
+  // External networks: a neighbour learned or changed recompiles the routers whose gateway is on its network.
+  private onMacBinding(e: CollectionEvent<MacBinding>): void {
+    const before = this.macBindings.get(e.id);
+    if (e.kind === 'put') this.macBindings.set(e.id, e.value);
+    else this.macBindings.delete(e.id);
+    if (before?.mac === (e.kind === 'put' ? e.value.mac : undefined)) return;
+    const network = splitId(e.id)[0];
+    for (const r of this.routers.values()) if (r.externalGateway?.network === network) this.pendingRouters.add(r.id);
     this.touch(undefined);
   }
 }

@@ -1,7 +1,8 @@
 /**
  * SVG drawings of the web view: the topology (hosts as boxes holding their
- * endpoints, tunnels as arcs between hosts, endpoints coloured by status and
- * ringed by network colour) and a trace's hop path (hops in columns per host,
+ * endpoints, tunnels as arcs between hosts that share a network — the pairs
+ * whose flows send each other VXLAN traffic —, endpoints coloured by status
+ * and ringed by network colour) and a trace's hop path (hops in columns per host,
  * the tunnel between them, the verdict at the end).
  */
 
@@ -101,12 +102,17 @@ export function drawTopology(
   svg.setAttribute('height', String(height));
   const xOf = (i: number): number => GAP_X + i * (BOX_W + GAP_X);
 
-  // Tunnels: every pair of hosts with a tunnel endpoint, as arcs above the boxes.
+  // Tunnels: every pair of hosts with a tunnel endpoint that share a network
+  // (an attached endpoint of it on each: SPEC §2, flows go only there), as arcs above the boxes.
   const tunnelled = columns.map((c, i) => ({ c, i })).filter(({ c }) => c.host?.encapIp);
+  const networksOn = new Map(tunnelled.map(({ c }) => [c.id, new Set(c.eps.filter((e) => e.status !== 'down').map((e) => e.network))]));
   const tunnels = createSvg('g', { class: 'tunnels' });
   for (let a = 0; a < tunnelled.length; a++) {
     for (let b = a + 1; b < tunnelled.length; b++) {
       const [p, q] = [tunnelled[a]!, tunnelled[b]!];
+      const shared = [...networksOn.get(p.c.id)!].filter((n) => networksOn.get(q.c.id)!.has(n)).sort();
+      if (!shared.length) continue;
+      const sharedNames = shared.map((id) => networks.find((n) => n.id === id)?.name ?? id);
       const x1 = xOf(p.i) + BOX_W / 2;
       const x2 = xOf(q.i) + BOX_W / 2;
       const lift = 24 + (q.i - p.i) * 14;
@@ -115,8 +121,9 @@ export function drawTopology(
         d: `M ${x1} ${TOP} Q ${(x1 + x2) / 2} ${TOP - lift * 2} ${x2} ${TOP}`,
         class: `tunnel ${up ? 'up' : 'down'}`,
         'data-tunnel': `${p.c.id}~${q.c.id}`,
+        'data-networks': sharedNames.join(','),
       });
-      path.append(createSvg('title', {}, `VXLAN ${p.c.host!.encapIp} ↔ ${q.c.host!.encapIp}`));
+      path.append(createSvg('title', {}, `VXLAN ${p.c.host!.encapIp} ↔ ${q.c.host!.encapIp} · ${sharedNames.join(', ')}`));
       tunnels.append(path);
     }
   }

@@ -13,9 +13,59 @@ interface EndpointDetail extends EndpointView {
   readonly securityGroups?: readonly string[];
   readonly ofport?: number | null;
   readonly ifaceName?: string | null;
-  readonly qos?: unknown;
+  readonly policy?: EndpointPolicy;
   readonly statusHistory: readonly { readonly status: string; readonly at: string; readonly host?: string | null }[];
   readonly flows?: readonly string[];
+}
+
+/** GET /v1/endpoints/{id} `policy` (overlay/endpoint-policy.ts): effective rules and the QoS in force. */
+interface EffectiveRule {
+  readonly id: string;
+  readonly direction: string;
+  readonly ethertype: string;
+  readonly protocol?: string | number;
+  readonly portMin?: number;
+  readonly portMax?: number;
+  readonly icmpType?: number;
+  readonly icmpCode?: number;
+  readonly remoteCidr?: string;
+  readonly remoteGroup?: string;
+  readonly group: { readonly id: string; readonly name: string };
+  readonly remoteAddresses?: readonly string[];
+  readonly flows?: readonly string[];
+}
+interface RateLimit {
+  readonly rateKbps: number;
+  readonly burstKb?: number;
+}
+interface EndpointPolicy {
+  readonly rules: readonly EffectiveRule[];
+  readonly qos: {
+    readonly policy: { readonly id: string; readonly name: string; readonly egress?: RateLimit; readonly ingress?: RateLimit; readonly dscp?: number };
+    readonly source: string;
+    readonly meters: readonly { readonly direction: string; readonly meterId: number; readonly installed?: boolean; readonly error?: string }[];
+  } | null;
+}
+
+/** A rule in words, as the trace says it: `ingress tcp/5432 from 10.0.0.0/24`. */
+function ruleText(r: EffectiveRule, groupNames: ReadonlyMap<string, string>): string {
+  const proto = r.protocol === undefined ? `any ${r.ethertype}` : String(r.protocol);
+  const ports = r.portMin === undefined ? '' : `/${r.portMin}${r.portMax !== undefined && r.portMax !== r.portMin ? `-${r.portMax}` : ''}`;
+  const icmp = r.icmpType === undefined ? '' : ` type ${r.icmpType}${r.icmpCode === undefined ? '' : ` code ${r.icmpCode}`}`;
+  const peer = r.remoteGroup !== undefined ? `group ${groupNames.get(r.remoteGroup) ?? r.remoteGroup} (${r.remoteAddresses?.join(', ') || 'no members'})` : (r.remoteCidr ?? 'anywhere');
+  return `${r.direction} ${proto}${ports}${icmp} ${r.direction === 'ingress' ? 'from' : 'to'} ${peer}`;
+}
+
+/** The QoS in force in words: `gold (endpoint): egress 10000 kbit/s, DSCP 46; meters 7 installed`. */
+function qosText(q: NonNullable<EndpointPolicy['qos']>): string {
+  const p = q.policy;
+  const parts = [
+    ...(p.egress ? [`egress ${p.egress.rateKbps} kbit/s`] : []),
+    ...(p.ingress ? [`ingress ${p.ingress.rateKbps} kbit/s`] : []),
+    ...(p.dscp !== undefined ? [`DSCP ${p.dscp}`] : []),
+  ];
+  const meters = q.meters.map((m) => `${m.direction} meter ${m.meterId}${m.error ? ` refused: ${m.error}` : m.installed === undefined ? '' : m.installed ? ' installed' : ' not installed'}`);
+  return `${p.name} (from the ${q.source}): ${parts.join(', ') || 'no limits'}${meters.length ? `; ${meters.join(', ')}` : ''}`;
 }
 
 const state = {
@@ -119,6 +169,11 @@ async function loadDetail(id: string): Promise<void> {
     showError('loading the endpoint', err);
     return;
   }
+  // Groups are named by id in the endpoint and its rules: their names from the groups this token sees.
+  const groupNames = new Map<string, string>((d.policy?.rules ?? []).map((r) => [r.group.id, r.group.name]));
+  if (d.policy?.rules.some((r) => r.remoteGroup !== undefined && !groupNames.has(r.remoteGroup))) {
+    for (const g of await listAll<{ id: string; name: string }>('/v1/security-groups').catch(() => [])) groupNames.set(g.id, g.name);
+  }
   const network = state.networks.find((n) => n.id === d.network);
   const table = createEl('table', { class: 'facts' });
   const status = createEl('span', { class: 'badge' }, d.status ?? 'pending');
@@ -130,15 +185,22 @@ async function loadDetail(id: string): Promise<void> {
   addRow(table, 'Port', d.ifaceName ? `${d.ifaceName} (ofport ${d.ofport ?? '?'})` : '—');
   addRow(table, 'Kind', d.kind ?? '—');
   addRow(table, 'Network', network?.name ? `${network.name} (${d.network})` : d.network);
-  addRow(table, 'Groups', d.securityGroups?.length ? d.securityGroups.join(', ') : 'none');
+  addRow(table, 'Groups', d.securityGroups?.length ? d.securityGroups.map((g) => groupNames.get(g) ?? g).join(', ') : 'none');
   addRow(table, 'Labels', Object.entries(d.labels ?? {}).map(([k, v]) => `${k}=${v}`).join(', ') || 'none');
-  addRow(table, 'QoS', d.qos ? JSON.stringify(d.qos) : 'none');
+  addRow(table, 'QoS', d.policy?.qos ? qosText(d.policy.qos) : 'none');
 
   const history = createEl('ol', { class: 'history' });
   for (const h of d.statusHistory) {
     const li = createEl('li', { 'data-status': h.status }, ` ${h.status}${h.host ? ` on ${h.host}` : ''} · ${new Date(h.at).toLocaleTimeString()}`);
     li.prepend(createEl('span', { class: 'dot', style: `background:${colourOfStatus(h.status)}` }));
     history.append(li);
+  }
+  const rules = createEl('ul', { class: 'rules' });
+  if (!d.policy?.rules.length) rules.append(createEl('li', { class: 'muted' }, d.securityGroups?.length ? 'no rules' : 'no security groups: open inside its network'));
+  for (const r of d.policy?.rules ?? []) {
+    const li = createEl('li', { 'data-rule': r.id }, `${r.group.name}: ${ruleText(r, groupNames)}`);
+    if (r.flows) li.append(createEl('span', { class: 'muted' }, ` · ${r.flows.length} flow(s)`));
+    rules.append(li);
   }
   const flows = createEl('div', { class: 'flows' });
   if (d.flows === undefined) flows.append(createEl('p', { class: 'muted' }, 'flows are not known on this member'));
@@ -154,6 +216,8 @@ async function loadDetail(id: string): Promise<void> {
     createEl('h2', { 'data-endpoint-detail': d.id }, d.name || d.id),
     createEl('p', { class: 'muted' }, d.id),
     table,
+    createEl('h3', {}, 'Effective rules'),
+    rules,
     createEl('h3', {}, 'Status history'),
     history,
     createEl('h3', {}, `Flows (${d.flows?.length ?? 0}) — rules in effect on its host`),

@@ -6,7 +6,7 @@
  * with the Node that runs the installer.
  */
 import { chmodSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 
 export const DEFAULT_CNI_BIN_DIR = '/opt/cni/bin';
 export const DEFAULT_CNI_CONF_DIR = '/etc/cni/net.d';
@@ -19,6 +19,10 @@ export interface InstallCniOptions {
   readonly plexusUrl?: string;
   readonly ovsdb?: string;
   readonly tokenFile?: string;
+  /** TLS files of an https plexusUrl, written as caFile/certFile/keyFile. */
+  readonly caFile?: string;
+  readonly certFile?: string;
+  readonly keyFile?: string;
   readonly cniVersion?: string;
 }
 
@@ -62,6 +66,9 @@ export function installCni(options: InstallCniOptions = {}): InstallCniResult {
         plexusUrl: options.plexusUrl ?? 'http://127.0.0.1:8181',
         ...(options.ovsdb ? { ovsdb: options.ovsdb } : {}),
         ...(options.tokenFile ? { tokenFile: options.tokenFile } : {}),
+        ...(options.caFile ? { caFile: resolve(options.caFile) } : {}),
+        ...(options.certFile ? { certFile: resolve(options.certFile) } : {}),
+        ...(options.keyFile ? { keyFile: resolve(options.keyFile) } : {}),
       }],
     }, null, 2) + '\n');
   }

@@ -62,7 +62,7 @@ import {
   type ApiClient,
   type EndpointView,
 } from '../plexus-api';
-import { DockerEngine } from './docker-engine';
+import { DockerEngine, DockerEngineError } from './docker-engine';
 
 /** Driver options (`-o`) and endpoint driver options (`--driver-opt`) plexus-docker reads. */
 export const OPTION = {
@@ -618,7 +618,10 @@ export class PlexusDockerDriver {
     this.syncing = true;
     try {
       // Global scope: dockerd shares the networks itself; a mirror would be a second global network.
-      if ((await this.dataScope()) === 'global') return;
+      if ((await this.dataScope()) === 'global') {
+        await this.forgetRemovedNetworks(docker);
+        return;
+      }
       const api = this.options.api;
       const [networks, all] = await Promise.all([listNetworks(api), docker.listNetworks()]);
       const local = all.filter((d) => d.Driver === 'plexus');
@@ -656,6 +659,24 @@ export class PlexusDockerDriver {
       this.log.warn('mirror sync failed', { error: String(err) });
     } finally {
       this.syncing = false;
+    }
+  }
+
+  /**
+   * Global scope: `docker network rm` on another host calls DeleteNetwork there
+   * only. Forgets a network once both dockerd and Plexus have none (a network
+   * being created here is already in Plexus, so it is never forgotten early).
+   */
+  private async forgetRemovedNetworks(docker: DockerEngine): Promise<void> {
+    for (const [dockerId, net] of Object.entries(this.state.networks)) {
+      if (this.naming.has(dockerId)) continue;
+      const inDocker = await docker.inspectNetwork(dockerId).then(() => true, (err: unknown) => !(err instanceof DockerEngineError && err.status === 404));
+      if (inDocker || (await findNetwork(this.options.api, net.plexus)) !== undefined) continue;
+      delete this.state.networks[dockerId];
+      for (const [id, e] of Object.entries(this.state.endpoints)) if (e.network === dockerId) delete this.state.endpoints[id];
+      for (const key of Object.keys(this.state.reserved)) if (key.startsWith(`${net.plexus}|`)) delete this.state.reserved[key];
+      this.save();
+      this.log.info('network forgotten', { docker: dockerId.slice(0, 12), plexus: net.plexus, reason: 'removed on another host' });
     }
   }
 

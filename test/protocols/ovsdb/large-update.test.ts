@@ -4,7 +4,8 @@ import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { JsonStream } from '../../../protocols/ovsdb/json-stream';
 import type { Monitor } from '../../../protocols/ovsdb/monitor';
-import { listen, type OvsdbListener, type OvsdbSession } from '../../../protocols/ovsdb/session';
+import { listen, type OvsdbListener } from '../../../protocols/ovsdb/listener';
+import type { OvsdbSession } from '../../../protocols/ovsdb/session';
 import { waitFor } from '../../../src/sandbox/processes';
 
 const DB = 'Open_vSwitch';

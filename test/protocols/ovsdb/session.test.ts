@@ -9,14 +9,9 @@ import type { Monitor } from '../../../protocols/ovsdb/monitor';
 import type { RowChange } from '../../../protocols/ovsdb/replica';
 import { decodeSet, decodeStringMap, equalRows, map, namedUuid, set, uuid, type Row } from '../../../protocols/ovsdb/rfc7047';
 import type { RpcEvent } from '../../../protocols/ovsdb/rpc';
-import {
-  listen,
-  OvsdbSession,
-  parseListenTarget,
-  parseTarget,
-  type OvsdbListener,
-  type SessionStatus,
-} from '../../../protocols/ovsdb/session';
+import { listen, type OvsdbListener } from '../../../protocols/ovsdb/listener';
+import { OvsdbSession, type SessionStatus } from '../../../protocols/ovsdb/session';
+import { parseListenTarget, parseTarget } from '../../../protocols/ovsdb/targets';
 import {
   abort,
   comment,

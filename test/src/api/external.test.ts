@@ -1,44 +1,13 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
 import { PlexusdProcess } from '../../../src/sandbox/plexusd-process';
-
-const ROOT = join(__dirname, '..', '..', '..');
-
-function plexusctl(url: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--require', require.resolve('tsx/cjs'), join(ROOT, 'src', 'cli', 'plexusctl.ts'), '--url', url, ...args],
-      { cwd: ROOT, env: { ...process.env, PLEXUS_URL: '', PLEXUS_TOKEN: '' }, timeout: 30_000 },
-      (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
-
-interface Res<T> {
-  status: number;
-  body: T;
-  type: string;
-}
-type Doc = Record<string, unknown> & { detail?: string; reason?: string };
+import { apiHelpers, runPlexusctl as plexusctl } from '../../support/plexus-api';
 
 describe('external networks, router gateways and floating IPs through a real plexusd @slow', function () {
   this.timeout(120_000);
   let p: PlexusdProcess;
   const ids: Record<string, string> = {};
 
-  async function send<T = Doc>(method: string, path: string, body?: unknown): Promise<Res<T>> {
-    const res = await fetch(`${p.url}${path}`, { method, headers: body === undefined ? {} : { 'content-type': 'application/json' }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
-    const text = await res.text();
-    return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T, type: res.headers.get('content-type') ?? '' };
-  }
-  async function problem(method: string, path: string, body: unknown, status: number, detail: RegExp): Promise<void> {
-    const r = await send(method, path, body);
-    assert.equal(r.status, status, JSON.stringify(r.body));
-    assert.match(r.type, /^application\/problem\+json/);
-    assert.match(String(r.body.detail), detail);
-  }
+  const { send, problem } = apiHelpers(() => p.url);
 
   before(async () => {
     p = await PlexusdProcess.start({ memberId: 'm1' });

@@ -83,7 +83,7 @@ describe('API server (in process)', () => {
 
     it('names an unknown field and the allowed ones', async () => {
       const p = await problem(await fetch(`${s.url}/v1/networks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name":"a","foo":1}' }), 400);
-      assert.match(p.detail, /body\.foo: unknown field \(allowed: name, tenant, mtu, external, physicalNetwork\)/);
+      assert.match(p.detail, /body\.foo: unknown field \(allowed: id, name, tenant, mtu, external, physicalNetwork\)/);
     });
 
     it('names the allowed values of an enum and a missing field', async () => {

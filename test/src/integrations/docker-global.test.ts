@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { DockerHost } from '../../../src/sandbox/docker-host';
 import { EtcdCluster } from '../../../src/sandbox/etcd-cluster';
 import { Lab } from '../../../src/sandbox/lab';
@@ -102,5 +104,10 @@ describe('plexus-docker in global scope: two dockerds with a cluster store @slow
     assert.deepEqual((await plexusd.api<{ items: unknown[] }>('GET', '/v1/endpoints')).body.items, []);
     for (const h of lab.hosts) assert.doesNotMatch((await h.ovs.vsctl('list-ports', 'br-int')).stdout, /^pxd/m, `ports left on ${h.id}`);
     for (const i of [0, 1]) assert.equal(await docker(i, 'network', 'ls', '--filter', 'driver=plexus', '--format', '{{.Name}}'), '');
+    // Host 1 got no DeleteNetwork (libnetwork calls it where rm ran): its plexus-docker forgets the network by itself.
+    await waitFor('plexus-docker state empty on both hosts', async () => hosts.every((h) => {
+      const state = JSON.parse(readFileSync(join(h.dir, 'state', 'state.json'), 'utf8')) as Record<string, Record<string, unknown>>;
+      return [state['networks'], state['endpoints'], state['reserved']].every((x) => Object.keys(x ?? {}).length === 0);
+    }), 15_000);
   });
 });

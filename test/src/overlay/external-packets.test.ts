@@ -2,16 +2,47 @@ import assert from 'node:assert/strict';
 import { externalMacOf } from '../../../src/compiler/nat';
 import { addOutside, type Outside } from '../../../src/sandbox/external-bridge';
 import { Lab, type Workload } from '../../../src/sandbox/lab';
-import { ip, nsRun } from '../../../src/sandbox/netns';
+import { ip, NsProcess, nsRun } from '../../../src/sandbox/netns';
 import { PlexusdProcess } from '../../../src/sandbox/plexusd-process';
 import { waitFor } from '../../../src/sandbox/processes';
 import { isInstalled } from '../../support/workloads';
+
+/** A TCP server printing the peer address of each connection (as the far end sees it). */
+const PEER_SERVER = `
+const net = require('node:net');
+const [host, port] = process.argv.slice(1);
+const s = net.createServer((c) => { console.log(JSON.stringify({ peer: c.remoteAddress })); c.end('ok'); });
+s.listen(Number(port), host, () => console.log(JSON.stringify({ listening: true })));
+`;
+const CLIENT = `
+const c = require('node:net').connect(Number(process.argv[2]), process.argv[1]);
+c.on('data', (d) => { console.log(String(d)); process.exit(0); });
+c.on('error', (e) => { console.error(e.message); process.exit(1); });
+setTimeout(() => { console.error('timed out'); process.exit(2); }, Number(process.argv[3]));
+`;
+
+/** Connects from `fromNs` to a server in `toNs` at address:port; the address the server saw, or undefined when it did not connect. */
+async function peerSeen(fromNs: string, toNs: string, listen: string, connect: string, port: number, timeoutMs = 4000): Promise<string | undefined> {
+  const server = NsProcess.spawn(toNs, process.execPath, ['-e', PEER_SERVER, listen, String(port)]);
+  try {
+    await server.waitForLine((l) => l.includes('"listening"'), 10_000);
+    const c = await nsRun(fromNs, process.execPath, ['-e', CLIENT, connect, String(port), String(timeoutMs)], { allowFail: true, timeoutMs: timeoutMs + 5000 });
+    if (c.code !== 0) return undefined;
+    const line = await server.waitForLine((l) => l.includes('"peer"'), 3000);
+    return (JSON.parse(line) as { peer: string }).peer;
+  } finally {
+    await server.stop();
+  }
+}
 
 /**
  * External networks with real packets (SPEC §3, §9): an "outside" namespace on
  * h1's br-ex (plexus-bridge-mappings=physnet1:br-ex) resolves the router's
  * external gateway address to the router's external MAC, answered by h1's
- * switch through the patch port. (SNAT and floating IP traffic: not yet.)
+ * switch through the patch port; a1's TCP connections to the outside arrive
+ * from the router's gateway address (SNAT on a1's host, the next hop's MAC
+ * learned by ARP), and from its floating IP once it has one; the outside
+ * reaches a1 by its floating IP, and no longer once it is released.
  */
 describe('external network with real packets @slow', function () {
   this.timeout(120_000);
@@ -65,6 +96,11 @@ describe('external network with real packets @slow', function () {
     assert.doesNotMatch(flows, /198\.51\.100\.2/, 'h2 has no mapping: no external flow there');
   });
 
+  it('SNATs a TCP connection from a1 to the outside to the router\'s gateway address', async () => {
+    const peer = await waitFor('a TCP connection from a1 reaches the outside', () => peerSeen(a1.netns, outside!.netns, '198.51.100.1', '198.51.100.1', 7801, 2000), 30_000);
+    assert.equal(peer, '198.51.100.2', 'the outside sees the gateway address, not 10.62.1.x');
+  });
+
   it('changes no flow and no port when plexusd restarts with the router gateway and a floating IP in place', async () => {
     const f = await plexusd.api<{ id: string }>('POST', '/v1/floating-ips', { network: 'public', endpoint: 'a1' });
     assert.equal(f.status, 201, JSON.stringify(f.body));
@@ -79,6 +115,9 @@ describe('external network with real packets @slow', function () {
     await new Promise((r) => setTimeout(r, 1000));
     const before = await snapshot();
     assert.ok(before.some((l) => l.includes('arp_tpa=198.51.100.2')), 'the external ARP flow is installed');
+    assert.ok(before.some((l) => l.includes('nat(src=198.51.100.2)')), 'the SNAT flow is installed');
+    assert.ok(before.some((l) => /nat\(dst=10\.62\.1\.\d+\)/.test(l)), 'the floating IP\'s DNAT flow is installed');
+    assert.ok(before.some((l) => l.includes('table=43') && /set_field:[0-9a-f:]{17}->eth_dst|mod_dl_dst:/.test(l)), 'the next hop\'s learned MAC is in the flows (it is in etcd, so a restart compiles the same)');
     const t0 = Date.now();
     await plexusd.stop();
     await plexusd.launch();
@@ -90,6 +129,14 @@ describe('external network with real packets @slow', function () {
     assert.deepEqual(await snapshot(), before, 'the same flows and the same patch port');
     const elapsedS = (Date.now() - t0) / 1000;
     assert.deepEqual((await ages()).filter((age) => age + 0.5 < elapsedS), [], 'no flow was deleted and added again');
+  });
+
+  it('reaches a1 from the outside by its floating IP, and a1\'s own connections leave from it', async () => {
+    const list = await plexusd.api<{ items: { id: string; address: string }[] }>('GET', '/v1/floating-ips');
+    const fip = list.body.items[0]!;
+    const inbound = await waitFor(`the outside connects to ${fip.address}`, () => peerSeen(outside!.netns, a1.netns, '0.0.0.0', fip.address, 7802, 2000), 30_000);
+    assert.equal(inbound, '198.51.100.1', 'a1 sees the outside\'s own address (DNAT only)');
+    assert.equal(await peerSeen(a1.netns, outside!.netns, '198.51.100.1', '198.51.100.1', 7803), fip.address, 'a1 opens connections from its floating IP');
   });
 
   it('resolves an assigned floating IP from the outside, and no longer once it is released', async () => {
@@ -105,5 +152,8 @@ describe('external network with real packets @slow', function () {
     const released = await plexusd.api('PATCH', `/v1/floating-ips/${fip.id}`, { endpoint: null });
     assert.equal(released.status, 200);
     await waitFor(`${fip.address} no longer answered`, async () => !(await resolves()), 20_000);
+    await ip(outside!.netns, 'neigh', 'replace', fip.address, 'lladdr', mac, 'dev', 'eth0');
+    assert.equal(await peerSeen(outside!.netns, a1.netns, '0.0.0.0', fip.address, 7804, 2000), undefined, 'released: even with the old MAC pinned, no way in');
+    assert.equal(await peerSeen(a1.netns, outside!.netns, '198.51.100.1', '198.51.100.1', 7805), '198.51.100.2', 'released: a1 is SNATed to the gateway again');
   });
 });

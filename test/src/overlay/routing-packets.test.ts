@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { Lab, type Workload } from '../../../src/sandbox/lab';
-import { ip, nsRun } from '../../../src/sandbox/netns';
+import { ip, NsProcess, nsRun } from '../../../src/sandbox/netns';
 import { PlexusdProcess } from '../../../src/sandbox/plexusd-process';
 import { waitFor } from '../../../src/sandbox/processes';
 import { isInstalled } from '../../support/workloads';
@@ -139,10 +139,24 @@ describe('distributed routing with real packets @slow', function () {
       fig.switchedTcp.push(await rate('b1', 'b2'));
       fig.routedTcp.push(await rate('a1', 'b2'));
     }
+    // iperf3 (3 s, 1 s warm-up omitted) to b2, switched then routed: the rate the receiver measured.
+    const iperf = async (from: string): Promise<number> => {
+      const server = NsProcess.spawn(w['b2']!.netns, 'iperf3', ['-s', '-1', '--forceflush', '-B', eps['b2']!.ips[0]!, '-p', '5202']);
+      try {
+        await server.waitForLine((l) => l.includes('listening'), 10_000);
+        const r = await nsRun(w[from]!.netns, 'iperf3', ['-c', eps['b2']!.ips[0]!, '-p', '5202', '-t', '3', '-O', '1', '-J'], { timeoutMs: 30_000 });
+        return (JSON.parse(r.stdout) as { end: { sum_received: { bits_per_second: number } } }).end.sum_received.bits_per_second / 1e6;
+      } finally {
+        await server.stop();
+      }
+    };
+    const iperfSwitched = await iperf('b1');
+    const iperfRouted = await iperf('a1');
     const median = (xs: number[]): number => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
     process.stdout.write(
       `      h1 → h2, median of 3: ping RTT switched ${median(fig.switchedRtt).toFixed(3)} ms, routed ${median(fig.routedRtt).toFixed(3)} ms; ` +
-        `TCP switched ${median(fig.switchedTcp).toFixed(0)} Mbit/s, routed ${median(fig.routedTcp).toFixed(0)} Mbit/s\n`,
+        `TCP switched ${median(fig.switchedTcp).toFixed(0)} Mbit/s, routed ${median(fig.routedTcp).toFixed(0)} Mbit/s; ` +
+        `iperf3 switched ${iperfSwitched.toFixed(0)} Mbit/s, routed ${iperfRouted.toFixed(0)} Mbit/s\n`,
     );
   });
 

@@ -3,7 +3,8 @@ import { OFPFC } from '../../../protocols/openflow/constants';
 import type { Instruction } from '../../../protocols/openflow/instructions';
 import type { Match } from '../../../protocols/openflow/match';
 import { diffFlows, isEmptyDiff, type KeyedFlow } from '../../../src/reconciler/diff';
-import { canonicalMatch, fingerprint, flowKey } from '../../../src/reconciler/flow-key';
+import { encodeMessage } from '../../../protocols/openflow/codec';
+import { canonicalMatch, encodeFlow, fingerprint, flowKey } from '../../../src/reconciler/flow-key';
 import { toFlowMods } from '../../../src/reconciler/flow-mods';
 
 function flow(tableId: number, priority: number, match: Match, cookie: bigint, out: number): KeyedFlow {
@@ -27,6 +28,20 @@ describe('canonical match and flow key', () => {
     assert.equal(canonicalMatch([]), '');
     assert.notEqual(flowKey({ tableId: 0, priority: 100, match: m1 }), flowKey({ tableId: 10, priority: 100, match: m1 }));
     assert.notEqual(flowKey({ tableId: 0, priority: 100, match: m1 }), flowKey({ tableId: 0, priority: 90, match: m1 }));
+  });
+
+  it('encodes a flow once: the same key and fingerprint, and the FLOW_MOD bytes of the unencoded flow', () => {
+    const match: Match = [{ field: 'reg0', value: 5 }, { field: 'eth_dst', value: '02:00:00:00:00:00', mask: 'ff:ff:ff:00:00:00' }, { field: 'in_port', value: 7 }];
+    const instructions: Instruction[] = [{ type: 'apply_actions', actions: [{ type: 'set_field', field: 'tun_id', value: 5001n }, { type: 'output', port: 10 }] }, { type: 'goto_table', tableId: 9 }];
+    const e = encodeFlow({ tableId: 40, priority: 100, match }, 0xabcn, instructions);
+    assert.equal(e.key, flowKey({ tableId: 40, priority: 100, match }));
+    assert.equal(e.fp, fingerprint(0xabcn, instructions));
+    const mod = { type: 'flow_mod' as const, xid: 3, tableId: 40, priority: 100, cookie: 0xabcn, match, instructions };
+    assert.deepEqual(encodeMessage({ ...mod, encoded: e.wire }), encodeMessage(mod));
+    assert.deepEqual(
+      encodeMessage({ type: 'bundle_add', xid: 4, bundleId: 1, message: { ...mod, xid: 4, encoded: e.wire } }),
+      encodeMessage({ type: 'bundle_add', xid: 4, bundleId: 1, message: { ...mod, xid: 4 } }),
+    );
   });
 
   it('fingerprints cookie and instructions, nothing else', () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { Etcd3 } from 'etcd3';
 import { silentLogger } from '../../../src/log';
 import { Keys } from '../../../src/store/keys';
-import type { Binding } from '../../../src/store/model';
+import type { Binding, MacBinding, Router } from '../../../src/store/model';
 import { ModelCache, type ModelChange } from '../../../src/store/model-cache';
 import { bind, ep, net, subnet } from '../../support/model-fixtures';
 
@@ -102,6 +102,30 @@ describe('model cache batching (no etcd: events applied directly)', () => {
     assert.equal(cache.endpoint('e2'), undefined);
     assert.equal(cache.subnetsByNetwork.get('A'), undefined);
     assert.deepEqual(cache.endpointsByNetwork.get('A')!.map((e) => e.id), ['e1']);
+  });
+
+  it('recompiles the routers whose gateway is on an external network when its next hop\'s MAC is learned or changes, not when it is written again', async () => {
+    const router: Router = {
+      id: 'R', name: 'R', tenant: 'default', mac: '0e:00:00:00:00:01', routes: [], createdAt: '', updatedAt: '',
+      interfaces: [{ subnet: 's1', network: 'A', cidr: '10.0.0.0/24', ip: '10.0.0.1' }],
+      externalGateway: { network: 'X', subnet: 'sx', ip: '198.51.100.2', snat: true },
+    };
+    cache.apply({ resource: 'router', event: { kind: 'put', id: 'R', value: router, revision: '10' } });
+    await nextTurn();
+    batches = [];
+    const routersIn = (): string[][] => batches.map((b) => [...(b.routers ?? [])]);
+    const learned = (mac: string): MacBinding => ({ network: 'X', ip: '198.51.100.1', mac, host: 'h1', updatedAt: '' });
+    cache.apply({ resource: 'mac-binding', event: { kind: 'put', id: 'X/198.51.100.1', value: learned('02:00:00:00:ee:01'), revision: '11' } });
+    await nextTurn();
+    assert.deepEqual(routersIn(), [['R']]);
+    assert.equal(cache.macBindings.get('X/198.51.100.1')?.mac, '02:00:00:00:ee:01');
+    batches = [];
+    cache.apply({ resource: 'mac-binding', event: { kind: 'put', id: 'X/198.51.100.1', value: { ...learned('02:00:00:00:ee:01'), host: 'h2' }, revision: '12' } });
+    await nextTurn();
+    assert.deepEqual(routersIn(), [], 'the same MAC from another host: nothing to recompile');
+    cache.apply({ resource: 'mac-binding', event: { kind: 'put', id: 'X/198.51.100.1', value: learned('02:00:00:00:ee:02'), revision: '13' } });
+    await nextTurn();
+    assert.deepEqual(routersIn(), [['R']]);
   });
 
   it('serves the same per-network arrays until that network changes', async () => {

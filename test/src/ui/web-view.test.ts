@@ -5,7 +5,10 @@
  * attached during the test appears without a reload (also one attached while
  * the browser's connections are cut: the stream resumes with Last-Event-ID),
  * its drill-down shows the flows the API reports, and a trace draws the hop
- * path the API computes.
+ * path the API computes. Tunnels are drawn between the hosts that share a
+ * network (a third host with only another network has none until an endpoint
+ * of the shared network attaches there), and the drill-down shows the
+ * effective security rules and the QoS in force.
  * A tenant token sees its own endpoints and no hosts. Screenshots go to
  * test-artifacts/ui/.
  */
@@ -109,8 +112,8 @@ describe('web view in headless Chromium @slow', function () {
     return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
   }
 
-  async function attach(name: string, host: string): Promise<Created> {
-    const res = await call<Created>('POST', '/v1/endpoints', { network: 'uiweb', name, kind: 'container' });
+  async function attach(name: string, host: string, network = 'uiweb'): Promise<Created> {
+    const res = await call<Created>('POST', '/v1/endpoints', { network, name, kind: 'container' });
     assert.equal(res.status, 201, JSON.stringify(res.body));
     eps.set(name, res.body);
     await plug(hosts.get(host)!, `p-${name}`, { 'iface-id': res.body.id, 'attached-mac': res.body.mac, container_id: name });
@@ -129,16 +132,19 @@ describe('web view in headless Chromium @slow', function () {
     const config = join(dir, 'plexus.yaml');
     writeFileSync(config, `api-tokens:\n  - { name: ops, admin: true, sha256: ${hashToken(TOKEN)} }\n  - { name: uit-ci, tenant: uit, sha256: ${hashToken(TENANT_TOKEN)} }\n`);
     plexusd = await PlexusdProcess.start({ memberId: 'ui-1', extraArgs: ['--config', config] });
-    for (const [name, ip] of [['uia', '127.1.6.1'], ['uib', '127.1.6.2']] as const) {
+    for (const [name, ip] of [['uia', '127.1.6.1'], ['uib', '127.1.6.2'], ['uic', '127.1.6.3']] as const) {
       hosts.set(name, await OvsHost.start({ name, dummy: true, externalIds: { 'plexus-encap-ip': ip, 'plexus-bridge-datapath-type': 'dummy' } }));
     }
     await Promise.all([...hosts.values()].map((h) => h.vsctl('set-manager', `tcp:127.0.0.1:${plexusd.ports.ovsdb}`)));
-    await waitFor('2 hosts ready', async () => (await call<{ items: { status: string }[] }>('GET', '/v1/hosts')).body.items.filter((h) => h.status === 'ready').length === 2, 60_000);
-    assert.equal((await call('POST', '/v1/networks', { name: 'uiweb' })).status, 201);
-    assert.equal((await call('POST', '/v1/subnets', { network: 'uiweb', cidr: '10.6.0.0/24' })).status, 201);
+    await waitFor('3 hosts ready', async () => (await call<{ items: { status: string }[] }>('GET', '/v1/hosts')).body.items.filter((h) => h.status === 'ready').length === 3, 60_000);
+    for (const [network, cidr] of [['uiweb', '10.6.0.0/24'], ['uiother', '10.8.0.0/24']] as const) {
+      assert.equal((await call('POST', '/v1/networks', { name: network })).status, 201);
+      assert.equal((await call('POST', '/v1/subnets', { network, cidr })).status, 201);
+    }
     await attach('web1', 'uia');
     await attach('db1', 'uib');
-    for (const [name, host] of [['web1', 'uia'], ['db1', 'uib']] as const) await waitFor(`${name} installed`, () => isInstalled(hosts.get(host)!, `p-${name}`), 60_000);
+    await attach('solo1', 'uic', 'uiother');
+    for (const [name, host] of [['web1', 'uia'], ['db1', 'uib'], ['solo1', 'uic']] as const) await waitFor(`${name} installed`, () => isInstalled(hosts.get(host)!, `p-${name}`), 60_000);
 
     cutter = await startCutter(plexusd.ports.api);
     browser = await puppeteer.launch({
@@ -189,7 +195,8 @@ describe('web view in headless Chromium @slow', function () {
     assert.deepEqual(shownHosts.sort(), apiHosts.map((h) => `${h.id}:${h.status}`).sort());
     const shownEps = await page.$$eval('#topology [data-endpoint]', (els) => els.map((e) => `${e.getAttribute('data-endpoint')}:${e.getAttribute('data-status')}:${e.closest('[data-host]')?.getAttribute('data-host')}`));
     assert.deepEqual(shownEps.sort(), apiEps.map((e) => `${e.id}:${e.status}:${e.host}`).sort());
-    assert.equal(await page.$$eval('#topology [data-tunnel]', (els) => els.length), 1, 'one tunnel between the two hosts');
+    const tunnels = await page.$$eval('#topology [data-tunnel]', (els) => els.map((e) => `${e.getAttribute('data-tunnel')}:${e.getAttribute('data-networks')}`));
+    assert.deepEqual(tunnels, ['uia~uib:uiweb'], 'one tunnel, between the two hosts sharing uiweb; none to uic (only uiother there)');
     assert.equal(await page.evaluate("sessionStorage.getItem('plexus-token')"), TOKEN, 'the token is kept for the session');
     await screenshot('1-topology');
   });
@@ -219,6 +226,15 @@ describe('web view in headless Chromium @slow', function () {
     }
     await page.waitForSelector(`#live[data-state="live"][data-resumed-from="${before}"]`);
     await page.waitForSelector(`#topology [data-host="uib"] [data-endpoint="${ep.id}"][data-status="installed"]`);
+    assert.equal(await page.evaluate('window.notReloaded'), true, 'the page was not reloaded');
+  });
+
+  it('draws the tunnels to a host once it shares a network, without a reload', async () => {
+    const ep = await attach('edge1', 'uic');
+    await page.waitForSelector(`#topology [data-host="uic"] [data-endpoint="${ep.id}"][data-status="installed"]`);
+    await page.waitForFunction(`document.querySelectorAll('#topology [data-tunnel]').length === 3`);
+    const tunnels = await page.$$eval('#topology [data-tunnel]', (els) => els.map((e) => `${e.getAttribute('data-tunnel')}:${e.getAttribute('data-networks')}`));
+    assert.deepEqual(tunnels.sort(), ['uia~uib:uiweb', 'uia~uic:uiweb', 'uib~uic:uiweb']);
     assert.equal(await page.evaluate('window.notReloaded'), true, 'the page was not reloaded');
   });
 
@@ -257,6 +273,34 @@ describe('web view in headless Chromium @slow', function () {
     await page.click(`#topology [data-endpoint="${from.id}"]`);
     await page.waitForSelector(`#detail [data-endpoint-detail="${from.id}"] ~ .flows [data-flow]`);
     await screenshot('4-trace');
+  });
+
+  it('shows the effective rules and the QoS in force in the drill-down', async () => {
+    const db = eps.get('db1')!;
+    const group = await call<{ id: string; rules: { id: string }[] }>('POST', '/v1/security-groups', {
+      name: 'uidb',
+      rules: [{ direction: 'ingress', protocol: 'tcp', portMin: 5432, portMax: 5432, remoteCidr: '10.6.0.0/24' }, { direction: 'ingress', protocol: 'icmp', remoteGroup: 'uidb' }],
+    });
+    assert.equal(group.status, 201, JSON.stringify(group.body));
+    assert.equal((await call('POST', '/v1/qos-policies', { name: 'uigold', egress: { rateKbps: 10000 }, dscp: 46 })).status, 201);
+    const patched = await call('PATCH', `/v1/endpoints/${db.id}`, { securityGroups: ['uidb'], qosPolicy: 'uigold' });
+    assert.equal(patched.status, 200, JSON.stringify(patched.body));
+    await page.click(`#topology [data-endpoint="${db.id}"]`);
+    await page.waitForSelector(`#detail [data-endpoint-detail="${db.id}"]`);
+    const api = (await call<{ policy: { rules: { id: string }[] } }>('GET', `/v1/endpoints/${db.id}`)).body;
+    await page.waitForFunction(`document.querySelectorAll('#detail [data-rule]').length === ${api.policy.rules.length}`);
+    const rules = await page.$$eval('#detail [data-rule]', (els) => els.map((e) => e.textContent ?? ''));
+    assert.ok(rules.some((r) => r.startsWith('uidb: ingress tcp/5432 from 10.6.0.0/24')), rules.join(' | '));
+    assert.ok(rules.some((r) => r.startsWith(`uidb: ingress icmp from group uidb (${db.ips[0]})`)), rules.join(' | '));
+    assert.ok(rules.some((r) => r.startsWith('uidb: egress any IPv4 to anywhere')), rules.join(' | '));
+    assert.deepEqual(
+      (await page.$$eval('#detail [data-rule]', (els) => els.map((e) => e.getAttribute('data-rule')))).sort(),
+      api.policy.rules.map((r) => r.id).sort(),
+      'the rules the API reports',
+    );
+    await page.waitForFunction(`(document.querySelector('#detail [data-field="qos"]')?.textContent ?? '').includes('installed')`);
+    assert.match(await page.$eval('#detail [data-field="qos"]', (e) => e.textContent ?? ''), /^uigold \(from the endpoint\): egress 10000 kbit\/s, DSCP 46; egress meter \d+ installed$/);
+    await screenshot('5-policy');
   });
 
   it("with a tenant token shows only that tenant's endpoints and no hosts", async () => {
