@@ -33,6 +33,7 @@
  * run with 0 and 5 to compare.
  */
 import { execFileSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { run, waitFor } from '../src/sandbox/processes';
 import { ArrivalLog, FlowWatch, dlDstOf, type KeyOf } from './flow-watch';
@@ -299,11 +300,16 @@ class SimFlowWatch implements RemoteWatch {
 }
 
 /** Plexus against `w.hosts` simulated hosts (see the header). */
-async function runSimulated(w: Workload, ctx: BenchContext, profileDir: string | undefined): Promise<Measured> {
+async function runSimulated(w: Workload, ctx: BenchContext, profileDir: string | undefined, heapSnapshotDir?: string): Promise<Measured> {
   const teardown = new Teardown();
   try {
     ctx.progress(`plexus (simulated): starting plexusd and ${w.hosts} simulated hosts`);
-    const { process: plexusd } = teardown.add(await startPlexusd({ memberId: 'bench', logLevel: 'warn' }, profileDir));
+    const savedNodeArgs = process.env.PLEXUSD_NODE_ARGS;
+    if (heapSnapshotDir) process.env.PLEXUSD_NODE_ARGS = `${savedNodeArgs ?? ''} --heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${heapSnapshotDir}`.trim();
+    const { process: plexusd } = teardown.add(await startPlexusd({ memberId: 'bench', logLevel: 'warn' }, profileDir).finally(() => {
+      if (savedNodeArgs === undefined) delete process.env.PLEXUSD_NODE_ARGS;
+      else process.env.PLEXUSD_NODE_ARGS = savedNodeArgs;
+    }));
     if (profileDir) ctx.progress(`plexus: plexusd writes a CPU profile to ${profileDir} when it stops`);
     const setupMs = 60_000 + w.hosts * 500;
     const joinT0 = performance.now();
@@ -326,11 +332,29 @@ async function runSimulated(w: Workload, ctx: BenchContext, profileDir: string |
     }));
     const m = await measure({ prefix: '', mark: 'plexus-installed', drivers, watches, endpoints }, w, ctx);
     const settled = await settle(plexusd, ctx);
+    if (heapSnapshotDir) await takeHeapSnapshot(plexusd, heapSnapshotDir, ctx);
     return { ...m, scale: footprintFigures(w, joinS, idle, settled) };
   } finally {
     ctx.progress('plexus (simulated): tearing down');
     await teardown.run();
   }
+}
+
+/** SIGUSR2 (plexusd runs with --heapsnapshot-signal) and the wait until the snapshot file stops growing. */
+async function takeHeapSnapshot(plexusd: PlexusdProcess, dir: string, ctx: BenchContext): Promise<void> {
+  const before = new Set(readdirSync(dir));
+  process.kill(plexusd.pid!, 'SIGUSR2');
+  let file: string | undefined;
+  let size = -1;
+  await waitFor('plexusd heap snapshot', () => {
+    file ??= readdirSync(dir).find((f) => f.endsWith('.heapsnapshot') && !before.has(f));
+    if (!file) return false;
+    const now = statSync(join(dir, file)).size;
+    const done = now > 0 && now === size;
+    size = now;
+    return done;
+  }, 600_000, 2000);
+  ctx.progress(`plexus (simulated): heap snapshot of plexusd in ${join(dir, file!)} (${mib(size)} MiB)`);
 }
 
 function mib(bytes: number): number {
@@ -510,6 +534,7 @@ export const attachBench: BenchDefinition = {
     { name: 'profile-plexusd', kind: 'boolean', default: false, help: 'CPU-profile plexusd (.cpuprofile in bench/results)' },
     { name: 'op-timeout', kind: 'number', default: 30, help: 'seconds one attach may take before the run fails' },
     { name: 'simulated', kind: 'boolean', default: false, help: 'simulated hosts (ovsdb-server + in-process OpenFlow switch each) instead of OVS; Plexus only' },
+    { name: 'heap-snapshot', kind: 'boolean', default: false, help: 'with --simulated: a V8 heap snapshot of plexusd once the run settles (bench/results)' },
     { name: 'groups', kind: 'number', default: 0, help: 'security groups on every endpoint (Plexus only; compare 0 with 5)' },
     { name: 'rules', kind: 'number', default: 20, help: 'rules per security group (with --groups)' },
   ],
@@ -538,7 +563,7 @@ export const attachBench: BenchDefinition = {
     let figures: Figures = { hosts: w.hosts, endpoints: w.endpoints, burst: w.burst, ...(w.groups ? { groups: w.groups, rules_per_group: w.rules } : {}) };
     const profileDir = o['profile-plexusd'] ? join(repoRoot(), 'bench', 'results', `plexusd-${new Date().toISOString().replace(/[:.]/g, '-')}.cpuprofile`) : undefined;
     if (simulated) {
-      const m = await runSimulated(w, ctx, profileDir);
+      const m = await runSimulated(w, ctx, profileDir, o['heap-snapshot'] ? join(repoRoot(), 'bench', 'results') : undefined);
       figures = { ...figures, ...figuresOf('', m), ...m.scale, simulated: 1 };
       ctx.details.plexus = { localMs: m.localMs.map((x) => round(x, 2)), remoteMs: m.remoteMs.map((x) => round(x, 2)) };
       return figures;

@@ -4,7 +4,8 @@
  * only what it touches:
  *
  *   pipeline          table-miss flows, the same everywhere
- *   network:<id>      per network present on the host: tunnel classify, DHCP, flooding
+ *   network:<id>      per network present on the host: DHCP, flooding (and classify from hosts routing into it)
+ *   tunnel:<id>/<peer> per network present on the host, per other host it is present on: classify what comes from there
  *   endpoint:<id>     per endpoint of a network present on the host: its port flows
  *                     (if local), ARP/ND replies, its L2 flow (and, in a routed
  *                     network, its L3 neighbour flow); per endpoint of a network
@@ -18,7 +19,7 @@
 import type { Flow } from '../pipeline/flow';
 import { compileArpResponder, compileNdResponder } from './arp';
 import { compileDhcp } from './dhcp';
-import { compileL2Endpoint, compileL2Flooding, compileL2Network } from './l2';
+import { compileL2Endpoint, compileL2Flooding, compileL2Network, compileL2Tunnel } from './l2';
 import { compileL3Neighbor, compileRouter, networksOfRouter, routedPeers, routerPartition, routersOf } from './l3';
 import { compileRouterExternal, externalPartition } from './nat';
 import { compilePipeline } from './pipeline';
@@ -30,6 +31,13 @@ import { networksOnHost, placedEndpoints, type HostContext, type Placed, type Sn
 export const PIPELINE_PARTITION = 'pipeline';
 export const networkPartition = (networkId: string): string => `network:${networkId}`;
 export const endpointPartition = (endpointId: string): string => `endpoint:${endpointId}`;
+export const tunnelPartition = (networkId: string, peer: string): string => `tunnel:${networkId}/${peer}`;
+
+/** The classify partition of what comes from `peer` in a network present on the host (empty: not there, or no encap IP). */
+export function compileTunnelPartition(snapshot: Snapshot, host: HostContext, networkId: string, peer: string): Flow[] {
+  const network = snapshot.networks.get(networkId);
+  return network ? compileL2Tunnel(network, host, peer) : [];
+}
 
 /** Whether any endpoint of the network is attached on the host (the network is "present" there). */
 export function isPresent(placed: readonly Placed[], hostId: string): boolean {
@@ -107,6 +115,10 @@ export function compileNetworkPartitions(snapshot: Snapshot, host: HostContext, 
   const placed = placedEndpoints(snapshot, networkId);
   const r = reach ?? reachOf(snapshot, host.id, networkId, (n) => (n === networkId ? placed : placedEndpoints(snapshot, n)));
   const out = new Map<string, Flow[]>([[networkPartition(networkId), r === 'present' ? compileNetworkBase(snapshot, host, networkId, placed) : []]]);
+  if (r === 'present') {
+    const peers = new Set(snapshot.hostsOf ? snapshot.hostsOf(networkId) : placed.map((p) => p.host));
+    for (const peer of [...peers].sort()) if (peer !== host.id) out.set(tunnelPartition(networkId, peer), compileTunnelPartition(snapshot, host, networkId, peer));
+  }
   for (const p of placed) out.set(endpointPartition(p.endpoint.id), compileEndpoint(snapshot, host, p, r));
   return out;
 }

@@ -32,9 +32,10 @@ export function compileL2Endpoint(network: Network, host: HostContext, p: Placed
 }
 
 /**
- * Per network on a host: what arrives from each other host present in it, or
- * routing into it (`routedFrom`), classified by tun_src + tun_id, and flooding
- * to local ports and to the hosts present in it.
+ * Per network on a host: what arrives from hosts routing into it
+ * (`routedFrom`), classified by tun_src + tun_id, and flooding to local ports
+ * and to the hosts present in it. (Each host present in it gets its own
+ * classify partition: compileL2Tunnel.)
  */
 export function compileL2Network(network: Network, host: HostContext, placed: readonly Placed[], routedFrom: ReadonlySet<string> = new Set()): Flow[] {
   const localPorts = new Set<number>();
@@ -59,25 +60,36 @@ export function compileL2Flooding(network: Network, host: HostContext, localPort
   const toLocal: Action[] = [...new Set(localPorts)].sort((a, b) => a - b).map((port) => ({ type: 'output', port }));
   const toRemote: Action[] = [];
   const classify: Flow[] = [];
-  const fromTunnelActions = applyThenGoto([setField(REG.NETWORK, network.vni), setField(REG.FLAGS, FLAG.FROM_TUNNEL)], L2);
   for (const peer of [...remotes].sort()) {
     const toHost = tunnelActionsTo(host, peer);
     if (toHost) toRemote.push(...toHost);
-    const ip = host.encapIps.get(peer);
-    if (ip !== undefined) classify.push(buildFlow(CLASSIFY, 'tunnel', [m('tun_src', ip), m('tun_id', BigInt(network.vni))], fromTunnelActions, netCookie));
   }
   // Hosts that route into this network (a peer network of one of its routers is present there) send with its VNI too.
+  // (What comes from the hosts the network is present on is classified by their own partitions: compileL2Tunnel.)
   for (const peer of [...routedFrom].sort()) {
     const ip = host.encapIps.get(peer);
-    if (peer !== host.id && !remotes.has(peer) && ip !== undefined) {
-      classify.push(buildFlow(CLASSIFY, 'tunnel', [m('tun_src', ip), m('tun_id', BigInt(network.vni))], fromTunnelActions, netCookie));
-    }
+    if (peer !== host.id && !remotes.has(peer) && ip !== undefined) classify.push(classifyFrom(network, ip));
   }
   return [
     ...classify,
     buildFlow(L2, 'flood-local', [vni, notFromTunnel, multicast], applyThenGoto([...toLocal, ...(toRemote.length ? [setTunnel(network), ...toRemote] : [])]), netCookie),
     buildFlow(L2, 'flood-from-tunnel', [vni, fromTunnel, multicast], applyThenGoto(toLocal), netCookie),
   ];
+}
+
+/**
+ * What arrives from `peer` (another host the network is present on) with the
+ * network's VNI: classified into the network. The same flow on every host, so
+ * a host joining the network adds one such flow per host, not a rebuilt list.
+ */
+export function compileL2Tunnel(network: Network, host: HostContext, peer: string): Flow[] {
+  const ip = host.encapIps.get(peer);
+  return peer === host.id || ip === undefined ? [] : [classifyFrom(network, ip)];
+}
+
+function classifyFrom(network: Network, ip: string): Flow {
+  const fromTunnelActions = applyThenGoto([setField(REG.NETWORK, network.vni), setField(REG.FLAGS, FLAG.FROM_TUNNEL)], L2);
+  return buildFlow(CLASSIFY, 'tunnel', [m('tun_src', ip), m('tun_id', BigInt(network.vni))], fromTunnelActions, cookie(FEATURE.NETWORK, network.id));
 }
 
 function setTunnel(network: Network): Action {

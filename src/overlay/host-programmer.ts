@@ -24,11 +24,13 @@ import {
   compileEndpointMeters,
   compileNetworkBase,
   compileNetworkPartitions,
+  compileTunnelPartition,
   compileRouterPartition,
   endpointPartition,
   networkPartition,
   PIPELINE_PARTITION,
   reachOf,
+  tunnelPartition,
   type Reach,
 } from '../compiler/compile-host';
 import { routedPeers, routerPartition, routersOf } from '../compiler/l3';
@@ -178,15 +180,17 @@ export class HostProgrammer extends EventEmitter<HostProgrammerEvents> {
     // An endpoint's flows on the hosts it is not attached to are the same on all of them
     // (given the same tunnel port): compiled once per batch, shared (flows and keys) by every such host.
     const remoteFlows = new Map<string, Flow[]>();
-    // Whether a network's base (flooding lists, tunnel classification) may have changed on a host.
+    // Whether a network's base (flooding lists) may have changed on a host, and the hosts
+    // whose classify partitions may have (those that joined or left it; unknown: all).
     const baseChanged = (n: string, hostId: string): boolean => !portsChanged || !spread || spread.has(n) || (portsChanged.get(n)?.has(hostId) ?? false);
+    const tunnelPeers = (n: string): Iterable<string> | undefined => (!portsChanged || !spread ? undefined : spread.has(n) ? (portsChanged.get(n) ?? []) : []);
     // Routing: routers changed, and routers whose static routes may go through an endpoint that changed.
     const touchedRouters = new Set(routers ?? []);
     for (const n of byNetwork.keys()) for (const r of routersOf(this.model, n)) if (r.routes.length || r.externalGateway) touchedRouters.add(r.id);
     // Only hosts where the network is or was present (or routed to); routers on every programmed host.
     for (const n of networks) for (const [hostId, h] of this.hostsFor(n)) this.recompileNetwork(hostId, h, n, placedOf);
     for (const [n, ids] of byNetwork) {
-      for (const [hostId, h] of this.hostsFor(n)) this.recompileEndpoints(hostId, h, n, ids, placedOf, baseChanged(n, hostId), remoteFlows);
+      for (const [hostId, h] of this.hostsFor(n)) this.recompileEndpoints(hostId, h, n, ids, placedOf, baseChanged(n, hostId), tunnelPeers(n), remoteFlows);
     }
     for (const r of touchedRouters) for (const [hostId, h] of this.hosts) this.recompileRouter(hostId, h, r, placedOf);
     // Routing: which hosts a network is on decides which hosts its routed peers accept tunnel traffic from.
@@ -304,15 +308,26 @@ export class HostProgrammer extends EventEmitter<HostProgrammerEvents> {
    */
   private recompileEndpoints(
     hostId: string, h: ProgrammedHost, network: string, endpoints: readonly string[], placedOf: PlacedOf,
-    baseChanged = true, remoteFlows?: Map<string, Flow[]>,
+    baseChanged = true, tunnelPeers?: Iterable<string>, remoteFlows?: Map<string, Flow[]>,
   ): void {
     const ctx = this.context(hostId, h);
     const reach = reachOf(this.model, hostId, network, placedOf);
-    if (reach !== (h.reach.get(network) ?? 'absent')) return this.recompileNetwork(hostId, h, network, placedOf);
+    if (reach !== (h.reach.get(network) ?? 'absent') || (reach === 'present' && tunnelPeers === undefined)) return this.recompileNetwork(hostId, h, network, placedOf);
     if (reach === 'absent') return;
-    if (reach === 'present' && baseChanged) h.flows.setPartition(networkPartition(network), compileNetworkBase(this.model, ctx, network));
     const names = h.endpointsOf.get(network) ?? new Set<string>();
     h.endpointsOf.set(network, names);
+    if (reach === 'present' && baseChanged) h.flows.setPartition(networkPartition(network), compileNetworkBase(this.model, ctx, network));
+    // Hosts that joined or left the network: their classify flow, the same on every host.
+    for (const peer of reach === 'present' ? (tunnelPeers ?? []) : []) {
+      if (peer === hostId) continue;
+      const name = tunnelPartition(network, peer);
+      const memo = `${name}|${ctx.encapIps.get(peer) ?? ''}`;
+      const flows = remoteFlows?.get(memo) ?? (this.model.isOn(network, peer) ? compileTunnelPartition(this.model, ctx, network, peer) : []);
+      remoteFlows?.set(memo, flows);
+      h.flows.setPartition(name, flows);
+      if (flows.length) names.add(name);
+      else names.delete(name);
+    }
     const shareable = remoteFlows !== undefined && (h.tunnels.legacy.size === 0 || h.tunnels.port !== undefined);
     for (const id of endpoints) {
       const name = endpointPartition(id);

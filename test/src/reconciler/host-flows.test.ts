@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { compileHost, compileNetworkBase, endpointPartition, networkPartition } from '../../../src/compiler/compile-host';
+import { compileHost, compileNetworkBase, endpointPartition, networkPartition, tunnelPartition } from '../../../src/compiler/compile-host';
 import type { HostContext, Snapshot } from '../../../src/compiler/snapshot';
 import { silentLogger } from '../../../src/log';
 import { HostFlows } from '../../../src/reconciler/host-flows';
@@ -88,7 +88,9 @@ describe('compiler + reconciler on a real switch @slow', function () {
     const before = await sw.host.dumpFlows();
     const watch = await watchFlowChanges(sw.host);
     for (const [name, f] of compileHost(without, host)) flows.setPartition(name, f);
+    // As the host programmer does, the partitions the new compile no longer has are emptied: a2's, and h2's classify.
     flows.setPartition(endpointPartition('a2'), []);
+    flows.setPartition(tunnelPartition('A', 'h2'), []);
     await flows.flushed();
     const changes = await watch.stop();
     const deleted = changes.filter((c) => /event=DELETED/.test(c));
