@@ -49,6 +49,7 @@ import { applyThenGoto, buildFlow, type Flow } from '../pipeline/flow';
 import { ARP_ND, CLASSIFY, EXTERNAL_OUT, L3, L3_NEIGHBOR, NAT_IN, NAT_IN_ROUTE, NAT_OUT } from '../pipeline/tables';
 import { formatIp, parseCidr } from '../store/ipam';
 import type { FloatingIp, Network, Router } from '../store/model';
+import { arpReplyFlow } from './arp';
 import type { HostContext, Snapshot } from './snapshot';
 
 export const externalPartition = (routerId: string): string => `external:${routerId}`;
@@ -87,8 +88,8 @@ export function compileRouterExternal(snapshot: Snapshot, host: HostContext, rou
   const local = floatingIpsBehind(snapshot, router, network.id).filter((f) => f.fixedIp && snapshot.bindings.get(f.endpoint!)?.host === host.id);
   return [
     buildFlow(CLASSIFY, 'port', [m('in_port', port)], applyThenGoto([setField(REG.NETWORK, network.vni)], ARP_ND), cookie(FEATURE.EXTERNAL, network.id)),
-    arpReply(network.vni, gateway.ip, mac, cookie(FEATURE.EXTERNAL, router.id)),
-    ...local.map((f) => arpReply(network.vni, f.address, mac, cookie(FEATURE.EXTERNAL, f.id))),
+    arpReplyFlow(network.vni, gateway.ip, mac, cookie(FEATURE.EXTERNAL, router.id)),
+    ...local.map((f) => arpReplyFlow(network.vni, f.address, mac, cookie(FEATURE.EXTERNAL, f.id))),
     ...compileNat(snapshot, router, network, port, local),
   ];
 }
@@ -178,21 +179,3 @@ function prefixMatch(cidr: string, field: 'ip_src' | 'ip_dst' = 'ip_src') {
   return m(field, address, mask);
 }
 
-function arpReply(vni: number, ip: string, mac: string, c: bigint): Flow {
-  return buildFlow(
-    ARP_ND,
-    'arp-reply',
-    [m(REG.NETWORK, vni), m('eth_type', ETH_TYPE.ARP), m('arp_op', ARP_OP.REQUEST), m('arp_tpa', ip)],
-    applyThenGoto([
-      { type: 'reg_move', src: { field: 'eth_src' }, dst: { field: 'eth_dst' } },
-      setField('eth_src', mac),
-      setField('arp_op', ARP_OP.REPLY),
-      { type: 'reg_move', src: { field: 'arp_sha' }, dst: { field: 'arp_tha' } },
-      setField('arp_sha', mac),
-      { type: 'reg_move', src: { field: 'arp_spa' }, dst: { field: 'arp_tpa' } },
-      setField('arp_spa', ip),
-      { type: 'output', port: OFPP.IN_PORT },
-    ]),
-    c,
-  );
-}
