@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
 import yaml from 'js-yaml';
 import { PlexusdProcess } from '../../../src/sandbox/plexusd-process';
+import { runPlexusctl as plexusctl } from '../../support/plexus-api';
 
-const ROOT = join(__dirname, '..', '..', '..');
 
 interface Problem {
   type: string;
@@ -13,18 +11,6 @@ interface Problem {
   detail: string;
   reason?: string;
   [k: string]: unknown;
-}
-
-/** Runs plexusctl from sources as a child process. */
-function plexusctl(url: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--require', require.resolve('tsx/cjs'), join(ROOT, 'src', 'cli', 'plexusctl.ts'), '--url', url, ...args],
-      { cwd: ROOT, env: { ...process.env, PLEXUS_URL: '', PLEXUS_TOKEN: '' }, timeout: 30_000 },
-      (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
 }
 
 describe('REST resources and plexusctl through a real plexusd @slow', function () {

@@ -9,26 +9,13 @@
  * restart of plexusd that changes no flow and no meter.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
 import { Lab, type Workload } from '../../../src/sandbox/lab';
 import { nsRun, NsProcess } from '../../../src/sandbox/netns';
 import { PlexusdProcess } from '../../../src/sandbox/plexusd-process';
 import { sleep, waitFor } from '../../../src/sandbox/processes';
 import { isInstalled } from '../../support/workloads';
+import { runPlexusctl as plexusctl } from '../../support/plexus-api';
 
-const ROOT = join(__dirname, '..', '..', '..');
-
-function plexusctl(url: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--require', require.resolve('tsx/cjs'), join(ROOT, 'src', 'cli', 'plexusctl.ts'), '--url', url, ...args],
-      { cwd: ROOT, env: { ...process.env, PLEXUS_URL: '', PLEXUS_TOKEN: '' }, timeout: 30_000 },
-      (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
 
 interface Ep {
   id: string;
