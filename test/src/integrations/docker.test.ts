@@ -158,9 +158,15 @@ describe('plexus-docker with real dockerd on two hosts @slow', function () {
       const now = await Promise.all(lab.hosts.map((h) => h.ovs.dumpFlows()));
       throw new Error(`${err.message}: left ${JSON.stringify(now.map((f, i) => f.filter((x) => !flowsBefore[i]!.includes(x))))}`);
     });
+    // A mirror made by a sync pass that listed a network just before it was deleted goes in the next pass.
     for (const h of hosts) {
-      const state = JSON.parse(readFileSync(join(h.dir, 'state', 'state.json'), 'utf8')) as Record<string, Record<string, unknown>>;
-      assert.deepEqual([state['networks'], state['endpoints'], state['reserved']], [{}, {}, {}], `plexus-docker state on ${h.host.id}`);
+      const left = (): unknown[] => {
+        const state = JSON.parse(readFileSync(join(h.dir, 'state', 'state.json'), 'utf8')) as Record<string, Record<string, unknown>>;
+        return [state['networks'], state['endpoints'], state['reserved']];
+      };
+      await waitFor(`plexus-docker state on ${h.host.id} empty`, async () => JSON.stringify(left()) === '[{},{},{}]', 10_000).catch((err: Error) => {
+        throw new Error(`${err.message}: left ${JSON.stringify(left())}\n${driverLogs()}`);
+      });
     }
   });
 });
