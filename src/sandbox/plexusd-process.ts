@@ -49,6 +49,8 @@ export interface PlexusdOptions {
   readonly adminToken?: boolean;
   /** The daemon's entry file; default: main.ts beside this module's sources when running from sources, else main.js. */
   readonly entry?: string;
+  /** Node flags for this plexusd (besides PLEXUSD_NODE_ARGS), e.g. `--heapsnapshot-signal=SIGUSR2`. */
+  readonly nodeArgs?: readonly string[];
 }
 
 export interface PlexusdPorts {
@@ -133,7 +135,7 @@ export class PlexusdProcess {
     const fromSource = entry.endsWith('.ts');
     // PLEXUSD_NODE_ARGS passes node flags to every plexusd started here, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
     const extraNodeArgs = (process.env['PLEXUSD_NODE_ARGS'] ?? '').split(/\s+/).filter(Boolean);
-    const nodeArgs = [...extraNodeArgs, ...(fromSource ? ['--require', require.resolve('tsx/cjs'), entry] : [entry])];
+    const nodeArgs = [...extraNodeArgs, ...(o.nodeArgs ?? []), ...(fromSource ? ['--require', require.resolve('tsx/cjs'), entry] : [entry])];
     this.output = '';
     const child = spawn(process.execPath, [...nodeArgs, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env } });
     this.child = child;
