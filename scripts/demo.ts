@@ -90,10 +90,7 @@ async function run(options: { keep: boolean; hosts: number }): Promise<boolean> 
     say(bold('1. Hosts join with  ovs-vsctl set-manager tcp:<plexusd>:6640'));
     const tJoin = Date.now();
     for (const h of lab.hosts) await lab.joinController(h, plexusd.ports.ovsdb);
-    await waitFor('hosts ready', async () => {
-      const r = await plexusd!.api<{ items: { status: string }[] }>('GET', '/v1/hosts');
-      return r.body.items.filter((h) => h.status === 'ready').length === options.hosts;
-    }, 30_000);
+    await plexusd.waitHostsReady(options.hosts, 'hosts ready');
     say(`all hosts ready ${Date.now() - tJoin} ms after set-manager (br-int secure, controller, VXLAN tunnels)\n`);
     await ctl(plexusd, 'host', 'list');
 

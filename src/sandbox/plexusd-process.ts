@@ -190,6 +190,14 @@ export class PlexusdProcess {
     this.forgetExitCleanup();
   }
 
+  /** Resolves once `count` hosts are `ready` in this member's API (`what` names the wait in its timeout error). */
+  async waitHostsReady(count: number, what = `${count} hosts ready`, timeoutMs = 30_000): Promise<void> {
+    await waitFor(what, async () => {
+      const r = await this.api<{ items: { status: string }[] }>('GET', '/v1/hosts');
+      return r.body.items.filter((h) => h.status === 'ready').length === count;
+    }, timeoutMs);
+  }
+
   async api<T = unknown>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T; headers: Headers }> {
     const headers: Record<string, string> = body === undefined ? {} : { 'content-type': 'application/json' };
     if (this.token) headers['authorization'] = `Bearer ${this.token}`;

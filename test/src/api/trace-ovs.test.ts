@@ -77,10 +77,7 @@ describe('trace vs. ofproto/trace on sandboxed hosts @slow', function () {
       hosts.set(`h${i}`, await OvsHost.start({ name: `h${i}`, dummy: true, externalIds: { 'plexus-encap-ip': `127.1.0.${i}`, 'plexus-bridge-datapath-type': 'dummy' } }));
     }
     await Promise.all([...hosts.values()].map((h) => h.vsctl('set-manager', `tcp:127.0.0.1:${plexusd.ports.ovsdb}`)));
-    await waitFor('3 hosts ready', async () => {
-      const r = await plexusd.api<{ items: { status: string }[] }>('GET', '/v1/hosts');
-      return r.body.items.filter((h) => h.status === 'ready').length === 3;
-    }, 30_000);
+    await plexusd.waitHostsReady(3, '3 hosts ready');
     assert.equal((await plexusd.api('POST', '/v1/networks', { name: 'apps' })).status, 201);
     assert.equal((await plexusd.api('POST', '/v1/subnets', { network: 'apps', cidr: '10.0.0.0/24' })).status, 201);
     assert.equal((await plexusd.api('POST', '/v1/networks', { name: 'other' })).status, 201);

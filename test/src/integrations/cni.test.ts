@@ -43,7 +43,7 @@ describe('plexus-cni with podman and the CNI protocol @slow', function () {
     // The plugin reaches plexusd from the host's namespace, not over loopback: the API needs a token (SPEC §6).
     plexusd = await PlexusdProcess.start({ memberId: 'm1', listenHost: '0.0.0.0', advertise: lab.controllerAddress, adminToken: true });
     for (const h of lab.hosts) await lab.joinController(h, plexusd.ports.ovsdb);
-    await waitFor('hosts ready', async () => (await plexusd.api<{ items: { status: string }[] }>('GET', '/v1/hosts')).body.items.filter((h) => h.status === 'ready').length === 2, 30_000);
+    await plexusd.waitHostsReady(2, 'hosts ready');
     assert.equal((await plexusd.api('POST', '/v1/networks', { name: 'DockerSN' })).status, 201);
     assert.equal((await plexusd.api('POST', '/v1/subnets', { network: 'DockerSN', cidr: '192.168.200.0/24', dnsServers: ['192.168.200.53'] })).status, 201);
     peer = await lab.addWorkload(2, { name: 'peer', kind: 'container', ifaceId: `peer-${tag}`, ip: '192.168.200.250/24', network: 'DockerSN' });

@@ -37,7 +37,7 @@ describe('plexus-docker in global scope: two dockerds with a cluster store @slow
     lab = await Lab.start({ hosts: 2 });
     plexusd = await PlexusdProcess.start({ memberId: 'm1', listenHost: '0.0.0.0', advertise: lab.controllerAddress, adminToken: true });
     for (const h of lab.hosts) await lab.joinController(h, plexusd.ports.ovsdb);
-    await waitFor('hosts ready', async () => (await plexusd.api<{ items: { status: string }[] }>('GET', '/v1/hosts')).body.items.filter((h) => h.status === 'ready').length === 2, 30_000);
+    await plexusd.waitHostsReady(2, 'hosts ready');
     // The dockerds reach it over the management segment, like Plexus itself.
     store = await EtcdCluster.start(1, { clientHost: lab.controllerAddress, enableV2: true });
     const clusterStore = store.endpoints.replace(/^http:/, 'etcd:');

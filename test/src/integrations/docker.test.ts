@@ -36,7 +36,7 @@ describe('plexus-docker with real dockerd on two hosts @slow', function () {
     // plexus-docker reaches plexusd from the host's namespace, not over loopback: the API needs a token (SPEC §6).
     plexusd = await PlexusdProcess.start({ memberId: 'm1', listenHost: '0.0.0.0', advertise: lab.controllerAddress, adminToken: true });
     for (const h of lab.hosts) await lab.joinController(h, plexusd.ports.ovsdb);
-    await waitFor('hosts ready', async () => (await plexusd.api<{ items: { status: string }[] }>('GET', '/v1/hosts')).body.items.filter((h) => h.status === 'ready').length === 2, 30_000);
+    await plexusd.waitHostsReady(2, 'hosts ready');
     flowsBefore = await Promise.all(lab.hosts.map((h) => h.ovs.dumpFlows()));
     for (const h of lab.hosts) {
       hosts.push(await DockerHost.start({ host: h, plexusUrl: `http://${lab.controllerAddress}:${plexusd.ports.api}`, tokenFile: plexusd.tokenFile!, logLevel: 'debug' }));

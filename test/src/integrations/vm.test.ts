@@ -41,7 +41,7 @@ describe('a qemu VM on the overlay: DHCP from Plexus, pings, live migration @slo
     lab = await Lab.start({ hosts: 2 });
     plexusd = await PlexusdProcess.start({ memberId: 'm1', listenHost: '0.0.0.0', advertise: lab.controllerAddress });
     for (const h of lab.hosts) await lab.joinController(h, plexusd.ports.ovsdb);
-    await waitFor('hosts ready', async () => (await plexusd.api<{ items: { status: string }[] }>('GET', '/v1/hosts')).body.items.filter((h) => h.status === 'ready').length === 2, 30_000);
+    await plexusd.waitHostsReady(2, 'hosts ready');
     assert.equal((await plexusd.api('POST', '/v1/networks', { name: 'DockerSN' })).status, 201);
     assert.equal((await plexusd.api('POST', '/v1/subnets', { network: 'DockerSN', cidr: '192.168.200.0/24' })).status, 201);
     c1 = await lab.addWorkload(1, { name: 'c1', kind: 'container', ifaceId: 'c1-on-h1', ip: '192.168.200.10/24', network: 'DockerSN' });

@@ -20,10 +20,7 @@ describe('bridge mappings on real OVS hosts @slow', function () {
     await h1.ovs.vsctl('add-br', 'br-ex', '--', 'set', 'Bridge', 'br-ex', 'datapath_type=netdev');
     await h1.ovs.vsctl('set', 'Open_vSwitch', '.', 'external_ids:plexus-bridge-mappings=physnet1:br-ex,physnet2:br-missing');
     for (const h of lab.hosts) await lab.joinController(h, plexusd.ports.ovsdb);
-    await waitFor('both hosts ready', async () => {
-      const r = await plexusd.api<{ items: { status: string }[] }>('GET', '/v1/hosts');
-      return r.body.items.filter((h) => h.status === 'ready').length === 2;
-    }, 30_000);
+    await plexusd.waitHostsReady(2, 'both hosts ready');
   });
 
   after(async () => {
@@ -48,10 +45,7 @@ describe('bridge mappings on real OVS hosts @slow', function () {
     const before = [await uuidOf('plexus-patch-physnet1'), await uuidOf('plexus-int-physnet1')];
     await plexusd.stop();
     await plexusd.launch();
-    await waitFor('hosts ready again', async () => {
-      const r = await plexusd.api<{ items: { status: string }[] }>('GET', '/v1/hosts');
-      return r.body.items.filter((h) => h.status === 'ready').length === 2;
-    }, 30_000);
+    await plexusd.waitHostsReady(2, 'hosts ready again');
     await new Promise((r) => setTimeout(r, 1500));
     assert.deepEqual([await uuidOf('plexus-patch-physnet1'), await uuidOf('plexus-int-physnet1')], before);
   });

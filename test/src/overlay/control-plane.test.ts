@@ -32,10 +32,7 @@ describe('overlay control plane on sandboxed hosts @slow', function () {
       hosts.push(await OvsHost.start({ name: `h${i}`, dummy: true, externalIds: { 'plexus-encap-ip': `127.1.0.${i}`, 'plexus-bridge-datapath-type': 'dummy' } }));
     }
     await Promise.all(hosts.map((h) => h.vsctl('set-manager', `tcp:127.0.0.1:${plexusd.ports.ovsdb}`)));
-    await waitFor('3 hosts ready', async () => {
-      const r = await plexusd.api<{ items: { status: string }[] }>('GET', '/v1/hosts');
-      return r.body.items.filter((h) => h.status === 'ready').length === 3;
-    }, 30_000);
+    await plexusd.waitHostsReady(3, '3 hosts ready');
     const net = await plexusd.api<{ id: string; vni: number }>('POST', '/v1/networks', { name: 'DockerSN' });
     assert.equal(net.status, 201, JSON.stringify(net.body));
     network = net.body;

@@ -57,10 +57,7 @@ describe('external network with real packets @slow', function () {
     plexusd = await PlexusdProcess.start({ memberId: 'm1', listenHost: '0.0.0.0', advertise: lab.controllerAddress });
     outside = await addOutside(lab.hosts[0]!, { physnet: 'physnet1', tag: `t${lab.prefix.replace(/[^0-9]/g, '').slice(-6)}`, address: '198.51.100.1/24' });
     for (const h of lab.hosts) await lab.joinController(h, plexusd.ports.ovsdb);
-    await waitFor('both hosts ready', async () => {
-      const r = await plexusd.api<{ items: { status: string }[] }>('GET', '/v1/hosts');
-      return r.body.items.filter((h) => h.status === 'ready').length === 2;
-    }, 30_000);
+    await plexusd.waitHostsReady(2, 'both hosts ready');
     const ok = async (method: string, path: string, body: unknown, status: number) => {
       const r = await plexusd.api<Record<string, unknown>>(method, path, body);
       assert.equal(r.status, status, `${method} ${path}: ${JSON.stringify(r.body)}`);
@@ -121,10 +118,7 @@ describe('external network with real packets @slow', function () {
     const t0 = Date.now();
     await plexusd.stop();
     await plexusd.launch();
-    await waitFor('hosts ready again', async () => {
-      const r = await plexusd.api<{ items: { status: string }[] }>('GET', '/v1/hosts');
-      return r.body.items.filter((h) => h.status === 'ready').length === 2;
-    }, 30_000);
+    await plexusd.waitHostsReady(2, 'hosts ready again');
     await new Promise((r) => setTimeout(r, 2000));
     assert.deepEqual(await snapshot(), before, 'the same flows and the same patch port');
     const elapsedS = (Date.now() - t0) / 1000;

@@ -35,10 +35,7 @@ describe('interface write-back on sandboxed hosts @slow', function () {
       hosts.push(await OvsHost.start({ name: `h${i}`, dummy: true, externalIds: { 'plexus-encap-ip': `127.1.1.${i}`, 'plexus-bridge-datapath-type': 'dummy' } }));
     }
     await Promise.all(hosts.map((h) => h.vsctl('set-manager', `tcp:127.0.0.1:${plexusd.ports.ovsdb}`)));
-    await waitFor('2 hosts ready', async () => {
-      const r = await plexusd.api<{ items: { status: string }[] }>('GET', '/v1/hosts');
-      return r.body.items.filter((h) => h.status === 'ready').length === 2;
-    }, 30_000);
+    await plexusd.waitHostsReady(2, '2 hosts ready');
     const n = await plexusd.api<{ id: string }>('POST', '/v1/networks', { name: net });
     assert.equal(n.status, 201, JSON.stringify(n.body));
     const s = await plexusd.api('POST', '/v1/subnets', { network: n.body.id, cidr: '192.168.210.0/24' });

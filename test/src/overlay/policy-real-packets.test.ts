@@ -82,10 +82,7 @@ describe('security policy with real packets @slow', function () {
     lab = await Lab.start({ hosts: 2 });
     plexusd = await PlexusdProcess.start({ memberId: 'm1', listenHost: '0.0.0.0', advertise: lab.controllerAddress });
     for (const h of lab.hosts) await lab.joinController(h, plexusd.ports.ovsdb);
-    await waitFor('both hosts ready', async () => {
-      const r = await plexusd.api<{ items: { status: string }[] }>('GET', '/v1/hosts');
-      return r.body.items.filter((h) => h.status === 'ready').length === 2;
-    }, 30_000);
+    await plexusd.waitHostsReady(2, 'both hosts ready');
     await api('POST', '/v1/networks', { name: 'polnet' });
     await api('POST', '/v1/subnets', { network: 'polnet', cidr: '10.77.0.0/24' });
     await api('POST', '/v1/subnets', { network: 'polnet', cidr: 'fd00:77::/64' });

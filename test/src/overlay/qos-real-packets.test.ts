@@ -59,10 +59,7 @@ describe('QoS with real packets @slow', function () {
     lab = await Lab.start({ hosts: 2 });
     plexusd = await PlexusdProcess.start({ memberId: 'm1', listenHost: '0.0.0.0', advertise: lab.controllerAddress });
     for (const h of lab.hosts) await lab.joinController(h, plexusd.ports.ovsdb);
-    await waitFor('both hosts ready', async () => {
-      const r = await plexusd.api<{ items: { status: string }[] }>('GET', '/v1/hosts');
-      return r.body.items.filter((h) => h.status === 'ready').length === 2;
-    }, 30_000);
+    await plexusd.waitHostsReady(2, 'both hosts ready');
     await api('POST', '/v1/networks', { name: 'qosnet' });
     await api('POST', '/v1/subnets', { network: 'qosnet', cidr: '10.78.0.0/24' });
     const place: [string, number][] = [['snd1', 1], ['rcv1', 2]];

@@ -27,10 +27,7 @@ describe('overlay with real packets through VXLAN @slow', function () {
     lab = await Lab.start({ hosts: 2 });
     plexusd = await PlexusdProcess.start({ memberId: 'm1', listenHost: '0.0.0.0', advertise: lab.controllerAddress });
     for (const h of lab.hosts) await lab.joinController(h, plexusd.ports.ovsdb);
-    await waitFor('both hosts ready', async () => {
-      const r = await plexusd.api<{ items: { status: string }[] }>('GET', '/v1/hosts');
-      return r.body.items.filter((h) => h.status === 'ready').length === 2;
-    }, 30_000);
+    await plexusd.waitHostsReady(2, 'both hosts ready');
     assert.equal((await plexusd.api('POST', '/v1/networks', { name: 'DockerSN' })).status, 201);
     assert.equal((await plexusd.api('POST', '/v1/subnets', { network: 'DockerSN', cidr: '192.168.200.0/24' })).status, 201);
     assert.equal((await plexusd.api('POST', '/v1/subnets', { network: 'DockerSN', cidr: 'fd00:200::/64' })).status, 201);

@@ -51,10 +51,7 @@ describe('distributed routing with real packets @slow', function () {
     lab = await Lab.start({ hosts: 2 });
     plexusd = await PlexusdProcess.start({ memberId: 'm1', listenHost: '0.0.0.0', advertise: lab.controllerAddress });
     for (const h of lab.hosts) await lab.joinController(h, plexusd.ports.ovsdb);
-    await waitFor('both hosts ready', async () => {
-      const r = await plexusd.api<{ items: { status: string }[] }>('GET', '/v1/hosts');
-      return r.body.items.filter((h) => h.status === 'ready').length === 2;
-    }, 30_000);
+    await plexusd.waitHostsReady(2, 'both hosts ready');
     const subnets: string[] = [];
     for (const [network, cidrs] of [['A', ['10.61.1.0/24', 'fd00:61:1::/64']], ['B', ['10.61.2.0/24', 'fd00:61:2::/64']]] as const) {
       assert.equal((await plexusd.api('POST', '/v1/networks', { name: network })).status, 201);
@@ -178,10 +175,7 @@ describe('distributed routing with real packets @slow', function () {
     const t0 = Date.now();
     await plexusd.stop();
     await plexusd.launch();
-    await waitFor('hosts ready again', async () => {
-      const r = await plexusd.api<{ items: { status: string }[] }>('GET', '/v1/hosts');
-      return r.body.items.filter((h) => h.status === 'ready').length === 2;
-    }, 30_000);
+    await plexusd.waitHostsReady(2, 'hosts ready again');
     await new Promise((r) => setTimeout(r, 2000)); // let the new master read back and compare
     const after = await flowAges(lab);
     const elapsedS = (Date.now() - t0) / 1000;
