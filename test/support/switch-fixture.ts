@@ -100,10 +100,15 @@ export async function traceActions(host: OvsHost, flow: string, bridge = 'br-int
   const { stdout } = await host.appctl('ovs-vswitchd', 'ofproto/trace', bridge, flow);
   const line = stdout.split('\n').find((l) => l.startsWith('Datapath actions:'));
   if (!line) throw new Error(`no datapath actions in trace:\n${stdout}`);
+  return splitTopLevel(line.slice('Datapath actions: '.length).trim()).map((p) => (/^\d+$/.test(p) ? (names.get(p) ?? p) : p)).join(',');
+}
+
+/** Splits datapath actions (or any OVS action list) at the commas outside parentheses. */
+export function splitTopLevel(text: string): string[] {
   const parts: string[] = [];
   let depth = 0;
   let cur = '';
-  for (const ch of line.slice('Datapath actions: '.length).trim()) {
+  for (const ch of text) {
     if (ch === ',' && depth === 0) {
       parts.push(cur);
       cur = '';
@@ -113,6 +118,5 @@ export async function traceActions(host: OvsHost, flow: string, bridge = 'br-int
     if (ch === ')') depth--;
     cur += ch;
   }
-  parts.push(cur);
-  return parts.map((p) => (/^\d+$/.test(p) ? (names.get(p) ?? p) : p)).join(',');
+  return [...parts, cur];
 }

@@ -13,6 +13,7 @@ import type { TraceResult } from '../../../src/compiler/trace';
 import { OvsHost } from '../../../src/sandbox/ovs-host';
 import { PlexusdProcess } from '../../../src/sandbox/plexusd-process';
 import { waitFor } from '../../../src/sandbox/processes';
+import { splitTopLevel } from '../../support/switch-fixture';
 import { isInstalled, plug } from '../../support/workloads';
 
 interface Created {
@@ -47,23 +48,6 @@ async function switchOutputs(host: OvsHost, flow: string): Promise<string[]> {
     .map((p) => (/^\d+$/.test(p) ? (names.get(p) ?? p) : p));
 }
 
-/** Splits datapath actions at the commas outside parentheses. */
-function splitTopLevel(text: string): string[] {
-  const parts: string[] = [];
-  let depth = 0;
-  let cur = '';
-  for (const ch of text) {
-    if (ch === ',' && depth === 0) {
-      parts.push(cur);
-      cur = '';
-      continue;
-    }
-    if (ch === '(') depth++;
-    if (ch === ')') depth--;
-    cur += ch;
-  }
-  return [...parts, cur];
-}
 
 describe('trace vs. ofproto/trace on sandboxed hosts @slow', function () {
   this.timeout(180_000);

@@ -20,7 +20,7 @@ import { indexFlows, tableFlowsOf, walkPacket, type PacketFields, type TableFlow
 import { HostFlows } from '../../../src/reconciler/host-flows';
 import { SwitchServer, type SwitchEvent } from '../../../src/southbound/switch-server';
 import { arpRequest, BROADCAST, dhcpDiscover, ENCAP_IP, fabricMembers, fabricSnapshot, neighborSolicit, NIC, TUNNEL_OFPORT, udp4, VNI } from '../../support/fabric-fixtures';
-import { startSwitch, traceActions, type SwitchFixture } from '../../support/switch-fixture';
+import { splitTopLevel, startSwitch, traceActions, type SwitchFixture } from '../../support/switch-fixture';
 
 /** h1 of the fabric fixture: ports p1 (a1), p2 (b1), p6 (a5); one VXLAN port with remote_ip=flow (local_ip 127.1.0.1). */
 const PORTS = { p1: NIC.a1.port, p2: NIC.b1.port, p6: NIC.a5.port };
@@ -89,23 +89,6 @@ function readDatapathActions(actions: string): { outputs: string[]; sets: Record
   return { outputs, sets };
 }
 
-/** Splits at the commas outside parentheses. */
-function splitTopLevel(text: string): string[] {
-  const parts: string[] = [];
-  let depth = 0;
-  let cur = '';
-  for (const ch of text) {
-    if (ch === ',' && depth === 0) {
-      parts.push(cur);
-      cur = '';
-      continue;
-    }
-    if (ch === '(') depth++;
-    if (ch === ')') depth--;
-    cur += ch;
-  }
-  return [...parts, cur];
-}
 
 function describeWalk(r: WalkResult): string[] {
   return r.outputs.map((o) => (o.kind === 'controller' ? `controller cookie=0x${o.cookie.toString(16)}` : NAMES.get(o.port) ?? String(o.port)));
