@@ -70,7 +70,8 @@ export class MirrorSync {
       if (PROVISIONAL.test(n.name) || localPlexus.has(n.id) || localNames.has(n.name)) continue;
       const subnets = await listSubnets(api, n.id);
       if (subnets.length === 0) continue;
-      await docker.createNetwork({
+      this.networks.mirroring.add(n.id);
+      const made = await docker.createNetwork({
         Name: n.name,
         Driver: 'plexus',
         CheckDuplicate: true,
@@ -79,20 +80,26 @@ export class MirrorSync {
         IPAM: { Driver: 'plexus', Config: subnets.map((s) => ({ Subnet: s.cidr, ...(s.gateway ? { Gateway: s.gateway } : {}) })) },
         Labels: { [MIRROR_LABEL]: n.id },
       }).then(
-        () => log.info('network mirrored', { plexus: n.id, name: n.name }),
-        (err: unknown) => log.warn('network not mirrored', { plexus: n.id, name: n.name, error: String(err) }),
-      );
+        (d) => (log.info('network mirrored', { plexus: n.id, name: n.name }), d),
+        (err: unknown) => void log.warn('network not mirrored', { plexus: n.id, name: n.name, error: String(err) }),
+      ).finally(() => this.networks.mirroring.delete(n.id));
+      // Deleted since CreateNetwork found it: the mirror goes now, not one pass later.
+      if (made && (await findNetwork(api, n.id)) === undefined) await this.removeMirror(docker, made.Id, n.id, n.name);
     }
     const alive = new Set(networks.map((n) => n.id));
     for (const d of local) {
       const mirrorOf = d.Labels?.[MIRROR_LABEL];
       if (mirrorOf && !alive.has(mirrorOf)) {
-        await docker.removeNetwork(d.Id).then(
-          () => log.info('mirror removed', { plexus: mirrorOf, name: d.Name }),
-          (err: unknown) => log.warn('mirror not removed', { plexus: mirrorOf, name: d.Name, error: String(err) }),
-        );
+        await this.removeMirror(docker, d.Id, mirrorOf, d.Name);
       }
     }
+  }
+
+  private async removeMirror(docker: DockerApi, dockerId: string, plexusId: string, name: string): Promise<void> {
+    await docker.removeNetwork(dockerId).then(
+      () => this.ctx.log.info('mirror removed', { plexus: plexusId, name }),
+      (err: unknown) => this.ctx.log.warn('mirror not removed', { plexus: plexusId, name, error: String(err) }),
+    );
   }
 
   /**

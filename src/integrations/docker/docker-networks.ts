@@ -16,6 +16,12 @@ import { DriverError, genericOptions, listOpt, OPTION, plexusCall, plexusNetwork
 export class DockerNetworks {
   /** Networks whose Docker name is still being learned (CreateEndpoint waits for it). */
   private readonly naming = new Map<string, Promise<void>>();
+  /**
+   * Plexus networks a mirror is being created for on this host (docker-mirrors.ts):
+   * their CreateNetwork only adopts. Were one deleted after the sync pass listed
+   * it, creating would make a new Plexus network named after the old one's id.
+   */
+  readonly mirroring = new Set<string>();
 
   constructor(private readonly ctx: DriverContext) {}
 
@@ -39,6 +45,7 @@ export class DockerNetworks {
     const wanted = str(opts[OPTION.network]);
     let network: Network | undefined = wanted ? await plexusCall('look up the network', () => findNetwork(api, wanted)) : undefined;
     const created = network === undefined;
+    if (!network && this.mirroring.has(wanted)) throw new DriverError(`Plexus network ${wanted} is gone: no mirror made`);
     if (!network) {
       const id = plexusNetworkIdFor(dockerId);
       network = await plexusCall('create the network', () => createNetwork(api, { id, name: wanted || `docker-${dockerId.slice(0, 12)}`, mtu: mtuOpt ?? DEFAULT_WORKLOAD_MTU }).catch(async (err: unknown) => {
