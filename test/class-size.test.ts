@@ -8,9 +8,10 @@
  * expressions are found with the TypeScript parser (syntax only, no type checker).
  */
 import { strict as assert } from 'node:assert';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import ts from 'typescript';
+import { listSources } from './support/sources';
 
 const ROOT = join(__dirname, '..');
 const SCANNED = ['src', 'protocols', 'bench'];
@@ -34,17 +35,6 @@ interface ClassSize {
   /** "path:ClassName", the path relative to the repository. */
   readonly key: string;
   readonly lines: number;
-}
-
-function listSources(dir: string): string[] {
-  const out: string[] = [];
-  for (const name of readdirSync(dir)) {
-    if (name === 'node_modules' || name === 'dist' || name.startsWith('.')) continue;
-    const path = join(dir, name);
-    if (statSync(path).isDirectory()) out.push(...listSources(path));
-    else if (name.endsWith('.ts') && !name.endsWith('.d.ts')) out.push(path);
-  }
-  return out;
 }
 
 /** Every class declaration or expression in one source text, with its length in lines. */
