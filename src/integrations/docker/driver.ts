@@ -46,8 +46,6 @@ import type { DriverContext } from './driver-context';
 import { DriverState } from './driver-state';
 import type { DataScope, Handler } from './libnetwork';
 
-export { DriverError, MIRROR_LABEL, OPTION, plexusNetworkIdFor, type DataScope } from './libnetwork';
-
 export interface DriverOptions {
   readonly api: ApiClient;
   readonly ovs: OvsTarget;

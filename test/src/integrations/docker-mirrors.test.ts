@@ -6,7 +6,8 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DockerEngineError, type DockerApi, type DockerNetwork } from '../../../src/integrations/docker/docker-engine';
-import { MIRROR_LABEL, PlexusDockerDriver } from '../../../src/integrations/docker/driver';
+import { PlexusDockerDriver } from '../../../src/integrations/docker/driver';
+import { MIRROR_LABEL } from '../../../src/integrations/docker/libnetwork';
 import { ApiClient } from '../../../src/integrations/plexus-api';
 
 interface FakeNetwork {
@@ -162,6 +163,7 @@ class FakeDockerd implements DockerApi {
  * Mirroring in local scope (SPEC §7) with no process: a fake Plexus API on
  * loopback and a fake dockerd that calls the driver's plugin handlers as
  * libnetwork does. Each case runs single sync passes and reads state.json.
+ * (Mirroring touches no OVS: the OVSDB target is never used.)
  */
 describe('plexus-docker mirroring (fake dockerd and Plexus API)', () => {
   let dir: string;
@@ -174,7 +176,7 @@ describe('plexus-docker mirroring (fake dockerd and Plexus API)', () => {
     plexus = new FakePlexus();
     dockerd = new FakeDockerd();
     const api = await plexus.start();
-    driver = new PlexusDockerDriver({ api, ovs: { db: 'unix:/nonexistent' } as never, stateFile: join(dir, 'state.json'), docker: dockerd, scope: 'local', syncIntervalMs: 0 });
+    driver = new PlexusDockerDriver({ api, ovs: { db: 'unix:/nonexistent', bridge: 'br-int' }, stateFile: join(dir, 'state.json'), docker: dockerd, scope: 'local', syncIntervalMs: 0 });
     dockerd.driver = driver;
     driver.start();
   });
