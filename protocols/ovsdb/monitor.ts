@@ -21,7 +21,8 @@ import { EventEmitter } from 'node:events';
 import { OvsdbError, OvsdbFormatError } from './errors';
 import { Replica, type RowChange, type UpdateFormat } from './replica';
 import type { DatabaseSchema } from './rfc7047';
-import { SLICE_MS, type OvsdbRpc } from './rpc';
+import type { OvsdbRpc } from './rpc';
+import { SLICE_MS } from './rpc-inbound';
 import type { Condition } from './transact';
 
 /** §4.1.5 <monitor-select>: which kinds of change to report (all default to true). */

@@ -20,9 +20,7 @@
  * meanwhile, so one host's huge update neither stalls the others nor piles up.
  */
 import { EventEmitter } from 'node:events';
-import { performance } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
-import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import {
   ErrorObject,
   JsonRpcError,
@@ -37,13 +35,12 @@ import winston from 'winston';
 import { ConnectionError, DecodeError, PlexusError, TimeoutError } from '../common/errors';
 import { ReadGate } from '../common/read-gate';
 import { OvsdbError } from './errors';
-import { LargeJson, SlicedJsonParser } from './json-slices';
 import { JsonStream, type BufferBudget } from './json-stream';
+import { InboundQueue } from './rpc-inbound';
+import { InactivityProbe } from './rpc-probe';
 
 /** Messages longer than this are parsed a slice at a time (json-slices), not in one JSON.parse. */
 export const LARGE_MESSAGE_BYTES = 1024 * 1024;
-/** Work per slice of a large message before other connections get a turn. */
-export const SLICE_MS = 5;
 
 /** A decoded JSON-RPC message (jsonrpc-lite object). */
 export type RpcMessage = RequestObject | NotificationObject | SuccessObject | ErrorObject;
@@ -144,14 +141,9 @@ export class OvsdbRpc extends EventEmitter<RpcEvents> {
   private readonly stream: JsonStream;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
-  private lastHeardMs = Date.now();
-  private probeOutstanding = false;
-  private probeTimer: NodeJS.Timeout | undefined;
+  private readonly probe: InactivityProbe;
   private readonly gate: ReadGate;
-  /** Messages read but not dispatched yet, because an earlier one is still being handled. */
-  private readonly inbound: { readonly value: unknown; readonly offset: number }[] = [];
-  /** Handlers in progress (see holdInbound) that later messages wait for. */
-  private holding = 0;
+  private readonly inbound: InboundQueue;
   private readonly log: winston.Logger;
   readonly name: string;
 
@@ -174,21 +166,35 @@ export class OvsdbRpc extends EventEmitter<RpcEvents> {
     this.gate.on('state', (state) => {
       this.log.debug('reading from peer', { state, unsentBytes: this.gate.unsentBytes });
       // A peer that took what we sent is alive, whatever the clock says about its silence.
-      if (state === 'flowing') this.lastHeardMs = Date.now();
+      if (state === 'flowing') this.probe.heard();
     });
     this.gate.on('stalled', (err) => {
       this.log.warn('peer does not read what we send, closing', { error: err.message });
       this.close(err);
     });
+    this.inbound = new InboundQueue({
+      isOpen: () => this.state === 'open',
+      holdReading: () => this.gate.hold(),
+      onReleased: () => this.probe.heard(),
+      dispatch: (value, offset) => this.decodeAndDispatch(value, offset),
+      onUnreadable: (err) => this.closeUnreadable(err),
+      log: this.log,
+    });
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err) => this.close(new ConnectionError(`socket error: ${err.message}`, { cause: err })));
     socket.on('close', () => this.close(new ConnectionError('peer closed the connection')));
     socket.on('end', () => this.close(new ConnectionError('peer closed the connection')));
-    this.armProbe(this.probeMs);
-  }
-
-  private get probeMs(): number {
-    return this.options.inactivityProbeMs ?? 5000;
+    this.probe = new InactivityProbe(options.inactivityProbeMs ?? 5000, {
+      isReading: () => this.gate.isReading,
+      sendProbe: () => {
+        this.emit('event', { kind: 'probe-sent' } satisfies RpcEvent);
+        this.request('echo', [], { timeoutMs: 0 }).catch(() => undefined);
+      },
+      onSilent: (silentMs) => {
+        this.log.warn('peer silent after inactivity probe, closing', { silentMs });
+        this.close(new TimeoutError(`no message from peer for ${silentMs} ms (inactivity probe unanswered)`));
+      },
+    });
   }
 
   get currentState(): RpcState {
@@ -260,67 +266,32 @@ export class OvsdbRpc extends EventEmitter<RpcEvents> {
   }
 
   private onData(chunk: Buffer): void {
-    this.lastHeardMs = Date.now();
-    this.probeOutstanding = false;
+    this.probe.received();
     let values: unknown[];
     try {
       values = this.stream.push(chunk);
     } catch (err) {
-      this.log.warn('cannot read from peer, closing', { error: (err as Error).message });
-      return this.close(asPlexusError(err));
+      return this.closeUnreadable(err);
     }
     const offsets = this.stream.lastOffsets;
-    for (const [i, value] of values.entries()) this.inbound.push({ value, offset: offsets[i] ?? this.stream.messageOffset });
-    this.drainInbound();
+    for (const [i, value] of values.entries()) this.inbound.push(value, offsets[i] ?? this.stream.messageOffset);
+    this.inbound.drain();
     if (this.state === 'open') this.gate.check();
   }
 
-  /** Dispatches what has been read, in order, unless an earlier message is still being handled. */
-  private drainInbound(): void {
-    while (this.holding === 0 && this.state === 'open') {
-      const next = this.inbound.shift();
-      if (next === undefined) return;
-      if (next.value instanceof LargeJson) this.holdInbound(this.parseInSlices(next.value));
-      else this.decodeAndDispatch(next.value, next.offset);
-    }
+  private closeUnreadable(err: unknown): void {
+    this.log.warn('cannot read from peer, closing', { error: (err as Error).message });
+    this.close(asPlexusError(err));
   }
 
   /**
    * Holds every later message, and reading from the peer, until `work`
    * settles: for a message handled in slices (a large update), so messages stay
-   * in order and input does not pile up meanwhile. The caller handles `work`'s
-   * failure (typically by closing the connection).
+   * in order and input does not pile up meanwhile (rpc-inbound.ts). The caller
+   * handles `work`'s failure (typically by closing the connection).
    */
   holdInbound(work: Promise<unknown>): void {
-    this.holding++;
-    const release = this.gate.hold();
-    const done = (): void => {
-      this.holding--;
-      release();
-      // We were busy, not the peer silent.
-      this.lastHeardMs = Date.now();
-      this.drainInbound();
-    };
-    work.then(done, done);
-  }
-
-  /** Parses a large message a slice at a time, yielding to the event loop in between, then dispatches it. */
-  private async parseInSlices(text: LargeJson): Promise<void> {
-    const parser = new SlicedJsonParser(text);
-    const startedMs = performance.now();
-    let slices = 1;
-    try {
-      while (!parser.step(SLICE_MS)) {
-        slices++;
-        await yieldToEventLoop();
-        if (this.state !== 'open') return;
-      }
-    } catch (err) {
-      this.log.warn('cannot read from peer, closing', { error: (err as Error).message });
-      return this.close(asPlexusError(err));
-    }
-    this.log.debug('large message parsed in slices', { bytes: text.bytes.length, slices, ms: Math.round(performance.now() - startedMs) });
-    this.decodeAndDispatch(parser.value, text.offset);
+    this.inbound.hold(work);
   }
 
   private decodeAndDispatch(value: unknown, offset: number): void {
@@ -372,34 +343,11 @@ export class OvsdbRpc extends EventEmitter<RpcEvents> {
     this.pending.delete(id);
   }
 
-  /** Inactivity probe as OVS's reconnect FSM does it: echo after silence, close after more silence. */
-  private armProbe(delayMs: number): void {
-    if (this.probeMs <= 0 || this.state === 'closed') return;
-    this.probeTimer = setTimeout(() => this.checkProbe(), Math.max(1, delayMs));
-  }
-
-  private checkProbe(): void {
-    if (this.state === 'closed') return;
-    // While we do not read the peer we cannot hear it: the read gate judges it meanwhile,
-    // or we are busy with a large message it sent.
-    if (!this.gate.isReading) return this.armProbe(this.probeMs);
-    const silentMs = Date.now() - this.lastHeardMs;
-    if (silentMs < this.probeMs) return this.armProbe(this.probeMs - silentMs);
-    if (this.probeOutstanding) {
-      this.log.warn('peer silent after inactivity probe, closing', { silentMs });
-      return this.close(new TimeoutError(`no message from peer for ${silentMs} ms (inactivity probe unanswered)`));
-    }
-    this.probeOutstanding = true;
-    this.emit('event', { kind: 'probe-sent' } satisfies RpcEvent);
-    this.request('echo', [], { timeoutMs: 0 }).catch(() => undefined);
-    this.armProbe(this.probeMs);
-  }
-
   /** Closes the connection; every pending request is rejected. Idempotent. */
   close(error?: PlexusError): void {
     if (this.state === 'closed') return;
     this.setState('closed');
-    clearTimeout(this.probeTimer);
+    this.probe.stop();
     this.gate.dispose();
     this.stream.dispose();
     const reason = error ?? new ConnectionError('connection closed');

@@ -20,10 +20,11 @@ import { Backoff, type BackoffPolicy } from '../common/backoff';
 import { ConnectionError, PlexusError } from '../common/errors';
 import { OvsdbFormatError } from './errors';
 import { SessionLocks } from './locks';
-import { parseUpdateNotification, type Monitor, type MonitorMethod, type MonitorSpec } from './monitor';
+import type { Monitor, MonitorMethod, MonitorSpec } from './monitor';
 import type { RowChange } from './replica';
 import { parseSchema, type DatabaseSchema } from './rfc7047';
 import { OvsdbRpc, defaultLogger, type RpcEvent, type RpcOptions } from './rpc';
+import { restoreSession, routeNotification, type SessionLink } from './session-inbound';
 import { SessionMonitors } from './session-monitors';
 import { dialSocket, parseTarget, type Target } from './targets';
 import { checkTransactResults, type Operation, type TransactResults } from './transact';
@@ -66,7 +67,8 @@ export interface SessionEvents {
 export class OvsdbSession extends EventEmitter<SessionEvents> {
   private state: SessionState = 'connecting';
   private rpc: OvsdbRpc | undefined;
-  private readonly schemas = new Map<string, Promise<DatabaseSchema>>();
+  /** get_schema answers of the current connection. */
+  private readonly schemas = new SchemaCache();
   private readonly monitors = new SessionMonitors();
   /** Locks requested on this session, and whether the server granted them. */
   private readonly locks = new SessionLocks();
@@ -93,20 +95,9 @@ export class OvsdbSession extends EventEmitter<SessionEvents> {
    */
   static connect(target: string, options: SessionOptions = {}): Promise<OvsdbSession> {
     const session = new OvsdbSession(parseTarget(target), target, options);
-    return new Promise((resolve, reject) => {
-      const onStatus = (s: SessionStatus): void => {
-        if (s.type === 'connected') {
-          session.off('status', onStatus);
-          resolve(session);
-        } else if ((s.type === 'disconnected' && !options.waitOnFirstConnect) || s.type === 'closed') {
-          session.off('status', onStatus);
-          session.close();
-          reject(s.error ?? new ConnectionError(`cannot connect to ${target}`));
-        }
-      };
-      session.on('status', onStatus);
-      session.dial();
-    });
+    const connected = whenFirstConnected(session, target, options.waitOnFirstConnect ?? false);
+    session.dial();
+    return connected;
   }
 
   /** Wraps a socket a host opened to our listener (passive mode; no reconnect). */
@@ -171,72 +162,31 @@ export class OvsdbSession extends EventEmitter<SessionEvents> {
     const rpc = new OvsdbRpc(socket, rpcOptions(this.options, this.name));
     this.rpc = rpc;
     this.schemas.clear();
-    rpc.on('event', (e: RpcEvent) => this.onRpcEvent(rpc, e));
+    const link = this.link(rpc);
+    rpc.on('event', (e: RpcEvent) => this.onRpcEvent(link, e));
     this.setState('connected');
     this.backoff.reset(); // success starts the delay list over
     this.status({ type: 'connected', target: this.name });
-    if (this.monitors.size > 0 || this.locks.size > 0) void this.restore(rpc);
+    if (this.monitors.size > 0 || this.locks.size > 0) void restoreSession(link);
   }
 
-  /** After a reconnect: re-acquire locks, re-issue monitors, resync replicas. */
-  private async restore(rpc: OvsdbRpc): Promise<void> {
-    for (const name of this.locks.names()) {
-      try {
-        await this.locks.request(rpc, 'lock', name);
-      } catch (err) {
-        if (rpc !== this.rpc) return;
-        this.status({ type: 'error', error: asPlexusError(err) });
-      }
-    }
-    await this.monitors.resync(
+  /** The session's side of `rpc`, for routing its notifications and restoring after a reconnect (session-inbound.ts). */
+  private link(rpc: OvsdbRpc): SessionLink {
+    return {
       rpc,
-      (db) => this.getSchema(db),
-      () => rpc === this.rpc && rpc.isOpen,
-      (m, changes) => this.status({ type: 'resynced', monitorId: m.id, changes }),
-      (m, err) => {
-        this.log.warn('re-monitor failed', { monitor: m.id, error: (err as Error).message });
-        this.status({ type: 'error', error: asPlexusError(err) });
-      },
-    );
+      monitors: this.monitors,
+      locks: this.locks,
+      log: this.log,
+      isCurrent: () => rpc === this.rpc,
+      getSchema: (db) => this.getSchema(db),
+      report: (s) => this.status(s),
+    };
   }
 
-  private onRpcEvent(rpc: OvsdbRpc, e: RpcEvent): void {
-    if (rpc !== this.rpc) return;
-    switch (e.kind) {
-      case 'notification':
-        return this.onNotification(rpc, e.method, e.params);
-      case 'closed':
-        return this.onDisconnect(e.error);
-      default:
-        return;
-    }
-  }
-
-  private onNotification(rpc: OvsdbRpc, method: string, params: readonly unknown[]): void {
-    try {
-      const update = parseUpdateNotification(method, params);
-      if (update) {
-        const monitor = typeof update.monitorId === 'string' ? this.monitors.get(update.monitorId) : undefined;
-        const pending = monitor?.handleUpdate(update.updates, update.format);
-        // A large update goes in over several turns: later messages wait for it.
-        if (pending) rpc.holdInbound(pending.catch((err: unknown) => this.dropMalformed(rpc, method, err)));
-        return;
-      }
-      if (method === 'locked' || method === 'stolen') {
-        const lock = this.locks.applyNotification(method, params);
-        this.status(method === 'locked' ? { type: 'locked', lock } : { type: 'stolen', lock });
-        return;
-      }
-      this.status({ type: 'notification', method, params });
-    } catch (err) {
-      this.dropMalformed(rpc, method, err);
-    }
-  }
-
-  /** A replica that missed or misread an update cannot be trusted: drop the connection; the reconnect resyncs everything. */
-  private dropMalformed(rpc: OvsdbRpc, method: string, err: unknown): void {
-    this.log.warn('malformed notification, closing connection', { method, error: (err as Error).message });
-    rpc.close(asPlexusError(err));
+  private onRpcEvent(link: SessionLink, e: RpcEvent): void {
+    if (link.rpc !== this.rpc) return;
+    if (e.kind === 'notification') routeNotification(link, e.method, e.params);
+    else if (e.kind === 'closed') this.onDisconnect(e.error);
   }
 
   private onDisconnect(error: PlexusError | undefined): void {
@@ -299,14 +249,7 @@ export class OvsdbSession extends EventEmitter<SessionEvents> {
 
   /** §4.1.2 get_schema, parsed (§3.2); cached per connection. */
   getSchema(db: string): Promise<DatabaseSchema> {
-    const rpc = this.requireRpc();
-    let p = this.schemas.get(db);
-    if (!p) {
-      p = rpc.request('get_schema', [db]).then(parseSchema);
-      this.schemas.set(db, p);
-      p.catch(() => this.schemas.delete(db));
-    }
-    return p;
+    return this.schemas.get(this.requireRpc(), db);
   }
 
   /**
@@ -385,7 +328,38 @@ function rpcOptions(o: SessionOptions, name: string): RpcOptions {
   };
 }
 
-function asPlexusError(err: unknown): PlexusError {
-  if (err instanceof PlexusError) return err;
-  return new PlexusError(err instanceof Error ? err.message : String(err), { cause: err });
+/** Resolves with the session once it is connected; rejects (and closes it) when the first attempt fails, unless it waits for one that succeeds. */
+function whenFirstConnected(session: OvsdbSession, target: string, waitOnFirstConnect: boolean): Promise<OvsdbSession> {
+  return new Promise((resolve, reject) => {
+    const onStatus = (s: SessionStatus): void => {
+      if (s.type === 'connected') {
+        session.off('status', onStatus);
+        resolve(session);
+      } else if ((s.type === 'disconnected' && !waitOnFirstConnect) || s.type === 'closed') {
+        session.off('status', onStatus);
+        session.close();
+        reject(s.error ?? new ConnectionError(`cannot connect to ${target}`));
+      }
+    };
+    session.on('status', onStatus);
+  });
+}
+
+/** §4.1.2 get_schema answers, one request per database for as long as the connection lasts. */
+class SchemaCache {
+  private readonly byDb = new Map<string, Promise<DatabaseSchema>>();
+
+  get(rpc: OvsdbRpc, db: string): Promise<DatabaseSchema> {
+    let p = this.byDb.get(db);
+    if (!p) {
+      p = rpc.request('get_schema', [db]).then(parseSchema);
+      this.byDb.set(db, p);
+      p.catch(() => this.byDb.delete(db));
+    }
+    return p;
+  }
+
+  clear(): void {
+    this.byDb.clear();
+  }
 }

@@ -6,20 +6,12 @@
 import { randomUUID } from 'node:crypto';
 import { AddressError, parseCidr } from './ipam';
 import { InvalidRequestError } from './model-errors';
-import type { RuleDirection, RuleEthertype, RuleProtocol, SecurityGroupRule } from './model';
+import type { RuleEthertype, RuleProtocol, SecurityGroupRule } from './model';
 
-/** A rule as a request gives it (remoteGroup still an id or name). */
-export interface RuleInput {
+/** A rule as a request gives it: a stored rule's fields (model.ts), the id and ethertype optional, remoteGroup still an id or name. */
+export interface RuleInput extends Omit<SecurityGroupRule, 'id' | 'ethertype'> {
   readonly id?: string;
-  readonly direction: RuleDirection;
   readonly ethertype?: RuleEthertype;
-  readonly protocol?: RuleProtocol;
-  readonly portMin?: number;
-  readonly portMax?: number;
-  readonly icmpType?: number;
-  readonly icmpCode?: number;
-  readonly remoteCidr?: string;
-  readonly remoteGroup?: string;
 }
 
 const PROTOCOL_NUMBERS: Readonly<Record<string, number>> = { icmp: 1, tcp: 6, udp: 17, icmpv6: 58 };

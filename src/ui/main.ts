@@ -4,6 +4,7 @@
  * comes from the REST API with the token the user entered.
  */
 import { ApiCallError, callApi, followEvents, listAll, readToken, saveToken, type StreamEvent, type StreamState } from './api';
+import type { SecurityGroupRule } from '../store/model';
 import { drawTopology, drawTracePath, colourOfStatus, type EndpointView, type HostView, type NetworkView, type TraceView } from './draw';
 
 interface EndpointDetail extends EndpointView {
@@ -19,17 +20,7 @@ interface EndpointDetail extends EndpointView {
 }
 
 /** GET /v1/endpoints/{id} `policy` (overlay/endpoint-policy.ts): effective rules and the QoS in force. */
-interface EffectiveRule {
-  readonly id: string;
-  readonly direction: string;
-  readonly ethertype: string;
-  readonly protocol?: string | number;
-  readonly portMin?: number;
-  readonly portMax?: number;
-  readonly icmpType?: number;
-  readonly icmpCode?: number;
-  readonly remoteCidr?: string;
-  readonly remoteGroup?: string;
+interface EffectiveRule extends SecurityGroupRule {
   readonly group: { readonly id: string; readonly name: string };
   readonly remoteAddresses?: readonly string[];
   readonly flows?: readonly string[];

@@ -14,9 +14,10 @@
  * setup.sh declares each program it provides with a `want <program> <package>` line.
  */
 import { strict as assert } from 'node:assert';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import ts from 'typescript';
+import { listSources } from '../support/sources';
 
 const ROOT = join(__dirname, '..', '..');
 const SCANNED = ['src', 'protocols', 'bench', 'scripts', 'test'];
@@ -28,17 +29,6 @@ const PROGRAM_NAME = /^[a-z][a-z0-9._+-]*$/;
 interface Use {
   readonly program: string;
   readonly where: string;
-}
-
-function listSources(dir: string): string[] {
-  const out: string[] = [];
-  for (const name of readdirSync(dir)) {
-    if (name === 'node_modules' || name === 'dist' || name.startsWith('.')) continue;
-    const path = join(dir, name);
-    if (statSync(path).isDirectory()) out.push(...listSources(path));
-    else if (name.endsWith('.ts')) out.push(path);
-  }
-  return out;
 }
 
 function calleeName(expr: ts.Expression): string | undefined {

@@ -33,6 +33,9 @@ export interface DockerInfo {
   readonly ClusterStore?: string;
 }
 
+/** The calls of {@link DockerEngine} plexus-docker makes (a test gives a fake dockerd). */
+export type DockerApi = Pick<DockerEngine, 'info' | 'inspectNetwork' | 'listNetworks' | 'createNetwork' | 'removeNetwork'>;
+
 /** API version every supported dockerd (20.10 and later) speaks. */
 const API = '/v1.41';
 

@@ -158,7 +158,7 @@ describe('plexus-docker with real dockerd on two hosts @slow', function () {
       const now = await Promise.all(lab.hosts.map((h) => h.ovs.dumpFlows()));
       throw new Error(`${err.message}: left ${JSON.stringify(now.map((f, i) => f.filter((x) => !flowsBefore[i]!.includes(x))))}`);
     });
-    // A mirror made by a sync pass that listed a network just before it was deleted goes in the next pass.
+    // Host 2 drops its mirror's state when its next sync pass removes the mirror: wait for every state to empty.
     for (const h of hosts) {
       const left = (): unknown[] => {
         const state = JSON.parse(readFileSync(join(h.dir, 'state', 'state.json'), 'utf8')) as Record<string, Record<string, unknown>>;

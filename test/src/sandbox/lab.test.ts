@@ -1,25 +1,12 @@
 import assert from 'node:assert/strict';
 import { createServer, type AddressInfo } from 'node:net';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Lab, type Workload } from '../../../src/sandbox/lab';
 import { listLinks, listNetns, NetnsError, NsProcess } from '../../../src/sandbox/netns';
 import { isAlive } from '../../../src/sandbox/processes';
-
-/** Pids of processes whose command line mentions `needle` (e.g. a lab's temp dirs). */
-function pidsMentioning(needle: string): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(needle)) pids.push(Number(entry));
-    } catch {
-      /* exited meanwhile */
-    }
-  }
-  return pids;
-}
+import { pidsMentioning } from '../../support/pids';
 
 async function ofport(lab: Lab, hostId: string, port: string): Promise<number> {
   return Number((await lab.host(hostId).ovs.vsctl('get', 'Interface', port, 'ofport')).stdout.trim());

@@ -7,25 +7,12 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { claimTempDir, isOrphaned, sweepOrphanedTempDirs } from '../../../src/sandbox/orphans';
 import { isAlive, sleep, waitFor } from '../../../src/sandbox/processes';
-
-/** Pids of processes whose command line mentions `needle`. */
-function pidsMentioning(needle: string): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(needle)) pids.push(Number(entry));
-    } catch {
-      /* exited meanwhile */
-    }
-  }
-  return pids;
-}
+import { pidsMentioning } from '../../support/pids';
 
 /** What the child run does before it is killed: a simulated host's ovsdb-server and a plexusd (embedded etcd). */
 const CHILD = `
