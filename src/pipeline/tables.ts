@@ -113,56 +113,37 @@ export function declareTable<const P extends string>(spec: TableSpec<P>): TableD
   return def;
 }
 
+// Each declaration reads as one row: where the table sits and where its packets
+// go (name, id, stage, miss, next), what its flows may match, their priorities,
+// and what it is for.
+
+// next arp-nd-dhcp: traffic from an external network's patch port (compiler/nat.ts).
 export const CLASSIFY = declareTable({
-  name: 'classify',
-  id: 0,
-  stage: STAGE.CLASSIFY,
-  purpose: 'local port → network and flags; tunnel tun_src + tun_id (which host, which network) → network, mark from-tunnel',
+  name: 'classify', id: 0, stage: STAGE.CLASSIFY, miss: 'drop', next: ['port-security', 'arp-nd-dhcp', 'l2'],
   matchFields: { in_port: 'exact', tun_src: 'exact', tun_id: 'exact' },
   priorities: { port: 100, tunnel: 90 },
-  miss: 'drop',
-  // arp-nd-dhcp: traffic from an external network's patch port (compiler/nat.ts).
-  next: ['port-security', 'arp-nd-dhcp', 'l2'],
+  purpose: 'local port → network and flags; tunnel tun_src + tun_id (which host, which network) → network, mark from-tunnel',
 });
 
 export const PORT_SECURITY = declareTable({
-  name: 'port-security',
-  id: 10,
-  stage: STAGE.PORT_SECURITY,
-  purpose: 'drop frames whose source MAC / IP / ARP sender do not belong to the endpoint',
+  name: 'port-security', id: 10, stage: STAGE.PORT_SECURITY, miss: 'drop', next: ['arp-nd-dhcp'],
   matchFields: {
     in_port: 'exact', eth_src: 'exact', eth_type: 'exact', ip_src: 'exact', ipv6_src: 'exact', arp_sha: 'exact', arp_spa: 'exact',
     ip_proto: 'exact', udp_src: 'exact', udp_dst: 'exact', icmpv6_type: 'exact',
   },
   priorities: { 'endpoint-source': 100 },
-  miss: 'drop',
-  next: ['arp-nd-dhcp'],
+  purpose: 'drop frames whose source MAC / IP / ARP sender do not belong to the endpoint',
 });
 
+// neighbor-learn: an external next hop's ARP reply, punted so its MAC is learned (compiler/nat.ts).
 export const ARP_ND = declareTable({
-  name: 'arp-nd-dhcp',
-  id: 20,
-  stage: STAGE.NEIGHBOR,
-  purpose: 'answer ARP for known addresses in the switch; punt ND and DHCP to the controller',
+  name: 'arp-nd-dhcp', id: 20, stage: STAGE.NEIGHBOR, miss: 'egress-policy', next: ['egress-policy'],
   matchFields: {
     reg0: 'exact', eth_type: 'exact', arp_op: 'exact', arp_tpa: 'exact', ip_proto: 'exact', udp_src: 'exact', udp_dst: 'exact',
     icmpv6_type: 'exact', nd_target: 'exact', arp_spa: 'exact',
   },
-  // neighbor-learn: an external next hop's ARP reply, punted so its MAC is learned (compiler/nat.ts).
   priorities: { 'arp-reply': 100, 'nd-punt': 100, 'dhcp-punt': 100, 'neighbor-learn': 100 },
-  miss: 'egress-policy',
-  next: ['egress-policy'],
-});
-
-export const EGRESS_POLICY = declareTable({
-  name: 'egress-policy',
-  id: 30,
-  stage: STAGE.EGRESS_POLICY,
-  purpose: 'security groups, egress: IP from a local endpoint with groups → conntrack in its zone; ND passes; others go on',
-  matchFields: { in_port: 'exact', eth_type: 'exact', ip_proto: 'exact', icmpv6_type: 'exact' },
-  priorities: { nd: 110, track: 100 },
-  miss: 'l3',
-  next: ['egress-policy-eval', 'l3'],
+  purpose: 'answer ARP for known addresses in the switch; punt ND and DHCP to the controller',
 });
 
 /**
@@ -174,18 +155,51 @@ export const EGRESS_POLICY = declareTable({
  */
 const POLICY_EVAL_PRIORITIES = { invalid: 200, established: 190, related: 180, 'remote-group': 100, rule: 90 } as const;
 
-export const EGRESS_POLICY_EVAL = declareTable({
-  name: 'egress-policy-eval',
-  id: 31,
-  stage: STAGE.EGRESS_POLICY,
-  purpose: 'security group egress rules on tracked packets of the endpoint in reg6',
-  matchFields: {
-    reg0: 'exact', [REG_ZONE]: 'exact', ct_state: 'mask', ct_mark: 'exact', conj_id: 'exact', eth_type: 'exact', ip_proto: 'exact',
-    ip_dst: 'prefix', ipv6_dst: 'prefix', tcp_dst: 'mask', udp_dst: 'mask', icmp_type: 'exact', icmp_code: 'exact', icmpv6_type: 'exact', icmpv6_code: 'exact',
-  },
-  priorities: POLICY_EVAL_PRIORITIES,
-  miss: 'drop',
-  next: ['l3'],
+/** What tells the egress policy tables from the ingress ones. */
+interface PolicyDirection {
+  readonly direction: 'egress' | 'ingress';
+  /** The first table's id; its rule-evaluation table is the next id. */
+  readonly id: number;
+  readonly stage: Stage;
+  /** The field naming the local endpoint: the port a packet came in on (egress), the port l2 chose (ingress). */
+  readonly endpoint: 'in_port' | 'reg2';
+  /** The remote side a rule names by address: the destination (egress), the source (ingress). */
+  readonly remote: 'dst' | 'src';
+  /** The table packets go on to when the policy lets them through. */
+  readonly then: string;
+}
+
+/**
+ * Security groups take two tables in each direction, the same but for the
+ * fields of `PolicyDirection`: `<direction>-policy` sends IP of a local
+ * endpoint with groups to conntrack in its zone (ND passes, packets of other
+ * endpoints go on), `<direction>-policy-eval` applies the rules to what comes back.
+ */
+function declarePolicyTables({ direction, id, stage, endpoint, remote, then }: PolicyDirection) {
+  const name = `${direction}-policy`;
+  const side = direction === 'egress' ? 'from' : 'to';
+  return [
+    declareTable({
+      name, id, stage, miss: then, next: [`${name}-eval`, then],
+      matchFields: { [endpoint]: 'exact', eth_type: 'exact', ip_proto: 'exact', icmpv6_type: 'exact' },
+      priorities: { nd: 110, track: 100 },
+      purpose: `security groups, ${direction}: IP ${side} a local endpoint with groups → conntrack in its zone; ND passes; others go on`,
+    }),
+    declareTable({
+      name: `${name}-eval`, id: id + 1, stage, miss: 'drop', next: [then],
+      matchFields: {
+        reg0: 'exact', [REG_ZONE]: 'exact', ct_state: 'mask', ct_mark: 'exact', conj_id: 'exact', eth_type: 'exact', ip_proto: 'exact',
+        [`ip_${remote}`]: 'prefix', [`ipv6_${remote}`]: 'prefix', tcp_dst: 'mask', udp_dst: 'mask',
+        icmp_type: 'exact', icmp_code: 'exact', icmpv6_type: 'exact', icmpv6_code: 'exact',
+      },
+      priorities: POLICY_EVAL_PRIORITIES,
+      purpose: `security group ${direction} rules on tracked packets of the endpoint in reg6`,
+    }),
+  ] as const;
+}
+
+export const [EGRESS_POLICY, EGRESS_POLICY_EVAL] = declarePolicyTables({
+  direction: 'egress', id: 30, stage: STAGE.EGRESS_POLICY, endpoint: 'in_port', remote: 'dst', then: 'l3',
 });
 
 /**
@@ -205,14 +219,10 @@ function routePriorities(): Record<string, number> {
 }
 
 export const L3 = declareTable({
-  name: 'l3',
-  id: 40,
-  stage: STAGE.ROUTING,
-  purpose: 'route between subnets at the router gateway MAC (distributed): TTL, source MAC, destination network',
+  name: 'l3', id: 40, stage: STAGE.ROUTING, miss: 'l2', next: ['nat-out', 'nat-in', 'l3-neighbor', 'l2'],
   matchFields: { reg0: 'exact', eth_dst: 'exact', eth_type: 'exact', ip_dst: 'prefix', ipv6_dst: 'prefix' },
   priorities: routePriorities(),
-  miss: 'l2',
-  next: ['nat-out', 'nat-in', 'l3-neighbor', 'l2'],
+  purpose: 'route between subnets at the router gateway MAC (distributed): TTL, source MAC, destination network',
 });
 
 /**
@@ -221,105 +231,56 @@ export const L3 = declareTable({
  * above every OpenFlow port number, so never a security-group zone).
  */
 export const NAT_OUT = declareTable({
-  name: 'nat-out',
-  id: 41,
-  stage: STAGE.NAT,
-  purpose: 'to the outside: source NAT to the floating IP of the source, or to the router\'s gateway address (conntrack commit in the router\'s zone)',
+  name: 'nat-out', id: 41, stage: STAGE.NAT, miss: 'drop', next: ['external-out'],
   matchFields: { reg0: 'exact', eth_type: 'exact', ip_src: 'prefix' },
   priorities: { 'floating-ip': 200, snat: 100 },
-  miss: 'drop',
-  next: ['external-out'],
+  purpose: 'to the outside: source NAT to the floating IP of the source, or to the router\'s gateway address (conntrack commit in the router\'s zone)',
 });
 
 export const NAT_IN = declareTable({
-  name: 'nat-in',
-  id: 42,
-  stage: STAGE.NAT,
-  purpose: 'from the outside at a router\'s external MAC: a floating IP → its fixed IP (DNAT), replies to the gateway address un-NATed (conntrack)',
+  name: 'nat-in', id: 42, stage: STAGE.NAT, miss: 'drop', next: ['nat-in-route'],
   matchFields: { reg0: 'exact', eth_type: 'exact', ip_dst: 'exact' },
   priorities: { 'floating-ip': 200, 'snat-reply': 100 },
-  miss: 'drop',
-  next: ['nat-in-route'],
+  purpose: 'from the outside at a router\'s external MAC: a floating IP → its fixed IP (DNAT), replies to the gateway address un-NATed (conntrack)',
 });
 
 export const EXTERNAL_OUT = declareTable({
-  name: 'external-out',
-  id: 43,
-  stage: STAGE.NAT,
-  purpose: 'NATed packets to the external network\'s next hop (its subnet\'s gateway): its learned MAC, out the patch port; MAC not learned yet → controller (ARP)',
+  name: 'external-out', id: 43, stage: STAGE.NAT, miss: 'drop', next: [],
   matchFields: { reg0: 'exact' },
   priorities: { 'next-hop': 100 },
-  miss: 'drop',
-  next: [],
+  purpose: 'NATed packets to the external network\'s next hop (its subnet\'s gateway): its learned MAC, out the patch port; MAC not learned yet → controller (ARP)',
 });
 
 export const NAT_IN_ROUTE = declareTable({
-  name: 'nat-in-route',
-  id: 44,
-  stage: STAGE.NAT,
-  purpose: 'un-NATed packets from the outside: the router (reg3) and the subnet of the fixed IP → TTL, router MAC, destination network',
+  name: 'nat-in-route', id: 44, stage: STAGE.NAT, miss: 'drop', next: ['l3-neighbor'],
   matchFields: { [REG.ROUTER]: 'exact', eth_type: 'exact', ip_dst: 'prefix' },
   priorities: { connected: 100 },
-  miss: 'drop',
-  next: ['l3-neighbor'],
+  purpose: 'un-NATed packets from the outside: the router (reg3) and the subnet of the fixed IP → TTL, router MAC, destination network',
 });
 
 export const L3_NEIGHBOR = declareTable({
-  name: 'l3-neighbor',
-  id: 45,
-  stage: STAGE.ROUTING,
-  purpose: 'routed packets: destination IP → the endpoint\'s MAC in the destination network (no ARP from the router)',
+  name: 'l3-neighbor', id: 45, stage: STAGE.ROUTING, miss: 'drop', next: ['l2'],
   matchFields: { reg0: 'exact', eth_type: 'exact', ip_dst: 'exact', ipv6_dst: 'exact' },
   priorities: { 'endpoint-ip': 100 },
-  miss: 'drop',
-  next: ['l2'],
+  purpose: 'routed packets: destination IP → the endpoint\'s MAC in the destination network (no ARP from the router)',
 });
 
 export const L2 = declareTable({
-  name: 'l2',
-  id: 50,
-  stage: STAGE.SWITCHING,
-  purpose: 'known local MAC → out port; known remote MAC → tunnel; broadcast → flood in the network',
+  name: 'l2', id: 50, stage: STAGE.SWITCHING, miss: 'drop', next: ['ingress-policy'],
   matchFields: { reg0: 'exact', reg1: 'mask', eth_dst: 'mask' },
   priorities: { 'endpoint-mac': 100, 'flood-from-tunnel': 60, 'flood-local': 50 },
-  miss: 'drop',
-  next: ['ingress-policy'],
+  purpose: 'known local MAC → out port; known remote MAC → tunnel; broadcast → flood in the network',
 });
 
-export const INGRESS_POLICY = declareTable({
-  name: 'ingress-policy',
-  id: 60,
-  stage: STAGE.INGRESS_POLICY,
-  purpose: 'security groups, ingress: IP to a local endpoint with groups → conntrack in its zone; ND passes; others go on',
-  matchFields: { reg2: 'exact', eth_type: 'exact', ip_proto: 'exact', icmpv6_type: 'exact' },
-  priorities: { nd: 110, track: 100 },
-  miss: 'output',
-  next: ['ingress-policy-eval', 'output'],
-});
-
-export const INGRESS_POLICY_EVAL = declareTable({
-  name: 'ingress-policy-eval',
-  id: 61,
-  stage: STAGE.INGRESS_POLICY,
-  purpose: 'security group ingress rules on tracked packets of the endpoint in reg6',
-  matchFields: {
-    reg0: 'exact', [REG_ZONE]: 'exact', ct_state: 'mask', ct_mark: 'exact', conj_id: 'exact', eth_type: 'exact', ip_proto: 'exact',
-    ip_src: 'prefix', ipv6_src: 'prefix', tcp_dst: 'mask', udp_dst: 'mask', icmp_type: 'exact', icmp_code: 'exact', icmpv6_type: 'exact', icmpv6_code: 'exact',
-  },
-  priorities: POLICY_EVAL_PRIORITIES,
-  miss: 'drop',
-  next: ['output'],
+export const [INGRESS_POLICY, INGRESS_POLICY_EVAL] = declarePolicyTables({
+  direction: 'ingress', id: 60, stage: STAGE.INGRESS_POLICY, endpoint: 'reg2', remote: 'src', then: 'output',
 });
 
 export const OUTPUT = declareTable({
-  name: 'output',
-  id: 70,
-  stage: STAGE.OUTPUT,
-  purpose: 'deliver to the local port chosen in l2',
+  name: 'output', id: 70, stage: STAGE.OUTPUT, miss: 'drop', next: [],
   matchFields: { reg2: 'exact' },
   priorities: { port: 100 },
-  miss: 'drop',
-  next: [],
+  purpose: 'deliver to the local port chosen in l2',
 });
 
 /**
