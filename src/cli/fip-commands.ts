@@ -3,8 +3,8 @@
  * create (optionally for an endpoint), list, show, assign, release, delete.
  */
 import type { Command } from 'commander';
-import { ifMatchHeader, type CliContext } from './model-commands';
 import { render, type Column } from './output';
+import { addDeleteCommand, addListCommand, addShowCommand, ifMatchHeader, type CliContext } from './resource-commands';
 
 type Row = Record<string, unknown>;
 const enc = encodeURIComponent;
@@ -19,6 +19,7 @@ const fipColumns: Column<Row>[] = [
 
 export function addFipCommands(program: Command, ctx: CliContext): void {
   const show = (body: unknown): void => ctx.out(render(body as Row | Row[], ctx.format(), fipColumns));
+  const fips = { path: 'v1/floating-ips', noun: 'floating IP', ref: ['<id>', 'floating IP id'], show } as const;
   const fip = program.command('fip').description('floating IPs: external addresses mapped 1:1 to endpoints');
   fip
     .command('create')
@@ -40,12 +41,8 @@ export function addFipCommands(program: Command, ctx: CliContext): void {
         }),
       ),
     );
-  fip.command('list').description('list floating IPs').action(async () => show(await ctx.client().listAll<Row>('v1/floating-ips')));
-  fip
-    .command('show')
-    .argument('<id>', 'floating IP id')
-    .description('show one floating IP')
-    .action(async (id: string) => show(await ctx.client().call('GET', `v1/floating-ips/${enc(id)}`)));
+  addListCommand(fip, ctx, fips, 'list floating IPs');
+  addShowCommand(fip, ctx, fips, 'show one floating IP');
   fip
     .command('assign')
     .argument('<id>', 'floating IP id')
@@ -61,12 +58,5 @@ export function addFipCommands(program: Command, ctx: CliContext): void {
     .argument('<id>', 'floating IP id')
     .description('unassign a floating IP (it keeps its address)')
     .action(async (id: string) => show(await ctx.client().call('PATCH', `v1/floating-ips/${enc(id)}`, { endpoint: null })));
-  fip
-    .command('delete')
-    .argument('<id>', 'floating IP id')
-    .description('give the address back')
-    .action(async (id: string) => {
-      await ctx.client().call('DELETE', `v1/floating-ips/${enc(id)}`);
-      ctx.out(`floating IP ${id} deleted`);
-    });
+  addDeleteCommand(fip, ctx, fips, 'give the address back');
 }

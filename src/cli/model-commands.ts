@@ -6,16 +6,11 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import type { AllocationPool, Route } from '../store/model';
 import { ClientError, EXIT, type ApiClient } from './client';
-import { render, type Column, type OutputFormat } from './output';
+import { render, type Column } from './output';
+import { addDeleteCommand, addListCommand, addShowCommand, ifMatchHeader, IF_MATCH_OPTION, type CliContext } from './resource-commands';
 import { waitForStatus } from './trace-commands';
 
 type Row = Record<string, unknown>;
-
-export interface CliContext {
-  readonly client: () => ApiClient;
-  readonly format: () => OutputFormat;
-  readonly out: (text: string) => void;
-}
 
 const col = (header: string, field: string): Column<Row> => ({ header, get: (r) => r[field] });
 
@@ -80,14 +75,6 @@ function given<T extends Row>(body: T, field: string, value: unknown): T {
   return body;
 }
 
-/** If-Match as the user gave it: a bare revision is quoted, an ETag as printed ("24", W/"24") is sent as is. */
-export function ifMatchHeader(rev: string | undefined): Record<string, string> {
-  if (rev === undefined) return {};
-  const value = rev.trim();
-  return { 'if-match': /^(W\/)?".*"$/.test(value) || value === '*' ? value : `"${value}"` };
-}
-const ifMatch = ifMatchHeader;
-
 /** Network id → name, so that lists show names (SPEC §6). */
 async function networkNames(client: ApiClient): Promise<Map<string, string>> {
   return new Map((await client.listAll<{ id: string; name: string }>('v1/networks')).map((n) => [n.id, n.name]));
@@ -98,7 +85,11 @@ const enc = encodeURIComponent;
 
 export function addModelCommands(program: Command, ctx: CliContext): void {
   const show = (data: unknown, columns: readonly Column<Row>[]): void => ctx.out(render(data as Row | Row[], ctx.format(), columns));
-  const ifMatchOption = ['--if-match <REVISION>', 'only if the record is still at this revision (its ETag / "revision")'] as const;
+  const showAs = (columns: readonly Column<Row>[]) => (data: unknown): void => show(data, columns);
+  const tenants = { path: 'v1/tenants', noun: 'tenant', ref: ['<id>', 'tenant id'], show: showAs(tenantColumns) } as const;
+  const networks = { path: 'v1/networks', noun: 'network', ref: ['<network>', 'network id or name'], show: showAs(networkColumns) } as const;
+  const subnets = { path: 'v1/subnets', noun: 'subnet', ref: ['<id>', 'subnet id'], show: showAs(subnetColumns) } as const;
+  const endpoints = { path: 'v1/endpoints', noun: 'endpoint', ref: ['<id>', 'endpoint id or name'], show: showAs(endpointColumns) } as const;
 
   // ---------------------------------------------------------------- tenant
   const tenant = program.command('tenant').description('tenants: who owns networks ("default" always exists)');
@@ -109,33 +100,18 @@ export function addModelCommands(program: Command, ctx: CliContext): void {
     .description('create a tenant')
     .addHelpText('after', '\nExample:\n  plexusctl tenant create acme')
     .action(async (name: string, o: { id?: string }) => show(await ctx.client().call('POST', 'v1/tenants', given({ name }, 'id', o.id)), tenantColumns));
-  tenant
-    .command('list')
-    .description('list tenants')
-    .action(async () => show(await ctx.client().listAll('v1/tenants'), tenantColumns));
-  tenant
-    .command('show')
-    .argument('<id>', 'tenant id')
-    .description('show one tenant')
-    .action(async (id: string) => show(await ctx.client().call('GET', `v1/tenants/${enc(id)}`), tenantColumns));
+  addListCommand(tenant, ctx, tenants, 'list tenants');
+  addShowCommand(tenant, ctx, tenants, 'show one tenant');
   tenant
     .command('update')
     .argument('<id>', 'tenant id')
     .requiredOption('--name <NAME>', 'new display name')
-    .option(...ifMatchOption)
+    .option(...IF_MATCH_OPTION)
     .description('rename a tenant')
     .action(async (id: string, o: { name: string; ifMatch?: string }) =>
-      show(await ctx.client().call('PATCH', `v1/tenants/${enc(id)}`, { name: o.name }, ifMatch(o.ifMatch)), tenantColumns),
+      show(await ctx.client().call('PATCH', `v1/tenants/${enc(id)}`, { name: o.name }, ifMatchHeader(o.ifMatch)), tenantColumns),
     );
-  tenant
-    .command('delete')
-    .argument('<id>', 'tenant id')
-    .option(...ifMatchOption)
-    .description('delete a tenant that owns no network')
-    .action(async (id: string, o: { ifMatch?: string }) => {
-      await ctx.client().call('DELETE', `v1/tenants/${enc(id)}`, undefined, ifMatch(o.ifMatch));
-      ctx.out(`tenant ${id} deleted`);
-    });
+  addDeleteCommand(tenant, ctx, tenants, 'delete a tenant that owns no network', { ifMatch: true });
 
   // ---------------------------------------------------------------- network
   const network = program.command('network').description('networks: L2 segments over VXLAN, each with a unique VNI');
@@ -199,23 +175,15 @@ export function addModelCommands(program: Command, ctx: CliContext): void {
     .argument('<network>', 'network id or name')
     .option('--name <NAME>', 'new name')
     .option('--mtu <MTU>', 'new MTU', integer)
-    .option(...ifMatchOption)
+    .option(...IF_MATCH_OPTION)
     .description('rename a network or change its MTU')
     .addHelpText('after', '\nExample:\n  plexusctl network update web --mtu 1400')
     .action(async (ref: string, o: { name?: string; mtu?: number; ifMatch?: string }) => {
       const body = given(given({}, 'name', o.name), 'mtu', o.mtu);
       if (!Object.keys(body).length) throw usage('nothing to update: give --name and/or --mtu');
-      show(await ctx.client().call('PATCH', `v1/networks/${enc(ref)}`, body, ifMatch(o.ifMatch)), networkColumns);
+      show(await ctx.client().call('PATCH', `v1/networks/${enc(ref)}`, body, ifMatchHeader(o.ifMatch)), networkColumns);
     });
-  network
-    .command('delete')
-    .argument('<network>', 'network id or name')
-    .option(...ifMatchOption)
-    .description('delete a network and its subnets (refused while it has endpoints)')
-    .action(async (ref: string, o: { ifMatch?: string }) => {
-      await ctx.client().call('DELETE', `v1/networks/${enc(ref)}`, undefined, ifMatch(o.ifMatch));
-      ctx.out(`network ${ref} deleted`);
-    });
+  addDeleteCommand(network, ctx, networks, 'delete a network and its subnets (refused while it has endpoints)', { ifMatch: true });
 
   // ---------------------------------------------------------------- subnet
   const subnet = program.command('subnet').description('subnets: address ranges of a network, with IPAM');
@@ -252,11 +220,7 @@ export function addModelCommands(program: Command, ctx: CliContext): void {
       const [subs, names] = await Promise.all([client.listAll<Row>(o.network ? `v1/subnets?network=${enc(o.network)}` : 'v1/subnets'), networkNames(client)]);
       show(ctx.format() === 'table' ? subs.map(withNetworkName(names)) : subs, subnetColumns);
     });
-  subnet
-    .command('show')
-    .argument('<id>', 'subnet id')
-    .description('show one subnet')
-    .action(async (id: string) => show(await ctx.client().call('GET', `v1/subnets/${enc(id)}`), subnetColumns));
+  addShowCommand(subnet, ctx, subnets, 'show one subnet');
   subnet
     .command('update')
     .argument('<id>', 'subnet id')
@@ -264,22 +228,14 @@ export function addModelCommands(program: Command, ctx: CliContext): void {
     .option('--no-dhcp', 'serve no DHCP')
     .option('--dns <IP>', 'DNS servers (repeatable; replaces the list)', repeat)
     .option('--route <DEST,NEXTHOP>', 'static routes (repeatable; replaces the list)', repeat)
-    .option(...ifMatchOption)
+    .option(...IF_MATCH_OPTION)
     .description('change DHCP, DNS servers or routes of a subnet')
     .action(async (id: string, o: { dhcp?: boolean; dns?: string[]; route?: string[]; ifMatch?: string }) => {
       const body = given(given(given({}, 'dhcp', o.dhcp), 'dnsServers', o.dns), 'routes', o.route?.map(parseRoute));
       if (!Object.keys(body).length) throw usage('nothing to update: give --dhcp/--no-dhcp, --dns or --route');
-      show(await ctx.client().call('PATCH', `v1/subnets/${enc(id)}`, body, ifMatch(o.ifMatch)), subnetColumns);
+      show(await ctx.client().call('PATCH', `v1/subnets/${enc(id)}`, body, ifMatchHeader(o.ifMatch)), subnetColumns);
     });
-  subnet
-    .command('delete')
-    .argument('<id>', 'subnet id')
-    .option(...ifMatchOption)
-    .description('delete a subnet none of whose addresses is allocated')
-    .action(async (id: string, o: { ifMatch?: string }) => {
-      await ctx.client().call('DELETE', `v1/subnets/${enc(id)}`, undefined, ifMatch(o.ifMatch));
-      ctx.out(`subnet ${id} deleted`);
-    });
+  addDeleteCommand(subnet, ctx, subnets, 'delete a subnet none of whose addresses is allocated', { ifMatch: true });
 
   // ---------------------------------------------------------------- endpoint
   const endpoint = program.command('endpoint').description('endpoints: workload NICs (VM taps, container veths) and where they are attached');
@@ -328,11 +284,7 @@ export function addModelCommands(program: Command, ctx: CliContext): void {
       const [eps, names] = await Promise.all([client.listAll<Row>(`v1/endpoints${query ? `?${query}` : ''}`), networkNames(client)]);
       show(ctx.format() === 'table' ? eps.map(withNetworkName(names)) : eps, endpointColumns);
     });
-  endpoint
-    .command('show')
-    .argument('<endpoint>', 'endpoint id or name')
-    .description('drill down: network, addresses, MAC, host, status history and flows')
-    .action(async (ref: string) => show(await ctx.client().call('GET', `v1/endpoints/${enc(ref)}`), endpointColumns));
+  addShowCommand(endpoint, ctx, { ...endpoints, ref: ['<endpoint>', 'endpoint id or name'] }, 'drill down: network, addresses, MAC, host, status history and flows');
   endpoint
     .command('update')
     .argument('<id>', 'endpoint id or name')
@@ -342,7 +294,7 @@ export function addModelCommands(program: Command, ctx: CliContext): void {
     .option('--qos-policy <POLICY>', 'QoS policy id or name')
     .option('--no-qos-policy', "remove the endpoint's own QoS policy (the network's applies)")
     .option('--label <KEY=VALUE>', 'labels (repeatable; replaces the set)', repeat)
-    .option(...ifMatchOption)
+    .option(...IF_MATCH_OPTION)
     .description('change name, labels or security groups of an endpoint')
     .action(async (id: string, o: { name?: string; securityGroup?: string[]; securityGroups?: boolean; qosPolicy?: string | false; label?: string[]; ifMatch?: string }) => {
       const body: Row = {};
@@ -351,15 +303,7 @@ export function addModelCommands(program: Command, ctx: CliContext): void {
       given(body, 'qosPolicy', o.qosPolicy === false ? null : o.qosPolicy);
       given(body, 'labels', o.label ? parseLabels(o.label) : undefined);
       if (!Object.keys(body).length) throw usage('nothing to update: give --name, --security-group, --qos-policy or --label');
-      show(await ctx.client().call('PATCH', `v1/endpoints/${enc(id)}`, body, ifMatch(o.ifMatch)), endpointColumns);
+      show(await ctx.client().call('PATCH', `v1/endpoints/${enc(id)}`, body, ifMatchHeader(o.ifMatch)), endpointColumns);
     });
-  endpoint
-    .command('delete')
-    .argument('<id>', 'endpoint id or name')
-    .option(...ifMatchOption)
-    .description('delete an endpoint; frees its addresses and MAC')
-    .action(async (id: string, o: { ifMatch?: string }) => {
-      await ctx.client().call('DELETE', `v1/endpoints/${enc(id)}`, undefined, ifMatch(o.ifMatch));
-      ctx.out(`endpoint ${id} deleted`);
-    });
+  addDeleteCommand(endpoint, ctx, endpoints, 'delete an endpoint; frees its addresses and MAC', { ifMatch: true });
 }

@@ -3,8 +3,8 @@
  * policies), mirroring /v1/security-groups and /v1/qos-policies (SPEC §11).
  */
 import { InvalidArgumentError, type Command } from 'commander';
-import type { CliContext } from './model-commands';
 import { render, type Column } from './output';
+import { addDeleteCommand, addListCommand, addShowCommand, type CliContext } from './resource-commands';
 
 type Row = Record<string, unknown>;
 const enc = encodeURIComponent;
@@ -110,6 +110,9 @@ export function addPolicyCommands(program: Command, ctx: CliContext): void {
     ctx.out(render(rows, ctx.format(), columns.map((c) => ({ header: c.header, get: (r: Row) => (c.header === 'RULES' || c.header === 'EGRESS' || c.header === 'INGRESS' ? r[c.header.toLowerCase()] ?? '-' : c.get(r)) }))));
   };
 
+  const groups = { path: 'v1/security-groups', noun: 'security group', ref: ['<group>', 'group id or name'], show: show(groupColumns) } as const;
+  const policies = { path: 'v1/qos-policies', noun: 'qos policy', ref: ['<policy>', 'policy id or name'], show: show(qosColumns) } as const;
+
   const sg = program.command('sg').description('security groups (stateful rules, SPEC §3)');
   sg.command('create')
     .argument('<name>', 'group name (unique in its tenant)')
@@ -118,22 +121,11 @@ export function addPolicyCommands(program: Command, ctx: CliContext): void {
     .description('create a security group (no rules: ingress denied, egress allowed)')
     .addHelpText('after', '\nExamples:\n  plexusctl sg create web\n  plexusctl sg rule add web --direction ingress --protocol tcp --ports 80 --remote-group app')
     .action(async (name: string, o: { tenant?: string; description?: string }) =>
-      show(groupColumns)(await ctx.client().call('POST', 'v1/security-groups', { name, ...(o.tenant ? { tenant: o.tenant } : {}), ...(o.description ? { description: o.description } : {}) })),
+      groups.show(await ctx.client().call('POST', 'v1/security-groups', { name, ...(o.tenant ? { tenant: o.tenant } : {}), ...(o.description ? { description: o.description } : {}) })),
     );
-  sg.command('list')
-    .description('list security groups')
-    .action(async () => show(groupColumns)(await ctx.client().listAll<Row>('v1/security-groups')));
-  sg.command('show')
-    .argument('<group>', 'group id or name')
-    .description('show one security group and its rules')
-    .action(async (ref: string) => show(groupColumns)(await ctx.client().call('GET', `v1/security-groups/${enc(ref)}`)));
-  sg.command('delete')
-    .argument('<group>', 'group id or name')
-    .description('delete a security group no endpoint uses')
-    .action(async (ref: string) => {
-      await ctx.client().call('DELETE', `v1/security-groups/${enc(ref)}`);
-      ctx.out(`security group ${ref} deleted`);
-    });
+  addListCommand(sg, ctx, groups, 'list security groups');
+  addShowCommand(sg, ctx, groups, 'show one security group and its rules');
+  addDeleteCommand(sg, ctx, groups, 'delete a security group no endpoint uses');
   const rule = sg.command('rule').description("a security group's rules");
   rule
     .command('add')
@@ -169,7 +161,7 @@ export function addPolicyCommands(program: Command, ctx: CliContext): void {
     .description('create a QoS policy (attach it with endpoint/network update --qos-policy)')
     .addHelpText('after', '\nExamples:\n  plexusctl qos create gold --egress 10000,1000 --dscp 46')
     .action(async (name: string, o: { tenant?: string; egress?: Row; ingress?: Row; dscp?: number }) =>
-      show(qosColumns)(
+      policies.show(
         await ctx.client().call('POST', 'v1/qos-policies', {
           name,
           ...(o.tenant ? { tenant: o.tenant } : {}),
@@ -179,21 +171,7 @@ export function addPolicyCommands(program: Command, ctx: CliContext): void {
         }),
       ),
     );
-  qos
-    .command('list')
-    .description('list QoS policies')
-    .action(async () => show(qosColumns)(await ctx.client().listAll<Row>('v1/qos-policies')));
-  qos
-    .command('show')
-    .argument('<policy>', 'policy id or name')
-    .description('show one QoS policy')
-    .action(async (ref: string) => show(qosColumns)(await ctx.client().call('GET', `v1/qos-policies/${enc(ref)}`)));
-  qos
-    .command('delete')
-    .argument('<policy>', 'policy id or name')
-    .description('delete a QoS policy no endpoint or network uses')
-    .action(async (ref: string) => {
-      await ctx.client().call('DELETE', `v1/qos-policies/${enc(ref)}`);
-      ctx.out(`qos policy ${ref} deleted`);
-    });
+  addListCommand(qos, ctx, policies, 'list QoS policies');
+  addShowCommand(qos, ctx, policies, 'show one QoS policy');
+  addDeleteCommand(qos, ctx, policies, 'delete a QoS policy no endpoint or network uses');
 }

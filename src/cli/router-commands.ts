@@ -5,8 +5,8 @@
 import type { Command } from 'commander';
 import type { Route } from '../store/model';
 import { ClientError, EXIT } from './client';
-import { ifMatchHeader, type CliContext } from './model-commands';
 import { render, type Column } from './output';
+import { addDeleteCommand, addListCommand, addShowCommand, ifMatchHeader, type CliContext } from './resource-commands';
 
 type Row = Record<string, unknown>;
 const enc = encodeURIComponent;
@@ -35,6 +35,7 @@ export function addRouterCommands(program: Command, ctx: CliContext): void {
     const rows = ctx.format() === 'table' ? (Array.isArray(body) ? (body as Row[]).map(summarize) : summarize(body as Row)) : (body as Row | Row[]);
     ctx.out(render(rows, ctx.format(), routerColumns.map((c, i) => (i >= 4 ? { header: c.header, get: (r: Row) => r[c.header.toLowerCase()] } : c))));
   };
+  const routers = { path: 'v1/routers', noun: 'router', ref: ['<router>', 'router id or name'], show } as const;
   const router = program.command('router').description('distributed routers: interfaces on subnets, static routes');
   router
     .command('create')
@@ -43,15 +44,8 @@ export function addRouterCommands(program: Command, ctx: CliContext): void {
     .description('create a router')
     .addHelpText('after', '\nExamples:\n  plexusctl router create r1\n  plexusctl router add-interface r1 --subnet <subnet-id>\n  plexusctl router update r1 --route 10.9.0.0/16,10.1.0.254')
     .action(async (name: string, o: { tenant?: string }) => show(await ctx.client().call('POST', 'v1/routers', { name, ...(o.tenant ? { tenant: o.tenant } : {}) })));
-  router
-    .command('list')
-    .description('list routers')
-    .action(async () => show(await ctx.client().listAll<Row>('v1/routers')));
-  router
-    .command('show')
-    .argument('<router>', 'router id or name')
-    .description('show one router')
-    .action(async (ref: string) => show(await ctx.client().call('GET', `v1/routers/${enc(ref)}`)));
+  addListCommand(router, ctx, routers, 'list routers');
+  addShowCommand(router, ctx, routers, 'show one router');
   router
     .command('update')
     .argument('<router>', 'router id or name')
@@ -88,12 +82,5 @@ export function addRouterCommands(program: Command, ctx: CliContext): void {
     .requiredOption('--subnet <SUBNET>', 'subnet id')
     .description('take the router off a subnet')
     .action(async (ref: string, o: { subnet: string }) => show(await ctx.client().call('DELETE', `v1/routers/${enc(ref)}/interfaces/${enc(o.subnet)}`)));
-  router
-    .command('delete')
-    .argument('<router>', 'router id or name')
-    .description('delete a router without interfaces')
-    .action(async (ref: string) => {
-      await ctx.client().call('DELETE', `v1/routers/${enc(ref)}`);
-      ctx.out(`router ${ref} deleted`);
-    });
+  addDeleteCommand(router, ctx, routers, 'delete a router without interfaces');
 }

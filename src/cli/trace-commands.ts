@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { InvalidArgumentError, type Command } from 'commander';
 import type { TraceResult } from '../api/trace';
 import { ClientError, EXIT, type ApiClient } from './client';
-import type { CliContext } from './model-commands';
+import type { CliContext } from './resource-commands';
 import { render } from './output';
 
 const run = promisify(execFile);
