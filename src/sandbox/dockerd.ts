@@ -9,9 +9,10 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import { writeBusyboxTar } from './busybox-rootfs';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { isAlive, onExitCleanup, run, stopPid, trackPid, untrackPid, waitFor, type RunResult } from './processes';
+import { spawnWithPrivateMounts } from './netns';
+import { bootOrStop, isAlive, onExitCleanup, run, stopPid, trackPid, untrackPid, waitForAnswer, type RunResult } from './processes';
 
 export interface DockerdOptions {
   /** Lab host namespace dockerd runs in. */
@@ -31,7 +32,7 @@ export const DOCKER_BUSYBOX_IMAGE = 'plexus-busybox:latest';
 
 export class Dockerd {
   private process: ChildProcess | undefined;
-  private stderrText = '';
+  private outputText = '';
   private readonly forgetExit: () => void;
   private constructor(
     readonly dir: string,
@@ -60,18 +61,12 @@ export class Dockerd {
     return this.process?.pid;
   }
   get logs(): string {
-    return this.stderrText;
+    return this.outputText;
   }
 
   static async start(options: DockerdOptions): Promise<Dockerd> {
     const d = new Dockerd(mkdtempSync(join(tmpdir(), 'plexus-dockerd-')), options);
-    try {
-      await d.boot();
-    } catch (err) {
-      await d.stop();
-      throw err;
-    }
-    return d;
+    return bootOrStop(d, () => d.boot(), () => d.stop());
   }
 
   private async boot(): Promise<void> {
@@ -92,18 +87,11 @@ export class Dockerd {
       '--storage-driver', 'vfs',
       ...(this.options.clusterStore ? ['--cluster-store', this.options.clusterStore, '--cluster-advertise', this.options.clusterAdvertise ?? ''] : []),
     ].map((a) => `'${a}'`).join(' ');
-    // nsenter and unshare exec (no fork), and so does sh: the pid we get is dockerd's.
-    const child = spawn('nsenter', [
-      `--net=/run/netns/${this.options.netns}`, '--', 'unshare', '--mount', '--propagation', 'private', '--',
-      'sh', '-c', `mount --bind '${etc}' /etc/docker && exec ${dockerd}`,
-    ], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawnWithPrivateMounts(this.options.netns, `mount --bind '${etc}' /etc/docker && exec ${dockerd}`, (text) => {
+      this.outputText = (this.outputText + text).slice(-100_000);
+    });
     this.process = child;
-    child.stderr!.on('data', (d: Buffer) => (this.stderrText = (this.stderrText + d.toString()).slice(-100_000)));
-    if (child.pid) trackPid(child.pid);
-    await waitFor('dockerd to answer', async () => {
-      if (child.exitCode !== null) throw new Error(`dockerd exited ${child.exitCode}: ${this.stderrText.slice(-2000)}`);
-      return (await this.docker(['version', '--format', '{{.Server.Version}}'], { allowFail: true })).code === 0;
-    }, 60_000, 200);
+    await waitForAnswer('dockerd', child, () => this.outputText, async () => (await this.docker(['version', '--format', '{{.Server.Version}}'], { allowFail: true })).code === 0);
     const containerd = this.containerdPid();
     if (containerd) trackPid(containerd);
   }

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePorts } from './plexusd-process';
 import { claimTempDir } from './orphans';
-import { stopPid, trackPid, untrackPid, waitFor } from './processes';
+import { bootOrStop, stopPid, trackPid, untrackPid, waitFor } from './processes';
 
 export interface EtcdClusterOptions {
   /** Address the client URLs listen on (default 127.0.0.1), e.g. a lab's controller address dockerds reach. */
@@ -46,14 +46,10 @@ export class EtcdCluster {
     const members = Array.from({ length: size }, (_, i) => ({ name: `e${i}`, client: ports[2 * i]!, peer: ports[2 * i + 1]!, child: undefined }));
     const cluster = new EtcdCluster(mkdtempSync(join(tmpdir(), 'plexus-etcd-')), members, options);
     claimTempDir(cluster.dir);
-    try {
+    return bootOrStop(cluster, async () => {
       for (let i = 0; i < size; i++) cluster.spawnMember(i, 'new');
       await Promise.all(members.map((_, i) => cluster.waitHealthy(i)));
-    } catch (err) {
-      await cluster.stop();
-      throw err;
-    }
-    return cluster;
+    }, () => cluster.stop());
   }
 
   private spawnMember(i: number, state: 'new' | 'existing'): void {

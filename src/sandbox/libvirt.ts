@@ -12,14 +12,15 @@
  * `iface-id`, `attached-mac`, `vm-id`, `iface-status` on br-int. Their serial
  * console is a unix socket the test drives (src/sandbox/vm-console.ts).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeInitramfs } from './initramfs';
+import { spawnWithPrivateMounts } from './netns';
 import type { OvsHost } from './ovs-host';
-import { isAlive, onExitCleanup, run, stopPid, trackPid, untrackPid, waitFor, type RunResult } from './processes';
+import { bootOrStop, isAlive, onExitCleanup, run, stopPid, trackPid, untrackPid, waitForAnswer, type RunResult } from './processes';
 import { VmConsole, type VmLease } from './vm-console';
 import { ensureVmKernel } from './vm-kernel';
 
@@ -102,13 +103,7 @@ export class Libvirtd {
 
   static async start(options: LibvirtdOptions): Promise<Libvirtd> {
     const d = new Libvirtd(options, mkdtempSync(join(tmpdir(), 'plexus-libvirt-')));
-    try {
-      await d.boot();
-    } catch (err) {
-      await d.stop();
-      throw err;
-    }
-    return d;
+    return bootOrStop(d, () => d.boot(), () => d.stop());
   }
 
   private async boot(): Promise<void> {
@@ -129,19 +124,10 @@ export class Libvirtd {
       'mkdir -p /var/lib/libvirt /var/cache/libvirt /var/log/libvirt/qemu',
       'exec libvirtd -f /etc/libvirt/libvirtd.conf',
     ].join(' && ');
-    const child = spawn('nsenter', [`--net=/run/netns/${this.options.netns}`, '--', 'unshare', '--mount', '--propagation', 'private', '--', 'sh', '-c', script], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawnWithPrivateMounts(this.options.netns, script, (text) => void (this.logs = (this.logs + text).slice(-50_000)));
     this.child = child;
-    if (child.pid) trackPid(child.pid);
-    const collect = (b: Buffer): void => void (this.logs = (this.logs + b.toString()).slice(-50_000));
-    child.stdout!.on('data', collect);
-    child.stderr!.on('data', collect);
     child.on('exit', () => child.pid && untrackPid(child.pid));
-    await waitFor('libvirtd to answer', async () => {
-      if (child.exitCode !== null) throw new Error(`libvirtd exited ${child.exitCode}: ${this.logs.slice(-1500)}`);
-      return (await this.virsh(['version'], { allowFail: true })).code === 0;
-    }, 60_000, 200);
+    await waitForAnswer('libvirtd', child, () => this.logs, async () => (await this.virsh(['version'], { allowFail: true })).code === 0);
   }
 
   virsh(args: readonly string[], options: { allowFail?: boolean; timeoutMs?: number } = {}): Promise<RunResult> {
@@ -159,13 +145,7 @@ export class Libvirtd {
     await this.virsh(['define', join(dir, 'domain.xml')]);
     const vm = new LibvirtVm(this, spec, files.console);
     this.domains.add(vm);
-    try {
-      await vm.boot();
-    } catch (err) {
-      await vm.destroy();
-      throw err;
-    }
-    return vm;
+    return bootOrStop(vm, () => vm.boot(), () => vm.destroy());
   }
 
   /** qemu's pid as libvirtd sees it (its /run is private: read it through /proc/<pid>/root). */

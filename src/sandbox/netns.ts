@@ -34,6 +34,24 @@ export function nsRun(ns: string, cmd: string, args: readonly string[], options:
   return run('ip', ['netns', 'exec', ns, cmd, ...args], options);
 }
 
+/**
+ * Spawns a daemon, `sh -c script`, inside `ns` and in a private mount
+ * namespace of its own: the mounts the script makes before it execs the
+ * daemon are seen by nothing outside. `nsenter --net` rather than `ip netns
+ * exec`, so /sys and the cgroups stay the host's. nsenter, unshare and the
+ * script's final `exec` do not fork: the child's pid is the daemon's (tracked
+ * here, so it is killed on exit). `onOutput` gets its stdout and stderr.
+ */
+export function spawnWithPrivateMounts(ns: string, script: string, onOutput: (text: string) => void): ChildProcess {
+  const child = spawn('nsenter', [`--net=/run/netns/${ns}`, '--', 'unshare', '--mount', '--propagation', 'private', '--', 'sh', '-c', script], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  if (child.pid !== undefined) trackPid(child.pid);
+  child.stdout!.on('data', (b: Buffer) => onOutput(b.toString()));
+  child.stderr!.on('data', (b: Buffer) => onOutput(b.toString()));
+  return child;
+}
+
 /** Names of the namespaces `ip netns` knows (`/run/netns`). */
 export function listNetns(): string[] {
   const out = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });

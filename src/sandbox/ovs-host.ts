@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { claimTempDir } from './orphans';
-import { run, stopPid, trackPid, waitFor, type RunResult } from './processes';
+import { bootOrStop, run, stopPid, trackPid, waitFor, type RunResult } from './processes';
 
 /**
  * A sandboxed Open vSwitch host (SPEC §9): its own `ovsdb-server` and
@@ -53,13 +53,7 @@ export class OvsHost {
     const dir = mkdtempSync(join(tmpdir(), `plexus-${name}-`));
     claimTempDir(dir);
     const host = new OvsHost(name, dir, options);
-    try {
-      await host.boot();
-    } catch (err) {
-      await host.stop();
-      throw err;
-    }
-    return host;
+    return bootOrStop(host, () => host.boot(), () => host.stop());
   }
 
   private wrap(cmd: string, args: readonly string[]): [string, string[]] {

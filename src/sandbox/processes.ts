@@ -91,6 +91,32 @@ export async function waitFor<T>(
   }
 }
 
+/**
+ * Waits until a daemon the caller spawned answers (`answers` resolves true),
+ * for up to 60 s; fails at once, with the end of its output, if it exits first.
+ */
+export async function waitForAnswer(what: string, child: ChildProcess, output: () => string, answers: () => Promise<boolean>): Promise<void> {
+  await waitFor(`${what} to answer`, async () => {
+    if (child.exitCode !== null) throw new Error(`${what} exited ${child.exitCode}: ${output().slice(-2000)}`);
+    return answers();
+  }, 60_000, 200);
+}
+
+/**
+ * The end of a sandbox `start`: `boot` what the constructor made; if booting
+ * fails, `stop` removes what it left (processes, temp dir) before the error
+ * goes on, so a failed start leaks nothing.
+ */
+export async function bootOrStop<T>(made: T, boot: () => Promise<void>, stop: () => Promise<void>): Promise<T> {
+  try {
+    await boot();
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return made;
+}
+
 export interface RunResult {
   readonly code: number | null;
   readonly stdout: string;
