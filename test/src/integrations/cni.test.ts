@@ -6,9 +6,10 @@ import { join } from 'node:path';
 import { main as plexusctl } from '../../../src/cli/plexusctl';
 import { endpointIdFor } from '../../../src/integrations/cni/commands';
 import { linkNamesFor } from '../../../src/integrations/ovs-port';
-import { Lab, type Workload } from '../../../src/sandbox/lab';
+import type { Lab, Workload } from '../../../src/sandbox/lab';
+import { startLabWithPlexusd } from '../../../src/sandbox/lab-plexusd';
 import { addNetns, deleteNetns, ip, nsRun } from '../../../src/sandbox/netns';
-import { PlexusdProcess } from '../../../src/sandbox/plexusd-process';
+import type { PlexusdProcess } from '../../../src/sandbox/plexusd-process';
 import { PodmanSandbox } from '../../../src/sandbox/podman';
 import { run, waitFor } from '../../../src/sandbox/processes';
 
@@ -39,11 +40,8 @@ describe('plexus-cni with podman and the CNI protocol @slow', function () {
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'plexus-cni-test-'));
-    lab = await Lab.start({ hosts: 2 });
     // The plugin reaches plexusd from the host's namespace, not over loopback: the API needs a token (SPEC §6).
-    plexusd = await PlexusdProcess.start({ memberId: 'm1', listenHost: '0.0.0.0', advertise: lab.controllerAddress, adminToken: true });
-    for (const h of lab.hosts) await lab.joinController(h, plexusd.ports.ovsdb);
-    await plexusd.waitHostsReady(2, 'hosts ready');
+    ({ lab, plexusd } = await startLabWithPlexusd({ plexusd: { adminToken: true } }));
     assert.equal((await plexusd.api('POST', '/v1/networks', { name: 'DockerSN' })).status, 201);
     assert.equal((await plexusd.api('POST', '/v1/subnets', { network: 'DockerSN', cidr: '192.168.200.0/24', dnsServers: ['192.168.200.53'] })).status, 201);
     peer = await lab.addWorkload(2, { name: 'peer', kind: 'container', ifaceId: `peer-${tag}`, ip: '192.168.200.250/24', network: 'DockerSN' });

@@ -3,8 +3,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DockerHost } from '../../../src/sandbox/docker-host';
 import { EtcdCluster } from '../../../src/sandbox/etcd-cluster';
-import { Lab } from '../../../src/sandbox/lab';
-import { PlexusdProcess } from '../../../src/sandbox/plexusd-process';
+import type { Lab } from '../../../src/sandbox/lab';
+import { startLabWithPlexusd } from '../../../src/sandbox/lab-plexusd';
+import type { PlexusdProcess } from '../../../src/sandbox/plexusd-process';
 import { waitFor } from '../../../src/sandbox/processes';
 
 interface Ep {
@@ -34,10 +35,7 @@ describe('plexus-docker in global scope: two dockerds with a cluster store @slow
   let webGroup = '';
 
   before(async () => {
-    lab = await Lab.start({ hosts: 2 });
-    plexusd = await PlexusdProcess.start({ memberId: 'm1', listenHost: '0.0.0.0', advertise: lab.controllerAddress, adminToken: true });
-    for (const h of lab.hosts) await lab.joinController(h, plexusd.ports.ovsdb);
-    await plexusd.waitHostsReady(2, 'hosts ready');
+    ({ lab, plexusd } = await startLabWithPlexusd({ plexusd: { adminToken: true } }));
     // The dockerds reach it over the management segment, like Plexus itself.
     store = await EtcdCluster.start(1, { clientHost: lab.controllerAddress, enableV2: true });
     const clusterStore = store.endpoints.replace(/^http:/, 'etcd:');

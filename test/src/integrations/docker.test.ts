@@ -3,8 +3,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DockerHost } from '../../../src/sandbox/docker-host';
 import type { Dockerd } from '../../../src/sandbox/dockerd';
-import { Lab } from '../../../src/sandbox/lab';
-import { PlexusdProcess } from '../../../src/sandbox/plexusd-process';
+import type { Lab } from '../../../src/sandbox/lab';
+import { startLabWithPlexusd } from '../../../src/sandbox/lab-plexusd';
+import type { PlexusdProcess } from '../../../src/sandbox/plexusd-process';
 import { run, waitFor } from '../../../src/sandbox/processes';
 
 interface Ep {
@@ -32,11 +33,8 @@ describe('plexus-docker with real dockerd on two hosts @slow', function () {
   let flowsBefore: string[][];
 
   before(async () => {
-    lab = await Lab.start({ hosts: 2 });
     // plexus-docker reaches plexusd from the host's namespace, not over loopback: the API needs a token (SPEC §6).
-    plexusd = await PlexusdProcess.start({ memberId: 'm1', listenHost: '0.0.0.0', advertise: lab.controllerAddress, adminToken: true });
-    for (const h of lab.hosts) await lab.joinController(h, plexusd.ports.ovsdb);
-    await plexusd.waitHostsReady(2, 'hosts ready');
+    ({ lab, plexusd } = await startLabWithPlexusd({ plexusd: { adminToken: true } }));
     flowsBefore = await Promise.all(lab.hosts.map((h) => h.ovs.dumpFlows()));
     for (const h of lab.hosts) {
       hosts.push(await DockerHost.start({ host: h, plexusUrl: `http://${lab.controllerAddress}:${plexusd.ports.api}`, tokenFile: plexusd.tokenFile!, logLevel: 'debug' }));

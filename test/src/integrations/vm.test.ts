@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { Lab, type Workload } from '../../../src/sandbox/lab';
+import type { Lab, Workload } from '../../../src/sandbox/lab';
+import { startLabWithPlexusd } from '../../../src/sandbox/lab-plexusd';
 import { NsProcess } from '../../../src/sandbox/netns';
-import { PlexusdProcess, freePorts } from '../../../src/sandbox/plexusd-process';
+import { freePorts, type PlexusdProcess } from '../../../src/sandbox/plexusd-process';
 import { waitFor } from '../../../src/sandbox/processes';
 import { Libvirtd } from '../../../src/sandbox/libvirt';
 import { QemuVm } from '../../../src/sandbox/qemu-vm';
@@ -38,10 +39,7 @@ describe('a qemu VM on the overlay: DHCP from Plexus, pings, live migration @slo
   const endpoint = async (): Promise<Ep> => (await plexusd.api<Ep>('GET', `/v1/endpoints/${ep.id}`)).body;
 
   before(async () => {
-    lab = await Lab.start({ hosts: 2 });
-    plexusd = await PlexusdProcess.start({ memberId: 'm1', listenHost: '0.0.0.0', advertise: lab.controllerAddress });
-    for (const h of lab.hosts) await lab.joinController(h, plexusd.ports.ovsdb);
-    await plexusd.waitHostsReady(2, 'hosts ready');
+    ({ lab, plexusd } = await startLabWithPlexusd());
     assert.equal((await plexusd.api('POST', '/v1/networks', { name: 'DockerSN' })).status, 201);
     assert.equal((await plexusd.api('POST', '/v1/subnets', { network: 'DockerSN', cidr: '192.168.200.0/24' })).status, 201);
     c1 = await lab.addWorkload(1, { name: 'c1', kind: 'container', ifaceId: 'c1-on-h1', ip: '192.168.200.10/24', network: 'DockerSN' });

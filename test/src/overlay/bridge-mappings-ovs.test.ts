@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
-import { Lab } from '../../../src/sandbox/lab';
-import { PlexusdProcess } from '../../../src/sandbox/plexusd-process';
+import type { Lab } from '../../../src/sandbox/lab';
+import { startLabWithPlexusd } from '../../../src/sandbox/lab-plexusd';
+import type { PlexusdProcess } from '../../../src/sandbox/plexusd-process';
 import { waitFor } from '../../../src/sandbox/processes';
 
 /**
@@ -14,13 +15,13 @@ describe('bridge mappings on real OVS hosts @slow', function () {
   let plexusd: PlexusdProcess;
 
   before(async () => {
-    lab = await Lab.start({ hosts: 2 });
-    plexusd = await PlexusdProcess.start({ memberId: 'm1', listenHost: '0.0.0.0', advertise: lab.controllerAddress });
-    const h1 = lab.hosts[0]!;
-    await h1.ovs.vsctl('add-br', 'br-ex', '--', 'set', 'Bridge', 'br-ex', 'datapath_type=netdev');
-    await h1.ovs.vsctl('set', 'Open_vSwitch', '.', 'external_ids:plexus-bridge-mappings=physnet1:br-ex,physnet2:br-missing');
-    for (const h of lab.hosts) await lab.joinController(h, plexusd.ports.ovsdb);
-    await plexusd.waitHostsReady(2, 'both hosts ready');
+    ({ lab, plexusd } = await startLabWithPlexusd({
+      beforeJoin: async (l) => {
+        const h1 = l.hosts[0]!;
+        await h1.ovs.vsctl('add-br', 'br-ex', '--', 'set', 'Bridge', 'br-ex', 'datapath_type=netdev');
+        await h1.ovs.vsctl('set', 'Open_vSwitch', '.', 'external_ids:plexus-bridge-mappings=physnet1:br-ex,physnet2:br-missing');
+      },
+    }));
   });
 
   after(async () => {

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { externalMacOf } from '../../../src/compiler/nat';
 import { addOutside, type Outside } from '../../../src/sandbox/external-bridge';
-import { Lab, type Workload } from '../../../src/sandbox/lab';
+import type { Lab, Workload } from '../../../src/sandbox/lab';
+import { startLabWithPlexusd } from '../../../src/sandbox/lab-plexusd';
 import { ip, NsProcess, nsRun } from '../../../src/sandbox/netns';
-import { PlexusdProcess } from '../../../src/sandbox/plexusd-process';
+import type { PlexusdProcess } from '../../../src/sandbox/plexusd-process';
 import { waitFor } from '../../../src/sandbox/processes';
 import { isInstalled } from '../../support/workloads';
 
@@ -53,11 +54,11 @@ describe('external network with real packets @slow', function () {
   let routerId: string;
 
   before(async () => {
-    lab = await Lab.start({ hosts: 2 });
-    plexusd = await PlexusdProcess.start({ memberId: 'm1', listenHost: '0.0.0.0', advertise: lab.controllerAddress });
-    outside = await addOutside(lab.hosts[0]!, { physnet: 'physnet1', tag: `t${lab.prefix.replace(/[^0-9]/g, '').slice(-6)}`, address: '198.51.100.1/24' });
-    for (const h of lab.hosts) await lab.joinController(h, plexusd.ports.ovsdb);
-    await plexusd.waitHostsReady(2, 'both hosts ready');
+    ({ lab, plexusd } = await startLabWithPlexusd({
+      beforeJoin: async (l) => {
+        outside = await addOutside(l.hosts[0]!, { physnet: 'physnet1', tag: `t${l.prefix.replace(/[^0-9]/g, '').slice(-6)}`, address: '198.51.100.1/24' });
+      },
+    }));
     const ok = async (method: string, path: string, body: unknown, status: number) => {
       const r = await plexusd.api<Record<string, unknown>>(method, path, body);
       assert.equal(r.status, status, `${method} ${path}: ${JSON.stringify(r.body)}`);

@@ -8,9 +8,10 @@
  * Then two tenants with the same CIDR and the same addresses on the same hosts.
  */
 import assert from 'node:assert/strict';
-import { Lab, type Workload } from '../../../src/sandbox/lab';
+import type { Lab, Workload } from '../../../src/sandbox/lab';
+import { startLabWithPlexusd } from '../../../src/sandbox/lab-plexusd';
 import { ip, nsRun, NsProcess } from '../../../src/sandbox/netns';
-import { PlexusdProcess } from '../../../src/sandbox/plexusd-process';
+import type { PlexusdProcess } from '../../../src/sandbox/plexusd-process';
 import { sleep, waitFor } from '../../../src/sandbox/processes';
 import { isInstalled } from '../../support/workloads';
 
@@ -79,10 +80,7 @@ describe('security policy with real packets @slow', function () {
   const settle = (): Promise<void> => sleep(700);
 
   before(async () => {
-    lab = await Lab.start({ hosts: 2 });
-    plexusd = await PlexusdProcess.start({ memberId: 'm1', listenHost: '0.0.0.0', advertise: lab.controllerAddress });
-    for (const h of lab.hosts) await lab.joinController(h, plexusd.ports.ovsdb);
-    await plexusd.waitHostsReady(2, 'both hosts ready');
+    ({ lab, plexusd } = await startLabWithPlexusd());
     await api('POST', '/v1/networks', { name: 'polnet' });
     await api('POST', '/v1/subnets', { network: 'polnet', cidr: '10.77.0.0/24' });
     await api('POST', '/v1/subnets', { network: 'polnet', cidr: 'fd00:77::/64' });

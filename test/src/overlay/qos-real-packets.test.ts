@@ -9,9 +9,10 @@
  * restart of plexusd that changes no flow and no meter.
  */
 import assert from 'node:assert/strict';
-import { Lab, type Workload } from '../../../src/sandbox/lab';
+import type { Lab, Workload } from '../../../src/sandbox/lab';
+import { startLabWithPlexusd } from '../../../src/sandbox/lab-plexusd';
 import { nsRun, NsProcess } from '../../../src/sandbox/netns';
-import { PlexusdProcess } from '../../../src/sandbox/plexusd-process';
+import type { PlexusdProcess } from '../../../src/sandbox/plexusd-process';
 import { sleep, waitFor } from '../../../src/sandbox/processes';
 import { isInstalled } from '../../support/workloads';
 import { runPlexusctl as plexusctl } from '../../support/plexus-api';
@@ -56,10 +57,7 @@ describe('QoS with real packets @slow', function () {
     );
 
   before(async () => {
-    lab = await Lab.start({ hosts: 2 });
-    plexusd = await PlexusdProcess.start({ memberId: 'm1', listenHost: '0.0.0.0', advertise: lab.controllerAddress });
-    for (const h of lab.hosts) await lab.joinController(h, plexusd.ports.ovsdb);
-    await plexusd.waitHostsReady(2, 'both hosts ready');
+    ({ lab, plexusd } = await startLabWithPlexusd());
     await api('POST', '/v1/networks', { name: 'qosnet' });
     await api('POST', '/v1/subnets', { network: 'qosnet', cidr: '10.78.0.0/24' });
     const place: [string, number][] = [['snd1', 1], ['rcv1', 2]];

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
-import { Lab, type Workload } from '../../../src/sandbox/lab';
+import type { Lab, Workload } from '../../../src/sandbox/lab';
+import { startLabWithPlexusd } from '../../../src/sandbox/lab-plexusd';
 import { ip, nsRun } from '../../../src/sandbox/netns';
-import { PlexusdProcess } from '../../../src/sandbox/plexusd-process';
+import type { PlexusdProcess } from '../../../src/sandbox/plexusd-process';
 import { waitFor } from '../../../src/sandbox/processes';
 import { isInstalled } from '../../support/workloads';
 
@@ -24,10 +25,7 @@ describe('overlay with real packets through VXLAN @slow', function () {
   const eps: Record<string, Ep> = {};
 
   before(async () => {
-    lab = await Lab.start({ hosts: 2 });
-    plexusd = await PlexusdProcess.start({ memberId: 'm1', listenHost: '0.0.0.0', advertise: lab.controllerAddress });
-    for (const h of lab.hosts) await lab.joinController(h, plexusd.ports.ovsdb);
-    await plexusd.waitHostsReady(2, 'both hosts ready');
+    ({ lab, plexusd } = await startLabWithPlexusd());
     assert.equal((await plexusd.api('POST', '/v1/networks', { name: 'DockerSN' })).status, 201);
     assert.equal((await plexusd.api('POST', '/v1/subnets', { network: 'DockerSN', cidr: '192.168.200.0/24' })).status, 201);
     assert.equal((await plexusd.api('POST', '/v1/subnets', { network: 'DockerSN', cidr: 'fd00:200::/64' })).status, 201);

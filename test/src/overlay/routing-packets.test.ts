@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
-import { Lab, type Workload } from '../../../src/sandbox/lab';
+import type { Lab, Workload } from '../../../src/sandbox/lab';
+import { startLabWithPlexusd } from '../../../src/sandbox/lab-plexusd';
 import { ip, NsProcess, nsRun } from '../../../src/sandbox/netns';
-import { PlexusdProcess } from '../../../src/sandbox/plexusd-process';
+import type { PlexusdProcess } from '../../../src/sandbox/plexusd-process';
 import { waitFor } from '../../../src/sandbox/processes';
 import { isInstalled } from '../../support/workloads';
 
@@ -48,10 +49,7 @@ describe('distributed routing with real packets @slow', function () {
   const v6 = (name: string): string => eps[name]!.ips.find((x) => x.includes(':'))!;
 
   before(async () => {
-    lab = await Lab.start({ hosts: 2 });
-    plexusd = await PlexusdProcess.start({ memberId: 'm1', listenHost: '0.0.0.0', advertise: lab.controllerAddress });
-    for (const h of lab.hosts) await lab.joinController(h, plexusd.ports.ovsdb);
-    await plexusd.waitHostsReady(2, 'both hosts ready');
+    ({ lab, plexusd } = await startLabWithPlexusd());
     const subnets: string[] = [];
     for (const [network, cidrs] of [['A', ['10.61.1.0/24', 'fd00:61:1::/64']], ['B', ['10.61.2.0/24', 'fd00:61:2::/64']]] as const) {
       assert.equal((await plexusd.api('POST', '/v1/networks', { name: network })).status, 201);
