@@ -146,6 +146,8 @@ describe('plexusd adopts hosts @slow', function () {
     const rec = await waitFor('h2 disconnected', async () => {
       const h = (await hosts(plexusd)).get('h2');
       return h && !h.ovsdbConnected ? h : undefined;
+    }, 30_000).catch((err: Error) => {
+      throw new Error(`${err.message}; plexusd on h2:\n${plexusd.logs.split('\n').filter((l) => l.includes('h2')).slice(-12).join('\n')}`);
     });
     assert.equal(rec.status, 'disconnected');
     assert.equal(rec.encapIp, '127.1.0.2', 'its encap IP stays, so flows toward it stay');
