@@ -316,10 +316,10 @@ const ENCODERS: { readonly [T in ActionType]: Encoder<T> } = {
   group: (w, a) => std(w, OFPAT.GROUP, () => w.u32(checkUint(a.groupId, 32, 'group group_id'))),
   set_nw_ttl: (w, a) => std(w, OFPAT.SET_NW_TTL, () => w.u8(checkUint(a.ttl, 8, 'set_nw_ttl ttl'))),
   dec_nw_ttl: (w) => std(w, OFPAT.DEC_NW_TTL, () => w.zeros(4)),
+  // The action is its OXM entry plus `type` and `regLoad2`, which encodeOxm does not read.
   set_field: (w, a) => {
-    const { type: _type, regLoad2, ...oxm } = a;
-    if (oxm.mask === undefined && !regLoad2) std(w, OFPAT.SET_FIELD, () => encodeOxm(w, oxm as OxmField));
-    else nx(w, NXAST.REG_LOAD2, () => encodeOxm(w, oxm as OxmField, { writeMask: true }));
+    if (a.mask === undefined && !a.regLoad2) std(w, OFPAT.SET_FIELD, () => encodeOxm(w, a));
+    else nx(w, NXAST.REG_LOAD2, () => encodeOxm(w, a, WRITE_MASK));
   },
   push_pbb: (w, a) => std(w, OFPAT.PUSH_PBB, () => w.u16(checkUint(a.ethertype, 16, 'push_pbb ethertype'))),
   pop_pbb: (w) => std(w, OFPAT.POP_PBB, () => w.zeros(4)),
@@ -413,6 +413,8 @@ const ENCODERS: { readonly [T in ActionType]: Encoder<T> } = {
     std(w, checkUint(a.actionType, 16, 'action type'), () => w.bytes(a.data));
   },
 };
+
+const WRITE_MASK = { writeMask: true } as const;
 
 /** For actions whose field header slot is 32 bits: a 64-bit experimenter header does not fit. */
 const NO_EXPERIMENTER = { experimenter: false } as const;

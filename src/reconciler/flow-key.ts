@@ -2,16 +2,22 @@
  * Identity and content of a flow, in the switch's own terms. The key is
  * (table, priority, match) with the match canonicalized as the sorted bytes of
  * its OXM entries — field order never matters, encoding details are the codec's
- * one definition. The fingerprint is what a modify would change: cookie and
- * instruction bytes. Desired flows and flows read back from the switch go
+ * one definition. The fingerprint is what a modify would change: instruction
+ * bytes and cookie. Desired flows and flows read back from the switch go
  * through the same functions, so equal means byte-for-byte equal on the wire.
  *
- * A flow is encoded once (encodeFlow): the ofp_match and instruction bytes give
- * the key and the fingerprint, and are what its FLOW_MOD carries (`wire`), so
+ * A flow is encoded once (encodeFlow), into one scratch writer: the ofp_match
+ * and instruction bytes are what its FLOW_MOD carries (`wire`), and the key and
+ * the fingerprint are each one hex conversion of a range of the same bytes, so
  * the reconciler never encodes the same match or instructions twice.
  *
- *   wire:  | ofp_match: type, length, OXM entries, pad to 8 | instructions |
- *                            └─ sorted hex ─▶ key            └─ hex ─▶ fp
+ *   bytes: | ofp_match: type, length, OXM entries, pad | instructions | cookie |
+ *                            └─ hex ─▶ key (sorted)    └──── hex ─▶ fp ────────┘
+ *          └──────────────── wire (FlowMod.encoded) ────────────────┘
+ *
+ * Each OXM entry is self-delimiting (its header gives its length, OpenFlow
+ * 1.3.5 §7.2.3.2), so the entries' hex is simply concatenated, and the cookie
+ * has a fixed size, so nothing separates it from the instructions.
  */
 import { BufferWriter } from '../../protocols/common/buffer-writer';
 import { encodeInstructions, type Instruction } from '../../protocols/openflow/instructions';
@@ -31,28 +37,52 @@ export interface EncodedFlow {
   readonly wire: Buffer;
 }
 
-/** The sorted hex of the OXM entries of the ofp_match that `hex` starts with (`matchLen` bytes, unpadded). */
-function canonicalOf(wire: Buffer, hex: string, matchLen: number): string {
-  const parts: string[] = [];
-  // Each OXM entry: 4-byte header whose last byte is the payload length (§7.2.3.2).
-  for (let at = 4; at + 4 <= matchLen; ) {
-    const end = at + 4 + wire[at + 3]!;
-    parts.push(hex.slice(at * 2, end * 2));
-    at = end;
+/** One scratch writer for every encoding here (synchronous; only copies are kept). */
+const scratch = new BufferWriter(1024);
+
+/** Compares the byte ranges [a, aEnd) and [b, bEnd) of `buf` (memcmp order, a prefix first). */
+function compareRanges(buf: Buffer, a: number, aEnd: number, b: number, bEnd: number): number {
+  const n = Math.min(aEnd - a, bEnd - b);
+  for (let i = 0; i < n; i++) {
+    const d = buf[a + i]! - buf[b + i]!;
+    if (d !== 0) return d;
   }
-  if (parts.length > 1) parts.sort();
-  return parts.join('.');
+  return aEnd - a - (bEnd - b);
 }
 
-function encodedMatch(match: Match): Buffer {
-  const w = new BufferWriter(128);
-  encodeMatch(w, match);
-  return w.finish();
+/**
+ * The canonical match of the ofp_match at the start of `buf`: the hex of its
+ * OXM entries in byte order. Compiled matches are usually in that order
+ * already, and then this is one conversion.
+ */
+function canonicalOf(buf: Buffer): string {
+  const matchLen = buf.readUInt16BE(2);
+  // Each OXM entry: 4-byte header whose last byte is the payload length (§7.2.3.2).
+  let sorted = true;
+  let prev = -1;
+  let prevEnd = -1;
+  for (let at = 4; at + 4 <= matchLen; ) {
+    const end = at + 4 + buf[at + 3]!;
+    if (prev >= 0 && compareRanges(buf, prev, prevEnd, at, end) > 0) sorted = false;
+    prev = at;
+    prevEnd = end;
+    at = end;
+  }
+  if (sorted) return buf.toString('hex', 4, matchLen);
+  const entries: { start: number; end: number }[] = [];
+  for (let at = 4; at + 4 <= matchLen; ) {
+    const end = at + 4 + buf[at + 3]!;
+    entries.push({ start: at, end });
+    at = end;
+  }
+  entries.sort((x, y) => compareRanges(buf, x.start, x.end, y.start, y.end));
+  return entries.map((e) => buf.toString('hex', e.start, e.end)).join('');
 }
 
 export function canonicalMatch(match: Match): string {
-  const wire = encodedMatch(match);
-  return canonicalOf(wire, wire.toString('hex'), wire.readUInt16BE(2));
+  const w = scratch.reset();
+  encodeMatch(w, match);
+  return canonicalOf(w.finish());
 }
 
 export function flowKey(flow: FlowIdentity): string {
@@ -60,13 +90,11 @@ export function flowKey(flow: FlowIdentity): string {
 }
 
 export function fingerprint(cookie: bigint, instructions: readonly Instruction[]): string {
-  const w = new BufferWriter(64);
+  const w = scratch.reset();
   encodeInstructions(w, instructions);
-  return `${cookie.toString(16)}|${w.finish().toString('hex')}`;
+  w.u64(cookie, 'cookie');
+  return w.finish().toString('hex');
 }
-
-/** One scratch writer for every encodeFlow (synchronous; only `finish()`'s copy is kept). */
-const scratch = new BufferWriter(1024);
 
 /** Key, fingerprint and wire bytes of a flow from one encoding (equal to flowKey and fingerprint). */
 export function encodeFlow(flow: FlowIdentity, cookie: bigint, instructions: readonly Instruction[]): EncodedFlow {
@@ -74,11 +102,12 @@ export function encodeFlow(flow: FlowIdentity, cookie: bigint, instructions: rea
   encodeMatch(w, flow.match);
   const matchEnd = w.offset;
   encodeInstructions(w, instructions);
-  const wire = w.finish();
-  const hex = wire.toString('hex');
+  const wireEnd = w.offset;
+  w.u64(cookie, 'cookie');
+  const bytes = w.finish();
   return {
-    key: `${flow.tableId}/${flow.priority}/${canonicalOf(wire, hex, wire.readUInt16BE(2))}`,
-    fp: `${cookie.toString(16)}|${hex.slice(matchEnd * 2)}`,
-    wire,
+    key: `${flow.tableId}/${flow.priority}/${canonicalOf(bytes)}`,
+    fp: bytes.toString('hex', matchEnd),
+    wire: bytes.subarray(0, wireEnd),
   };
 }
