@@ -86,15 +86,18 @@ async function timeOvsOfctl(sw: SwitchFixture, file: string): Promise<number> {
   return performance.now() - t;
 }
 
-async function timePlexus(sw: SwitchFixture, flows: readonly Flow[]): Promise<number> {
+/** Wall time until the bundle commit reply, and the CPU time this process spent meanwhile. */
+async function timePlexus(sw: SwitchFixture, flows: readonly Flow[]): Promise<{ ms: number; cpuMs: number }> {
   const hf = new HostFlows('bench', silentLogger());
+  const cpu = process.cpuUsage();
   const t = performance.now();
   hf.setPartition('bench', flows);
   hf.attach(sw.conn());
   await hf.flushed();
   const ms = performance.now() - t;
+  const used = process.cpuUsage(cpu);
   hf.detach(sw.conn());
-  return ms;
+  return { ms, cpuMs: (used.user + used.system) / 1000 };
 }
 
 interface ProfileNode {
@@ -161,7 +164,7 @@ export const flowmodBench: BenchDefinition = {
     writeFileSync(file, ofctlText(list));
     ctx.progress(`starting a sandboxed switch; ${n} flows per round, ${rounds} rounds each`);
     const sw = await startSwitch({ ports: { p1: 1 }, tunnels: { vx1: { ofport: TUNNEL_OFPORT, remoteIp: '127.1.0.2' } } });
-    const perRound: { plexusMs: number; ofctlMs: number; first: 'plexus' | 'ovs-ofctl'; load1: number }[] = [];
+    const perRound: { plexusMs: number; plexusCpuMs: number; ofctlMs: number; first: 'plexus' | 'ovs-ofctl'; load1: number }[] = [];
     const loadStart = loadavg();
     try {
       let reference: string[] | undefined;
@@ -179,13 +182,13 @@ export const flowmodBench: BenchDefinition = {
       };
       // Only the first counted Plexus round is profiled (the profiler slows what it samples).
       let profileNext = false;
-      const plexusRound = async (): Promise<number> => {
+      const plexusRound = async (): Promise<{ ms: number; cpuMs: number }> => {
         await clear(sw);
         const flows = plexusFlows(list);
-        const ms = profileNext ? await profiled(ctx, () => timePlexus(sw, flows)) : await timePlexus(sw, flows);
+        const t = profileNext ? await profiled(ctx, () => timePlexus(sw, flows)) : await timePlexus(sw, flows);
         profileNext = false;
         await check('plexus');
-        return ms;
+        return t;
       };
       const warmup = num(ctx.options, 'warmup');
       for (let r = 0; r < warmup; r++) {
@@ -196,17 +199,21 @@ export const flowmodBench: BenchDefinition = {
       for (let r = 0; r < rounds; r++) {
         const load1 = loadavg()[0]!;
         const first = r % 2 === 0 ? 'ovs-ofctl' : 'plexus';
-        let plexusMs: number;
+        let plexus: { ms: number; cpuMs: number };
         let ofctlMs: number;
         if (first === 'ovs-ofctl') {
           ofctlMs = await ofctlRound();
-          plexusMs = await plexusRound();
+          plexus = await plexusRound();
         } else {
-          plexusMs = await plexusRound();
+          plexus = await plexusRound();
           ofctlMs = await ofctlRound();
         }
-        perRound.push({ plexusMs: round(plexusMs, 1), ofctlMs: round(ofctlMs, 1), first, load1 });
-        ctx.progress(`round ${r + 1} (${first} first, load ${load1.toFixed(2)}): plexus ${round(plexusMs, 1)} ms, ovs-ofctl ${round(ofctlMs, 1)} ms, ${round(ofctlMs / plexusMs, 2)}x`);
+        const plexusMs = plexus.ms;
+        perRound.push({ plexusMs: round(plexusMs, 1), plexusCpuMs: round(plexus.cpuMs, 1), ofctlMs: round(ofctlMs, 1), first, load1 });
+        ctx.progress(
+          `round ${r + 1} (${first} first, load ${load1.toFixed(2)}): plexus ${round(plexusMs, 1)} ms (CPU ${round(plexus.cpuMs, 1)} ms), ` +
+            `ovs-ofctl ${round(ofctlMs, 1)} ms: ${round(ofctlMs / plexusMs, 2)}x`,
+        );
       }
     } finally {
       await sw.stop();
@@ -228,6 +235,7 @@ export const flowmodBench: BenchDefinition = {
       round_ratio_p50: round(percentile(perRound.map((r) => r.ofctlMs / r.plexusMs), 50), 2),
       round_ratio_min: round(Math.min(...perRound.map((r) => r.ofctlMs / r.plexusMs)), 2),
       plexus_ms: round(p, 1),
+      plexus_cpu_ms: round(percentile(perRound.map((r) => r.plexusCpuMs), 50), 1),
       ovs_ofctl_ms: round(o, 1),
       rounds,
       load1_start: round(loadStart[0]!, 2),
