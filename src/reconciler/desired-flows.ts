@@ -125,10 +125,10 @@ export class DesiredFlows {
       onChange?.(key, before);
     };
     for (const k of next) {
-      const prev = inOld(k.key);
+      const prev = old.length ? inOld(k.key) : undefined;
       if (prev?.fp === k.fp) continue; // same claim, same place
       const before = this.byKey.get(k.key);
-      const claims = this.shared.get(k.key);
+      const claims = this.shared.size ? this.shared.get(k.key) : undefined;
       if (claims) {
         claims.delete(name);
         claims.set(name, k);
