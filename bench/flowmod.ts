@@ -151,7 +151,7 @@ export const flowmodBench: BenchDefinition = {
   options: [
     { name: 'flows', kind: 'number', default: 10_000, help: 'distinct flows installed per round' },
     { name: 'rounds', kind: 'number', default: 7, help: 'interleaved rounds (each runs both methods; medians reported)' },
-    { name: 'warmup', kind: 'number', default: 1, help: 'uncounted rounds per method first (JIT warm-up, as in a running plexusd)' },
+    { name: 'warmup', kind: 'number', default: 2, help: 'uncounted rounds per method first (JIT and heap warm-up, as in a running plexusd)' },
     { name: 'profile', kind: 'boolean', default: false, help: 'CPU-profile the Plexus rounds (.cpuprofile in bench/results)' },
   ],
   async run(ctx) {

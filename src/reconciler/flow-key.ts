@@ -8,16 +8,20 @@
  *
  * A flow is encoded once (encodeFlow), into one scratch writer: the ofp_match
  * and instruction bytes are what its FLOW_MOD carries (`wire`), and the key and
- * the fingerprint are each one hex conversion of a range of the same bytes, so
- * the reconciler never encodes the same match or instructions twice.
+ * the fingerprint are each one conversion of a range of the same bytes, so the
+ * reconciler never encodes the same match or instructions twice.
  *
  *   bytes: | ofp_match: type, length, OXM entries, pad | instructions | cookie |
- *                            └─ hex ─▶ key (sorted)    └──── hex ─▶ fp ────────┘
+ *                           └─ bytes ─▶ key (sorted)   └─── bytes ─▶ fp ──────┘
  *          └──────────────── wire (FlowMod.encoded) ────────────────┘
  *
- * Each OXM entry is self-delimiting (its header gives its length, OpenFlow
- * 1.3.5 §7.2.3.2), so the entries' hex is simply concatenated, and the cookie
- * has a fixed size, so nothing separates it from the instructions.
+ * Key and fingerprint hold those bytes as byte strings (latin1: one character
+ * per byte), half the size of hex: a host keeps one of each per desired flow,
+ * and they are what the desired-flow maps hash. They are compared, never shown
+ * (flows are shown by format.ts). Each OXM entry is self-delimiting (its header
+ * gives its length, OpenFlow 1.3.5 §7.2.3.2), so the entries are simply
+ * concatenated, and the cookie has a fixed size, so nothing separates it from
+ * the instructions.
  */
 import { BufferWriter } from '../../protocols/common/buffer-writer';
 import { encodeInstructions, type Instruction } from '../../protocols/openflow/instructions';
@@ -51,8 +55,8 @@ function compareRanges(buf: Buffer, a: number, aEnd: number, b: number, bEnd: nu
 }
 
 /**
- * The canonical match of the ofp_match at the start of `buf`: the hex of its
- * OXM entries in byte order. Compiled matches are usually in that order
+ * The canonical match of the ofp_match at the start of `buf`: its OXM entries
+ * in byte order, as a byte string. Compiled matches are usually in that order
  * already, and then this is one conversion.
  */
 function canonicalOf(buf: Buffer): string {
@@ -68,7 +72,7 @@ function canonicalOf(buf: Buffer): string {
     prevEnd = end;
     at = end;
   }
-  if (sorted) return buf.toString('hex', 4, matchLen);
+  if (sorted) return buf.toString('latin1', 4, matchLen);
   const entries: { start: number; end: number }[] = [];
   for (let at = 4; at + 4 <= matchLen; ) {
     const end = at + 4 + buf[at + 3]!;
@@ -76,7 +80,7 @@ function canonicalOf(buf: Buffer): string {
     at = end;
   }
   entries.sort((x, y) => compareRanges(buf, x.start, x.end, y.start, y.end));
-  return entries.map((e) => buf.toString('hex', e.start, e.end)).join('');
+  return entries.map((e) => buf.toString('latin1', e.start, e.end)).join('');
 }
 
 export function canonicalMatch(match: Match): string {
@@ -93,7 +97,7 @@ export function fingerprint(cookie: bigint, instructions: readonly Instruction[]
   const w = scratch.reset();
   encodeInstructions(w, instructions);
   w.u64(cookie, 'cookie');
-  return w.finish().toString('hex');
+  return w.finish().toString('latin1');
 }
 
 /** Key, fingerprint and wire bytes of a flow from one encoding (equal to flowKey and fingerprint). */
@@ -107,7 +111,7 @@ export function encodeFlow(flow: FlowIdentity, cookie: bigint, instructions: rea
   const bytes = w.finish();
   return {
     key: `${flow.tableId}/${flow.priority}/${canonicalOf(bytes)}`,
-    fp: bytes.toString('hex', matchEnd),
+    fp: bytes.toString('latin1', matchEnd),
     wire: bytes.subarray(0, wireEnd),
   };
 }
