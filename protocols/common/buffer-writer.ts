@@ -6,10 +6,13 @@ import { EncodeError } from './errors';
  */
 export class BufferWriter {
   private buf: Buffer;
+  /** Over `buf`: setBigUint64 writes a bigint without the two bigints a split into 32-bit halves makes. */
+  private view: DataView;
   private pos = 0;
 
   constructor(initialSize = 256) {
     this.buf = Buffer.allocUnsafe(initialSize);
+    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.length);
   }
 
   get offset(): number {
@@ -29,6 +32,7 @@ export class BufferWriter {
     const grown = Buffer.allocUnsafe(size);
     this.buf.copy(grown, 0, 0, this.pos);
     this.buf = grown;
+    this.view = new DataView(grown.buffer, grown.byteOffset, grown.length);
   }
 
   private check(value: number, max: number, what: string): void {
@@ -65,8 +69,7 @@ export class BufferWriter {
       throw new EncodeError(`${what} out of range: ${String(value)}`);
     }
     this.ensure(8);
-    this.store32(this.pos, Number(value >> 32n));
-    this.store32(this.pos + 4, Number(value & 0xffffffffn));
+    this.view.setBigUint64(this.pos, value);
     this.pos += 8;
     return this;
   }
