@@ -250,12 +250,8 @@ export class OpenFlowConnection extends EventEmitter {
     opened.catch(() => undefined); // settled below
     // A few large writes (each bundle_add with its own xid, as its embedded message).
     const errors = await this.sendThenBarrier(() => encodeBundleAdds(bundleId, flags, msgs, () => this.allocXid(), (chunk) => this.sendBytes(chunk)));
-    try {
-      await opened;
-    } catch (err) {
-      if (!(err instanceof OpenFlowError)) throw err;
-      errors.unshift(err);
-    }
+    // An OPEN the switch refused throws here, as when the adds waited for it (their errors follow from it).
+    await opened;
     const ctrlType = errors.length ? OFPBCT.DISCARD_REQUEST : OFPBCT.COMMIT_REQUEST;
     try {
       await this.request({ type: 'bundle_control', bundleId, ctrlType, flags });
