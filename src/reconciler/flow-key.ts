@@ -11,17 +11,16 @@
  * the fingerprint are each one conversion of a range of the same bytes, so the
  * reconciler never encodes the same match or instructions twice.
  *
- *   bytes: | ofp_match: type, length, OXM entries, pad | instructions | cookie |
- *                           └─ bytes ─▶ key (sorted)   └─── bytes ─▶ fp ──────┘
- *          └──────────────── wire (FlowMod.encoded) ────────────────┘
+ *   bytes: | table | priority | ofp_match: type, length, OXM entries, pad | instructions | cookie |
+ *          └──────────── key (entries sorted) ─────────┘                  └───────── fp ─────────┘
+ *                             └──────────────────── wire (FlowMod.encoded) ──────────────────┘
  *
  * Key and fingerprint hold those bytes as byte strings (latin1: one character
  * per byte), half the size of hex: a host keeps one of each per desired flow,
  * and they are what the desired-flow maps hash. They are compared, never shown
  * (flows are shown by format.ts). Each OXM entry is self-delimiting (its header
  * gives its length, OpenFlow 1.3.5 §7.2.3.2), so the entries are simply
- * concatenated, and the cookie has a fixed size, so nothing separates it from
- * the instructions.
+ * concatenated; table, priority and cookie have fixed sizes.
  */
 import { BufferWriter } from '../../protocols/common/buffer-writer';
 import { encodeInstructions, type Instruction } from '../../protocols/openflow/instructions';
@@ -54,43 +53,71 @@ function compareRanges(buf: Buffer, a: number, aEnd: number, b: number, bEnd: nu
   return aEnd - a - (bEnd - b);
 }
 
-/**
- * The canonical match of the ofp_match at the start of `buf`: its OXM entries
- * in byte order, as a byte string. Compiled matches are usually in that order
- * already, and then this is one conversion.
- */
-function canonicalOf(buf: Buffer): string {
-  const matchLen = buf.readUInt16BE(2);
-  // Each OXM entry: 4-byte header whose last byte is the payload length (§7.2.3.2).
-  let sorted = true;
+/** Where the ofp_match starts in a key's bytes: after the table id (8 bits) and the priority (16). */
+const MATCH_AT = 3;
+
+/** The OXM entries of the ofp_match at `at` in `buf`, as [start, end) offsets (§7.2.3.2: the header's last byte is the payload length). */
+function entriesOf(buf: Buffer, at: number): { start: number; end: number }[] {
+  const end = at + buf.readUInt16BE(at + 2);
+  const out: { start: number; end: number }[] = [];
+  for (let e = at + 4; e + 4 <= end; ) {
+    const next = e + 4 + buf[e + 3]!;
+    out.push({ start: e, end: next });
+    e = next;
+  }
+  return out;
+}
+
+/** Whether the OXM entries of the ofp_match at `at` are in byte order already (compiled matches usually are). */
+function isSorted(buf: Buffer, at: number): boolean {
+  const end = at + buf.readUInt16BE(at + 2);
   let prev = -1;
   let prevEnd = -1;
-  for (let at = 4; at + 4 <= matchLen; ) {
-    const end = at + 4 + buf[at + 3]!;
-    if (prev >= 0 && compareRanges(buf, prev, prevEnd, at, end) > 0) sorted = false;
-    prev = at;
-    prevEnd = end;
-    at = end;
+  for (let e = at + 4; e + 4 <= end; ) {
+    const next = e + 4 + buf[e + 3]!;
+    if (prev >= 0 && compareRanges(buf, prev, prevEnd, e, next) > 0) return false;
+    prev = e;
+    prevEnd = next;
+    e = next;
   }
-  if (sorted) return buf.toString('latin1', 4, matchLen);
-  const entries: { start: number; end: number }[] = [];
-  for (let at = 4; at + 4 <= matchLen; ) {
-    const end = at + 4 + buf[at + 3]!;
-    entries.push({ start: at, end });
-    at = end;
-  }
-  entries.sort((x, y) => compareRanges(buf, x.start, x.end, y.start, y.end));
-  return entries.map((e) => buf.toString('latin1', e.start, e.end)).join('');
+  return true;
+}
+
+/** The OXM entries of the ofp_match at `at`, in byte order, as a byte string. */
+function sortedEntries(buf: Buffer, at: number): string {
+  if (isSorted(buf, at)) return buf.toString('latin1', at + 4, at + buf.readUInt16BE(at + 2));
+  return entriesOf(buf, at)
+    .sort((x, y) => compareRanges(buf, x.start, x.end, y.start, y.end))
+    .map((e) => buf.toString('latin1', e.start, e.end))
+    .join('');
+}
+
+/**
+ * The key of the table id, priority and ofp_match that `buf` starts with: those
+ * bytes, with the match's entries in byte order; one conversion (one flat
+ * string to hash) when they are in order already.
+ */
+function keyOf(buf: Buffer): string {
+  const matchEnd = MATCH_AT + buf.readUInt16BE(MATCH_AT + 2);
+  if (isSorted(buf, MATCH_AT)) return buf.toString('latin1', 0, matchEnd);
+  return buf.toString('latin1', 0, MATCH_AT + 4) + sortedEntries(buf, MATCH_AT);
+}
+
+function writeKeyPrefix(w: BufferWriter, flow: FlowIdentity): void {
+  w.u8(flow.tableId, 'table_id').u16(flow.priority, 'priority');
 }
 
 export function canonicalMatch(match: Match): string {
   const w = scratch.reset();
   encodeMatch(w, match);
-  return canonicalOf(w.finish());
+  return sortedEntries(w.finish(), 0);
 }
 
 export function flowKey(flow: FlowIdentity): string {
-  return `${flow.tableId}/${flow.priority}/${canonicalMatch(flow.match)}`;
+  const w = scratch.reset();
+  writeKeyPrefix(w, flow);
+  encodeMatch(w, flow.match);
+  return keyOf(w.finish());
 }
 
 export function fingerprint(cookie: bigint, instructions: readonly Instruction[]): string {
@@ -103,15 +130,12 @@ export function fingerprint(cookie: bigint, instructions: readonly Instruction[]
 /** Key, fingerprint and wire bytes of a flow from one encoding (equal to flowKey and fingerprint). */
 export function encodeFlow(flow: FlowIdentity, cookie: bigint, instructions: readonly Instruction[]): EncodedFlow {
   const w = scratch.reset();
+  writeKeyPrefix(w, flow);
   encodeMatch(w, flow.match);
   const matchEnd = w.offset;
   encodeInstructions(w, instructions);
   const wireEnd = w.offset;
   w.u64(cookie, 'cookie');
   const bytes = w.finish();
-  return {
-    key: `${flow.tableId}/${flow.priority}/${canonicalOf(bytes)}`,
-    fp: bytes.toString('latin1', matchEnd),
-    wire: bytes.subarray(0, wireEnd),
-  };
+  return { key: keyOf(bytes), fp: bytes.toString('latin1', matchEnd), wire: bytes.subarray(MATCH_AT, wireEnd) };
 }
