@@ -453,7 +453,8 @@ export function makeFieldRef(wire: WireHeader | number, ofs: number, nBits: numb
  */
 type Scalar = number | bigint;
 
-/** 2^bits for the bigint range checks (fields are at most 128 bits wide). */
+/** 2^bits for the range checks: numbers up to 32 bits, bigints up to 128 (the widest field). */
+const LIMITS: readonly number[] = Array.from({ length: 33 }, (_, bits) => 2 ** bits);
 const BIG_LIMITS: readonly bigint[] = Array.from({ length: 129 }, (_, bits) => 1n << BigInt(bits));
 
 /**
@@ -480,7 +481,7 @@ function scalarOf(d: FieldDef, h: Header, v: unknown, which: 'value' | 'mask', i
       const bits = isMask ? bytes * 8 : Math.min(d.bits, bytes * 8);
       if (bytes <= 4) {
         if (typeof v !== 'number' || !Number.isInteger(v)) throw new EncodeError(`${d.name} ${which}: expected an integer number, got ${describe(v)}`);
-        if (v < 0 || v >= 2 ** bits) throw new EncodeError(`${d.name} ${which}: ${v} does not fit in ${bits} bits`);
+        if (v < 0 || v >= LIMITS[bits]!) throw new EncodeError(`${d.name} ${which}: ${v} does not fit in ${bits} bits`);
         return v;
       }
       if (typeof v !== 'bigint') throw new EncodeError(`${d.name} ${which}: expected a bigint, got ${describe(v)}`);
