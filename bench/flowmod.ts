@@ -1,21 +1,28 @@
 /**
- * flowmod (SPEC §10, issue 7 item 2): flow programming rate of Plexus'
+ * flowmod (SPEC §10, issue 17 item 5): flow programming rate of Plexus'
  * reconciler into one real switch vs `ovs-ofctl --bundle add-flows` of the same
  * flows on the same bridge.
  *
  * The flows are N remote-endpoint L2 flows as the compiler emits them (table
  * l2, `reg0=<vni>, reg1=0/FROM_TUNNEL, eth_dst=<mac i>` → `set tun_id, output
- * tunnel`), each with its own cookie. They are built before the clock starts
- * (that is the compiler's work); the Plexus time covers the reconciler from
- * setPartition + attach (dump of the installed flows, diff, encoding, bundle)
- * until flushed() — the bundle commit reply, after which the flows are in the
- * switch. ovs-ofctl's time is its whole process (parse, connect, bundle,
- * commit). Each round empties the bridge first; the two alternate in order,
- * and after each the dumped table must hold exactly the same N flows.
+ * tunnel`), each with its own cookie. Each Plexus round gets newly built flow
+ * objects, before the clock starts (building them is the compiler's work), so
+ * nothing encoded in an earlier round is reused: the Plexus time covers the
+ * reconciler from setPartition + attach (encoding, dump of the installed flows
+ * and meters, diff, bundle) until flushed() — the bundle commit reply, after
+ * which the flows are in the switch. ovs-ofctl's time is its whole process
+ * (parse the same flows as text, connect, bundle, commit reply, exit).
+ *
+ * Fair to both and robust to load (2 shared cores): every round empties the
+ * bridge first and checks it is empty, runs the two back to back, in
+ * alternating order, and checks afterwards that the switch holds exactly the
+ * same N flows; each round is reported with the load average, and the result
+ * gives the medians, the ratio of the medians and the median of the rounds'
+ * own ratios (each round's two runs saw about the same load).
  */
 import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { Session } from 'node:inspector';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { silentLogger } from '../src/log';
@@ -66,8 +73,11 @@ async function dumpSorted(sw: SwitchFixture): Promise<string[]> {
   return (await sw.host.dumpFlows()).sort();
 }
 
+/** Empties the bridge, so each method starts from the same state (checked: no flow left). */
 async function clear(sw: SwitchFixture): Promise<void> {
   await sw.host.ofctl('del-flows', sw.host.mgmt());
+  const left = (await sw.host.dumpFlows()).length;
+  if (left !== 0) throw new Error(`bridge still holds ${left} flows after del-flows`);
 }
 
 async function timeOvsOfctl(sw: SwitchFixture, file: string): Promise<number> {
@@ -76,15 +86,18 @@ async function timeOvsOfctl(sw: SwitchFixture, file: string): Promise<number> {
   return performance.now() - t;
 }
 
-async function timePlexus(sw: SwitchFixture, flows: readonly Flow[]): Promise<number> {
+/** Wall time until the bundle commit reply, and the CPU time this process spent meanwhile. */
+async function timePlexus(sw: SwitchFixture, flows: readonly Flow[]): Promise<{ ms: number; cpuMs: number }> {
   const hf = new HostFlows('bench', silentLogger());
+  const cpu = process.cpuUsage();
   const t = performance.now();
   hf.setPartition('bench', flows);
   hf.attach(sw.conn());
   await hf.flushed();
   const ms = performance.now() - t;
+  const used = process.cpuUsage(cpu);
   hf.detach(sw.conn());
-  return ms;
+  return { ms, cpuMs: (used.user + used.system) / 1000 };
 }
 
 interface ProfileNode {
@@ -137,23 +150,22 @@ export const flowmodBench: BenchDefinition = {
   summary: 'flows/s into one switch: Plexus reconciler vs ovs-ofctl --bundle add-flows',
   options: [
     { name: 'flows', kind: 'number', default: 10_000, help: 'distinct flows installed per round' },
-    { name: 'rounds', kind: 'number', default: 3, help: 'rounds per method (median reported)' },
-    { name: 'warmup', kind: 'number', default: 1, help: 'uncounted rounds per method first (JIT warm-up, as in a running plexusd)' },
+    { name: 'rounds', kind: 'number', default: 7, help: 'interleaved rounds (each runs both methods; medians reported)' },
+    { name: 'warmup', kind: 'number', default: 2, help: 'uncounted rounds per method first (JIT and heap warm-up, as in a running plexusd)' },
     { name: 'profile', kind: 'boolean', default: false, help: 'CPU-profile the Plexus rounds (.cpuprofile in bench/results)' },
   ],
   async run(ctx) {
     const n = num(ctx.options, 'flows');
     const rounds = Math.max(1, num(ctx.options, 'rounds'));
     const list = specs(n);
-    const flows = plexusFlows(list);
     const dir = mkdtempSync(join(tmpdir(), 'plexus-bench-flowmod-'));
     const forget = onExitCleanup(() => rmSync(dir, { recursive: true, force: true }));
     const file = join(dir, 'flows.txt');
     writeFileSync(file, ofctlText(list));
     ctx.progress(`starting a sandboxed switch; ${n} flows per round, ${rounds} rounds each`);
     const sw = await startSwitch({ ports: { p1: 1 }, tunnels: { vx1: { ofport: TUNNEL_OFPORT, remoteIp: '127.1.0.2' } } });
-    const plexusMs: number[] = [];
-    const ofctlMs: number[] = [];
+    const perRound: { plexusMs: number; plexusCpuMs: number; ofctlMs: number; first: 'plexus' | 'ovs-ofctl'; load1: number }[] = [];
+    const loadStart = loadavg();
     try {
       let reference: string[] | undefined;
       const check = async (who: string): Promise<void> => {
@@ -162,45 +174,57 @@ export const flowmodBench: BenchDefinition = {
         if (!reference) reference = dumped;
         else if (dumped.join('\n') !== reference.join('\n')) throw new Error(`${who}: installed flows differ from the other method's`);
       };
-      const ofctlRound = async (): Promise<void> => {
+      const ofctlRound = async (): Promise<number> => {
         await clear(sw);
-        ofctlMs.push(await timeOvsOfctl(sw, file));
+        const ms = await timeOvsOfctl(sw, file);
         await check('ovs-ofctl');
+        return ms;
       };
       // Only the first counted Plexus round is profiled (the profiler slows what it samples).
       let profileNext = false;
-      const plexusRound = async (): Promise<void> => {
+      const plexusRound = async (): Promise<{ ms: number; cpuMs: number }> => {
         await clear(sw);
-        const ms = profileNext ? await profiled(ctx, () => timePlexus(sw, flows)) : await timePlexus(sw, flows);
+        const flows = plexusFlows(list);
+        const t = profileNext ? await profiled(ctx, () => timePlexus(sw, flows)) : await timePlexus(sw, flows);
         profileNext = false;
-        plexusMs.push(ms);
         await check('plexus');
+        return t;
       };
       const warmup = num(ctx.options, 'warmup');
       for (let r = 0; r < warmup; r++) {
         await ofctlRound();
         await plexusRound();
       }
-      plexusMs.length = 0;
-      ofctlMs.length = 0;
       profileNext = ctx.options.profile === true;
       for (let r = 0; r < rounds; r++) {
-        if (r % 2 === 0) {
-          await ofctlRound();
-          await plexusRound();
+        const load1 = loadavg()[0]!;
+        const first = r % 2 === 0 ? 'ovs-ofctl' : 'plexus';
+        let plexus: { ms: number; cpuMs: number };
+        let ofctlMs: number;
+        if (first === 'ovs-ofctl') {
+          ofctlMs = await ofctlRound();
+          plexus = await plexusRound();
         } else {
-          await plexusRound();
-          await ofctlRound();
+          plexus = await plexusRound();
+          ofctlMs = await ofctlRound();
         }
-        ctx.progress(`round ${r + 1}: plexus ${round(plexusMs[r]!, 1)} ms, ovs-ofctl ${round(ofctlMs[r]!, 1)} ms`);
+        const plexusMs = plexus.ms;
+        perRound.push({ plexusMs: round(plexusMs, 1), plexusCpuMs: round(plexus.cpuMs, 1), ofctlMs: round(ofctlMs, 1), first, load1 });
+        ctx.progress(
+          `round ${r + 1} (${first} first, load ${load1.toFixed(2)}): plexus ${round(plexusMs, 1)} ms (CPU ${round(plexus.cpuMs, 1)} ms), ` +
+            `ovs-ofctl ${round(ofctlMs, 1)} ms: ${round(ofctlMs / plexusMs, 2)}x`,
+        );
       }
     } finally {
       await sw.stop();
       rmSync(dir, { recursive: true, force: true });
       forget();
     }
-    const p = percentile(plexusMs, 50);
-    const o = percentile(ofctlMs, 50);
+    const loadEnd = loadavg();
+    ctx.details.rounds = perRound;
+    ctx.details.loadavg = { start: loadStart, end: loadEnd };
+    const p = percentile(perRound.map((r) => r.plexusMs), 50);
+    const o = percentile(perRound.map((r) => r.ofctlMs), 50);
     const plexusPerS = Math.round((n * 1000) / p);
     const ofctlPerS = Math.round((n * 1000) / o);
     return {
@@ -208,9 +232,14 @@ export const flowmodBench: BenchDefinition = {
       plexus_per_s: plexusPerS,
       ovs_ofctl_per_s: ofctlPerS,
       ratio: round(plexusPerS / ofctlPerS, 2),
+      round_ratio_p50: round(percentile(perRound.map((r) => r.ofctlMs / r.plexusMs), 50), 2),
+      round_ratio_min: round(Math.min(...perRound.map((r) => r.ofctlMs / r.plexusMs)), 2),
       plexus_ms: round(p, 1),
+      plexus_cpu_ms: round(percentile(perRound.map((r) => r.plexusCpuMs), 50), 1),
       ovs_ofctl_ms: round(o, 1),
       rounds,
+      load1_start: round(loadStart[0]!, 2),
+      load1_end: round(loadEnd[0]!, 2),
     };
   },
 };

@@ -6,10 +6,13 @@ import { EncodeError } from './errors';
  */
 export class BufferWriter {
   private buf: Buffer;
+  /** Over `buf`: setBigUint64 writes a bigint without the two bigints a split into 32-bit halves makes. */
+  private view: DataView;
   private pos = 0;
 
   constructor(initialSize = 256) {
     this.buf = Buffer.allocUnsafe(initialSize);
+    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.length);
   }
 
   get offset(): number {
@@ -29,6 +32,7 @@ export class BufferWriter {
     const grown = Buffer.allocUnsafe(size);
     this.buf.copy(grown, 0, 0, this.pos);
     this.buf = grown;
+    this.view = new DataView(grown.buffer, grown.byteOffset, grown.length);
   }
 
   private check(value: number, max: number, what: string): void {
@@ -43,17 +47,20 @@ export class BufferWriter {
     this.buf[this.pos++] = value;
     return this;
   }
+  // The stores below are plain byte writes (a Uint8Array keeps the low 8 bits of
+  // each): the value is checked once here, where Buffer's own writeUInt*BE would
+  // check it again. Encoders of many small messages spend much of their time here.
   u16(value: number, what = 'u16'): this {
     this.check(value, 0xffff, what);
     this.ensure(2);
-    this.buf.writeUInt16BE(value, this.pos);
+    this.store16(this.pos, value);
     this.pos += 2;
     return this;
   }
   u32(value: number, what = 'u32'): this {
     this.check(value, 0xffffffff, what);
     this.ensure(4);
-    this.buf.writeUInt32BE(value, this.pos);
+    this.store32(this.pos, value);
     this.pos += 4;
     return this;
   }
@@ -62,9 +69,20 @@ export class BufferWriter {
       throw new EncodeError(`${what} out of range: ${String(value)}`);
     }
     this.ensure(8);
-    this.buf.writeBigUInt64BE(value, this.pos);
+    this.view.setBigUint64(this.pos, value);
     this.pos += 8;
     return this;
+  }
+  private store16(at: number, value: number): void {
+    this.buf[at] = value >>> 8;
+    this.buf[at + 1] = value;
+  }
+  private store32(at: number, value: number): void {
+    const b = this.buf;
+    b[at] = value >>> 24;
+    b[at + 1] = value >>> 16;
+    b[at + 2] = value >>> 8;
+    b[at + 3] = value;
   }
   bytes(data: Uint8Array): this {
     this.ensure(data.length);
@@ -74,7 +92,9 @@ export class BufferWriter {
   }
   zeros(n: number): this {
     this.ensure(n);
-    this.buf.fill(0, this.pos, this.pos + n);
+    // Padding is a few bytes: a loop beats fill()'s argument handling.
+    if (n <= 16) for (let i = 0; i < n; i++) this.buf[this.pos + i] = 0;
+    else this.buf.fill(0, this.pos, this.pos + n);
     this.pos += n;
     return this;
   }
@@ -96,14 +116,18 @@ export class BufferWriter {
   }
   patchU16(at: number, value: number, what = 'length'): void {
     this.check(value, 0xffff, what);
-    this.buf.writeUInt16BE(value, at);
+    if (!Number.isInteger(at) || at < 0 || at + 2 > this.buf.length) throw new RangeError(`patch offset ${at} out of range`);
+    this.store16(at, value);
   }
   patchU32(at: number, value: number, what = 'length'): void {
     this.check(value, 0xffffffff, what);
-    this.buf.writeUInt32BE(value, at);
+    if (!Number.isInteger(at) || at < 0 || at + 4 > this.buf.length) throw new RangeError(`patch offset ${at} out of range`);
+    this.store32(at, value);
   }
   /** The bytes written so far (a copy owned by the caller). */
   finish(): Buffer {
-    return Buffer.from(this.buf.subarray(0, this.pos));
+    const out = Buffer.allocUnsafe(this.pos);
+    out.set(this.buf.subarray(0, this.pos));
+    return out;
   }
 }

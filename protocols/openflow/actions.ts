@@ -225,20 +225,24 @@ type Of<T extends ActionType> = Extract<Action, { type: T }>;
 // ---------------------------------------------------------------------------
 // Framing helpers: the writer owns offsets; each helper patches its own length.
 
-function frame(w: BufferWriter, writeHead: () => void, body: () => void): void {
-  const start = w.offset;
-  writeHead();
-  body();
+/** Pads the action that starts at `start` to 8 bytes and patches its length. */
+function endAction(w: BufferWriter, start: number): void {
   w.padTo(8, start);
   w.patchU16(start + 2, w.offset - start, 'action length');
 }
 
-function std(w: BufferWriter, code: number, body: () => void = () => undefined): void {
-  frame(w, () => w.u16(code).u16(0), body);
+function std(w: BufferWriter, code: number, body?: () => void): void {
+  const start = w.offset;
+  w.u16(code).u16(0);
+  body?.();
+  endAction(w, start);
 }
 
-function nx(w: BufferWriter, subtype: number, body: () => void = () => undefined): void {
-  frame(w, () => w.u16(OFPAT.EXPERIMENTER).u16(0).u32(NX_VENDOR_ID).u16(subtype), body);
+function nx(w: BufferWriter, subtype: number, body?: () => void): void {
+  const start = w.offset;
+  w.u16(OFPAT.EXPERIMENTER).u16(0).u32(NX_VENDOR_ID).u16(subtype);
+  body?.();
+  endAction(w, start);
 }
 
 /** Nicira "extended" header: subtype followed by 6 pad bytes. */
@@ -301,9 +305,12 @@ function bytesToBig(b: Buffer): bigint {
 type Encoder<T extends ActionType> = (w: BufferWriter, a: Of<T>) => void;
 
 const ENCODERS: { readonly [T in ActionType]: Encoder<T> } = {
-  output: (w, a) => std(w, OFPAT.OUTPUT, () => {
-    w.u32(checkUint(a.port, 32, 'output port')).u16(checkUint(a.maxLen ?? 0, 16, 'output max_len')).zeros(6);
-  }),
+  output: (w, a) => {
+    // In nearly every flow: framed inline (16 bytes, no padding).
+    const start = w.offset;
+    w.u16(OFPAT.OUTPUT).u16(0).u32(checkUint(a.port, 32, 'output port')).u16(checkUint(a.maxLen ?? 0, 16, 'output max_len')).zeros(6);
+    endAction(w, start);
+  },
   copy_ttl_out: (w) => std(w, OFPAT.COPY_TTL_OUT, () => w.zeros(4)),
   copy_ttl_in: (w) => std(w, OFPAT.COPY_TTL_IN, () => w.zeros(4)),
   set_mpls_ttl: (w, a) => std(w, OFPAT.SET_MPLS_TTL, () => w.u8(checkUint(a.ttl, 8, 'set_mpls_ttl ttl'))),
@@ -316,10 +323,14 @@ const ENCODERS: { readonly [T in ActionType]: Encoder<T> } = {
   group: (w, a) => std(w, OFPAT.GROUP, () => w.u32(checkUint(a.groupId, 32, 'group group_id'))),
   set_nw_ttl: (w, a) => std(w, OFPAT.SET_NW_TTL, () => w.u8(checkUint(a.ttl, 8, 'set_nw_ttl ttl'))),
   dec_nw_ttl: (w) => std(w, OFPAT.DEC_NW_TTL, () => w.zeros(4)),
+  // The action is its OXM entry plus `type` and `regLoad2`, which encodeOxm does not read.
   set_field: (w, a) => {
-    const { type: _type, regLoad2, ...oxm } = a;
-    if (oxm.mask === undefined && !regLoad2) std(w, OFPAT.SET_FIELD, () => encodeOxm(w, oxm as OxmField));
-    else nx(w, NXAST.REG_LOAD2, () => encodeOxm(w, oxm as OxmField, { writeMask: true }));
+    if (a.mask === undefined && !a.regLoad2) {
+      const start = w.offset;
+      w.u16(OFPAT.SET_FIELD).u16(0);
+      encodeOxm(w, a);
+      endAction(w, start);
+    } else nx(w, NXAST.REG_LOAD2, () => encodeOxm(w, a, WRITE_MASK));
   },
   push_pbb: (w, a) => std(w, OFPAT.PUSH_PBB, () => w.u16(checkUint(a.ethertype, 16, 'push_pbb ethertype'))),
   pop_pbb: (w) => std(w, OFPAT.POP_PBB, () => w.zeros(4)),
@@ -404,7 +415,9 @@ const ENCODERS: { readonly [T in ActionType]: Encoder<T> } = {
     if (!Buffer.isBuffer(a.data) || (a.data.length + 8) % 8 !== 0) {
       throw new EncodeError('experimenter action: data must be a Buffer whose length + 8 is a multiple of 8');
     }
-    frame(w, () => w.u16(OFPAT.EXPERIMENTER).u16(0).u32(checkUint(a.experimenter, 32, 'experimenter id')), () => w.bytes(a.data));
+    const start = w.offset;
+    w.u16(OFPAT.EXPERIMENTER).u16(0).u32(checkUint(a.experimenter, 32, 'experimenter id')).bytes(a.data);
+    endAction(w, start);
   },
   unknown: (w, a) => {
     if (!Buffer.isBuffer(a.data) || (a.data.length + 4) % 8 !== 0) {
@@ -413,6 +426,8 @@ const ENCODERS: { readonly [T in ActionType]: Encoder<T> } = {
     std(w, checkUint(a.actionType, 16, 'action type'), () => w.bytes(a.data));
   },
 };
+
+const WRITE_MASK = { writeMask: true } as const;
 
 /** For actions whose field header slot is 32 bits: a 64-bit experimenter header does not fit. */
 const NO_EXPERIMENTER = { experimenter: false } as const;

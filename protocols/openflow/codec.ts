@@ -88,6 +88,51 @@ export function writeMessage(w: BufferWriter, msg: OfpMessage, xid: number): voi
   w.patchU16(start + 2, length);
 }
 
+/** Bundle adds are written into buffers of about this size: a few socket writes for a whole bundle. */
+export const BUNDLE_CHUNK_BYTES = 64 * 1024;
+
+/** encodeBundleAdds' own writer (`onChunk` may encode other messages meanwhile, with `scratch`). */
+const bundleScratch = new BufferWriter(BUNDLE_CHUNK_BYTES + 4096);
+
+/**
+ * Encodes `msgs` as the bundle_add messages of bundle `bundleId` (ONF EXT-230),
+ * each with the xid `nextXid()` gives it, which its embedded message takes too
+ * (EXT-230 requires both to be equal). One writer does them all, handing
+ * `onChunk` a copy whenever it holds `chunkBytes` or more, and at the end: the
+ * caller can send each while the rest is encoded, and the peer start on it.
+ */
+export function encodeBundleAdds(
+  bundleId: number,
+  flags: number,
+  msgs: readonly OfpMessage[],
+  nextXid: () => number,
+  onChunk: (bytes: Buffer) => void,
+  chunkBytes = BUNDLE_CHUNK_BYTES,
+): void {
+  const w = bundleScratch.reset();
+  for (const message of msgs) {
+    const xid = nextXid();
+    const start = w.offset;
+    w.u8(OFP_VERSION).u8(OFPT.EXPERIMENTER).u16(0).u32(xid, 'xid');
+    writeBundleAddBody(w, bundleId, flags, message, xid);
+    const length = w.offset - start;
+    if (length > 0xffff) throw new EncodeError(`message too long: ${length} bytes`);
+    w.patchU16(start + 2, length);
+    if (w.offset >= chunkBytes) {
+      onChunk(w.finish());
+      w.reset();
+    }
+  }
+  if (w.offset > 0) onChunk(w.finish());
+}
+
+/** ONF bundle_add after the header: the embedded message is written in place, with transaction id `innerXid`. */
+function writeBundleAddBody(w: BufferWriter, bundleId: number, flags: number, message: OfpMessage, innerXid: number): void {
+  w.u32(ONF_VENDOR_ID).u32(ONFT.BUNDLE_ADD_MESSAGE);
+  w.u32(bundleId, 'bundle_id').zeros(2).u16(flags, 'flags');
+  writeMessage(w, message, innerXid);
+}
+
 /** Writes the body after the header; returns the OFPT_* type for the header. */
 function encodeBody(w: BufferWriter, msg: OfpMessage, xid: number): number {
   switch (msg.type) {
@@ -158,7 +203,9 @@ function encodeBody(w: BufferWriter, msg: OfpMessage, xid: number): number {
       return OFPT.PACKET_OUT;
     }
     case 'flow_mod':
-      w.u64(msg.cookie ?? 0n, 'cookie').u64(msg.cookieMask ?? 0n, 'cookie_mask');
+      w.u64(msg.cookie ?? 0n, 'cookie');
+      if (msg.cookieMask === undefined || msg.cookieMask === 0n) w.zeros(8);
+      else w.u64(msg.cookieMask, 'cookie_mask');
       w.u8(msg.tableId ?? 0, 'table_id').u8(msg.command ?? OFPFC.ADD, 'command');
       w.u16(msg.idleTimeout ?? 0).u16(msg.hardTimeout ?? 0).u16(msg.priority ?? 0x8000, 'priority');
       w.u32(msg.bufferId ?? OFP_NO_BUFFER).u32(msg.outPort ?? OFPP.ANY).u32(msg.outGroup ?? OFPG.ANY);
@@ -226,9 +273,7 @@ function encodeBody(w: BufferWriter, msg: OfpMessage, xid: number): number {
       if (msg.properties) w.bytes(msg.properties);
       return OFPT.EXPERIMENTER;
     case 'bundle_add':
-      w.u32(ONF_VENDOR_ID).u32(ONFT.BUNDLE_ADD_MESSAGE);
-      w.u32(msg.bundleId, 'bundle_id').zeros(2).u16(msg.flags ?? 0, 'flags');
-      writeMessage(w, msg.message, msg.message.xid ?? xid);
+      writeBundleAddBody(w, msg.bundleId, msg.flags ?? 0, msg.message, msg.message.xid ?? xid);
       return OFPT.EXPERIMENTER;
     case 'nx_set_packet_in_format':
       w.u32(NX_VENDOR_ID).u32(NXT.SET_PACKET_IN_FORMAT).u32(msg.format, 'format');

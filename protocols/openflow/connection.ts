@@ -12,7 +12,7 @@ import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { ConnectionError, DecodeError, PlexusError, TimeoutError } from '../common/errors';
 import { ReadGate } from '../common/read-gate';
-import { decodeMessage, encodeMessageWithXid } from './codec';
+import { decodeMessage, encodeBundleAdds, encodeMessageWithXid } from './codec';
 import { OFP_VERSION, OFPBCT, OFPBF, OFPET, OFPMPF } from './constants';
 import { OpenFlowError } from './errors';
 import { Framer } from './framer';
@@ -221,7 +221,18 @@ export class OpenFlowConnection extends EventEmitter {
    * trip for the whole batch, however large.
    */
   sendBatch(msgs: readonly OfpMessage[]): Promise<OpenFlowError[]> {
-    return this.sendThenBarrier(msgs.length, (i) => this.send(msgs[i]!));
+    return this.sendThenBarrier(() => msgs.forEach((m, i) => (this.send(m), this.flushEvery(i))));
+  }
+
+  /** Writes already encoded messages now (also while the socket is corked for this turn). */
+  private sendBytes(bytes: Buffer): void {
+    if (this.state === 'closed') throw new ConnectionError('connection closed');
+    this.gate.noteWrite(bytes.length);
+    this.socket.write(bytes);
+    if (this.corkedUntilTick) {
+      this.socket.uncork();
+      this.socket.cork();
+    }
   }
 
   /**
@@ -234,13 +245,13 @@ export class OpenFlowConnection extends EventEmitter {
   async sendBundle(msgs: readonly OfpMessage[]): Promise<OpenFlowError[]> {
     const bundleId = this.nextBundleId++;
     const flags = OFPBF.ATOMIC | OFPBF.ORDERED;
-    await this.request({ type: 'bundle_control', bundleId, ctrlType: OFPBCT.OPEN_REQUEST, flags });
-    const errors = await this.sendThenBarrier(msgs.length, (i) => {
-      const xid = this.allocXid();
-      // The embedded message takes the bundle_add's xid (EXT-230) unless it has its own.
-      const message = msgs[i]!;
-      this.send({ type: 'bundle_add', xid, bundleId, flags, message: message.xid === undefined ? message : { ...message, xid } });
-    });
+    // The switch handles messages in order: the adds follow the OPEN without waiting for its reply.
+    const opened = this.request({ type: 'bundle_control', bundleId, ctrlType: OFPBCT.OPEN_REQUEST, flags });
+    opened.catch(() => undefined); // settled below
+    // A few large writes (each bundle_add with its own xid, as its embedded message).
+    const errors = await this.sendThenBarrier(() => encodeBundleAdds(bundleId, flags, msgs, () => this.allocXid(), (chunk) => this.sendBytes(chunk)));
+    // An OPEN the switch refused throws here, as when the adds waited for it (their errors follow from it).
+    await opened;
     const ctrlType = errors.length ? OFPBCT.DISCARD_REQUEST : OFPBCT.COMMIT_REQUEST;
     try {
       await this.request({ type: 'bundle_control', bundleId, ctrlType, flags });
@@ -252,16 +263,13 @@ export class OpenFlowConnection extends EventEmitter {
   }
 
   /**
-   * Sends `count` messages through `sendOne`, then a barrier, and collects the
-   * errors the switch reports for any xid sent in between (the barrier reply
+   * Sends messages through `sendAll`, then a barrier, and collects the errors
+   * the switch reports for any xid sent in between (the barrier reply
    * guarantees they have all arrived).
    */
-  private async sendThenBarrier(count: number, sendOne: (i: number) => void): Promise<OpenFlowError[]> {
+  private async sendThenBarrier(sendAll: () => void): Promise<OpenFlowError[]> {
     const first = this.nextXid;
-    for (let i = 0; i < count; i++) {
-      sendOne(i);
-      this.flushEvery(i);
-    }
+    sendAll();
     const barrierXid = this.allocXid();
     const entry = { first, errors: [] as OpenFlowError[] };
     this.batchErrors.set(barrierXid, entry);

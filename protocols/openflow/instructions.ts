@@ -56,6 +56,15 @@ function framed(w: BufferWriter, type: number, body: () => void): void {
   w.patchU16(start + 2, w.offset - start, 'instruction length');
 }
 
+/** write_actions / apply_actions: type, length, 4 bytes of padding, the actions (in nearly every flow, so no closure). */
+function framedActions(w: BufferWriter, type: number, actions: readonly Action[]): void {
+  const start = w.offset;
+  w.u16(type).u16(0).zeros(4);
+  encodeActions(w, actions);
+  w.padTo(8, start);
+  w.patchU16(start + 2, w.offset - start, 'instruction length');
+}
+
 function uint(v: unknown, bits: number, what: string): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v >= 2 ** bits) {
     throw new EncodeError(`${what}: expected an integer in 0..${2 ** bits - 1}, got ${String(v)}`);
@@ -64,12 +73,14 @@ function uint(v: unknown, bits: number, what: string): number {
 }
 
 const ENCODERS: { readonly [T in Instruction['type']]: (w: BufferWriter, i: Of<T>) => void } = {
-  goto_table: (w, i) => framed(w, OFPIT.GOTO_TABLE, () => w.u8(uint(i.tableId, 8, 'goto_table table_id'))),
+  goto_table: (w, i) => {
+    w.u16(OFPIT.GOTO_TABLE).u16(8).u8(uint(i.tableId, 8, 'goto_table table_id')).zeros(3);
+  },
   write_metadata: (w, i) => framed(w, OFPIT.WRITE_METADATA, () => {
     w.zeros(4).u64(i.metadata, 'write_metadata metadata').u64(i.mask ?? ALL_ONES_64, 'write_metadata mask');
   }),
-  write_actions: (w, i) => framed(w, OFPIT.WRITE_ACTIONS, () => (w.zeros(4), encodeActions(w, i.actions))),
-  apply_actions: (w, i) => framed(w, OFPIT.APPLY_ACTIONS, () => (w.zeros(4), encodeActions(w, i.actions))),
+  write_actions: (w, i) => framedActions(w, OFPIT.WRITE_ACTIONS, i.actions),
+  apply_actions: (w, i) => framedActions(w, OFPIT.APPLY_ACTIONS, i.actions),
   clear_actions: (w) => framed(w, OFPIT.CLEAR_ACTIONS, () => w.zeros(4)),
   meter: (w, i) => framed(w, OFPIT.METER, () => w.u32(uint(i.meterId, 32, 'meter meter_id'))),
   experimenter: (w, i) => {

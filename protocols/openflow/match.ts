@@ -445,34 +445,138 @@ export function makeFieldRef(wire: WireHeader | number, ofs: number, nBits: numb
 // ---------------------------------------------------------------------------
 // Values.
 
-const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
+/**
+ * A field value whose bytes have a fixed size and fit a scalar: uint fields (a
+ * number up to 32 bits, else a bigint), MACs (a 48-bit number) and IPv4
+ * addresses (a 32-bit number). Every flow has several, so they go from the
+ * value straight into the writer, without a Buffer each.
+ */
+type Scalar = number | bigint;
+
+/** 2^bits for the range checks: numbers up to 32 bits, bigints up to 128 (the widest field). */
+const LIMITS: readonly number[] = Array.from({ length: 33 }, (_, bits) => 2 ** bits);
+const BIG_LIMITS: readonly bigint[] = Array.from({ length: 129 }, (_, bits) => 1n << BigInt(bits));
 
 /**
- * Parsed address texts, bounded. The same MACs and IPs recur across many flows;
- * callers only copy the returned bytes (the writer copies), never change them.
+ * Validates a uint, MAC or IPv4 value (or mask, `isMask`) and returns it as a
+ * scalar; `which` names it in errors ("reg0 value", "eth_dst mask").
  */
-const parsedAddresses = new Map<string, Buffer>();
-function cachedAddress(s: string, parse: () => Buffer): Buffer {
-  let b = parsedAddresses.get(s);
-  if (!b) {
-    b = parse();
-    if (parsedAddresses.size >= 100_000) parsedAddresses.clear();
-    parsedAddresses.set(s, b);
+function scalarOf(d: FieldDef, h: Header, v: unknown, which: 'value' | 'mask', isMask: boolean): Scalar {
+  switch (d.kind) {
+    case 'mac': {
+      const x = typeof v === 'string' ? macNumber(v) : -1;
+      if (x < 0) throw new EncodeError(`${d.name} ${which}: bad MAC address ${JSON.stringify(v)}`);
+      return x;
+    }
+    case 'ipv4': {
+      const x = typeof v === 'string' ? ipv4Number(v) : -1;
+      if (x >= 0) return x;
+      const message = `${d.name} ${which}: bad IPv4 address ${JSON.stringify(v)}`;
+      if (typeof v !== 'string') throw new EncodeError(message);
+      // Anything but a plain dotted quad gets the address library's verdict (as the cause).
+      return reword(() => parseIpv4Bytes(v), message).readUInt32BE(0);
+    }
+    default: {
+      const bytes = h.bytes;
+      const bits = isMask ? bytes * 8 : Math.min(d.bits, bytes * 8);
+      if (bytes <= 4) {
+        if (typeof v !== 'number' || !Number.isInteger(v)) throw new EncodeError(`${d.name} ${which}: expected an integer number, got ${describe(v)}`);
+        if (v < 0 || v >= LIMITS[bits]!) throw new EncodeError(`${d.name} ${which}: ${v} does not fit in ${bits} bits`);
+        return v;
+      }
+      if (typeof v !== 'bigint') throw new EncodeError(`${d.name} ${which}: expected a bigint, got ${describe(v)}`);
+      if (v < 0n || v >= BIG_LIMITS[bits]!) throw new EncodeError(`${d.name} ${which}: ${v} does not fit in ${bits} bits`);
+      return v;
+    }
   }
-  return b;
 }
 
-function parseMac(s: unknown, what: string): Buffer {
-  if (typeof s !== 'string') throw new EncodeError(`${what}: bad MAC address ${JSON.stringify(s)}`);
-  return cachedAddress(s, () => {
-    if (!MAC_RE.test(s)) throw new EncodeError(`${what}: bad MAC address ${JSON.stringify(s)}`);
-    return Buffer.from(s.replace(/:/g, ''), 'hex');
-  });
+/** Writes a scalar as `bytes` big-endian bytes (it fits: scalarOf checked it). */
+function writeScalar(w: BufferWriter, x: Scalar, bytes: number): void {
+  if (typeof x === 'bigint') {
+    if (bytes === 8) {
+      w.u64(x);
+      return;
+    }
+    for (let shift = BigInt(8 * (bytes - 1)); shift >= 0n; shift -= 8n) w.u8(Number((x >> shift) & 0xffn));
+    return;
+  }
+  switch (bytes) {
+    case 1:
+      w.u8(x);
+      return;
+    case 2:
+      w.u16(x);
+      return;
+    case 3:
+      w.u8(x >>> 16).u16(x & 0xffff);
+      return;
+    case 4:
+      w.u32(x);
+      return;
+    default: {
+      // A MAC: 48 bits, more than the 32 that bitwise operators take.
+      const hi = Math.floor(x / 0x1_0000_0000);
+      w.u16(hi).u32(x - hi * 0x1_0000_0000);
+    }
+  }
 }
 
-function parseIpv4(s: unknown, what: string): Buffer {
-  if (typeof s !== 'string') throw new EncodeError(`${what}: bad IPv4 address ${JSON.stringify(s)}`);
-  return cachedAddress(s, () => reword(() => parseIpv4Bytes(s), `${what}: bad IPv4 address ${JSON.stringify(s)}`));
+/** Whether `value` has a bit set that `mask` does not (switches reject such entries: OFPBMC_BAD_WILDCARDS). */
+function hasBitsOutside(value: Scalar, mask: Scalar): boolean {
+  if (typeof value === 'bigint') return (value & ~(mask as bigint)) !== 0n;
+  const m = mask as number;
+  if (value <= 0xffffffff && m <= 0xffffffff) return (value & ~m) !== 0;
+  const hv = Math.floor(value / 0x1_0000_0000);
+  const hm = Math.floor(m / 0x1_0000_0000);
+  return (hv & ~hm) !== 0 || ((value - hv * 0x1_0000_0000) & ~(m - hm * 0x1_0000_0000)) !== 0;
+}
+
+function hexDigit(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48; // 0-9
+  const l = c | 0x20; // A-F → a-f
+  return l >= 97 && l <= 102 ? l - 87 : -1;
+}
+
+/** 'aa:bb:cc:dd:ee:ff' (either case) as a 48-bit number; -1 when malformed. */
+function macNumber(s: string): number {
+  if (s.length !== 17) return -1;
+  let x = 0;
+  for (let i = 0; i < 17; i += 3) {
+    if (i > 0 && s.charCodeAt(i - 1) !== 58) return -1; // ':'
+    const hi = hexDigit(s.charCodeAt(i));
+    const lo = hexDigit(s.charCodeAt(i + 1));
+    if (hi < 0 || lo < 0) return -1;
+    x = x * 256 + hi * 16 + lo;
+  }
+  return x;
+}
+
+/**
+ * A plain dotted quad ('192.0.2.1': four decimal parts of at most 255, no
+ * leading zeros) as a 32-bit number; -1 for anything else, which the address
+ * library then judges.
+ */
+function ipv4Number(s: string): number {
+  let x = 0;
+  let part = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i <= s.length; i++) {
+    const c = i < s.length ? s.charCodeAt(i) : 46;
+    if (c === 46) {
+      if (digits === 0) return -1;
+      x = x * 256 + part;
+      part = 0;
+      digits = 0;
+      if (i < s.length && ++dots > 3) return -1;
+      continue;
+    }
+    if (c < 48 || c > 57 || (digits === 1 && part === 0)) return -1;
+    part = part * 10 + (c - 48);
+    if (++digits > 3 || part > 255) return -1;
+  }
+  return dots === 3 ? x : -1;
 }
 
 /** Parses any valid IPv6 text form (including embedded IPv4) into 16 bytes (protocols/packet/address.ts). */
@@ -493,53 +597,19 @@ function reword(parse: () => Buffer, message: string): Buffer {
 /** RFC 5952 text for 16 bytes: lower case, no leading zeros, longest zero run (≥ 2 groups, first wins) as '::'. */
 export { formatIpv6 };
 
-function uintToBytes(v: unknown, def: FieldDef, bytes: number, what: string, isMask: boolean): Buffer {
-  // Every byte is written below, so the buffer need not be zeroed first.
-  const out = Buffer.allocUnsafe(bytes);
-  const bits = isMask ? bytes * 8 : Math.min(def.bits, bytes * 8);
-  if (bytes <= 4) {
-    if (typeof v !== 'number' || !Number.isInteger(v)) throw new EncodeError(`${what}: expected an integer number, got ${describe(v)}`);
-    if (v < 0 || v >= 2 ** bits) throw new EncodeError(`${what}: ${v} does not fit in ${bits} bits`);
-    out.writeUIntBE(v, 0, bytes);
-  } else {
-    if (typeof v !== 'bigint') throw new EncodeError(`${what}: expected a bigint, got ${describe(v)}`);
-    if (v < 0n || v >= 1n << BigInt(bits)) throw new EncodeError(`${what}: ${v} does not fit in ${bits} bits`);
-    if (bytes === 8) {
-      out.writeBigUInt64BE(v, 0);
-    } else {
-      let x = v;
-      for (let i = bytes - 1; i >= 0; i--) {
-        out[i] = Number(x & 0xffn);
-        x >>= 8n;
-      }
-    }
-  }
-  return out;
-}
-
 function describe(v: unknown): string {
   if (typeof v === 'bigint') return `bigint ${v}`;
   if (Buffer.isBuffer(v)) return `Buffer(${v.length})`;
   return `${typeof v} ${JSON.stringify(v)}`;
 }
 
-function valueToBytes(def: FieldDef, h: Header, v: unknown, what: string, isMask: boolean, len?: number): Buffer {
-  switch (def.kind) {
-    case 'uint':
-      return uintToBytes(v, def, h.bytes, what, isMask);
-    case 'mac':
-      return parseMac(v, what);
-    case 'ipv4':
-      return parseIpv4(v, what);
-    case 'ipv6':
-      return parseIpv6(v, what);
-    case 'bytes': {
-      if (!Buffer.isBuffer(v)) throw new EncodeError(`${what}: expected a Buffer, got ${describe(v)}`);
-      if (v.length > h.bytes) throw new EncodeError(`${what}: length ${v.length} not in 0..${h.bytes}`);
-      if (len !== undefined && v.length !== len) throw new EncodeError(`${what}: mask length ${v.length} differs from value length ${len}`);
-      return v;
-    }
-  }
+/** Values of the kinds that are not scalars: IPv6 addresses and opaque bytes (tun_metadataN). */
+function valueToBytes(def: FieldDef, h: Header, v: unknown, what: string, len?: number): Buffer {
+  if (def.kind === 'ipv6') return parseIpv6(v, what);
+  if (!Buffer.isBuffer(v)) throw new EncodeError(`${what}: expected a Buffer, got ${describe(v)}`);
+  if (v.length > h.bytes) throw new EncodeError(`${what}: length ${v.length} not in 0..${h.bytes}`);
+  if (len !== undefined && v.length !== len) throw new EncodeError(`${what}: mask length ${v.length} differs from value length ${len}`);
+  return v;
 }
 
 /** Converts raw value bytes of a known field into its representation. */
@@ -576,17 +646,31 @@ export function encodeOxm(w: BufferWriter, field: OxmField, opts: OxmOptions = {
   }
   const known = field as KnownOxm;
   const d = requireField(known.field);
-  const h = chooseHeader(d, known.header, d.match, d.name);
-  // A load's mask may reach bits a match never uses (nsh_ttl[4..7]): any bit of its bytes.
-  const value = valueToBytes(d, h, known.value, `${d.name} value`, opts.writeMask === true);
+  const h = known.header === undefined ? d.match : chooseHeader(d, known.header, d.match, d.name);
+  const exp = h.experimenter === undefined ? 0 : 4;
+  if (d.kind !== 'ipv6' && d.kind !== 'bytes') {
+    // A load's mask may reach bits a match never uses (nsh_ttl[4..7]): any bit of its bytes.
+    const value = scalarOf(d, h, known.value, 'value', opts.writeMask === true);
+    let mask: Scalar | undefined;
+    if (known.mask !== undefined) {
+      if (!d.maskable && !opts.writeMask) throw new EncodeError(`${d.name} is not maskable`);
+      mask = scalarOf(d, h, known.mask, 'mask', true);
+      if (hasBitsOutside(value, mask)) throw new EncodeError(`${d.name}: value has bits set outside its mask`);
+    }
+    w.u32(header32(h, mask !== undefined, exp + h.bytes * (mask === undefined ? 1 : 2)));
+    if (h.experimenter !== undefined) w.u32(h.experimenter);
+    writeScalar(w, value, h.bytes);
+    if (mask !== undefined) writeScalar(w, mask, h.bytes);
+    return;
+  }
+  const value = valueToBytes(d, h, known.value, `${d.name} value`);
   let mask: Buffer | undefined;
   if (known.mask !== undefined) {
     if (!d.maskable && !opts.writeMask) throw new EncodeError(`${d.name} is not maskable`);
-    mask = valueToBytes(d, h, known.mask, `${d.name} mask`, true, value.length);
+    mask = valueToBytes(d, h, known.mask, `${d.name} mask`, value.length);
     // Switches reject (OFPBMC_BAD_WILDCARDS) a value with bits the mask does not select.
     if (value.some((b, i) => (b & ~mask![i]!) !== 0)) throw new EncodeError(`${d.name}: value has bits set outside its mask`);
   }
-  const exp = h.experimenter === undefined ? 0 : 4;
   w.u32(header32(h, mask !== undefined, exp + value.length * (mask ? 2 : 1)));
   if (h.experimenter !== undefined) w.u32(h.experimenter);
   w.bytes(value);

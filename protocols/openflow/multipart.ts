@@ -49,6 +49,39 @@ export function encodeMultipartType(body: MultipartRequestBody | MultipartReplyB
   return body.mpType;
 }
 
+/**
+ * Request bodies that are one 32-bit id and 4 bytes of padding (§7.3.5.6,
+ * §7.3.5.9, §7.3.5.12, §7.3.5.13): the property, its "all" default and its name.
+ */
+const ID_REQUESTS = {
+  port_stats: { field: 'portNo', all: OFPP.ANY, what: 'port_no' },
+  group_stats: { field: 'groupId', all: OFPG.ALL, what: 'group_id' },
+  meter_stats: { field: 'meterId', all: OFPM.ALL, what: 'meter_id' },
+  meter_config: { field: 'meterId', all: OFPM.ALL, what: 'meter_id' },
+} as const;
+type IdRequest = Extract<MultipartRequestBody, { kind: keyof typeof ID_REQUESTS }>;
+type IdFields = Partial<Record<(typeof ID_REQUESTS)[keyof typeof ID_REQUESTS]['field'], number>>;
+
+/** Experimenter and unknown bodies: the same in requests and replies. */
+type OpaqueBody = Extract<MultipartRequestBody, { kind: 'experimenter' | 'unknown' }>;
+
+function encodeOpaque(w: BufferWriter, body: OpaqueBody): void {
+  if (body.kind === 'experimenter') w.u32(body.experimenter, 'experimenter').u32(body.expType, 'exp_type');
+  if (body.data) w.bytes(body.data);
+}
+
+function decodeOpaque(r: BufferReader, kind: 'experimenter' | undefined, type: number): OpaqueBody {
+  if (kind === undefined) return { kind: 'unknown', mpType: type, data: readRest(r) };
+  return { kind, experimenter: r.u32('experimenter'), expType: r.u32('exp_type'), data: readRest(r) };
+}
+
+/** Writes one list entry whose 16-bit length is `lengthAt` bytes into it, patched once `body` has written the entry. */
+function writeSized(w: BufferWriter, lengthAt: number, what: string, body: () => void): void {
+  const start = w.offset;
+  body();
+  w.patchU16(start + lengthAt, w.offset - start, what);
+}
+
 export function encodeMultipartRequest(w: BufferWriter, body: MultipartRequestBody): void {
   switch (body.kind) {
     case 'desc':
@@ -63,28 +96,22 @@ export function encodeMultipartRequest(w: BufferWriter, body: MultipartRequestBo
       encodeFlowStatsFilter(w, body);
       return;
     case 'port_stats':
-      w.u32(body.portNo ?? OFPP.ANY, 'port_no').zeros(4);
+    case 'group_stats':
+    case 'meter_stats':
+    case 'meter_config': {
+      const id = ID_REQUESTS[body.kind];
+      w.u32((body as IdFields)[id.field] ?? id.all, id.what).zeros(4);
       return;
+    }
     case 'queue_stats':
       w.u32(body.portNo ?? OFPP.ANY, 'port_no').u32(body.queueId ?? OFPQ_ALL, 'queue_id');
-      return;
-    case 'group_stats':
-      w.u32(body.groupId ?? OFPG.ALL, 'group_id').zeros(4);
-      return;
-    case 'meter_stats':
-    case 'meter_config':
-      w.u32(body.meterId ?? OFPM.ALL, 'meter_id').zeros(4);
       return;
     case 'table_features':
       if (body.data) w.bytes(body.data);
       return;
     case 'experimenter':
-      w.u32(body.experimenter, 'experimenter').u32(body.expType, 'exp_type');
-      if (body.data) w.bytes(body.data);
-      return;
     case 'unknown':
-      w.bytes(body.data);
-      return;
+      encodeOpaque(w, body);
   }
 }
 
@@ -116,30 +143,22 @@ export function decodeMultipartRequest(r: BufferReader, type: number): Multipart
       const cookieMask = r.u64('cookie_mask');
       return { kind, tableId, outPort, outGroup, cookie, cookieMask, match: decodeMatch(r) };
     }
-    case 'port_stats': {
-      const portNo = r.u32('port_no');
+    case 'port_stats':
+    case 'group_stats':
+    case 'meter_stats':
+    case 'meter_config': {
+      const id = ID_REQUESTS[kind];
+      const value = r.u32(id.what);
       r.skip(4);
-      return { kind, portNo };
+      return { kind, [id.field]: value } as IdRequest;
     }
     case 'queue_stats':
       return { kind, portNo: r.u32('port_no'), queueId: r.u32('queue_id') };
-    case 'group_stats': {
-      const groupId = r.u32('group_id');
-      r.skip(4);
-      return { kind, groupId };
-    }
-    case 'meter_stats':
-    case 'meter_config': {
-      const meterId = r.u32('meter_id');
-      r.skip(4);
-      return { kind, meterId };
-    }
     case 'table_features':
       return { kind, data: readRest(r) };
     case 'experimenter':
-      return { kind, experimenter: r.u32('experimenter'), expType: r.u32('exp_type'), data: readRest(r) };
     case undefined:
-      return { kind: 'unknown', mpType: type, data: readRest(r) };
+      return decodeOpaque(r, kind, type);
   }
 }
 
@@ -152,13 +171,13 @@ export function encodeMultipartReply(w: BufferWriter, body: MultipartReplyBody):
       return;
     case 'flow':
       for (const f of body.entries) {
-        const start = w.offset;
-        w.u16(0).u8(f.tableId, 'table_id').zeros(1).u32(f.durationSec).u32(f.durationNsec);
-        w.u16(f.priority, 'priority').u16(f.idleTimeout).u16(f.hardTimeout).u16(f.flags, 'flags').zeros(4);
-        w.u64(f.cookie, 'cookie').u64(f.packetCount, 'packet_count').u64(f.byteCount, 'byte_count');
-        encodeMatch(w, f.match);
-        encodeInstructions(w, f.instructions);
-        w.patchU16(start, w.offset - start, 'flow stats length');
+        writeSized(w, 0, 'flow stats length', () => {
+          w.u16(0).u8(f.tableId, 'table_id').zeros(1).u32(f.durationSec).u32(f.durationNsec);
+          w.u16(f.priority, 'priority').u16(f.idleTimeout).u16(f.hardTimeout).u16(f.flags, 'flags').zeros(4);
+          w.u64(f.cookie, 'cookie').u64(f.packetCount, 'packet_count').u64(f.byteCount, 'byte_count');
+          encodeMatch(w, f.match);
+          encodeInstructions(w, f.instructions);
+        });
       }
       return;
     case 'aggregate':
@@ -189,19 +208,19 @@ export function encodeMultipartReply(w: BufferWriter, body: MultipartReplyBody):
       return;
     case 'group_stats':
       for (const g of body.entries) {
-        const start = w.offset;
-        w.u16(0).zeros(2).u32(g.groupId, 'group_id').u32(g.refCount).zeros(4);
-        w.u64(g.packetCount).u64(g.byteCount).u32(g.durationSec).u32(g.durationNsec);
-        for (const b of g.bucketStats) w.u64(b.packetCount).u64(b.byteCount);
-        w.patchU16(start, w.offset - start, 'group stats length');
+        writeSized(w, 0, 'group stats length', () => {
+          w.u16(0).zeros(2).u32(g.groupId, 'group_id').u32(g.refCount).zeros(4);
+          w.u64(g.packetCount).u64(g.byteCount).u32(g.durationSec).u32(g.durationNsec);
+          for (const b of g.bucketStats) w.u64(b.packetCount).u64(b.byteCount);
+        });
       }
       return;
     case 'group_desc':
       for (const g of body.entries) {
-        const start = w.offset;
-        w.u16(0).u8(g.groupType, 'group type').zeros(1).u32(g.groupId, 'group_id');
-        for (const b of g.buckets) encodeBucket(w, b);
-        w.patchU16(start, w.offset - start, 'group desc length');
+        writeSized(w, 0, 'group desc length', () => {
+          w.u16(0).u8(g.groupType, 'group type').zeros(1).u32(g.groupId, 'group_id');
+          for (const b of g.buckets) encodeBucket(w, b);
+        });
       }
       return;
     case 'group_features':
@@ -211,19 +230,19 @@ export function encodeMultipartReply(w: BufferWriter, body: MultipartReplyBody):
       return;
     case 'meter_stats':
       for (const m of body.entries) {
-        const start = w.offset;
-        w.u32(m.meterId, 'meter_id').u16(0).zeros(6).u32(m.flowCount);
-        w.u64(m.packetInCount).u64(m.byteInCount).u32(m.durationSec).u32(m.durationNsec);
-        for (const b of m.bandStats) w.u64(b.packetBandCount).u64(b.byteBandCount);
-        w.patchU16(start + 4, w.offset - start, 'meter stats length');
+        writeSized(w, 4, 'meter stats length', () => {
+          w.u32(m.meterId, 'meter_id').u16(0).zeros(6).u32(m.flowCount);
+          w.u64(m.packetInCount).u64(m.byteInCount).u32(m.durationSec).u32(m.durationNsec);
+          for (const b of m.bandStats) w.u64(b.packetBandCount).u64(b.byteBandCount);
+        });
       }
       return;
     case 'meter_config':
       for (const m of body.entries) {
-        const start = w.offset;
-        w.u16(0).u16(m.flags, 'flags').u32(m.meterId, 'meter_id');
-        for (const band of m.bands) encodeBand(w, band);
-        w.patchU16(start, w.offset - start, 'meter config length');
+        writeSized(w, 0, 'meter config length', () => {
+          w.u16(0).u16(m.flags, 'flags').u32(m.meterId, 'meter_id');
+          for (const band of m.bands) encodeBand(w, band);
+        });
       }
       return;
     case 'meter_features':
@@ -232,22 +251,18 @@ export function encodeMultipartReply(w: BufferWriter, body: MultipartReplyBody):
       return;
     case 'table_features':
       for (const t of body.entries) {
-        const start = w.offset;
-        w.u16(0).u8(t.tableId, 'table_id').zeros(5).cstring(t.name, OFP_MAX_TABLE_NAME_LEN, 'table name');
-        w.u64(t.metadataMatch).u64(t.metadataWrite).u32(t.config).u32(t.maxEntries).bytes(t.properties);
-        w.patchU16(start, w.offset - start, 'table features length');
+        writeSized(w, 0, 'table features length', () => {
+          w.u16(0).u8(t.tableId, 'table_id').zeros(5).cstring(t.name, OFP_MAX_TABLE_NAME_LEN, 'table name');
+          w.u64(t.metadataMatch).u64(t.metadataWrite).u32(t.config).u32(t.maxEntries).bytes(t.properties);
+        });
       }
       return;
     case 'port_desc':
       for (const p of body.entries) encodePort(w, p);
       return;
     case 'experimenter':
-      w.u32(body.experimenter, 'experimenter').u32(body.expType, 'exp_type');
-      if (body.data) w.bytes(body.data);
-      return;
     case 'unknown':
-      w.bytes(body.data);
-      return;
+      encodeOpaque(w, body);
   }
 }
 
@@ -417,8 +432,7 @@ export function decodeMultipartReply(r: BufferReader, type: number): MultipartRe
     case 'port_desc':
       return { kind, entries: decodeFixed(r, 'port', 64, decodePort) };
     case 'experimenter':
-      return { kind, experimenter: r.u32('experimenter'), expType: r.u32('exp_type'), data: readRest(r) };
     case undefined:
-      return { kind: 'unknown', mpType: type, data: readRest(r) };
+      return decodeOpaque(r, kind, type);
   }
 }

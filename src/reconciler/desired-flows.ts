@@ -21,27 +21,21 @@ import type { Flow } from '../pipeline/flow';
 import type { KeyedFlow } from './diff';
 import { encodeFlow } from './flow-key';
 
-/**
- * Keyed flows by the flow object they came from: a flow compiled once for many
- * hosts (an endpoint's flows on every host it is not attached to) is encoded
- * once, and every host's desired set holds the same KeyedFlow.
- */
-const keyedOf = new WeakMap<Flow, KeyedFlow>();
-
 /** A flow with its key, fingerprint and wire bytes from one encoding. */
 export function keyed(flow: Flow): KeyedFlow {
-  let k = keyedOf.get(flow);
-  if (!k) keyedOf.set(flow, (k = keyFlow(flow)));
-  return k;
-}
-
-function keyFlow(flow: Flow): KeyedFlow {
   const tableId = flow.table.id;
   const { key, fp, wire } = encodeFlow({ tableId, priority: flow.priority, match: flow.match }, flow.cookie, flow.instructions);
   return { key, tableId, priority: flow.priority, match: flow.match, cookie: flow.cookie, instructions: flow.instructions, fp, wire };
 }
 
-/** A partition's flows keyed, one per key (the last of a key wins), by the array they came from: shared like `keyed`. */
+/**
+ * A partition's flows keyed, one per key (the last of a key wins), by the array
+ * they came from: a partition compiled once for many hosts (an endpoint's flows
+ * on every host it is not attached to) is encoded once, and every host's
+ * desired set holds the same KeyedFlows. (The compiler shares arrays, never
+ * single flows between arrays, so one cache entry per array is all it takes: a
+ * WeakMap entry per flow cost more than encoding the flow.)
+ */
 const keyedListOf = new WeakMap<readonly Flow[], readonly KeyedFlow[]>();
 
 function keyedList(flows: readonly Flow[]): readonly KeyedFlow[] {
@@ -50,8 +44,13 @@ function keyedList(flows: readonly Flow[]): readonly KeyedFlow[] {
     const byKey = new Map<string, KeyedFlow>();
     for (const f of flows) {
       const k = keyed(f);
-      byKey.delete(k.key);
+      const size = byKey.size;
       byKey.set(k.key, k);
+      if (byKey.size === size) {
+        // A repeated key: the last flow wins, in the last one's place.
+        byKey.delete(k.key);
+        byKey.set(k.key, k);
+      }
     }
     keyedListOf.set(flows, (list = [...byKey.values()]));
   }
@@ -126,10 +125,10 @@ export class DesiredFlows {
       onChange?.(key, before);
     };
     for (const k of next) {
-      const prev = inOld(k.key);
+      const prev = old.length ? inOld(k.key) : undefined;
       if (prev?.fp === k.fp) continue; // same claim, same place
       const before = this.byKey.get(k.key);
-      const claims = this.shared.get(k.key);
+      const claims = this.shared.size ? this.shared.get(k.key) : undefined;
       if (claims) {
         claims.delete(name);
         claims.set(name, k);

@@ -17,9 +17,10 @@ function flowMod(f: KeyedFlow, command: number): FlowMod {
 }
 
 export function toFlowMods(diff: FlowDiff): FlowMod[] {
-  return [
-    ...diff.deletes.map((f) => flowMod(f, OFPFC.DELETE_STRICT)),
-    ...diff.adds.map((f) => flowMod(f, OFPFC.ADD)),
-    ...diff.modifies.map(({ want, have }) => flowMod(want, want.cookie === have.cookie ? OFPFC.MODIFY_STRICT : OFPFC.ADD)),
-  ];
+  // One array, filled in order (a resync's adds are the whole table).
+  const out: FlowMod[] = [];
+  for (const f of diff.deletes) out.push(flowMod(f, OFPFC.DELETE_STRICT));
+  for (const f of diff.adds) out.push(flowMod(f, OFPFC.ADD));
+  for (const { want, have } of diff.modifies) out.push(flowMod(want, want.cookie === have.cookie ? OFPFC.MODIFY_STRICT : OFPFC.ADD));
+  return out;
 }

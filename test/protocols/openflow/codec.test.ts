@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DecodeError } from '../../../protocols/common/errors';
-import { decodeMessage, encodeMessage } from '../../../protocols/openflow/codec';
+import { decodeMessage, encodeBundleAdds, encodeMessage } from '../../../protocols/openflow/codec';
 import { describeError, OpenFlowError } from '../../../protocols/openflow/errors';
 import type { Decoded, MultipartReply, OfpMessage } from '../../../protocols/openflow/messages';
 import { ofpPrint } from '../../support/ofp-print';
@@ -66,6 +66,25 @@ describe('openflow codec', () => {
       const replies = requests.filter((k) => k !== 'table_features');
       assert.deepEqual(requests.filter((k) => !kinds('multipart_request').has(k)), []);
       assert.deepEqual(replies.filter((k) => !kinds('multipart_reply').has(k)), []);
+    });
+  });
+
+  describe('bundle adds in chunks', () => {
+    it('writes the same bytes as one bundle_add per message, each xid also its embedded message\'s, split after chunkBytes', () => {
+      const msgs: OfpMessage[] = [
+        { type: 'flow_mod', tableId: 3, priority: 100, cookie: 0x1234n, match: [{ field: 'reg0', value: 5 }], instructions: [{ type: 'goto_table', tableId: 4 }] },
+        { type: 'flow_mod', xid: 77, tableId: 3, priority: 90, command: 3, match: [{ field: 'eth_dst', value: '02:00:00:00:00:01' }] },
+        { type: 'port_mod', portNo: 1, hwAddr: '02:00:00:00:00:02', config: 1, mask: 1 },
+      ];
+      let xid = 40;
+      const chunks: Buffer[] = [];
+      encodeBundleAdds(9, 3, msgs, () => xid++, (c) => chunks.push(c), 100);
+      const one = msgs.map((m, i) => encodeMessage({ type: 'bundle_add', xid: 40 + i, bundleId: 9, flags: 3, message: { ...m, xid: 40 + i } }));
+      assert.deepEqual(Buffer.concat(chunks), Buffer.concat(one));
+      // Each chunk ends where a message ends, once it holds 100 bytes or more.
+      assert.deepEqual(chunks.map((c) => c.length), [one[0]!.length + one[1]!.length, one[2]!.length]);
+      const inner = decodeMessage(one[1]!);
+      assert.ok(inner.type === 'bundle_add' && inner.xid === 41 && inner.message.xid === 41);
     });
   });
 

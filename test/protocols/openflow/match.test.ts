@@ -276,6 +276,17 @@ describe('openflow match: encode rejects bad input with EncodeError', () => {
     ['too big for ct_label', { field: 'ct_label', value: 1n << 128n }, /does not fit in 128 bits/],
     ['bad MAC', { field: 'eth_dst', value: 'aa:bb:cc:dd:ee' }, /bad MAC address/],
     ['MAC as number', { field: 'eth_dst', value: 5 }, /bad MAC address/],
+    ['MAC with a dash', { field: 'eth_dst', value: 'aa:bb:cc-dd:ee:ff' }, /eth_dst value: bad MAC address/],
+    ['MAC with a non-hex digit', { field: 'eth_src', value: 'aa:bb:cc:dd:ee:fg' }, /eth_src value: bad MAC address/],
+    ['MAC one digit short', { field: 'eth_dst', value: 'aa:bb:cc:dd:ee:f' }, /bad MAC address/],
+    ['MAC mask malformed', { field: 'eth_dst', value: '01:00:00:00:00:00', mask: 'ff:ff' }, /eth_dst mask: bad MAC address/],
+    ['IPv4 with a leading zero', { field: 'ip_src', value: '10.0.0.01' }, /bad IPv4 address/],
+    ['IPv4 with three parts', { field: 'ip_dst', value: '10.0.1' }, /ip_dst value: bad IPv4 address/],
+    ['IPv4 with an empty part', { field: 'ip_dst', value: '10..0.1' }, /bad IPv4 address/],
+    ['IPv4 as number', { field: 'ip_dst', value: 0x0a000001 }, /ip_dst value: bad IPv4 address/],
+    ['MAC value outside its mask (high bits)', { field: 'eth_dst', value: '03:00:00:00:00:00', mask: '01:00:00:00:00:00' }, /eth_dst: value has bits set outside its mask/],
+    ['MAC value outside its mask (low bits)', { field: 'eth_dst', value: '00:00:00:00:00:01', mask: 'ff:ff:ff:ff:ff:00' }, /bits set outside its mask/],
+    ['64-bit value outside its mask', { field: 'metadata', value: 1n << 40n, mask: 0xffn }, /metadata: value has bits set outside its mask/],
     ['bad IPv4', { field: 'ip_src', value: '10.0.0.256' }, /bad IPv4 address/],
     ['IPv6 for IPv4 field', { field: 'ip_src', value: '::1' }, /bad IPv4 address/],
     ['bad IPv6', { field: 'ipv6_src', value: '1:::2' }, /bad IPv6 address/],
@@ -295,6 +306,17 @@ describe('openflow match: encode rejects bad input with EncodeError', () => {
       assert.throws(() => encodeMatch(new BufferWriter(), [entry as OxmField]), (e: unknown) => e instanceof EncodeError && re.test(e.message));
     });
   }
+  it('accepts upper-case MACs and plain dotted quads, as the address library does', () => {
+    const enc = (f: OxmField): string => {
+      const w = new BufferWriter();
+      encodeMatch(w, [f]);
+      return w.finish().toString('hex');
+    };
+    assert.equal(enc({ field: 'eth_dst', value: 'AA:bb:CC:dd:EE:0f' }), enc({ field: 'eth_dst', value: 'aa:bb:cc:dd:ee:0f' }));
+    assert.equal(enc({ field: 'eth_dst', value: '01:00:00:00:00:00', mask: '01:00:00:00:00:00' }), '00010014' + '8000070c' + '010000000000' + '010000000000' + '00000000');
+    assert.equal(enc({ field: 'ip_dst', value: '192.0.2.1' }), '0001000c' + '80001804' + 'c0000201' + '00000000');
+    assert.equal(enc({ field: 'ip_dst', value: '10.1.2.0', mask: '255.255.255.0' }), '00010010' + '80001908' + '0a010200' + 'ffffff00');
+  });
   it('a match that is not an array', () => {
     assert.throws(() => encodeMatch(new BufferWriter(), {} as Match), EncodeError);
   });
