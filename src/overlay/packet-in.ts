@@ -18,7 +18,7 @@ import type { Logger } from '../log';
 import type { Endpoint, Network } from '../store/model';
 import type { ModelView } from '../store/model-view';
 
-/** What a handler is given: the packet-in, its decoded frame, and who sent it. */
+/** What a handler is given: the packet-in, its decoded frame (decoded on first read), and who sent it. */
 export interface PacketInInput {
   readonly message: Decoded<PacketIn>;
   readonly inPort: number;
@@ -59,16 +59,29 @@ export function answerPacketIn(
   const endpoint = endpointAt(inPort);
   const network = endpoint ? model.networks.get(endpoint.network) : undefined;
   if (!endpoint || !network) return { kind: 'ignored', reason: 'no endpoint at the port' };
-  let packet: DecodedPacket;
+  // The frame is decoded when a handler first reads `packet` (a kept DHCP reply needs none);
+  // a frame that does not decode is ignored whichever handler asked.
+  let packet: DecodedPacket | undefined;
+  let undecodable: Error | undefined;
+  const input: PacketInInput = {
+    message, inPort, endpoint, network, model,
+    get packet(): DecodedPacket {
+      if (packet) return packet;
+      try {
+        return (packet = decodePacket(message.data));
+      } catch (err) {
+        throw (undecodable = err as Error);
+      }
+    },
+  };
   try {
-    packet = decodePacket(message.data);
+    for (const handle of handlers) {
+      const messages = handle(input);
+      if (messages) return { kind: 'answered', messages, endpoint: endpoint.id };
+    }
   } catch (err) {
-    return { kind: 'ignored', reason: `undecodable: ${(err as Error).message}` };
-  }
-  const input: PacketInInput = { message, inPort, packet, endpoint, network, model };
-  for (const handle of handlers) {
-    const messages = handle(input);
-    if (messages) return { kind: 'answered', messages, endpoint: endpoint.id };
+    if (undecodable === undefined || err !== undecodable) throw err;
+    return { kind: 'ignored', reason: `undecodable: ${undecodable.message}` };
   }
   return { kind: 'ignored', reason: 'no handler' };
 }
