@@ -31,7 +31,7 @@
  * test; see `generator_cpu_s` in the result.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -75,7 +75,8 @@ const OPTIONS: readonly OptionDef[] = [
   { name: 'seconds', kind: 'number', default: 10, help: 'seconds of each measurement (throughput, latency) per controller' },
   { name: 'switches', kind: 'number', default: 16, help: 'simulated switches (for Plexus: hosts, each with its own ovsdb-server)' },
   { name: 'peer', kind: 'string', default: 'ovs-testcontroller', help: 'controller to compare with: os-ken | ovs-testcontroller' },
-  { name: 'window', kind: 'number', default: 32, help: 'outstanding packet-ins per switch in throughput mode' },
+  { name: 'window', kind: 'string', default: '32', help: 'outstanding packet-ins per switch in throughput mode; a list (1,8,32) measures each, both controllers' },
+  { name: 'profile-plexusd', kind: 'boolean', default: false, help: 'CPU-profile plexusd (.cpuprofile in bench/results)' },
 ];
 
 // ---------------------------------------------------------------------------
@@ -279,21 +280,87 @@ export class LoadGenerator {
 }
 
 // ---------------------------------------------------------------------------
+// CPU of each side
+
+/** CPU seconds a process has used so far (user + system, from /proc), or NaN when it is gone. */
+function processCpuS(pid: number | undefined): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime and stime are fields 14 and 15 of stat(5), in clock ticks (USER_HZ, 100 on Linux).
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
+/** CPU used by the generator (this process) and the controller during `phase`, in cores (CPU s per wall s). */
+async function withCpu<T>(controllerPid: number | undefined, phase: () => Promise<T>): Promise<{ result: T; generatorCores: number; controllerCores: number }> {
+  const gen0 = process.cpuUsage();
+  const ctl0 = processCpuS(controllerPid);
+  const t0 = performance.now();
+  const result = await phase();
+  const wallS = (performance.now() - t0) / 1000;
+  const gen = process.cpuUsage(gen0);
+  return {
+    result,
+    generatorCores: round((gen.user + gen.system) / 1e6 / wallS, 2),
+    controllerCores: round((processCpuS(controllerPid) - ctl0) / wallS, 2),
+  };
+}
+
+function loadAverage1m(): number {
+  return Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
+}
+
+// ---------------------------------------------------------------------------
 // Controllers under test
 
 interface Measured {
-  readonly throughput: ThroughputResult;
+  /** Throughput, one per window. */
+  readonly throughput: readonly (ThroughputResult & { readonly window: number; readonly generatorCores: number; readonly controllerCores: number; readonly load1m: number })[];
   readonly latencyMs: number[];
   readonly latencyLost: number;
 }
 
-async function measure(gen: LoadGenerator, seconds: number, window: number, progress: (m: string) => void, label: string): Promise<Measured> {
-  progress(`${label}: throughput for ${seconds} s (window ${window} per switch)`);
-  const throughput = await gen.throughput(seconds, window);
-  progress(`${label}: ${Math.round(throughput.perS)} answers/s (${throughput.lost} lost, ${throughput.unmatched} unmatched); latency for ${seconds} s`);
+async function measure(gen: LoadGenerator, seconds: number, windows: readonly number[], controllerPid: number | undefined, progress: (m: string) => void, label: string): Promise<Measured> {
+  const throughput = [];
+  for (const window of windows) {
+    progress(`${label}: throughput for ${seconds} s (window ${window} per switch)`);
+    const t = await withCpu(controllerPid, () => gen.throughput(seconds, window));
+    const load1m = loadAverage1m();
+    throughput.push({ ...t.result, window, generatorCores: t.generatorCores, controllerCores: t.controllerCores, load1m });
+    progress(
+      `${label}: ${Math.round(t.result.perS)} answers/s (${t.result.lost} lost, ${t.result.unmatched} unmatched); ` +
+        `CPU: controller ${t.controllerCores} cores, generator ${t.generatorCores} cores; load ${load1m}`,
+    );
+  }
+  progress(`${label}: latency for ${seconds} s`);
   const lat = await gen.latency(seconds);
   progress(`${label}: p50 ${percentile(lat.samplesMs, 50).toFixed(3)} ms, p99 ${percentile(lat.samplesMs, 99).toFixed(3)} ms over ${lat.samplesMs.length} samples`);
   return { throughput, latencyMs: lat.samplesMs, latencyLost: lat.lost };
+}
+
+/** Figures of one controller: the last window's under `<key>_…`, every window's under `<key>_w<N>_…`. */
+function throughputFigures(key: string, m: Measured): Figures {
+  const last = m.throughput[m.throughput.length - 1]!;
+  const out: Figures = {
+    [`${key}_per_s`]: round(last.perS, 0),
+    [`${key}_p50_ms`]: round(percentile(m.latencyMs, 50), 3),
+    [`${key}_p99_ms`]: round(percentile(m.latencyMs, 99), 3),
+    [`${key}_answered`]: last.answered,
+    [`${key}_lost`]: m.throughput.reduce((a, t) => a + t.lost, 0) + m.latencyLost,
+    [`${key}_unmatched`]: m.throughput.reduce((a, t) => a + t.unmatched, 0),
+    [`${key}_flow_mods`]: m.throughput.reduce((a, t) => a + t.flowMods, 0),
+    [`${key}_latency_n`]: m.latencyMs.length,
+  };
+  for (const t of m.throughput) {
+    out[`${key}_w${t.window}_per_s`] = round(t.perS, 0);
+    out[`${key}_w${t.window}_cpu_cores`] = t.controllerCores;
+    out[`${key}_w${t.window}_generator_cpu_cores`] = t.generatorCores;
+    out[`${key}_w${t.window}_load1m`] = t.load1m;
+  }
+  return out;
 }
 
 interface Api {
@@ -307,9 +374,10 @@ async function post<T>(p: Api, path: string, body: unknown): Promise<T> {
 }
 
 /** Plexus with N simulated hosts, each an ovsdb-server plus a simulated switch, and endpoints on every one. */
-async function runPlexus(n: number, seconds: number, window: number, progress: (m: string) => void, teardown: Teardown): Promise<Figures> {
-  const plexusd = teardown.add(await startPlexusd({ logLevel: 'warn' }));
+async function runPlexus(n: number, seconds: number, windows: readonly number[], progress: (m: string) => void, teardown: Teardown, profileFile?: string): Promise<Figures> {
+  const plexusd = teardown.add(await startPlexusd({ logLevel: 'warn' }, profileFile));
   const p = plexusd.process;
+  if (profileFile) progress(`plexusd writes a CPU profile to ${profileFile} when it stops`);
   progress(`plexusd up (api ${p.url}); starting ${n} ovsdb-servers`);
   const simHosts = await startSimHosts({
     count: n, plexusd: p, idPrefix: 'pin', dpidBase: 0x0000_5000_0000_0000n, teardown, readyTimeoutMs: 60_000,
@@ -360,16 +428,9 @@ async function runPlexus(n: number, seconds: number, window: number, progress: (
     templates: endpoints[i]!.map((e, k) => ({ inPort: k + 1, frame: dhcpDiscover(e.mac), isUdp: true, reason: OFPR.ACTION })),
   })));
   try {
-    const m = await measure(gen, seconds, window, progress, 'plexus dhcp');
+    const m = await measure(gen, seconds, windows, p.pid, progress, 'plexus dhcp');
     return {
-      plexus_per_s: round(m.throughput.perS, 0),
-      plexus_p50_ms: round(percentile(m.latencyMs, 50), 3),
-      plexus_p99_ms: round(percentile(m.latencyMs, 99), 3),
-      plexus_answered: m.throughput.answered,
-      plexus_lost: m.throughput.lost + m.latencyLost,
-      plexus_unmatched: m.throughput.unmatched,
-      plexus_flow_mods: m.throughput.flowMods,
-      plexus_latency_n: m.latencyMs.length,
+      ...throughputFigures('plexus', m),
       plexus_ignored_sent: ignored.sent,
       plexus_ignored_answered: ignored.answered,
       plexus_installed_flows: flows,
@@ -380,7 +441,7 @@ async function runPlexus(n: number, seconds: number, window: number, progress: (
 }
 
 /** Spawns a controller process (tracked by pid) and waits for its OpenFlow port. */
-async function startPeer(peer: Peer, teardown: Teardown): Promise<number> {
+async function startPeer(peer: Peer, teardown: Teardown): Promise<{ port: number; pid: number }> {
   const [port] = await freePorts(1);
   const dir = mkdtempSync(join(tmpdir(), `plexus-bench-${peer}-`));
   const forget = onExitCleanup(() => rmSync(dir, { recursive: true, force: true }));
@@ -412,11 +473,11 @@ async function startPeer(peer: Peer, teardown: Teardown): Promise<number> {
       s.once('error', () => resolve(false));
     });
   }, 30_000, 100);
-  return port!;
+  return { port: port!, pid };
 }
 
-async function runPeer(peer: Peer, n: number, seconds: number, window: number, progress: (m: string) => void, teardown: Teardown): Promise<Figures> {
-  const port = await startPeer(peer, teardown);
+async function runPeer(peer: Peer, n: number, seconds: number, windows: readonly number[], progress: (m: string) => void, teardown: Teardown): Promise<Figures> {
+  const { port, pid } = await startPeer(peer, teardown);
   progress(`${peer} listening on ${port}; connecting ${n} simulated switches`);
   const sims: SimSwitch[] = [];
   for (let i = 0; i < n; i++) {
@@ -431,17 +492,8 @@ async function runPeer(peer: Peer, n: number, seconds: number, window: number, p
   const gen = new LoadGenerator(sims.map((sim, i) => ({ sim, next: 0, pending: new Map(), templates: learningTemplates(i) })));
   const key = peer === 'os-ken' ? 'osken' : 'ovs_testcontroller';
   try {
-    const m = await measure(gen, seconds, window, progress, peer);
-    return {
-      [`${key}_per_s`]: round(m.throughput.perS, 0),
-      [`${key}_p50_ms`]: round(percentile(m.latencyMs, 50), 3),
-      [`${key}_p99_ms`]: round(percentile(m.latencyMs, 99), 3),
-      [`${key}_answered`]: m.throughput.answered,
-      [`${key}_lost`]: m.throughput.lost + m.latencyLost,
-      [`${key}_unmatched`]: m.throughput.unmatched,
-      [`${key}_flow_mods`]: m.throughput.flowMods,
-      [`${key}_latency_n`]: m.latencyMs.length,
-    };
+    const m = await measure(gen, seconds, windows, pid, progress, peer);
+    return throughputFigures(key, m);
   } finally {
     gen.stop();
   }
@@ -454,23 +506,24 @@ async function runPeer(peer: Peer, n: number, seconds: number, window: number, p
 export async function run(options: Options, progress: (m: string) => void = () => undefined): Promise<{ figures: Figures; options: Options }> {
   const seconds = Number(options.seconds ?? 10);
   const n = Number(options.switches ?? 16);
-  const window = Number(options.window ?? 32);
+  const windows = String(options.window ?? '32').split(',').map(Number);
   const peer = String(options.peer ?? 'ovs-testcontroller') as Peer;
   if (peer !== 'os-ken' && peer !== 'ovs-testcontroller') throw new Error(`--peer must be os-ken or ovs-testcontroller, not ${peer}`);
-  if (!(seconds > 0 && seconds <= 600) || !(n >= 1 && n <= 1000) || !(window >= 1 && window <= 1024)) {
-    throw new Error('--seconds must be in (0, 600], --switches in [1, 1000], --window in [1, 1024]');
+  if (!(seconds > 0 && seconds <= 600) || !(n >= 1 && n <= 1000) || !windows.every((w) => Number.isInteger(w) && w >= 1 && w <= 1024)) {
+    throw new Error('--seconds must be in (0, 600], --switches in [1, 1000], --window in [1, 1024] (or a list of them)');
   }
+  const profileFile = options['profile-plexusd'] ? join(repoRoot(), 'bench', 'results', `plexusd-packetin-${new Date().toISOString().replace(/[:.]/g, '-')}.cpuprofile`) : undefined;
   const cpu0 = process.cpuUsage();
   const teardown = new Teardown();
   let plexus: Figures;
   let other: Figures;
   try {
-    plexus = await runPlexus(n, seconds, window, progress, teardown);
+    plexus = await runPlexus(n, seconds, windows, progress, teardown, profileFile);
   } finally {
     await teardown.run();
   }
   try {
-    other = await runPeer(peer, n, seconds, window, progress, teardown);
+    other = await runPeer(peer, n, seconds, windows, progress, teardown);
   } finally {
     await teardown.run();
   }
@@ -480,6 +533,7 @@ export async function run(options: Options, progress: (m: string) => void = () =
     plexus_per_s: plexus.plexus_per_s!,
     [`${key}_per_s`]: other[`${key}_per_s`]!,
     ratio: ratio(plexus.plexus_per_s, other[`${key}_per_s`]),
+    ...Object.fromEntries(windows.map((w) => [`ratio_w${w}`, ratio(plexus[`plexus_w${w}_per_s`], other[`${key}_w${w}_per_s`])])),
     plexus_p50_ms: plexus.plexus_p50_ms!,
     plexus_p99_ms: plexus.plexus_p99_ms!,
     ...plexus,
@@ -487,7 +541,7 @@ export async function run(options: Options, progress: (m: string) => void = () =
     switches: n,
     generator_cpu_s: round((cpu.user + cpu.system) / 1e6, 1),
   };
-  return { figures, options: { seconds, switches: n, window, peer } };
+  return { figures, options: { seconds, switches: n, window: windows.join(','), peer } };
 }
 
 export const packetinBench: BenchDefinition = {

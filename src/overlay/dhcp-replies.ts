@@ -30,7 +30,7 @@ export interface DhcpReplyModel {
 }
 
 interface Template extends DhcpReplyModel {
-  /** The request as received (a copy). */
+  /** The request as received, masked ranges zeroed (a copy). */
   readonly request: Buffer;
   /** Offsets in `request` of the bytes that may differ: [start, end) pairs, ascending. */
   readonly masked: readonly number[];
@@ -55,17 +55,20 @@ function isSameModel(t: DhcpReplyModel, m: DhcpReplyModel): boolean {
   return t.endpoint === m.endpoint && t.network === m.network && t.subnets === m.subnets && sameRouters;
 }
 
-/** True when `frame` equals `t.request` outside the masked ranges. */
+/** Masked copies of requests are made here: one buffer reused, grown to the largest frame. */
+let scratch = Buffer.alloc(512);
+
+/** `frame` with the masked ranges zeroed, in the shared scratch buffer (valid until the next call). */
+function masked(frame: Buffer, ranges: readonly number[]): Buffer {
+  if (scratch.length < frame.length) scratch = Buffer.alloc(frame.length * 2);
+  frame.copy(scratch);
+  for (let i = 0; i < ranges.length; i += 2) for (let j = ranges[i]!; j < ranges[i + 1]!; j++) scratch[j] = 0;
+  return scratch.subarray(0, frame.length);
+}
+
+/** True when `frame` equals the kept request outside the masked ranges (one copy, one memcmp). */
 function matches(t: Template, frame: Buffer): boolean {
-  const req = t.request;
-  if (frame.length !== req.length) return false;
-  let from = 0;
-  for (let i = 0; i < t.masked.length; i += 2) {
-    const to = t.masked[i]!;
-    if (to > from && frame.compare(req, from, to, from, to) !== 0) return false;
-    from = t.masked[i + 1]!;
-  }
-  return from >= req.length || frame.compare(req, from, req.length, from, req.length) === 0;
+  return frame.length === t.request.length && masked(frame, t.masked).equals(t.request);
 }
 
 /** The kept reply to `frame` with its xid and checksum patched, or undefined when no template fits. */
@@ -102,7 +105,7 @@ export function keepDhcpReply(frame: Buffer, request: DecodedPacket, reply: Buff
   const udpAt = ipAt + ipv4.headerLengthBytes;
   const dhcpAt = udpAt + UDP_HEADER_LEN;
   if (frame.length < dhcpAt + DHCP_XID_AT + DHCP_XID_SECS_LEN) return;
-  const masked = [ipAt + 4, ipAt + 6, ipAt + 10, ipAt + 12, udpAt + 6, udpAt + 8, dhcpAt + DHCP_XID_AT, dhcpAt + DHCP_XID_AT + DHCP_XID_SECS_LEN];
+  const maskedRanges = [ipAt + 4, ipAt + 6, ipAt + 10, ipAt + 12, udpAt + 6, udpAt + 8, dhcpAt + DHCP_XID_AT, dhcpAt + DHCP_XID_AT + DHCP_XID_SECS_LEN];
   // The reply: Ethernet (+ the request's VLAN tags), IPv4 without options, UDP, DHCP.
   const replyIpAt = ipAt;
   if (reply.length < replyIpAt + 20 || reply[replyIpAt] !== 0x45 || reply[replyIpAt + 9] !== 17) return;
@@ -119,7 +122,7 @@ export function keepDhcpReply(frame: Buffer, request: DecodedPacket, reply: Buff
   pseudo.writeUInt16BE(udpLength, 10);
   const replySumWithoutXid = ~computeInternetChecksum(pseudo, datagram) & 0xffff;
   const t: Template = {
-    ...model, request: Buffer.from(frame), masked, reply: Buffer.from(reply), replyXidAt, replyUdpChecksumAt: replyUdpAt + 6, replySumWithoutXid,
+    ...model, request: Buffer.from(masked(frame, maskedRanges)), masked: maskedRanges, reply: Buffer.from(reply), replyXidAt, replyUdpChecksumAt: replyUdpAt + 6, replySumWithoutXid,
   };
   const list = (templates.get(model.endpoint) ?? []).filter((x) => isSameModel(x, model));
   list.unshift(t);

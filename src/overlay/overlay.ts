@@ -121,6 +121,14 @@ export function startOverlay(deps: OverlayDeps): Overlay {
     void observer.rebindAll(hostId).then((ids) => ids.forEach((id) => void marker.mark(hostId, id)));
   });
   roles.on('detached', (hostId, conn) => programmer.detach(hostId, conn));
+  // Packet-ins by the feature of the flow that punted them: one counter child per feature byte, found once.
+  const packetInCounters = new Map<number, { inc(): void }>();
+  const countPacketIn = (cookie: bigint): void => {
+    const feature = Number(cookie >> 56n);
+    let counter = packetInCounters.get(feature);
+    if (!counter) packetInCounters.set(feature, (counter = metrics!.packetIns.labels({ reason: featureNameOf(cookie) })));
+    counter.inc();
+  };
   deps.switches.on('switch', (e) => {
     if (e.kind !== 'message' || e.message.type !== 'packet_in') return;
     const sw = roles.switchOf(e.dpid);
@@ -129,9 +137,9 @@ export function startOverlay(deps: OverlayDeps): Overlay {
       const a = observer.attachmentAt(sw.hostId, port);
       return a ? cache.endpoint(a.endpointId) : undefined;
     };
-    metrics?.packetIns.inc({ reason: featureNameOf(e.message.cookie ?? 0n) });
+    if (metrics) countPacketIn(e.message.cookie ?? 0n);
     // An external next hop's ARP reply arrives on a patch port (no endpoint there): learned, not answered.
-    const learned = learnedNeighborOf(e.message, cache, sw.hostId, new Date().toISOString());
+    const learned = learnedNeighborOf(e.message, cache, sw.hostId, () => new Date().toISOString());
     if (learned) {
       if (deps.macBindings) {
         deps.macBindings.learn(learned, knownNeighbor(cache, learned)).then(

@@ -47,6 +47,12 @@ export function packetOutTo(port: number, frame: Buffer): PacketOut {
 /** The endpoint behind a port of the switch the packet-in came from, if any. */
 export type EndpointAtPort = (inPort: number) => Endpoint | undefined;
 
+function inPortOf(message: Decoded<PacketIn>): unknown {
+  // OVS puts in_port first; a loop, not find(), since this runs for every packet-in.
+  for (const f of message.match) if (f.field === 'in_port') return f.value;
+  return undefined;
+}
+
 /** Pure: the answer of the first handler that owns the packet. */
 export function answerPacketIn(
   message: Decoded<PacketIn>,
@@ -54,36 +60,48 @@ export function answerPacketIn(
   model: ModelView,
   handlers: readonly PacketInHandler[],
 ): PacketInAnswer {
-  const inPort = message.match.find((f) => f.field === 'in_port')?.value;
+  const inPort = inPortOf(message);
   if (typeof inPort !== 'number') return { kind: 'ignored', reason: 'no in_port' };
   const endpoint = endpointAt(inPort);
   const network = endpoint ? model.networks.get(endpoint.network) : undefined;
   if (!endpoint || !network) return { kind: 'ignored', reason: 'no endpoint at the port' };
-  // The frame is decoded when a handler first reads `packet` (a kept DHCP reply needs none);
-  // a frame that does not decode is ignored whichever handler asked.
-  let packet: DecodedPacket | undefined;
-  let undecodable: Error | undefined;
-  const input: PacketInInput = {
-    message, inPort, endpoint, network, model,
-    get packet(): DecodedPacket {
-      if (packet) return packet;
-      try {
-        return (packet = decodePacket(message.data));
-      } catch (err) {
-        throw (undecodable = err as Error);
-      }
-    },
-  };
+  const input = new LazyInput(message, inPort, endpoint, network, model);
   try {
     for (const handle of handlers) {
       const messages = handle(input);
       if (messages) return { kind: 'answered', messages, endpoint: endpoint.id };
     }
   } catch (err) {
-    if (undecodable === undefined || err !== undecodable) throw err;
-    return { kind: 'ignored', reason: `undecodable: ${undecodable.message}` };
+    if (input.undecodable === undefined || err !== input.undecodable) throw err;
+    return { kind: 'ignored', reason: `undecodable: ${input.undecodable.message}` };
   }
   return { kind: 'ignored', reason: 'no handler' };
+}
+
+/**
+ * The frame is decoded when a handler first reads `packet` (a kept DHCP reply
+ * needs none); a frame that does not decode is ignored whichever handler asked.
+ */
+class LazyInput implements PacketInInput {
+  private decoded: DecodedPacket | undefined;
+  undecodable: Error | undefined;
+
+  constructor(
+    readonly message: Decoded<PacketIn>,
+    readonly inPort: number,
+    readonly endpoint: Endpoint,
+    readonly network: Network,
+    readonly model: ModelView,
+  ) {}
+
+  get packet(): DecodedPacket {
+    if (this.decoded) return this.decoded;
+    try {
+      return (this.decoded = decodePacket(this.message.data));
+    } catch (err) {
+      throw (this.undecodable = err as Error);
+    }
+  }
 }
 
 /** Answers one packet-in and sends the answer on the switch's connection (the one place that sends). */
