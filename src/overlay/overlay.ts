@@ -36,7 +36,7 @@ import { queryEndpointFlows } from './endpoint-flows';
 import { HostProgrammer } from './host-programmer';
 import { InstalledMarker } from './installed-marker';
 import { InterfaceMarks } from './interface-marks';
-import { respondToPacketIn } from './packet-in';
+import { respondToPacketIn, type EndpointAtPort } from './packet-in';
 import { featureNameOf } from '../pipeline/cookies';
 import { PACKET_IN_HANDLERS } from './packet-in-handlers';
 import { SwitchRoles } from './switch-roles';
@@ -71,6 +71,8 @@ export interface Overlay {
   desiredFlowCount(): number;
   stop(): void;
 }
+
+const nowIso = (): string => new Date().toISOString();
 
 export function startOverlay(deps: OverlayDeps): Overlay {
   const { cache, mastery, metrics } = deps;
@@ -129,17 +131,26 @@ export function startOverlay(deps: OverlayDeps): Overlay {
     if (!counter) packetInCounters.set(feature, (counter = metrics!.packetIns.labels({ reason: featureNameOf(cookie) })));
     counter.inc();
   };
+  // The endpoint at a port of a host, one lookup function per host (not one per packet-in).
+  const endpointAts = new Map<string, EndpointAtPort>();
+  const endpointAtOf = (hostId: string): EndpointAtPort => {
+    let at = endpointAts.get(hostId);
+    if (!at) {
+      at = (port) => {
+        const a = observer.attachmentAt(hostId, port);
+        return a ? cache.endpoint(a.endpointId) : undefined;
+      };
+      endpointAts.set(hostId, at);
+    }
+    return at;
+  };
   deps.switches.on('switch', (e) => {
     if (e.kind !== 'message' || e.message.type !== 'packet_in') return;
     const sw = roles.switchOf(e.dpid);
     if (!sw?.conn || !mastery.isMaster(sw.hostId)) return;
-    const endpointAt = (port: number) => {
-      const a = observer.attachmentAt(sw.hostId, port);
-      return a ? cache.endpoint(a.endpointId) : undefined;
-    };
     if (metrics) countPacketIn(e.message.cookie ?? 0n);
     // An external next hop's ARP reply arrives on a patch port (no endpoint there): learned, not answered.
-    const learned = learnedNeighborOf(e.message, cache, sw.hostId, () => new Date().toISOString());
+    const learned = learnedNeighborOf(e.message, cache, sw.hostId, nowIso);
     if (learned) {
       if (deps.macBindings) {
         deps.macBindings.learn(learned, knownNeighbor(cache, learned)).then(
@@ -149,7 +160,7 @@ export function startOverlay(deps: OverlayDeps): Overlay {
       }
       return;
     }
-    respondToPacketIn(sw.conn, e.message, endpointAt, cache, PACKET_IN_HANDLERS, deps.log, sw.hostId);
+    respondToPacketIn(sw.conn, e.message, endpointAtOf(sw.hostId), cache, PACKET_IN_HANDLERS, deps.log, sw.hostId);
   });
   if (metrics) {
     programmer.on('applied', (_hostId, s) => {

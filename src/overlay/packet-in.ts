@@ -119,6 +119,6 @@ export function respondToPacketIn(
     if (log.isDebugEnabled()) log.debug('packet-in ignored', { host: hostId, reason: answer.reason });
     return;
   }
+  // No log line per answer: this runs for every DHCP retransmission (plexus_packet_ins_total counts them).
   for (const m of answer.messages) conn.send(m);
-  if (answer.messages.length && log.isDebugEnabled()) log.debug('packet-in answered', { host: hostId, endpoint: answer.endpoint, messages: answer.messages.length });
 }
