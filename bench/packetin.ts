@@ -76,6 +76,7 @@ const OPTIONS: readonly OptionDef[] = [
   { name: 'switches', kind: 'number', default: 16, help: 'simulated switches (for Plexus: hosts, each with its own ovsdb-server)' },
   { name: 'peer', kind: 'string', default: 'ovs-testcontroller', help: 'controller to compare with: os-ken | ovs-testcontroller' },
   { name: 'window', kind: 'string', default: '32', help: 'outstanding packet-ins per switch in throughput mode; a list (1,8,32) measures each, both controllers' },
+  { name: 'rounds', kind: 'number', default: 1, help: 'rounds of every window on both controllers, alternating (figures: the median)' },
   { name: 'profile-plexusd', kind: 'boolean', default: false, help: 'CPU-profile plexusd (.cpuprofile in bench/results)' },
 ];
 
@@ -231,15 +232,17 @@ export class LoadGenerator {
   }
 
   /** Warm-up, then `seconds` with `window` outstanding per switch. */
-  async throughput(seconds: number, window: number, warmupS = 1): Promise<ThroughputResult> {
+  async throughput(seconds: number, window: number, meter?: { start(): void; stop(): void }, warmupS = 1): Promise<ThroughputResult> {
     this.window = window;
     this.mode = 'throughput';
     for (const g of this.switches) this.fill(g);
     await sleep(warmupS * 1000);
     this.reset();
+    meter?.start();
     const t0 = performance.now();
     await sleep(seconds * 1000);
     const elapsedS = (performance.now() - t0) / 1000;
+    meter?.stop();
     const r = { perS: this.answered / elapsedS, answered: this.answered, sent: this.sent, lost: this.lost, flowMods: this.flowMods, unmatched: this.unmatched };
     await this.drain();
     return r;
@@ -294,19 +297,28 @@ function processCpuS(pid: number | undefined): number {
   }
 }
 
-/** CPU used by the generator (this process) and the controller during `phase`, in cores (CPU s per wall s). */
-async function withCpu<T>(controllerPid: number | undefined, phase: () => Promise<T>): Promise<{ result: T; generatorCores: number; controllerCores: number }> {
-  const gen0 = process.cpuUsage();
-  const ctl0 = processCpuS(controllerPid);
-  const t0 = performance.now();
-  const result = await phase();
-  const wallS = (performance.now() - t0) / 1000;
-  const gen = process.cpuUsage(gen0);
-  return {
-    result,
-    generatorCores: round((gen.user + gen.system) / 1e6 / wallS, 2),
-    controllerCores: round((processCpuS(controllerPid) - ctl0) / wallS, 2),
-  };
+/** Measures the CPU of the generator (this process) and of the controller between start and stop, in cores (CPU s per wall s). */
+class CpuMeter {
+  private gen0 = process.cpuUsage();
+  private ctl0 = 0;
+  private t0 = 0;
+  generatorCores = NaN;
+  controllerCores = NaN;
+
+  constructor(private readonly controllerPid: number | undefined) {}
+
+  start(): void {
+    this.gen0 = process.cpuUsage();
+    this.ctl0 = processCpuS(this.controllerPid);
+    this.t0 = performance.now();
+  }
+
+  stop(): void {
+    const wallS = (performance.now() - this.t0) / 1000;
+    const gen = process.cpuUsage(this.gen0);
+    this.generatorCores = round((gen.user + gen.system) / 1e6 / wallS, 2);
+    this.controllerCores = round((processCpuS(this.controllerPid) - this.ctl0) / wallS, 2);
+  }
 }
 
 function loadAverage1m(): number {
@@ -314,51 +326,77 @@ function loadAverage1m(): number {
 }
 
 // ---------------------------------------------------------------------------
-// Controllers under test
+// Controllers under test, measured side by side
 
-interface Measured {
-  /** Throughput, one per window. */
-  readonly throughput: readonly (ThroughputResult & { readonly window: number; readonly generatorCores: number; readonly controllerCores: number; readonly load1m: number })[];
-  readonly latencyMs: number[];
-  readonly latencyLost: number;
+/** A controller ready to be measured: its load generator (switches connected, traffic templates set) and its pid. */
+interface Subject {
+  readonly key: string;
+  readonly label: string;
+  readonly gen: LoadGenerator;
+  readonly pid: number | undefined;
+  /** Figures found while setting it up (Plexus: flows installed, packet-ins it must not answer). */
+  readonly setup: Figures;
 }
 
-async function measure(gen: LoadGenerator, seconds: number, windows: readonly number[], controllerPid: number | undefined, progress: (m: string) => void, label: string): Promise<Measured> {
-  const throughput = [];
-  for (const window of windows) {
-    progress(`${label}: throughput for ${seconds} s (window ${window} per switch)`);
-    const t = await withCpu(controllerPid, () => gen.throughput(seconds, window));
-    const load1m = loadAverage1m();
-    throughput.push({ ...t.result, window, generatorCores: t.generatorCores, controllerCores: t.controllerCores, load1m });
-    progress(
-      `${label}: ${Math.round(t.result.perS)} answers/s (${t.result.lost} lost, ${t.result.unmatched} unmatched); ` +
-        `CPU: controller ${t.controllerCores} cores, generator ${t.generatorCores} cores; load ${load1m}`,
-    );
+type Sample = ThroughputResult & { readonly generatorCores: number; readonly controllerCores: number; readonly load1m: number };
+
+async function measureThroughput(s: Subject, seconds: number, window: number, progress: (m: string) => void): Promise<Sample> {
+  const meter = new CpuMeter(s.pid);
+  const t = await s.gen.throughput(seconds, window, meter);
+  const load1m = loadAverage1m();
+  progress(
+    `${s.label} w${window}: ${Math.round(t.perS)} answers/s (${t.lost} lost, ${t.unmatched} unmatched); ` +
+      `CPU: controller ${meter.controllerCores} cores, generator ${meter.generatorCores} cores; load ${load1m}`,
+  );
+  return { ...t, generatorCores: meter.generatorCores, controllerCores: meter.controllerCores, load1m };
+}
+
+function median(xs: readonly number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/**
+ * Both controllers run at once; each round measures every window on one, then
+ * on the other (the order flips every round), so a change in what else the
+ * machine runs falls on both. Per window: the median over rounds.
+ */
+async function measureSideBySide(subjects: readonly Subject[], seconds: number, windows: readonly number[], rounds: number, progress: (m: string) => void): Promise<Figures> {
+  const samples = new Map<string, Sample[]>();
+  for (let r = 0; r < rounds; r++) {
+    for (const window of windows) {
+      for (const s of r % 2 ? [...subjects].reverse() : subjects) {
+        const list = samples.get(`${s.key}/${window}`) ?? [];
+        list.push(await measureThroughput(s, seconds, window, progress));
+        samples.set(`${s.key}/${window}`, list);
+      }
+    }
   }
-  progress(`${label}: latency for ${seconds} s`);
-  const lat = await gen.latency(seconds);
-  progress(`${label}: p50 ${percentile(lat.samplesMs, 50).toFixed(3)} ms, p99 ${percentile(lat.samplesMs, 99).toFixed(3)} ms over ${lat.samplesMs.length} samples`);
-  return { throughput, latencyMs: lat.samplesMs, latencyLost: lat.lost };
-}
-
-/** Figures of one controller: the last window's under `<key>_…`, every window's under `<key>_w<N>_…`. */
-function throughputFigures(key: string, m: Measured): Figures {
-  const last = m.throughput[m.throughput.length - 1]!;
-  const out: Figures = {
-    [`${key}_per_s`]: round(last.perS, 0),
-    [`${key}_p50_ms`]: round(percentile(m.latencyMs, 50), 3),
-    [`${key}_p99_ms`]: round(percentile(m.latencyMs, 99), 3),
-    [`${key}_answered`]: last.answered,
-    [`${key}_lost`]: m.throughput.reduce((a, t) => a + t.lost, 0) + m.latencyLost,
-    [`${key}_unmatched`]: m.throughput.reduce((a, t) => a + t.unmatched, 0),
-    [`${key}_flow_mods`]: m.throughput.reduce((a, t) => a + t.flowMods, 0),
-    [`${key}_latency_n`]: m.latencyMs.length,
-  };
-  for (const t of m.throughput) {
-    out[`${key}_w${t.window}_per_s`] = round(t.perS, 0);
-    out[`${key}_w${t.window}_cpu_cores`] = t.controllerCores;
-    out[`${key}_w${t.window}_generator_cpu_cores`] = t.generatorCores;
-    out[`${key}_w${t.window}_load1m`] = t.load1m;
+  const out: Figures = {};
+  for (const s of subjects) {
+    for (const window of windows) {
+      const list = samples.get(`${s.key}/${window}`)!;
+      out[`${s.key}_w${window}_per_s`] = round(median(list.map((x) => x.perS)), 0);
+      out[`${s.key}_w${window}_cpu_cores`] = round(median(list.map((x) => x.controllerCores)), 2);
+      out[`${s.key}_w${window}_generator_cpu_cores`] = round(median(list.map((x) => x.generatorCores)), 2);
+      out[`${s.key}_w${window}_load1m`] = round(median(list.map((x) => x.load1m)), 2);
+      if (rounds > 1) out[`${s.key}_w${window}_rounds_per_s`] = list.map((x) => Math.round(x.perS)).join('/');
+    }
+    const all = windows.flatMap((w) => samples.get(`${s.key}/${w}`)!);
+    out[`${s.key}_lost`] = all.reduce((a, x) => a + x.lost, 0);
+    out[`${s.key}_unmatched`] = all.reduce((a, x) => a + x.unmatched, 0);
+    out[`${s.key}_flow_mods`] = all.reduce((a, x) => a + x.flowMods, 0);
+    out[`${s.key}_per_s`] = out[`${s.key}_w${windows[windows.length - 1]}_per_s`]!;
+  }
+  for (const s of subjects) {
+    progress(`${s.label}: latency for ${seconds} s (one packet-in outstanding per switch)`);
+    const lat = await s.gen.latency(seconds);
+    out[`${s.key}_p50_ms`] = round(percentile(lat.samplesMs, 50), 3);
+    out[`${s.key}_p99_ms`] = round(percentile(lat.samplesMs, 99), 3);
+    out[`${s.key}_latency_n`] = lat.samplesMs.length;
+    out[`${s.key}_lost`] = Number(out[`${s.key}_lost`]) + lat.lost;
+    progress(`${s.label}: p50 ${out[`${s.key}_p50_ms`]} ms, p99 ${out[`${s.key}_p99_ms`]} ms over ${lat.samplesMs.length} samples`);
   }
   return out;
 }
@@ -374,7 +412,7 @@ async function post<T>(p: Api, path: string, body: unknown): Promise<T> {
 }
 
 /** Plexus with N simulated hosts, each an ovsdb-server plus a simulated switch, and endpoints on every one. */
-async function runPlexus(n: number, seconds: number, windows: readonly number[], progress: (m: string) => void, teardown: Teardown, profileFile?: string): Promise<Figures> {
+async function setupPlexus(n: number, progress: (m: string) => void, teardown: Teardown, profileFile?: string): Promise<Subject> {
   const plexusd = teardown.add(await startPlexusd({ logLevel: 'warn' }, profileFile));
   const p = plexusd.process;
   if (profileFile) progress(`plexusd writes a CPU profile to ${profileFile} when it stops`);
@@ -427,17 +465,11 @@ async function runPlexus(n: number, seconds: number, windows: readonly number[],
     sim, next: 0, pending: new Map(),
     templates: endpoints[i]!.map((e, k) => ({ inPort: k + 1, frame: dhcpDiscover(e.mac), isUdp: true, reason: OFPR.ACTION })),
   })));
-  try {
-    const m = await measure(gen, seconds, windows, p.pid, progress, 'plexus dhcp');
-    return {
-      ...throughputFigures('plexus', m),
-      plexus_ignored_sent: ignored.sent,
-      plexus_ignored_answered: ignored.answered,
-      plexus_installed_flows: flows,
-    };
-  } finally {
-    gen.stop();
-  }
+  teardown.add({ stop: async () => gen.stop() });
+  return {
+    key: 'plexus', label: 'plexus dhcp', gen, pid: p.pid,
+    setup: { plexus_ignored_sent: ignored.sent, plexus_ignored_answered: ignored.answered, plexus_installed_flows: flows },
+  };
 }
 
 /** Spawns a controller process (tracked by pid) and waits for its OpenFlow port. */
@@ -476,7 +508,7 @@ async function startPeer(peer: Peer, teardown: Teardown): Promise<{ port: number
   return { port: port!, pid };
 }
 
-async function runPeer(peer: Peer, n: number, seconds: number, windows: readonly number[], progress: (m: string) => void, teardown: Teardown): Promise<Figures> {
+async function setupPeer(peer: Peer, n: number, progress: (m: string) => void, teardown: Teardown): Promise<Subject> {
   const { port, pid } = await startPeer(peer, teardown);
   progress(`${peer} listening on ${port}; connecting ${n} simulated switches`);
   const sims: SimSwitch[] = [];
@@ -490,13 +522,8 @@ async function runPeer(peer: Peer, n: number, seconds: number, windows: readonly
   // Let the controller finish its handshake requests (features, port descriptions, table-miss flow).
   await sleep(1000);
   const gen = new LoadGenerator(sims.map((sim, i) => ({ sim, next: 0, pending: new Map(), templates: learningTemplates(i) })));
-  const key = peer === 'os-ken' ? 'osken' : 'ovs_testcontroller';
-  try {
-    const m = await measure(gen, seconds, windows, pid, progress, peer);
-    return throughputFigures(key, m);
-  } finally {
-    gen.stop();
-  }
+  teardown.add({ stop: async () => gen.stop() });
+  return { key: peer === 'os-ken' ? 'osken' : 'ovs_testcontroller', label: peer, gen, pid, setup: {} };
 }
 
 // ---------------------------------------------------------------------------
@@ -513,32 +540,31 @@ export async function run(options: Options, progress: (m: string) => void = () =
     throw new Error('--seconds must be in (0, 600], --switches in [1, 1000], --window in [1, 1024] (or a list of them)');
   }
   const profileFile = options['profile-plexusd'] ? join(repoRoot(), 'bench', 'results', `plexusd-packetin-${new Date().toISOString().replace(/[:.]/g, '-')}.cpuprofile`) : undefined;
+  const rounds = Number(options.rounds ?? 1);
+  if (!(Number.isInteger(rounds) && rounds >= 1 && rounds <= 20)) throw new Error('--rounds must be in [1, 20]');
   const cpu0 = process.cpuUsage();
   const teardown = new Teardown();
-  let plexus: Figures;
-  let other: Figures;
+  let measured: Figures;
+  let subjects: Subject[];
   try {
-    plexus = await runPlexus(n, seconds, windows, progress, teardown, profileFile);
+    subjects = [await setupPlexus(n, progress, teardown, profileFile), await setupPeer(peer, n, progress, teardown)];
+    measured = await measureSideBySide(subjects, seconds, windows, rounds, progress);
   } finally {
     await teardown.run();
   }
-  try {
-    other = await runPeer(peer, n, seconds, windows, progress, teardown);
-  } finally {
-    await teardown.run();
-  }
-  const key = peer === 'os-ken' ? 'osken' : 'ovs_testcontroller';
+  const key = subjects[1]!.key;
   const cpu = process.cpuUsage(cpu0);
   const figures: Figures = {
-    plexus_per_s: plexus.plexus_per_s!,
-    [`${key}_per_s`]: other[`${key}_per_s`]!,
-    ratio: ratio(plexus.plexus_per_s, other[`${key}_per_s`]),
-    ...Object.fromEntries(windows.map((w) => [`ratio_w${w}`, ratio(plexus[`plexus_w${w}_per_s`], other[`${key}_w${w}_per_s`])])),
-    plexus_p50_ms: plexus.plexus_p50_ms!,
-    plexus_p99_ms: plexus.plexus_p99_ms!,
-    ...plexus,
-    ...other,
+    plexus_per_s: measured.plexus_per_s!,
+    [`${key}_per_s`]: measured[`${key}_per_s`]!,
+    ratio: ratio(measured.plexus_per_s, measured[`${key}_per_s`]),
+    ...Object.fromEntries(windows.map((w) => [`ratio_w${w}`, ratio(measured[`plexus_w${w}_per_s`], measured[`${key}_w${w}_per_s`])])),
+    plexus_p50_ms: measured.plexus_p50_ms!,
+    plexus_p99_ms: measured.plexus_p99_ms!,
+    ...measured,
+    ...subjects[0]!.setup,
     switches: n,
+    rounds,
     generator_cpu_s: round((cpu.user + cpu.system) / 1e6, 1),
   };
   return { figures, options: { seconds, switches: n, window: windows.join(','), peer } };

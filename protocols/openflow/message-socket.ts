@@ -1,10 +1,10 @@
 /**
  * OpenFlow messages over one socket: inbound chunks are framed (framer.ts) and
- * decoded one message at a time; outbound messages are encoded straight into
- * the socket, which is corked on the first write of an event-loop turn and
- * uncorked on the next tick, so whatever one turn sends (every answer to the
- * packet-ins of one chunk, a burst of flow mods) leaves in one write, not one
- * per message. Nagle is off: a lone message is not held back either.
+ * decoded one message at a time; outbound messages are encoded back to back
+ * into one buffer per event-loop turn, handed to the socket on the next tick,
+ * so whatever one turn sends (every answer to the packet-ins of one chunk, a
+ * burst of flow mods) costs one write and one allocation, not one per message.
+ * Nagle is off: a lone message is not held back either.
  *
  * Backpressure is the read gate's (common/read-gate.ts): a peer that does not
  * read what we send stops being read, and is reported once it has read
@@ -14,7 +14,8 @@
 import type { Socket } from 'node:net';
 import { ConnectionError, PlexusError } from '../common/errors';
 import { ReadGate } from '../common/read-gate';
-import { decodeMessage, encodeMessageWithXid } from './codec';
+import { BufferWriter } from '../common/buffer-writer';
+import { decodeMessage, writeMessage } from './codec';
 import { Framer } from './framer';
 import type { Decoded, OfpMessage } from './messages';
 
@@ -38,11 +39,16 @@ export interface MessageSocketHandlers {
 
 /** Every 256th message of a long batch goes out at once, so the peer works while we encode the rest. */
 const FLUSH_EVERY = 256;
+/** A turn's writer starts this large; one that grew past the second bound (a long batch) is not kept. */
+const TURN_BYTES = 16 * 1024;
+const MAX_KEPT_TURN_BYTES = 1024 * 1024;
 
 export class MessageSocket {
   private readonly framer = new Framer();
   private readonly gate: ReadGate;
-  private isCorked = false;
+  /** What this event-loop turn sends, encoded back to back. */
+  private turn = new BufferWriter(TURN_BYTES);
+  private isFlushScheduled = false;
   private isDone = false;
 
   constructor(
@@ -76,25 +82,35 @@ export class MessageSocket {
 
   /** Encodes `msg` with `xid` into this turn's write. */
   write(msg: OfpMessage, xid: number): void {
-    if (!this.isCorked) {
-      this.isCorked = true;
-      this.socket.cork();
+    const at = this.turn.offset;
+    try {
+      writeMessage(this.turn, msg, xid);
+    } catch (err) {
+      this.turn.rewind(at);
+      throw err;
+    }
+    if (!this.isFlushScheduled) {
+      this.isFlushScheduled = true;
       process.nextTick(() => {
-        this.isCorked = false;
-        this.socket.uncork();
+        this.isFlushScheduled = false;
+        this.flush();
       });
     }
-    const bytes = encodeMessageWithXid(msg, xid);
-    this.gate.noteWrite(bytes.length);
-    this.socket.write(bytes);
   }
 
   /** In long batches: lets what is written so far go out now (call after each message, with its index). */
   flushEvery(i: number): void {
-    if (i % FLUSH_EVERY === FLUSH_EVERY - 1 && this.isCorked) {
-      this.socket.uncork();
-      this.socket.cork();
-    }
+    if (i % FLUSH_EVERY === FLUSH_EVERY - 1) this.flush();
+  }
+
+  /** Hands this turn's bytes to the socket in one write. */
+  private flush(): void {
+    if (this.turn.offset === 0 || this.isDone) return;
+    const bytes = this.turn.finish();
+    this.turn.reset();
+    if (this.turn.capacity > MAX_KEPT_TURN_BYTES) this.turn = new BufferWriter(TURN_BYTES);
+    this.gate.noteWrite(bytes.length);
+    this.socket.write(bytes);
   }
 
   /** Stops reading and writing; the socket is destroyed. Idempotent. */
