@@ -58,7 +58,7 @@ import {
 } from './framework';
 import { startPlexusd, Teardown, type Stoppable } from './sandbox';
 import { startSimHosts } from './sim/sim-host';
-import { SimSwitch, type SimSwitchEvent } from './sim/sim-switch';
+import { SimSwitch, type EncodedPacketIn, type SimSwitchEvent } from './sim/sim-switch';
 
 export type Peer = 'os-ken' | 'ovs-testcontroller';
 
@@ -139,6 +139,8 @@ function learningTemplates(s: number): Template[] {
 interface GenSwitch {
   readonly sim: SimSwitch;
   readonly templates: readonly Template[];
+  /** Each template's packet-ins as the switch encodes them (encoded once, the token patched per send). */
+  encoded?: (readonly EncodedPacketIn[] | undefined)[];
   next: number;
   /** token → send time (ms, high resolution) */
   readonly pending: Map<number, number>;
@@ -194,17 +196,34 @@ export class LoadGenerator {
   private fill(g: GenSwitch): void {
     if (this.mode === 'idle' || !g.sim.isConnected) return;
     while (g.pending.size < this.window) {
-      const t = g.templates[g.next]!;
+      const index = g.next;
+      const t = g.templates[index]!;
       g.next = (g.next + 1) % g.templates.length;
       const token = this.token;
       this.token = this.token >= 0xfffffff0 ? 1 : this.token + 1;
       g.pending.set(token, performance.now());
-      if (g.sim.sendPacketIn({ inPort: t.inPort, data: stamp(t, token), reason: t.reason }) === 0) {
+      if (this.send(g, t, index, token) === 0) {
         g.pending.delete(token);
         return;
       }
       this.sent++;
     }
+  }
+
+  /**
+   * Sends template `index` with `token`: the switch encodes it once per session
+   * (as `sendPacketIn` would) and later sends reuse the bytes with the token
+   * written in, so the generator spends little per packet-in (issue 17: it must
+   * not be what limits the controllers). Re-encoded when a session went away.
+   */
+  private send(g: GenSwitch, t: Template, index: number, token: number): number {
+    const encoded = (g.encoded ??= []);
+    let e = encoded[index];
+    if (!e) encoded[index] = e = g.sim.encodePacketIn({ inPort: t.inPort, data: stamp(t, 0), reason: t.reason });
+    for (const x of e) x.bytes.writeUInt32BE(token, x.dataAt + TOKEN_OFFSET);
+    const sent = g.sim.sendEncodedPacketIn(e);
+    if (sent === 0 || sent < e.length) encoded[index] = undefined;
+    return sent;
   }
 
   private sweep(): void {

@@ -106,6 +106,12 @@ export class OpenFlowConnection extends EventEmitter {
     return xid;
   }
 
+  /** Sends a message encoded beforehand, xid included (a load generator replaying templates). */
+  sendEncoded(bytes: Uint8Array): void {
+    if (this.state === 'closed') throw new ConnectionError('connection closed');
+    this.wire.writeEncoded(bytes);
+  }
+
   /**
    * Sends a request and resolves with its reply (for a multipart request: all
    * parts, reassembled). An OFPT_ERROR with the same xid rejects with OpenFlowError.

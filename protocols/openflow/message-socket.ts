@@ -89,13 +89,22 @@ export class MessageSocket {
       this.turn.rewind(at);
       throw err;
     }
-    if (!this.isFlushScheduled) {
-      this.isFlushScheduled = true;
-      process.nextTick(() => {
-        this.isFlushScheduled = false;
-        this.flush();
-      });
-    }
+    this.scheduleFlush();
+  }
+
+  /** Appends an already encoded message (its xid set) to this turn's write. */
+  writeEncoded(bytes: Uint8Array): void {
+    this.turn.bytes(bytes);
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
+    if (this.isFlushScheduled) return;
+    this.isFlushScheduled = true;
+    process.nextTick(() => {
+      this.isFlushScheduled = false;
+      this.flush();
+    });
   }
 
   /** In long batches: lets what is written so far go out now (call after each message, with its index). */
