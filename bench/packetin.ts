@@ -27,8 +27,14 @@
  *   unicast between MACs on different ports (80%), ARP requests (10%) and DHCP
  *   DISCOVERs (10%).
  *
- * The generator shares the machine (and its cores) with the controller under
- * test; see `generator_cpu_s` in the result.
+ * Both controllers are set up first and then measured alternately, window by
+ * window, for `--rounds` rounds (order flipped each round; figures are the
+ * medians), so a change in what else the machine runs falls on both. The
+ * generator shares the machine (and its cores) with the controller under test:
+ * every throughput figure comes with the CPU both used meanwhile (cores, from
+ * /proc) and the load average, and the generator replays packet-ins encoded
+ * once per template (only the token is written per send) so that it costs
+ * less per packet than the controllers it measures.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -316,19 +322,37 @@ function processCpuS(pid: number | undefined): number {
   }
 }
 
-/** Measures the CPU of the generator (this process) and of the controller between start and stop, in cores (CPU s per wall s). */
+/** Read and write system calls a process has made so far (/proc/PID/io), or NaN. */
+function processSyscalls(pid: number | 'self' | undefined): { reads: number; writes: number } {
+  try {
+    const io = readFileSync(`/proc/${pid}/io`, 'utf8');
+    const field = (name: string): number => Number(new RegExp(`^${name}: (\\d+)$`, 'm').exec(io)?.[1] ?? NaN);
+    return { reads: field('syscr'), writes: field('syscw') };
+  } catch {
+    return { reads: NaN, writes: NaN };
+  }
+}
+
+/**
+ * Measures, between start and stop, the CPU of the generator (this process) and
+ * of the controller, in cores (CPU s per wall s), and the controller's write
+ * system calls (how well it batches its answers).
+ */
 class CpuMeter {
   private gen0 = process.cpuUsage();
   private ctl0 = 0;
+  private writes0 = 0;
   private t0 = 0;
   generatorCores = NaN;
   controllerCores = NaN;
+  controllerWrites = NaN;
 
   constructor(private readonly controllerPid: number | undefined) {}
 
   start(): void {
     this.gen0 = process.cpuUsage();
     this.ctl0 = processCpuS(this.controllerPid);
+    this.writes0 = processSyscalls(this.controllerPid).writes;
     this.t0 = performance.now();
   }
 
@@ -337,6 +361,7 @@ class CpuMeter {
     const gen = process.cpuUsage(this.gen0);
     this.generatorCores = round((gen.user + gen.system) / 1e6 / wallS, 2);
     this.controllerCores = round((processCpuS(this.controllerPid) - this.ctl0) / wallS, 2);
+    this.controllerWrites = processSyscalls(this.controllerPid).writes - this.writes0;
   }
 }
 
@@ -357,7 +382,7 @@ interface Subject {
   readonly setup: Figures;
 }
 
-type Sample = ThroughputResult & { readonly generatorCores: number; readonly controllerCores: number; readonly load1m: number };
+type Sample = ThroughputResult & { readonly generatorCores: number; readonly controllerCores: number; readonly answersPerWrite: number; readonly load1m: number };
 
 async function measureThroughput(s: Subject, seconds: number, window: number, progress: (m: string) => void): Promise<Sample> {
   const meter = new CpuMeter(s.pid);
@@ -365,9 +390,10 @@ async function measureThroughput(s: Subject, seconds: number, window: number, pr
   const load1m = loadAverage1m();
   progress(
     `${s.label} w${window}: ${Math.round(t.perS)} answers/s (${t.lost} lost, ${t.unmatched} unmatched); ` +
-      `CPU: controller ${meter.controllerCores} cores, generator ${meter.generatorCores} cores; load ${load1m}`,
+      `CPU: controller ${meter.controllerCores} cores, generator ${meter.generatorCores} cores; ` +
+      `${meter.controllerWrites > 0 ? round(t.answered / meter.controllerWrites, 1) : 'n/a'} answers per controller write(2); load ${load1m}`,
   );
-  return { ...t, generatorCores: meter.generatorCores, controllerCores: meter.controllerCores, load1m };
+  return { ...t, generatorCores: meter.generatorCores, controllerCores: meter.controllerCores, answersPerWrite: meter.controllerWrites > 0 ? t.answered / meter.controllerWrites : NaN, load1m };
 }
 
 function median(xs: readonly number[]): number {
@@ -399,6 +425,7 @@ async function measureSideBySide(subjects: readonly Subject[], seconds: number, 
       out[`${s.key}_w${window}_per_s`] = round(median(list.map((x) => x.perS)), 0);
       out[`${s.key}_w${window}_cpu_cores`] = round(median(list.map((x) => x.controllerCores)), 2);
       out[`${s.key}_w${window}_generator_cpu_cores`] = round(median(list.map((x) => x.generatorCores)), 2);
+      out[`${s.key}_w${window}_answers_per_write`] = round(median(list.map((x) => x.answersPerWrite)), 1);
       out[`${s.key}_w${window}_load1m`] = round(median(list.map((x) => x.load1m)), 2);
       if (rounds > 1) out[`${s.key}_w${window}_rounds_per_s`] = list.map((x) => Math.round(x.perS)).join('/');
     }
