@@ -13,7 +13,8 @@
  *
  * A template belongs to the model objects it was computed from (endpoint,
  * network, subnet and router lists: the model cache replaces them on every
- * change, never edits them), so a change to any of them retires it. The store
+ * change, never edits them), so a change to any of them retires it; at most
+ * 1,024 endpoints keep theirs. The store
  * is a memo: `answerDhcpFast` returns exactly the bytes `answerDhcp` would
  * (test/src/overlay/dhcp-replies.test.ts checks this against the full path).
  */
@@ -48,7 +49,13 @@ const DHCP_XID_AT = 4;
 /** xid(4) then secs(2): both may change between retransmissions. */
 const DHCP_XID_SECS_LEN = 6;
 
-const templates = new WeakMap<Endpoint, Template[]>();
+/**
+ * Endpoints with kept replies, oldest first; bounded so that memory does not
+ * grow with the fleet (a kept pair is ~0.7 KB): an endpoint that has not asked
+ * for a while is answered in full again the next time.
+ */
+const MAX_ENDPOINTS = 1024;
+const templates = new Map<Endpoint, Template[]>();
 
 function isSameModel(t: DhcpReplyModel, m: DhcpReplyModel): boolean {
   const sameRouters = t.routers === m.routers || (t.routers.length === 0 && m.routers.length === 0);
@@ -127,5 +134,8 @@ export function keepDhcpReply(frame: Buffer, request: DecodedPacket, reply: Buff
   const list = (templates.get(model.endpoint) ?? []).filter((x) => isSameModel(x, model));
   list.unshift(t);
   if (list.length > TEMPLATES_PER_ENDPOINT) list.length = TEMPLATES_PER_ENDPOINT;
+  // Re-inserted last: the endpoint that stored longest ago goes first.
+  templates.delete(model.endpoint);
   templates.set(model.endpoint, list);
+  if (templates.size > MAX_ENDPOINTS) templates.delete(templates.keys().next().value!);
 }

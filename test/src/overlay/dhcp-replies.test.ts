@@ -145,6 +145,20 @@ describe('DHCP reply templates (a retransmission takes the kept reply, byte for 
     assert.notDeepEqual(reply, reference(request({ xid: 2 }), before));
   });
 
+  it('keeps replies for a bounded number of endpoints, the oldest dropped first', () => {
+    const model = modelWith([subnetOf([])]);
+    const subnets = model.subnetsByNetwork.get('n1')!;
+    const endpoints = Array.from({ length: 1025 }, () => ({ ...endpoint }));
+    for (const e of endpoints) {
+      const a = answerPacketIn(packetIn(request({ xid: 1 })), () => e, model, [answerDhcpPacketIn]);
+      assert.equal(a.kind, 'answered');
+    }
+    const kept = (e: Endpoint): boolean => answerDhcpFast(request({ xid: 2 }), { network, endpoint: e, subnets, routers: [] }) !== undefined;
+    assert.equal(kept(endpoints[0]!), false);
+    assert.equal(kept(endpoints[1]!), true);
+    assert.equal(kept(endpoints[1024]!), true);
+  });
+
   it('treats any other change to the request as a new request (fuzzed bytes: same answer as the full path)', () => {
     const model = modelWith([subnetOf(['10.9.0.2'])]);
     const base = request({ xid: 99 });
