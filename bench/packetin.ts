@@ -34,7 +34,7 @@
  * every throughput figure comes with the CPU both used meanwhile (cores, from
  * /proc) and the load average, and the generator replays packet-ins encoded
  * once per template (only the token is written per send) so that it costs
- * less per packet than the controllers it measures.
+ * no more per packet than the controllers it measures (see *_generator_cpu_cores).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
