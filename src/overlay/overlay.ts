@@ -123,13 +123,17 @@ export function startOverlay(deps: OverlayDeps): Overlay {
     void observer.rebindAll(hostId).then((ids) => ids.forEach((id) => void marker.mark(hostId, id)));
   });
   roles.on('detached', (hostId, conn) => programmer.detach(hostId, conn));
-  // Packet-ins by the feature of the flow that punted them: one counter child per feature byte, found once.
-  const packetInCounters = new Map<number, { inc(): void }>();
+  // Packet-ins by the feature of the flow that punted them: counted here, added to the
+  // metric once per event-loop turn (the metric's label lookup costs more than the count).
+  const packetInCounts = new Map<number, number>();
+  const addPacketInCounts = (): void => {
+    for (const [feature, n] of packetInCounts) metrics!.packetIns.inc({ reason: featureNameOf(BigInt(feature) << 56n) }, n);
+    packetInCounts.clear();
+  };
   const countPacketIn = (cookie: bigint): void => {
     const feature = Number(cookie >> 56n);
-    let counter = packetInCounters.get(feature);
-    if (!counter) packetInCounters.set(feature, (counter = metrics!.packetIns.labels({ reason: featureNameOf(cookie) })));
-    counter.inc();
+    if (packetInCounts.size === 0) setImmediate(addPacketInCounts);
+    packetInCounts.set(feature, (packetInCounts.get(feature) ?? 0) + 1);
   };
   // The endpoint at a port of a host, one lookup function per host (not one per packet-in).
   const endpointAts = new Map<string, EndpointAtPort>();
