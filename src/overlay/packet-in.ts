@@ -39,9 +39,11 @@ export type PacketInAnswer =
   | { readonly kind: 'answered'; readonly messages: readonly OfpMessage[]; readonly endpoint: string }
   | { readonly kind: 'ignored'; readonly reason: string };
 
+const CONTROLLER_PORT = OFPP.CONTROLLER;
+
 /** A frame sent back out of the port a packet-in came in on. */
 export function packetOutTo(port: number, frame: Buffer): PacketOut {
-  return { type: 'packet_out', inPort: OFPP.CONTROLLER, actions: [{ type: 'output', port }], data: frame };
+  return { type: 'packet_out', inPort: CONTROLLER_PORT, actions: [{ type: 'output', port }], data: frame };
 }
 
 /** The endpoint behind a port of the switch the packet-in came from, if any. */
