@@ -1,13 +1,10 @@
 /**
- * One OpenFlow 1.3 session over a socket: HELLO, FEATURES, requests and their
- * replies, echo probes, batches closed by a barrier that report which messages
- * failed, atomic ONF bundles. Its jobs have a file each: message-socket.ts
- * (framing, one corked write per turn, read gate), pending-requests.ts (xid
- * correlation, multipart reassembly, batch errors), liveness.ts (echoes).
- *
- * A peer that sends bytes we cannot frame or decode loses its own connection
- * (a `closed` event with the DecodeError); nothing escapes to the process; a
- * peer that reads nothing for `stallTimeoutMs` while we wait is closed too.
+ * One OpenFlow 1.3 session over a socket: HELLO, FEATURES, requests and replies,
+ * echo probes, batches closed by a barrier, atomic ONF bundles. Its jobs have a
+ * file each: message-socket.ts (framing, one write per turn, read gate),
+ * pending-requests.ts (xids, multipart, batch errors), liveness.ts (echoes).
+ * A peer that sends bytes we cannot decode, or reads nothing for
+ * `stallTimeoutMs` while we wait, loses its own connection, never the process.
  */
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
@@ -117,11 +114,8 @@ export class OpenFlowConnection extends EventEmitter {
    * parts, reassembled). An OFPT_ERROR with the same xid rejects with OpenFlowError.
    */
   async request(msg: OfpMessage): Promise<Decoded> {
-    if (this.state === 'closed') throw new ConnectionError('connection closed');
     const xid = msg.xid ?? this.requests.allocXid();
-    const reply = this.requests.wait(xid, this.options.requestTimeoutMs ?? 10_000, `no reply to ${msg.type} (xid ${xid})`);
-    this.sendAwaited(xid, { ...msg, xid });
-    const parts = await reply;
+    const parts = await this.exchange({ ...msg, xid }, this.options.requestTimeoutMs ?? 10_000, `no reply to ${msg.type} (xid ${xid})`);
     return parts.length === 1 ? parts[0]! : mergeMultipart(parts);
   }
 
@@ -131,20 +125,19 @@ export class OpenFlowConnection extends EventEmitter {
    * connection closes first. Proves the peer is alive and reading right now.
    */
   async probe(timeoutMs: number): Promise<void> {
-    if (this.state === 'closed') throw new ConnectionError('connection closed');
-    const xid = this.requests.allocXid();
-    const reply = this.requests.wait(xid, timeoutMs, 'echo unanswered');
-    this.sendAwaited(xid, { type: 'echo_request', xid });
-    await reply;
+    await this.exchange({ type: 'echo_request', xid: this.requests.allocXid() }, timeoutMs, 'echo unanswered');
   }
 
-  /** Sends a request whose reply is awaited; a message that cannot be encoded rejects the wait with why. */
-  private sendAwaited(xid: number, msg: OfpMessage): void {
+  /** Sends `msg` (its xid set) and waits for the reply; a message that cannot be encoded rejects the wait with why. */
+  private exchange(msg: OfpMessage & { readonly xid: number }, timeoutMs: number, what: string): Promise<Decoded[]> {
+    if (this.state === 'closed') return Promise.reject(new ConnectionError('connection closed'));
+    const reply = this.requests.wait(msg.xid, timeoutMs, what);
     try {
       this.send(msg);
     } catch (err) {
-      this.requests.abandon(xid, asPlexusError(err));
+      this.requests.abandon(msg.xid, asPlexusError(err));
     }
+    return reply;
   }
 
   /** Resolves when the switch has processed everything sent before (BARRIER). */
@@ -242,8 +235,7 @@ export class OpenFlowConnection extends EventEmitter {
   private becomeReady(): void {
     clearTimeout(this.handshakeTimer);
     this.setState('ready');
-    if (this.features) this.emit('event', { kind: 'ready', features: this.features } satisfies ConnectionEvent);
-    else this.emit('event', { kind: 'ready' } as unknown as ConnectionEvent);
+    this.emit('event', (this.features ? { kind: 'ready', features: this.features } : { kind: 'ready' }) as ConnectionEvent);
   }
 
   /** Closes the session; every pending request is rejected. Idempotent. */
