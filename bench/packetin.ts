@@ -27,11 +27,17 @@
  *   unicast between MACs on different ports (80%), ARP requests (10%) and DHCP
  *   DISCOVERs (10%).
  *
- * The generator shares the machine (and its cores) with the controller under
- * test; see `generator_cpu_s` in the result.
+ * Both controllers are set up first and then measured alternately, window by
+ * window, for `--rounds` rounds (order flipped each round; figures are the
+ * medians), so a change in what else the machine runs falls on both. The
+ * generator shares the machine (and its cores) with the controller under test:
+ * every throughput figure comes with the CPU both used meanwhile (cores, from
+ * /proc) and the load average, and the generator replays packet-ins encoded
+ * once per template (only the token is written per send) so that it costs
+ * no more per packet than the controllers it measures (see *_generator_cpu_cores).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -58,7 +64,7 @@ import {
 } from './framework';
 import { startPlexusd, Teardown, type Stoppable } from './sandbox';
 import { startSimHosts } from './sim/sim-host';
-import { SimSwitch, type SimSwitchEvent } from './sim/sim-switch';
+import { SimSwitch, type EncodedPacketIn, type SimSwitchEvent } from './sim/sim-switch';
 
 export type Peer = 'os-ken' | 'ovs-testcontroller';
 
@@ -75,7 +81,9 @@ const OPTIONS: readonly OptionDef[] = [
   { name: 'seconds', kind: 'number', default: 10, help: 'seconds of each measurement (throughput, latency) per controller' },
   { name: 'switches', kind: 'number', default: 16, help: 'simulated switches (for Plexus: hosts, each with its own ovsdb-server)' },
   { name: 'peer', kind: 'string', default: 'ovs-testcontroller', help: 'controller to compare with: os-ken | ovs-testcontroller' },
-  { name: 'window', kind: 'number', default: 32, help: 'outstanding packet-ins per switch in throughput mode' },
+  { name: 'window', kind: 'string', default: '32', help: 'outstanding packet-ins per switch in throughput mode; a list (1,8,32) measures each, both controllers' },
+  { name: 'rounds', kind: 'number', default: 1, help: 'rounds of every window on both controllers, alternating (figures: the median)' },
+  { name: 'profile-plexusd', kind: 'boolean', default: false, help: 'CPU-profile plexusd (.cpuprofile in bench/results)' },
 ];
 
 // ---------------------------------------------------------------------------
@@ -137,6 +145,8 @@ function learningTemplates(s: number): Template[] {
 interface GenSwitch {
   readonly sim: SimSwitch;
   readonly templates: readonly Template[];
+  /** Each template's packet-ins as the switch encodes them (encoded once, the token patched per send). */
+  encoded?: (readonly EncodedPacketIn[] | undefined)[];
   next: number;
   /** token → send time (ms, high resolution) */
   readonly pending: Map<number, number>;
@@ -192,17 +202,34 @@ export class LoadGenerator {
   private fill(g: GenSwitch): void {
     if (this.mode === 'idle' || !g.sim.isConnected) return;
     while (g.pending.size < this.window) {
-      const t = g.templates[g.next]!;
+      const index = g.next;
+      const t = g.templates[index]!;
       g.next = (g.next + 1) % g.templates.length;
       const token = this.token;
       this.token = this.token >= 0xfffffff0 ? 1 : this.token + 1;
       g.pending.set(token, performance.now());
-      if (g.sim.sendPacketIn({ inPort: t.inPort, data: stamp(t, token), reason: t.reason }) === 0) {
+      if (this.send(g, t, index, token) === 0) {
         g.pending.delete(token);
         return;
       }
       this.sent++;
     }
+  }
+
+  /**
+   * Sends template `index` with `token`: the switch encodes it once per session
+   * (as `sendPacketIn` would) and later sends reuse the bytes with the token
+   * written in, so the generator spends little per packet-in (issue 17: it must
+   * not be what limits the controllers). Re-encoded when a session went away.
+   */
+  private send(g: GenSwitch, t: Template, index: number, token: number): number {
+    const encoded = (g.encoded ??= []);
+    let e = encoded[index];
+    if (!e) encoded[index] = e = g.sim.encodePacketIn({ inPort: t.inPort, data: stamp(t, 0), reason: t.reason });
+    for (const x of e) x.bytes.writeUInt32BE(token, x.dataAt + TOKEN_OFFSET);
+    const sent = g.sim.sendEncodedPacketIn(e);
+    if (sent === 0 || sent < e.length) encoded[index] = undefined;
+    return sent;
   }
 
   private sweep(): void {
@@ -230,15 +257,17 @@ export class LoadGenerator {
   }
 
   /** Warm-up, then `seconds` with `window` outstanding per switch. */
-  async throughput(seconds: number, window: number, warmupS = 1): Promise<ThroughputResult> {
+  async throughput(seconds: number, window: number, meter?: { start(): void; stop(): void }, warmupS = 1): Promise<ThroughputResult> {
     this.window = window;
     this.mode = 'throughput';
     for (const g of this.switches) this.fill(g);
     await sleep(warmupS * 1000);
     this.reset();
+    meter?.start();
     const t0 = performance.now();
     await sleep(seconds * 1000);
     const elapsedS = (performance.now() - t0) / 1000;
+    meter?.stop();
     const r = { perS: this.answered / elapsedS, answered: this.answered, sent: this.sent, lost: this.lost, flowMods: this.flowMods, unmatched: this.unmatched };
     await this.drain();
     return r;
@@ -279,21 +308,144 @@ export class LoadGenerator {
 }
 
 // ---------------------------------------------------------------------------
-// Controllers under test
+// CPU of each side
 
-interface Measured {
-  readonly throughput: ThroughputResult;
-  readonly latencyMs: number[];
-  readonly latencyLost: number;
+/** CPU seconds a process has used so far (user + system, from /proc), or NaN when it is gone. */
+function processCpuS(pid: number | undefined): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime and stime are fields 14 and 15 of stat(5), in clock ticks (USER_HZ, 100 on Linux).
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return NaN;
+  }
 }
 
-async function measure(gen: LoadGenerator, seconds: number, window: number, progress: (m: string) => void, label: string): Promise<Measured> {
-  progress(`${label}: throughput for ${seconds} s (window ${window} per switch)`);
-  const throughput = await gen.throughput(seconds, window);
-  progress(`${label}: ${Math.round(throughput.perS)} answers/s (${throughput.lost} lost, ${throughput.unmatched} unmatched); latency for ${seconds} s`);
-  const lat = await gen.latency(seconds);
-  progress(`${label}: p50 ${percentile(lat.samplesMs, 50).toFixed(3)} ms, p99 ${percentile(lat.samplesMs, 99).toFixed(3)} ms over ${lat.samplesMs.length} samples`);
-  return { throughput, latencyMs: lat.samplesMs, latencyLost: lat.lost };
+/** Read and write system calls a process has made so far (/proc/PID/io), or NaN. */
+function processSyscalls(pid: number | 'self' | undefined): { reads: number; writes: number } {
+  try {
+    const io = readFileSync(`/proc/${pid}/io`, 'utf8');
+    const field = (name: string): number => Number(new RegExp(`^${name}: (\\d+)$`, 'm').exec(io)?.[1] ?? NaN);
+    return { reads: field('syscr'), writes: field('syscw') };
+  } catch {
+    return { reads: NaN, writes: NaN };
+  }
+}
+
+/**
+ * Measures, between start and stop, the CPU of the generator (this process) and
+ * of the controller, in cores (CPU s per wall s), and the controller's write
+ * system calls (how well it batches its answers).
+ */
+class CpuMeter {
+  private gen0 = process.cpuUsage();
+  private ctl0 = 0;
+  private writes0 = 0;
+  private t0 = 0;
+  generatorCores = NaN;
+  controllerCores = NaN;
+  controllerWrites = NaN;
+
+  constructor(private readonly controllerPid: number | undefined) {}
+
+  start(): void {
+    this.gen0 = process.cpuUsage();
+    this.ctl0 = processCpuS(this.controllerPid);
+    this.writes0 = processSyscalls(this.controllerPid).writes;
+    this.t0 = performance.now();
+  }
+
+  stop(): void {
+    const wallS = (performance.now() - this.t0) / 1000;
+    const gen = process.cpuUsage(this.gen0);
+    this.generatorCores = round((gen.user + gen.system) / 1e6 / wallS, 2);
+    this.controllerCores = round((processCpuS(this.controllerPid) - this.ctl0) / wallS, 2);
+    this.controllerWrites = processSyscalls(this.controllerPid).writes - this.writes0;
+  }
+}
+
+function loadAverage1m(): number {
+  return Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
+}
+
+// ---------------------------------------------------------------------------
+// Controllers under test, measured side by side
+
+/** A controller ready to be measured: its load generator (switches connected, traffic templates set) and its pid. */
+interface Subject {
+  readonly key: string;
+  readonly label: string;
+  readonly gen: LoadGenerator;
+  readonly pid: number | undefined;
+  /** Figures found while setting it up (Plexus: flows installed, packet-ins it must not answer). */
+  readonly setup: Figures;
+}
+
+type Sample = ThroughputResult & { readonly generatorCores: number; readonly controllerCores: number; readonly answersPerWrite: number; readonly load1m: number };
+
+async function measureThroughput(s: Subject, seconds: number, window: number, progress: (m: string) => void): Promise<Sample> {
+  const meter = new CpuMeter(s.pid);
+  const t = await s.gen.throughput(seconds, window, meter);
+  const load1m = loadAverage1m();
+  progress(
+    `${s.label} w${window}: ${Math.round(t.perS)} answers/s (${t.lost} lost, ${t.unmatched} unmatched); ` +
+      `CPU: controller ${meter.controllerCores} cores, generator ${meter.generatorCores} cores; ` +
+      (s.key === 'plexus' ? `${round(t.answered / meter.controllerWrites, 1)} answers per write(2); ` : '') + `load ${load1m}`,
+  );
+  return { ...t, generatorCores: meter.generatorCores, controllerCores: meter.controllerCores, answersPerWrite: t.answered / meter.controllerWrites, load1m };
+}
+
+function median(xs: readonly number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/**
+ * Both controllers run at once; each round measures every window on one, then
+ * on the other (the order flips every round), so a change in what else the
+ * machine runs falls on both. Per window: the median over rounds.
+ */
+async function measureSideBySide(subjects: readonly Subject[], seconds: number, windows: readonly number[], rounds: number, progress: (m: string) => void): Promise<Figures> {
+  const samples = new Map<string, Sample[]>();
+  for (let r = 0; r < rounds; r++) {
+    for (const window of windows) {
+      for (const s of r % 2 ? [...subjects].reverse() : subjects) {
+        const list = samples.get(`${s.key}/${window}`) ?? [];
+        list.push(await measureThroughput(s, seconds, window, progress));
+        samples.set(`${s.key}/${window}`, list);
+      }
+    }
+  }
+  const out: Figures = {};
+  for (const s of subjects) {
+    for (const window of windows) {
+      const list = samples.get(`${s.key}/${window}`)!;
+      out[`${s.key}_w${window}_per_s`] = round(median(list.map((x) => x.perS)), 0);
+      out[`${s.key}_w${window}_cpu_cores`] = round(median(list.map((x) => x.controllerCores)), 2);
+      out[`${s.key}_w${window}_generator_cpu_cores`] = round(median(list.map((x) => x.generatorCores)), 2);
+      // A node process writes with write(2)/writev(2); OVS sends with sendmsg(2), which /proc/PID/io does not count.
+      if (s.key === 'plexus') out[`${s.key}_w${window}_answers_per_write`] = round(median(list.map((x) => x.answersPerWrite)), 1);
+      out[`${s.key}_w${window}_load1m`] = round(median(list.map((x) => x.load1m)), 2);
+      if (rounds > 1) out[`${s.key}_w${window}_rounds_per_s`] = list.map((x) => Math.round(x.perS)).join('/');
+    }
+    const all = windows.flatMap((w) => samples.get(`${s.key}/${w}`)!);
+    out[`${s.key}_lost`] = all.reduce((a, x) => a + x.lost, 0);
+    out[`${s.key}_unmatched`] = all.reduce((a, x) => a + x.unmatched, 0);
+    out[`${s.key}_flow_mods`] = all.reduce((a, x) => a + x.flowMods, 0);
+    out[`${s.key}_per_s`] = out[`${s.key}_w${windows[windows.length - 1]}_per_s`]!;
+  }
+  for (const s of subjects) {
+    progress(`${s.label}: latency for ${seconds} s (one packet-in outstanding per switch)`);
+    const lat = await s.gen.latency(seconds);
+    out[`${s.key}_p50_ms`] = round(percentile(lat.samplesMs, 50), 3);
+    out[`${s.key}_p99_ms`] = round(percentile(lat.samplesMs, 99), 3);
+    out[`${s.key}_latency_n`] = lat.samplesMs.length;
+    out[`${s.key}_lost`] = Number(out[`${s.key}_lost`]) + lat.lost;
+    progress(`${s.label}: p50 ${out[`${s.key}_p50_ms`]} ms, p99 ${out[`${s.key}_p99_ms`]} ms over ${lat.samplesMs.length} samples`);
+  }
+  return out;
 }
 
 interface Api {
@@ -307,9 +459,10 @@ async function post<T>(p: Api, path: string, body: unknown): Promise<T> {
 }
 
 /** Plexus with N simulated hosts, each an ovsdb-server plus a simulated switch, and endpoints on every one. */
-async function runPlexus(n: number, seconds: number, window: number, progress: (m: string) => void, teardown: Teardown): Promise<Figures> {
-  const plexusd = teardown.add(await startPlexusd({ logLevel: 'warn' }));
+async function setupPlexus(n: number, progress: (m: string) => void, teardown: Teardown, profileFile?: string): Promise<Subject> {
+  const plexusd = teardown.add(await startPlexusd({ logLevel: 'warn' }, profileFile));
   const p = plexusd.process;
+  if (profileFile) progress(`plexusd writes a CPU profile to ${profileFile} when it stops`);
   progress(`plexusd up (api ${p.url}); starting ${n} ovsdb-servers`);
   const simHosts = await startSimHosts({
     count: n, plexusd: p, idPrefix: 'pin', dpidBase: 0x0000_5000_0000_0000n, teardown, readyTimeoutMs: 60_000,
@@ -359,28 +512,15 @@ async function runPlexus(n: number, seconds: number, window: number, progress: (
     sim, next: 0, pending: new Map(),
     templates: endpoints[i]!.map((e, k) => ({ inPort: k + 1, frame: dhcpDiscover(e.mac), isUdp: true, reason: OFPR.ACTION })),
   })));
-  try {
-    const m = await measure(gen, seconds, window, progress, 'plexus dhcp');
-    return {
-      plexus_per_s: round(m.throughput.perS, 0),
-      plexus_p50_ms: round(percentile(m.latencyMs, 50), 3),
-      plexus_p99_ms: round(percentile(m.latencyMs, 99), 3),
-      plexus_answered: m.throughput.answered,
-      plexus_lost: m.throughput.lost + m.latencyLost,
-      plexus_unmatched: m.throughput.unmatched,
-      plexus_flow_mods: m.throughput.flowMods,
-      plexus_latency_n: m.latencyMs.length,
-      plexus_ignored_sent: ignored.sent,
-      plexus_ignored_answered: ignored.answered,
-      plexus_installed_flows: flows,
-    };
-  } finally {
-    gen.stop();
-  }
+  teardown.add({ stop: async () => gen.stop() });
+  return {
+    key: 'plexus', label: 'plexus dhcp', gen, pid: p.pid,
+    setup: { plexus_ignored_sent: ignored.sent, plexus_ignored_answered: ignored.answered, plexus_installed_flows: flows },
+  };
 }
 
 /** Spawns a controller process (tracked by pid) and waits for its OpenFlow port. */
-async function startPeer(peer: Peer, teardown: Teardown): Promise<number> {
+async function startPeer(peer: Peer, teardown: Teardown): Promise<{ port: number; pid: number }> {
   const [port] = await freePorts(1);
   const dir = mkdtempSync(join(tmpdir(), `plexus-bench-${peer}-`));
   const forget = onExitCleanup(() => rmSync(dir, { recursive: true, force: true }));
@@ -412,11 +552,11 @@ async function startPeer(peer: Peer, teardown: Teardown): Promise<number> {
       s.once('error', () => resolve(false));
     });
   }, 30_000, 100);
-  return port!;
+  return { port: port!, pid };
 }
 
-async function runPeer(peer: Peer, n: number, seconds: number, window: number, progress: (m: string) => void, teardown: Teardown): Promise<Figures> {
-  const port = await startPeer(peer, teardown);
+async function setupPeer(peer: Peer, n: number, progress: (m: string) => void, teardown: Teardown): Promise<Subject> {
+  const { port, pid } = await startPeer(peer, teardown);
   progress(`${peer} listening on ${port}; connecting ${n} simulated switches`);
   const sims: SimSwitch[] = [];
   for (let i = 0; i < n; i++) {
@@ -429,22 +569,8 @@ async function runPeer(peer: Peer, n: number, seconds: number, window: number, p
   // Let the controller finish its handshake requests (features, port descriptions, table-miss flow).
   await sleep(1000);
   const gen = new LoadGenerator(sims.map((sim, i) => ({ sim, next: 0, pending: new Map(), templates: learningTemplates(i) })));
-  const key = peer === 'os-ken' ? 'osken' : 'ovs_testcontroller';
-  try {
-    const m = await measure(gen, seconds, window, progress, peer);
-    return {
-      [`${key}_per_s`]: round(m.throughput.perS, 0),
-      [`${key}_p50_ms`]: round(percentile(m.latencyMs, 50), 3),
-      [`${key}_p99_ms`]: round(percentile(m.latencyMs, 99), 3),
-      [`${key}_answered`]: m.throughput.answered,
-      [`${key}_lost`]: m.throughput.lost + m.latencyLost,
-      [`${key}_unmatched`]: m.throughput.unmatched,
-      [`${key}_flow_mods`]: m.throughput.flowMods,
-      [`${key}_latency_n`]: m.latencyMs.length,
-    };
-  } finally {
-    gen.stop();
-  }
+  teardown.add({ stop: async () => gen.stop() });
+  return { key: peer === 'os-ken' ? 'osken' : 'ovs_testcontroller', label: peer, gen, pid, setup: {} };
 }
 
 // ---------------------------------------------------------------------------
@@ -454,40 +580,41 @@ async function runPeer(peer: Peer, n: number, seconds: number, window: number, p
 export async function run(options: Options, progress: (m: string) => void = () => undefined): Promise<{ figures: Figures; options: Options }> {
   const seconds = Number(options.seconds ?? 10);
   const n = Number(options.switches ?? 16);
-  const window = Number(options.window ?? 32);
+  const windows = String(options.window ?? '32').split(',').map(Number);
   const peer = String(options.peer ?? 'ovs-testcontroller') as Peer;
   if (peer !== 'os-ken' && peer !== 'ovs-testcontroller') throw new Error(`--peer must be os-ken or ovs-testcontroller, not ${peer}`);
-  if (!(seconds > 0 && seconds <= 600) || !(n >= 1 && n <= 1000) || !(window >= 1 && window <= 1024)) {
-    throw new Error('--seconds must be in (0, 600], --switches in [1, 1000], --window in [1, 1024]');
+  if (!(seconds > 0 && seconds <= 600) || !(n >= 1 && n <= 1000) || !windows.every((w) => Number.isInteger(w) && w >= 1 && w <= 1024)) {
+    throw new Error('--seconds must be in (0, 600], --switches in [1, 1000], --window in [1, 1024] (or a list of them)');
   }
+  const profileFile = options['profile-plexusd'] ? join(repoRoot(), 'bench', 'results', `plexusd-packetin-${new Date().toISOString().replace(/[:.]/g, '-')}.cpuprofile`) : undefined;
+  const rounds = Number(options.rounds ?? 1);
+  if (!(Number.isInteger(rounds) && rounds >= 1 && rounds <= 20)) throw new Error('--rounds must be in [1, 20]');
   const cpu0 = process.cpuUsage();
   const teardown = new Teardown();
-  let plexus: Figures;
-  let other: Figures;
+  let measured: Figures;
+  let subjects: Subject[];
   try {
-    plexus = await runPlexus(n, seconds, window, progress, teardown);
+    subjects = [await setupPlexus(n, progress, teardown, profileFile), await setupPeer(peer, n, progress, teardown)];
+    measured = await measureSideBySide(subjects, seconds, windows, rounds, progress);
   } finally {
     await teardown.run();
   }
-  try {
-    other = await runPeer(peer, n, seconds, window, progress, teardown);
-  } finally {
-    await teardown.run();
-  }
-  const key = peer === 'os-ken' ? 'osken' : 'ovs_testcontroller';
+  const key = subjects[1]!.key;
   const cpu = process.cpuUsage(cpu0);
   const figures: Figures = {
-    plexus_per_s: plexus.plexus_per_s!,
-    [`${key}_per_s`]: other[`${key}_per_s`]!,
-    ratio: ratio(plexus.plexus_per_s, other[`${key}_per_s`]),
-    plexus_p50_ms: plexus.plexus_p50_ms!,
-    plexus_p99_ms: plexus.plexus_p99_ms!,
-    ...plexus,
-    ...other,
+    plexus_per_s: measured.plexus_per_s!,
+    [`${key}_per_s`]: measured[`${key}_per_s`]!,
+    ratio: ratio(measured.plexus_per_s, measured[`${key}_per_s`]),
+    ...Object.fromEntries(windows.map((w) => [`ratio_w${w}`, ratio(measured[`plexus_w${w}_per_s`], measured[`${key}_w${w}_per_s`])])),
+    plexus_p50_ms: measured.plexus_p50_ms!,
+    plexus_p99_ms: measured.plexus_p99_ms!,
+    ...measured,
+    ...subjects[0]!.setup,
     switches: n,
+    rounds,
     generator_cpu_s: round((cpu.user + cpu.system) / 1e6, 1),
   };
-  return { figures, options: { seconds, switches: n, window, peer } };
+  return { figures, options: { seconds, switches: n, window: windows.join(','), peer } };
 }
 
 export const packetinBench: BenchDefinition = {

@@ -133,6 +133,13 @@ export type SimSwitchEvent =
   | { readonly kind: 'packet_out'; readonly session: SimSession; readonly message: Decoded<PacketOut> }
   | { readonly kind: 'flow_mod'; readonly session: SimSession; readonly message: FlowMod };
 
+/** A packet-in encoded for one controller session; the frame starts at `dataAt` (a generator patches it there). */
+export interface EncodedPacketIn {
+  readonly session: SimSession;
+  readonly bytes: Buffer;
+  readonly dataAt: number;
+}
+
 export interface PacketInRequest {
   readonly inPort: number;
   readonly data: Buffer;
@@ -249,8 +256,19 @@ export class SimSwitch extends EventEmitter {
    * it does not buffer. Returns how many controllers it went to.
    */
   sendPacketIn(p: PacketInRequest): number {
+    const encoded = this.encodePacketIn(p);
+    for (const { session, bytes } of encoded) session.conn.sendEncoded(bytes);
+    if (encoded.length) this.counters.packetIns++;
+    return encoded.length;
+  }
+
+  /**
+   * The packet-in `sendPacketIn` would send to each controller, encoded: a load
+   * generator keeps these and sends them again with `sendEncodedPacketIn`.
+   */
+  encodePacketIn(p: PacketInRequest): EncodedPacketIn[] {
     const reason = p.reason ?? OFPR.NO_MATCH;
-    let sent = 0;
+    const out: EncodedPacketIn[] = [];
     for (const s of this.sessions) {
       if (s.conn.currentState !== 'ready') continue;
       const mask = s.async.packetInMask[s.role === OFPCR_ROLE.SLAVE ? 1 : 0];
@@ -258,17 +276,27 @@ export class SimSwitch extends EventEmitter {
       const cut = reason === OFPR.NO_MATCH && s.missSendLen !== OFPCML.NO_BUFFER && p.data.length > s.missSendLen;
       const data = cut ? p.data.subarray(0, s.missSendLen) : p.data;
       const tableId = p.tableId ?? 0;
-      if (s.packetInFormat === NXPIF.NXT_PACKET_IN2) {
-        s.conn.send({
-          type: 'nx_packet_in2', data, ...(cut ? { fullLen: p.data.length } : {}), tableId,
+      // Asynchronous messages carry xid 0, as OVS sends them.
+      const bytes = s.packetInFormat === NXPIF.NXT_PACKET_IN2
+        ? encodeMessage({
+          type: 'nx_packet_in2', xid: 0, data, ...(cut ? { fullLen: p.data.length } : {}), tableId,
           cookie: p.cookie ?? 0xffffffffffffffffn, reason, metadata: [{ field: 'in_port', value: p.inPort }],
-        });
-      } else {
-        s.conn.send({
-          type: 'packet_in', bufferId: OFP_NO_BUFFER, totalLen: p.data.length, reason, tableId,
+        })
+        : encodeMessage({
+          type: 'packet_in', xid: 0, bufferId: OFP_NO_BUFFER, totalLen: p.data.length, reason, tableId,
           ...(p.cookie !== undefined ? { cookie: p.cookie } : {}), match: [{ field: 'in_port', value: p.inPort }], data,
         });
-      }
+      out.push({ session: s, bytes, dataAt: bytes.length - data.length });
+    }
+    return out;
+  }
+
+  /** Sends packet-ins encoded by `encodePacketIn` (to sessions still ready); returns how many went out. */
+  sendEncodedPacketIn(encoded: readonly EncodedPacketIn[]): number {
+    let sent = 0;
+    for (const { session, bytes } of encoded) {
+      if (session.conn.currentState !== 'ready' || !this.sessions.has(session)) continue;
+      session.conn.sendEncoded(bytes);
       sent++;
     }
     if (sent) this.counters.packetIns++;

@@ -25,6 +25,17 @@ export class BufferWriter {
     return this;
   }
 
+  /** Drops what was written after `offset` (an encoding that failed half-way). */
+  rewind(offset: number): this {
+    if (offset < this.pos) this.pos = Math.max(0, offset);
+    return this;
+  }
+
+  /** Bytes the writer holds room for (to replace one that grew large once). */
+  get capacity(): number {
+    return this.buf.length;
+  }
+
   private ensure(n: number): void {
     if (this.pos + n <= this.buf.length) return;
     let size = this.buf.length * 2;

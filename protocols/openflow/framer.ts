@@ -2,6 +2,10 @@ import { DecodeError } from '../common/errors';
 import { OFP_HEADER_LEN } from './constants';
 import { peekLength } from './header';
 
+/** Read once: the loop below runs for every message. */
+const HEADER_LEN = OFP_HEADER_LEN;
+const EMPTY = Buffer.alloc(0);
+
 /**
  * Splits a TCP byte stream into whole OpenFlow messages. Handles a message split
  * across many chunks and many messages in one chunk. A length field shorter than
@@ -9,7 +13,7 @@ import { peekLength } from './header';
  * and the caller must drop the connection.
  */
 export class Framer {
-  private pending: Buffer = Buffer.alloc(0);
+  private pending: Buffer = EMPTY;
   /** Bytes consumed so far, so errors carry stream offsets. */
   private consumed = 0;
 
@@ -18,9 +22,9 @@ export class Framer {
     const buf = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
     const out: Buffer[] = [];
     let at = 0;
-    while (buf.length - at >= OFP_HEADER_LEN) {
+    while (buf.length - at >= HEADER_LEN) {
       const length = peekLength(buf, at);
-      if (length < OFP_HEADER_LEN) {
+      if (length < HEADER_LEN) {
         throw new DecodeError(`message length ${length} shorter than the header`, this.consumed + at + 2);
       }
       if (buf.length - at < length) break;
@@ -28,7 +32,7 @@ export class Framer {
       at += length;
     }
     this.consumed += at;
-    this.pending = at === buf.length ? Buffer.alloc(0) : Buffer.from(buf.subarray(at));
+    this.pending = at === buf.length ? EMPTY : Buffer.from(buf.subarray(at));
     return out;
   }
 

@@ -8,9 +8,10 @@
  */
 import type { OfpMessage } from '../../protocols/openflow/messages';
 import { ipVersionOf, parseIpv4 } from '../../protocols/packet/address';
-import { DHCP_MESSAGE_TYPE, findDhcpOption, getDhcpMessageType, type DhcpOption } from '../../protocols/packet/dhcp';
+import { BOOTP_OP, DHCP_MESSAGE_TYPE, findDhcpOption, getDhcpMessageType, type DhcpOption } from '../../protocols/packet/dhcp';
 import { buildDhcpReply, type DecodedPacket } from '../../protocols/packet/packet';
 import type { Endpoint, Network, Router, Subnet } from '../store/model';
+import { answerDhcpFast, keepDhcpReply } from './dhcp-replies';
 import { packetOutTo, type PacketInInput } from './packet-in';
 
 export const LEASE_SECONDS = 86_400;
@@ -51,7 +52,8 @@ export function dhcpSubnetOf(endpoint: Endpoint, subnets: readonly Subnet[]): { 
  */
 export function answerDhcp(packet: DecodedPacket, network: Network, endpoint: Endpoint, subnets: readonly Subnet[], routers: readonly Router[] = []): Buffer | undefined {
   const msg = packet.dhcp;
-  if (!msg || !packet.ipv4) return undefined;
+  // A server answers client messages only (BOOTREQUEST); a BOOTREPLY from a port is not ours to answer.
+  if (!msg || !packet.ipv4 || msg.op !== BOOTP_OP.REQUEST) return undefined;
   const found = dhcpSubnetOf(endpoint, subnets);
   if (!found) return undefined;
   const { subnet, ip } = found;
@@ -92,11 +94,30 @@ export function answerDhcp(packet: DecodedPacket, network: Network, endpoint: En
   });
 }
 
-/** Packet-in handler: a DHCP client message is answered out of the port it came in on. */
+const NO_ROUTERS: readonly Router[] = [];
+const NO_SUBNETS: readonly Subnet[] = [];
+
+/**
+ * Packet-in handler: a DHCP client message is answered out of the port it came
+ * in on. A retransmission of a request already answered takes the kept reply
+ * (dhcp-replies.ts) without being decoded.
+ */
 export function answerDhcpPacketIn(input: PacketInInput): readonly OfpMessage[] | undefined {
+  const { network, endpoint } = input;
+  const model = {
+    network,
+    endpoint,
+    subnets: input.model.subnetsByNetwork.get(network.id) ?? NO_SUBNETS,
+    routers: input.model.routersByNetwork?.get(network.id) ?? NO_ROUTERS,
+  };
+  const frame = input.message.data;
+  const kept = answerDhcpFast(frame, model);
+  if (kept) return [packetOutTo(input.inPort, kept)];
   if (!input.packet.dhcp) return undefined;
-  const reply = answerDhcp(input.packet, input.network, input.endpoint, input.model.subnetsByNetwork.get(input.network.id) ?? [], input.model.routersByNetwork?.get(input.network.id) ?? []);
-  return reply ? [packetOutTo(input.inPort, reply)] : [];
+  const reply = answerDhcp(input.packet, network, endpoint, model.subnets, model.routers);
+  if (!reply) return [];
+  keepDhcpReply(frame, input.packet, reply, model);
+  return [packetOutTo(input.inPort, reply)];
 }
 
 function toClassless(destination: string, router: string): { destination: string; prefixLength: number; router: string } {

@@ -57,8 +57,8 @@ export const answerNextHopMiss: PacketInHandler = ({ message, packet, model }) =
   return [{ type: 'packet_out', inPort: OFPP.CONTROLLER, actions: [{ type: 'output', port }], data: frame }];
 };
 
-/** The binding an external next hop's ARP reply (punted by compiler/nat.ts) teaches, or undefined. */
-export function learnedNeighborOf(message: Decoded<PacketIn>, model: ModelView, hostId: string, now: string): MacBinding | undefined {
+/** The binding an external next hop's ARP reply (punted by compiler/nat.ts) teaches, or undefined; `now` is asked only for a binding. */
+export function learnedNeighborOf(message: Decoded<PacketIn>, model: ModelView, hostId: string, now: () => string): MacBinding | undefined {
   if (message.tableId !== ARP_ND.id || Number((message.cookie ?? 0n) >> 56n) !== FEATURE.EXTERNAL) return undefined;
   const network = externalByVni(model, regOf(message, 'reg0'));
   let arp;
@@ -69,7 +69,7 @@ export function learnedNeighborOf(message: Decoded<PacketIn>, model: ModelView, 
   }
   if (!network || !arp || arp.op !== ARP_OP.REPLY || /^(00:00:00:00:00:00|ff:ff:ff:ff:ff:ff)$/.test(arp.senderMac)) return undefined;
   if (!(model.subnetsByNetwork.get(network.id) ?? []).some((s) => s.gateway === arp.senderIp)) return undefined;
-  return { network: network.id, ip: arp.senderIp, mac: arp.senderMac, host: hostId, updatedAt: now };
+  return { network: network.id, ip: arp.senderIp, mac: arp.senderMac, host: hostId, updatedAt: now() };
 }
 
 /** What the model holds for a binding's address. */

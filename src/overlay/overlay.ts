@@ -36,7 +36,7 @@ import { queryEndpointFlows } from './endpoint-flows';
 import { HostProgrammer } from './host-programmer';
 import { InstalledMarker } from './installed-marker';
 import { InterfaceMarks } from './interface-marks';
-import { respondToPacketIn } from './packet-in';
+import { respondToPacketIn, type EndpointAtPort } from './packet-in';
 import { featureNameOf } from '../pipeline/cookies';
 import { PACKET_IN_HANDLERS } from './packet-in-handlers';
 import { SwitchRoles } from './switch-roles';
@@ -71,6 +71,8 @@ export interface Overlay {
   desiredFlowCount(): number;
   stop(): void;
 }
+
+const nowIso = (): string => new Date().toISOString();
 
 export function startOverlay(deps: OverlayDeps): Overlay {
   const { cache, mastery, metrics } = deps;
@@ -121,17 +123,38 @@ export function startOverlay(deps: OverlayDeps): Overlay {
     void observer.rebindAll(hostId).then((ids) => ids.forEach((id) => void marker.mark(hostId, id)));
   });
   roles.on('detached', (hostId, conn) => programmer.detach(hostId, conn));
+  // Packet-ins by the feature of the flow that punted them: counted here, added to the
+  // metric once per event-loop turn (the metric's label lookup costs more than the count).
+  const packetInCounts = new Map<number, number>();
+  const addPacketInCounts = (): void => {
+    for (const [feature, n] of packetInCounts) metrics!.packetIns.inc({ reason: featureNameOf(BigInt(feature) << 56n) }, n);
+    packetInCounts.clear();
+  };
+  const countPacketIn = (cookie: bigint): void => {
+    const feature = Number(cookie >> 56n);
+    if (packetInCounts.size === 0) setImmediate(addPacketInCounts);
+    packetInCounts.set(feature, (packetInCounts.get(feature) ?? 0) + 1);
+  };
+  // The endpoint at a port of a host, one lookup function per host (not one per packet-in).
+  const endpointAts = new Map<string, EndpointAtPort>();
+  const endpointAtOf = (hostId: string): EndpointAtPort => {
+    let at = endpointAts.get(hostId);
+    if (!at) {
+      at = (port) => {
+        const a = observer.attachmentAt(hostId, port);
+        return a ? cache.endpoint(a.endpointId) : undefined;
+      };
+      endpointAts.set(hostId, at);
+    }
+    return at;
+  };
   deps.switches.on('switch', (e) => {
     if (e.kind !== 'message' || e.message.type !== 'packet_in') return;
     const sw = roles.switchOf(e.dpid);
     if (!sw?.conn || !mastery.isMaster(sw.hostId)) return;
-    const endpointAt = (port: number) => {
-      const a = observer.attachmentAt(sw.hostId, port);
-      return a ? cache.endpoint(a.endpointId) : undefined;
-    };
-    metrics?.packetIns.inc({ reason: featureNameOf(e.message.cookie ?? 0n) });
+    if (metrics) countPacketIn(e.message.cookie ?? 0n);
     // An external next hop's ARP reply arrives on a patch port (no endpoint there): learned, not answered.
-    const learned = learnedNeighborOf(e.message, cache, sw.hostId, new Date().toISOString());
+    const learned = learnedNeighborOf(e.message, cache, sw.hostId, nowIso);
     if (learned) {
       if (deps.macBindings) {
         deps.macBindings.learn(learned, knownNeighbor(cache, learned)).then(
@@ -141,7 +164,7 @@ export function startOverlay(deps: OverlayDeps): Overlay {
       }
       return;
     }
-    respondToPacketIn(sw.conn, e.message, endpointAt, cache, PACKET_IN_HANDLERS, deps.log, sw.hostId);
+    respondToPacketIn(sw.conn, e.message, endpointAtOf(sw.hostId), cache, PACKET_IN_HANDLERS, deps.log, sw.hostId);
   });
   if (metrics) {
     programmer.on('applied', (_hostId, s) => {

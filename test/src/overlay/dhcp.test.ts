@@ -69,4 +69,10 @@ describe('DHCP answers from IPAM', () => {
     assert.equal(answerDhcp(client(DHCP_MESSAGE_TYPE.DISCOVER), network, { ...endpoint, ips: ['10.9.9.9'] }, [subnet]), undefined);
     assert.equal(answerDhcp(client(DHCP_MESSAGE_TYPE.RELEASE), network, endpoint, [subnet]), undefined);
   });
+
+  it('ignores a BOOTREPLY from a port (a DISCOVER with op 2 is not a client message) rather than throwing', () => {
+    const dhcp = encodeDhcp({ op: BOOTP_OP.REPLY, xid: 1, chaddr: endpoint.mac, options: [{ type: 'message-type', messageType: DHCP_MESSAGE_TYPE.DISCOVER }] });
+    const frame = buildUdp({ srcMac: endpoint.mac, dstMac: 'ff:ff:ff:ff:ff:ff', src: '0.0.0.0', dst: '255.255.255.255', srcPort: 68, dstPort: 67, payload: dhcp });
+    assert.equal(answerDhcp(decodePacket(frame), network, endpoint, [subnet]), undefined);
+  });
 });

@@ -47,10 +47,10 @@ describe('external next hops (ARP from the controller, learned MAC)', () => {
     const reply = buildArpReply(request, UPSTREAM);
     const match = [{ field: 'in_port', value: PATCH }, { field: 'reg0', value: 7100 }] as const;
     const c = cookie(FEATURE.EXTERNAL, 'X');
-    assert.deepEqual(learnedNeighborOf(packetIn(reply, ARP_ND.id, match, c), model, 'h1', 'T'), { network: 'X', ip: '198.51.100.1', mac: UPSTREAM, host: 'h1', updatedAt: 'T' });
-    assert.equal(learnedNeighborOf(packetIn(reply, ARP_ND.id, match, cookie(FEATURE.ARP, 'X')), model, 'h1', 'T'), undefined, 'not the learn flow');
-    assert.equal(learnedNeighborOf(packetIn(reply, ARP_ND.id, [{ field: 'reg0', value: 7001 }], c), model, 'h1', 'T'), undefined, 'not an external network');
+    assert.deepEqual(learnedNeighborOf(packetIn(reply, ARP_ND.id, match, c), model, 'h1', () => 'T'), { network: 'X', ip: '198.51.100.1', mac: UPSTREAM, host: 'h1', updatedAt: 'T' });
+    assert.equal(learnedNeighborOf(packetIn(reply, ARP_ND.id, match, cookie(FEATURE.ARP, 'X')), model, 'h1', () => 'T'), undefined, 'not the learn flow');
+    assert.equal(learnedNeighborOf(packetIn(reply, ARP_ND.id, [{ field: 'reg0', value: 7001 }], c), model, 'h1', () => 'T'), undefined, 'not an external network');
     const other = buildArpReply(decodePacket(buildArpRequest({ srcMac: extMac, srcIp: '198.51.100.2', targetIp: '198.51.100.77' })), UPSTREAM);
-    assert.equal(learnedNeighborOf(packetIn(other, ARP_ND.id, match, c), model, 'h1', 'T'), undefined, 'not the subnet gateway');
+    assert.equal(learnedNeighborOf(packetIn(other, ARP_ND.id, match, c), model, 'h1', () => 'T'), undefined, 'not the subnet gateway');
   });
 });

@@ -1,0 +1,68 @@
+/**
+ * Echo keepalive for one OpenFlow session (OpenFlow 1.3.5 §6.3.2, as OVS's
+ * rconn does): after `echoIntervalMs` of silence from the peer we send an
+ * ECHO_REQUEST; a peer still silent `echoTimeoutMs` after that is dead. Anything
+ * heard from the peer counts, and so does its reading what we sent.
+ *
+ *   heard ──silent ≥ interval──▶ echo sent ──silent > interval + timeout──▶ dead
+ *     ▲                              │
+ *     └──────────anything heard──────┘
+ */
+import { TimeoutError } from '../common/errors';
+
+export interface LivenessOptions {
+  /** Send an echo after this much silence (default 5000 ms, like OVS). */
+  readonly echoIntervalMs?: number;
+  /** Dead when still silent this long after the echo (default 3000 ms). */
+  readonly echoTimeoutMs?: number;
+}
+
+export interface LivenessHooks {
+  /** False while the peer cannot be judged (closed, or we are not reading it: the read gate judges it then). */
+  readonly canJudge: () => boolean;
+  /** True once echoes may be sent (the handshake is over). */
+  readonly isReady: () => boolean;
+  readonly sendEcho: () => void;
+  readonly dead: (err: TimeoutError) => void;
+}
+
+export class Liveness {
+  private lastHeardMs = Date.now();
+  private isEchoOutstanding = false;
+  private readonly timer: NodeJS.Timeout;
+  private readonly intervalMs: number;
+  private readonly timeoutMs: number;
+
+  constructor(options: LivenessOptions, private readonly hooks: LivenessHooks) {
+    this.intervalMs = options.echoIntervalMs ?? 5000;
+    this.timeoutMs = options.echoTimeoutMs ?? 3000;
+    this.timer = setInterval(() => this.check(), Math.min(this.intervalMs, 1000));
+  }
+
+  /** The peer sent something: it is alive and any echo is answered. */
+  heard(): void {
+    this.lastHeardMs = Date.now();
+    this.isEchoOutstanding = false;
+  }
+
+  /** The peer took what we sent: alive, whatever the clock says about its silence. */
+  reading(): void {
+    this.lastHeardMs = Date.now();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  private check(): void {
+    if (!this.hooks.canJudge()) return;
+    const silentMs = Date.now() - this.lastHeardMs;
+    if (this.isEchoOutstanding && silentMs > this.intervalMs + this.timeoutMs) {
+      return this.hooks.dead(new TimeoutError(`peer silent for ${silentMs} ms (echo unanswered)`));
+    }
+    if (!this.isEchoOutstanding && silentMs >= this.intervalMs && this.hooks.isReady()) {
+      this.isEchoOutstanding = true;
+      this.hooks.sendEcho();
+    }
+  }
+}
