@@ -28,7 +28,6 @@ const OVER_LIMIT_ALLOWED: ReadonlySet<string> = new Set([
   'bench/sim/sim-switch.ts:SimSwitch',
   'src/overlay/host-programmer.ts:HostProgrammer',
   'src/reconciler/host-flows.ts:HostFlows',
-  'protocols/openflow/connection.ts:OpenFlowConnection',
 ]);
 
 interface ClassSize {
