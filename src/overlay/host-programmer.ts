@@ -41,6 +41,7 @@ import type { Logger } from '../log';
 import type { Flow } from '../pipeline/flow';
 import { HostFlows, type ApplyStats, type HostFlowsState } from '../reconciler/host-flows';
 import type { ModelCache, ModelChange } from '../store/model-cache';
+import { DEFER_FROM_HOSTS, FloodRefresh } from './flood-refresh';
 
 export interface HostProgrammerEvents {
   /** A change set reached a host's switch. */
@@ -86,6 +87,8 @@ export class HostProgrammer extends EventEmitter<HostProgrammerEvents> {
   /** Programmed hosts where each network is present (the keys of their endpointsOf). */
   private readonly presentOn = new Map<string, Set<string>>();
   private readonly encapIps: ReadonlyMap<string, string>;
+  /** Flooding lists of wide networks on the hosts that did not change, rebuilt once per window (flood-refresh.ts). */
+  private readonly floods = new FloodRefresh((network, hosts) => this.refreshFlooding(network, hosts));
 
   constructor(
     private readonly model: ModelCache,
@@ -182,7 +185,12 @@ export class HostProgrammer extends EventEmitter<HostProgrammerEvents> {
     const remoteFlows = new Map<string, Flow[]>();
     // Whether a network's base (flooding lists) may have changed on a host, and the hosts
     // whose classify partitions may have (those that joined or left it; unknown: all).
-    const baseChanged = (n: string, hostId: string): boolean => !portsChanged || !spread || spread.has(n) || (portsChanged.get(n)?.has(hostId) ?? false);
+    // Only another host joining or leaving changed it: on a wide network, deferred (flood-refresh.ts).
+    const baseChanged = (n: string, hostId: string): boolean | 'defer' => {
+      if (!portsChanged || !spread || (portsChanged.get(n)?.has(hostId) ?? false)) return true;
+      if (!spread.has(n)) return false;
+      return this.model.hostCountOf(n) >= DEFER_FROM_HOSTS ? 'defer' : true;
+    };
     const tunnelPeers = (n: string): Iterable<string> | undefined => (!portsChanged || !spread ? undefined : spread.has(n) ? (portsChanged.get(n) ?? []) : []);
     // Routing: routers changed, and routers whose static routes may go through an endpoint that changed.
     const touchedRouters = new Set(routers ?? []);
@@ -201,8 +209,22 @@ export class HostProgrammer extends EventEmitter<HostProgrammerEvents> {
     }
     for (const peer of peers) {
       for (const [hostId, h] of this.hostsFor(peer)) {
-        if (h.reach.get(peer) === 'present') h.flows.setPartition(networkPartition(peer), compileNetworkBase(this.model, this.context(hostId, h), peer));
+        if (h.reach.get(peer) === 'present') this.setBase(hostId, h, peer, compileNetworkBase(this.model, this.context(hostId, h), peer));
       }
+    }
+  }
+
+  /** A network's base partition on a host (its flooding list is current now). */
+  private setBase(hostId: string, h: ProgrammedHost, network: string, flows: Flow[]): void {
+    this.floods.done(network, hostId);
+    h.flows.setPartition(networkPartition(network), flows);
+  }
+
+  /** Deferred flooding lists (flood-refresh.ts): the base of `network` on those hosts where it is still present. */
+  private refreshFlooding(network: string, hostIds: ReadonlySet<string>): void {
+    for (const hostId of hostIds) {
+      const h = this.hosts.get(hostId);
+      if (h?.reach.get(network) === 'present') h.flows.setPartition(networkPartition(network), compileNetworkBase(this.model, this.context(hostId, h), network));
     }
   }
 
@@ -268,6 +290,7 @@ export class HostProgrammer extends EventEmitter<HostProgrammerEvents> {
     const partitions = compileNetworkPartitions(this.model, ctx, network, reach);
     const before = h.endpointsOf.get(network) ?? new Set<string>();
     const after = new Set<string>();
+    this.floods.done(network, hostId);
     for (const [name, flows] of partitions) {
       h.flows.setPartition(name, flows, this.metersOfPartition(ctx, name));
       if (name !== networkPartition(network) && flows.length) after.add(name);
@@ -308,7 +331,7 @@ export class HostProgrammer extends EventEmitter<HostProgrammerEvents> {
    */
   private recompileEndpoints(
     hostId: string, h: ProgrammedHost, network: string, endpoints: readonly string[], placedOf: PlacedOf,
-    baseChanged = true, tunnelPeers?: Iterable<string>, remoteFlows?: Map<string, Flow[]>,
+    baseChanged: boolean | 'defer' = true, tunnelPeers?: Iterable<string>, remoteFlows?: Map<string, Flow[]>,
   ): void {
     const ctx = this.context(hostId, h);
     const reach = reachOf(this.model, hostId, network, placedOf);
@@ -316,7 +339,8 @@ export class HostProgrammer extends EventEmitter<HostProgrammerEvents> {
     if (reach === 'absent') return;
     const names = h.endpointsOf.get(network) ?? new Set<string>();
     h.endpointsOf.set(network, names);
-    if (reach === 'present' && baseChanged) h.flows.setPartition(networkPartition(network), compileNetworkBase(this.model, ctx, network));
+    if (reach === 'present' && baseChanged === 'defer') this.floods.defer(network, hostId);
+    else if (reach === 'present' && baseChanged) this.setBase(hostId, h, network, compileNetworkBase(this.model, ctx, network));
     // Hosts that joined or left the network: their classify flow, the same on every host.
     for (const peer of reach === 'present' ? (tunnelPeers ?? []) : []) {
       if (peer === hostId) continue;

@@ -5,7 +5,8 @@
  * masters the switch.
  *
  * - attach(conn): dump every installed flow (flow stats), diff against desired,
- *   apply only the difference. A switch that is already right gets nothing:
+ *   apply only the difference (once per connection: attaching the same one again
+ *   changes nothing). A switch that is already right gets nothing:
  *   restarts and failovers cause no churn.
  * - setPartition(name, flows): replace one partition (e.g. one endpoint). Changes
  *   that arrive while a change set is in flight are coalesced into the next one,
@@ -171,6 +172,8 @@ export class HostFlows extends EventEmitter<HostFlowsEvents> {
 
   /** Connects the switch: a full read-and-compare happens before anything else. */
   attach(conn: OpenFlowConnection): void {
+    // Already programming through this connection: what the switch has is known (or being read).
+    if (this.conn === conn && conn.isOpen) return;
     this.conn = conn;
     this.needFullSync = true;
     this.tracking = false;

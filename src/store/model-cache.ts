@@ -116,6 +116,11 @@ export class ModelCache extends EventEmitter<ModelCacheEvents> implements ModelV
     return this.portsByNetwork.get(networkId)?.keys() ?? [];
   }
 
+  /** How many hosts the network is present on. */
+  hostCountOf(networkId: string): number {
+    return this.portsByNetwork.get(networkId)?.size ?? 0;
+  }
+
   /** Whether an endpoint of the network is attached on the host. */
   isOn(networkId: string, hostId: string): boolean {
     return this.portsByNetwork.get(networkId)?.has(hostId) ?? false;
