@@ -295,7 +295,8 @@ async function createEndpoints(
     nets.push(net.body.id);
   }
   ctx.progress(`plexus: creating ${total} endpoints through the API${nets.length > 1 ? ` in ${nets.length} networks` : ''}`);
-  return pool(Array.from({ length: total }, (_, i) => i), 8, async (i) => {
+  // Unnamed creates read no other endpoint: more in flight (as bench/scale.ts's etcd step).
+  return pool(Array.from({ length: total }, (_, i) => i), named ? 8 : 32, async (i) => {
     const network = nets[networkOfEndpoint(i)]!;
     const r = await plexusd.api<CreatedEndpoint>('POST', '/v1/endpoints', { network, ...(named ? { name: `bench-${i}` } : {}), ...(groups.length ? { securityGroups: groups } : {}) });
     if (r.status !== 201) throw new Error(`POST /v1/endpoints: ${r.status} ${JSON.stringify(r.body)}`);

@@ -26,17 +26,15 @@ import { EventEmitter } from 'node:events';
 import { Backoff, type BackoffPolicy } from '../../protocols/common/backoff';
 import type { Logger } from '../log';
 import type { Collection } from '../store/collection';
-import type { HostRecord, HostStatus } from '../store/model';
+import type { HostRecord } from '../store/model';
 import { ResourceConflictError } from '../store/model-errors';
-import { readBridgeMappings, planPatchPorts } from './bridge-mappings';
-import { readHostFacts } from './host-facts';
-import { accept, conflictOf, forgetIdentity, identityRefusal, refuse, writeConflict, type IdentityContext } from './host-identity';
+import { writeConflict, type IdentityContext } from './host-identity';
 import type { HostLink } from './host-link';
-import { INTEGRATION_BRIDGE, isBridgeConfigured, planHostConfig, type DesiredHostConfig } from './host-plan';
+import { passOver, type PassContext } from './host-pass';
+import { INTEGRATION_BRIDGE } from './host-plan';
 import { HostRecords } from './host-records';
 import { HostSessions, type HostSession } from './host-sessions';
-import type { Operation } from '../../protocols/ovsdb/transact';
-import { findBridge, viewFromRows, type OvsView } from './ovs-view';
+import { findBridge, type OvsView } from './ovs-view';
 import type { Mastery } from '../cluster/ownership';
 import { OrphanedRecords } from './orphaned-records';
 import type { SwitchServer } from './switch-server';
@@ -87,6 +85,7 @@ export class HostManager extends EventEmitter<HostManagerEvents> {
   private readonly records: HostRecords;
   private readonly orphans: OrphanedRecords;
   private readonly identity: IdentityContext;
+  private readonly pass: PassContext;
 
   constructor(
     hosts: Collection<HostRecord>,
@@ -100,6 +99,11 @@ export class HostManager extends EventEmitter<HostManagerEvents> {
     this.records.on('encapIp', (id, ip) => this.emit('encapIp', id, ip));
     this.orphans = new OrphanedRecords(this.records, this.sessions, options.mastery, log, options.orphanGraceMs ?? 3000);
     this.identity = { sessions: this.sessions, records: this.records, mastery: options.mastery, log, onConflict: (c) => this.emit('conflict', c) };
+    this.pass = {
+      sessions: this.sessions, records: this.records, identity: this.identity, mastery: options.mastery, switches, log,
+      maxBackoffMs: options.maxBackoffMs ?? 1000, inactivityProbeMs: options.inactivityProbeMs ?? 5000,
+      onView: (v) => this.emit('view', v), onReady: (id) => this.emit('ready', id),
+    };
     switches.on('switch', (e) => {
       if (e.kind === 'up' || e.kind === 'down') for (const s of this.sessions.onDpid(e.dpid)) this.schedule(s);
     });
@@ -255,91 +259,8 @@ export class HostManager extends EventEmitter<HostManagerEvents> {
     }
   }
 
-  private desiredFor(state: HostSession, hostId: string, localIp: string, datapathType: string): DesiredHostConfig {
-    return {
-      datapathType,
-      localIp,
-      controllers: this.options.mastery.controllerTargets(hostId),
-      retireLegacyTunnels: state.retireLegacyTunnels,
-      maxBackoffMs: this.options.maxBackoffMs ?? 1000,
-      inactivityProbeMs: this.options.inactivityProbeMs ?? 5000,
-    };
-  }
-
-  private async reconcile(state: HostSession): Promise<void> {
-    const view = viewFromRows(state.link.rows());
-    state.view = view;
-    const facts = readHostFacts(view);
-    const id = facts.systemId ?? `unidentified-${state.link.remote.replace(/[^A-Za-z0-9.]/g, '-')}`;
-    const refusal = facts.systemId && view.root ? identityRefusal(this.identity, state, id, view.root.uuid) : undefined;
-    if (state.hostId && state.hostId !== id) await forgetIdentity(this.identity, state.hostId, state.ovsdbUuid);
-    if (refusal) return refuse(this.identity, state, id, refusal);
-    if (state.refused) accept(this.identity, state, id);
-    this.sessions.setHostId(state, id);
-    state.ovsdbUuid = view.root?.uuid;
-    const log = this.log.child({ host: id });
-    const bridge = findBridge(view, INTEGRATION_BRIDGE);
-    this.sessions.setDpid(state, bridge?.datapathId ?? null);
-    if (facts.systemId) this.options.mastery.track(id);
-    if (facts.systemId && !this.options.mastery.isMaster(id)) {
-      // A standby keeps the replica current (to take over at once) but changes nothing.
-      if (facts.problems.length === 0) this.emit('view', { hostId: id, view, link: state.link, dpid: state.dpid } satisfies HostView);
-      return;
-    }
-    if (facts.problems.length > 0) {
-      await this.writeHost(id, { encapIp: facts.encapIp, datapathType: facts.datapathType, ovsVersion: facts.ovsVersion, datapathId: null, ofConnected: false, status: 'not-ready', reason: facts.problems.join('; ') });
-      return;
-    }
-    const desired = this.desiredFor(state, id, facts.encapIp!, facts.datapathType);
-    const ops = [...planHostConfig(view, desired), ...this.planExternalBridges(state, view, log)];
-    if (ops.length > 0) {
-      log.info('configuring host', { operations: ops.length });
-      log.debug('ovsdb operations', { ops });
-      await state.link.transact(ops);
-      // The replica update that follows schedules another pass, which should plan nothing.
-    }
-    const ofConnected = state.dpid !== null && this.switches.connection(state.dpid)?.currentState === 'ready';
-    const configured = ops.length === 0 && isBridgeConfigured(bridge, desired);
-    const status: HostStatus = configured && ofConnected ? 'ready' : 'configuring';
-    const reason = status === 'ready' ? null : !configured ? 'configuring br-int' : 'waiting for br-int to connect over OpenFlow';
-    this.emit('view', { hostId: id, view, link: state.link, dpid: state.dpid } satisfies HostView);
-    const wasReady = this.records.get(id)?.status === 'ready';
-    await this.writeHost(id, { encapIp: facts.encapIp, datapathType: facts.datapathType, ovsVersion: facts.ovsVersion, datapathId: state.dpid, ofConnected, status, reason });
-    if (status === 'ready' && !wasReady) {
-      log.info('host ready', { dpid: state.dpid });
-      this.emit('ready', id);
-    }
-  }
-
-  /** External networks (SPEC §3): patch ports toward the bridges of plexus-bridge-mappings. */
-  private planExternalBridges(state: HostSession, view: OvsView, log: Logger): Operation[] {
-    const read = readBridgeMappings(view.root?.externalIds ?? {});
-    const plan = planPatchPorts(view, read.mappings);
-    const problems = [...read.problems, ...plan.problems].join('; ');
-    if (problems !== (state.mappingProblems ?? '')) {
-      if (problems) log.warn('bridge mappings not usable; external networks are unreachable there until fixed', { problems });
-      state.mappingProblems = problems;
-    }
-    return plan.ops;
-  }
-
-  private async writeHost(
-    id: string,
-    fields: Pick<HostRecord, 'encapIp' | 'datapathType' | 'ovsVersion' | 'datapathId' | 'ofConnected' | 'status' | 'reason'>,
-  ): Promise<void> {
-    const now = new Date().toISOString();
-    const existing = this.records.get(id);
-    const session = [...this.sessions.of(id)].find((s) => !s.closed && s.ovsdbUuid !== undefined);
-    await this.records.write({
-      id,
-      ...fields,
-      ovsdbUuid: session?.ovsdbUuid ?? existing?.ovsdbUuid ?? null,
-      conflict: conflictOf(this.identity, id),
-      ovsdbConnected: true,
-      master: this.memberId,
-      joinedAt: existing?.joinedAt ?? now,
-      updatedAt: now,
-    });
+  private reconcile(state: HostSession): Promise<void> {
+    return passOver(this.pass, state);
   }
 
   private async detach(state: HostSession, reason: string): Promise<void> {
