@@ -192,6 +192,10 @@ async function measure(sut: Prepared, w: Workload, ctx: BenchContext): Promise<M
     }
   }
 
+  // The one-at-a-time figures now, before the burst (a run that fails later still shows them).
+  const one = { ...latencyFigures('local', localMs), ...latencyFigures('remote', remoteMs) };
+  ctx.progress(`${label}: one at a time: local p50 ${one.local_p50_ms} / p99 ${one.local_p99_ms} ms, remote p50 ${one.remote_p50_ms} / p99 ${one.remote_p99_ms} ms`);
+
   // Burst: every transaction sent at once, each on its host's session.
   const burstIdx = Array.from({ length: w.burst }, (_, k) => w.endpoints + k);
   for (const i of burstIdx) portsOf(i % w.hosts).add(i % w.hosts);
