@@ -27,6 +27,14 @@
  * host with a port in the network, timestamped in-process when the switch
  * applies it (no ovs-ofctl).
  *
+ * With `--simulated`, the endpoints are spread over networks of
+ * `--hosts-per-network` consecutive hosts each (default 10, as SPEC §12's fleet
+ * and bench/scale.ts; 0: one network over every host): endpoint i is attached
+ * on host i mod H, in that host's network, and "remote" means the other hosts
+ * of that network. One network over 1,000 hosts would put every endpoint's
+ * flows on every host (80 M flows at 40,000 endpoints), which no single
+ * machine simulating the fleet holds.
+ *
  * `--groups N` (Plexus only, issue 12): every endpoint is created in N security
  * groups of `--rules` rules each (remote groups, CIDRs, port ranges, as in
  * bench/policy.ts), so the attach compiles and installs its policy flows too;
@@ -46,7 +54,7 @@ import type { PlexusdProcess } from '../src/sandbox/plexusd-process';
 import { L2 } from '../src/pipeline/tables';
 import type { FlowChange } from './sim/flow-table';
 import { startSimHosts, type SimHost } from './sim/sim-host';
-import { measureFootprint, type Footprint } from './sim/footprint';
+import { compactEtcd, measureFootprint, type Footprint } from './sim/footprint';
 
 interface Workload {
   readonly hosts: number;
@@ -56,6 +64,8 @@ interface Workload {
   /** Security groups on every endpoint, and rules per group (Plexus only). */
   readonly groups: number;
   readonly rules: number;
+  /** Simulated runs: hosts per network (0: one network over all). */
+  readonly hostsPerNetwork: number;
 }
 
 /** What reports when a remote host has the flow for an endpoint: `when(key, sinceMs)` resolves with the arrival time. */
@@ -79,6 +89,8 @@ interface Prepared {
   readonly drivers: readonly HostDriver[];
   readonly watches: readonly RemoteWatch[];
   readonly endpoints: readonly PreparedEndpoint[];
+  /** The network (index) of the endpoints attached on host h (default: one network). */
+  readonly networkOf?: (host: number) => number;
 }
 
 interface Measured {
@@ -135,16 +147,31 @@ function subnetFor(n: number): string {
   return `10.77.0.0/${32 - bits}`;
 }
 
+/** The k-th of equal IPv4 blocks from 10.128.0.0, each holding `n` addresses plus network, gateway, broadcast. */
+function blockFor(k: number, n: number): string {
+  const bits = Math.max(8, Math.ceil(Math.log2(n + 4)));
+  const base = (10 << 24) + (128 << 16) + k * 2 ** bits;
+  if (base + 2 ** bits > 2 ** 32 - 1 || bits > 16) throw new Error(`too many endpoints for the simulated networks: ${k + 1} x ${n}`);
+  return `${[24, 16, 8, 0].map((sh) => Math.floor(base / 2 ** sh) % 256).join('.')}/${32 - bits}`;
+}
+
 async function measure(sut: Prepared, w: Workload, ctx: BenchContext): Promise<Measured> {
   const localMs: number[] = [];
   const remoteMs: number[] = [];
-  const withPorts = new Set<number>();
+  // Hosts with a port, per network: the remote side of an attach is the other hosts of its network.
+  const withPortsOf = new Map<number, Set<number>>();
+  const netOf = sut.networkOf ?? (() => 0);
+  const portsOf = (h: number): Set<number> => {
+    let set = withPortsOf.get(netOf(h));
+    if (!set) withPortsOf.set(netOf(h), (set = new Set()));
+    return set;
+  };
   const label = sut.prefix ? 'ovn' : 'plexus';
 
   for (let i = 0; i < w.endpoints; i++) {
     const h = i % w.hosts;
     const ep = sut.endpoints[i]!;
-    const remotes = [...withPorts].filter((r) => r !== h);
+    const remotes = [...portsOf(h)].filter((r) => r !== h);
     const driver = sut.drivers[h]!;
     const name = portName(i);
     const { sentMs, done } = driver.plug(name, ep.externalIds, ep.ofport);
@@ -159,22 +186,26 @@ async function measure(sut: Prepared, w: Workload, ctx: BenchContext): Promise<M
       `${label} attach #${i} (${name} on host ${h}): ${pending.size ? `remote flow missing on hosts ${[...pending].join(',')}` : 'not installed locally'}`);
     localMs.push(localAt - sentMs);
     if (remotes.length) remoteMs.push(Math.max(...remoteAts) - sentMs);
-    withPorts.add(h);
+    portsOf(h).add(h);
     if ((i + 1) % 50 === 0 || i + 1 === w.endpoints) {
       ctx.progress(`${label}: ${i + 1}/${w.endpoints} attached one at a time (last local ${round(localAt - sentMs, 1)} ms)`);
     }
   }
 
+  // The one-at-a-time figures now, before the burst (a run that fails later still shows them).
+  const one = { ...latencyFigures('local', localMs), ...latencyFigures('remote', remoteMs) };
+  ctx.progress(`${label}: one at a time: local p50 ${one.local_p50_ms} / p99 ${one.local_p99_ms} ms, remote p50 ${one.remote_p50_ms} / p99 ${one.remote_p99_ms} ms`);
+
   // Burst: every transaction sent at once, each on its host's session.
   const burstIdx = Array.from({ length: w.burst }, (_, k) => w.endpoints + k);
-  for (const i of burstIdx) withPorts.add(i % w.hosts);
+  for (const i of burstIdx) portsOf(i % w.hosts).add(i % w.hosts);
   let outstanding = burstIdx.length;
   const t0 = performance.now();
   const waits = burstIdx.map((i) => {
     const h = i % w.hosts;
     const ep = sut.endpoints[i]!;
     const { done } = sut.drivers[h]!.plug(portName(i), ep.externalIds, ep.ofport);
-    const remotes = [...withPorts].filter((r) => r !== h);
+    const remotes = [...portsOf(h)].filter((r) => r !== h);
     return Promise.all([
       done,
       sut.drivers[h]!.whenMarked(portName(i), sut.mark),
@@ -252,14 +283,26 @@ async function createGroups(plexusd: PlexusdProcess, groups: number, rules: numb
  * `named`: each gets a name, which the API checks against every endpoint of the tenant (a read of
  * them all per create); the simulated fleet's tens of thousands go unnamed.
  */
-async function createEndpoints(plexusd: PlexusdProcess, total: number, ctx: BenchContext, groups: readonly string[] = [], named = true): Promise<CreatedEndpoint[]> {
-  const net = await plexusd.api<{ id: string; vni: number }>('POST', '/v1/networks', { name: 'bench' });
-  if (net.status !== 201) throw new Error(`POST /v1/networks: ${net.status} ${JSON.stringify(net.body)}`);
-  const sub = await plexusd.api('POST', '/v1/subnets', { network: net.body.id, cidr: subnetFor(total) });
-  if (sub.status !== 201) throw new Error(`POST /v1/subnets: ${sub.status} ${JSON.stringify(sub.body)}`);
-  ctx.progress(`plexus: creating ${total} endpoints through the API`);
-  return pool(Array.from({ length: total }, (_, i) => i), 8, async (i) => {
-    const r = await plexusd.api<CreatedEndpoint>('POST', '/v1/endpoints', { network: net.body.id, ...(named ? { name: `bench-${i}` } : {}), ...(groups.length ? { securityGroups: groups } : {}) });
+async function createEndpoints(
+  plexusd: PlexusdProcess, total: number, ctx: BenchContext, groups: readonly string[] = [], named = true,
+  networkOfEndpoint: (i: number) => number = () => 0,
+): Promise<CreatedEndpoint[]> {
+  const counts: number[] = [];
+  for (let i = 0; i < total; i++) counts[networkOfEndpoint(i)] = (counts[networkOfEndpoint(i)] ?? 0) + 1;
+  const nets: string[] = [];
+  for (let k = 0; k < counts.length; k++) {
+    const net = await plexusd.api<{ id: string; vni: number }>('POST', '/v1/networks', { name: k === 0 ? 'bench' : `bench-${k}` });
+    if (net.status !== 201) throw new Error(`POST /v1/networks: ${net.status} ${JSON.stringify(net.body)}`);
+    const cidr = counts.length === 1 ? subnetFor(total) : blockFor(k, Math.max(...counts.map((c) => c ?? 0)));
+    const sub = await plexusd.api('POST', '/v1/subnets', { network: net.body.id, cidr });
+    if (sub.status !== 201) throw new Error(`POST /v1/subnets: ${sub.status} ${JSON.stringify(sub.body)}`);
+    nets.push(net.body.id);
+  }
+  ctx.progress(`plexus: creating ${total} endpoints through the API${nets.length > 1 ? ` in ${nets.length} networks` : ''}`);
+  // Unnamed creates read no other endpoint: more in flight (as bench/scale.ts's etcd step).
+  return pool(Array.from({ length: total }, (_, i) => i), named ? 8 : 32, async (i) => {
+    const network = nets[networkOfEndpoint(i)]!;
+    const r = await plexusd.api<CreatedEndpoint>('POST', '/v1/endpoints', { network, ...(named ? { name: `bench-${i}` } : {}), ...(groups.length ? { securityGroups: groups } : {}) });
     if (r.status !== 201) throw new Error(`POST /v1/endpoints: ${r.status} ${JSON.stringify(r.body)}`);
     return r.body;
   });
@@ -322,7 +365,8 @@ async function runSimulated(w: Workload, ctx: BenchContext, profileDir: string |
     const joinS = (performance.now() - joinT0) / 1000;
     const idle = await measureFootprint(plexusd);
     ctx.progress(`plexus (simulated): ${w.hosts} hosts joined in ${round(joinS, 1)} s; plexusd RSS ${mib(idle.plexusdRssBytes)} MiB`);
-    const created = await createEndpoints(plexusd, w.endpoints + w.burst, ctx, await createGroups(plexusd, w.groups, w.rules), false);
+    const networkOf = (h: number): number => (w.hostsPerNetwork > 0 ? Math.floor(h / w.hostsPerNetwork) : 0);
+    const created = await createEndpoints(plexusd, w.endpoints + w.burst, ctx, await createGroups(plexusd, w.groups, w.rules), false, (i) => networkOf(i % w.hosts));
     const drivers = await pool(hosts, 16, (h) => HostDriver.connect(h, ['plexus-installed']).then((d) => teardown.add(d)));
     const watches = hosts.map((h) => teardown.add(new SimFlowWatch(h)));
     const endpoints = created.map((e, i) => ({
@@ -330,10 +374,13 @@ async function runSimulated(w: Workload, ctx: BenchContext, profileDir: string |
       remoteKey: e.mac.toLowerCase(),
       ofport: 10_000 + i,
     }));
-    const m = await measure({ prefix: '', mark: 'plexus-installed', drivers, watches, endpoints }, w, ctx);
+    const m = await measure({ prefix: '', mark: 'plexus-installed', drivers, watches, endpoints, networkOf }, w, ctx);
     const settled = await settle(plexusd, ctx);
     if (heapSnapshotDir) await takeHeapSnapshot(plexusd, heapSnapshotDir, ctx);
-    return { ...m, scale: footprintFigures(w, joinS, idle, settled) };
+    await compactEtcd(plexusd);
+    const compacted = await measureFootprint(plexusd);
+    ctx.progress(`plexus (simulated): etcd compacted and defragmented: db ${mib(compacted.etcdDbBytes)} MiB, in use ${mib(compacted.etcdDbInUseBytes)} MiB`);
+    return { ...m, scale: { ...footprintFigures(w, joinS, idle, settled), ...compactedFigures(w, compacted) } };
   } finally {
     ctx.progress('plexus (simulated): tearing down');
     await teardown.run();
@@ -396,6 +443,15 @@ function footprintFigures(w: Workload, joinS: number, idle: Footprint, f: Footpr
     etcd_db_in_use_mib: mib(f.etcdDbInUseBytes),
     etcd_db_per_endpoint_b: Math.round(f.etcdDbInUseBytes / endpoints),
     etcd_rss_per_endpoint_b: Math.round(f.etcdRssBytes / endpoints),
+  };
+}
+
+/** etcd once its history is compacted away (what its hourly auto-compaction leaves): the model's own bytes. */
+function compactedFigures(w: Workload, f: Footprint): Figures {
+  const endpoints = w.endpoints + w.burst;
+  return {
+    etcd_compacted_db_mib: mib(f.etcdDbBytes),
+    etcd_compacted_per_endpoint_b: Math.round(f.etcdDbInUseBytes / endpoints),
   };
 }
 
@@ -537,6 +593,7 @@ export const attachBench: BenchDefinition = {
     { name: 'heap-snapshot', kind: 'boolean', default: false, help: 'with --simulated: a V8 heap snapshot of plexusd once the run settles (bench/results)' },
     { name: 'groups', kind: 'number', default: 0, help: 'security groups on every endpoint (Plexus only; compare 0 with 5)' },
     { name: 'rules', kind: 'number', default: 20, help: 'rules per security group (with --groups)' },
+    { name: 'hosts-per-network', kind: 'number', default: 10, help: 'with --simulated: consecutive hosts per network (0: one network over all hosts)' },
   ],
   async run(ctx) {
     const o = ctx.options;
@@ -547,6 +604,7 @@ export const attachBench: BenchDefinition = {
       opTimeoutMs: num(o, 'op-timeout') * 1000,
       groups: num(o, 'groups'),
       rules: num(o, 'rules'),
+      hostsPerNetwork: num(o, 'hosts-per-network'),
     };
     if (w.groups > 0 && str(o, 'peer') !== undefined) throw new Error('--groups runs Plexus only (the OVN peer has no security groups here)');
     if (w.hosts < 2) throw new Error('--hosts must be at least 2 (remote latency needs another host)');
@@ -560,7 +618,7 @@ export const attachBench: BenchDefinition = {
       throw new Error('--simulated runs Plexus only: --peer/--peer-only need real OVS hosts (drop --simulated to compare with OVN)');
     }
     ctx.useVersion('etcd');
-    let figures: Figures = { hosts: w.hosts, endpoints: w.endpoints, burst: w.burst, ...(w.groups ? { groups: w.groups, rules_per_group: w.rules } : {}) };
+    let figures: Figures = { hosts: w.hosts, endpoints: w.endpoints, burst: w.burst, ...(simulated ? { hosts_per_network: w.hostsPerNetwork || w.hosts } : {}), ...(w.groups ? { groups: w.groups, rules_per_group: w.rules } : {}) };
     const profileDir = o['profile-plexusd'] ? join(repoRoot(), 'bench', 'results', `plexusd-${new Date().toISOString().replace(/[:.]/g, '-')}.cpuprofile`) : undefined;
     if (simulated) {
       const m = await runSimulated(w, ctx, profileDir, o['heap-snapshot'] ? join(repoRoot(), 'bench', 'results') : undefined);

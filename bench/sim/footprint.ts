@@ -4,7 +4,12 @@
  * /proc/<pid>/status (VmRSS), plexusd's V8 heap from its own /metrics
  * (prom-client's nodejs_heap_size_used_bytes), and etcd's database size from
  * etcd's /metrics (etcd_mvcc_db_total_size_in_bytes, and the part in use).
+ * `compactEtcd` drops the history before the current revision (what the
+ * embedded etcd's hourly auto-compaction does) and defragments, so the part in
+ * use is then what the model itself takes.
  */
+import { Etcd3 } from 'etcd3';
+import { KVClient, MaintenanceClient } from 'etcd3/lib/rpc';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PlexusdProcess } from '../../src/sandbox/plexusd-process';
@@ -63,4 +68,21 @@ export async function measureFootprint(plexusd: PlexusdProcess): Promise<Footpri
     etcdDbBytes: metric(etcd, 'etcd_mvcc_db_total_size_in_bytes'),
     etcdDbInUseBytes: metric(etcd, 'etcd_mvcc_db_total_size_in_use_in_bytes'),
   };
+}
+
+/**
+ * Compacts the embedded etcd to its current revision and defragments it (as its
+ * `--auto-compaction-retention 1` would an hour later): what is left in use is
+ * the model, not the history of every write of the run.
+ */
+export async function compactEtcd(plexusd: PlexusdProcess): Promise<void> {
+  const client = new Etcd3({ hosts: `http://127.0.0.1:${plexusd.ports.etcdClient}` });
+  try {
+    const pool = (client as unknown as { pool: ConstructorParameters<typeof KVClient>[0] }).pool;
+    const { header } = await client.get('plexus-bench-compact-probe').exec();
+    await new KVClient(pool).compact({ revision: header.revision, physical: true });
+    await new MaintenanceClient(pool).defragment();
+  } finally {
+    client.close();
+  }
 }

@@ -22,6 +22,7 @@ import { request as requestTls } from 'node:https';
 import { connect } from 'node:net';
 import type { Logger } from '../log';
 import { Collection } from '../store/collection';
+import { LoopLag, STALL_MS, withTimeout } from './loop-lag';
 import type { Keys } from '../store/keys';
 import type { MemberRecord } from '../store/model';
 
@@ -127,13 +128,26 @@ export class Membership extends EventEmitter<MembershipEvents> {
     };
     lease.on('lost', (err: Error) => lost(err.message));
     // etcd3 declares a lease lost only after twice its TTL; once a full TTL has passed
-    // without a successful keepalive, etcd has expired it, so stop acting on it now.
+    // without a successful keepalive, etcd has expired it, so stop acting on it now —
+    // unless this process's own event loop was stalled meanwhile (a busy member reads
+    // the keepalive replies late, not etcd failing to send them): then etcd is asked
+    // first, and the lease is lost only if etcd says so or does not answer.
     let lastKeepAlive = Date.now();
     lease.on('keepaliveSucceeded', () => (lastKeepAlive = Date.now()));
+    const ttlMs = this.options.ttlSeconds * 1000;
+    const lag = new LoopLag(WATCHDOG_MS);
+    let verifying = false;
     clearInterval(this.watchdog);
     this.watchdog = setInterval(() => {
-      if (Date.now() - lastKeepAlive > this.options.ttlSeconds * 1000) lost(`no keepalive for ${this.options.ttlSeconds} s`);
-    }, 100);
+      const stalledMs = lag.tick(this.log);
+      if (verifying || Date.now() - lastKeepAlive <= ttlMs) return;
+      if (lag.recentMs(ttlMs) + stalledMs < STALL_MS) return lost(`no keepalive for ${this.options.ttlSeconds} s`);
+      verifying = true;
+      withTimeout(lease.keepaliveOnce(), ttlMs / 2).then(
+        () => (lastKeepAlive = Date.now()),
+        (err: Error) => lost(`no keepalive for ${this.options.ttlSeconds} s (event loop stalled; etcd: ${err.message})`),
+      ).finally(() => (verifying = false));
+    }, WATCHDOG_MS);
     this.watchdog.unref();
     const record: MemberRecord = { ...this.options.record, leaseId, startedAt: this.startedAt };
     await this.collection.put(this.id, record, lease);
@@ -263,6 +277,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
   }
 }
 
+const WATCHDOG_MS = 100;
 /** etcd3 exposes revoke only on leases this client granted; the lease RPC takes any id. */
 async function revokeLease(client: Etcd3, leaseId: string): Promise<void> {
   const pool = (client as unknown as { pool: ConstructorParameters<typeof LeaseClient>[0] }).pool;

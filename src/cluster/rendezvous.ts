@@ -5,8 +5,23 @@
  */
 import { createHash } from 'node:crypto';
 
+/**
+ * Scores already computed: every host joining re-runs the balanced assignment
+ * over the whole fleet (every member must compute the same map), so without
+ * this a 1,000-host join hashes a million times. Bounded: cleared when full.
+ */
+const scores = new Map<string, bigint>();
+const MAX_SCORES = 200_000;
+
 function score(member: string, key: string): bigint {
-  return createHash('sha256').update(`${member}\0${key}`).digest().readBigUInt64BE(0);
+  const input = `${member}\0${key}`;
+  let s = scores.get(input);
+  if (s === undefined) {
+    if (scores.size >= MAX_SCORES) scores.clear();
+    s = createHash('sha256').update(input).digest().readBigUInt64BE(0);
+    scores.set(input, s);
+  }
+  return s;
 }
 
 /** Members ordered by preference for `key` (first = owner, next = standbys). */

@@ -73,6 +73,8 @@ const RETRY_DELAYS_MS = [250, 500, 1000];
 
 export class AttachmentObserver extends EventEmitter<AttachmentObserverEvents> {
   private readonly hosts = new Map<string, HostAttachments>();
+  /** The hosts whose latest view shows each endpoint attached (a model change re-plans only those). */
+  private readonly hostsByEndpoint = new Map<string, Set<string>>();
   private readonly autoCreating = new Set<string>();
   /** Pending retries of failed binding writes, by `host/endpoint`. */
   private readonly retries = new Map<string, { readonly backoff: Backoff; timer: NodeJS.Timeout | undefined }>();
@@ -100,6 +102,11 @@ export class AttachmentObserver extends EventEmitter<AttachmentObserverEvents> {
     return this.hosts.get(hostId)?.byEndpoint ?? new Map();
   }
 
+  /** Hosts whose latest view shows the endpoint attached. */
+  hostsAttaching(endpointId: string): Iterable<string> {
+    return this.hostsByEndpoint.get(endpointId) ?? [];
+  }
+
   attachmentAt(hostId: string, ofport: number): Attachment | undefined {
     return this.hosts.get(hostId)?.byOfport.get(ofport);
   }
@@ -109,6 +116,17 @@ export class AttachmentObserver extends EventEmitter<AttachmentObserverEvents> {
     const now = readAttachments(view);
     const before = this.hosts.get(hostId)?.byEndpoint ?? new Map<string, Attachment>();
     this.hosts.set(hostId, { byEndpoint: now, byOfport: new Map([...now.values()].map((a) => [a.ofport, a])) });
+    for (const id of before.keys()) {
+      if (now.has(id)) continue;
+      const on = this.hostsByEndpoint.get(id);
+      on?.delete(hostId);
+      if (on?.size === 0) this.hostsByEndpoint.delete(id);
+    }
+    for (const id of now.keys()) {
+      let on = this.hostsByEndpoint.get(id);
+      if (!on) this.hostsByEndpoint.set(id, (on = new Set()));
+      on.add(hostId);
+    }
     if (!this.mastery.isMaster(hostId)) return;
     for (const [id, a] of now) {
       const was = before.get(id);

@@ -25,6 +25,8 @@ export interface InterfaceMarksDeps {
   readonly mastery: Mastery;
   /** The host's attachments as the observer read them. */
   readonly attachmentsOf: (hostId: string) => ReadonlyMap<string, Attachment>;
+  /** Hosts whose view shows the endpoint attached (the observer's reverse index). */
+  readonly hostsAttaching: (endpointId: string) => Iterable<string>;
   /** Why the observer could not bind a claim (attachment-observer.ts `problemOf`). */
   readonly problemOf: (hostId: string, endpointId: string) => ClaimProblem | undefined;
   /** plexus-installed was removed from the endpoint's interface: the installed marker may write it again later. */
@@ -68,10 +70,14 @@ export class InterfaceMarks {
 
   /** Re-plans the hosts whose attachments the model change touches. */
   applyModelChange({ networks, endpoints, statuses }: ModelChange): void {
-    for (const hostId of this.hosts.keys()) {
-      const attached = this.deps.attachmentsOf(hostId);
-      if (networks.size > 0 || [...endpoints.keys(), ...statuses].some((id) => attached.has(id))) this.write(hostId);
+    if (networks.size > 0) {
+      for (const hostId of this.hosts.keys()) this.write(hostId);
+      return;
     }
+    // Only the hosts showing a touched endpoint, not every host per batch.
+    const touched = new Set<string>();
+    for (const id of [...endpoints.keys(), ...statuses]) for (const hostId of this.deps.hostsAttaching(id)) touched.add(hostId);
+    for (const hostId of touched) if (this.hosts.has(hostId)) this.write(hostId);
   }
 
   stop(): void {

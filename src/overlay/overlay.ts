@@ -94,6 +94,7 @@ export function startOverlay(deps: OverlayDeps): Overlay {
     cache,
     mastery,
     attachmentsOf: (h) => observer.attachmentsOf(h),
+    hostsAttaching: (e) => observer.hostsAttaching(e),
     problemOf: (h, e) => observer.problemOf(h, e),
     unmarked: (h, e) => marker.unmarked(h, e),
     log: deps.log,

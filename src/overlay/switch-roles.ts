@@ -36,6 +36,8 @@ interface HostSwitch {
   chain: Promise<void>;
   /** Highest generation id sent to this switch (a slave must not send less than the master did). */
   generation: bigint;
+  /** The connection `master` was emitted for and not yet `detached`: a repeated claim (a new generation) programs nothing again. */
+  programming: OpenFlowConnection | undefined;
 }
 
 export class SwitchRoles extends EventEmitter<SwitchRolesEvents> {
@@ -68,7 +70,7 @@ export class SwitchRoles extends EventEmitter<SwitchRolesEvents> {
   /** The datapath id of a host's br-int, from its OVSDB view. */
   observeDatapath(hostId: string, dpid: string | null): void {
     let h = this.hosts.get(hostId);
-    if (!h) this.hosts.set(hostId, (h = { state: 'no-switch', dpid: null, conn: undefined, chain: Promise.resolve(), generation: 0n }));
+    if (!h) this.hosts.set(hostId, (h = { state: 'no-switch', dpid: null, conn: undefined, chain: Promise.resolve(), generation: 0n, programming: undefined }));
     if (dpid === h.dpid) return;
     if (h.dpid) this.byDpid.delete(h.dpid);
     h.dpid = dpid;
@@ -86,7 +88,7 @@ export class SwitchRoles extends EventEmitter<SwitchRolesEvents> {
         const conn = h.conn;
         h.conn = undefined;
         this.setState(hostId, h, 'no-switch', { reason: e.reason });
-        this.emit('detached', hostId, conn);
+        this.detach(hostId, h, conn);
       }
     }
   }
@@ -95,8 +97,13 @@ export class SwitchRoles extends EventEmitter<SwitchRolesEvents> {
     if (h.conn === conn) return;
     const previous = h.conn;
     h.conn = conn;
-    if (previous) this.emit('detached', hostId, previous);
+    if (previous) this.detach(hostId, h, previous);
     this.applyRole(hostId, h);
+  }
+
+  private detach(hostId: string, h: HostSwitch, conn: OpenFlowConnection): void {
+    if (h.programming === conn) h.programming = undefined;
+    this.emit('detached', hostId, conn);
   }
 
   private setState(hostId: string, h: HostSwitch, next: SwitchRoleState, fields: Record<string, unknown> = {}): void {
@@ -128,9 +135,13 @@ export class SwitchRoles extends EventEmitter<SwitchRolesEvents> {
           await conn.request({ type: 'role_request', role: OFPCR_ROLE.MASTER, generationId: h.generation });
           if (h.conn !== conn || !this.mastery.isMaster(hostId)) return;
           this.setState(hostId, h, 'master');
+          // Still master on the same connection (only the generation moved): the switch kept
+          // every flow, nothing to read back or rebind.
+          if (h.programming === conn) return;
+          h.programming = conn;
           this.emit('master', hostId, conn);
         } else {
-          this.emit('detached', hostId, conn);
+          this.detach(hostId, h, conn);
           this.setState(hostId, h, 'slave');
           await conn.request({ type: 'role_request', role: OFPCR_ROLE.SLAVE, generationId: h.generation });
         }

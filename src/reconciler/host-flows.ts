@@ -5,7 +5,8 @@
  * masters the switch.
  *
  * - attach(conn): dump every installed flow (flow stats), diff against desired,
- *   apply only the difference. A switch that is already right gets nothing:
+ *   apply only the difference (once per connection: attaching the same one again
+ *   changes nothing). A switch that is already right gets nothing:
  *   restarts and failovers cause no churn.
  * - setPartition(name, flows): replace one partition (e.g. one endpoint). Changes
  *   that arrive while a change set is in flight are coalesced into the next one,
@@ -18,27 +19,22 @@
  */
 import { EventEmitter } from 'node:events';
 import { Backoff, sleepMs, type BackoffPolicy } from '../../protocols/common/backoff';
-import { PlexusError } from '../../protocols/common/errors';
 import type { OpenFlowConnection } from '../../protocols/openflow/connection';
-import { OFPG, OFPM, OFPMC, OFPP, OFPTT } from '../../protocols/openflow/constants';
-import type { Decoded, MeterConfig, MultipartReply } from '../../protocols/openflow/messages';
+import type { MeterConfig } from '../../protocols/openflow/messages';
 import type { MeterSpec } from '../pipeline/meter';
 import type { Logger } from '../log';
 import type { Flow } from '../pipeline/flow';
 import { DesiredFlows } from './desired-flows';
 import { diffFlows, isEmptyDiff, type FlowDiff, type KeyedFlow } from './diff';
-import { fingerprint, flowKey } from './flow-key';
 import { toFlowMods } from './flow-mods';
-import { asInstalled, DesiredMeters, diffMeters, meterDelete, meterMod } from './meters';
+import { DesiredMeters, diffMeters } from './meters';
+import { readInstalled, readMeters, ReconcileError, sendMeterDeletes, sendMeterUpdates } from './switch-io';
 
 /** Largest incremental change sent without a bundle. */
 const SMALL_CHANGE = 64;
 /** After a failed change set: the next full resync waits this long (then 0.5 s, 1 s, ...). */
 const RETRY_DELAYS_MS = [100, 250, 500, 1000];
 
-export class ReconcileError extends PlexusError {
-  override readonly name = 'ReconcileError';
-}
 
 /**
  * detached   no switch connection: changes only update the desired state
@@ -171,6 +167,8 @@ export class HostFlows extends EventEmitter<HostFlowsEvents> {
 
   /** Connects the switch: a full read-and-compare happens before anything else. */
   attach(conn: OpenFlowConnection): void {
+    // Already programming through this connection: what the switch has is known (or being read).
+    if (this.conn === conn && conn.isOpen) return;
     this.conn = conn;
     this.needFullSync = true;
     this.tracking = false;
@@ -257,8 +255,8 @@ export class HostFlows extends EventEmitter<HostFlowsEvents> {
     const t0 = Date.now();
     let diff: FlowDiff;
     if (full) {
-      this.installedMeters = await this.readMeters(conn);
-      diff = diffFlows(this.desired.flows, await this.readInstalled(conn));
+      this.installedMeters = await readMeters(conn);
+      diff = diffFlows(this.desired.flows, await readInstalled(conn));
       // From here on, a change is recorded against what this pass installs.
       this.pending = new Map();
       this.tracking = true;
@@ -270,21 +268,7 @@ export class HostFlows extends EventEmitter<HostFlowsEvents> {
     // Meters are not bundled (Open vSwitch bundles carry flow and port mods only):
     // adds/modifies go before the flows that use them, deletes after the flows.
     const meters = diffMeters(this.desiredMeters.meters, this.installedMeters);
-    const meterUps = [...meters.adds.map((m) => meterMod(m, OFPMC.ADD)), ...meters.modifies.map((m) => meterMod(m, OFPMC.MODIFY))];
-    if (meterUps.length) {
-      const errors = await conn.sendBatch(meterUps);
-      for (const m of [...meters.adds, ...meters.modifies]) this.meterErrors.delete(m.meterId);
-      for (const e of errors) {
-        // The switch echoes the refused METER_MOD: its meter_id follows header, command and flags.
-        const meterId = e.data.length >= 16 ? e.data.readUInt32BE(12) : 0;
-        this.meterErrors.set(meterId, e.message);
-        this.log.warn('switch refused a meter', { host: this.hostId, meterId, reason: e.message });
-      }
-      if (errors.length) {
-        throw new ReconcileError(`switch refused ${errors.length} meter(s): ${errors.map((e) => e.message).join('; ')}`);
-      }
-      for (const m of [...meters.adds, ...meters.modifies]) this.installedMeters.set(m.meterId, asInstalled(m));
-    }
+    const meterUps = await sendMeterUpdates(conn, meters, this.installedMeters, this.meterErrors, (meterId, reason) => this.log.warn('switch refused a meter', { host: this.hostId, meterId, reason }));
     if (!isEmptyDiff(diff)) {
       // Resyncs and large change sets go in one atomic bundle (3 round trips). A small
       // incremental change — an attach is a handful of independent flows — goes as
@@ -296,45 +280,10 @@ export class HostFlows extends EventEmitter<HostFlowsEvents> {
         throw new ReconcileError(`switch rejected the change: ${errors.map((e) => e.message).join('; ')}`);
       }
     }
-    if (meters.deletes.length) {
-      const errors = await conn.sendBatch(meters.deletes.map(meterDelete));
-      if (errors.length) throw new ReconcileError(`switch refused a meter delete: ${errors.map((e) => e.message).join('; ')}`);
-      for (const id of meters.deletes) {
-        this.installedMeters.delete(id);
-        this.meterErrors.delete(id);
-      }
-    }
-    const meterMods = meterUps.length + meters.deletes.length;
+    await sendMeterDeletes(conn, meters.deletes, this.installedMeters, this.meterErrors);
+    const meterMods = meterUps + meters.deletes.length;
     const stats: ApplyStats = { adds: diff.adds.length, modifies: diff.modifies.length, deletes: diff.deletes.length, meterMods, ms: Date.now() - t0, full };
     if (full || !isEmptyDiff(diff) || meterMods) this.log.info(full ? 'flows reconciled' : 'flows updated', { host: this.hostId, ...stats, total: this.desired.size });
     this.emit('applied', stats);
-  }
-
-  private async readMeters(conn: OpenFlowConnection): Promise<Map<number, MeterConfig>> {
-    const reply = (await conn.request({ type: 'multipart_request', body: { kind: 'meter_config', meterId: OFPM.ALL } })) as Decoded<MultipartReply>;
-    if (reply.body.kind !== 'meter_config') throw new ReconcileError(`expected meter config, got ${reply.body.kind}`);
-    return new Map(reply.body.entries.map((m) => [m.meterId, m]));
-  }
-
-  private async readInstalled(conn: OpenFlowConnection): Promise<Map<string, KeyedFlow>> {
-    const reply = (await conn.request({
-      type: 'multipart_request',
-      body: { kind: 'flow', tableId: OFPTT.ALL, outPort: OFPP.ANY, outGroup: OFPG.ANY, cookie: 0n, cookieMask: 0n, match: [] },
-    })) as Decoded<MultipartReply>;
-    if (reply.body.kind !== 'flow') throw new ReconcileError(`expected flow stats, got ${reply.body.kind}`);
-    const out = new Map<string, KeyedFlow>();
-    for (const s of reply.body.entries) {
-      const k: KeyedFlow = {
-        key: flowKey(s),
-        tableId: s.tableId,
-        priority: s.priority,
-        match: s.match,
-        cookie: s.cookie,
-        instructions: s.instructions,
-        fp: fingerprint(s.cookie, s.instructions),
-      };
-      out.set(k.key, k);
-    }
-    return out;
   }
 }

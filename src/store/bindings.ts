@@ -25,6 +25,8 @@ const HISTORY = 20;
 const MAX_ATTEMPTS = 8;
 /** Distinct keys per transaction: its compares, puts and read-backs each stay under etcd's --max-txn-ops (128). */
 const BATCH_KEYS = 64;
+/** Binding transactions in flight at most (the others wait their turn). */
+const TXNS_IN_FLIGHT = 8;
 /** Bindings remembered with their revision, so the next write of one needs no read; bounded. */
 const KNOWN_LIMIT = 1024;
 
@@ -73,6 +75,8 @@ interface Known {
 export class BindingWriter {
   private readonly ctx: StoreContext;
   private queue: Pending[] = [];
+  private inFlight = 0;
+  private readonly waiting: (() => void)[] = [];
   private flushScheduled = false;
   private readonly known = new Map<string, Known>();
 
@@ -128,9 +132,25 @@ export class BindingWriter {
         const byEndpoint = new Map<string, Pending[]>();
         for (const p of batch) byEndpoint.set(p.endpoint, [...(byEndpoint.get(p.endpoint) ?? []), p]);
         const groups = [...byEndpoint.values()];
-        for (let i = 0; i < groups.length; i += BATCH_KEYS) void this.write(groups.slice(i, i + BATCH_KEYS));
+        for (let i = 0; i < groups.length; i += BATCH_KEYS) void this.limited(() => this.write(groups.slice(i, i + BATCH_KEYS)));
       });
     });
+  }
+
+  /**
+   * At most TXNS_IN_FLIGHT binding transactions at a time: a burst of 20,000
+   * attaches is ~300 transactions, which sent at once outlast etcd's deadline
+   * (DEADLINE_EXCEEDED) and come back as retries on top of the next ones.
+   */
+  private async limited(run: () => Promise<void>): Promise<void> {
+    if (this.inFlight >= TXNS_IN_FLIGHT) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.inFlight++;
+    try {
+      await run();
+    } finally {
+      this.inFlight--;
+      this.waiting.shift()?.();
+    }
   }
 
   /** One transaction for these endpoints (each with its updates in order), retried on the values etcd returns. */

@@ -7,12 +7,12 @@
  * touched network once however many events a burst brings.
  */
 import type { Etcd3, Watcher } from 'etcd3';
-import { EventEmitter } from 'node:events';
 import type { Logger } from '../log';
 import { Collection, type CollectionEvent } from './collection';
 import type { Keys } from './keys';
 import type { Binding, Endpoint, FloatingIp, MacBinding, Network, QosPolicy, Router, SecurityGroup, Subnet } from './model';
-import type { ModelView } from './model-view';
+import { ChangeBatch } from './change-batch';
+import { ModelIndex } from './model-index';
 
 /**
  * One batch of changes: networks to recompile whole, endpoints (→ network) to
@@ -58,38 +58,9 @@ function samePlacement(a: Binding, b: Binding): boolean {
   return a.host === b.host && a.ofport === b.ofport && (a.status === 'down') === (b.status === 'down');
 }
 
-export class ModelCache extends EventEmitter<ModelCacheEvents> implements ModelView {
-  readonly networks = new Map<string, Network>();
-  readonly bindings = new Map<string, Binding>();
-  readonly securityGroups = new Map<string, SecurityGroup>();
-  readonly qosPolicies = new Map<string, QosPolicy>();
-  private readonly subnets = new Map<string, Map<string, Subnet>>();
-  private readonly endpoints = new Map<string, Map<string, Endpoint>>();
-  private readonly endpointById = new Map<string, Endpoint>();
-  private readonly subnetArrays = new Map<string, readonly Subnet[]>();
-  private readonly endpointArrays = new Map<string, readonly Endpoint[]>();
+export class ModelCache extends ModelIndex {
   private readonly watchers: Watcher[] = [];
-  /** Where each placed endpoint is (host, network, port), and both ways: the network ⇄ hosts index. */
-  private readonly placements = new Map<string, { readonly host: string; readonly network: string; readonly ofport: number }>();
-  /** network → host → endpoint → ofport. */
-  private readonly portsByNetwork = new Map<string, Map<string, Map<string, number>>>();
-  private readonly networksByHost = new Map<string, Map<string, number>>();
-  private pendingPorts = new Map<string, Set<string>>();
-  private pendingSpread = new Set<string>();
-  /** Networks whose own record or subnets changed (everything in them must be recompiled). */
-  private pending = new Set<string>();
-  /** Endpoints whose record or binding changed, with their network (known even after a delete). */
-  private pendingEndpoints = new Map<string, string>();
-  private pendingStatuses = new Set<string>();
-  private flushScheduled = false;
-  // Routing: routers, the routers of each network, and routers changed in this batch.
-  readonly routers = new Map<string, Router>();
-  readonly routersByNetwork = new Map<string, readonly Router[]>();
-  private pendingRouters = new Set<string>();
-  // External networks: floating IPs; a change recompiles the routers of the endpoint's network.
-  readonly floatingIps = new Map<string, FloatingIp>();
-  // Neighbours learned on external networks (`<network>/<ip>`); a change recompiles the routers using that network.
-  readonly macBindings = new Map<string, MacBinding>();
+  private readonly batch = new ChangeBatch(this.placements, (c) => this.emit('changed', c));
 
   constructor(
     private readonly client: Etcd3,
@@ -97,53 +68,6 @@ export class ModelCache extends EventEmitter<ModelCacheEvents> implements ModelV
     private readonly log: Logger,
   ) {
     super();
-  }
-
-  readonly subnetsByNetwork: ReadonlyMap<string, readonly Subnet[]> = {
-    get: (id: string) => this.arrayOf(this.subnets, this.subnetArrays, id),
-  } as ReadonlyMap<string, readonly Subnet[]>;
-
-  readonly endpointsByNetwork: ReadonlyMap<string, readonly Endpoint[]> = {
-    get: (id: string) => this.arrayOf(this.endpoints, this.endpointArrays, id),
-  } as ReadonlyMap<string, readonly Endpoint[]>;
-
-  endpoint(id: string): Endpoint | undefined {
-    return this.endpointById.get(id);
-  }
-
-  /** Hosts with at least one endpoint of the network attached (the network is present there). */
-  hostsOf(networkId: string): Iterable<string> {
-    return this.portsByNetwork.get(networkId)?.keys() ?? [];
-  }
-
-  /** Whether an endpoint of the network is attached on the host. */
-  isOn(networkId: string, hostId: string): boolean {
-    return this.portsByNetwork.get(networkId)?.has(hostId) ?? false;
-  }
-
-  /** OpenFlow ports of the network's endpoints attached on the host. */
-  portsOn(networkId: string, hostId: string): Iterable<number> {
-    return this.portsByNetwork.get(networkId)?.get(hostId)?.values() ?? [];
-  }
-
-  /** Networks with at least one endpoint attached on the host. */
-  networksOf(hostId: string): Iterable<string> {
-    return this.networksByHost.get(hostId)?.keys() ?? [];
-  }
-
-  endpointCount(): number {
-    return this.endpointById.size;
-  }
-
-  private arrayOf<T>(source: Map<string, Map<string, T>>, cache: Map<string, readonly T[]>, id: string): readonly T[] | undefined {
-    let arr = cache.get(id);
-    if (!arr) {
-      const m = source.get(id);
-      if (!m) return undefined;
-      arr = [...m.values()];
-      cache.set(id, arr);
-    }
-    return arr;
   }
 
   /** Loads everything, then watches from the load's revision. */
@@ -181,12 +105,7 @@ export class ModelCache extends EventEmitter<ModelCacheEvents> implements ModelV
       await qos.watch((e) => this.onQosPolicy(e), revision),
     );
     for (const w of this.watchers) w.on('error', (err: Error) => this.log.warn('model watch error (etcd3 resumes it)', { error: err.message }));
-    this.pending.clear();
-    this.pendingEndpoints.clear();
-    this.pendingStatuses.clear();
-    this.pendingRouters.clear();
-    this.pendingPorts.clear();
-    this.pendingSpread.clear();
+    this.batch.clear();
     this.log.info('model loaded', { networks: this.networks.size, endpoints: this.endpointById.size, bindings: this.bindings.size, revision });
   }
 
@@ -195,28 +114,7 @@ export class ModelCache extends EventEmitter<ModelCacheEvents> implements ModelV
   }
 
   private touch(network: string | undefined, endpoint?: string): void {
-    if (endpoint !== undefined) {
-      if (network) this.pendingEndpoints.set(endpoint, network);
-    } else if (network) this.pending.add(network);
-    // (touch(undefined) only schedules the batch, for status-only changes.)
-    if (this.flushScheduled) return;
-    this.flushScheduled = true;
-    setImmediate(() => {
-      this.flushScheduled = false;
-      const networks = this.pending;
-      const endpoints = this.pendingEndpoints;
-      const statuses = this.pendingStatuses;
-      const routers = this.pendingRouters;
-      const portsChanged = this.pendingPorts;
-      const spread = this.pendingSpread;
-      this.pending = new Set();
-      this.pendingEndpoints = new Map();
-      this.pendingStatuses = new Set();
-      this.pendingRouters = new Set();
-      this.pendingPorts = new Map();
-      this.pendingSpread = new Set();
-      this.emit('changed', { networks, endpoints, statuses, portsChanged, spread, ...(routers.size ? { routers } : {}) } satisfies ModelChange);
-    });
+    this.batch.touch(network, endpoint);
   }
 
   /** Applies one watch event; the batch it joins is reported after the current turn. */
@@ -251,39 +149,9 @@ export class ModelCache extends EventEmitter<ModelCacheEvents> implements ModelV
     this.onBinding({ kind: 'put', id: binding.endpoint, value: binding, revision: '0' });
   }
 
-  /** Keeps the network ⇄ hosts index right for one endpoint (placed as compiler/snapshot.ts placementOf places it). */
+  /** Keeps the network ⇄ hosts index right for one endpoint. */
   private updatePlacement(endpointId: string): void {
-    const endpoint = this.endpointById.get(endpointId);
-    const b = this.bindings.get(endpointId);
-    const now = endpoint && b && b.host !== null && b.ofport !== null && b.ofport > 0 && b.status !== 'down' ? { host: b.host, network: endpoint.network, ofport: b.ofport } : undefined;
-    const before = this.placements.get(endpointId);
-    if (before?.host === now?.host && before?.network === now?.network && before?.ofport === now?.ofport) return;
-    if (before) {
-      this.placePort(before.network, before.host, endpointId, undefined);
-      countIn(this.networksByHost, before.host, before.network, -1);
-    }
-    if (now) {
-      this.placements.set(endpointId, now);
-      this.placePort(now.network, now.host, endpointId, now.ofport);
-      countIn(this.networksByHost, now.host, now.network, 1);
-    } else this.placements.delete(endpointId);
-  }
-
-  /** Sets (or, with `ofport` undefined, removes) one endpoint's port in the index, noting what the batch changed. */
-  private placePort(network: string, host: string, endpointId: string, ofport: number | undefined): void {
-    const hosts = this.portsByNetwork.get(network) ?? new Map<string, Map<string, number>>();
-    const ports = hosts.get(host) ?? new Map<string, number>();
-    const wasOn = ports.size > 0;
-    if (ofport === undefined) ports.delete(endpointId);
-    else ports.set(endpointId, ofport);
-    if (ports.size) hosts.set(host, ports);
-    else hosts.delete(host);
-    if (hosts.size) this.portsByNetwork.set(network, hosts);
-    else this.portsByNetwork.delete(network);
-    if (wasOn !== ports.size > 0) this.pendingSpread.add(network);
-    const changed = this.pendingPorts.get(network) ?? new Set<string>();
-    changed.add(host);
-    this.pendingPorts.set(network, changed);
+    this.placements.update(endpointId, this.endpointById.get(endpointId), this.bindings.get(endpointId));
   }
 
   private onNetwork(e: CollectionEvent<Network>): void {
@@ -351,8 +219,7 @@ export class ModelCache extends EventEmitter<ModelCacheEvents> implements ModelV
     else this.bindings.delete(e.id);
     this.updatePlacement(e.id);
     if (before && e.kind === 'put' && samePlacement(before, e.value)) {
-      this.pendingStatuses.add(e.id);
-      this.touch(undefined);
+      this.batch.status(e.id);
       return;
     }
     this.touch(this.endpointById.get(e.id)?.network, e.id);
@@ -368,7 +235,7 @@ export class ModelCache extends EventEmitter<ModelCacheEvents> implements ModelV
       if (on.length) this.routersByNetwork.set(n, on);
       else this.routersByNetwork.delete(n);
     }
-    this.pendingRouters.add(e.id);
+    this.batch.router(e.id);
     for (const n of networks) this.touch(n);
     this.touch(undefined);
   }
@@ -380,7 +247,7 @@ export class ModelCache extends EventEmitter<ModelCacheEvents> implements ModelV
     else this.floatingIps.delete(e.id);
     for (const endpoint of [before?.endpoint, e.kind === 'put' ? e.value.endpoint : null]) {
       const network = endpoint ? this.endpointById.get(endpoint)?.network : undefined;
-      for (const r of network ? (this.routersByNetwork.get(network) ?? []) : []) this.pendingRouters.add(r.id);
+      for (const r of network ? (this.routersByNetwork.get(network) ?? []) : []) this.batch.router(r.id);
     }
     this.touch(undefined);
   }
@@ -392,7 +259,7 @@ export class ModelCache extends EventEmitter<ModelCacheEvents> implements ModelV
     else this.macBindings.delete(e.id);
     if (before?.mac === (e.kind === 'put' ? e.value.mac : undefined)) return;
     const network = splitId(e.id)[0];
-    for (const r of this.routers.values()) if (r.externalGateway?.network === network) this.pendingRouters.add(r.id);
+    for (const r of this.routers.values()) if (r.externalGateway?.network === network) this.batch.router(r.id);
     this.touch(undefined);
   }
 }
@@ -400,15 +267,6 @@ export class ModelCache extends EventEmitter<ModelCacheEvents> implements ModelV
 /** The groups whose members' flows a change of `g` touches: itself and every group its rules name. */
 function groupsTouchedBy(g: SecurityGroup | undefined): string[] {
   return g ? [g.id, ...g.rules.map((r) => r.remoteGroup).filter((x): x is string => x !== undefined)] : [];
-}
-
-function countIn(index: Map<string, Map<string, number>>, outer: string, inner: string, delta: 1 | -1): void {
-  const m = index.get(outer) ?? new Map<string, number>();
-  const n = (m.get(inner) ?? 0) + delta;
-  if (n > 0) m.set(inner, n);
-  else m.delete(inner);
-  if (m.size) index.set(outer, m);
-  else index.delete(outer);
 }
 
 function splitId(id: string): [string, string] {

@@ -1,0 +1,120 @@
+/**
+ * One pass of the host manager (host-manager.ts) over one OVSDB session:
+ * identify the host (host-identity.ts), then — as its master — make br-int,
+ * its controllers, plexus-vxlan and the external bridges' patch ports right
+ * (host-plan.ts, bridge-mappings.ts) and write the host record; a standby only
+ * reports the view. Everything the pass needs comes in `PassContext`.
+ */
+import type { Mastery } from '../cluster/ownership';
+import type { Logger } from '../log';
+import type { HostRecord, HostStatus } from '../store/model';
+import type { Operation } from '../../protocols/ovsdb/transact';
+import { readBridgeMappings, planPatchPorts } from './bridge-mappings';
+import { readHostFacts } from './host-facts';
+import { accept, conflictOf, forgetIdentity, identityRefusal, refuse, type IdentityContext } from './host-identity';
+import type { HostView } from './host-manager';
+import { INTEGRATION_BRIDGE, isBridgeConfigured, planHostConfig, type DesiredHostConfig } from './host-plan';
+import type { HostRecords } from './host-records';
+import type { HostSession, HostSessions } from './host-sessions';
+import { findBridge, viewFromRows, type OvsView } from './ovs-view';
+import type { SwitchServer } from './switch-server';
+
+export interface PassContext {
+  readonly sessions: HostSessions;
+  readonly records: HostRecords;
+  readonly identity: IdentityContext;
+  readonly mastery: Mastery;
+  readonly switches: SwitchServer;
+  readonly log: Logger;
+  readonly maxBackoffMs: number;
+  readonly inactivityProbeMs: number;
+  readonly onView: (v: HostView) => void;
+  readonly onReady: (hostId: string) => void;
+}
+
+type HostFields = Pick<HostRecord, 'encapIp' | 'datapathType' | 'ovsVersion' | 'datapathId' | 'ofConnected' | 'status' | 'reason'>;
+
+export async function passOver(ctx: PassContext, state: HostSession): Promise<void> {
+  const { sessions, mastery } = ctx;
+  const view = viewFromRows(state.link.rows());
+  state.view = view;
+  const facts = readHostFacts(view);
+  const id = facts.systemId ?? `unidentified-${state.link.remote.replace(/[^A-Za-z0-9.]/g, '-')}`;
+  const refusal = facts.systemId && view.root ? identityRefusal(ctx.identity, state, id, view.root.uuid) : undefined;
+  if (state.hostId && state.hostId !== id) await forgetIdentity(ctx.identity, state.hostId, state.ovsdbUuid);
+  if (refusal) return refuse(ctx.identity, state, id, refusal);
+  if (state.refused) accept(ctx.identity, state, id);
+  sessions.setHostId(state, id);
+  state.ovsdbUuid = view.root?.uuid;
+  const log = ctx.log.child({ host: id });
+  const bridge = findBridge(view, INTEGRATION_BRIDGE);
+  sessions.setDpid(state, bridge?.datapathId ?? null);
+  if (facts.systemId) mastery.track(id);
+  if (facts.systemId && !mastery.isMaster(id)) {
+    // A standby keeps the replica current (to take over at once) but changes nothing.
+    if (facts.problems.length === 0) ctx.onView({ hostId: id, view, link: state.link, dpid: state.dpid });
+    return;
+  }
+  if (facts.problems.length > 0) {
+    await writeHost(ctx, id, { encapIp: facts.encapIp, datapathType: facts.datapathType, ovsVersion: facts.ovsVersion, datapathId: null, ofConnected: false, status: 'not-ready', reason: facts.problems.join('; ') });
+    return;
+  }
+  const desired = desiredFor(ctx, state, id, facts.encapIp!, facts.datapathType);
+  const ops = [...planHostConfig(view, desired), ...planExternalBridges(state, view, log)];
+  if (ops.length > 0) {
+    log.info('configuring host', { operations: ops.length });
+    log.debug('ovsdb operations', { ops });
+    await state.link.transact(ops);
+    // The replica update that follows schedules another pass, which should plan nothing.
+  }
+  const ofConnected = state.dpid !== null && ctx.switches.connection(state.dpid)?.currentState === 'ready';
+  const configured = ops.length === 0 && isBridgeConfigured(bridge, desired);
+  const status: HostStatus = configured && ofConnected ? 'ready' : 'configuring';
+  const reason = status === 'ready' ? null : !configured ? 'configuring br-int' : 'waiting for br-int to connect over OpenFlow';
+  ctx.onView({ hostId: id, view, link: state.link, dpid: state.dpid });
+  const wasReady = ctx.records.get(id)?.status === 'ready';
+  await writeHost(ctx, id, { encapIp: facts.encapIp, datapathType: facts.datapathType, ovsVersion: facts.ovsVersion, datapathId: state.dpid, ofConnected, status, reason });
+  if (status === 'ready' && !wasReady) {
+    log.info('host ready', { dpid: state.dpid });
+    ctx.onReady(id);
+  }
+}
+
+function desiredFor(ctx: PassContext, state: HostSession, hostId: string, localIp: string, datapathType: string): DesiredHostConfig {
+  return {
+    datapathType,
+    localIp,
+    controllers: ctx.mastery.controllerTargets(hostId),
+    retireLegacyTunnels: state.retireLegacyTunnels,
+    maxBackoffMs: ctx.maxBackoffMs,
+    inactivityProbeMs: ctx.inactivityProbeMs,
+  };
+}
+
+/** External networks (SPEC §3): patch ports toward the bridges of plexus-bridge-mappings. */
+function planExternalBridges(state: HostSession, view: OvsView, log: Logger): Operation[] {
+  const read = readBridgeMappings(view.root?.externalIds ?? {});
+  const plan = planPatchPorts(view, read.mappings);
+  const problems = [...read.problems, ...plan.problems].join('; ');
+  if (problems !== (state.mappingProblems ?? '')) {
+    if (problems) log.warn('bridge mappings not usable; external networks are unreachable there until fixed', { problems });
+    state.mappingProblems = problems;
+  }
+  return plan.ops;
+}
+
+async function writeHost(ctx: PassContext, id: string, fields: HostFields): Promise<void> {
+  const now = new Date().toISOString();
+  const existing = ctx.records.get(id);
+  const session = [...ctx.sessions.of(id)].find((s) => !s.closed && s.ovsdbUuid !== undefined);
+  await ctx.records.write({
+    id,
+    ...fields,
+    ovsdbUuid: session?.ovsdbUuid ?? existing?.ovsdbUuid ?? null,
+    conflict: conflictOf(ctx.identity, id),
+    ovsdbConnected: true,
+    master: ctx.mastery.memberId,
+    joinedAt: existing?.joinedAt ?? now,
+    updatedAt: now,
+  });
+}
