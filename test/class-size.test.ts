@@ -17,19 +17,6 @@ const ROOT = join(__dirname, '..');
 const SCANNED = ['src', 'protocols', 'bench'];
 const MAX_CLASS_LINES = 260;
 
-/**
- * Owned by concurrent work; remove when split. Each entry ("path:ClassName") is
- * allowed over the limit until the branch that splits it merges; the lead empties
- * this list at merge.
- */
-const OVER_LIMIT_ALLOWED: ReadonlySet<string> = new Set([
-  'src/southbound/host-manager.ts:HostManager',
-  'src/store/model-cache.ts:ModelCache',
-  'bench/sim/sim-switch.ts:SimSwitch',
-  'src/overlay/host-programmer.ts:HostProgrammer',
-  'src/reconciler/host-flows.ts:HostFlows',
-]);
-
 interface ClassSize {
   /** "path:ClassName", the path relative to the repository. */
   readonly key: string;
@@ -62,15 +49,10 @@ describe('class size (issue 10)', function () {
 
   it(`no class in ${SCANNED.join(', ')} has more than ${MAX_CLASS_LINES} lines`, () => {
     const offenders = measureRepository()
-      .filter((c) => c.lines > MAX_CLASS_LINES && !OVER_LIMIT_ALLOWED.has(c.key))
+      .filter((c) => c.lines > MAX_CLASS_LINES)
       .sort((a, b) => b.lines - a.lines)
       .map((c) => `${c.key} ${c.lines} lines`);
     assert.deepEqual(offenders, [], `classes over ${MAX_CLASS_LINES} lines (split them by job):\n${offenders.join('\n')}`);
-  });
-
-  it('every class allowed over the limit still exists and is still over it (else it leaves the list)', () => {
-    const over = new Set(measureRepository().filter((c) => c.lines > MAX_CLASS_LINES).map((c) => c.key));
-    assert.deepEqual([...OVER_LIMIT_ALLOWED].filter((k) => !over.has(k)), [], 'remove these from OVER_LIMIT_ALLOWED');
   });
 
   it('counts a class from its class line to its closing brace, nested and anonymous ones included', () => {

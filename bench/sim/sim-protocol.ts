@@ -5,7 +5,7 @@
  */
 import { encodeMessage } from '../../protocols/openflow/codec';
 import type { OpenFlowConnection } from '../../protocols/openflow/connection';
-import { NXPIF, OFP_NO_BUFFER, OFPCML, OFPCR_ROLE, OFPET, OFPR, ONF_VENDOR_ID } from '../../protocols/openflow/constants';
+import { NXPIF, OFP_NO_BUFFER, OFPCML, OFPCR_ROLE, OFPET, OFPGC, OFPR, ONF_VENDOR_ID } from '../../protocols/openflow/constants';
 import type { AsyncConfig, Decoded, GroupDesc, OfpMessage, Port } from '../../protocols/openflow/messages';
 import type { CheckedFlowMod, FlowTable, OfErrorCode } from './flow-table';
 
@@ -142,4 +142,46 @@ export function packetInFor(s: SimSession, p: PacketInRequest, reason: number): 
     type: 'packet_in', bufferId: OFP_NO_BUFFER, totalLen: p.data.length, reason, tableId,
     ...(p.cookie !== undefined ? { cookie: p.cookie } : {}), match: [{ field: 'in_port', value: p.inPort }], data,
   };
+}
+
+/** A packet-in encoded for one controller session; the frame starts at `dataAt` (a generator patches it there). */
+export interface EncodedPacketIn {
+  readonly session: SimSession;
+  readonly bytes: Buffer;
+  readonly dataAt: number;
+}
+
+/** The packet-in each ready session gets for `p` ({@link packetInFor}), encoded with xid 0 as OVS sends asynchronous messages. */
+export function encodePacketIns(sessions: Iterable<SimSession>, p: PacketInRequest): EncodedPacketIn[] {
+  const reason = p.reason ?? OFPR.NO_MATCH;
+  const out: EncodedPacketIn[] = [];
+  for (const s of sessions) {
+    const message = s.conn.currentState === 'ready' ? packetInFor(s, p, reason) : undefined;
+    if (!message) continue;
+    const bytes = encodeMessage({ ...message, xid: 0 });
+    out.push({ session: s, bytes, dataAt: bytes.length - (message as { readonly data: Buffer }).data.length });
+  }
+  return out;
+}
+
+/** A GROUP_MOD applied to `groups` as OVS does (§7.3.4.2); the error it earns, if any. */
+export function applyGroupMod(groups: Map<number, GroupDesc>, msg: Extract<OfpMessage, { type: 'group_mod' }>): OfErrorCode | undefined {
+  const command = msg.command ?? OFPGC.ADD;
+  const desc: GroupDesc = { groupType: msg.groupType ?? 0, groupId: msg.groupId, buckets: msg.buckets ?? [] };
+  switch (command) {
+    case OFPGC.ADD:
+      if (groups.has(msg.groupId)) return ERR.GROUP_EXISTS;
+      groups.set(msg.groupId, desc);
+      return undefined;
+    case OFPGC.MODIFY:
+      if (!groups.has(msg.groupId)) return ERR.UNKNOWN_GROUP;
+      groups.set(msg.groupId, desc);
+      return undefined;
+    case OFPGC.DELETE:
+      if (msg.groupId === 0xfffffffc) groups.clear();
+      else groups.delete(msg.groupId);
+      return undefined;
+    default:
+      return ERR.GROUP_BAD_COMMAND;
+  }
 }

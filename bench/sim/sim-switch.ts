@@ -25,17 +25,14 @@
  */
 import { EventEmitter } from 'node:events';
 import { connect as tcpConnect } from 'node:net';
-import { encodeMessage } from '../../protocols/openflow/codec';
 import { OpenFlowConnection, type ConnectionEvent } from '../../protocols/openflow/connection';
 import {
   NXPIF,
   OFP_DEFAULT_MISS_SEND_LEN,
   OFP_NO_BUFFER,
   OFPCR_ROLE,
-  OFPGC,
   OFPP,
   OFPPS,
-  OFPR,
 } from '../../protocols/openflow/constants';
 import type {
   AsyncConfig,
@@ -50,9 +47,9 @@ import { indexFlows, walkPacket, type PacketFields, type WalkPort, type WalkResu
 import { FlowTable, type FlowChange, type OfErrorCode } from './flow-table';
 import { onBundleAdd, onBundleControl, type BundleTarget } from './sim-bundles';
 import { answerMultipart } from './sim-multipart';
-import { answerRole, ERR, packetInFor, portMac, sendError, type Election, type PacketInRequest, type SimSession } from './sim-protocol';
+import { answerRole, applyGroupMod, encodePacketIns, ERR, portMac, sendError, type Election, type EncodedPacketIn, type PacketInRequest, type SimSession } from './sim-protocol';
 
-export type { PacketInRequest } from './sim-protocol';
+export type { EncodedPacketIn, PacketInRequest } from './sim-protocol';
 
 export type { SimSession } from './sim-protocol';
 
@@ -85,13 +82,6 @@ export type SimSwitchEvent =
   | { readonly kind: 'disconnected'; readonly session: SimSession; readonly reason: string }
   | { readonly kind: 'packet_out'; readonly session: SimSession; readonly message: Decoded<PacketOut> }
   | { readonly kind: 'flow_mod'; readonly session: SimSession; readonly message: FlowMod };
-
-/** A packet-in encoded for one controller session; the frame starts at `dataAt` (a generator patches it there). */
-export interface EncodedPacketIn {
-  readonly session: SimSession;
-  readonly bytes: Buffer;
-  readonly dataAt: number;
-}
 
 /**
  * Events: 'event' (SimSwitchEvent: sessions, PACKET_OUT, FLOW_MOD messages) and
@@ -208,16 +198,7 @@ export class SimSwitch extends EventEmitter implements BundleTarget {
    * generator keeps these and sends them again with `sendEncodedPacketIn`.
    */
   encodePacketIn(p: PacketInRequest): EncodedPacketIn[] {
-    const reason = p.reason ?? OFPR.NO_MATCH;
-    const out: EncodedPacketIn[] = [];
-    for (const s of this.sessions) {
-      const message = s.conn.currentState === 'ready' ? packetInFor(s, p, reason) : undefined;
-      if (!message) continue;
-      // Asynchronous messages carry xid 0, as OVS sends them.
-      const bytes = encodeMessage({ ...message, xid: 0 });
-      out.push({ session: s, bytes, dataAt: bytes.length - (message as { data: Buffer }).data.length });
-    }
-    return out;
+    return encodePacketIns(this.sessions, p);
   }
 
   /** Sends packet-ins encoded by `encodePacketIn` (to sessions still ready); returns how many went out. */
@@ -360,23 +341,6 @@ export class SimSwitch extends EventEmitter implements BundleTarget {
   }
 
   applyGroupMod(msg: Extract<OfpMessage, { type: 'group_mod' }>): OfErrorCode | undefined {
-    const command = msg.command ?? OFPGC.ADD;
-    const desc: GroupDesc = { groupType: msg.groupType ?? 0, groupId: msg.groupId, buckets: msg.buckets ?? [] };
-    switch (command) {
-      case OFPGC.ADD:
-        if (this.groups.has(msg.groupId)) return ERR.GROUP_EXISTS;
-        this.groups.set(msg.groupId, desc);
-        return undefined;
-      case OFPGC.MODIFY:
-        if (!this.groups.has(msg.groupId)) return ERR.UNKNOWN_GROUP;
-        this.groups.set(msg.groupId, desc);
-        return undefined;
-      case OFPGC.DELETE:
-        if (msg.groupId === 0xfffffffc) this.groups.clear();
-        else this.groups.delete(msg.groupId);
-        return undefined;
-      default:
-        return ERR.GROUP_BAD_COMMAND;
-    }
+    return applyGroupMod(this.groups, msg);
   }
 }
