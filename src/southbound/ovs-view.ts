@@ -98,9 +98,20 @@ const optNumber = (v: Value | undefined): number | null => {
 };
 const record = (v: Value | undefined): Record<string, string> => (v === undefined ? {} : decodeStringMap(v));
 
-function rowsOf<T>(tables: TableRows, table: string, build: (uuid: string, row: Row) => T): Map<string, T> {
+/**
+ * Each row's plain value, kept while the replica holds that row: the replica
+ * replaces a row object when the row changes, so a host pass after one
+ * interface changed converts that row, not the host's every port again.
+ */
+const converted = new WeakMap<Row, { readonly uuid: string }>();
+
+function rowsOf<T extends { readonly uuid: string }>(tables: TableRows, table: string, build: (uuid: string, row: Row) => T): Map<string, T> {
   const out = new Map<string, T>();
-  for (const [uuid, row] of tables.get(table) ?? []) out.set(uuid, build(uuid, row));
+  for (const [uuid, row] of tables.get(table) ?? []) {
+    let value = converted.get(row) as T | undefined;
+    if (value?.uuid !== uuid) converted.set(row, (value = build(uuid, row)));
+    out.set(uuid, value);
+  }
   return out;
 }
 
