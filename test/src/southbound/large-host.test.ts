@@ -31,9 +31,10 @@ describe('a 100,000-row OVSDB update on a real plexusd @slow', function () {
   let big: OvsHost;
   let other: OvsHost;
   /** Where plexusd writes the heap snapshot that forces its full GC (an idle process may not run one for minutes). */
-  const snapshots = mkdtempSync(join(tmpdir(), 'plexus-heap-'));
+  let snapshots = '';
 
   before(async () => {
+    snapshots = mkdtempSync(join(tmpdir(), 'plexus-heap-'));
     plexusd = await PlexusdProcess.start({ memberId: 'm1', nodeArgs: ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${snapshots}`] });
     big = await OvsHost.start({ name: 'bigh', systemId: 'big', switchd: false, externalIds: { 'plexus-encap-ip': '127.1.6.1', 'plexus-bridge-datapath-type': 'dummy' } });
     other = await OvsHost.start({ name: 'otherh', systemId: 'other', dummy: true, externalIds: { 'plexus-encap-ip': '127.1.6.2', 'plexus-bridge-datapath-type': 'dummy' } });
@@ -49,7 +50,7 @@ describe('a 100,000-row OVSDB update on a real plexusd @slow', function () {
     await big?.stop();
     await other?.stop();
     await plexusd?.destroy();
-    rmSync(snapshots, { recursive: true, force: true });
+    if (snapshots) rmSync(snapshots, { recursive: true, force: true });
   });
 
   /** plexusd's heap after a full GC: V8 collects everything before it writes a heap snapshot. */
