@@ -60,7 +60,7 @@ export class OpenFlowConnection extends EventEmitter {
     this.wire = new MessageSocket(socket, options, {
       message: (msg, bytes) => this.dispatch(msg, bytes),
       heard: () => this.liveness.heard(),
-      reading: () => this.liveness.reading(),
+      reading: () => this.liveness.alive(),
       failed: (err) => this.close(err),
     });
     const handshakeMs = options.handshakeTimeoutMs ?? 5000;

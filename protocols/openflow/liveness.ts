@@ -39,14 +39,14 @@ export class Liveness {
     this.timer = setInterval(() => this.check(), Math.min(this.intervalMs, 1000));
   }
 
-  /** The peer sent something: it is alive and any echo is answered. */
+  /** Bytes came from the peer: alive, and any echo answered. */
   heard(): void {
     this.lastHeardMs = Date.now();
     this.isEchoOutstanding = false;
   }
 
-  /** The peer took what we sent: alive, whatever the clock says about its silence. */
-  reading(): void {
+  /** The peer took what we sent: alive, whatever the clock says about its silence (an echo stays outstanding). */
+  alive(): void {
     this.lastHeardMs = Date.now();
   }
 

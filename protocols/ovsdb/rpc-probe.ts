@@ -28,13 +28,13 @@ export class InactivityProbe {
     this.arm(probeMs);
   }
 
-  /** The peer is alive (it read what we sent, or we were busy rather than it silent). */
-  heard(): void {
+  /** The peer is alive (it read what we sent, or we were busy rather than it silent); a probe stays outstanding. */
+  alive(): void {
     this.lastHeardMs = Date.now();
   }
 
   /** Bytes came from the peer: alive, and any probe answered. */
-  received(): void {
+  heard(): void {
     this.lastHeardMs = Date.now();
     this.isOutstanding = false;
   }

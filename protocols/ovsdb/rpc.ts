@@ -166,7 +166,7 @@ export class OvsdbRpc extends EventEmitter<RpcEvents> {
     this.gate.on('state', (state) => {
       this.log.debug('reading from peer', { state, unsentBytes: this.gate.unsentBytes });
       // A peer that took what we sent is alive, whatever the clock says about its silence.
-      if (state === 'flowing') this.probe.heard();
+      if (state === 'flowing') this.probe.alive();
     });
     this.gate.on('stalled', (err) => {
       this.log.warn('peer does not read what we send, closing', { error: err.message });
@@ -175,7 +175,7 @@ export class OvsdbRpc extends EventEmitter<RpcEvents> {
     this.inbound = new InboundQueue({
       isOpen: () => this.state === 'open',
       holdReading: () => this.gate.hold(),
-      onReleased: () => this.probe.heard(),
+      onReleased: () => this.probe.alive(),
       dispatch: (value, offset) => this.decodeAndDispatch(value, offset),
       onUnreadable: (err) => this.closeUnreadable(err),
       log: this.log,
@@ -266,7 +266,7 @@ export class OvsdbRpc extends EventEmitter<RpcEvents> {
   }
 
   private onData(chunk: Buffer): void {
-    this.probe.received();
+    this.probe.heard();
     let values: unknown[];
     try {
       values = this.stream.push(chunk);
