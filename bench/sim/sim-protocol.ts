@@ -126,7 +126,7 @@ export interface PacketInRequest {
  * format it asked for; a table miss is cut to miss_send_len as OVS does when it
  * does not buffer.
  */
-export function packetInFor(s: SimSession, p: PacketInRequest, reason: number): OfpMessage | undefined {
+export function packetInFor(s: SimSession, p: PacketInRequest, reason: number): Extract<OfpMessage, { type: 'packet_in' | 'nx_packet_in2' }> | undefined {
   const mask = s.async.packetInMask[s.role === OFPCR_ROLE.SLAVE ? 1 : 0];
   if ((mask & (1 << reason)) === 0) return undefined;
   const cut = reason === OFPR.NO_MATCH && s.missSendLen !== OFPCML.NO_BUFFER && p.data.length > s.missSendLen;
@@ -159,7 +159,7 @@ export function encodePacketIns(sessions: Iterable<SimSession>, p: PacketInReque
     const message = s.conn.currentState === 'ready' ? packetInFor(s, p, reason) : undefined;
     if (!message) continue;
     const bytes = encodeMessage({ ...message, xid: 0 });
-    out.push({ session: s, bytes, dataAt: bytes.length - (message as { readonly data: Buffer }).data.length });
+    out.push({ session: s, bytes, dataAt: bytes.length - message.data.length });
   }
   return out;
 }
