@@ -36,6 +36,8 @@ export interface BenchDefinition {
   readonly name: string;
   readonly summary: string;
   readonly options: readonly OptionDef[];
+  /** Default of the common --timeout, in seconds (600 unless set). */
+  readonly timeoutS?: number;
   run(ctx: BenchContext): Promise<Figures>;
 }
 

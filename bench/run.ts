@@ -21,6 +21,7 @@ import { packetinBench } from './packetin';
 import { policyBench } from './policy';
 import { restartBench } from './restart';
 import { scaleBench } from './scale';
+import { suiteBench } from './suite';
 import {
   formatSummary,
   parseOptions,
@@ -34,14 +35,14 @@ import {
   type VersionedTool,
 } from './framework';
 
-const BENCHMARKS: readonly BenchDefinition[] = [attachBench, flowmodBench, packetinBench, codecBench, failoverBench, restartBench, scaleBench, policyBench, ipamBench];
+const BENCHMARKS: readonly BenchDefinition[] = [attachBench, flowmodBench, packetinBench, codecBench, failoverBench, restartBench, scaleBench, policyBench, ipamBench, suiteBench];
 
-const COMMON: readonly OptionDef[] = [{ name: 'timeout', kind: 'number', default: 600, help: 'seconds before the whole run is abandoned' }];
+const timeoutOption = (def?: BenchDefinition): OptionDef => ({ name: 'timeout', kind: 'number', default: def?.timeoutS ?? 600, help: 'seconds before the whole run is abandoned' });
 
 function printUsage(): void {
   process.stderr.write(
     `usage: npm run bench -- <name> [options]   (from sources: npx tsx bench/run.ts <name> [options])\n` +
-      `common: --timeout <seconds> (default 600)\n\n${BENCHMARKS.map(usage).join('\n\n')}\n`,
+      `common: --timeout <seconds> (default 600; ${BENCHMARKS.filter((b) => b.timeoutS).map((b) => `${b.name}: ${b.timeoutS}`).join(', ')})\n\n${BENCHMARKS.map(usage).join('\n\n')}\n`,
   );
 }
 
@@ -59,7 +60,7 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   let options: Record<string, string | number | boolean>;
   try {
-    options = parseOptions([...COMMON, ...def.options], rest);
+    options = parseOptions([timeoutOption(def), ...def.options], rest);
   } catch (err) {
     process.stderr.write(`${(err as Error).message}\n\n${usage(def)}\n`);
     return 2;
