@@ -30,6 +30,8 @@ export const SUITE_STEPS: readonly SuiteStep[] = [
   { key: 'attach', bench: 'attach', args: ['--hosts', '8', '--endpoints', '800', '--peer', 'ovn'], small: ['--hosts', '2', '--endpoints', '10', '--peer', 'ovn'], timeoutS: 1500 },
   { key: 'flowmod', bench: 'flowmod', args: ['--flows', '10000', '--rounds', '9'], small: ['--flows', '500', '--rounds', '1', '--warmup', '0'], timeoutS: 600 },
   { key: 'packetin', bench: 'packetin', args: ['--seconds', '5', '--window', '1,8,32', '--rounds', '3', '--peer', 'ovs-testcontroller'], small: ['--seconds', '1', '--switches', '2', '--window', '1,8', '--peer', 'ovs-testcontroller'], timeoutS: 900 },
+  { key: 'fleet10', bench: 'attach', args: ['--simulated', '--hosts', '10', '--endpoints', '200'], small: ['--simulated', '--hosts', '2', '--endpoints', '10'], timeoutS: 600 },
+  { key: 'fleet100', bench: 'attach', args: ['--simulated', '--hosts', '100', '--endpoints', '2000'], small: ['--simulated', '--hosts', '3', '--endpoints', '20'], timeoutS: 1200 },
   { key: 'fleet', bench: 'attach', args: ['--simulated', '--hosts', '1000', '--endpoints', '20000'], small: ['--simulated', '--hosts', '4', '--endpoints', '40'], timeoutS: 4000 },
   { key: 'failover', bench: 'failover', args: ['--rounds', '10'], small: ['--rounds', '1', '--hosts', '2', '--endpoints', '4'], timeoutS: 900 },
   { key: 'restart', bench: 'restart', args: [], small: ['--rounds', '1', '--hosts', '2', '--endpoints', '4'], timeoutS: 900 },
@@ -151,6 +153,29 @@ export function suiteTable(outcomes: SuiteOutcomes): string {
   return lines.join('\n');
 }
 
+/** How the simulated fleet's costs grow: one row per fleet step that ran. */
+export function growthTable(outcomes: SuiteOutcomes): string {
+  const lines = [
+    '| hosts × endpoints | join (s) | local / remote p50 (ms) | local / remote p99 (ms) | burst (s) | plexusd RSS / heap settled (MiB; budget) | etcd per endpoint, left / compacted (B) |',
+    '|---|---|---|---|---|---|---|',
+  ];
+  for (const step of SUITE_STEPS.filter((s) => s.key.startsWith('fleet'))) {
+    const o = outcomes[step.key];
+    if (!o) continue;
+    const size = `${step.args[step.args.indexOf('--hosts') + 1]} × ${step.args[step.args.indexOf('--endpoints') + 1]}`;
+    if ('error' in o) {
+      lines.push(`| ${size} | failed: ${o.error.replace(/\|/g, '/')} | | | | | |`);
+      continue;
+    }
+    const f = o.figures;
+    lines.push(
+      `| ${size} | ${show(n(f, 'join_s'))} | ${pair(f, 'local_p50_ms', 'remote_p50_ms')} | ${pair(f, 'local_p99_ms', 'remote_p99_ms')} | ${show(n(f, 'burst_s'), 2)} | ` +
+        `${show(n(f, 'rss_mib'), 0)} / ${show(n(f, 'heap_used_mib'), 0)} (${show(n(f, 'rss_budget_mib'), 0)}) | ${show(n(f, 'etcd_db_per_endpoint_b'), 0)} / ${show(n(f, 'etcd_compacted_per_endpoint_b'), 0)} |`,
+    );
+  }
+  return lines.length > 2 ? lines.join('\n') : '';
+}
+
 function runStep(step: SuiteStep, small: boolean, progress: (m: string) => void): Promise<StepOutcome> {
   const started = Date.now();
   const load1 = round(loadavg()[0]!, 2);
@@ -198,8 +223,10 @@ export const suiteBench: BenchDefinition = {
     const file = join(dir, `suite-${stamp}.md`);
     const steps = Object.entries(outcomes).map(([k, o]) => `- ${k}: ${o.seconds} s, load ${o.load1} at its start${'error' in o ? `; failed: ${o.error}` : ''}`);
     const heading = ctx.options.small === true ? '`suite --small`: tiny sizes, the rows name the full ones; nothing here is a figure to report.\n\n' : '';
-    writeFileSync(file, `${heading}${table}\n\n${steps.join('\n')}\n`);
-    ctx.progress(`suite table written to ${file}\n${table}`);
+    const growth = growthTable(outcomes);
+    const text = `${heading}${table}\n\n${growth ? `How the simulated fleet's costs grow:\n\n${growth}\n\n` : ''}${steps.join('\n')}\n`;
+    writeFileSync(file, text);
+    ctx.progress(`suite tables written to ${file}\n${text}`);
     ctx.details.outcomes = outcomes;
     const rows = SUITE_ROWS.filter((r) => r.met && outcomes[r.step]);
     const met = rows.filter((r) => {

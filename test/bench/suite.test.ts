@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { formatSummary } from '../../bench/framework';
-import { parseSummary, suiteTable, SUITE_ROWS, SUITE_STEPS, type SuiteOutcomes } from '../../bench/suite';
+import { growthTable, parseSummary, suiteTable, SUITE_ROWS, SUITE_STEPS, type SuiteOutcomes } from '../../bench/suite';
 
 const rowOf = (table: string, what: string): string[] => {
   const line = table.split('\n').find((l) => l.startsWith(`| ${what}`));
@@ -48,6 +48,18 @@ describe('bench suite', () => {
     assert.match(fleet[2]!, /^failed: exit 124: timed out \/ somewhere$/);
     assert.equal(fleet[5], 'no');
     assert.ok(!table.includes('flowmod'), 'a step that did not run has no rows');
+  });
+
+  it('shows how the fleet grows, one row per fleet step that ran, failures included', () => {
+    const table = growthTable({
+      fleet10: { figures: { join_s: 5.8, local_p50_ms: 12, remote_p50_ms: 9, local_p99_ms: 40, remote_p99_ms: 30, burst_s: 1.5, rss_mib: 150, heap_used_mib: 60, rss_budget_mib: 41, etcd_db_per_endpoint_b: 2100, etcd_compacted_per_endpoint_b: 980 }, seconds: 1, load1: 0 },
+      fleet: { error: 'exit 1: boom', seconds: 1, load1: 0 },
+    });
+    const rows = table.split('\n').slice(2);
+    assert.equal(rows.length, 2);
+    assert.equal(rows[0], '| 10 × 200 | 5.8 | 12 / 9 | 40 / 30 | 1.5 | 150 / 60 (41) | 2,100 / 980 |');
+    assert.match(rows[1]!, /^\| 1000 × 20000 \| failed: exit 1: boom/);
+    assert.equal(growthTable({ attach: { figures: {}, seconds: 1, load1: 0 } }), '', 'no fleet step: no table');
   });
 
   it('has a step for every row', () => {
