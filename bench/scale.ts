@@ -32,6 +32,7 @@ import { prefixEnd } from '../src/store/collection';
 import { Keys } from '../src/store/keys';
 import type { Binding } from '../src/store/model';
 import { ModelStore } from '../src/store/model-store';
+import { encodeBinding } from '../src/store/stored-form';
 import { num, round, type BenchContext, type BenchDefinition, type Figures } from './framework';
 import { measureMemory } from './scale-memory';
 import { buildModel, hostContext, type Shape } from './scale-model';
@@ -204,9 +205,9 @@ async function measureEtcd(endpoints: number, perNetwork: number, concurrency: n
       const host = `host-${i % 1000}`;
       const at = new Date().toISOString();
       const bound: Binding = { endpoint: id, host, ofport: 1 + (i % 100), ifaceName: `veth${i.toString(16)}`, status: 'bound', history: [{ status: 'bound', at, host }], updatedAt: at };
-      await client.put(keys.binding(id)).value(JSON.stringify(bound));
+      await client.put(keys.binding(id)).value(encodeBinding(bound));
       const installed: Binding = { ...bound, status: 'installed', history: [...bound.history, { status: 'installed', at, host }] };
-      await client.put(keys.binding(id)).value(JSON.stringify(installed));
+      await client.put(keys.binding(id)).value(encodeBinding(installed));
     });
     const after = await dbSizes(client);
     // Sum of key + value sizes under the prefix (paged: one range reply is bounded by the gRPC message size).

@@ -19,6 +19,7 @@ import { PlexusError } from '../../protocols/common/errors';
 import { ConflictError } from './collection';
 import type { Keys } from './keys';
 import type { Binding, EndpointStatus } from './model';
+import { decodeBinding, encodeBinding } from './stored-form';
 import { absent, atRevision, put, runTxn, type Guard, type StoreContext } from './txn';
 
 const HISTORY = 20;
@@ -185,7 +186,7 @@ export class BindingWriter {
           }
           results.push(out);
           finals.push(wrote ? cur : undefined);
-          if (wrote) puts.push(put(key, cur));
+          if (wrote) puts.push(put(key, encodeBinding(cur!)));
         }
         const outcome = await runTxn(this.ctx, guards, puts);
         if (outcome.succeeded) {
@@ -200,7 +201,7 @@ export class BindingWriter {
           });
           return;
         }
-        groups.forEach((group, i) => this.remember(group[0]!.endpoint, knownOf(outcome.found[i])));
+        groups.forEach((group, i) => this.remember(group[0]!.endpoint, knownOf(group[0]!.endpoint, outcome.found[i])));
       }
       throw new ConflictError(`bindings of ${groups.map((g) => g[0]!.endpoint).join(', ')} kept changing under ${MAX_ATTEMPTS} attempts`);
     } catch (err) {
@@ -217,10 +218,10 @@ export class BindingWriter {
   }
 }
 
-function knownOf(kv: IKeyValue | undefined): Known {
+function knownOf(endpoint: string, kv: IKeyValue | undefined): Known {
   if (!kv) return { value: undefined, revision: '0' };
   try {
-    return { value: JSON.parse(kv.value.toString()) as Binding, revision: kv.mod_revision };
+    return { value: decodeBinding(endpoint, kv.value.toString()), revision: kv.mod_revision };
   } catch {
     return { value: undefined, revision: kv.mod_revision };
   }

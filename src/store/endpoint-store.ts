@@ -13,6 +13,7 @@ import { checkId, compareIds, isoNow, throwNotFound } from './model-checks';
 import { InvalidRequestError, ResourceConflictError, ResourceNotFoundError } from './model-errors';
 import { findEndpoint, resolveNetwork, subnetsOf } from './model-reads';
 import type { Binding, Endpoint, EndpointKind, Network, Subnet } from './model';
+import { bindingCollection, encodeEndpoint, endpointCollection } from './stored-form';
 import { absent, del, getString, MAX_ATTEMPTS, modifyRecord, present, put, rangeKvs, removeRecord, runTxn, type StoreContext, type TxnOutcome } from './txn';
 
 /** Candidate addresses probed per request (etcd allows 128 operations per transaction). */
@@ -58,14 +59,14 @@ export class EndpointStore {
   private readonly pendingIps = new Set<string>();
 
   constructor(private readonly ctx: StoreContext) {
-    this.bindings = new Collection<Binding>(ctx.client, ctx.keys.bindings());
+    this.bindings = bindingCollection(ctx.client, ctx.keys);
   }
 
   /** Endpoints, of one network (id or name) or all, sorted by id. */
   async list(filter: { network?: string } = {}): Promise<Versioned<Endpoint>[]> {
     const { keys } = this.ctx;
-    const prefix = filter.network === undefined ? keys.endpoints() : keys.endpoints((await resolveNetwork(this.ctx, filter.network)).value.id);
-    return (await new Collection<Endpoint>(this.ctx.client, prefix).list()).sort((x, y) => compareIds(x.value.id, y.value.id));
+    const network = filter.network === undefined ? undefined : (await resolveNetwork(this.ctx, filter.network)).value.id;
+    return (await endpointCollection(this.ctx.client, keys, network).list()).sort((x, y) => compareIds(x.value.id, y.value.id));
   }
 
   /** Every binding, by endpoint id (for list views). */
@@ -121,7 +122,7 @@ export class EndpointStore {
             ...usedSubnets.map((s) => present(keys.subnet(network.id, s))),
           ],
           [
-            put(keys.endpoint(network.id, id), endpoint),
+            put(keys.endpoint(network.id, id), encodeEndpoint(endpoint)),
             put(keys.endpointNetwork(id), network.id),
             put(keys.mac(mac), id),
             ...claims.map((c) => put(keys.ip(c.subnet, c.ip), id)),
@@ -170,7 +171,7 @@ export class EndpointStore {
         ...(patch.qosPolicy !== undefined ? { qosPolicy: patch.qosPolicy } : {}),
         updatedAt: isoNow(),
       },
-    }));
+    }), encodeEndpoint);
   }
 
   /** Deletes an endpoint and, in the same transaction, frees its addresses and MAC and drops its binding. */

@@ -174,6 +174,15 @@ export class Keys {
     const [network, id] = splitOnce(key.slice(this.subnets().length));
     return { network, id };
   }
+  /** Network and endpoint id of an endpoints/<network-id>/<endpoint-id> key. */
+  endpointKeyOf(key: string): { readonly network: string; readonly id: string } {
+    const [network, id] = splitOnce(key.slice(this.endpoints().length));
+    return { network, id };
+  }
+  /** Endpoint id of a bindings/<endpoint-id> key. */
+  bindingOf(key: string): string {
+    return key.slice(this.bindings().length);
+  }
   /** Endpoint id of an endpoints/<network-id>/<endpoint-id> key. */
   endpointOf(key: string): string {
     return splitOnce(key.slice(this.endpoints().length))[1];

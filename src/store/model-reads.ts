@@ -7,6 +7,7 @@ import { Collection, type Versioned } from './collection';
 import { compareIds, ID_RE, NAME_RE } from './model-checks';
 import { ResourceConflictError, ResourceNotFoundError } from './model-errors';
 import { DEFAULT_TENANT, type Endpoint, type Network, type Subnet } from './model';
+import { endpointCollection } from './stored-form';
 import { getString, rangeKvs, type StoreContext } from './txn';
 
 /**
@@ -57,5 +58,5 @@ export async function findEndpoint(ctx: StoreContext, id: string): Promise<Versi
   if (!ID_RE.test(id)) return undefined;
   const network = await getString(ctx, ctx.keys.endpointNetwork(id));
   if (network === undefined) return undefined;
-  return new Collection<Endpoint>(ctx.client, ctx.keys.endpoints(network)).get(id);
+  return endpointCollection(ctx.client, ctx.keys, network).get(id);
 }

@@ -5,6 +5,7 @@
  * key at each guard so the caller can say why. `modifyRecord` and
  * `removeRecord` are the read-modify-write of one record, compared on its mod
  * revision (If-Match, or the revision just read) and retried while it changes.
+ * A record with its own stored form (stored-form.ts) passes its encoder.
  *
  * "Absent" is `version == 0`; over a key range a compare holds only if it holds
  * for every key in it (an empty range compares as an absent key).
@@ -98,12 +99,13 @@ export async function modifyRecord<T>(
   load: () => Promise<Versioned<T>>,
   ifMatch: string | undefined,
   change: (cur: T) => Promise<{ value: T; guards?: Guard[]; ops?: IRequestOp[] }>,
+  encode: (value: T) => unknown = (value) => value,
 ): Promise<Versioned<T>> {
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const cur = await load();
     if (ifMatch !== undefined && cur.revision !== ifMatch) throw revisionMismatch(key, ifMatch, cur.revision);
     const plan = await change(cur.value);
-    const res = await runTxn(ctx, [atRevision(key, cur.revision), ...(plan.guards ?? [])], [put(key, plan.value), ...(plan.ops ?? [])]);
+    const res = await runTxn(ctx, [atRevision(key, cur.revision), ...(plan.guards ?? [])], [put(key, encode(plan.value)), ...(plan.ops ?? [])]);
     if (res.succeeded) return { value: plan.value, revision: res.revision };
   }
   throw new ConflictError(`${key} kept changing during ${MAX_ATTEMPTS} attempts`, { recoverable: true });
