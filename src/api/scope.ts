@@ -1,12 +1,13 @@
 /**
  * Resolving what a request names, within what its token may see (SPEC §6):
  * ids and names alike, another tenant's resources answering 404 as if they did
- * not exist. Names are unique per tenant (networks by an etcd key; endpoints
- * checked here at create and rename).
+ * not exist. Names are unique per tenant, each by an etcd key the create and
+ * rename transactions claim (endpoints: store/endpoint-names.ts); the check
+ * here is the early, friendly refusal, the transaction the one that holds.
  */
 import type { FastifyRequest } from 'fastify';
 import type { Versioned } from '../store/collection';
-import type { Endpoint, Network, Subnet } from '../store/model';
+import type { Network, Subnet } from '../store/model';
 import type { EndpointDetail, ModelStore } from '../store/model-store';
 import { ResourceConflictError, ResourceNotFoundError } from '../store/model-errors';
 import { isVisible, scopeOf } from './auth';
@@ -49,8 +50,11 @@ export async function findEndpoint(req: FastifyRequest, model: ModelStore, ref: 
   });
   const networks = new Map((await visibleNetworks(req, model)).map((n) => [n.value.id, n.value]));
   if (byId && networks.has(byId.value.network)) return byId;
-  const named = (await model.listEndpoints()).filter((e) => e.value.name === ref && networks.has(e.value.network));
-  if (named.length === 1) return model.getEndpoint(named[0]!.value.id);
+  const tenants = [...new Set([...networks.values()].map((n) => n.tenant))];
+  const named = (await Promise.all((await model.endpoints.names.named(ref, tenants)).map((id) => model.getEndpoint(id).catch(() => undefined)))).filter(
+    (e): e is EndpointDetail => e !== undefined && networks.has(e.value.network),
+  );
+  if (named.length === 1) return named[0]!;
   if (named.length > 1) {
     const tenants = [...new Set(named.map((e) => networks.get(e.value.network)!.tenant))];
     throw new ResourceConflictError('ambiguous', `endpoint name "${ref}" is used in tenants ${tenants.join(', ')}: use the endpoint id`, { tenants });
@@ -60,10 +64,5 @@ export async function findEndpoint(req: FastifyRequest, model: ModelStore, ref: 
 
 /** Refuses a second endpoint of the same name in one tenant (409 duplicate). */
 export async function checkEndpointNameFree(model: ModelStore, tenant: string, name: string, self?: string): Promise<void> {
-  if (!name) return;
-  const ofTenant = new Set((await model.listNetworks({ tenant })).map((n) => n.value.id));
-  const holder = (await model.listEndpoints()).find((e: Versioned<Endpoint>) => e.value.name === name && ofTenant.has(e.value.network) && e.value.id !== self);
-  if (holder) {
-    throw new ResourceConflictError('duplicate', `endpoint name "${name}" is already used in tenant "${tenant}" (endpoint ${holder.value.id})`, { endpoint: holder.value.id });
-  }
+  await model.endpoints.names.checkFree(tenant, name, self);
 }

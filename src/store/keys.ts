@@ -10,6 +10,9 @@
  *   <prefix>subnets/<network-id>/<subnet-id>       Subnet
  *   <prefix>endpoints/<network-id>/<endpoint-id>   Endpoint (intent: what the API was told)
  *   <prefix>endpoint-networks/<endpoint-id>        network id (string): find an endpoint by id alone
+ *   <prefix>endpoint-names/<tenant>/<name>         endpoint id (string): names unique per tenant (endpoint-names.ts)
+ *   <prefix>endpoint-names-indexed                 time (string) the names of endpoints written before the index were
+ *                                                  indexed: present once every named endpoint has its key
  *   <prefix>ips/<subnet-id>/<ip>                   endpoint id (string): one owner per address (IPAM)
  *   <prefix>ipam-cursors/<subnet-id>               address (string): the last one the subnet handed out
  *                                                  (where next-fit allocation resumes; a hint, see endpoint-store.ts)
@@ -71,6 +74,16 @@ export class Keys {
   }
   endpointNetwork(id: string): string {
     return `${this.prefix}endpoint-networks/${id}`;
+  }
+  /** Every endpoint name, or those of one tenant. */
+  endpointNames(tenant?: string): string {
+    return tenant === undefined ? `${this.prefix}endpoint-names/` : `${this.prefix}endpoint-names/${tenant}/`;
+  }
+  endpointName(tenant: string, name: string): string {
+    return `${this.endpointNames(tenant)}${name}`;
+  }
+  endpointNamesIndexed(): string {
+    return `${this.prefix}endpoint-names-indexed`;
   }
   ips(subnet: string): string {
     return `${this.prefix}ips/${subnet}/`;

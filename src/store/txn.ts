@@ -47,6 +47,11 @@ export function present(key: string): Guard {
   return { key, compare: { key: b(key), target: CompareTarget.Version, result: CompareResult.Greater, version: 0 } };
 }
 
+/** The key holds exactly `value`. */
+export function holds(key: string, value: string): Guard {
+  return { key, compare: { key: b(key), target: CompareTarget.Value, result: CompareResult.Equal, value: b(value) } };
+}
+
 export function atRevision(key: string, revision: string): Guard {
   return { key, compare: { key: b(key), target: CompareTarget.Mod, result: CompareResult.Equal, mod_revision: revision } };
 }
