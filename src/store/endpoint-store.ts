@@ -12,7 +12,7 @@ import { Collection, ConflictError, type Versioned } from './collection';
 import { canonicalIp, canonicalMac, cidrContains, generateMac, nextFitOrder, reservedReason } from './ipam';
 import { checkId, compareIds, isoNow, throwNotFound } from './model-checks';
 import { InvalidRequestError, ResourceConflictError, ResourceNotFoundError } from './model-errors';
-import { findEndpoint, resolveNetwork, subnetsOf } from './model-reads';
+import { addressHolder, findEndpoint, resolveNetwork, subnetsOf } from './model-reads';
 import type { Binding, Endpoint, EndpointKind, Network, Subnet } from './model';
 import { bindingCollection, encodeEndpoint, endpointCollection } from './stored-form';
 import { EndpointNameIndex, nameTaken } from './endpoint-names';
@@ -134,7 +134,8 @@ export class EndpointStore {
             put(keys.endpoint(network.id, id), encodeEndpoint(endpoint)),
             put(keys.endpointNetwork(id), network.id),
             put(keys.mac(mac), id),
-            ...claims.map((c) => put(keys.ip(c.subnet, c.ip), id)),
+            // Empty: the key says the address is taken, the endpoint record says by whom (addressHolder()).
+            ...claims.map((c) => put(keys.ip(c.subnet, c.ip), '')),
             // The cursor is a hint, not guarded: the absent() guard on the address is what makes it
             // unique; comparing the cursor too would make every concurrent create of a subnet collide.
             ...(input.ips === undefined ? claims.map((c) => put(keys.ipamCursor(c.subnet), c.ip)) : []),
@@ -154,16 +155,17 @@ export class EndpointStore {
       if (macTaken && givenMac !== undefined) {
         throw new ResourceConflictError('duplicate', `MAC ${mac} is already used by endpoint ${macTaken.value.toString()}`, { mac, endpoint: macTaken.value.toString() });
       }
-      claims.forEach((c, i) => {
-        const holder = rest[i];
-        if (!holder) return;
+      for (const [i, c] of claims.entries()) {
+        const found = rest[i];
+        if (!found) continue;
         if (input.ips !== undefined) {
-          throw new ResourceConflictError('duplicate', `address ${c.ip} is already used by endpoint ${holder.value.toString()}`, { ip: c.ip, endpoint: holder.value.toString() });
+          const holder = await addressHolder(this.ctx, network.id, c.ip, found.value.toString());
+          throw new ResourceConflictError('duplicate', `address ${c.ip} is already used by endpoint ${holder}`, { ip: c.ip, endpoint: holder });
         }
         const set = lost.get(c.subnet) ?? new Set<string>();
         set.add(c.ip);
         lost.set(c.subnet, set);
-      });
+      }
       // A generated MAC, an allocated address or a subnet changed under us: try again.
     }
     throw new ConflictError(`could not claim addresses for endpoint ${id} in ${MAX_ATTEMPTS} attempts (heavy contention)`, { recoverable: true });

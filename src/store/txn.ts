@@ -122,7 +122,7 @@ export async function removeRecord<T>(
   key: string,
   load: () => Promise<Versioned<T>>,
   ifMatch: string | undefined,
-  plan: (cur: T) => Promise<{ guards: Guard[]; ops: IRequestOp[]; explain?: (found: readonly (IKeyValue | undefined)[]) => void }>,
+  plan: (cur: T) => Promise<{ guards: Guard[]; ops: IRequestOp[]; explain?: (found: readonly (IKeyValue | undefined)[]) => void | Promise<void> }>,
 ): Promise<void> {
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const cur = await load();
@@ -130,7 +130,7 @@ export async function removeRecord<T>(
     const p = await plan(cur.value);
     const res = await runTxn(ctx, [atRevision(key, cur.revision), ...p.guards], p.ops);
     if (res.succeeded) return;
-    p.explain?.(res.found);
+    await p.explain?.(res.found);
   }
   throw new ConflictError(`${key} kept changing during ${MAX_ATTEMPTS} attempts`, { recoverable: true });
 }
