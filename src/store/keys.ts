@@ -8,16 +8,17 @@
  *   <prefix>network-names/<tenant>/<name>          network id (string): names unique per tenant
  *   <prefix>vnis/<vni>                             network id (string): VNIs unique
  *   <prefix>subnets/<network-id>/<subnet-id>       Subnet
- *   <prefix>endpoints/<network-id>/<endpoint-id>   Endpoint (intent: what the API was told)
+ *   <prefix>endpoints/<network-id>/<endpoint-id>   Endpoint (intent: what the API was told), short form (stored-form.ts)
  *   <prefix>endpoint-networks/<endpoint-id>        network id (string): find an endpoint by id alone
  *   <prefix>endpoint-names/<tenant>/<name>         endpoint id (string): names unique per tenant (endpoint-names.ts)
  *   <prefix>endpoint-names-indexed                 time (string) the names of endpoints written before the index were
  *                                                  indexed: present once every named endpoint has its key
- *   <prefix>ips/<subnet-id>/<ip>                   endpoint id (string): one owner per address (IPAM)
+ *   <prefix>ips/<subnet-id>/<ip>                   one owner per address (IPAM): '' for an endpoint (its record says
+ *                                                  which; the previous version wrote its id), router:<id>, fip:<id>
  *   <prefix>ipam-cursors/<subnet-id>               address (string): the last one the subnet handed out
  *                                                  (where next-fit allocation resumes; a hint, see endpoint-store.ts)
  *   <prefix>macs/<mac>                             endpoint id (string): one owner per MAC
- *   <prefix>bindings/<endpoint-id>                 Binding (observed: where it is attached, status)
+ *   <prefix>bindings/<endpoint-id>                 Binding (observed: where it is attached, status), short form (stored-form.ts)
  *   <prefix>hosts/<host-id>                        HostRecord
  *   <prefix>members/<member-id>                    MemberRecord (under the member's lease)
  *   <prefix>masters/<host-id>                      {member} master of the host's datapath (under its lease);
