@@ -7,7 +7,7 @@
  */
 import type { FastifyRequest } from 'fastify';
 import type { Versioned } from '../store/collection';
-import type { Network, Subnet } from '../store/model';
+import { DEFAULT_TENANT, type Network, type Subnet } from '../store/model';
 import type { EndpointDetail, ModelStore } from '../store/model-store';
 import { ResourceConflictError, ResourceNotFoundError } from '../store/model-errors';
 import { isVisible, scopeOf } from './auth';
@@ -41,25 +41,32 @@ export async function findSubnet(req: FastifyRequest, model: ModelStore, id: str
 
 /**
  * An endpoint by id, else by name within the caller's view (several endpoints
- * of that name in different tenants → 409 ambiguous, for an admin).
+ * of that name in different tenants → 409 ambiguous, for an admin). Reads the
+ * endpoint, its network and one name key per tenant in view, never every
+ * network or endpoint.
  */
 export async function findEndpoint(req: FastifyRequest, model: ModelStore, ref: string): Promise<EndpointDetail> {
   const byId = await model.getEndpoint(ref).catch((err: unknown) => {
     if (err instanceof ResourceNotFoundError) return undefined;
     throw err;
   });
-  const networks = new Map((await visibleNetworks(req, model)).map((n) => [n.value.id, n.value]));
-  if (byId && networks.has(byId.value.network)) return byId;
-  const tenants = [...new Set([...networks.values()].map((n) => n.tenant))];
-  const named = (await Promise.all((await model.endpoints.names.named(ref, tenants)).map((id) => model.getEndpoint(id).catch(() => undefined)))).filter(
-    (e): e is EndpointDetail => e !== undefined && networks.has(e.value.network),
-  );
-  if (named.length === 1) return named[0]!;
+  if (byId && (await isEndpointVisible(req, model, byId))) return byId;
+  const scope = scopeOf(req);
+  const tenants = scope !== undefined ? [scope] : [...new Set([DEFAULT_TENANT, ...(await model.listTenants()).map((t) => t.value.id)])];
+  const found = await Promise.all((await model.endpoints.names.named(ref, tenants)).map(async (n) => ({ ...n, endpoint: await model.getEndpoint(n.id).catch(() => undefined) })));
+  const named = found.filter((n) => n.endpoint !== undefined);
+  if (named.length === 1) return named[0]!.endpoint!;
   if (named.length > 1) {
-    const tenants = [...new Set(named.map((e) => networks.get(e.value.network)!.tenant))];
+    const tenants = named.map((n) => n.tenant);
     throw new ResourceConflictError('ambiguous', `endpoint name "${ref}" is used in tenants ${tenants.join(', ')}: use the endpoint id`, { tenants });
   }
   throw new ResourceNotFoundError('endpoint', ref);
+}
+
+async function isEndpointVisible(req: FastifyRequest, model: ModelStore, e: EndpointDetail): Promise<boolean> {
+  if (scopeOf(req) === undefined) return true;
+  const n = await model.resolveNetwork(e.value.network).catch(() => undefined);
+  return n !== undefined && isVisible(req, n.value.tenant);
 }
 
 /** Refuses a second endpoint of the same name in one tenant (409 duplicate). */

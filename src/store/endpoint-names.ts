@@ -45,15 +45,17 @@ export class EndpointNameIndex {
     return getString(this.ctx, this.ctx.keys.endpointName(tenant, name));
   }
 
-  /** The endpoints named `name` in any of `tenants` (one read per tenant, in one request). */
-  async named(name: string, tenants: readonly string[]): Promise<string[]> {
+  /** The endpoints named `name` in any of `tenants`, with their tenant (one read per tenant, 64 to a request). */
+  async named(name: string, tenants: readonly string[]): Promise<{ readonly tenant: string; readonly id: string }[]> {
     if (!name || tenants.length === 0) return [];
     await this.ready();
-    const out: string[] = [];
+    const out: { tenant: string; id: string }[] = [];
     for (let i = 0; i < tenants.length; i += 64) {
       const chunk = tenants.slice(i, i + 64);
       const res = await this.ctx.client.kv.txn({ compare: [], success: chunk.map((t) => ({ request_range: { key: Buffer.from(this.ctx.keys.endpointName(t, name)) } })), failure: [] });
-      for (const r of res.responses) for (const kv of r.response_range?.kvs ?? []) out.push(kv.value.toString());
+      res.responses.forEach((r, k) => {
+        for (const kv of r.response_range?.kvs ?? []) out.push({ tenant: chunk[k]!, id: kv.value.toString() });
+      });
     }
     return out;
   }
