@@ -48,6 +48,16 @@ const HEX12_RE = /^[0-9a-f]{12}$/;
 
 type Stamp = number | string;
 
+/**
+ * Decoded records share what they can (they are the model cache's, one per
+ * endpoint): the empty labels and lists (frozen), the status and kind strings,
+ * the binding's host in its history, a time equal to another.
+ */
+const NO_LABELS: Readonly<Record<string, string>> = Object.freeze({});
+const NO_STRINGS: readonly string[] = Object.freeze([]);
+const STATUSES: Readonly<Record<string, EndpointStatus>> = { pending: 'pending', bound: 'bound', installed: 'installed', down: 'down' };
+const KINDS: Readonly<Record<string, Endpoint['kind']>> = { vm: 'vm', container: 'container', other: 'other' };
+
 /** Epoch ms when `iso` is exactly what toISOString prints for it, else the string itself. */
 function encodeStamp(iso: string): Stamp {
   if (!ISO_MS_RE.test(iso)) return iso;
@@ -99,9 +109,15 @@ export function decodeEndpoint(network: string, id: string, text: string): Endpo
   const mac = HEX12_RE.test(v.m) ? v.m.replace(/(..)(?!$)/g, '$1:') : v.m;
   const createdAt = decodeStamp(v.c);
   const updatedAt = v.u === undefined ? createdAt : decodeStamp(v.u);
-  const head = { id, name: v.n ?? '', network, mac, ips: v.i ?? [], kind: v.k ?? 'other', labels: v.l ?? {}, securityGroups: v.g ?? [] };
-  if (v.q === undefined) return { ...head, createdAt, updatedAt };
-  return v.qt ? { ...head, createdAt, updatedAt, qosPolicy: v.q } : { ...head, qosPolicy: v.q, createdAt, updatedAt };
+  const kind = v.k === undefined ? 'other' : (KINDS[v.k] ?? v.k);
+  const name = v.n ?? '';
+  const ips = v.i ?? NO_STRINGS;
+  const labels = v.l ?? NO_LABELS;
+  const securityGroups = v.g ?? NO_STRINGS;
+  // Object literals, not spreads: a spread copy holds its properties in a slower, larger form.
+  if (v.q === undefined) return { id, name, network, mac, ips, kind, labels, securityGroups, createdAt, updatedAt };
+  if (v.qt) return { id, name, network, mac, ips, kind, labels, securityGroups, createdAt, updatedAt, qosPolicy: v.q };
+  return { id, name, network, mac, ips, kind, labels, securityGroups, qosPolicy: v.q, createdAt, updatedAt };
 }
 
 /** One history entry: status, at (ms, after the previous entry's for all but the first; or the literal string), host when not the binding's. */
@@ -147,7 +163,7 @@ export function decodeBinding(endpoint: string, text: string): Binding {
   const history: StatusChange[] = (v.t ?? []).map((c) => {
     const ms = typeof c[1] === 'number' ? (previous === undefined ? c[1] : previous + c[1]) : undefined;
     previous = ms;
-    return { status: c[0], at: ms === undefined ? (c[1] as string) : new Date(ms).toISOString(), host: c.length > 2 ? c[2]! : host };
+    return { status: STATUSES[c[0]] ?? c[0], at: ms === undefined ? (c[1] as string) : new Date(ms).toISOString(), host: c.length > 2 ? c[2]! : host };
   });
   const last = history[history.length - 1];
   return {
@@ -155,7 +171,7 @@ export function decodeBinding(endpoint: string, text: string): Binding {
     host,
     ofport: v.p ?? null,
     ifaceName: v.f ?? null,
-    status: v.s ?? last!.status,
+    status: v.s === undefined ? last!.status : (STATUSES[v.s] ?? v.s),
     history,
     updatedAt: v.u === undefined ? last!.at : decodeStamp(v.u),
   };
