@@ -10,7 +10,9 @@
  * time a member needs the index it checks endpoint-names-indexed; when that is
  * absent it reads every endpoint once, claims each named one's key (the first
  * of two old endpoints sharing a name keeps it) and then writes the marker,
- * so names given before the upgrade stay enforced. Members doing it at once
+ * so names given before the upgrade stay enforced (a key whose endpoint a
+ * member of the previous version deleted meanwhile is dropped when the name
+ * is next asked for). Members doing it at once
  * claim the same keys, each claim guarded; a member that stops half way
  * leaves no marker and the next one starts over.
  */
@@ -78,7 +80,18 @@ export class EndpointNameIndex {
   /** Refuses `name` in `tenant` when another endpoint than `self` holds it (409 duplicate). */
   async checkFree(tenant: string, name: string, self?: string): Promise<void> {
     const holder = await this.holder(tenant, name);
-    if (holder !== undefined && holder !== self) throw nameTaken(tenant, name, holder);
+    if (holder !== undefined && holder !== self && !(await this.freeIfStale(tenant, name, holder))) throw nameTaken(tenant, name, holder);
+  }
+
+  /**
+   * Drops the name key if its holder no longer exists (a member of the
+   * previous version deleted the endpoint without knowing the key); whether
+   * it did. Guarded on both, so a holder created meanwhile keeps it.
+   */
+  async freeIfStale(tenant: string, name: string, holder: string): Promise<boolean> {
+    const key = this.ctx.keys.endpointName(tenant, name);
+    const res = await runTxn(this.ctx, [holds(key, holder), absent(this.ctx.keys.endpointNetwork(holder))], [del(key)]);
+    return res.succeeded;
   }
 
   private async backfill(): Promise<void> {

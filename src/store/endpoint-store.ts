@@ -16,6 +16,7 @@ import { addressHolder, findEndpoint, resolveNetwork, subnetsOf } from './model-
 import type { Binding, Endpoint, EndpointKind, Network, Subnet } from './model';
 import { bindingCollection, encodeEndpoint, endpointCollection } from './stored-form';
 import { EndpointNameIndex, nameTaken } from './endpoint-names';
+import { StoredFormGate } from './stored-form-gate';
 import type { IRequestOp } from 'etcd3';
 import { absent, del, getString, MAX_ATTEMPTS, modifyRecord, present, put, rangeKvs, removeRecord, runTxn, type Guard, type StoreContext, type TxnOutcome } from './txn';
 
@@ -60,12 +61,15 @@ export class EndpointStore {
   private readonly bindings: Collection<Binding>;
   /** Names unique per tenant, by one key per name. */
   readonly names: EndpointNameIndex;
+  /** Whether records may be written in the short form yet. */
+  private readonly form: StoredFormGate;
   /** Addresses this member is committing right now (`<subnet>/<ip>`): its own concurrent creates never pick the same. */
   private readonly pendingIps = new Set<string>();
 
   constructor(private readonly ctx: StoreContext) {
     this.bindings = bindingCollection(ctx.client, ctx.keys);
     this.names = new EndpointNameIndex(ctx);
+    this.form = new StoredFormGate(ctx);
   }
 
   /** Endpoints, of one network (id or name) or all, sorted by id. */
@@ -114,6 +118,7 @@ export class EndpointStore {
       let res: TxnOutcome;
       let claims: Claim[];
       let endpoint: Endpoint;
+      const short = await this.form.isShort();
       try {
         claims = input.ips === undefined ? await this.allocate(subnets, lost, attempt, pending) : claimGiven(network, subnets, input.ips);
         const mac = givenMac ?? generateMac();
@@ -131,11 +136,11 @@ export class EndpointStore {
             ...nameClaim.guards,
           ],
           [
-            put(keys.endpoint(network.id, id), encodeEndpoint(endpoint)),
+            put(keys.endpoint(network.id, id), short ? encodeEndpoint(endpoint) : endpoint),
             put(keys.endpointNetwork(id), network.id),
             put(keys.mac(mac), id),
-            // Empty: the key says the address is taken, the endpoint record says by whom (addressHolder()).
-            ...claims.map((c) => put(keys.ip(c.subnet, c.ip), '')),
+            // Short: empty, the key says the address is taken, the endpoint record says by whom (addressHolder()).
+            ...claims.map((c) => put(keys.ip(c.subnet, c.ip), short ? '' : id)),
             // The cursor is a hint, not guarded: the absent() guard on the address is what makes it
             // unique; comparing the cursor too would make every concurrent create of a subnet collide.
             ...(input.ips === undefined ? claims.map((c) => put(keys.ipamCursor(c.subnet), c.ip)) : []),
@@ -150,8 +155,11 @@ export class EndpointStore {
       const [idTaken, macTaken, networkFound, ...rest] = res.found;
       if (idTaken) throw new ResourceConflictError('duplicate', `endpoint "${id}" already exists (in network ${idTaken.value.toString()})`, { endpoint: id });
       if (!networkFound) throw new ResourceNotFoundError('network', input.network);
-      const nameHolder = nameClaim.guards.length ? res.found[res.found.length - 1] : undefined;
-      if (nameHolder) throw nameTaken(network.tenant, name, nameHolder.value.toString());
+      const nameHolder = nameClaim.guards.length ? res.found[res.found.length - 1]?.value.toString() : undefined;
+      if (nameHolder !== undefined) {
+        if (await this.names.freeIfStale(network.tenant, name, nameHolder)) continue;
+        throw nameTaken(network.tenant, name, nameHolder);
+      }
       if (macTaken && givenMac !== undefined) {
         throw new ResourceConflictError('duplicate', `MAC ${mac} is already used by endpoint ${macTaken.value.toString()}`, { mac, endpoint: macTaken.value.toString() });
       }
@@ -176,6 +184,7 @@ export class EndpointStore {
     if (!first) throw new ResourceNotFoundError('endpoint', id);
     const key = this.ctx.keys.endpoint(first.value.network, id);
     if (patch.name !== undefined && patch.name.length > 253) throw new InvalidRequestError('endpoint name is longer than 253 characters');
+    const short = await this.form.isShort();
     return modifyRecord(
       this.ctx,
       key,
@@ -192,7 +201,7 @@ export class EndpointStore {
         },
         ...(patch.name !== undefined && patch.name !== cur.name ? await this.rename(cur, patch.name) : {}),
       }),
-      encodeEndpoint,
+      short ? encodeEndpoint : undefined,
     );
   }
 

@@ -31,6 +31,8 @@
  *   <prefix>qos-policies/<policy-id>               QosPolicy
  *   <prefix>qos-policy-names/<tenant>/<name>       policy id (string): names unique per tenant
  *   <prefix>mac-bindings/<network-id>/<ip>         MacBinding: a neighbour learned on an external network (cf. OVN MAC_Binding)
+ *   <prefix>stored-form                            version (string) of the stored form every member reads: present once
+ *                                                  endpoints and bindings may be written short (stored-form-gate.ts)
  *   <prefix>probe                                  never written: read to learn the store revision, or
  *                                                  whether etcd answers at all
  *
@@ -139,6 +141,9 @@ export class Keys {
   }
   qosPolicyName(tenant: string, name: string): string {
     return `${this.prefix}qos-policy-names/${tenant}/${name}`;
+  }
+  storedForm(): string {
+    return `${this.prefix}stored-form`;
   }
   probe(): string {
     return `${this.prefix}probe`;

@@ -35,12 +35,16 @@
  *
  * Upgrade: records the previous version wrote (the full JSON record, with
  * `id` for an endpoint and `endpoint` for a binding) are read as they are; a
- * record is rewritten in the short form the next time it is written.
+ * record is rewritten in the short form the next time it is written, once no
+ * member of the previous version is left (stored-form-gate.ts).
  */
 import type { Etcd3 } from 'etcd3';
 import { Collection } from './collection';
 import type { Keys } from './keys';
 import type { Binding, Endpoint, EndpointStatus, StatusChange } from './model';
+
+/** This stored form's version, which members advertise in their record (stored-form-gate.ts). */
+export const STORED_FORM = 2;
 
 const ISO_MS_RE = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 const MAC_RE = /^[0-9a-f]{2}(?::[0-9a-f]{2}){5}$/;
