@@ -7,7 +7,7 @@ import { Etcd3 } from 'etcd3';
 import { silentLogger } from '../../../src/log';
 import { freePorts } from '../../../src/sandbox/plexusd-process';
 import { BindingWriter } from '../../../src/store/bindings';
-import { bindingCollection } from '../../../src/store/stored-form';
+import { bindingCollection, STORED_FORM } from '../../../src/store/stored-form';
 import { EmbeddedEtcd } from '../../../src/store/embedded-etcd';
 import { Keys } from '../../../src/store/keys';
 
@@ -24,6 +24,8 @@ describe('BindingWriter against a real etcd @slow', function () {
     etcd = new EmbeddedEtcd({ dataDir, name: 'bindings-test', clientPort: clientPort!, peerPort: peerPort! }, silentLogger());
     await etcd.start();
     client = new Etcd3({ hosts: [etcd.endpoint] });
+    // An upgraded cluster: the short form is on (else the first write's look would add a revision of its own).
+    await client.put(keys.storedForm()).value(String(STORED_FORM));
   });
 
   after(async () => {
