@@ -3,12 +3,15 @@
  * subnet each, endpoints spread so that every network is present on a bounded
  * number of hosts (`hostsPerNetwork`) and every host has the same number of
  * endpoints, and a binding per endpoint (installed, with the history a real
- * attach leaves). Records go through JSON like values loaded from etcd, and are
- * held in the same structures as the model cache (src/store/model-cache.ts): by
+ * attach leaves). Records go through JSON like values loaded from etcd
+ * (endpoints and bindings through their stored form and keys, as the model
+ * cache decodes them: stored-form.ts), and are held in the same structures as the model cache (src/store/model-cache.ts): by
  * id, by network, and the per-network arrays the compiler reads.
  */
 import type { HostContext, Snapshot } from '../src/compiler/snapshot';
+import { Keys } from '../src/store/keys';
 import type { Binding, Endpoint, Network, Subnet } from '../src/store/model';
+import { decodeBinding, decodeEndpoint, encodeBinding, encodeEndpoint } from '../src/store/stored-form';
 
 export interface Shape {
   readonly hosts: number;
@@ -40,6 +43,18 @@ export const hostName = (i: number): string => `host-${i}`;
 
 function fromJson<T>(value: T): T {
   return JSON.parse(JSON.stringify(value)) as T;
+}
+
+const KEYS = new Keys('/plexus/');
+
+/** An endpoint as the model cache has it: decoded from its key and stored value. */
+function fromStoredEndpoint(e: Endpoint): Endpoint {
+  const { network, id } = KEYS.endpointKeyOf(KEYS.endpoint(e.network, e.id));
+  return decodeEndpoint(network, id, encodeEndpoint(e));
+}
+
+function fromStoredBinding(b: Binding): Binding {
+  return decodeBinding(KEYS.bindingOf(KEYS.binding(b.endpoint)), encodeBinding(b));
 }
 
 export function buildModel(shape: Shape): ScaleModel {
@@ -88,7 +103,7 @@ export function buildModel(shape: Shape): ScaleModel {
     for (let j = 0; j < perNetwork && made < endpoints; j++, made++) {
       const epId = uuidOf(3, made);
       const mac = `02:${[made >> 24, made >> 16, made >> 8, made].map((x) => (x & 255).toString(16).padStart(2, '0')).join(':')}:01`;
-      const ep = fromJson<Endpoint>({
+      const ep = fromStoredEndpoint({
         id: epId,
         name: `ep-${made}`,
         network: id,
@@ -108,7 +123,7 @@ export function buildModel(shape: Shape): ScaleModel {
       const ofport = nextOfport[h]!++;
       bindings.set(
         epId,
-        fromJson<Binding>({
+        fromStoredBinding({
           endpoint: epId,
           host,
           ofport,

@@ -32,6 +32,7 @@ import { prefixEnd } from '../src/store/collection';
 import { Keys } from '../src/store/keys';
 import type { Binding } from '../src/store/model';
 import { ModelStore } from '../src/store/model-store';
+import { encodeBinding } from '../src/store/stored-form';
 import { num, round, type BenchContext, type BenchDefinition, type Figures } from './framework';
 import { measureMemory } from './scale-memory';
 import { buildModel, hostContext, type Shape } from './scale-model';
@@ -149,6 +150,8 @@ function scalingOf(first: number, last: number, fleetGrowth: number): string {
 
 interface EtcdFigures {
   readonly endpoints: number;
+  /** Whether each endpoint was created with a name (and so has an endpoint-names/ key). */
+  readonly named: boolean;
   readonly createPerS: number;
   readonly dbBytesPerEndpoint: number;
   readonly dbInUseBytesPerEndpoint: number;
@@ -177,7 +180,7 @@ async function eachBounded<T>(items: readonly T[], limit: number, fn: (item: T, 
   );
 }
 
-async function measureEtcd(endpoints: number, perNetwork: number, concurrency: number, ctx: BenchContext): Promise<EtcdFigures> {
+async function measureEtcd(endpoints: number, perNetwork: number, concurrency: number, named: boolean, ctx: BenchContext): Promise<EtcdFigures> {
   const etcd = await EtcdCluster.start(1);
   const client = new Etcd3({ hosts: etcd.endpoints.split(',') });
   try {
@@ -195,7 +198,7 @@ async function measureEtcd(endpoints: number, perNetwork: number, concurrency: n
     const created: string[] = new Array<string>(endpoints);
     // Round-robin over networks: concurrent creates rarely contend for the same subnet's addresses.
     await eachBounded(Array.from({ length: endpoints }, (_, i) => i), concurrency, async (i) => {
-      const ep = await store.createEndpoint({ network: netIds[i % networks]!, name: `ep-${i}`, kind: 'container' });
+      const ep = await store.createEndpoint({ network: netIds[i % networks]!, ...(named ? { name: `ep-${i}` } : {}), kind: 'container' });
       created[i] = ep.value.id;
     });
     const createS = (performance.now() - t0) / 1000;
@@ -204,9 +207,9 @@ async function measureEtcd(endpoints: number, perNetwork: number, concurrency: n
       const host = `host-${i % 1000}`;
       const at = new Date().toISOString();
       const bound: Binding = { endpoint: id, host, ofport: 1 + (i % 100), ifaceName: `veth${i.toString(16)}`, status: 'bound', history: [{ status: 'bound', at, host }], updatedAt: at };
-      await client.put(keys.binding(id)).value(JSON.stringify(bound));
+      await client.put(keys.binding(id)).value(encodeBinding(bound));
       const installed: Binding = { ...bound, status: 'installed', history: [...bound.history, { status: 'installed', at, host }] };
-      await client.put(keys.binding(id)).value(JSON.stringify(installed));
+      await client.put(keys.binding(id)).value(encodeBinding(installed));
     });
     const after = await dbSizes(client);
     // Sum of key + value sizes under the prefix (paged: one range reply is bounded by the gRPC message size).
@@ -234,6 +237,7 @@ async function measureEtcd(endpoints: number, perNetwork: number, concurrency: n
     const compacted = await dbSizes(client);
     const figures: EtcdFigures = {
       endpoints,
+      named,
       createPerS: Math.round(endpoints / createS),
       dbBytesPerEndpoint: Math.round((after.size - before.size) / endpoints),
       dbInUseBytesPerEndpoint: Math.round((after.inUse - before.inUse) / endpoints),
@@ -264,6 +268,7 @@ export const scaleBench: BenchDefinition = {
     { name: 'members', kind: 'number', default: 3, help: 'members sharing the hosts (memory of desired flows is for one member)' },
     { name: 'etcd-endpoints', kind: 'number', default: 3000, help: 'endpoints written to a real etcd (0: skip)' },
     { name: 'etcd-concurrency', kind: 'number', default: 32, help: 'endpoint creations in flight' },
+    { name: 'etcd-unnamed', kind: 'boolean', default: false, help: 'endpoints written to etcd without a name (no endpoint-names/ key each)' },
     { name: 'target-members', kind: 'number', default: 5, help: 'members at the SPEC §12 target, for per-member projections' },
   ],
   async run(ctx) {
@@ -310,7 +315,7 @@ export const scaleBench: BenchDefinition = {
     let etcd: EtcdFigures | undefined;
     if (etcdEndpoints > 0) {
       ctx.useVersion('etcd');
-      etcd = await measureEtcd(etcdEndpoints, Math.max(1, Math.round(endpoints / networks)), Math.max(1, num(ctx.options, 'etcd-concurrency')), ctx);
+      etcd = await measureEtcd(etcdEndpoints, Math.max(1, Math.round(endpoints / networks)), Math.max(1, num(ctx.options, 'etcd-concurrency')), !ctx.options['etcd-unnamed'], ctx);
     }
 
     // Extrapolation to SPEC §12: per-host shape as measured, flows per host scaled by endpoints per host,
@@ -364,6 +369,7 @@ export const scaleBench: BenchDefinition = {
       ...(etcd
         ? {
             etcd_endpoints: etcd.endpoints,
+            etcd_named: etcd.named ? 'yes' : 'no',
             etcd_create_per_s: etcd.createPerS,
             etcd_db_raw_bytes_per_endpoint: etcd.dbBytesPerEndpoint,
             etcd_db_in_use_bytes_per_endpoint: etcd.dbInUseBytesPerEndpoint,

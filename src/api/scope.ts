@@ -1,12 +1,13 @@
 /**
  * Resolving what a request names, within what its token may see (SPEC §6):
  * ids and names alike, another tenant's resources answering 404 as if they did
- * not exist. Names are unique per tenant (networks by an etcd key; endpoints
- * checked here at create and rename).
+ * not exist. Names are unique per tenant, each by an etcd key the create and
+ * rename transactions claim (endpoints: store/endpoint-names.ts); the check
+ * here is the early, friendly refusal, the transaction the one that holds.
  */
 import type { FastifyRequest } from 'fastify';
 import type { Versioned } from '../store/collection';
-import type { Endpoint, Network, Subnet } from '../store/model';
+import { DEFAULT_TENANT, type Network, type Subnet } from '../store/model';
 import type { EndpointDetail, ModelStore } from '../store/model-store';
 import { ResourceConflictError, ResourceNotFoundError } from '../store/model-errors';
 import { isVisible, scopeOf } from './auth';
@@ -40,30 +41,35 @@ export async function findSubnet(req: FastifyRequest, model: ModelStore, id: str
 
 /**
  * An endpoint by id, else by name within the caller's view (several endpoints
- * of that name in different tenants → 409 ambiguous, for an admin).
+ * of that name in different tenants → 409 ambiguous, for an admin). Reads the
+ * endpoint, its network and one name key per tenant in view, never every
+ * network or endpoint.
  */
 export async function findEndpoint(req: FastifyRequest, model: ModelStore, ref: string): Promise<EndpointDetail> {
   const byId = await model.getEndpoint(ref).catch((err: unknown) => {
     if (err instanceof ResourceNotFoundError) return undefined;
     throw err;
   });
-  const networks = new Map((await visibleNetworks(req, model)).map((n) => [n.value.id, n.value]));
-  if (byId && networks.has(byId.value.network)) return byId;
-  const named = (await model.listEndpoints()).filter((e) => e.value.name === ref && networks.has(e.value.network));
-  if (named.length === 1) return model.getEndpoint(named[0]!.value.id);
+  if (byId && (await isEndpointVisible(req, model, byId))) return byId;
+  const scope = scopeOf(req);
+  const tenants = scope !== undefined ? [scope] : [...new Set([DEFAULT_TENANT, ...(await model.listTenants()).map((t) => t.value.id)])];
+  const found = await Promise.all((await model.endpoints.names.named(ref, tenants)).map(async (n) => ({ ...n, endpoint: await model.getEndpoint(n.id).catch(() => undefined) })));
+  const named = found.filter((n) => n.endpoint !== undefined);
+  if (named.length === 1) return named[0]!.endpoint!;
   if (named.length > 1) {
-    const tenants = [...new Set(named.map((e) => networks.get(e.value.network)!.tenant))];
+    const tenants = named.map((n) => n.tenant);
     throw new ResourceConflictError('ambiguous', `endpoint name "${ref}" is used in tenants ${tenants.join(', ')}: use the endpoint id`, { tenants });
   }
   throw new ResourceNotFoundError('endpoint', ref);
 }
 
+async function isEndpointVisible(req: FastifyRequest, model: ModelStore, e: EndpointDetail): Promise<boolean> {
+  if (scopeOf(req) === undefined) return true;
+  const n = await model.resolveNetwork(e.value.network).catch(() => undefined);
+  return n !== undefined && isVisible(req, n.value.tenant);
+}
+
 /** Refuses a second endpoint of the same name in one tenant (409 duplicate). */
 export async function checkEndpointNameFree(model: ModelStore, tenant: string, name: string, self?: string): Promise<void> {
-  if (!name) return;
-  const ofTenant = new Set((await model.listNetworks({ tenant })).map((n) => n.value.id));
-  const holder = (await model.listEndpoints()).find((e: Versioned<Endpoint>) => e.value.name === name && ofTenant.has(e.value.network) && e.value.id !== self);
-  if (holder) {
-    throw new ResourceConflictError('duplicate', `endpoint name "${name}" is already used in tenant "${tenant}" (endpoint ${holder.value.id})`, { endpoint: holder.value.id });
-  }
+  await model.endpoints.names.checkFree(tenant, name, self);
 }

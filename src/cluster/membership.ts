@@ -25,6 +25,7 @@ import { Collection } from '../store/collection';
 import { LoopLag, STALL_MS, withTimeout } from './loop-lag';
 import type { Keys } from '../store/keys';
 import type { MemberRecord } from '../store/model';
+import { STORED_FORM } from '../store/stored-form';
 
 export interface MembershipOptions {
   readonly ttlSeconds: number;
@@ -149,7 +150,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
       ).finally(() => (verifying = false));
     }, WATCHDOG_MS);
     this.watchdog.unref();
-    const record: MemberRecord = { ...this.options.record, leaseId, startedAt: this.startedAt };
+    const record: MemberRecord = { ...this.options.record, leaseId, startedAt: this.startedAt, storedForm: STORED_FORM };
     await this.collection.put(this.id, record, lease);
     this.members.set(this.id, record);
     this.log.info('member registered', { member: this.id, lease: leaseId, ttlSeconds: this.options.ttlSeconds });

@@ -19,6 +19,8 @@ import { PlexusError } from '../../protocols/common/errors';
 import { ConflictError } from './collection';
 import type { Keys } from './keys';
 import type { Binding, EndpointStatus } from './model';
+import { decodeBinding, encodeBinding } from './stored-form';
+import { StoredFormGate } from './stored-form-gate';
 import { absent, atRevision, put, runTxn, type Guard, type StoreContext } from './txn';
 
 const HISTORY = 20;
@@ -79,6 +81,8 @@ export class BindingWriter {
   private readonly waiting: (() => void)[] = [];
   private flushScheduled = false;
   private readonly known = new Map<string, Known>();
+  /** Whether bindings may be written in the short form yet. */
+  private readonly form: StoredFormGate;
 
   /** With `hostConnected` (from the watched host records), a binding held by another connected host is never taken. */
   constructor(
@@ -87,6 +91,7 @@ export class BindingWriter {
     private readonly hostConnected?: (hostId: string) => boolean,
   ) {
     this.ctx = { client, keys };
+    this.form = new StoredFormGate(this.ctx);
   }
 
   /** The binding `bind(req)` would write on top of `cur`, or undefined when nothing changes. */
@@ -156,6 +161,7 @@ export class BindingWriter {
   /** One transaction for these endpoints (each with its updates in order), retried on the values etcd returns. */
   private async write(groups: readonly (readonly Pending[])[]): Promise<void> {
     try {
+      const short = await this.form.isShort();
       for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
         const guards: Guard[] = [];
         const puts = [];
@@ -185,7 +191,7 @@ export class BindingWriter {
           }
           results.push(out);
           finals.push(wrote ? cur : undefined);
-          if (wrote) puts.push(put(key, cur));
+          if (wrote) puts.push(put(key, short ? encodeBinding(cur!) : cur));
         }
         const outcome = await runTxn(this.ctx, guards, puts);
         if (outcome.succeeded) {
@@ -200,7 +206,7 @@ export class BindingWriter {
           });
           return;
         }
-        groups.forEach((group, i) => this.remember(group[0]!.endpoint, knownOf(outcome.found[i])));
+        groups.forEach((group, i) => this.remember(group[0]!.endpoint, knownOf(group[0]!.endpoint, outcome.found[i])));
       }
       throw new ConflictError(`bindings of ${groups.map((g) => g[0]!.endpoint).join(', ')} kept changing under ${MAX_ATTEMPTS} attempts`);
     } catch (err) {
@@ -217,10 +223,10 @@ export class BindingWriter {
   }
 }
 
-function knownOf(kv: IKeyValue | undefined): Known {
+function knownOf(endpoint: string, kv: IKeyValue | undefined): Known {
   if (!kv) return { value: undefined, revision: '0' };
   try {
-    return { value: JSON.parse(kv.value.toString()) as Binding, revision: kv.mod_revision };
+    return { value: decodeBinding(endpoint, kv.value.toString()), revision: kv.mod_revision };
   } catch {
     return { value: undefined, revision: kv.mod_revision };
   }

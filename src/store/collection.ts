@@ -25,10 +25,17 @@ export type CollectionEvent<T> =
   | { readonly kind: 'put'; readonly id: string; readonly value: T; readonly revision: string }
   | { readonly kind: 'delete'; readonly id: string; readonly revision: string };
 
+/** How one kind of record is stored when it is not plain JSON (stored-form.ts); the key may carry part of it. */
+export interface RecordCodec<T> {
+  encode(value: T): string;
+  decode(key: string, text: string): T;
+}
+
 export class Collection<T> {
   constructor(
     private readonly client: Etcd3,
     readonly prefix: string,
+    private readonly codec?: RecordCodec<T>,
   ) {}
 
   key(id: string): string {
@@ -60,7 +67,7 @@ export class Collection<T> {
   /** Unconditional write; returns the new revision. */
   async put(id: string, value: T, lease?: Lease): Promise<string> {
     const builder = lease ? lease.put(this.key(id)) : this.client.put(this.key(id));
-    const res = await builder.value(JSON.stringify(value)).exec();
+    const res = await builder.value(this.encode(value)).exec();
     return res.header.revision;
   }
 
@@ -72,7 +79,7 @@ export class Collection<T> {
     const key = this.key(id);
     const res = await this.client
       .if(key, 'Mod', '==', revision)
-      .then(this.client.put(key).value(JSON.stringify(value)))
+      .then(this.client.put(key).value(this.encode(value)))
       .commit();
     if (!res.succeeded) throw new ConflictError(`${key} changed since revision ${revision}`);
     return res.header.revision;
@@ -103,11 +110,15 @@ export class Collection<T> {
     return watcher;
   }
 
+  private encode(value: T): string {
+    return this.codec ? this.codec.encode(value) : JSON.stringify(value);
+  }
+
   private parse(key: string, text: string): T {
     try {
-      return JSON.parse(text) as T;
+      return this.codec ? this.codec.decode(key, text) : (JSON.parse(text) as T);
     } catch (err) {
-      throw new StoreError(`etcd key ${key} does not hold JSON`, { cause: err });
+      throw new StoreError(`etcd key ${key} does not hold a record (JSON): ${(err as Error).message}`, { cause: err });
     }
   }
 }

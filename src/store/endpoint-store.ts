@@ -4,16 +4,21 @@
  * (ips/<subnet>/<ip>), with the network and the subnets used still present. A
  * lost race on a generated MAC or an allocated address is retried with
  * another; deleting an endpoint frees all of them and drops its binding in the
- * same transaction.
+ * same transaction. Its name, if any, is claimed, moved and freed in the same
+ * transactions too (endpoint-names.ts).
  */
 import { randomInt, randomUUID } from 'node:crypto';
 import { Collection, ConflictError, type Versioned } from './collection';
 import { canonicalIp, canonicalMac, cidrContains, generateMac, nextFitOrder, reservedReason } from './ipam';
 import { checkId, compareIds, isoNow, throwNotFound } from './model-checks';
 import { InvalidRequestError, ResourceConflictError, ResourceNotFoundError } from './model-errors';
-import { findEndpoint, resolveNetwork, subnetsOf } from './model-reads';
+import { addressHolder, findEndpoint, resolveNetwork, subnetsOf } from './model-reads';
 import type { Binding, Endpoint, EndpointKind, Network, Subnet } from './model';
-import { absent, del, getString, MAX_ATTEMPTS, modifyRecord, present, put, rangeKvs, removeRecord, runTxn, type StoreContext, type TxnOutcome } from './txn';
+import { bindingCollection, encodeEndpoint, endpointCollection } from './stored-form';
+import { EndpointNameIndex, nameTaken } from './endpoint-names';
+import { StoredFormGate } from './stored-form-gate';
+import type { IRequestOp } from 'etcd3';
+import { absent, del, getString, MAX_ATTEMPTS, modifyRecord, present, put, rangeKvs, removeRecord, runTxn, type Guard, type StoreContext, type TxnOutcome } from './txn';
 
 /** Candidate addresses probed per request (etcd allows 128 operations per transaction). */
 const PROBE_WINDOW = 64;
@@ -54,18 +59,24 @@ interface Claim {
 
 export class EndpointStore {
   private readonly bindings: Collection<Binding>;
+  /** Names unique per tenant, by one key per name. */
+  readonly names: EndpointNameIndex;
+  /** Whether records may be written in the short form yet. */
+  private readonly form: StoredFormGate;
   /** Addresses this member is committing right now (`<subnet>/<ip>`): its own concurrent creates never pick the same. */
   private readonly pendingIps = new Set<string>();
 
   constructor(private readonly ctx: StoreContext) {
-    this.bindings = new Collection<Binding>(ctx.client, ctx.keys.bindings());
+    this.bindings = bindingCollection(ctx.client, ctx.keys);
+    this.names = new EndpointNameIndex(ctx);
+    this.form = new StoredFormGate(ctx);
   }
 
   /** Endpoints, of one network (id or name) or all, sorted by id. */
   async list(filter: { network?: string } = {}): Promise<Versioned<Endpoint>[]> {
     const { keys } = this.ctx;
-    const prefix = filter.network === undefined ? keys.endpoints() : keys.endpoints((await resolveNetwork(this.ctx, filter.network)).value.id);
-    return (await new Collection<Endpoint>(this.ctx.client, prefix).list()).sort((x, y) => compareIds(x.value.id, y.value.id));
+    const network = filter.network === undefined ? undefined : (await resolveNetwork(this.ctx, filter.network)).value.id;
+    return (await endpointCollection(this.ctx.client, keys, network).list()).sort((x, y) => compareIds(x.value.id, y.value.id));
   }
 
   /** Every binding, by endpoint id (for list views). */
@@ -96,6 +107,8 @@ export class EndpointStore {
     const kind = input.kind ?? 'other';
     const labels = { ...(input.labels ?? {}) };
     const securityGroups = [...new Set(input.securityGroups ?? [])];
+    if (name) await this.names.ready();
+    const nameClaim = this.names.claim(network.tenant, name, id);
     /** Addresses other members took while we tried, by subnet: never offered again. */
     const lost = new Map<string, Set<string>>();
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
@@ -105,6 +118,7 @@ export class EndpointStore {
       let res: TxnOutcome;
       let claims: Claim[];
       let endpoint: Endpoint;
+      const short = await this.form.isShort();
       try {
         claims = input.ips === undefined ? await this.allocate(subnets, lost, attempt, pending) : claimGiven(network, subnets, input.ips);
         const mac = givenMac ?? generateMac();
@@ -119,15 +133,18 @@ export class EndpointStore {
             present(keys.network(network.id)),
             ...claims.map((c) => absent(keys.ip(c.subnet, c.ip))),
             ...usedSubnets.map((s) => present(keys.subnet(network.id, s))),
+            ...nameClaim.guards,
           ],
           [
-            put(keys.endpoint(network.id, id), endpoint),
+            put(keys.endpoint(network.id, id), short ? encodeEndpoint(endpoint) : endpoint),
             put(keys.endpointNetwork(id), network.id),
             put(keys.mac(mac), id),
-            ...claims.map((c) => put(keys.ip(c.subnet, c.ip), id)),
+            // Short: empty, the key says the address is taken, the endpoint record says by whom (addressHolder()).
+            ...claims.map((c) => put(keys.ip(c.subnet, c.ip), short ? '' : id)),
             // The cursor is a hint, not guarded: the absent() guard on the address is what makes it
             // unique; comparing the cursor too would make every concurrent create of a subnet collide.
             ...(input.ips === undefined ? claims.map((c) => put(keys.ipamCursor(c.subnet), c.ip)) : []),
+            ...nameClaim.ops,
           ],
         );
       } finally {
@@ -138,19 +155,25 @@ export class EndpointStore {
       const [idTaken, macTaken, networkFound, ...rest] = res.found;
       if (idTaken) throw new ResourceConflictError('duplicate', `endpoint "${id}" already exists (in network ${idTaken.value.toString()})`, { endpoint: id });
       if (!networkFound) throw new ResourceNotFoundError('network', input.network);
+      const nameHolder = nameClaim.guards.length ? res.found[res.found.length - 1]?.value.toString() : undefined;
+      if (nameHolder !== undefined) {
+        if (await this.names.freeIfStale(network.tenant, name, nameHolder)) continue;
+        throw nameTaken(network.tenant, name, nameHolder);
+      }
       if (macTaken && givenMac !== undefined) {
         throw new ResourceConflictError('duplicate', `MAC ${mac} is already used by endpoint ${macTaken.value.toString()}`, { mac, endpoint: macTaken.value.toString() });
       }
-      claims.forEach((c, i) => {
-        const holder = rest[i];
-        if (!holder) return;
+      for (const [i, c] of claims.entries()) {
+        const found = rest[i];
+        if (!found) continue;
         if (input.ips !== undefined) {
-          throw new ResourceConflictError('duplicate', `address ${c.ip} is already used by endpoint ${holder.value.toString()}`, { ip: c.ip, endpoint: holder.value.toString() });
+          const holder = await addressHolder(this.ctx, network.id, c.ip, found.value.toString());
+          throw new ResourceConflictError('duplicate', `address ${c.ip} is already used by endpoint ${holder}`, { ip: c.ip, endpoint: holder });
         }
         const set = lost.get(c.subnet) ?? new Set<string>();
         set.add(c.ip);
         lost.set(c.subnet, set);
-      });
+      }
       // A generated MAC, an allocated address or a subnet changed under us: try again.
     }
     throw new ConflictError(`could not claim addresses for endpoint ${id} in ${MAX_ATTEMPTS} attempts (heavy contention)`, { recoverable: true });
@@ -161,16 +184,34 @@ export class EndpointStore {
     if (!first) throw new ResourceNotFoundError('endpoint', id);
     const key = this.ctx.keys.endpoint(first.value.network, id);
     if (patch.name !== undefined && patch.name.length > 253) throw new InvalidRequestError('endpoint name is longer than 253 characters');
-    return modifyRecord(this.ctx, key, () => this.load(id), ifMatch, async (cur) => ({
-      value: {
-        ...cur,
-        ...(patch.name !== undefined ? { name: patch.name } : {}),
-        ...(patch.labels !== undefined ? { labels: { ...patch.labels } } : {}),
-        ...(patch.securityGroups !== undefined ? { securityGroups: [...new Set(patch.securityGroups)] } : {}),
-        ...(patch.qosPolicy !== undefined ? { qosPolicy: patch.qosPolicy } : {}),
-        updatedAt: isoNow(),
-      },
-    }));
+    const short = await this.form.isShort();
+    return modifyRecord(
+      this.ctx,
+      key,
+      () => this.load(id),
+      ifMatch,
+      async (cur) => ({
+        value: {
+          ...cur,
+          ...(patch.name !== undefined ? { name: patch.name } : {}),
+          ...(patch.labels !== undefined ? { labels: { ...patch.labels } } : {}),
+          ...(patch.securityGroups !== undefined ? { securityGroups: [...new Set(patch.securityGroups)] } : {}),
+          ...(patch.qosPolicy !== undefined ? { qosPolicy: patch.qosPolicy } : {}),
+          updatedAt: isoNow(),
+        },
+        ...(patch.name !== undefined && patch.name !== cur.name ? await this.rename(cur, patch.name) : {}),
+      }),
+      short ? encodeEndpoint : undefined,
+    );
+  }
+
+  /** The name key moves with a rename: the new one claimed (refused when another endpoint holds it), the old one freed. */
+  private async rename(cur: Endpoint, name: string): Promise<{ guards: Guard[]; ops: IRequestOp[] }> {
+    const tenant = (await resolveNetwork(this.ctx, cur.network)).value.tenant;
+    await this.names.checkFree(tenant, name, cur.id);
+    const claim = this.names.claim(tenant, name, cur.id);
+    const release = await this.names.release(tenant, cur.name, cur.id);
+    return { guards: [...claim.guards, ...release.guards], ops: [...claim.ops, ...release.ops] };
   }
 
   /** Deletes an endpoint and, in the same transaction, frees its addresses and MAC and drops its binding. */
@@ -182,9 +223,10 @@ export class EndpointStore {
     await removeRecord(this.ctx, key, () => this.load(id), ifMatch, async (cur) => {
       const subnets = (await subnetsOf(this.ctx, cur.network)).map((s) => s.value);
       const ipKeys = cur.ips.flatMap((ip) => subnets.filter((s) => cidrContains(s.cidr, ip)).map((s) => keys.ip(s.id, ip)));
+      const name = cur.name ? await this.names.release((await resolveNetwork(this.ctx, cur.network)).value.tenant, cur.name, id) : { guards: [], ops: [] };
       return {
-        guards: [],
-        ops: [del(key), del(keys.endpointNetwork(id)), del(keys.mac(cur.mac)), ...ipKeys.map(del), del(keys.binding(id))],
+        guards: name.guards,
+        ops: [del(key), del(keys.endpointNetwork(id)), del(keys.mac(cur.mac)), ...ipKeys.map(del), del(keys.binding(id)), ...name.ops],
       };
     });
   }

@@ -14,7 +14,8 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from '../log';
 import { Collection } from './collection';
 import type { Keys } from './keys';
-import type { Endpoint, Network } from './model';
+import type { Network } from './model';
+import { decodeBinding, decodeEndpoint, endpointCollection } from './stored-form';
 
 export type FeedResource = 'network' | 'subnet' | 'endpoint' | 'endpoint-status' | 'host' | 'member';
 
@@ -98,7 +99,7 @@ export class EventFeed extends EventEmitter<EventFeedEvents> {
     this.setState('starting');
     const revision = (await this.client.get(this.keys.probe()).exec()).header.revision;
     for (const n of await new Collection<Network>(this.client, this.keys.networks()).list()) this.networkTenant.set(n.value.id, n.value.tenant);
-    for (const e of await new Collection<Endpoint>(this.client, this.keys.endpoints()).list()) this.endpointNetwork.set(e.value.id, e.value.network);
+    for (const e of await endpointCollection(this.client, this.keys).list()) this.endpointNetwork.set(e.value.id, e.value.network);
     this.coveredAfter = BigInt(revision);
     this.watcher = await this.client.watch().prefix(this.keys.prefix).startRevision(String(BigInt(revision) + 1n)).create();
     this.watcher.on('put', (kv) => this.onChange('put', kv.key.toString(), kv.value.toString(), kv.mod_revision));
@@ -147,9 +148,9 @@ export class EventFeed extends EventEmitter<EventFeedEvents> {
 
   /** Resource, object id, tenant and value of a key under the prefix; undefined for keys no client follows. */
   private classify(key: string, kind: 'put' | 'delete', text: string): Omit<FeedEvent, 'id' | 'revision' | 'kind'> | undefined {
-    const value = kind === 'put' ? parseJson(text) : undefined;
-    if (kind === 'put' && value === undefined) return undefined;
     const k = this.keys;
+    const value = kind === 'put' ? this.parse(key, text) : undefined;
+    if (kind === 'put' && value === undefined) return undefined;
     const v = value as Record<string, unknown> | undefined;
     if (key.startsWith(k.networks())) {
       const id = key.slice(k.networks().length);
@@ -178,6 +179,21 @@ export class EventFeed extends EventEmitter<EventFeedEvents> {
     if (key.startsWith(k.hosts())) return { resource: 'host', object: key.slice(k.hosts().length), tenant: null, ...(v ? { value: v } : {}) };
     if (key.startsWith(k.members())) return { resource: 'member', object: key.slice(k.members().length), tenant: null, ...(v ? { value: v } : {}) };
     return undefined;
+  }
+
+  /** A record as the API shows it: endpoints and bindings from their stored form (stored-form.ts), the rest plain JSON. */
+  private parse(key: string, text: string): unknown {
+    const k = this.keys;
+    try {
+      if (key.startsWith(k.endpoints())) {
+        const { network, id } = k.endpointKeyOf(key);
+        return decodeEndpoint(network, id, text);
+      }
+      if (key.startsWith(k.bindings())) return decodeBinding(k.bindingOf(key), text);
+    } catch {
+      return undefined;
+    }
+    return parseJson(text);
   }
 }
 

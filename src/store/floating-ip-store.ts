@@ -11,7 +11,7 @@ import { Collection, ConflictError, type Versioned } from './collection';
 import { AddressExhaustedError, canonicalIp, cidrContains, nextFreeAddress, reservedReason } from './ipam';
 import { compareIds, isoNow, throwNotFound } from './model-checks';
 import { InvalidRequestError, ResourceConflictError, ResourceNotFoundError } from './model-errors';
-import { findEndpoint, resolveNetwork, subnetsOf } from './model-reads';
+import { addressHolder, findEndpoint, resolveNetwork, subnetsOf } from './model-reads';
 import { DEFAULT_TENANT, type Endpoint, type FloatingIp, type Network, type Router, type Subnet } from './model';
 import { absent, atRevision, del, getString, MAX_ATTEMPTS, put, rangeKvs, removeRecord, runTxn, type StoreContext } from './txn';
 
@@ -64,8 +64,8 @@ export class FloatingIpStore {
       const ipKey = keys.ip(subnet.id, address);
       const res = await runTxn(this.ctx, [absent(ipKey)], [put(keys.floatingIp(id), value), put(ipKey, floatingIpClaim(id))]);
       if (res.succeeded) return { value, revision: res.revision };
-      const holder = res.found[0]?.value.toString();
       if (input.address !== undefined) {
+        const holder = await addressHolder(this.ctx, network.id, address, res.found[0]?.value.toString() ?? '');
         throw new ResourceConflictError('duplicate', `address ${address} of external network "${network.name}" is already used (by ${holder})`, { address, holder });
       }
     }

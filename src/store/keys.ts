@@ -8,13 +8,17 @@
  *   <prefix>network-names/<tenant>/<name>          network id (string): names unique per tenant
  *   <prefix>vnis/<vni>                             network id (string): VNIs unique
  *   <prefix>subnets/<network-id>/<subnet-id>       Subnet
- *   <prefix>endpoints/<network-id>/<endpoint-id>   Endpoint (intent: what the API was told)
+ *   <prefix>endpoints/<network-id>/<endpoint-id>   Endpoint (intent: what the API was told), short form (stored-form.ts)
  *   <prefix>endpoint-networks/<endpoint-id>        network id (string): find an endpoint by id alone
- *   <prefix>ips/<subnet-id>/<ip>                   endpoint id (string): one owner per address (IPAM)
+ *   <prefix>endpoint-names/<tenant>/<name>         endpoint id (string): names unique per tenant (endpoint-names.ts)
+ *   <prefix>endpoint-names-indexed                 time (string) the names of endpoints written before the index were
+ *                                                  indexed: present once every named endpoint has its key
+ *   <prefix>ips/<subnet-id>/<ip>                   one owner per address (IPAM): '' for an endpoint (its record says
+ *                                                  which; the previous version wrote its id), router:<id>, fip:<id>
  *   <prefix>ipam-cursors/<subnet-id>               address (string): the last one the subnet handed out
  *                                                  (where next-fit allocation resumes; a hint, see endpoint-store.ts)
  *   <prefix>macs/<mac>                             endpoint id (string): one owner per MAC
- *   <prefix>bindings/<endpoint-id>                 Binding (observed: where it is attached, status)
+ *   <prefix>bindings/<endpoint-id>                 Binding (observed: where it is attached, status), short form (stored-form.ts)
  *   <prefix>hosts/<host-id>                        HostRecord
  *   <prefix>members/<member-id>                    MemberRecord (under the member's lease)
  *   <prefix>masters/<host-id>                      {member} master of the host's datapath (under its lease);
@@ -27,6 +31,8 @@
  *   <prefix>qos-policies/<policy-id>               QosPolicy
  *   <prefix>qos-policy-names/<tenant>/<name>       policy id (string): names unique per tenant
  *   <prefix>mac-bindings/<network-id>/<ip>         MacBinding: a neighbour learned on an external network (cf. OVN MAC_Binding)
+ *   <prefix>stored-form                            version (string) of the stored form every member reads: present once
+ *                                                  endpoints and bindings may be written short (stored-form-gate.ts)
  *   <prefix>probe                                  never written: read to learn the store revision, or
  *                                                  whether etcd answers at all
  *
@@ -71,6 +77,16 @@ export class Keys {
   }
   endpointNetwork(id: string): string {
     return `${this.prefix}endpoint-networks/${id}`;
+  }
+  /** Every endpoint name, or those of one tenant. */
+  endpointNames(tenant?: string): string {
+    return tenant === undefined ? `${this.prefix}endpoint-names/` : `${this.prefix}endpoint-names/${tenant}/`;
+  }
+  endpointName(tenant: string, name: string): string {
+    return `${this.endpointNames(tenant)}${name}`;
+  }
+  endpointNamesIndexed(): string {
+    return `${this.prefix}endpoint-names-indexed`;
   }
   ips(subnet: string): string {
     return `${this.prefix}ips/${subnet}/`;
@@ -126,6 +142,9 @@ export class Keys {
   qosPolicyName(tenant: string, name: string): string {
     return `${this.prefix}qos-policy-names/${tenant}/${name}`;
   }
+  storedForm(): string {
+    return `${this.prefix}stored-form`;
+  }
   probe(): string {
     return `${this.prefix}probe`;
   }
@@ -173,6 +192,15 @@ export class Keys {
   subnetOf(key: string): { readonly network: string; readonly id: string } {
     const [network, id] = splitOnce(key.slice(this.subnets().length));
     return { network, id };
+  }
+  /** Network and endpoint id of an endpoints/<network-id>/<endpoint-id> key. */
+  endpointKeyOf(key: string): { readonly network: string; readonly id: string } {
+    const [network, id] = splitOnce(key.slice(this.endpoints().length));
+    return { network, id };
+  }
+  /** Endpoint id of a bindings/<endpoint-id> key. */
+  bindingOf(key: string): string {
+    return key.slice(this.bindings().length);
   }
   /** Endpoint id of an endpoints/<network-id>/<endpoint-id> key. */
   endpointOf(key: string): string {

@@ -13,6 +13,7 @@ import type { Keys } from './keys';
 import type { Binding, Endpoint, FloatingIp, MacBinding, Network, QosPolicy, Router, SecurityGroup, Subnet } from './model';
 import { ChangeBatch } from './change-batch';
 import { ModelIndex } from './model-index';
+import { bindingCollection, endpointCollection } from './stored-form';
 
 /**
  * One batch of changes: networks to recompile whole, endpoints (→ network) to
@@ -76,8 +77,8 @@ export class ModelCache extends ModelIndex {
     const revision = start.header.revision;
     const networks = new Collection<Network>(this.client, this.keys.networks());
     const subnets = new Collection<Subnet>(this.client, this.keys.subnets());
-    const endpoints = new Collection<Endpoint>(this.client, this.keys.endpoints());
-    const bindings = new Collection<Binding>(this.client, this.keys.bindings());
+    const endpoints = endpointCollection(this.client, this.keys);
+    const bindings = bindingCollection(this.client, this.keys);
     const routers = new Collection<Router>(this.client, this.keys.routers());
     const floatingIps = new Collection<FloatingIp>(this.client, this.keys.floatingIps());
     const macBindings = new Collection<MacBinding>(this.client, this.keys.macBindings());

@@ -7,6 +7,7 @@ import { Collection, type Versioned } from './collection';
 import { compareIds, ID_RE, NAME_RE } from './model-checks';
 import { ResourceConflictError, ResourceNotFoundError } from './model-errors';
 import { DEFAULT_TENANT, type Endpoint, type Network, type Subnet } from './model';
+import { endpointCollection } from './stored-form';
 import { getString, rangeKvs, type StoreContext } from './txn';
 
 /**
@@ -52,10 +53,23 @@ export async function findSubnet(ctx: StoreContext, id: string): Promise<Version
   return new Collection<Subnet>(ctx.client, ctx.keys.subnets(network)).get(id);
 }
 
+/**
+ * Who holds an address, from the value of its ips/<subnet>/<ip> key: a
+ * router's or floating IP's claim as it is, an endpoint's id as the previous
+ * version wrote it, or (an endpoint claims with an empty value: the key alone
+ * says "taken", SPEC §12 ≤ 1 KiB per endpoint) the endpoint of the network
+ * holding the address. Read only to explain a refusal.
+ */
+export async function addressHolder(ctx: StoreContext, networkId: string, ip: string, value: string): Promise<string> {
+  if (value !== '') return value;
+  const holder = (await endpointCollection(ctx.client, ctx.keys, networkId).list()).find((e) => e.value.ips.includes(ip));
+  return holder?.value.id ?? '(deleted since)';
+}
+
 /** An endpoint by id alone, through endpoint-networks/<id>. */
 export async function findEndpoint(ctx: StoreContext, id: string): Promise<Versioned<Endpoint> | undefined> {
   if (!ID_RE.test(id)) return undefined;
   const network = await getString(ctx, ctx.keys.endpointNetwork(id));
   if (network === undefined) return undefined;
-  return new Collection<Endpoint>(ctx.client, ctx.keys.endpoints(network)).get(id);
+  return endpointCollection(ctx.client, ctx.keys, network).get(id);
 }

@@ -7,8 +7,9 @@
  *   tenant-store     tenants/<id>                     absent on create; no network-names/<tenant>/ on delete
  *   network-store    networks/, network-names/, vnis/ name and VNI absent, tenant present; no endpoints/ips on delete
  *   subnet-store     subnets/<network>/<id>           network present; none created since the overlap check
- *   endpoint-store   endpoints/, endpoint-networks/,  id, MAC and each address absent; network and subnets present
- *                    macs/, ips/<subnet>/<ip>
+ *   endpoint-store   endpoints/, endpoint-networks/,  id, MAC, each address and the name absent; network and subnets
+ *                    macs/, ips/<subnet>/<ip>,        present; a rename claims the new name and frees the old one
+ *                    endpoint-names/<tenant>/<name>
  *   router-store     routers/, router-names/,         name absent; router-subnets/<subnet> absent, the subnet present
  *                    router-subnets/                  and a non-gateway address absent on add-interface
  *   every update/delete compares the record's mod revision (If-Match, or the one just read)

@@ -138,6 +138,8 @@ export interface MemberRecord {
   /** etcd lease (decimal) its keys live under: peers revoke it when the process is plainly gone. */
   readonly leaseId: string;
   readonly startedAt: string;
+  /** The stored form this member reads (stored-form.ts STORED_FORM); absent in records of the previous version. */
+  readonly storedForm?: number;
 }
 
 // ---------------------------------------------------------------------------

@@ -7,7 +7,8 @@ import { randomUUID } from 'node:crypto';
 import { Collection, type Versioned } from './collection';
 import { checkId, checkName, compareIds, isoNow, ID_RE, NAME_RE, throwNotFound } from './model-checks';
 import { InvalidRequestError, ResourceConflictError, ResourceNotFoundError } from './model-errors';
-import { DEFAULT_TENANT, type Endpoint, type Network, type QosPolicy, type RateLimit } from './model';
+import { DEFAULT_TENANT, type Network, type QosPolicy, type RateLimit } from './model';
+import { endpointCollection } from './stored-form';
 import { absent, del, getString, modifyRecord, present, put, removeRecord, runTxn, type StoreContext } from './txn';
 
 export interface RateLimitInput {
@@ -126,7 +127,7 @@ export class QosPolicyStore {
   async delete(id: string, ifMatch?: string): Promise<void> {
     const { keys } = this.ctx;
     await removeRecord(this.ctx, keys.qosPolicy(id), () => this.get(id), ifMatch, async (cur) => {
-      const endpoints = (await new Collection<Endpoint>(this.ctx.client, keys.endpoints()).list()).filter((e) => e.value.qosPolicy === id).map((e) => e.value.id);
+      const endpoints = (await endpointCollection(this.ctx.client, keys).list()).filter((e) => e.value.qosPolicy === id).map((e) => e.value.id);
       const networks = (await new Collection<Network>(this.ctx.client, keys.networks()).list()).filter((n) => n.value.qosPolicy === id).map((n) => n.value.id);
       if (endpoints.length || networks.length) {
         throw new ResourceConflictError('in-use', `QoS policy "${cur.name}" is used by ${endpoints.length} endpoint(s) and ${networks.length} network(s)`, {

@@ -14,7 +14,7 @@ import { AddressError, AddressExhaustedError, canonicalCidr, nextFreeAddress, ca
 import { checkName, compareIds, isoNow, throwNotFound } from './model-checks';
 import { InvalidRequestError, ResourceConflictError, ResourceNotFoundError } from './model-errors';
 import { checkExternal } from './floating-ip-store';
-import { findSubnet, resolveNetwork, subnetsOf } from './model-reads';
+import { addressHolder, findSubnet, resolveNetwork, subnetsOf } from './model-reads';
 import { DEFAULT_TENANT, type ExternalGateway, type Route, type Router, type Subnet } from './model';
 import type { IRequestOp } from 'etcd3';
 import { absent, atRevision, del, getString, MAX_ATTEMPTS, modifyRecord, present, put, rangeKvs, removeRecord, runTxn, type Guard, type StoreContext } from './txn';
@@ -172,7 +172,8 @@ export class RouterStore {
       }
       if (!subnetFound) throw new ResourceNotFoundError('subnet', input.subnet);
       if (ipHolder) {
-        throw new ResourceConflictError('duplicate', `gateway address ${ip} is already used by endpoint ${ipHolder.value.toString()} in subnet ${subnet.cidr}`, { ip, endpoint: ipHolder.value.toString() });
+        const holder = await addressHolder(this.ctx, subnet.network, ip, ipHolder.value.toString());
+        throw new ResourceConflictError('duplicate', `gateway address ${ip} is already used by endpoint ${holder} in subnet ${subnet.cidr}`, { ip, endpoint: holder });
       }
     }
     throw new ResourceConflictError('in-use', `router ${id} kept changing during ${MAX_ATTEMPTS} attempts`);

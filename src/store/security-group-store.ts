@@ -9,8 +9,9 @@ import { randomUUID } from 'node:crypto';
 import { Collection, type Versioned } from './collection';
 import { checkId, checkName, compareIds, isoNow, ID_RE, NAME_RE, throwNotFound } from './model-checks';
 import { InvalidRequestError, ResourceConflictError, ResourceNotFoundError } from './model-errors';
-import { DEFAULT_TENANT, type Endpoint, type SecurityGroup, type SecurityGroupRule } from './model';
+import { DEFAULT_TENANT, type SecurityGroup, type SecurityGroupRule } from './model';
 import { checkRule, defaultEgressRules, type RuleInput } from './security-rules';
+import { endpointCollection } from './stored-form';
 import { absent, del, getString, modifyRecord, present, put, removeRecord, runTxn, type StoreContext } from './txn';
 
 export type { RuleInput } from './security-rules';
@@ -136,7 +137,7 @@ export class SecurityGroupStore {
   async delete(id: string, ifMatch?: string): Promise<void> {
     const { keys } = this.ctx;
     await removeRecord(this.ctx, keys.securityGroup(id), () => this.get(id), ifMatch, async (cur) => {
-      const endpoints = (await new Collection<Endpoint>(this.ctx.client, keys.endpoints()).list()).filter((e) => e.value.securityGroups.includes(id));
+      const endpoints = (await endpointCollection(this.ctx.client, keys).list()).filter((e) => e.value.securityGroups.includes(id));
       if (endpoints.length) {
         const ids = endpoints.map((e) => e.value.id).sort();
         throw new ResourceConflictError('in-use', `security group "${cur.name}" is used by ${ids.length} endpoint(s): ${ids.slice(0, 10).join(', ')}${ids.length > 10 ? ', ...' : ''}`, { endpoints: ids.slice(0, 100) });

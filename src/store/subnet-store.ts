@@ -19,7 +19,7 @@ import {
 } from './ipam';
 import { compareIds, isoNow } from './model-checks';
 import { ResourceConflictError, ResourceNotFoundError } from './model-errors';
-import { findSubnet, resolveNetwork, subnetsOf } from './model-reads';
+import { addressHolder, findSubnet, resolveNetwork, subnetsOf } from './model-reads';
 import type { AllocationPool, Route, Subnet } from './model';
 import { absent, del, emptyPrefix, MAX_ATTEMPTS, modifyRecord, noneCreatedSince, present, put, rangeAt, removeRecord, runTxn, type StoreContext } from './txn';
 
@@ -120,12 +120,14 @@ export class SubnetStore {
     await removeRecord(this.ctx, key, () => this.get(id), ifMatch, async (cur) => ({
       guards: [emptyPrefix(keys.ips(id)), absent(keys.routerSubnet(id))],
       ops: [del(key), del(keys.ipamCursor(id))],
-      explain: (found) => {
+      explain: async (found) => {
         const router = found[2];
         if (router) throw new ResourceConflictError('in-use', `subnet ${id} (${cur.cidr}) is on router ${router.value.toString()}: remove the router interface first`, { subnet: id, router: router.value.toString() });
         const ip = found[1];
         if (ip) {
-          throw new ResourceConflictError('in-use', `subnet ${id} (${cur.cidr}) still has allocated addresses (e.g. ${keys.ipOf(ip.key.toString())} of endpoint ${ip.value.toString()})`, {
+          const address = keys.ipOf(ip.key.toString());
+          const holder = await addressHolder(this.ctx, cur.network, address, ip.value.toString());
+          throw new ResourceConflictError('in-use', `subnet ${id} (${cur.cidr}) still has allocated addresses (e.g. ${address} of endpoint ${holder})`, {
             subnet: id,
           });
         }

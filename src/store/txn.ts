@@ -5,6 +5,7 @@
  * key at each guard so the caller can say why. `modifyRecord` and
  * `removeRecord` are the read-modify-write of one record, compared on its mod
  * revision (If-Match, or the revision just read) and retried while it changes.
+ * A record with its own stored form (stored-form.ts) passes its encoder.
  *
  * "Absent" is `version == 0`; over a key range a compare holds only if it holds
  * for every key in it (an empty range compares as an absent key).
@@ -44,6 +45,11 @@ export function absent(key: string): Guard {
 
 export function present(key: string): Guard {
   return { key, compare: { key: b(key), target: CompareTarget.Version, result: CompareResult.Greater, version: 0 } };
+}
+
+/** The key holds exactly `value`. */
+export function holds(key: string, value: string): Guard {
+  return { key, compare: { key: b(key), target: CompareTarget.Value, result: CompareResult.Equal, value: b(value) } };
 }
 
 export function atRevision(key: string, revision: string): Guard {
@@ -98,12 +104,13 @@ export async function modifyRecord<T>(
   load: () => Promise<Versioned<T>>,
   ifMatch: string | undefined,
   change: (cur: T) => Promise<{ value: T; guards?: Guard[]; ops?: IRequestOp[] }>,
+  encode: (value: T) => unknown = (value) => value,
 ): Promise<Versioned<T>> {
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const cur = await load();
     if (ifMatch !== undefined && cur.revision !== ifMatch) throw revisionMismatch(key, ifMatch, cur.revision);
     const plan = await change(cur.value);
-    const res = await runTxn(ctx, [atRevision(key, cur.revision), ...(plan.guards ?? [])], [put(key, plan.value), ...(plan.ops ?? [])]);
+    const res = await runTxn(ctx, [atRevision(key, cur.revision), ...(plan.guards ?? [])], [put(key, encode(plan.value)), ...(plan.ops ?? [])]);
     if (res.succeeded) return { value: plan.value, revision: res.revision };
   }
   throw new ConflictError(`${key} kept changing during ${MAX_ATTEMPTS} attempts`, { recoverable: true });
@@ -115,7 +122,7 @@ export async function removeRecord<T>(
   key: string,
   load: () => Promise<Versioned<T>>,
   ifMatch: string | undefined,
-  plan: (cur: T) => Promise<{ guards: Guard[]; ops: IRequestOp[]; explain?: (found: readonly (IKeyValue | undefined)[]) => void }>,
+  plan: (cur: T) => Promise<{ guards: Guard[]; ops: IRequestOp[]; explain?: (found: readonly (IKeyValue | undefined)[]) => void | Promise<void> }>,
 ): Promise<void> {
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const cur = await load();
@@ -123,7 +130,7 @@ export async function removeRecord<T>(
     const p = await plan(cur.value);
     const res = await runTxn(ctx, [atRevision(key, cur.revision), ...p.guards], p.ops);
     if (res.succeeded) return;
-    p.explain?.(res.found);
+    await p.explain?.(res.found);
   }
   throw new ConflictError(`${key} kept changing during ${MAX_ATTEMPTS} attempts`, { recoverable: true });
 }

@@ -83,7 +83,15 @@ describe('API service behaviour through a real plexusd @slow', function () {
     // Tenant B may use the same names in its own tenant.
     assert.equal((await call('b', 'POST', '/v1/networks', { name: 'net' })).status, 201);
     assert.equal((await call('b', 'POST', '/v1/subnets', { network: 'net', cidr: '10.61.0.0/24' })).status, 201);
-    assert.equal((await call('b', 'POST', '/v1/endpoints', { network: 'net', name: 'ep' })).status, 201);
+    const eb = await call<{ id: string }>('b', 'POST', '/v1/endpoints', { network: 'net', name: 'ep' });
+    assert.equal(eb.status, 201, eb.text);
+    // By name, each tenant finds its own; an admin sees both, so the name is ambiguous.
+    assert.equal((await call<{ id: string }>('a', 'GET', '/v1/endpoints/ep')).body.id, ea.body.id);
+    assert.equal((await call<{ id: string }>('b', 'GET', '/v1/endpoints/ep')).body.id, eb.body.id);
+    const both = await call<{ reason: string; detail: string }>('admin', 'GET', '/v1/endpoints/ep');
+    assert.equal(both.status, 409, both.text);
+    assert.equal(both.body.reason, 'ambiguous');
+    assert.match(both.body.detail, /endpoint name "ep" is used in tenants ta, tb: use the endpoint id/);
 
     const resources = [`/v1/networks/${na.body.id}`, `/v1/subnets/${sa.body.id}`, `/v1/endpoints/${ea.body.id}`, '/v1/tenants/ta'];
     for (const path of resources) {

@@ -7,10 +7,9 @@ import { Etcd3 } from 'etcd3';
 import { silentLogger } from '../../../src/log';
 import { freePorts } from '../../../src/sandbox/plexusd-process';
 import { BindingWriter } from '../../../src/store/bindings';
-import { Collection } from '../../../src/store/collection';
+import { bindingCollection, STORED_FORM } from '../../../src/store/stored-form';
 import { EmbeddedEtcd } from '../../../src/store/embedded-etcd';
 import { Keys } from '../../../src/store/keys';
-import type { Binding } from '../../../src/store/model';
 
 describe('BindingWriter against a real etcd @slow', function () {
   this.timeout(60_000);
@@ -25,6 +24,8 @@ describe('BindingWriter against a real etcd @slow', function () {
     etcd = new EmbeddedEtcd({ dataDir, name: 'bindings-test', clientPort: clientPort!, peerPort: peerPort! }, silentLogger());
     await etcd.start();
     client = new Etcd3({ hosts: [etcd.endpoint] });
+    // An upgraded cluster: the short form is on (else the first write's look would add a revision of its own).
+    await client.put(keys.storedForm()).value(String(STORED_FORM));
   });
 
   after(async () => {
@@ -43,7 +44,7 @@ describe('BindingWriter against a real etcd @slow', function () {
     assert.ok(out.every((b) => b?.status === 'bound'));
     // Each successful transaction is one etcd revision, whatever the number of keys it writes.
     assert.equal(await revisionNow() - before, 4n);
-    const stored = await new Collection<Binding>(client, keys.bindings()).list();
+    const stored = await bindingCollection(client, keys).list();
     assert.deepEqual(stored.filter((s) => s.value.endpoint.startsWith('burst-')).map((s) => s.value.ofport).sort((a, b) => a! - b!), ids.map((_, i) => i + 1));
   });
 
@@ -69,7 +70,7 @@ describe('BindingWriter against a real etcd @slow', function () {
     // Another member (b) binds it on h2; a still remembers its own revision.
     await b.bind({ endpoint: 'moved', host: 'h2', ofport: 9, ifaceName: 'p9' });
     assert.equal(await a.down('moved', 'h1'), undefined, 'h1 no longer holds it');
-    const cur = await new Collection<Binding>(client, keys.bindings()).get('moved');
+    const cur = await bindingCollection(client, keys).get('moved');
     assert.deepEqual([cur?.value.host, cur?.value.status], ['h2', 'bound']);
     const down = await a.down('moved', 'h2');
     assert.equal(down?.status, 'down');
