@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { RetryLog, type Logger } from '../../src/log';
+import { createLogger, RetryLog, type Logger } from '../../src/log';
 
 function capture(): { log: Logger; lines: { level: string; message: string; fields: Record<string, unknown> }[] } {
   const lines: { level: string; message: string; fields: Record<string, unknown> }[] = [];
@@ -47,5 +47,23 @@ describe('retry logging per failure burst (log RetryLog)', function () {
     retries.failed('a', 'circuit breaker open', {});
     const warns = lines.filter((l) => l.level === 'warn').map((l) => `${l.message}: ${String(l.fields['error'])}`);
     assert.deepEqual(warns, ['a: deadline exceeded', 'b: deadline exceeded', 'a: circuit breaker open']);
+  });
+});
+
+describe('log levels (log createLogger)', function () {
+  it('formats no line of a disabled level, in the logger or its children, and follows a level changed at run time', function () {
+    const log = createLogger('warn', true);
+    for (const t of log.transports) t.silent = true;
+    const formatted: string[] = [];
+    const format = log.format;
+    log.format = { ...format, transform: (info, opts) => (formatted.push(String(info.message)), format.transform(info, opts)) };
+    const child = log.child({ module: 'm' }).child({ host: 'h' });
+    for (let i = 0; i < 100; i++) child.debug('endpoint bound', { endpoint: `e${i}` });
+    child.info('host ready');
+    child.warn('event loop stalled', { stalledMs: 1200 });
+    assert.deepEqual(formatted, ['event loop stalled']);
+    log.level = 'debug';
+    child.debug('now on');
+    assert.deepEqual(formatted, ['event loop stalled', 'now on']);
   });
 });
