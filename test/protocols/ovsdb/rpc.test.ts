@@ -170,6 +170,27 @@ describe('ovsdb rpc peer', () => {
     }
   });
 
+  it('does not close a peer whose answer came while our own event loop was stalled', async () => {
+    const { rpc, peer, events, done } = await pair({ inactivityProbeMs: 200 });
+    try {
+      const stream = new JsonStream();
+      let answered = 0;
+      peer.on('data', (d: Buffer) => {
+        for (const m of stream.push(d) as { method?: string; id?: unknown; params?: unknown }[]) {
+          if (m.method !== 'echo') continue;
+          peer.write(JSON.stringify({ id: m.id, result: m.params, error: null }));
+          // The first answer is on the wire; now our loop is busy past the probe's next check.
+          if (answered++ === 0) for (const until = Date.now() + 900; Date.now() < until; );
+        }
+      });
+      await waitFor('two probes answered', () => answered >= 2, 3000);
+      assert.ok(rpc.isOpen, 'still open');
+      assert.equal(events.filter((e) => e.kind === 'closed').length, 0);
+    } finally {
+      done();
+    }
+  });
+
   it('cancels a request (RFC 7047 §4.1.4) when its signal aborts', async () => {
     const { rpc, received, done } = await pair({ inactivityProbeMs: 0 });
     try {
