@@ -375,12 +375,13 @@ async function runSimulated(w: Workload, ctx: BenchContext, profileDir: string |
       ofport: 10_000 + i,
     }));
     const m = await measure({ prefix: '', mark: 'plexus-installed', drivers, watches, endpoints, networkOf }, w, ctx);
+    const health = healthFigures(plexusd.logs, hosts, ctx);
     const settled = await settle(plexusd, ctx);
     if (heapSnapshotDir) await takeHeapSnapshot(plexusd, heapSnapshotDir, ctx);
     await compactEtcd(plexusd);
     const compacted = await measureFootprint(plexusd);
     ctx.progress(`plexus (simulated): etcd compacted and defragmented: db ${mib(compacted.etcdDbBytes)} MiB, in use ${mib(compacted.etcdDbInUseBytes)} MiB`);
-    return { ...m, scale: { ...footprintFigures(w, joinS, idle, settled), ...compactedFigures(w, compacted) } };
+    return { ...m, scale: { ...footprintFigures(w, joinS, idle, settled), ...compactedFigures(w, compacted), ...health } };
   } finally {
     ctx.progress('plexus (simulated): tearing down');
     await teardown.run();
@@ -402,6 +403,39 @@ async function takeHeapSnapshot(plexusd: PlexusdProcess, dir: string, ctx: Bench
     return done;
   }, 600_000, 2000);
   ctx.progress(`plexus (simulated): heap snapshot of plexusd in ${join(dir, file!)} (${mib(size)} MiB)`);
+}
+
+/**
+ * What plexusd said while the run went on (it runs at --log-level warn, one JSON
+ * object per line; its last 200 kB are kept): warn and error lines by message,
+ * the longest event-loop stall it logged, lease losses; and how often the
+ * simulated switches reopened their OpenFlow connection. A burst that settles
+ * cleanly shows none of these.
+ */
+function healthFigures(logs: string, hosts: readonly SimHost[], ctx: BenchContext): Figures {
+  const byMessage = new Map<string, number>();
+  let maxStallMs = 0;
+  let leaseLost = 0;
+  let lines = 0;
+  for (const text of logs.split('\n')) {
+    if (!text.startsWith('{')) continue;
+    let line: { level?: string; message?: string; stalledMs?: number };
+    try {
+      line = JSON.parse(text) as typeof line;
+    } catch {
+      continue; // the first line of the kept window may be cut
+    }
+    if (line.level !== 'warn' && line.level !== 'error') continue;
+    lines++;
+    const message = String(line.message);
+    byMessage.set(message, (byMessage.get(message) ?? 0) + 1);
+    if (message === 'event loop stalled') maxStallMs = Math.max(maxStallMs, line.stalledMs ?? 0);
+    if (message.startsWith('member lease lost')) leaseLost++;
+  }
+  const top = [...byMessage].sort((a, b) => b[1] - a[1]).slice(0, 8);
+  const reconnects = hosts.reduce((sum, h) => sum + h.reconnects, 0);
+  ctx.progress(`plexus (simulated): plexusd logged ${lines} warn/error lines (${logs.length >= 200_000 ? 'last 200 kB' : 'all'})${top.length ? `: ${top.map(([k, v]) => `${v}x "${k}"`).join(', ')}` : ''}; longest stall logged ${maxStallMs} ms; OpenFlow reconnects of the switches ${reconnects}`);
+  return { plexusd_warn_lines: lines, plexusd_max_stall_ms: maxStallMs, plexusd_lease_lost: leaseLost, of_reconnects: reconnects };
 }
 
 function mib(bytes: number): number {

@@ -47,6 +47,8 @@ export interface Config {
   readonly ovsdbMaxMessageBytes: number;
   /** Bytes all hosts together may hold in OVSDB messages not yet complete. */
   readonly ovsdbMaxBufferedBytes: number;
+  /** The inactivity probe hosts are asked to use toward this member, sized by the hosts connected (southbound/probe-sizing.ts). */
+  readonly hostProbe: { readonly minMs: number; readonly maxMs: number; readonly perHostMs: number };
 }
 
 export interface ApiTokenConfig {
@@ -103,6 +105,9 @@ const SETTINGS = [
   { flag: 'max-connections-per-address', arg: 'N', def: '2048', help: 'connections one peer address may hold open on the OpenFlow and on the OVSDB listener (loopback included)' },
   { flag: 'ovsdb-max-message-mib', arg: 'MIB', def: '64', help: 'largest OVSDB message accepted from a host' },
   { flag: 'ovsdb-max-buffered-mib', arg: 'MIB', def: '128', help: 'OVSDB messages not yet complete may hold this much memory, all hosts together' },
+  { flag: 'host-probe-min-ms', arg: 'MS', def: '5000', help: "inactivity probe of hosts' Manager and br-int Controller rows toward this member, with few hosts connected" },
+  { flag: 'host-probe-max-ms', arg: 'MS', def: '60000', help: 'the largest such probe, however many hosts are connected' },
+  { flag: 'host-probe-per-host-ms', arg: 'MS', def: '20', help: 'what each connected host adds to the probe; it moves in steps (min doubled, up to max), down only once the fleet shrank by a third' },
 ] as const;
 
 /** YAML-only settings (lists of objects do not fit a flag). */
@@ -206,6 +211,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   const limits = readLimits(get);
   return {
     ...limits,
+    hostProbe: readHostProbe(get),
     apiTokens: parseTokens(file['api-tokens'], configPath),
     tls,
     etcdTls,
@@ -319,6 +325,20 @@ function readLimits(get: (name: SettingName) => string): Pick<Config, 'maxConnec
     ovsdbMaxMessageBytes: maxMessage * mib,
     ovsdbMaxBufferedBytes: maxBuffered * mib,
   };
+}
+
+/** The probe policy of hosts toward this member (issue 17: a burst over a big fleet must not make hosts drop it). */
+function readHostProbe(get: (name: SettingName) => string): Config['hostProbe'] {
+  const ms = (name: SettingName, min: number): number => {
+    const text = get(name);
+    if (!/^\d+$/.test(text) || Number(text) < min || Number(text) > 3_600_000) throw new ConfigError(`${name}: "${text}" is not a number of ms from ${min} to 3600000`);
+    return Number(text);
+  };
+  // OVS raises a nonzero probe below 1 s to 1 s, and 0 would switch probing off.
+  const minMs = ms('host-probe-min-ms', 1000);
+  const maxMs = ms('host-probe-max-ms', 1000);
+  if (maxMs < minMs) throw new ConfigError(`host-probe-max-ms (${maxMs}) must be at least host-probe-min-ms (${minMs})`);
+  return { minMs, maxMs, perHostMs: ms('host-probe-per-host-ms', 0) };
 }
 
 function parsePort(text: string, setting: string): number {

@@ -330,6 +330,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
  */
 function applyDiff(type: ColumnType, old: Value | undefined, diff: Value, path: string): Value {
   if (isScalar(type)) return diff;
+  if (type.value === undefined && type.max === 1) return optionalAfter(old, diff);
   if (type.value !== undefined) {
     if (!isMap(diff)) throw new OvsdbFormatError(SEC.rowUpdate2, 'diff of a map column is not a <map>', path);
     const pairs = new Map<string, Pair>((old && isMap(old) ? old[1] : []).map((p) => [atomKey(p[0]), p]));
@@ -351,6 +352,24 @@ function applyDiff(type: ColumnType, old: Value | undefined, diff: Value, path: 
     else atoms.set(k, a);
   }
   return canonicalValue(['set', [...atoms.values()]]);
+}
+
+/**
+ * An optional (0..1) column after a modify. ovsdb-server sends such a column's
+ * new value, not a diff (its "diff" of a column that is not composite, i.e.
+ * max 1, is the new datum: 5000 → 10000 arrives as 10000, cleared as the empty
+ * set); a two-element diff (both values, to toggle) is read as the toggle, and
+ * one element equal to the old value as its removal.
+ */
+function optionalAfter(old: Value | undefined, diff: Value): Value {
+  const atoms = atomsOf(diff);
+  const had = old === undefined ? [] : atomsOf(old);
+  if (atoms.length === 2) {
+    const left = atoms.filter((a) => !had.some((h) => atomKey(h) === atomKey(a)));
+    return left.length === 1 ? left[0]! : ['set', left];
+  }
+  if (atoms.length === 1 && had.length === 1 && atomKey(had[0]!) === atomKey(atoms[0]!)) return ['set', []];
+  return atoms.length === 1 ? atoms[0]! : ['set', atoms]; // more than two: the caller's size check refuses it
 }
 
 /**

@@ -14,11 +14,16 @@ export interface ProbeHooks {
   readonly onSilent: (silentMs: number) => void;
 }
 
+/** A check this late (ms) ran after a stall of our own loop. */
+const STALE_CHECK_MS = 500;
+
 export class InactivityProbe {
   private lastHeardMs = Date.now();
   private isOutstanding = false;
   private isStopped = false;
   private timer: NodeJS.Timeout | undefined;
+  /** When the armed check is due: one that runs much later ran after a stall of our own loop. */
+  private dueMs = 0;
 
   /** `probeMs` 0 disables the probe. */
   constructor(
@@ -46,6 +51,7 @@ export class InactivityProbe {
 
   private arm(delayMs: number): void {
     if (this.probeMs <= 0 || this.isStopped) return;
+    this.dueMs = Date.now() + Math.max(1, delayMs);
     this.timer = setTimeout(() => this.check(), Math.max(1, delayMs));
   }
 
@@ -54,6 +60,9 @@ export class InactivityProbe {
     // While we do not read the peer we cannot hear it: the read gate judges it meanwhile,
     // or we are busy with a large message it sent.
     if (!this.hooks.isReading()) return this.arm(this.probeMs);
+    // Timers run before sockets are read: after our own loop stalled, the peer's answer may be
+    // waiting unread. Judge it once the loop has read (next turn), not on the stale clock.
+    if (this.isOutstanding && Date.now() - this.dueMs > STALE_CHECK_MS) return this.arm(1);
     const silentMs = Date.now() - this.lastHeardMs;
     if (silentMs < this.probeMs) return this.arm(this.probeMs - silentMs);
     if (this.isOutstanding) return this.hooks.onSilent(silentMs);

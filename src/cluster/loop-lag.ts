@@ -38,7 +38,30 @@ export class LoopLag {
   }
 }
 
+/** A timer this late (ms) ran after a stall of this event loop. */
+const LATE_TIMER_MS = 250;
+
+/**
+ * `p`, or a rejection once `ms` passed without it. Timers run before sockets
+ * are read: when this loop was stalled past the deadline, the answer may be
+ * waiting unread, so a late timer gives the loop one turn to read before it
+ * rejects (a busy member asking etcd whether its lease lives must not give the
+ * lease up for an answer it had received).
+ */
 export function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  return Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)))]).finally(() => clearTimeout(timer));
+  const deadline = performance.now() + ms;
+  const expired = new Promise<never>((_, reject) => {
+    let isSecondLook = false;
+    const expire = (): void => {
+      if (!isSecondLook && performance.now() - deadline > LATE_TIMER_MS) {
+        isSecondLook = true;
+        timer = setTimeout(expire, 1);
+        return;
+      }
+      reject(new Error(`no answer within ${ms} ms`));
+    };
+    timer = setTimeout(expire, ms);
+  });
+  return Promise.race([p, expired]).finally(() => clearTimeout(timer));
 }

@@ -157,7 +157,7 @@ export async function startDaemon(config: Config, log: Logger, signal?: AbortSig
     );
     ownership = new Ownership(client, keys, membership, log.child({ module: 'cluster' }));
     metrics.countMastershipChanges(ownership, (host) => ownership?.masterOf(host)?.member);
-    manager = new HostManager(hosts, switches, { mastery: ownership }, log.child({ module: 'hosts' }));
+    manager = new HostManager(hosts, switches, { mastery: ownership, probe: config.hostProbe }, log.child({ module: 'hosts' }));
     manager.on('conflict', (c) => metrics.hostIdentityConflicts.inc({ host: c.hostId }));
     overlay = startOverlay({
       cache,

@@ -19,7 +19,7 @@
 import { EventEmitter } from 'node:events';
 import { Backoff, type BackoffPolicy } from '../../protocols/common/backoff';
 import type { Mastery } from '../cluster/ownership';
-import type { Logger } from '../log';
+import { RetryLog, type Logger } from '../log';
 import { PlexusError } from '../../protocols/common/errors';
 import { AttachmentTakenError, BindingWriter } from '../store/bindings';
 import type { EndpointKind } from '../store/model';
@@ -82,6 +82,8 @@ export class AttachmentObserver extends EventEmitter<AttachmentObserverEvents> {
   /** Why a claim (`host/endpoint`) of a mastered host is not bound; cleared once it is. */
   private readonly problems = new Map<string, { readonly hostId: string; readonly endpointId: string } & ClaimProblem>();
   private takenSweep: NodeJS.Timeout | undefined;
+  /** Binding writes failing (etcd away): a warn line per burst, not per endpoint. */
+  private readonly retryLog: RetryLog;
 
   constructor(
     private readonly cache: ModelCache,
@@ -91,6 +93,7 @@ export class AttachmentObserver extends EventEmitter<AttachmentObserverEvents> {
     private readonly options: AttachmentObserverOptions = {},
   ) {
     super();
+    this.retryLog = new RetryLog(log);
   }
 
   attachment(hostId: string, endpointId: string): Attachment | undefined {
@@ -267,6 +270,7 @@ export class AttachmentObserver extends EventEmitter<AttachmentObserverEvents> {
   }
 
   private succeeded(hostId: string, endpointId: string): void {
+    this.retryLog.succeeded();
     const r = this.retries.get(`${hostId}/${endpointId}`);
     if (r && r.timer === undefined) this.retries.delete(`${hostId}/${endpointId}`);
   }
@@ -283,7 +287,7 @@ export class AttachmentObserver extends EventEmitter<AttachmentObserverEvents> {
     if (!r) this.retries.set(id, (r = { backoff: new Backoff({ delaysMs: RETRY_DELAYS_MS, ...this.options.retryBackoff }), timer: undefined }));
     if (r.timer !== undefined) return; // one retry at a time; it re-reads the current attachment
     const delayMs = r.backoff.nextDelayMs();
-    this.log.error(message, { host: hostId, endpoint: endpointId, error: err.message, attempt: r.backoff.attempt, delayMs });
+    this.retryLog.failed(message, err.message, { host: hostId, endpoint: endpointId, attempt: r.backoff.attempt, delayMs });
     const retry = r;
     retry.timer = setTimeout(() => {
       retry.timer = undefined;

@@ -9,7 +9,7 @@
  */
 import { Backoff, type BackoffPolicy } from '../../protocols/common/backoff';
 import type { Mastery } from '../cluster/ownership';
-import type { Logger } from '../log';
+import { RetryLog, type Logger } from '../log';
 import type { Metrics } from '../metrics';
 import type { HostFlows } from '../reconciler/host-flows';
 import type { BindingWriter } from '../store/bindings';
@@ -48,7 +48,12 @@ export class InstalledMarker {
   private readonly timers = new Set<NodeJS.Timeout>();
   private stopped = false;
 
-  constructor(private readonly deps: InstalledMarkerDeps) {}
+  /** Marks failing (host or etcd away): a warn line per burst, not per endpoint. */
+  private readonly retryLog: RetryLog;
+
+  constructor(private readonly deps: InstalledMarkerDeps) {
+    this.retryLog = new RetryLog(deps.log);
+  }
 
   /** The host's OVSDB link, from its latest view. */
   observeLink(hostId: string, link: HostLink): void {
@@ -94,6 +99,7 @@ export class InstalledMarker {
       }
       if (b.status === 'bound') await this.deps.bindings.installed(endpointId, hostId, b.ofport);
       h.retries.delete(endpointId);
+      this.retryLog.succeeded();
     } catch (err) {
       h.marked.delete(mark);
       this.retryLater(hostId, h, endpointId, err as Error);
@@ -123,7 +129,7 @@ export class InstalledMarker {
     let backoff = h.retries.get(endpointId);
     if (!backoff) h.retries.set(endpointId, (backoff = new Backoff({ delaysMs: RETRY_DELAYS_MS, ...this.deps.retryBackoff })));
     const delayMs = backoff.nextDelayMs();
-    this.deps.log.warn('cannot mark endpoint installed; will retry', { host: hostId, endpoint: endpointId, error: err.message, attempt: backoff.attempt, delayMs });
+    this.retryLog.failed('cannot mark endpoint installed; will retry', err.message, { host: hostId, endpoint: endpointId, attempt: backoff.attempt, delayMs });
     const timer = setTimeout(() => {
       this.timers.delete(timer);
       void this.mark(hostId, endpointId);

@@ -37,13 +37,18 @@ import { HostSessions, type HostSession } from './host-sessions';
 import { findBridge, type OvsView } from './ovs-view';
 import type { Mastery } from '../cluster/ownership';
 import { OrphanedRecords } from './orphaned-records';
+import { PassQueue, type PassQueueOptions } from './pass-queue';
+import { DEFAULT_PROBE_POLICY, nextProbeMs, type ProbePolicy } from './probe-sizing';
 import type { SwitchServer } from './switch-server';
 
 export interface HostManagerOptions {
   /** Who masters which host; only the master configures a host and writes its record. */
   readonly mastery: Mastery;
   readonly maxBackoffMs?: number;
-  readonly inactivityProbeMs?: number;
+  /** The inactivity probe hosts are asked to use toward this member, sized by the hosts connected (probe-sizing.ts). */
+  readonly probe?: ProbePolicy;
+  /** How many host passes one event-loop turn starts (pass-queue.ts). */
+  readonly passQueue?: PassQueueOptions;
   /** Delays before retrying a host whose pass failed (protocols/common/backoff.ts; default 250 ms, 500 ms, then every 1 s). */
   readonly retryBackoff?: BackoffPolicy;
   /** How long a new master waits before correcting the record of a host no live member holds (default 3000 ms). */
@@ -86,6 +91,10 @@ export class HostManager extends EventEmitter<HostManagerEvents> {
   private readonly orphans: OrphanedRecords;
   private readonly identity: IdentityContext;
   private readonly pass: PassContext;
+  private readonly queue: PassQueue<HostSession>;
+  private readonly probePolicy: ProbePolicy;
+  /** The probe the host plan asks for now (probe-sizing.ts); read by every pass. */
+  private readonly probe: { ms: number };
 
   constructor(
     hosts: Collection<HostRecord>,
@@ -99,11 +108,17 @@ export class HostManager extends EventEmitter<HostManagerEvents> {
     this.records.on('encapIp', (id, ip) => this.emit('encapIp', id, ip));
     this.orphans = new OrphanedRecords(this.records, this.sessions, options.mastery, log, options.orphanGraceMs ?? 3000);
     this.identity = { sessions: this.sessions, records: this.records, mastery: options.mastery, log, onConflict: (c) => this.emit('conflict', c) };
+    this.probePolicy = options.probe ?? DEFAULT_PROBE_POLICY;
+    const probe = (this.probe = { ms: nextProbeMs(0, 0, this.probePolicy) });
     this.pass = {
       sessions: this.sessions, records: this.records, identity: this.identity, mastery: options.mastery, switches, log,
-      maxBackoffMs: options.maxBackoffMs ?? 1000, inactivityProbeMs: options.inactivityProbeMs ?? 5000,
+      maxBackoffMs: options.maxBackoffMs ?? 1000,
+      get inactivityProbeMs(): number {
+        return probe.ms;
+      },
       onView: (v) => this.emit('view', v), onReady: (id) => this.emit('ready', id),
     };
+    this.queue = new PassQueue((s) => void this.drain(s), options.passQueue);
     switches.on('switch', (e) => {
       if (e.kind === 'up' || e.kind === 'down') for (const s of this.sessions.onDpid(e.dpid)) this.schedule(s);
     });
@@ -124,6 +139,7 @@ export class HostManager extends EventEmitter<HostManagerEvents> {
 
   async stop(): Promise<void> {
     this.orphans.stop();
+    this.queue.stop();
     await this.records.stop();
     for (const s of this.sessions) {
       clearTimeout(s.retry);
@@ -234,22 +250,30 @@ export class HostManager extends EventEmitter<HostManagerEvents> {
     if (record?.datapathId && (before?.datapathId !== record.datapathId || before?.ovsdbConnected !== record.ovsdbConnected)) this.switches.recheckPending(record.datapathId);
   }
 
+  /** The probe hosts are asked for now (ms). */
+  get inactivityProbeMs(): number {
+    return this.probe.ms;
+  }
+
+  /** Marks the host dirty; its pass waits its turn in the queue (one per host, however many triggers). */
   private schedule(state: HostSession): void {
     if (state.closed) return;
     state.dirty = true;
-    if (!state.running) void this.drain(state);
+    if (!state.running) this.queue.add(state);
   }
 
+  /** One pass; a host dirtied meanwhile queues again behind the others (fair across hosts). */
   private async drain(state: HostSession): Promise<void> {
+    if (state.closed || state.running) return;
     state.running = true;
+    state.dirty = false;
+    let failed = false;
     try {
-      while (state.dirty && !state.closed) {
-        state.dirty = false;
-        await this.reconcile(state);
-        state.backoff.reset();
-        if (state.dpid) this.switches.recheckPending(state.dpid);
-      }
+      await this.reconcile(state);
+      state.backoff.reset();
+      if (state.dpid) this.switches.recheckPending(state.dpid);
     } catch (err) {
+      failed = true;
       const retryMs = state.backoff.nextDelayMs();
       this.log.error('host reconcile failed; will retry', { host: state.hostId, remote: state.link.remote, error: (err as Error).message, attempt: state.backoff.attempt, retryMs });
       clearTimeout(state.retry);
@@ -257,6 +281,18 @@ export class HostManager extends EventEmitter<HostManagerEvents> {
     } finally {
       state.running = false;
     }
+    this.resizeProbe();
+    if (!failed && state.dirty && !state.closed) this.queue.add(state);
+  }
+
+  /** Follows the fleet's size with the probe (in steps, probe-sizing.ts); a new value re-plans every host. */
+  private resizeProbe(): void {
+    const hosts = this.sessions.hostCount;
+    const next = nextProbeMs(this.probe.ms, hosts, this.probePolicy);
+    if (next === this.probe.ms) return;
+    this.log.info('inactivity probe resized for the fleet', { hosts, probeMs: next, previousMs: this.probe.ms });
+    this.probe.ms = next;
+    this.rescheduleAll();
   }
 
   private reconcile(state: HostSession): Promise<void> {
@@ -266,7 +302,9 @@ export class HostManager extends EventEmitter<HostManagerEvents> {
   private async detach(state: HostSession, reason: string): Promise<void> {
     state.closed = true;
     clearTimeout(state.retry);
+    this.queue.delete(state);
     this.sessions.delete(state);
+    this.resizeProbe();
     if (state.refused) {
       this.log.info('refused host session closed', { host: state.refused.hostId, remote: state.link.remote, reason });
       await writeConflict(this.identity, state.refused.hostId).catch((err: Error) => this.log.warn('could not clear host conflict', { host: state.refused?.hostId, error: err.message }));

@@ -68,6 +68,11 @@ export class HostSessions {
     return this.all.values();
   }
 
+  /** Host ids held by some session: the hosts connected to this member. */
+  get hostCount(): number {
+    return this.byHost.size;
+  }
+
   /** Sessions holding `hostId`. */
   of(hostId: string): ReadonlySet<HostSession> {
     return this.byHost.get(hostId) ?? NONE;

@@ -68,6 +68,16 @@ describe('config', () => {
     assert.throws(() => loadConfig(['--ovsdb-max-buffered-mib', '32'], {}), /ovsdb-max-buffered-mib \(32\) must be at least ovsdb-max-message-mib \(64\)/);
   });
 
+  it('sizes the hosts\' inactivity probe between a floor and a ceiling (issue 17), configurable', () => {
+    assert.deepEqual(loadConfig([], {}).hostProbe, { minMs: 5000, maxMs: 60_000, perHostMs: 20 });
+    const file = join(dir, 'probe.yaml');
+    writeFileSync(file, 'host-probe-min-ms: 2000\nhost-probe-max-ms: 120000\n');
+    assert.deepEqual(loadConfig(['--config', file, '--host-probe-per-host-ms', '0'], {}).hostProbe, { minMs: 2000, maxMs: 120_000, perHostMs: 0 });
+    assert.throws(() => loadConfig(['--host-probe-min-ms', '500'], {}), /host-probe-min-ms: "500" is not a number of ms from 1000/);
+    assert.throws(() => loadConfig(['--host-probe-max-ms', '4000'], {}), /host-probe-max-ms \(4000\) must be at least host-probe-min-ms \(5000\)/);
+    assert.match(buildCommand().helpInformation(), /--host-probe-per-host-ms <MS>[\s\S]*\(default: 20\)/);
+  });
+
   it('rejects unknown keys and non-mappings in the config file', () => {
     const unknown = join(dir, 'c.yaml');
     writeFileSync(unknown, 'listen-apii: 1.2.3.4:5\n');

@@ -62,11 +62,17 @@ describe('ovsdb replica', () => {
     // An optional column's diff from "x" to "y" lists both.
     replica.apply({ Bridge: { [U1]: { modify: { datapath_id: ['set', ['x', 'y']] } } } }, 2);
     assert.equal(replica.get('Bridge', U1)!.datapath_id, 'y');
+    // What ovsdb-server sends for an optional column: the new value, and the empty set once cleared.
+    replica.apply({ Bridge: { [U1]: { modify: { mtu: 1500 } } } }, 2);
+    replica.apply({ Bridge: { [U1]: { modify: { mtu: 9000 } } } }, 2);
+    assert.equal(replica.get('Bridge', U1)!.mtu, 9000);
+    replica.apply({ Bridge: { [U1]: { modify: { mtu: ['set', []] } } } }, 2);
+    assert.deepEqual(replica.get('Bridge', U1)!.mtu, ['set', []]);
     replica.apply({ Bridge: { [U1]: { delete: null } } }, 2);
     assert.equal(replica.size('Bridge'), 0);
     assert.deepEqual(
       seen.map((c) => [c.old ? 'o' : '-', c.new ? 'n' : '-']),
-      [['-', 'n'], ['o', 'n'], ['o', 'n'], ['o', 'n'], ['o', '-']],
+      [['-', 'n'], ['o', 'n'], ['o', 'n'], ['o', 'n'], ['o', 'n'], ['o', 'n'], ['o', 'n'], ['o', '-']],
     );
     assert.equal(seen[1]!.old!.stp_enable, false);
     assert.equal(seen[1]!.new!.stp_enable, true);
@@ -162,8 +168,8 @@ describe('ovsdb replica', () => {
       [{ Bridge: { [U1]: { modify: { mtu: 'big' } } } }, 2, /"big" is not an integer .*modify\.mtu/],
       [{ Bridge: { [U1]: { modify: { ports: ['set', [['uuid', P1], 3]] } } } }, 2, /3 is not a uuid/],
       [{ Bridge: { [U1]: { modify: { external_ids: ['map', [[1, 'v']]] } } } }, 2, /1 is not a string/],
-      // datapath_id holds "x": a diff listing only "y" would leave two elements in an optional column.
-      [{ Bridge: { [U1]: { modify: { datapath_id: 'y' } } } }, 2, /2 elements where the column allows 0 to 1 at Bridge\.1{8}.*datapath_id/],
+      // datapath_id holds "x": neither its new value ("y") nor a toggle of both ("x", "y") has three elements.
+      [{ Bridge: { [U1]: { modify: { datapath_id: ['set', ['w', 'y', 'z']] } } } }, 2, /3 elements where the column allows 0 to 1 at Bridge\.1{8}.*datapath_id/],
       [{ Bridge: { [U2]: { new: { name: 'b', stp_enable: 0 } } } }, 1, /0 is not a boolean/],
     ];
     for (const [updates, format, message] of bad) {

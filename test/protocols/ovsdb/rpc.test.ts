@@ -170,6 +170,47 @@ describe('ovsdb rpc peer', () => {
     }
   });
 
+  it('sends what one event-loop turn writes in one socket write, in order', async () => {
+    const { rpc, peer, received, done } = await pair({ inactivityProbeMs: 0 });
+    try {
+      const socket = (rpc as unknown as { socket: net.Socket & { _write: unknown; _writev: unknown } }).socket;
+      const calls: string[] = [];
+      for (const m of ['_write', '_writev'] as const) {
+        const original = socket[m] as (...a: unknown[]) => unknown;
+        socket[m] = (...a: unknown[]) => (calls.push(m), original.apply(socket, a));
+      }
+      const replies = Array.from({ length: 50 }, (_, i) => rpc.request('echo', [i]));
+      await waitFor('50 requests at the peer', () => received.length === 50, 2000);
+      assert.deepEqual(calls, ['_writev'], 'one write for the turn');
+      assert.deepEqual(received.map((m) => (m as { params: number[] }).params[0]), [...Array(50).keys()]);
+      for (const m of received as { id: number; params: unknown[] }[]) peer.write(JSON.stringify({ id: m.id, result: m.params, error: null }));
+      assert.deepEqual(await Promise.all(replies), Array.from({ length: 50 }, (_, i) => [i]));
+    } finally {
+      done();
+    }
+  });
+
+  it('does not close a peer whose answer came while our own event loop was stalled', async () => {
+    const { rpc, peer, events, done } = await pair({ inactivityProbeMs: 200 });
+    try {
+      const stream = new JsonStream();
+      let answered = 0;
+      peer.on('data', (d: Buffer) => {
+        for (const m of stream.push(d) as { method?: string; id?: unknown; params?: unknown }[]) {
+          if (m.method !== 'echo') continue;
+          peer.write(JSON.stringify({ id: m.id, result: m.params, error: null }));
+          // The first answer is on the wire; now our loop is busy past the probe's next check.
+          if (answered++ === 0) for (const until = Date.now() + 900; Date.now() < until; );
+        }
+      });
+      await waitFor('two probes answered', () => answered >= 2, 3000);
+      assert.ok(rpc.isOpen, 'still open');
+      assert.equal(events.filter((e) => e.kind === 'closed').length, 0);
+    } finally {
+      done();
+    }
+  });
+
   it('cancels a request (RFC 7047 §4.1.4) when its signal aborts', async () => {
     const { rpc, received, done } = await pair({ inactivityProbeMs: 0 });
     try {

@@ -286,6 +286,22 @@ describe('ovsdb session against a real ovsdb-server @slow', function () {
     }
   });
 
+  it('follows an optional column changed in place and cleared (update2 sends its new value, not a diff) @slow', async () => {
+    const s = await open(server.unixTarget);
+    const statuses = record(s);
+    const m = await s.monitor(DB, { Manager: { columns: ['target', 'inactivity_probe'] } });
+    assert.equal(m.method, 'monitor_cond');
+    await server.vsctl('--id=@m', 'create', 'Manager', 'target="tcp:127.0.0.1:1"', 'inactivity_probe=5000', '--', 'add', 'Open_vSwitch', '.', 'manager_options', '@m');
+    const probeOf = (): unknown => m.replica.rows('Manager').find(([, r]) => r.target === 'tcp:127.0.0.1:1')?.[1].inactivity_probe;
+    await waitFor('the manager in the replica', () => probeOf() === 5000);
+    await server.vsctl('set', 'Manager', '.', 'inactivity_probe=10000');
+    await waitFor('inactivity_probe 10000', () => probeOf() === 10000);
+    await server.vsctl('clear', 'Manager', '.', 'inactivity_probe');
+    await waitFor('inactivity_probe cleared', () => JSON.stringify(probeOf()) === '["set",[]]');
+    await server.vsctl('clear', 'Open_vSwitch', '.', 'manager_options');
+    assert.deepEqual(statuses.filter((x) => x.type === 'disconnected'), [], 'no update was refused');
+  });
+
   it('cancels a monitor and a blocked transaction', async () => {
     const s = await open(server.unixTarget);
     const m = await s.monitor(DB, { Bridge: { columns: ['name'] } });
