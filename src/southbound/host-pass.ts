@@ -41,7 +41,7 @@ type HostFields = Pick<HostRecord, 'encapIp' | 'datapathType' | 'ovsVersion' | '
  * desired config. A pass whose inputs are all the same plans nothing again, so
  * it skips planning; the workload ports an attach changes are not among them.
  */
-interface PlannedConfig {
+export interface PlannedConfig {
   readonly hostId: string;
   readonly view: OvsView;
   /** The interfaces of plexus-vxlan, legacy per-peer and patch ports, by uuid, as planning read them. */
@@ -66,7 +66,7 @@ export async function passOver(ctx: PassContext, state: HostSession): Promise<vo
   if (state.refused) accept(ctx.identity, state, id);
   sessions.setHostId(state, id);
   state.ovsdbUuid = view.root?.uuid;
-  const log = ctx.log.child({ host: id });
+  const log = (): Logger => ctx.log.child({ host: id }); // built only when something is logged
   const bridge = findBridge(view, INTEGRATION_BRIDGE);
   sessions.setDpid(state, bridge?.datapathId ?? null);
   if (facts.systemId) mastery.track(id);
@@ -83,8 +83,8 @@ export async function passOver(ctx: PassContext, state: HostSession): Promise<vo
   const unchanged = planned !== undefined && planned.hostId === id && sameConfigInputs(planned, view, desired);
   const ops = unchanged ? [] : [...planHostConfig(view, desired), ...planExternalBridges(state, view, log)];
   if (ops.length > 0) {
-    log.info('configuring host', { operations: ops.length });
-    log.debug('ovsdb operations', { ops });
+    log().info('configuring host', { operations: ops.length });
+    if (ctx.log.isDebugEnabled()) log().debug('ovsdb operations', { ops });
     await state.link.transact(ops);
     // The replica update that follows schedules another pass, which should plan nothing.
   }
@@ -96,14 +96,19 @@ export async function passOver(ctx: PassContext, state: HostSession): Promise<vo
   const wasReady = ctx.records.get(id)?.status === 'ready';
   await writeHost(ctx, id, { encapIp: facts.encapIp, datapathType: facts.datapathType, ovsVersion: facts.ovsVersion, datapathId: state.dpid, ofConnected, status, reason });
   if (status === 'ready' && !wasReady) {
-    log.info('host ready', { dpid: state.dpid });
+    log().info('host ready', { dpid: state.dpid });
     ctx.onReady(id);
   }
-  if (ops.length === 0) plannedConfig.set(state, unchanged ? { ...planned, view } : { hostId: id, view, configInterfaces: configInterfacesOf(view), desired });
+  if (ops.length === 0) plannedConfig.set(state, unchanged ? { ...planned, view } : configPlannedFrom(id, view, desired));
 }
 
-/** Whether host-config planning would read exactly what it read when it last planned nothing. */
-function sameConfigInputs(planned: PlannedConfig, view: OvsView, desired: DesiredHostConfig): boolean {
+/** What host-config planning read, to tell a later pass whether it would read the same ({@link sameConfigInputs}). */
+export function configPlannedFrom(hostId: string, view: OvsView, desired: DesiredHostConfig): PlannedConfig {
+  return { hostId, view, configInterfaces: configInterfacesOf(view), desired };
+}
+
+/** Whether host-config planning would read exactly what it read for `planned` (then it plans what it planned then). */
+export function sameConfigInputs(planned: PlannedConfig, view: OvsView, desired: DesiredHostConfig): boolean {
   const was = planned.view;
   if (view.root !== was.root || view.bridges !== was.bridges || view.ports !== was.ports || view.controllers !== was.controllers || view.managers !== was.managers) return false;
   // The same ports: the same config interfaces by uuid; only their values may differ.
@@ -141,12 +146,12 @@ function desiredFor(ctx: PassContext, state: HostSession, hostId: string, localI
 }
 
 /** External networks (SPEC §3): patch ports toward the bridges of plexus-bridge-mappings. */
-function planExternalBridges(state: HostSession, view: OvsView, log: Logger): Operation[] {
+function planExternalBridges(state: HostSession, view: OvsView, log: () => Logger): Operation[] {
   const read = readBridgeMappings(view.root?.externalIds ?? {});
   const plan = planPatchPorts(view, read.mappings);
   const problems = [...read.problems, ...plan.problems].join('; ');
   if (problems !== (state.mappingProblems ?? '')) {
-    if (problems) log.warn('bridge mappings not usable; external networks are unreachable there until fixed', { problems });
+    if (problems) log().warn('bridge mappings not usable; external networks are unreachable there until fixed', { problems });
     state.mappingProblems = problems;
   }
   return plan.ops;
