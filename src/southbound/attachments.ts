@@ -79,7 +79,16 @@ function kindOf(ids: Readonly<Record<string, string>>): EndpointKind {
   return 'other';
 }
 
-function interfacesOnBridge(view: OvsView): OvsInterface[] {
+/** br-int's interfaces of each view: a pass reads attachments, unbindable interfaces and tunnel ports off one view. */
+const onBridge = new WeakMap<OvsView, readonly OvsInterface[]>();
+
+function interfacesOnBridge(view: OvsView): readonly OvsInterface[] {
+  let out = onBridge.get(view);
+  if (!out) onBridge.set(view, (out = readInterfacesOnBridge(view)));
+  return out;
+}
+
+function readInterfacesOnBridge(view: OvsView): OvsInterface[] {
   const bridge = findBridge(view, INTEGRATION_BRIDGE);
   const out: OvsInterface[] = [];
   for (const portUuid of bridge?.ports ?? []) {
