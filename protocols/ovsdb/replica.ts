@@ -75,6 +75,8 @@ export interface ReplicaEvents {
   changes: [readonly RowChange[]];
 }
 
+const NO_ROWS: ReadonlyMap<string, Row> = new Map();
+
 /** Rows handled between two checks of the time budget (a power of two, minus one). */
 const ROWS_PER_STEP_MASK = 63;
 
@@ -111,6 +113,10 @@ export class Replica extends EventEmitter<ReplicaEvents> {
   }
   get(table: string, uuid: string): Row | undefined {
     return this.data.get(table)?.get(uuid);
+  }
+  /** A table's rows by uuid, live: they change with the next update (read them at once, or copy). */
+  table(table: string): ReadonlyMap<string, Row> {
+    return this.data.get(table) ?? NO_ROWS;
   }
   /** Rows of a table as [uuid, row] pairs. */
   rows(table: string): [string, Row][] {

@@ -114,10 +114,33 @@ export class AttachmentObserver extends EventEmitter<AttachmentObserverEvents> {
     return this.hosts.get(hostId)?.byOfport.get(ofport);
   }
 
-  /** Reads the host's attachments from its view; as master, binds what appeared or moved and takes down what left. */
+  /**
+   * Reads the host's attachments from its view; as master, binds what appeared
+   * or moved and takes down what left. An interface whose row did not change
+   * gives the same Attachment object (attachments.ts), which is skipped at once.
+   */
   observe(hostId: string, view: OvsView): void {
     const now = readAttachments(view);
     const before = this.hosts.get(hostId)?.byEndpoint ?? new Map<string, Attachment>();
+    const same = sameAttachments(before, now);
+    if (!same) this.remember(hostId, before, now);
+    if (!this.mastery.isMaster(hostId)) return;
+    if (!same) {
+      for (const [id, a] of now) {
+        const was = before.get(id);
+        if (was === a) continue;
+        if (was && was.ofport === a.ofport && was.active === a.active && was.ifaceName === a.ifaceName && !this.claimEdited(hostId, was, a)) continue;
+        if (a.active) {
+          if (!a.installedMark) this.emit('seen', { hostId, endpointId: id, atMs: Date.now() });
+          void this.bind(hostId, a);
+        } else if (was?.active) void this.down(hostId, id);
+      }
+      for (const [id, a] of before) if (!now.has(id) && a.active) void this.down(hostId, id);
+    }
+    if (this.problems.size > 0) this.forgetProblems(hostId, now);
+  }
+
+  private remember(hostId: string, before: ReadonlyMap<string, Attachment>, now: ReadonlyMap<string, Attachment>): void {
     this.hosts.set(hostId, { byEndpoint: now, byOfport: new Map([...now.values()].map((a) => [a.ofport, a])) });
     for (const id of before.keys()) {
       if (now.has(id)) continue;
@@ -126,21 +149,11 @@ export class AttachmentObserver extends EventEmitter<AttachmentObserverEvents> {
       if (on?.size === 0) this.hostsByEndpoint.delete(id);
     }
     for (const id of now.keys()) {
+      if (before.has(id)) continue;
       let on = this.hostsByEndpoint.get(id);
       if (!on) this.hostsByEndpoint.set(id, (on = new Set()));
       on.add(hostId);
     }
-    if (!this.mastery.isMaster(hostId)) return;
-    for (const [id, a] of now) {
-      const was = before.get(id);
-      if (was && was.ofport === a.ofport && was.active === a.active && was.ifaceName === a.ifaceName && !this.claimEdited(hostId, was, a)) continue;
-      if (a.active) {
-        if (!a.installedMark) this.emit('seen', { hostId, endpointId: id, atMs: Date.now() });
-        void this.bind(hostId, a);
-      } else if (was?.active) void this.down(hostId, id);
-    }
-    for (const [id, a] of before) if (!now.has(id) && a.active) void this.down(hostId, id);
-    this.forgetProblems(hostId, now);
   }
 
   /**
@@ -175,7 +188,7 @@ export class AttachmentObserver extends EventEmitter<AttachmentObserverEvents> {
       await this.bindings.bind(req);
       this.succeeded(hostId, a.endpointId);
       this.setProblem(hostId, a.endpointId, undefined);
-      this.log.debug('endpoint bound', { host: hostId, endpoint: a.endpointId, ofport: a.ofport });
+      if (this.log.isDebugEnabled()) this.log.debug('endpoint bound', { host: hostId, endpoint: a.endpointId, ofport: a.ofport });
     } catch (err) {
       if (isClaimRefusal(err)) this.refused(hostId, a.endpointId, err as PlexusError);
       else this.retryLater(hostId, a.endpointId, 'cannot bind endpoint; will retry', err as Error);
@@ -299,6 +312,13 @@ export class AttachmentObserver extends EventEmitter<AttachmentObserverEvents> {
     }, delayMs);
     retry.timer.unref();
   }
+}
+
+/** Whether two readings of a host hold the very same attachments (unchanged interfaces keep their Attachment objects). */
+function sameAttachments(a: ReadonlyMap<string, Attachment>, b: ReadonlyMap<string, Attachment>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [id, x] of b) if (a.get(id) !== x) return false;
+  return true;
 }
 
 /** Errors that say the claim itself cannot be bound as it stands (written back as plexus-error), not that etcd is away. */

@@ -45,6 +45,13 @@ export interface InterfaceMarksDeps {
 interface MarkedHost {
   link: HostLink;
   view: OvsView;
+  /**
+   * The attachments as the last plan saw them; a new view re-plans only those
+   * that are not the same objects (attachments.ts keeps unchanged ones).
+   * Undefined: the next plan covers every attachment (never planned, or not
+   * master meanwhile).
+   */
+  planned: ReadonlyMap<string, Attachment> | undefined;
   /** The transaction in flight (its operations, as JSON), so the same one is not sent twice before the view shows it. */
   inFlight: string | undefined;
   /** When each attachment naming a missing endpoint was first seen. */
@@ -60,12 +67,21 @@ export class InterfaceMarks {
 
   constructor(private readonly deps: InterfaceMarksDeps) {}
 
-  /** A new view of the host (after the attachment observer read it). */
+  /**
+   * A new view of the host (after the attachment observer read it): plans the
+   * attachments that changed since the last plan, and the unbindable
+   * interfaces when any interface, port or bridge changed.
+   */
   observe(hostId: string, view: OvsView, link: HostLink): void {
     const h = this.hosts.get(hostId);
-    if (h) Object.assign(h, { view, link });
-    else this.hosts.set(hostId, { link, view, inFlight: undefined, missingSince: new Map(), timer: undefined });
-    this.write(hostId);
+    if (!h) {
+      this.hosts.set(hostId, { link, view, planned: undefined, inFlight: undefined, missingSince: new Map(), timer: undefined });
+      return this.write(hostId);
+    }
+    const was = h.view;
+    Object.assign(h, { view, link });
+    const interfacesMoved = view.root !== was.root || view.bridges !== was.bridges || view.ports !== was.ports || view.interfaces !== was.interfaces;
+    this.writeSome(hostId, [], interfacesMoved);
   }
 
   /** Re-plans the hosts whose attachments the model change touches. */
@@ -74,10 +90,16 @@ export class InterfaceMarks {
       for (const hostId of this.hosts.keys()) this.write(hostId);
       return;
     }
-    // Only the hosts showing a touched endpoint, not every host per batch.
-    const touched = new Set<string>();
-    for (const id of [...endpoints.keys(), ...statuses]) for (const hostId of this.deps.hostsAttaching(id)) touched.add(hostId);
-    for (const hostId of touched) if (this.hosts.has(hostId)) this.write(hostId);
+    // Only the touched endpoints of the hosts showing them, not every host (or every attachment) per batch.
+    const touched = new Map<string, string[]>();
+    for (const id of [...endpoints.keys(), ...statuses]) {
+      for (const hostId of this.deps.hostsAttaching(id)) {
+        const ids = touched.get(hostId);
+        if (ids) ids.push(id);
+        else touched.set(hostId, [id]);
+      }
+    }
+    for (const [hostId, ids] of touched) if (this.hosts.has(hostId)) this.writeSome(hostId, ids, false);
   }
 
   stop(): void {
@@ -87,9 +109,26 @@ export class InterfaceMarks {
 
   /** Plans the host's marks and, as its master, writes what differs (one transaction). */
   write(hostId: string): void {
+    this.writeSome(hostId, undefined, true);
+  }
+
+  /**
+   * {@link write} of the attachments `only` names and those that are not the
+   * objects the last plan saw (every one when `only` is undefined, or when the
+   * host was not planned as master since), with the unbindable interfaces if
+   * `unbindable`. The marks of one attachment depend on it, its endpoint,
+   * binding and problem alone, so planning those that changed gives what
+   * planning all would.
+   */
+  private writeSome(hostId: string, only: readonly string[] | undefined, unbindable: boolean): void {
     const h = this.hosts.get(hostId);
-    if (!h || this.stopped || !this.deps.mastery.isMaster(hostId)) return;
-    const ops = this.plan(hostId, h, Date.now());
+    if (!h) return;
+    if (this.stopped || !this.deps.mastery.isMaster(hostId)) {
+      h.planned = undefined;
+      return;
+    }
+    const full = only === undefined || h.planned === undefined;
+    const ops = this.plan(hostId, h, Date.now(), full ? undefined : [...only!, ...changedSince(h.planned!, this.deps.attachmentsOf(hostId))], full || unbindable);
     if (!ops.length) return;
     const key = JSON.stringify(ops);
     if (h.inFlight === key) return;
@@ -97,7 +136,7 @@ export class InterfaceMarks {
     h.link.transact(ops).then(
       () => {
         if (h.inFlight === key) h.inFlight = undefined;
-        this.deps.log.debug('interface marks written', { host: hostId, operations: ops.length });
+        if (this.deps.log.isDebugEnabled()) this.deps.log.debug('interface marks written', { host: hostId, operations: ops.length });
       },
       (err: Error) => {
         this.deps.log.warn('cannot write interface marks; will retry', { host: hostId, error: err.message, delayMs: RETRY_MS });
@@ -107,12 +146,19 @@ export class InterfaceMarks {
     );
   }
 
-  private plan(hostId: string, h: MarkedHost, nowMs: number): Operation[] {
+  private plan(hostId: string, h: MarkedHost, nowMs: number, only: readonly string[] | undefined, unbindable: boolean): Operation[] {
     const attached = this.deps.attachmentsOf(hostId);
     const ops: Operation[] = [];
-    for (const a of attached.values()) ops.push(...planInterfaceMarks(a, this.marksOf(hostId, h, a, nowMs)));
-    for (const u of readUnbindable(h.view, attached)) ops.push(...planInterfaceMarks(u, { [ERROR_KEY]: u.reason }));
+    if (only === undefined) for (const a of attached.values()) ops.push(...planInterfaceMarks(a, this.marksOf(hostId, h, a, nowMs)));
+    else {
+      for (const id of only.length > 1 ? new Set(only) : only) {
+        const a = attached.get(id);
+        if (a) ops.push(...planInterfaceMarks(a, this.marksOf(hostId, h, a, nowMs)));
+      }
+    }
+    if (unbindable) for (const u of readUnbindable(h.view, attached)) ops.push(...planInterfaceMarks(u, { [ERROR_KEY]: u.reason }));
     for (const id of h.missingSince.keys()) if (!attached.has(id)) h.missingSince.delete(id);
+    h.planned = attached;
     return ops;
   }
 
@@ -164,4 +210,11 @@ export class InterfaceMarks {
     }, delayMs);
     h.timer.unref();
   }
+}
+
+/** Endpoints whose attachment is not the object `planned` holds (new or changed; gone ones need no marks). */
+function changedSince(planned: ReadonlyMap<string, Attachment>, attached: ReadonlyMap<string, Attachment>): string[] {
+  const out: string[] = [];
+  if (attached !== planned) for (const [id, a] of attached) if (planned.get(id) !== a) out.push(id);
+  return out;
 }

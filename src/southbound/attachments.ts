@@ -79,7 +79,16 @@ function kindOf(ids: Readonly<Record<string, string>>): EndpointKind {
   return 'other';
 }
 
-function interfacesOnBridge(view: OvsView): OvsInterface[] {
+/** br-int's interfaces of each view: a pass reads attachments, unbindable interfaces and tunnel ports off one view. */
+const onBridge = new WeakMap<OvsView, readonly OvsInterface[]>();
+
+function interfacesOnBridge(view: OvsView): readonly OvsInterface[] {
+  let out = onBridge.get(view);
+  if (!out) onBridge.set(view, (out = readInterfacesOnBridge(view)));
+  return out;
+}
+
+function readInterfacesOnBridge(view: OvsView): OvsInterface[] {
   const bridge = findBridge(view, INTEGRATION_BRIDGE);
   const out: OvsInterface[] = [];
   for (const portUuid of bridge?.ports ?? []) {
@@ -91,33 +100,76 @@ function interfacesOnBridge(view: OvsView): OvsInterface[] {
   return out;
 }
 
-/** Attachments on br-int by endpoint id. An iface-id seen twice keeps the lowest ofport (deterministic). */
+/**
+ * What one interface is, as far as it alone (and the host's system-id) tells:
+ * skipped (infrastructure, no OpenFlow port yet), an attachment, or unbindable
+ * with a reason; a duplicate iface-id is told by the host's other interfaces.
+ */
+interface InterfaceReading {
+  readonly systemId: string | undefined;
+  /** Left for the next view (infrastructure, OVS has not numbered it): neither attachment nor unbindable. */
+  readonly skipped: boolean;
+  readonly attachment: Attachment | undefined;
+  /** Why it cannot be an attachment on its own; undefined when it is one (or skipped). */
+  readonly reason: string | undefined;
+}
+
+/**
+ * Each interface value's reading, kept while the view holds the value (view
+ * values are stable while their row is, ovs-view.ts): a pass after one
+ * interface changed reads that interface, and every other attachment is the
+ * same object as before, so consumers tell what changed by identity.
+ */
+const readings = new WeakMap<OvsInterface, InterfaceReading>();
+
+function readingOf(view: OvsView, iface: OvsInterface): InterfaceReading {
+  const systemId = view.root?.externalIds['system-id']?.trim();
+  const known = readings.get(iface);
+  if (known && known.systemId === systemId) return known;
+  const r = readInterface(view, iface, systemId);
+  readings.set(iface, r);
+  return r;
+}
+
+function readInterface(view: OvsView, iface: OvsInterface, systemId: string | undefined): InterfaceReading {
+  const none = { systemId, attachment: undefined };
+  if (isInfrastructure(iface) || iface.ofport === null || iface.ofport === 0) return { ...none, skipped: true, reason: undefined };
+  const ids = iface.externalIds;
+  if (iface.ofport < 0) return { ...none, skipped: false, reason: `Open vSwitch could not add the interface${iface.error ? `: ${iface.error}` : ''}` };
+  const named = endpointIdOf(view, ids);
+  if (!('id' in named)) return { ...none, skipped: false, reason: named.reason };
+  const rawMac = (ids['attached-mac'] ?? ids['attached_mac'] ?? '').trim();
+  const mac = rawMac.toLowerCase();
+  if (rawMac && !MAC_RE.test(mac)) return { ...none, skipped: false, reason: `external_ids:attached-mac "${rawMac}" is not a MAC address (xx:xx:xx:xx:xx:xx)` };
+  const attachment: Attachment = {
+    endpointId: named.id,
+    ifaceUuid: iface.uuid,
+    ifaceName: iface.name,
+    ofport: iface.ofport,
+    mac: mac || null,
+    kind: kindOf(ids),
+    active: ids['iface-status'] !== 'inactive',
+    network: ids['plexus-network']?.trim() || null,
+    ip: ids['plexus-ip']?.trim() || null,
+    installedMark: ids[INSTALLED_KEY] === 'true',
+    derivedId: named.derived,
+    externalIds: ids,
+  };
+  return { systemId, skipped: false, attachment, reason: undefined };
+}
+
+/**
+ * Attachments on br-int by endpoint id. An iface-id seen twice keeps the
+ * lowest ofport (deterministic). An interface whose value did not change gives
+ * the same Attachment object as in the previous view.
+ */
 export function readAttachments(view: OvsView): Map<string, Attachment> {
   const out = new Map<string, Attachment>();
   for (const iface of interfacesOnBridge(view)) {
-    const ids = iface.externalIds;
-    if (isInfrastructure(iface) || iface.ofport === null || iface.ofport <= 0) continue;
-    const named = endpointIdOf(view, ids);
-    if (!('id' in named)) continue;
-    const endpointId = named.id;
-    const rawMac = (ids['attached-mac'] ?? ids['attached_mac'] ?? '').trim().toLowerCase();
-    if (rawMac && !MAC_RE.test(rawMac)) continue; // unbindable: readUnbindable says why
-    const a: Attachment = {
-      endpointId,
-      ifaceUuid: iface.uuid,
-      ifaceName: iface.name,
-      ofport: iface.ofport,
-      mac: MAC_RE.test(rawMac) ? rawMac : null,
-      kind: kindOf(ids),
-      active: ids['iface-status'] !== 'inactive',
-      network: ids['plexus-network']?.trim() || null,
-      ip: ids['plexus-ip']?.trim() || null,
-      installedMark: ids[INSTALLED_KEY] === 'true',
-      derivedId: named.derived,
-      externalIds: ids,
-    };
-    const prev = out.get(endpointId);
-    if (!prev || a.ofport < prev.ofport) out.set(endpointId, a);
+    const a = readingOf(view, iface).attachment;
+    if (!a) continue;
+    const prev = out.get(a.endpointId);
+    if (!prev || a.ofport < prev.ofport) out.set(a.endpointId, a);
   }
   return out;
 }
@@ -131,18 +183,14 @@ export function readAttachments(view: OvsView): Map<string, Attachment> {
 export function readUnbindable(view: OvsView, attachments: ReadonlyMap<string, Attachment>): Unbindable[] {
   const out: Unbindable[] = [];
   for (const iface of interfacesOnBridge(view)) {
-    if (isInfrastructure(iface) || iface.ofport === null || iface.ofport === 0) continue;
-    const ids = iface.externalIds;
-    const named = endpointIdOf(view, ids);
-    const rawMac = (ids['attached-mac'] ?? ids['attached_mac'] ?? '').trim();
-    let reason: string | undefined;
-    if (iface.ofport < 0) reason = `Open vSwitch could not add the interface${iface.error ? `: ${iface.error}` : ''}`;
-    else if (!('id' in named)) reason = named.reason;
-    else if (rawMac && !MAC_RE.test(rawMac.toLowerCase())) reason = `external_ids:attached-mac "${rawMac}" is not a MAC address (xx:xx:xx:xx:xx:xx)`;
-    else if (attachments.get(named.id)?.ifaceUuid !== iface.uuid) {
-      reason = `endpoint ${named.id} is already attached on this host by interface ${attachments.get(named.id)?.ifaceName ?? '?'}`;
+    const r = readingOf(view, iface);
+    if (r.skipped) continue;
+    let reason = r.reason;
+    const id = r.attachment?.endpointId;
+    if (id !== undefined && attachments.get(id)?.ifaceUuid !== iface.uuid) {
+      reason = `endpoint ${id} is already attached on this host by interface ${attachments.get(id)?.ifaceName ?? '?'}`;
     }
-    if (reason) out.push({ ifaceUuid: iface.uuid, ifaceName: iface.name, reason, externalIds: ids });
+    if (reason) out.push({ ifaceUuid: iface.uuid, ifaceName: iface.name, reason, externalIds: iface.externalIds });
   }
   return out;
 }

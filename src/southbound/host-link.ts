@@ -13,6 +13,7 @@ export interface HostLink {
   readonly remote: string;
   /** The peer's IP address (undefined over a unix socket): an OpenFlow session of this host must come from it (switch-server.ts). */
   readonly remoteAddress?: string;
+  /** The replicated rows as they are now (the replica's own maps: read them before the next update, do not keep them). */
   rows(): TableRows;
   /** Called after every replica change (coalesce freely). */
   onChange(listener: () => void): void;

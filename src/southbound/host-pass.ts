@@ -9,14 +9,14 @@ import type { Mastery } from '../cluster/ownership';
 import type { Logger } from '../log';
 import type { HostRecord, HostStatus } from '../store/model';
 import type { Operation } from '../../protocols/ovsdb/transact';
-import { readBridgeMappings, planPatchPorts } from './bridge-mappings';
+import { PHYSNET_KEY, readBridgeMappings, planPatchPorts } from './bridge-mappings';
 import { readHostFacts } from './host-facts';
 import { accept, conflictOf, forgetIdentity, identityRefusal, refuse, type IdentityContext } from './host-identity';
 import type { HostView } from './host-manager';
-import { INTEGRATION_BRIDGE, isBridgeConfigured, planHostConfig, type DesiredHostConfig } from './host-plan';
+import { INTEGRATION_BRIDGE, PEER_KEY, TUNNEL_PORT, isBridgeConfigured, planHostConfig, type DesiredHostConfig } from './host-plan';
 import type { HostRecords } from './host-records';
 import type { HostSession, HostSessions } from './host-sessions';
-import { findBridge, viewFromRows, type OvsView } from './ovs-view';
+import { findBridge, viewFromRows, type OvsInterface, type OvsView } from './ovs-view';
 import type { SwitchServer } from './switch-server';
 
 export interface PassContext {
@@ -34,10 +34,30 @@ export interface PassContext {
 
 type HostFields = Pick<HostRecord, 'encapIp' | 'datapathType' | 'ovsVersion' | 'datapathId' | 'ofConnected' | 'status' | 'reason'>;
 
+/**
+ * What the last pass over a session planned host config from, when it planned
+ * nothing: the view's tables it read (by identity: ovs-view.ts keeps unchanged
+ * tables and rows), the interfaces of tunnel, legacy and patch ports, and the
+ * desired config. A pass whose inputs are all the same plans nothing again, so
+ * it skips planning; the workload ports an attach changes are not among them.
+ */
+export interface PlannedConfig {
+  readonly hostId: string;
+  readonly view: OvsView;
+  /** The interfaces of plexus-vxlan, legacy per-peer and patch ports, by uuid, as planning read them. */
+  readonly configInterfaces: readonly (readonly [string, OvsInterface | undefined])[];
+  readonly desired: DesiredHostConfig;
+}
+
+const plannedConfig = new WeakMap<HostSession, PlannedConfig>();
+
 export async function passOver(ctx: PassContext, state: HostSession): Promise<void> {
   const { sessions, mastery } = ctx;
-  const view = viewFromRows(state.link.rows());
+  const view = viewFromRows(state.link.rows(), state.view);
   state.view = view;
+  // Set again only by a pass that completes planning nothing: a failed one (retried), a standby's, a refused one re-plan in full.
+  const planned = plannedConfig.get(state);
+  plannedConfig.delete(state);
   const facts = readHostFacts(view);
   const id = facts.systemId ?? `unidentified-${state.link.remote.replace(/[^A-Za-z0-9.]/g, '-')}`;
   const refusal = facts.systemId && view.root ? identityRefusal(ctx.identity, state, id, view.root.uuid) : undefined;
@@ -46,7 +66,7 @@ export async function passOver(ctx: PassContext, state: HostSession): Promise<vo
   if (state.refused) accept(ctx.identity, state, id);
   sessions.setHostId(state, id);
   state.ovsdbUuid = view.root?.uuid;
-  const log = ctx.log.child({ host: id });
+  const log = (): Logger => ctx.log.child({ host: id }); // built only when something is logged
   const bridge = findBridge(view, INTEGRATION_BRIDGE);
   sessions.setDpid(state, bridge?.datapathId ?? null);
   if (facts.systemId) mastery.track(id);
@@ -60,10 +80,11 @@ export async function passOver(ctx: PassContext, state: HostSession): Promise<vo
     return;
   }
   const desired = desiredFor(ctx, state, id, facts.encapIp!, facts.datapathType);
-  const ops = [...planHostConfig(view, desired), ...planExternalBridges(state, view, log)];
+  const unchanged = planned !== undefined && planned.hostId === id && sameConfigInputs(planned, view, desired);
+  const ops = unchanged ? [] : [...planHostConfig(view, desired), ...planExternalBridges(state, view, log)];
   if (ops.length > 0) {
-    log.info('configuring host', { operations: ops.length });
-    log.debug('ovsdb operations', { ops });
+    log().info('configuring host', { operations: ops.length });
+    if (ctx.log.isDebugEnabled()) log().debug('ovsdb operations', { ops });
     await state.link.transact(ops);
     // The replica update that follows schedules another pass, which should plan nothing.
   }
@@ -75,9 +96,42 @@ export async function passOver(ctx: PassContext, state: HostSession): Promise<vo
   const wasReady = ctx.records.get(id)?.status === 'ready';
   await writeHost(ctx, id, { encapIp: facts.encapIp, datapathType: facts.datapathType, ovsVersion: facts.ovsVersion, datapathId: state.dpid, ofConnected, status, reason });
   if (status === 'ready' && !wasReady) {
-    log.info('host ready', { dpid: state.dpid });
+    log().info('host ready', { dpid: state.dpid });
     ctx.onReady(id);
   }
+  if (ops.length === 0) plannedConfig.set(state, unchanged ? { ...planned, view } : configPlannedFrom(id, view, desired));
+}
+
+/** What host-config planning read, to tell a later pass whether it would read the same ({@link sameConfigInputs}). */
+export function configPlannedFrom(hostId: string, view: OvsView, desired: DesiredHostConfig): PlannedConfig {
+  return { hostId, view, configInterfaces: configInterfacesOf(view), desired };
+}
+
+/** Whether host-config planning would read exactly what it read for `planned` (then it plans what it planned then). */
+export function sameConfigInputs(planned: PlannedConfig, view: OvsView, desired: DesiredHostConfig): boolean {
+  const was = planned.view;
+  if (view.root !== was.root || view.bridges !== was.bridges || view.ports !== was.ports || view.controllers !== was.controllers || view.managers !== was.managers) return false;
+  // The same ports: the same config interfaces by uuid; only their values may differ.
+  if (view.interfaces !== was.interfaces && planned.configInterfaces.some(([u, x]) => view.interfaces.get(u) !== x)) return false;
+  const a = planned.desired;
+  return (
+    a.datapathType === desired.datapathType && a.localIp === desired.localIp && a.retireLegacyTunnels === desired.retireLegacyTunnels &&
+    a.maxBackoffMs === desired.maxBackoffMs && a.inactivityProbeMs === desired.inactivityProbeMs &&
+    a.controllers.length === desired.controllers.length && a.controllers.every((c, i) => c === desired.controllers[i])
+  );
+}
+
+/** The interfaces host-config planning reads: those of plexus-vxlan, legacy per-peer and patch ports, on every bridge. */
+function configInterfacesOf(view: OvsView): [string, OvsInterface | undefined][] {
+  const out: [string, OvsInterface | undefined][] = [];
+  for (const bridge of view.bridges.values()) {
+    for (const portUuid of bridge.ports) {
+      const port = view.ports.get(portUuid);
+      if (!port || (port.name !== TUNNEL_PORT && port.externalIds[PEER_KEY] === undefined && port.externalIds[PHYSNET_KEY] === undefined)) continue;
+      for (const u of port.interfaces) out.push([u, view.interfaces.get(u)]);
+    }
+  }
+  return out;
 }
 
 function desiredFor(ctx: PassContext, state: HostSession, hostId: string, localIp: string, datapathType: string): DesiredHostConfig {
@@ -92,12 +146,12 @@ function desiredFor(ctx: PassContext, state: HostSession, hostId: string, localI
 }
 
 /** External networks (SPEC §3): patch ports toward the bridges of plexus-bridge-mappings. */
-function planExternalBridges(state: HostSession, view: OvsView, log: Logger): Operation[] {
+function planExternalBridges(state: HostSession, view: OvsView, log: () => Logger): Operation[] {
   const read = readBridgeMappings(view.root?.externalIds ?? {});
   const plan = planPatchPorts(view, read.mappings);
   const problems = [...read.problems, ...plan.problems].join('; ');
   if (problems !== (state.mappingProblems ?? '')) {
-    if (problems) log.warn('bridge mappings not usable; external networks are unreachable there until fixed', { problems });
+    if (problems) log().warn('bridge mappings not usable; external networks are unreachable there until fixed', { problems });
     state.mappingProblems = problems;
   }
   return plan.ops;

@@ -102,8 +102,11 @@ export class HostRecords extends EventEmitter<HostRecordsEvents> {
   }
 }
 
+/** The same record, timestamps aside (every field is a string, number, boolean or null). */
 function sameRecord(a: HostRecord, b: HostRecord): boolean {
-  const { updatedAt: _a, ...ra } = a;
-  const { updatedAt: _b, ...rb } = b;
-  return JSON.stringify(ra) === JSON.stringify(rb);
+  const ra = a as unknown as Record<string, unknown>;
+  const rb = b as unknown as Record<string, unknown>;
+  for (const k in ra) if (k !== 'updatedAt' && ra[k] !== rb[k]) return false;
+  for (const k in rb) if (k !== 'updatedAt' && !(k in ra) && rb[k] !== undefined) return false;
+  return true;
 }

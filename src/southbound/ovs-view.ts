@@ -105,25 +105,48 @@ const record = (v: Value | undefined): Record<string, string> => (v === undefine
  */
 const converted = new WeakMap<Row, { readonly uuid: string }>();
 
-function rowsOf<T extends { readonly uuid: string }>(tables: TableRows, table: string, build: (uuid: string, row: Row) => T): Map<string, T> {
-  const out = new Map<string, T>();
-  for (const [uuid, row] of tables.get(table) ?? []) {
+function rowsOf<T extends { readonly uuid: string }>(
+  tables: TableRows,
+  table: string,
+  build: (uuid: string, row: Row) => T,
+  previous: ReadonlyMap<string, T> | undefined,
+): ReadonlyMap<string, T> {
+  const rows = tables.get(table) ?? EMPTY;
+  // While every value is the one the previous view holds, that view's map is reused:
+  // a consumer tells an unchanged table by identity (`a.interfaces === b.interfaces`).
+  let out: Map<string, T> | undefined = previous === undefined || previous.size !== rows.size ? new Map() : undefined;
+  for (const [uuid, row] of rows) {
     let value = converted.get(row) as T | undefined;
     if (value?.uuid !== uuid) converted.set(row, (value = build(uuid, row)));
+    if (out === undefined) {
+      if (previous!.get(uuid) === value) continue;
+      out = new Map();
+      for (const [u, r] of rows) {
+        if (u === uuid) break;
+        out.set(u, converted.get(r) as T);
+      }
+    }
     out.set(uuid, value);
   }
-  return out;
+  return out ?? previous!;
 }
 
-/** Converts replicated rows into the view. Malformed values throw OvsdbFormatError (the peer is broken). */
-export function viewFromRows(tables: TableRows): OvsView {
+const EMPTY: ReadonlyMap<string, Row> = new Map();
+
+/**
+ * Converts replicated rows into the view. Malformed values throw
+ * OvsdbFormatError (the peer is broken). Given the host's previous view, every
+ * table none of whose rows changed is that view's map again, and every
+ * unchanged row the same value: what a pass re-plans is what changed.
+ */
+export function viewFromRows(tables: TableRows, previous?: OvsView): OvsView {
   const roots = rowsOf(tables, 'Open_vSwitch', (uuid, r): OvsRoot => ({
     uuid,
     externalIds: record(r['external_ids']),
     ovsVersion: optString(r['ovs_version']),
     bridges: strings(r['bridges']),
     managerOptions: strings(r['manager_options']),
-  }));
+  }), undefined);
   return {
     root: roots.values().next().value ?? null,
     bridges: rowsOf(tables, 'Bridge', (uuid, r) => ({
@@ -136,13 +159,13 @@ export function viewFromRows(tables: TableRows): OvsView {
       controllers: strings(r['controller']),
       ports: strings(r['ports']),
       otherConfig: record(r['other_config']),
-    })),
+    }), previous?.bridges),
     ports: rowsOf(tables, 'Port', (uuid, r) => ({
       uuid,
       name: optString(r['name']) ?? '',
       interfaces: strings(r['interfaces']),
       externalIds: record(r['external_ids']),
-    })),
+    }), previous?.ports),
     interfaces: rowsOf(tables, 'Interface', (uuid, r) => ({
       uuid,
       name: optString(r['name']) ?? '',
@@ -151,7 +174,7 @@ export function viewFromRows(tables: TableRows): OvsView {
       externalIds: record(r['external_ids']),
       ofport: optNumber(r['ofport']),
       error: optString(r['error']),
-    })),
+    }), previous?.interfaces),
     controllers: rowsOf(tables, 'Controller', (uuid, r) => ({
       uuid,
       target: optString(r['target']) ?? '',
@@ -160,12 +183,12 @@ export function viewFromRows(tables: TableRows): OvsView {
       connectionMode: optString(r['connection_mode']),
       inactivityProbe: optNumber(r['inactivity_probe']),
       maxBackoff: optNumber(r['max_backoff']),
-    })),
+    }), previous?.controllers),
     managers: rowsOf(tables, 'Manager', (uuid, r) => ({
       uuid,
       target: optString(r['target']) ?? '',
       inactivityProbe: optNumber(r['inactivity_probe']),
       maxBackoff: optNumber(r['max_backoff']),
-    })),
+    }), previous?.managers),
   };
 }

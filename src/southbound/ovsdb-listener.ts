@@ -139,7 +139,7 @@ function hostLinkOf(accepted: OvsdbSession, monitor: Monitor): HostLink {
   return {
     remote,
     ...(accepted.remoteAddress ? { remoteAddress: accepted.remoteAddress } : {}),
-    rows: (): TableRows => new Map(Object.keys(MONITORED_COLUMNS).map((t) => [t, new Map(replica?.rows(t) ?? [])])),
+    rows: (): TableRows => new Map(Object.keys(MONITORED_COLUMNS).map((t) => [t, replica?.table(t) ?? new Map()])),
     onChange: (listener) => void replica?.on('changes', () => listener()),
     onClose: (listener) => {
       if (closedReason !== undefined) listener(closedReason);
