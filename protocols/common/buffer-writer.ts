@@ -141,4 +141,8 @@ export class BufferWriter {
     out.set(this.buf.subarray(0, this.pos));
     return out;
   }
+  /** The bytes written so far, not copied: valid until the next write, reset or rewind. */
+  written(): Buffer {
+    return this.buf.subarray(0, this.pos);
+  }
 }

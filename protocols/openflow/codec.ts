@@ -371,7 +371,9 @@ export function decodeMessage(buf: Buffer, base = 0): Decoded {
       const cookie = r.u64('cookie');
       const match = decodeMatch(r);
       r.skip(2);
-      return { type: 'packet_in', xid, bufferId, totalLen, reason, tableId, cookie, match, data: readRest(r) };
+      // The frame is a view of `buf`, not a copy: the framer gives every message its own buffer,
+      // and a packet-in is answered and dropped (a handler that keeps bytes copies them).
+      return { type: 'packet_in', xid, bufferId, totalLen, reason, tableId, cookie, match, data: r.bytes(r.remaining) };
     }
     case OFPT.FLOW_REMOVED: {
       const cookie = r.u64('cookie');

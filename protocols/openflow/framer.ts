@@ -17,8 +17,17 @@ export class Framer {
   /** Bytes consumed so far, so errors carry stream offsets. */
   private consumed = 0;
 
-  /** Feeds a chunk; returns every message it completes (each a fresh Buffer). */
+  /**
+   * Feeds a chunk, which the framer then owns; returns every message it
+   * completes. A chunk that is exactly one message (the usual read of a
+   * packet-in or a reply) is returned as it is; any other message is a fresh
+   * Buffer, so a message kept for long never pins a larger chunk.
+   */
   push(chunk: Buffer): Buffer[] {
+    if (this.pending.length === 0 && chunk.length >= HEADER_LEN && peekLength(chunk, 0) === chunk.length) {
+      this.consumed += chunk.length;
+      return [chunk];
+    }
     const buf = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
     const out: Buffer[] = [];
     let at = 0;

@@ -1,10 +1,14 @@
 /**
  * OpenFlow messages over one socket: inbound chunks are framed (framer.ts) and
  * decoded one message at a time; outbound messages are encoded back to back
- * into one buffer per event-loop turn, handed to the socket on the next tick,
- * so whatever one turn sends (every answer to the packet-ins of one chunk, a
- * burst of flow mods) costs one write and one allocation, not one per message.
- * Nagle is off: a lone message is not held back either.
+ * into one buffer per event-loop turn, so whatever one turn sends (every
+ * answer to the packet-ins of one chunk, a burst of flow mods) costs one write,
+ * not one per message. What the messages of a chunk answer goes out as soon as
+ * the chunk is handled, in the same turn (no tick between the read and the
+ * write); anything else written in a turn goes out on the next tick. The turn's
+ * buffer is handed to the socket without a copy and reused when the socket took
+ * it all at once (the usual case), so a write allocates nothing. Nagle is off:
+ * a lone message is not held back either.
  *
  * Backpressure is the read gate's (common/read-gate.ts): a peer that does not
  * read what we send stops being read, and is reported once it has read
@@ -123,11 +127,12 @@ export class MessageSocket {
   /** Hands this turn's bytes to the socket in one write. */
   private flush(): void {
     if (this.turn.offset === 0 || this.isDone) return;
-    const bytes = this.turn.finish();
-    this.turn.reset();
-    if (this.turn.capacity > MAX_KEPT_TURN_BYTES) this.turn = new BufferWriter(TURN_BYTES);
+    const bytes = this.turn.written();
     this.gate.noteWrite(bytes.length);
     this.socket.write(bytes);
+    // Nothing left unsent: the kernel took the bytes in the write and the socket holds no reference to them.
+    if (this.socket.writableLength === 0 && this.turn.capacity <= MAX_KEPT_TURN_BYTES) this.turn.reset();
+    else this.turn = new BufferWriter(TURN_BYTES);
   }
 
   /** Stops reading and writing; the socket is destroyed. Idempotent. */
@@ -163,7 +168,10 @@ export class MessageSocket {
       }
       this.on.message(msg, frame.length);
     }
-    if (!this.isDone) this.gate.check();
+    if (this.isDone) return;
+    // The answers to this chunk leave now, in the turn that read it (a tick scheduled meanwhile finds nothing to send).
+    this.flush();
+    this.gate.check();
   }
 }
 

@@ -255,8 +255,10 @@ export class HostFlows extends EventEmitter<HostFlowsEvents> {
     const t0 = Date.now();
     let diff: FlowDiff;
     if (full) {
-      this.installedMeters = await readMeters(conn);
-      diff = diffFlows(this.desired.flows, await readInstalled(conn));
+      // Both dumps go out in one write and are answered back to back: one round trip, not two.
+      const [meters, installed] = await Promise.all([readMeters(conn), readInstalled(conn)]);
+      this.installedMeters = meters;
+      diff = diffFlows(this.desired.flows, installed);
       // From here on, a change is recorded against what this pass installs.
       this.pending = new Map();
       this.tracking = true;

@@ -55,12 +55,27 @@ describe('openflow framer', () => {
     assert.deepEqual(decodeMessage(first[0] as Buffer), MESSAGES[0]);
   });
 
-  it('returns messages that do not alias the chunk (the caller may reuse it)', () => {
+  it('returns the messages of a chunk of several as copies (a kept message does not pin the chunk)', () => {
     const framer = new Framer();
     const chunk = Buffer.from(STREAM);
     const out = framer.push(chunk);
     chunk.fill(0);
     assert.deepEqual(out.map((m) => decodeMessage(m)), MESSAGES);
+  });
+
+  it('hands a chunk that is exactly one message back as it is (no copy), and still frames what follows', () => {
+    const framer = new Framer();
+    const one = encodeMessage(MESSAGES[0]!);
+    const out = framer.push(one);
+    assert.equal(out.length, 1);
+    assert.equal(out[0], one, 'the chunk itself');
+    assert.equal(framer.offset, one.length);
+    // A chunk of one message after a partial one is framed across both.
+    const two = encodeMessage(MESSAGES[4]!);
+    assert.deepEqual(framer.push(two.subarray(0, 5)), []);
+    const rest = framer.push(Buffer.concat([two.subarray(5), one]));
+    assert.deepEqual(rest.map((m) => decodeMessage(m)), [MESSAGES[4], MESSAGES[0]]);
+    assert.equal(framer.offset, 2 * one.length + two.length);
   });
 
   it('a length shorter than the header throws DecodeError at its stream offset', () => {

@@ -34,4 +34,32 @@ describe('openflow message socket (one write per event-loop turn)', () => {
     peer.destroy();
     server.close();
   });
+
+  it('answers the messages of a chunk in the turn that read it (no tick before the write); the turn buffer is reused', async () => {
+    const { a, b, server } = await socketPair();
+    let writes = 0;
+    const write = b.write.bind(b);
+    b.write = ((...args: Parameters<Socket['write']>) => (writes++, write(...args))) as Socket['write'];
+    const peer = new MessageSocket(b, {}, {
+      message: (m) => m.type === 'echo_request' && peer.write({ type: 'echo_reply', data: m.data ?? Buffer.alloc(0) }, m.xid),
+      heard: () => undefined, reading: () => undefined, failed: () => undefined,
+    });
+    // Runs right after the message socket's own listener, before any tick it could have scheduled.
+    const writesAfterChunk: number[] = [];
+    b.on('data', () => writesAfterChunk.push(writes));
+    const replies: Decoded[] = [];
+    const ours = new MessageSocket(a, {}, { message: (m) => replies.push(m), heard: () => undefined, reading: () => undefined, failed: () => undefined });
+    for (let i = 1; i <= 3; i++) {
+      ours.write({ type: 'echo_request', data: Buffer.from(`ping ${i}`) }, i);
+      while (replies.length < i) await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    assert.deepEqual(writesAfterChunk, [1, 2, 3]);
+    // Each reply intact although the three were encoded into the same reused buffer.
+    assert.deepEqual(replies.map((m) => [m.type, m.xid, m.type === 'echo_reply' ? String(m.data) : '']), [
+      ['echo_reply', 1, 'ping 1'], ['echo_reply', 2, 'ping 2'], ['echo_reply', 3, 'ping 3'],
+    ]);
+    ours.destroy();
+    peer.destroy();
+    server.close();
+  });
 });
