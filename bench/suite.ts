@@ -32,7 +32,7 @@ export const SUITE_STEPS: readonly SuiteStep[] = [
   { key: 'packetin', bench: 'packetin', args: ['--seconds', '5', '--window', '1,8,32', '--rounds', '3', '--peer', 'ovs-testcontroller'], small: ['--seconds', '1', '--switches', '2', '--window', '1,8', '--peer', 'ovs-testcontroller'], timeoutS: 900 },
   { key: 'fleet10', bench: 'attach', args: ['--simulated', '--hosts', '10', '--endpoints', '200'], small: ['--simulated', '--hosts', '2', '--endpoints', '10'], timeoutS: 600 },
   { key: 'fleet100', bench: 'attach', args: ['--simulated', '--hosts', '100', '--endpoints', '2000'], small: ['--simulated', '--hosts', '3', '--endpoints', '20'], timeoutS: 1200 },
-  { key: 'fleet', bench: 'attach', args: ['--simulated', '--hosts', '1000', '--endpoints', '20000'], small: ['--simulated', '--hosts', '4', '--endpoints', '40'], timeoutS: 4000 },
+  { key: 'fleet', bench: 'attach', args: ['--simulated', '--hosts', '1000', '--endpoints', '20000'], small: ['--simulated', '--hosts', '4', '--endpoints', '40'], timeoutS: 2400 },
   { key: 'failover', bench: 'failover', args: ['--rounds', '10'], small: ['--rounds', '1', '--hosts', '2', '--endpoints', '4'], timeoutS: 900 },
   { key: 'restart', bench: 'restart', args: [], small: ['--rounds', '1', '--hosts', '2', '--endpoints', '4'], timeoutS: 900 },
 ];
