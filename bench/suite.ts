@@ -2,7 +2,8 @@
  * `suite`: the benchmarks that issue 17's figures come from, run one after the
  * other in one sequence on the same machine, each beside its peer in its own
  * run (attach with OVN, flowmod with `ovs-ofctl --bundle`, packet-in with
- * `ovs-testcontroller`, then 1,000 simulated hosts, failover and restart), and
+ * `ovs-testcontroller`, failover and restart, then 10, 100 and 1,000
+ * simulated hosts: the longest last), and
  * one table of Plexus, the peer and the goal, written to
  * bench/results/suite-<timestamp>.md: the README's Performance table is that file.
  *
@@ -30,11 +31,11 @@ export const SUITE_STEPS: readonly SuiteStep[] = [
   { key: 'attach', bench: 'attach', args: ['--hosts', '8', '--endpoints', '800', '--peer', 'ovn'], small: ['--hosts', '2', '--endpoints', '10', '--peer', 'ovn'], timeoutS: 1500 },
   { key: 'flowmod', bench: 'flowmod', args: ['--flows', '10000', '--rounds', '9'], small: ['--flows', '500', '--rounds', '1', '--warmup', '0'], timeoutS: 600 },
   { key: 'packetin', bench: 'packetin', args: ['--seconds', '5', '--window', '1,8,32', '--rounds', '3', '--peer', 'ovs-testcontroller'], small: ['--seconds', '1', '--switches', '2', '--window', '1,8', '--peer', 'ovs-testcontroller'], timeoutS: 900 },
+  { key: 'failover', bench: 'failover', args: ['--rounds', '10'], small: ['--rounds', '1', '--hosts', '2', '--endpoints', '4'], timeoutS: 900 },
+  { key: 'restart', bench: 'restart', args: [], small: ['--rounds', '1', '--hosts', '2', '--endpoints', '4'], timeoutS: 900 },
   { key: 'fleet10', bench: 'attach', args: ['--simulated', '--hosts', '10', '--endpoints', '200'], small: ['--simulated', '--hosts', '2', '--endpoints', '10'], timeoutS: 600 },
   { key: 'fleet100', bench: 'attach', args: ['--simulated', '--hosts', '100', '--endpoints', '2000'], small: ['--simulated', '--hosts', '3', '--endpoints', '20'], timeoutS: 1200 },
   { key: 'fleet', bench: 'attach', args: ['--simulated', '--hosts', '1000', '--endpoints', '20000'], small: ['--simulated', '--hosts', '4', '--endpoints', '40'], timeoutS: 2400 },
-  { key: 'failover', bench: 'failover', args: ['--rounds', '10'], small: ['--rounds', '1', '--hosts', '2', '--endpoints', '4'], timeoutS: 900 },
-  { key: 'restart', bench: 'restart', args: [], small: ['--rounds', '1', '--hosts', '2', '--endpoints', '4'], timeoutS: 900 },
 ];
 
 /** What a step's child run left: its figures, or why it has none. */
