@@ -26,17 +26,23 @@ export interface LivenessHooks {
   readonly dead: (err: TimeoutError) => void;
 }
 
+/** A check this late (ms) ran after a stall of our own event loop. */
+const STALE_CHECK_MS = 500;
+
 export class Liveness {
   private lastHeardMs = Date.now();
   private isEchoOutstanding = false;
   private readonly timer: NodeJS.Timeout;
   private readonly intervalMs: number;
   private readonly timeoutMs: number;
+  private readonly checkEveryMs: number;
+  private lastCheckMs = Date.now();
 
   constructor(options: LivenessOptions, private readonly hooks: LivenessHooks) {
     this.intervalMs = options.echoIntervalMs ?? 5000;
     this.timeoutMs = options.echoTimeoutMs ?? 3000;
-    this.timer = setInterval(() => this.check(), Math.min(this.intervalMs, 1000));
+    this.checkEveryMs = Math.min(this.intervalMs, 1000);
+    this.timer = setInterval(() => this.check(), this.checkEveryMs);
   }
 
   /** Bytes came from the peer: alive, and any echo answered. */
@@ -55,8 +61,14 @@ export class Liveness {
   }
 
   private check(): void {
+    const now = Date.now();
+    const lateMs = now - this.lastCheckMs - this.checkEveryMs;
+    this.lastCheckMs = now;
     if (!this.hooks.canJudge()) return;
-    const silentMs = Date.now() - this.lastHeardMs;
+    // Timers run before sockets are read: after a stall of our own loop the peer's answer may be
+    // waiting unread. Judge it at the next check, once the loop has read.
+    if (lateMs > STALE_CHECK_MS) return;
+    const silentMs = now - this.lastHeardMs;
     if (this.isEchoOutstanding && silentMs > this.intervalMs + this.timeoutMs) {
       return this.hooks.dead(new TimeoutError(`peer silent for ${silentMs} ms (echo unanswered)`));
     }
