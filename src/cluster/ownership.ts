@@ -11,7 +11,9 @@
  */
 import type { Etcd3, Watcher } from 'etcd3';
 import { EventEmitter } from 'node:events';
-import type { Logger } from '../log';
+import { Backoff, type BackoffPolicy } from '../../protocols/common/backoff';
+import { RetryLog, type Logger } from '../log';
+import type { KeyHolds } from '../store/collection';
 import type { Keys } from '../store/keys';
 import type { Membership } from './membership';
 import { assignBalanced, rankMembers } from './rendezvous';
@@ -38,6 +40,8 @@ export interface Mastery {
   setKnownHosts(ids: Iterable<string>): void;
   /** OpenFlow controller targets for a host: its top-ranked live members (at most 3). */
   controllerTargets(hostId: string): string[];
+  /** The master key of a host as this member holds it: a master's write guarded by it never lands after a hand-over. */
+  heldKey(hostId: string): KeyHolds;
   on(event: 'changed', listener: (hostId: string) => void): this;
 }
 
@@ -47,6 +51,13 @@ export class Ownership extends EventEmitter<OwnershipEvents> implements Mastery 
   private known = new Set<string>();
   private assignment: Map<string, string> | undefined;
   private readonly inFlight = new Set<string>();
+  /** Hosts whose key changed while a write of ours was in flight: decided again once it ends. */
+  private readonly decideAgain = new Set<string>();
+  /** Hosts whose key write failed (etcd away), tried again after the backoff. */
+  private readonly retries = new Map<string, NodeJS.Timeout>();
+  private readonly backoff: Backoff;
+  /** Key writes failing (etcd away): a warn line per burst, not per host. */
+  private readonly retryLog: RetryLog;
   private watcher: Watcher | undefined;
   private stopped = false;
 
@@ -55,19 +66,27 @@ export class Ownership extends EventEmitter<OwnershipEvents> implements Mastery 
     private readonly keys: Keys,
     private readonly membership: Membership,
     private readonly log: Logger,
+    retryBackoff: BackoffPolicy = {},
   ) {
     super();
+    this.backoff = new Backoff(retryBackoff);
+    this.retryLog = new RetryLog(log);
   }
 
   get memberId(): string {
     return this.membership.id;
   }
 
+  /** What this member's master keys hold. */
+  private get claimValue(): string {
+    return JSON.stringify({ member: this.memberId });
+  }
+
   async start(): Promise<void> {
     let res = await this.client.getAll().prefix(this.keys.masters()).exec();
     // Keys naming this member under an earlier lease (we were killed and restarted):
     // drop them now rather than acting on them until that lease expires.
-    const mine = JSON.stringify({ member: this.memberId });
+    const mine = this.claimValue;
     const lease = this.membership.currentLease();
     const leaseId = lease ? await lease.grant() : undefined;
     const stale = res.kvs.filter((kv) => kv.value.toString() === mine && kv.lease !== leaseId);
@@ -87,18 +106,15 @@ export class Ownership extends EventEmitter<OwnershipEvents> implements Mastery 
     this.membership.on('changed', () => this.rebalance());
     this.membership.on('lease-lost', () => {
       // Our keys died with the lease: forget being master everywhere until we win again.
-      for (const [host, m] of this.masters) {
-        if (m.member === this.memberId) {
-          this.masters.delete(host);
-          this.emit('changed', host);
-        }
-      }
+      for (const [host, m] of this.masters) if (m.member === this.memberId) this.forget(host);
     });
     this.rebalance();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
+    for (const t of this.retries.values()) clearTimeout(t);
+    this.retries.clear();
     await this.watcher?.cancel();
   }
 
@@ -108,6 +124,10 @@ export class Ownership extends EventEmitter<OwnershipEvents> implements Mastery 
 
   masterOf(hostId: string): Mastership | undefined {
     return this.masters.get(hostId);
+  }
+
+  heldKey(hostId: string): KeyHolds {
+    return { key: this.keys.master(hostId), value: this.claimValue };
   }
 
   allMasters(): ReadonlyMap<string, Mastership> {
@@ -154,7 +174,11 @@ export class Ownership extends EventEmitter<OwnershipEvents> implements Mastery 
   }
 
   private balance(hostId: string): void {
-    if (this.stopped || this.inFlight.has(hostId)) return;
+    if (this.stopped) return;
+    if (this.inFlight.has(hostId)) {
+      this.decideAgain.add(hostId);
+      return;
+    }
     const step = decideMastership({
       self: this.memberId,
       master: this.masters.get(hostId)?.member,
@@ -169,32 +193,58 @@ export class Ownership extends EventEmitter<OwnershipEvents> implements Mastery 
   private async acquire(hostId: string): Promise<void> {
     const lease = this.membership.currentLease();
     if (!lease) return;
-    this.inFlight.add(hostId);
     const key = this.keys.master(hostId);
-    try {
+    await this.write(hostId, 'cannot take mastership', async () => {
       const res = await this.client
         .if(key, 'Create', '==', 0)
-        .then(lease.put(key).value(JSON.stringify({ member: this.memberId })))
+        .then(lease.put(key).value(this.claimValue))
         .commit();
       if (res.succeeded) this.log.info('took mastership', { host: hostId, generation: res.header.revision });
-    } catch (err) {
-      this.log.warn('cannot take mastership', { host: hostId, error: (err as Error).message });
-    } finally {
-      this.inFlight.delete(hostId);
-    }
+    });
   }
 
   private async release(hostId: string, to: string): Promise<void> {
-    this.inFlight.add(hostId);
     const key = this.keys.master(hostId);
-    try {
-      await this.client.if(key, 'Value', '==', JSON.stringify({ member: this.memberId })).then(this.client.delete().key(key)).commit();
+    await this.write(hostId, 'cannot hand mastership over', async () => {
+      const res = await this.client.if(key, 'Value', '==', this.claimValue).then(this.client.delete().key(key)).commit();
+      if (!res.succeeded) return;
       this.log.info('handed mastership over', { host: hostId, to });
+      // Not master from now on, not only once the watch echoes the delete: a host pass
+      // still running here must not write the host record over the new master's.
+      if (this.masters.get(hostId)?.member === this.memberId) this.forget(hostId);
+    });
+  }
+
+  /**
+   * One write of a host's master key, one at a time per host. A change of the key
+   * seen meanwhile (another member took or let go of it) is decided on once the
+   * write ends, and a write etcd did not take is tried again after the backoff:
+   * otherwise a host whose key went while ours was in flight keeps no master.
+   */
+  private async write(hostId: string, failure: string, op: () => Promise<void>): Promise<void> {
+    this.inFlight.add(hostId);
+    clearTimeout(this.retries.get(hostId));
+    this.retries.delete(hostId);
+    let failed = false;
+    try {
+      await op();
+      this.backoff.reset();
+      this.retryLog.succeeded();
     } catch (err) {
-      this.log.warn('cannot hand mastership over', { host: hostId, error: (err as Error).message });
+      failed = true;
+      this.retryLog.failed(`${failure}; will retry`, (err as Error).message, { host: hostId });
     } finally {
       this.inFlight.delete(hostId);
     }
+    if (failed && !this.stopped) {
+      const timer = setTimeout(() => {
+        this.retries.delete(hostId);
+        this.balance(hostId);
+      }, this.backoff.nextDelayMs());
+      timer.unref();
+      this.retries.set(hostId, timer);
+    }
+    if (this.decideAgain.delete(hostId)) this.balance(hostId);
   }
 
   private onPut(key: string, value: string, revision: string): void {
@@ -214,9 +264,13 @@ export class Ownership extends EventEmitter<OwnershipEvents> implements Mastery 
 
   private onDelete(key: string): void {
     const hostId = this.keys.hostOfMaster(key);
+    if (this.masters.has(hostId)) this.forget(hostId);
+    this.balance(hostId);
+  }
+
+  private forget(hostId: string): void {
     this.masters.delete(hostId);
     this.emit('changed', hostId);
-    this.balance(hostId);
   }
 }
 

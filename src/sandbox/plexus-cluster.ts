@@ -73,25 +73,33 @@ export class ClusterFixture {
       });
   }
 
-  /** Every host ready, every member registered, one connected master per switch. */
+  /**
+   * Every host ready, every member registered, one connected master per switch.
+   * On a timeout the error says which of these was last unmet.
+   */
   async waitConverged(timeoutMs = 30_000, alive = this.members.filter((m) => m.pid !== undefined)): Promise<void> {
-    await waitFor('cluster converged', async () => {
+    let unmet = '';
+    const check = async (): Promise<string> => {
       const via = alive[0]!;
       const hosts = (await via.api<{ items: { id: string; status: string }[] }>('GET', '/v1/hosts')).body.items;
-      if (hosts.filter((h) => h.status === 'ready').length !== this.hosts.length) return false;
+      const notReady = hosts.filter((h) => h.status !== 'ready').map((h) => `${h.id} ${h.status}`);
+      if (hosts.length !== this.hosts.length || notReady.length) return `hosts listed ${hosts.length}/${this.hosts.length}, not ready: ${notReady.join(', ')}`;
       const view = await this.cluster(via);
-      if (view.members.length !== alive.length) return false;
+      if (view.members.length !== alive.length) return `members registered ${view.members.length}/${alive.length}`;
       for (const h of this.hosts) {
         const ctl = await this.controllers(h);
-        if (ctl.length !== Math.min(3, alive.length)) return false;
-        if (ctl.filter((c) => c.connected && c.role === 'master').length !== 1) return false;
-        if (!ctl.every((c) => c.connected)) return false;
+        const rows = ctl.map((c) => `${c.target} ${c.connected ? 'connected' : 'not connected'} ${c.role}`).join('; ');
+        if (ctl.length !== Math.min(3, alive.length)) return `${h.name}: ${ctl.length} controllers (${rows})`;
+        if (ctl.filter((c) => c.connected && c.role === 'master').length !== 1 || !ctl.every((c) => c.connected)) return `${h.name}: ${rows}`;
         const master = view.masters[h.name];
         const target = view.members.find((m) => m.id === master?.member)?.openflow;
-        if (ctl.find((c) => c.role === 'master')?.target !== target) return false;
+        if (ctl.find((c) => c.role === 'master')?.target !== target) return `${h.name}: etcd names ${target ?? 'no master'}, the switch ${rows}`;
       }
-      return true;
-    }, timeoutMs, 100);
+      return '';
+    };
+    await waitFor('cluster converged', async () => (unmet = await check()) === '', timeoutMs, 100).catch((err: Error) => {
+      throw new Error(`${err.message} (last: ${unmet})`);
+    });
   }
 
   async stop(): Promise<void> {

@@ -320,7 +320,7 @@ export class HostManager extends EventEmitter<HostManagerEvents> {
     }
     const existing = this.records.get(id);
     if (!existing || !this.options.mastery.isMaster(id)) return;
-    await this.records.write({ ...existing, ovsdbConnected: false, ofConnected: false, status: 'disconnected', reason: `OVSDB connection lost: ${reason}`, updatedAt: new Date().toISOString() }).catch(
+    await this.records.write({ ...existing, ovsdbConnected: false, ofConnected: false, status: 'disconnected', reason: `OVSDB connection lost: ${reason}`, updatedAt: new Date().toISOString() }, this.options.mastery.heldKey(id)).catch(
       (err: Error) => this.log.warn('could not record host disconnect', { host: id, error: err.message }),
     );
   }

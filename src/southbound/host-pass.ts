@@ -76,7 +76,7 @@ export async function passOver(ctx: PassContext, state: HostSession): Promise<vo
     return;
   }
   if (facts.problems.length > 0) {
-    await writeHost(ctx, id, { encapIp: facts.encapIp, datapathType: facts.datapathType, ovsVersion: facts.ovsVersion, datapathId: null, ofConnected: false, status: 'not-ready', reason: facts.problems.join('; ') });
+    await writeHost(ctx, id, Boolean(facts.systemId), { encapIp: facts.encapIp, datapathType: facts.datapathType, ovsVersion: facts.ovsVersion, datapathId: null, ofConnected: false, status: 'not-ready', reason: facts.problems.join('; ') });
     return;
   }
   const desired = desiredFor(ctx, state, id, facts.encapIp!, facts.datapathType);
@@ -94,7 +94,7 @@ export async function passOver(ctx: PassContext, state: HostSession): Promise<vo
   const reason = status === 'ready' ? null : !configured ? 'configuring br-int' : 'waiting for br-int to connect over OpenFlow';
   ctx.onView({ hostId: id, view, link: state.link, dpid: state.dpid });
   const wasReady = ctx.records.get(id)?.status === 'ready';
-  await writeHost(ctx, id, { encapIp: facts.encapIp, datapathType: facts.datapathType, ovsVersion: facts.ovsVersion, datapathId: state.dpid, ofConnected, status, reason });
+  await writeHost(ctx, id, true, { encapIp: facts.encapIp, datapathType: facts.datapathType, ovsVersion: facts.ovsVersion, datapathId: state.dpid, ofConnected, status, reason });
   if (status === 'ready' && !wasReady) {
     log().info('host ready', { dpid: state.dpid });
     ctx.onReady(id);
@@ -157,7 +157,14 @@ function planExternalBridges(state: HostSession, view: OvsView, log: () => Logge
   return plan.ops;
 }
 
-async function writeHost(ctx: PassContext, id: string, fields: HostFields): Promise<void> {
+/**
+ * The host record as this pass found it. An identified host's is its master's,
+ * written only while this member holds the host's master key: a pass that was
+ * under way when mastership moved leaves it to the new master. A host with no
+ * system-id has no master; whoever it connects to reports why.
+ */
+async function writeHost(ctx: PassContext, id: string, identified: boolean, fields: HostFields): Promise<void> {
+  if (identified && !ctx.mastery.isMaster(id)) return;
   const now = new Date().toISOString();
   const existing = ctx.records.get(id);
   const session = [...ctx.sessions.of(id)].find((s) => !s.closed && s.ovsdbUuid !== undefined);
@@ -170,5 +177,5 @@ async function writeHost(ctx: PassContext, id: string, fields: HostFields): Prom
     master: ctx.mastery.memberId,
     joinedAt: existing?.joinedAt ?? now,
     updatedAt: now,
-  });
+  }, identified ? ctx.mastery.heldKey(id) : undefined);
 }

@@ -8,7 +8,7 @@
 import type { Watcher } from 'etcd3';
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../log';
-import type { Collection } from '../store/collection';
+import type { Collection, KeyHolds } from '../store/collection';
 import type { HostRecord } from '../store/model';
 
 export interface HostRecordsEvents {
@@ -39,6 +39,8 @@ export class HostRecords extends EventEmitter<HostRecordsEvents> {
     let revision = '0';
     for (const { value, revision: rev } of all) {
       this.records.set(value.id, value);
+      // Known before any host connects: a restarted member's first flows reach every peer, not only those it writes.
+      if (value.encapIp) this.encapIps.set(value.id, value.encapIp);
       if (BigInt(rev) > BigInt(revision)) revision = rev;
       const rewritten = restarted(value);
       if (rewritten) await this.write(rewritten);
@@ -71,12 +73,16 @@ export class HostRecords extends EventEmitter<HostRecordsEvents> {
   /**
    * Writes a record unless etcd already holds the same (timestamps aside). The
    * comparison is with the record as it is now — another member may have written
-   * it since this one last did (mastership moved away and back).
+   * it since this one last did (mastership moved away and back). With `guard`
+   * (the master key this member holds) nothing is written once it is not held:
+   * a pass that was under way when mastership moved leaves the record to the new master.
    */
-  async write(record: HostRecord): Promise<void> {
+  async write(record: HostRecord, guard?: KeyHolds): Promise<void> {
     const current = this.records.get(record.id);
     if (current && sameRecord(current, record)) return;
-    await this.hosts.put(record.id, record);
+    if (guard) {
+      if (!(await this.hosts.putWhile(record.id, record, guard))) return;
+    } else await this.hosts.put(record.id, record);
     this.set(record.id, record);
   }
 

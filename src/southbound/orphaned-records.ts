@@ -52,6 +52,6 @@ export class OrphanedRecords {
     await this.records.write({
       ...record, ovsdbConnected: false, ofConnected: false, status: 'disconnected',
       reason: `OVSDB connected to no live member (last recorded by ${record.master ?? 'none'})`, master: this.mastery.memberId, updatedAt: new Date().toISOString(),
-    });
+    }, this.mastery.heldKey(hostId));
   }
 }

@@ -31,6 +31,12 @@ export interface RecordCodec<T> {
   decode(key: string, text: string): T;
 }
 
+/** A key and the exact value it must hold for a guarded write (putWhile). */
+export interface KeyHolds {
+  readonly key: string;
+  readonly value: string;
+}
+
 export class Collection<T> {
   constructor(
     private readonly client: Etcd3,
@@ -83,6 +89,15 @@ export class Collection<T> {
       .commit();
     if (!res.succeeded) throw new ConflictError(`${key} changed since revision ${revision}`);
     return res.header.revision;
+  }
+
+  /** Writes only while the key `guard.key` holds exactly `guard.value`; returns whether it wrote. */
+  async putWhile(id: string, value: T, guard: KeyHolds): Promise<boolean> {
+    const res = await this.client
+      .if(guard.key, 'Value', '==', guard.value)
+      .then(this.client.put(this.key(id)).value(this.encode(value)))
+      .commit();
+    return res.succeeded;
   }
 
   /** Deletes; returns whether the key existed. */
