@@ -452,7 +452,7 @@ async function settle(plexusd: PlexusdProcess, ctx: BenchContext): Promise<Footp
     last = now;
     if (moved < 0.01) break;
   }
-  ctx.progress(`plexus (simulated): settled: plexusd RSS ${mib(last.plexusdRssBytes)} MiB, heap ${mib(last.plexusdHeapUsedBytes)} MiB; etcd RSS ${mib(last.etcdRssBytes)} MiB, db ${mib(last.etcdDbBytes)} MiB`);
+  ctx.progress(`plexus (simulated): settled: plexusd RSS ${mib(last.plexusdRssBytes)} MiB, heap ${Number.isNaN(last.plexusdHeapUsedBytes) ? 'not answered (plexusd /metrics busy)' : `${mib(last.plexusdHeapUsedBytes)} MiB`}; etcd RSS ${mib(last.etcdRssBytes)} MiB, db ${mib(last.etcdDbBytes)} MiB`);
   return last;
 }
 

@@ -16,6 +16,7 @@ import type { PlexusdProcess } from '../../src/sandbox/plexusd-process';
 
 export interface Footprint {
   readonly plexusdRssBytes: number;
+  /** NaN when plexusd's /metrics did not answer within 10 s (busy after a burst): RSS is read from /proc regardless. */
   readonly plexusdHeapUsedBytes: number;
   readonly plexusdHeapTotalBytes: number;
   readonly etcdRssBytes: number;
@@ -57,13 +58,13 @@ function embeddedEtcdPid(plexusd: PlexusdProcess): number | undefined {
 
 export async function measureFootprint(plexusd: PlexusdProcess): Promise<Footprint> {
   const [own, etcd] = await Promise.all([
-    fetchText(`${plexusd.url}/metrics`),
+    fetchText(`${plexusd.url}/metrics`).catch(() => undefined),
     fetchText(`http://127.0.0.1:${plexusd.ports.etcdClient}/metrics`).catch(() => ''),
   ]);
   return {
     plexusdRssBytes: rssOf(plexusd.pid),
-    plexusdHeapUsedBytes: metric(own, 'plexus_nodejs_heap_size_used_bytes'),
-    plexusdHeapTotalBytes: metric(own, 'plexus_nodejs_heap_size_total_bytes'),
+    plexusdHeapUsedBytes: own === undefined ? NaN : metric(own, 'plexus_nodejs_heap_size_used_bytes'),
+    plexusdHeapTotalBytes: own === undefined ? NaN : metric(own, 'plexus_nodejs_heap_size_total_bytes'),
     etcdRssBytes: rssOf(embeddedEtcdPid(plexusd)),
     etcdDbBytes: metric(etcd, 'etcd_mvcc_db_total_size_in_bytes'),
     etcdDbInUseBytes: metric(etcd, 'etcd_mvcc_db_total_size_in_use_in_bytes'),
