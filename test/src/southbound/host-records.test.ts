@@ -6,23 +6,18 @@
  * tunnel flows (the chaos test's full restart saw ~200 such deletes).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Etcd3 } from 'etcd3';
+import type { Etcd3 } from 'etcd3';
 import { silentLogger } from '../../../src/log';
-import { freePorts } from '../../../src/sandbox/plexusd-process';
 import { HostRecords } from '../../../src/southbound/host-records';
 import { Collection } from '../../../src/store/collection';
-import { EmbeddedEtcd } from '../../../src/store/embedded-etcd';
 import { Keys } from '../../../src/store/keys';
 import type { HostRecord } from '../../../src/store/model';
 import { waitFor } from '../../../src/sandbox/processes';
+import { TestEtcd } from '../../support/test-etcd';
 
 describe('host records against a real etcd @slow', function () {
   this.timeout(60_000);
-  let dataDir: string;
-  let etcd: EmbeddedEtcd;
+  let etcd: TestEtcd;
   let client: Etcd3;
   const keys = new Keys('/host-records-test/');
   const record = (id: string, master: string, encapIp: string | null): HostRecord => ({
@@ -31,17 +26,12 @@ describe('host records against a real etcd @slow', function () {
   });
 
   before(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'host-records-'));
-    const [clientPort, peerPort] = await freePorts(2);
-    etcd = new EmbeddedEtcd({ dataDir, name: 'host-records-test', clientPort: clientPort!, peerPort: peerPort! }, silentLogger());
-    await etcd.start();
-    client = new Etcd3({ hosts: [etcd.endpoint] });
+    etcd = await TestEtcd.start('host-records');
+    client = etcd.client();
   });
 
   after(async () => {
-    client?.close();
     await etcd?.stop();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 
   it('knows every host\'s encap IP once started, whoever masters it, and follows later changes', async () => {

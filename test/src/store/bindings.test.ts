@@ -1,37 +1,26 @@
 /** Binding writes against a real etcd: a turn's updates go out as one multi-key transaction, and stay correct under a second writer. */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Etcd3 } from 'etcd3';
-import { silentLogger } from '../../../src/log';
-import { freePorts } from '../../../src/sandbox/plexusd-process';
+import type { Etcd3 } from 'etcd3';
 import { BindingWriter } from '../../../src/store/bindings';
 import { bindingCollection, STORED_FORM } from '../../../src/store/stored-form';
-import { EmbeddedEtcd } from '../../../src/store/embedded-etcd';
 import { Keys } from '../../../src/store/keys';
+import { TestEtcd } from '../../support/test-etcd';
 
 describe('BindingWriter against a real etcd @slow', function () {
   this.timeout(60_000);
-  let dataDir: string;
-  let etcd: EmbeddedEtcd;
+  let etcd: TestEtcd;
   let client: Etcd3;
   const keys = new Keys('/plexus-bindings-test/');
 
   before(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'bindings-'));
-    const [clientPort, peerPort] = await freePorts(2);
-    etcd = new EmbeddedEtcd({ dataDir, name: 'bindings-test', clientPort: clientPort!, peerPort: peerPort! }, silentLogger());
-    await etcd.start();
-    client = new Etcd3({ hosts: [etcd.endpoint] });
+    etcd = await TestEtcd.start('bindings');
+    client = etcd.client();
     // An upgraded cluster: the short form is on (else the first write's look would add a revision of its own).
     await client.put(keys.storedForm()).value(String(STORED_FORM));
   });
 
   after(async () => {
-    client?.close();
     await etcd?.stop();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 
   const revisionNow = async (): Promise<bigint> => BigInt((await client.get(keys.probe()).exec()).header.revision);

@@ -5,18 +5,14 @@
  * and keeps the old names enforced.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Etcd3 } from 'etcd3';
+import type { Etcd3 } from 'etcd3';
 import { silentLogger } from '../../../src/log';
-import { freePorts } from '../../../src/sandbox/plexusd-process';
-import { EmbeddedEtcd } from '../../../src/store/embedded-etcd';
 import { Keys } from '../../../src/store/keys';
 import type { Binding, Endpoint } from '../../../src/store/model';
 import { ModelCache } from '../../../src/store/model-cache';
 import { ResourceConflictError } from '../../../src/store/model-errors';
 import { ModelStore } from '../../../src/store/model-store';
+import { TestEtcd } from '../../support/test-etcd';
 
 function isDuplicateName(err: unknown): boolean {
   return err instanceof ResourceConflictError && err.reason === 'duplicate' && /endpoint name "[^"]+" is already used in tenant/.test(err.message);
@@ -24,25 +20,18 @@ function isDuplicateName(err: unknown): boolean {
 
 describe('endpoint names by index, against a real etcd @slow', function () {
   this.timeout(60_000);
-  let dataDir: string;
-  let etcd: EmbeddedEtcd;
+  let etcd: TestEtcd;
   let c1: Etcd3;
   let c2: Etcd3;
 
   before(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'endpoint-names-'));
-    const [clientPort, peerPort] = await freePorts(2);
-    etcd = new EmbeddedEtcd({ dataDir, name: 'names-test', clientPort: clientPort!, peerPort: peerPort! }, silentLogger());
-    await etcd.start();
-    c1 = new Etcd3({ hosts: [etcd.endpoint] });
-    c2 = new Etcd3({ hosts: [etcd.endpoint] });
+    etcd = await TestEtcd.start('endpoint-names');
+    c1 = etcd.client();
+    c2 = etcd.client();
   });
 
   after(async () => {
-    c1?.close();
-    c2?.close();
     await etcd?.stop();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 
   describe('two members', () => {

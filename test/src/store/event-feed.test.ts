@@ -1,39 +1,29 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Etcd3 } from 'etcd3';
+import type { Etcd3 } from 'etcd3';
 import { silentLogger } from '../../../src/log';
-import { freePorts } from '../../../src/sandbox/plexusd-process';
 import { waitFor } from '../../../src/sandbox/processes';
-import { EmbeddedEtcd } from '../../../src/store/embedded-etcd';
 import { EventFeed, type FeedEvent } from '../../../src/store/event-feed';
 import { Keys } from '../../../src/store/keys';
 import type { Binding } from '../../../src/store/model';
 import { ModelStore } from '../../../src/store/model-store';
+import { TestEtcd } from '../../support/test-etcd';
 
 describe('EventFeed against a real etcd @slow', function () {
   this.timeout(60_000);
-  let dataDir: string;
-  let etcd: EmbeddedEtcd;
+  let etcd: TestEtcd;
   let client: Etcd3;
   let feed: EventFeed;
   const keys = new Keys('/plexus-feed-test/');
 
   before(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'event-feed-'));
-    const [clientPort, peerPort] = await freePorts(2);
-    etcd = new EmbeddedEtcd({ dataDir, name: 'feed-test', clientPort: clientPort!, peerPort: peerPort! }, silentLogger());
-    await etcd.start();
-    client = new Etcd3({ hosts: [etcd.endpoint] });
+    etcd = await TestEtcd.start('event-feed');
+    client = etcd.client();
     feed = new EventFeed(client, keys, silentLogger());
     await feed.start();
   });
   after(async () => {
     await feed?.stop();
-    client?.close();
     await etcd?.stop();
-    rmSync(dataDir, { recursive: true, force: true });
   });
 
   it('forgets deleted endpoints and networks, yet still gives the events deleted with them their tenant', async () => {

@@ -1,17 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Etcd3 } from 'etcd3';
-import { silentLogger } from '../../../src/log';
-import { freePorts } from '../../../src/sandbox/plexusd-process';
+import type { Etcd3 } from 'etcd3';
 import { ConflictError } from '../../../src/store/collection';
-import { EmbeddedEtcd } from '../../../src/store/embedded-etcd';
 import { AddressError } from '../../../src/store/ipam';
 import { Keys } from '../../../src/store/keys';
 import type { Binding } from '../../../src/store/model';
 import { InvalidRequestError, ResourceConflictError, ResourceNotFoundError, type ConflictReason } from '../../../src/store/model-errors';
 import { ModelStore } from '../../../src/store/model-store';
+import { TestEtcd } from '../../support/test-etcd';
 
 /** Asserts a 409 with the given reason and a message matching `re`. */
 async function rejects409(p: Promise<unknown>, reason: ConflictReason, re: RegExp): Promise<void> {
@@ -33,8 +28,7 @@ async function rejects412(p: Promise<unknown>): Promise<void> {
 
 describe('ModelStore against a real etcd @slow', function () {
   this.timeout(60_000);
-  let dataDir: string;
-  let etcd: EmbeddedEtcd;
+  let etcd: TestEtcd;
   let c1: Etcd3;
   let c2: Etcd3;
   let keys: Keys;
@@ -42,12 +36,9 @@ describe('ModelStore against a real etcd @slow', function () {
   let store2: ModelStore;
 
   before(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'model-store-'));
-    const [clientPort, peerPort] = await freePorts(2);
-    etcd = new EmbeddedEtcd({ dataDir, name: 'model-test', clientPort: clientPort!, peerPort: peerPort! }, silentLogger());
-    await etcd.start();
-    c1 = new Etcd3({ hosts: [etcd.endpoint] });
-    c2 = new Etcd3({ hosts: [etcd.endpoint] });
+    etcd = await TestEtcd.start('model-store');
+    c1 = etcd.client();
+    c2 = etcd.client();
     keys = new Keys('/plexus-test/');
     store = new ModelStore(c1, keys);
     // A second member: its own client and store, same etcd.
@@ -55,10 +46,7 @@ describe('ModelStore against a real etcd @slow', function () {
   });
 
   after(async () => {
-    c1?.close();
-    c2?.close();
     await etcd?.stop();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 
   describe('tenants', () => {

@@ -6,24 +6,18 @@
  * version deleted (leaving its key) is free again.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Etcd3 } from 'etcd3';
-import { silentLogger } from '../../../src/log';
-import { freePorts } from '../../../src/sandbox/plexusd-process';
+import type { Etcd3 } from 'etcd3';
 import { BindingWriter } from '../../../src/store/bindings';
-import { EmbeddedEtcd } from '../../../src/store/embedded-etcd';
 import { Keys } from '../../../src/store/keys';
 import type { MemberRecord } from '../../../src/store/model';
 import { ModelStore } from '../../../src/store/model-store';
 import { STORED_FORM } from '../../../src/store/stored-form';
 import { StoredFormGate } from '../../../src/store/stored-form-gate';
+import { TestEtcd } from '../../support/test-etcd';
 
 describe('stored form gate against a real etcd @slow', function () {
   this.timeout(60_000);
-  let dataDir: string;
-  let etcd: EmbeddedEtcd;
+  let etcd: TestEtcd;
   let client: Etcd3;
   const keys = new Keys('/gate-test/');
   const member = (id: string, storedForm?: number): MemberRecord => ({
@@ -39,17 +33,12 @@ describe('stored form gate against a real etcd @slow', function () {
   const putMember = (m: MemberRecord) => client.put(keys.member(m.id)).value(JSON.stringify(m)).exec();
 
   before(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'gate-'));
-    const [clientPort, peerPort] = await freePorts(2);
-    etcd = new EmbeddedEtcd({ dataDir, name: 'gate-test', clientPort: clientPort!, peerPort: peerPort! }, silentLogger());
-    await etcd.start();
-    client = new Etcd3({ hosts: [etcd.endpoint] });
+    etcd = await TestEtcd.start('gate');
+    client = etcd.client();
   });
 
   after(async () => {
-    client?.close();
     await etcd?.stop();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 
   it('writes the full form while a member of the previous version is registered, the short form once none is', async () => {
