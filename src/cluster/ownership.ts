@@ -51,6 +51,8 @@ export class Ownership extends EventEmitter<OwnershipEvents> implements Mastery 
   private known = new Set<string>();
   private assignment: Map<string, string> | undefined;
   private readonly inFlight = new Set<string>();
+  /** Hosts whose key this member just took, until its watch shows the put: decided on as held, not taken again. */
+  private readonly taken = new Set<string>();
   /** Hosts whose key changed while a write of ours was in flight: decided again once it ends. */
   private readonly decideAgain = new Set<string>();
   /** Hosts whose key write failed (etcd away), tried again after the backoff. */
@@ -106,6 +108,7 @@ export class Ownership extends EventEmitter<OwnershipEvents> implements Mastery 
     this.membership.on('changed', () => this.rebalance());
     this.membership.on('lease-lost', () => {
       // Our keys died with the lease: forget being master everywhere until we win again.
+      this.taken.clear();
       for (const [host, m] of this.masters) if (m.member === this.memberId) this.forget(host);
     });
     this.rebalance();
@@ -181,7 +184,7 @@ export class Ownership extends EventEmitter<OwnershipEvents> implements Mastery 
     }
     const step = decideMastership({
       self: this.memberId,
-      master: this.masters.get(hostId)?.member,
+      master: this.masters.get(hostId)?.member ?? (this.taken.has(hostId) ? this.memberId : undefined),
       owner: this.desiredOwner(hostId),
       seen: this.hosts.has(hostId),
       isLive: (m) => this.membership.isLive(m),
@@ -199,7 +202,9 @@ export class Ownership extends EventEmitter<OwnershipEvents> implements Mastery 
         .if(key, 'Create', '==', 0)
         .then(lease.put(key).value(this.claimValue))
         .commit();
-      if (res.succeeded) this.log.info('took mastership', { host: hostId, generation: res.header.revision });
+      if (!res.succeeded) return;
+      this.log.info('took mastership', { host: hostId, generation: res.header.revision });
+      if (!this.masters.has(hostId)) this.taken.add(hostId);
     });
   }
 
@@ -208,6 +213,7 @@ export class Ownership extends EventEmitter<OwnershipEvents> implements Mastery 
     await this.write(hostId, 'cannot hand mastership over', async () => {
       const res = await this.client.if(key, 'Value', '==', this.claimValue).then(this.client.delete().key(key)).commit();
       if (!res.succeeded) return;
+      this.taken.delete(hostId);
       this.log.info('handed mastership over', { host: hostId, to });
       // Not master from now on, not only once the watch echoes the delete: a host pass
       // still running here must not write the host record over the new master's.
@@ -257,6 +263,7 @@ export class Ownership extends EventEmitter<OwnershipEvents> implements Mastery 
       return;
     }
     const isNew = !this.masters.has(hostId) && !this.known.has(hostId) && !this.hosts.has(hostId);
+    this.taken.delete(hostId);
     this.masters.set(hostId, { member, generation: BigInt(revision) });
     this.emit('changed', hostId);
     if (isNew) this.rebalance();
