@@ -13,8 +13,8 @@ import type { Etcd3, Watcher } from 'etcd3';
 import { EventEmitter } from 'node:events';
 import { Backoff, type BackoffPolicy } from '../../protocols/common/backoff';
 import { RetryLog, type Logger } from '../log';
-import type { KeyHolds } from '../store/collection';
 import type { Keys } from '../store/keys';
+import { holds, type Guard } from '../store/txn';
 import type { Membership } from './membership';
 import { assignBalanced, rankMembers } from './rendezvous';
 
@@ -41,7 +41,7 @@ export interface Mastery {
   /** OpenFlow controller targets for a host: its top-ranked live members (at most 3). */
   controllerTargets(hostId: string): string[];
   /** The master key of a host as this member holds it: a master's write guarded by it never lands after a hand-over. */
-  heldKey(hostId: string): KeyHolds;
+  heldKey(hostId: string): Guard;
   on(event: 'changed', listener: (hostId: string) => void): this;
 }
 
@@ -129,8 +129,8 @@ export class Ownership extends EventEmitter<OwnershipEvents> implements Mastery 
     return this.masters.get(hostId);
   }
 
-  heldKey(hostId: string): KeyHolds {
-    return { key: this.keys.master(hostId), value: this.claimValue };
+  heldKey(hostId: string): Guard {
+    return holds(this.keys.master(hostId), this.claimValue);
   }
 
   allMasters(): ReadonlyMap<string, Mastership> {

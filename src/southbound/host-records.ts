@@ -8,8 +8,9 @@
 import type { Watcher } from 'etcd3';
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../log';
-import type { Collection, KeyHolds } from '../store/collection';
+import type { Collection } from '../store/collection';
 import type { HostRecord } from '../store/model';
+import type { Guard } from '../store/txn';
 
 export interface HostRecordsEvents {
   /** A record appeared, changed or went (`after` undefined), by a watch event or this member's write. */
@@ -77,7 +78,7 @@ export class HostRecords extends EventEmitter<HostRecordsEvents> {
    * (the master key this member holds) nothing is written once it is not held:
    * a pass that was under way when mastership moved leaves the record to the new master.
    */
-  async write(record: HostRecord, guard?: KeyHolds): Promise<void> {
+  async write(record: HostRecord, guard?: Guard): Promise<void> {
     const current = this.records.get(record.id);
     if (current && sameRecord(current, record)) return;
     if (guard) {

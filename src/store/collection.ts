@@ -5,6 +5,7 @@
  */
 import type { Etcd3, Lease, Watcher } from 'etcd3';
 import { PlexusError } from '../../protocols/common/errors';
+import type { Guard } from './txn';
 
 export class StoreError extends PlexusError {
   override readonly name: string = 'StoreError';
@@ -29,12 +30,6 @@ export type CollectionEvent<T> =
 export interface RecordCodec<T> {
   encode(value: T): string;
   decode(key: string, text: string): T;
-}
-
-/** A key and the exact value it must hold for a guarded write (putWhile). */
-export interface KeyHolds {
-  readonly key: string;
-  readonly value: string;
 }
 
 export class Collection<T> {
@@ -91,12 +86,10 @@ export class Collection<T> {
     return res.header.revision;
   }
 
-  /** Writes only while the key `guard.key` holds exactly `guard.value`; returns whether it wrote. */
-  async putWhile(id: string, value: T, guard: KeyHolds): Promise<boolean> {
-    const res = await this.client
-      .if(guard.key, 'Value', '==', guard.value)
-      .then(this.client.put(this.key(id)).value(this.encode(value)))
-      .commit();
+  /** Writes only while `guard` (store/txn.ts) holds; returns whether it wrote. */
+  async putWhile(id: string, value: T, guard: Guard): Promise<boolean> {
+    const request_put = { key: Buffer.from(this.key(id)), value: Buffer.from(this.encode(value)) };
+    const res = await this.client.kv.txn({ compare: [guard.compare], success: [{ request_put }], failure: [] });
     return res.succeeded;
   }
 

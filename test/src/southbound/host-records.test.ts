@@ -12,6 +12,7 @@ import { HostRecords } from '../../../src/southbound/host-records';
 import { Collection } from '../../../src/store/collection';
 import { Keys } from '../../../src/store/keys';
 import type { HostRecord } from '../../../src/store/model';
+import { holds } from '../../../src/store/txn';
 import { waitFor } from '../../../src/sandbox/processes';
 import { TestEtcd } from '../../support/test-etcd';
 
@@ -69,12 +70,13 @@ describe('host records against a real etcd @slow', function () {
     const records = new HostRecords(hosts, silentLogger());
     await records.start(() => undefined);
     try {
-      const held = { key: keys.master('h9'), value: JSON.stringify({ member: 'm1' }) };
-      await client.put(held.key).value(held.value).exec();
+      const m1 = JSON.stringify({ member: 'm1' });
+      const held = holds(keys.master('h9'), m1);
+      await client.put(keys.master('h9')).value(m1).exec();
       await records.write(record('h9', 'm1', '127.1.0.9'), held);
       assert.equal((await hosts.get('h9'))?.value.status, 'ready');
       // Handed over: m2 holds the key and writes; m1's late write must not land over it.
-      await client.put(held.key).value(JSON.stringify({ member: 'm2' })).exec();
+      await client.put(keys.master('h9')).value(JSON.stringify({ member: 'm2' })).exec();
       await hosts.put('h9', { ...record('h9', 'm2', '127.1.0.9'), status: 'configuring' });
       await records.write({ ...record('h9', 'm1', '127.1.0.9'), reason: 'late' }, held);
       const stored = (await hosts.get('h9'))?.value;
