@@ -412,14 +412,25 @@ async function takeHeapSnapshot(plexusd: PlexusdProcess, dir: string, ctx: Bench
  * simulated switches reopened their OpenFlow connection. A burst that settles
  * cleanly shows none of these.
  */
+function tally(counts: Map<string, number>, key: string, n = 1): void {
+  counts.set(key, (counts.get(key) ?? 0) + n);
+}
+
+/** `: 3x "a", 1x "b"`, the eight most frequent, or nothing. */
+function counted(counts: ReadonlyMap<string, number>): string {
+  const top = [...counts].sort((a, b) => b[1] - a[1]).slice(0, 8);
+  return top.length ? `: ${top.map(([k, v]) => `${v}x "${k}"`).join(', ')}` : '';
+}
+
 function healthFigures(logs: string, hosts: readonly SimHost[], ctx: BenchContext): Figures {
   const byMessage = new Map<string, number>();
+  const droppedWhy = new Map<string, number>();
   let maxStallMs = 0;
   let leaseLost = 0;
   let lines = 0;
   for (const text of logs.split('\n')) {
     if (!text.startsWith('{')) continue;
-    let line: { level?: string; message?: string; stalledMs?: number };
+    let line: { level?: string; message?: string; stalledMs?: number; reason?: string };
     try {
       line = JSON.parse(text) as typeof line;
     } catch {
@@ -428,13 +439,16 @@ function healthFigures(logs: string, hosts: readonly SimHost[], ctx: BenchContex
     if (line.level !== 'warn' && line.level !== 'error') continue;
     lines++;
     const message = String(line.message);
-    byMessage.set(message, (byMessage.get(message) ?? 0) + 1);
+    tally(byMessage, message);
     if (message === 'event loop stalled') maxStallMs = Math.max(maxStallMs, line.stalledMs ?? 0);
     if (message.startsWith('member lease lost')) leaseLost++;
+    if (message === 'openflow connection dropped' || message === 'switch disconnected') tally(droppedWhy, `${message}: ${String(line.reason).replace(/\d+/g, 'N')}`);
   }
-  const top = [...byMessage].sort((a, b) => b[1] - a[1]).slice(0, 8);
   const reconnects = hosts.reduce((sum, h) => sum + h.reconnects, 0);
-  ctx.progress(`plexus (simulated): plexusd logged ${lines} warn/error lines (${logs.length >= 200_000 ? 'last 200 kB' : 'all'})${top.length ? `: ${top.map(([k, v]) => `${v}x "${k}"`).join(', ')}` : ''}; longest stall logged ${maxStallMs} ms; OpenFlow reconnects of the switches ${reconnects}`);
+  const switchWhy = new Map<string, number>();
+  for (const h of hosts) for (const [why, n] of h.drops) tally(switchWhy, why, n);
+  ctx.progress(`plexus (simulated): plexusd logged ${lines} warn/error lines (${logs.length >= 200_000 ? 'last 200 kB' : 'all'})${counted(byMessage)}; longest stall logged ${maxStallMs} ms; OpenFlow reconnects of the switches ${reconnects}${counted(switchWhy)}`);
+  if (droppedWhy.size) ctx.progress(`plexus (simulated): OpenFlow connections plexusd closed or lost${counted(droppedWhy)}`);
   return { plexusd_warn_lines: lines, plexusd_max_stall_ms: maxStallMs, plexusd_lease_lost: leaseLost, of_reconnects: reconnects };
 }
 

@@ -66,7 +66,23 @@ import { startPlexusd, Teardown, type Stoppable } from './sandbox';
 import { startSimHosts } from './sim/sim-host';
 import { SimSwitch, type EncodedPacketIn, type SimSwitchEvent } from './sim/sim-switch';
 
-export type Peer = 'os-ken' | 'ovs-testcontroller';
+export type Peer = 'os-ken' | 'ovs-testcontroller' | 'node-floor';
+
+/** How each peer is started on `port`, in its own temp dir, and the key its figures go under. */
+const PEERS: Record<Peer, { readonly key: string; readonly command: (port: number, dir: string) => [string, string[]] }> = {
+  'ovs-testcontroller': {
+    key: 'ovs_testcontroller',
+    command: (port, dir) => ['ovs-testcontroller', ['-O', 'OpenFlow13', '--noflow', `ptcp:${port}:127.0.0.1`, `--unixctl=${join(dir, 'ctl')}`, `--log-file=${join(dir, 'log')}`, '-vconsole:off']],
+  },
+  'os-ken': {
+    key: 'osken',
+    command: (port) => ['osken-manager', ['--ofp-listen-host', '127.0.0.1', '--ofp-tcp-listen-port', String(port), join(repoRoot(), 'bench', 'peers', 'os_ken_l2.py')]],
+  },
+  'node-floor': {
+    key: 'node_floor',
+    command: (port) => [process.execPath, [join(__dirname, 'peers', 'node-floor.js'), String(port)]],
+  },
+};
 
 const TOKEN_OFFSET = 46;
 /** UDP checksum of an untagged IPv4 frame without options: zeroed (legal for IPv4) once the token is written. */
@@ -80,7 +96,7 @@ const LEARNING_PORTS = 4;
 const OPTIONS: readonly OptionDef[] = [
   { name: 'seconds', kind: 'number', default: 10, help: 'seconds of each measurement (throughput, latency) per controller' },
   { name: 'switches', kind: 'number', default: 16, help: 'simulated switches (for Plexus: hosts, each with its own ovsdb-server)' },
-  { name: 'peer', kind: 'string', default: 'ovs-testcontroller', help: 'controller to compare with: os-ken | ovs-testcontroller' },
+  { name: 'peer', kind: 'string', default: 'ovs-testcontroller', help: 'controller to compare with: ovs-testcontroller | os-ken | node-floor (the least a Node controller does: bench/peers/node-floor.ts)' },
   { name: 'window', kind: 'string', default: '32', help: 'outstanding packet-ins per switch in throughput mode; a list (1,8,32) measures each, both controllers' },
   { name: 'rounds', kind: 'number', default: 1, help: 'rounds of every window on both controllers, alternating (figures: the median)' },
   { name: 'profile-plexusd', kind: 'boolean', default: false, help: 'CPU-profile plexusd (.cpuprofile in bench/results)' },
@@ -524,9 +540,7 @@ async function startPeer(peer: Peer, teardown: Teardown): Promise<{ port: number
   const [port] = await freePorts(1);
   const dir = mkdtempSync(join(tmpdir(), `plexus-bench-${peer}-`));
   const forget = onExitCleanup(() => rmSync(dir, { recursive: true, force: true }));
-  const [cmd, args] = peer === 'ovs-testcontroller'
-    ? ['ovs-testcontroller', ['-O', 'OpenFlow13', '--noflow', `ptcp:${port}:127.0.0.1`, `--unixctl=${join(dir, 'ctl')}`, `--log-file=${join(dir, 'log')}`, '-vconsole:off']]
-    : ['osken-manager', ['--ofp-listen-host', '127.0.0.1', '--ofp-tcp-listen-port', String(port), join(repoRoot(), 'bench', 'peers', 'os_ken_l2.py')]];
+  const [cmd, args] = PEERS[peer].command(port!, dir);
   let output = '';
   const child: ChildProcess = spawn(cmd, args as string[], { stdio: ['ignore', 'pipe', 'pipe'], cwd: dir });
   child.stdout!.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-4000)));
@@ -570,7 +584,7 @@ async function setupPeer(peer: Peer, n: number, progress: (m: string) => void, t
   await sleep(1000);
   const gen = new LoadGenerator(sims.map((sim, i) => ({ sim, next: 0, pending: new Map(), templates: learningTemplates(i) })));
   teardown.add({ stop: async () => gen.stop() });
-  return { key: peer === 'os-ken' ? 'osken' : 'ovs_testcontroller', label: peer, gen, pid, setup: {} };
+  return { key: PEERS[peer].key, label: peer, gen, pid, setup: {} };
 }
 
 // ---------------------------------------------------------------------------
@@ -582,7 +596,7 @@ export async function run(options: Options, progress: (m: string) => void = () =
   const n = Number(options.switches ?? 16);
   const windows = String(options.window ?? '32').split(',').map(Number);
   const peer = String(options.peer ?? 'ovs-testcontroller') as Peer;
-  if (peer !== 'os-ken' && peer !== 'ovs-testcontroller') throw new Error(`--peer must be os-ken or ovs-testcontroller, not ${peer}`);
+  if (!Object.hasOwn(PEERS, peer)) throw new Error(`--peer must be one of ${Object.keys(PEERS).join(', ')}, not ${peer}`);
   if (!(seconds > 0 && seconds <= 600) || !(n >= 1 && n <= 1000) || !windows.every((w) => Number.isInteger(w) && w >= 1 && w <= 1024)) {
     throw new Error('--seconds must be in (0, 600], --switches in [1, 1000], --window in [1, 1024] (or a list of them)');
   }

@@ -10,6 +10,9 @@
  * and every interface with an ofport becomes a port of the simulated switch
  * (OFPT_PORT_STATUS to the controller). Without it, Plexus' VXLAN tunnels would
  * never get a port number, so no flow toward another host could be compiled.
+ * The same monitor reads the Controller rows' `inactivity_probe`, which the
+ * switch then follows toward its controller, as ovs-vswitchd does (Plexus
+ * raises it for large fleets, southbound/probe-sizing.ts).
  */
 import type { Monitor } from '../../protocols/ovsdb/monitor';
 import { decodeStringMap, type Row } from '../../protocols/ovsdb/rfc7047';
@@ -33,7 +36,15 @@ function tunnelOf(row: Row): Pick<SimPort, 'tunnel'> {
   return o.remote_ip ? { tunnel: { remoteIp: o.remote_ip, ...(o.local_ip ? { localIp: o.local_ip } : {}) } } : {};
 }
 
-/** Assigns Interface.ofport as ovs-vswitchd would and mirrors the ports into the simulated switch. */
+/** OVS's Controller.inactivity_probe when the column is empty (ms). */
+const OVS_DEFAULT_PROBE_MS = 5000;
+/** Stands for "no probe" (inactivity_probe=0): a silence no run lasts. */
+const NO_PROBE_MS = 2 ** 31 - 1;
+
+/**
+ * Assigns Interface.ofport as ovs-vswitchd would and mirrors the ports into the
+ * simulated switch; makes the switch follow its Controller row's probe.
+ */
 class OfportKeeper {
   private readonly used = new Set<number>();
   /** Interface uuid → ofport given (or seen). */
@@ -41,6 +52,7 @@ class OfportKeeper {
   private readonly toAssign = new Map<string, Row>();
   private flushing = false;
   private next = 1;
+  private probeMs: number | undefined;
   tunnels = 0;
   failures = 0;
 
@@ -51,16 +63,30 @@ class OfportKeeper {
     const k = new OfportKeeper(session, sim);
     let monitor: Monitor;
     try {
-      monitor = await session.monitor(DB, { Interface: { columns: ['name', 'type', 'ofport', 'options'] } });
+      monitor = await session.monitor(DB, {
+        Interface: { columns: ['name', 'type', 'ofport', 'options'] },
+        Controller: { columns: ['inactivity_probe'] },
+      });
     } catch (err) {
       session.close();
       throw err;
     }
     monitor.replica.on('change', (c) => {
       if (c.table === 'Interface' && c.new) k.onInterface(c.uuid, c.new);
+      if (c.table === 'Controller' && c.new) k.onController(c.new);
     });
     for (const [uuid, row] of monitor.replica.rows('Interface')) k.onInterface(uuid, row);
+    for (const [, row] of monitor.replica.rows('Controller')) k.onController(row);
     return k;
+  }
+
+  /** One controller per simulated switch: its probe is the switch's (0: none, as in OVS). */
+  private onController(row: Row): void {
+    const column = typeof row.inactivity_probe === 'number' ? row.inactivity_probe : OVS_DEFAULT_PROBE_MS;
+    const probeMs = column > 0 ? column : NO_PROBE_MS;
+    if (probeMs === this.probeMs) return;
+    this.probeMs = probeMs;
+    this.sim.setInactivityProbe(probeMs);
   }
 
   private onInterface(uuid: string, row: Row): void {
@@ -127,6 +153,8 @@ export class SimHost implements Stoppable {
   private retry: NodeJS.Timeout | undefined;
   reconnects = 0;
   lastDrop = '';
+  /** Why this host's OpenFlow connection closed, by reason (numbers as N), for the bench's health line. */
+  readonly drops = new Map<string, number>();
 
   constructor(
     readonly index: number,
@@ -138,6 +166,8 @@ export class SimHost implements Stoppable {
     sim.on('event', (e: SimSwitchEvent) => {
       if (e.kind !== 'disconnected' || this.stopped) return;
       this.lastDrop = e.reason;
+      const reason = e.reason.replace(/\d+/g, 'N');
+      this.drops.set(reason, (this.drops.get(reason) ?? 0) + 1);
       this.reconnectSoon();
     });
   }

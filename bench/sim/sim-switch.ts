@@ -26,6 +26,7 @@
 import { EventEmitter } from 'node:events';
 import { connect as tcpConnect } from 'node:net';
 import { OpenFlowConnection, type ConnectionEvent } from '../../protocols/openflow/connection';
+import type { LivenessOptions } from '../../protocols/openflow/liveness';
 import {
   NXPIF,
   OFP_DEFAULT_MISS_SEND_LEN,
@@ -73,6 +74,7 @@ export interface SimSwitchOptions {
   readonly nTables?: number;
   /** Keep the last N PACKET_OUTs in `packetOuts` (default 0: count only). */
   readonly keepPacketOuts?: number;
+  /** Echo timing toward the controller until `setInactivityProbe` (default liveness.ts's). */
   readonly echoIntervalMs?: number;
   readonly echoTimeoutMs?: number;
 }
@@ -100,9 +102,14 @@ export class SimSwitch extends EventEmitter implements BundleTarget {
   readonly groups = new Map<number, GroupDesc>();
   readonly counters = { packetIns: 0, packetOuts: 0, flowMods: 0, errors: 0 };
   readonly packetOuts: Decoded<PacketOut>[] = [];
+  private echo: LivenessOptions;
 
   constructor(private readonly options: SimSwitchOptions) {
     super();
+    this.echo = {
+      ...(options.echoIntervalMs !== undefined ? { echoIntervalMs: options.echoIntervalMs } : {}),
+      ...(options.echoTimeoutMs !== undefined ? { echoTimeoutMs: options.echoTimeoutMs } : {}),
+    };
     this.datapathId = options.datapathId;
     this.flows = new FlowTable(options.nTables ?? 254);
     this.flows.recordChanges = true;
@@ -139,11 +146,7 @@ export class SimSwitch extends EventEmitter implements BundleTarget {
         reject(err);
       });
       socket.once('connect', () => {
-        const conn = new OpenFlowConnection(socket, {
-          side: 'switch',
-          ...(this.options.echoIntervalMs !== undefined ? { echoIntervalMs: this.options.echoIntervalMs } : {}),
-          ...(this.options.echoTimeoutMs !== undefined ? { echoTimeoutMs: this.options.echoTimeoutMs } : {}),
-        });
+        const conn = new OpenFlowConnection(socket, { side: 'switch', ...this.echo });
         const session: SimSession = {
           conn, role: OFPCR_ROLE.EQUAL, async: DEFAULT_ASYNC, missSendLen: OFP_DEFAULT_MISS_SEND_LEN,
           configFlags: 0, packetInFormat: NXPIF.STANDARD, controllerId: 0, bundles: new Map(),
@@ -152,6 +155,7 @@ export class SimSwitch extends EventEmitter implements BundleTarget {
           switch (e.kind) {
             case 'ready':
               clearTimeout(timer);
+              conn.retuneEcho(this.echo); // in case the probe changed during the handshake
               this.sessions.add(session);
               this.emit('event', { kind: 'connected', session } satisfies SimSwitchEvent);
               resolve(session);
@@ -173,6 +177,16 @@ export class SimSwitch extends EventEmitter implements BundleTarget {
         });
       });
     });
+  }
+
+  /**
+   * Probes the controller as ovs-vswitchd does with its Controller row's
+   * `inactivity_probe` (OVS rconn): an echo after `ms` of silence, the connection
+   * dropped when another `ms` passes unanswered.
+   */
+  setInactivityProbe(ms: number): void {
+    this.echo = { echoIntervalMs: ms, echoTimeoutMs: ms };
+    for (const s of this.sessions) s.conn.retuneEcho(this.echo);
   }
 
   /** Closes every controller connection. */

@@ -41,8 +41,16 @@ export class TimeoutError extends PlexusError {
 
 /** The transport went away (closed, reset, never connected). */
 export class ConnectionError extends PlexusError {
-  override readonly name = 'ConnectionError';
+  override readonly name: string = 'ConnectionError';
   constructor(message: string, options: { cause?: unknown } = {}) {
     super(message, { ...options, recoverable: true });
+  }
+}
+
+/** The peer closed the connection itself (not reset, not closed by us for a reason of ours). */
+export class PeerClosedError extends ConnectionError {
+  override readonly name = 'PeerClosedError';
+  constructor() {
+    super('peer closed the connection');
   }
 }

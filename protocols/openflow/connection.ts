@@ -75,6 +75,11 @@ export class OpenFlowConnection extends EventEmitter {
     });
   }
 
+  /** New echo interval and timeout from now on (liveness.ts `retune`). */
+  retuneEcho(options: LivenessOptions): void {
+    this.liveness.retune(options);
+  }
+
   get currentState(): ConnectionState {
     return this.state;
   }

@@ -32,16 +32,28 @@ const STALE_CHECK_MS = 500;
 export class Liveness {
   private lastHeardMs = Date.now();
   private isEchoOutstanding = false;
-  private readonly timer: NodeJS.Timeout;
-  private readonly intervalMs: number;
-  private readonly timeoutMs: number;
-  private readonly checkEveryMs: number;
+  private timer: NodeJS.Timeout | undefined;
+  private intervalMs = 0;
+  private timeoutMs = 0;
+  private checkEveryMs = 0;
   private lastCheckMs = Date.now();
 
   constructor(options: LivenessOptions, private readonly hooks: LivenessHooks) {
+    this.retune(options);
+  }
+
+  /**
+   * New interval and timeout from now on (an OVS switch follows its Controller
+   * row's `inactivity_probe` the same way); an echo already sent stays outstanding.
+   */
+  retune(options: LivenessOptions): void {
     this.intervalMs = options.echoIntervalMs ?? 5000;
     this.timeoutMs = options.echoTimeoutMs ?? 3000;
-    this.checkEveryMs = Math.min(this.intervalMs, 1000);
+    const checkEveryMs = Math.min(this.intervalMs, 1000);
+    if (checkEveryMs === this.checkEveryMs) return;
+    clearInterval(this.timer);
+    this.checkEveryMs = checkEveryMs;
+    this.lastCheckMs = Date.now();
     this.timer = setInterval(() => this.check(), this.checkEveryMs);
   }
 

@@ -16,7 +16,7 @@
  * error, the peer closing and a stall all end in one `failed` call.
  */
 import type { Socket } from 'node:net';
-import { ConnectionError, PlexusError } from '../common/errors';
+import { ConnectionError, PeerClosedError, PlexusError } from '../common/errors';
 import { ReadGate } from '../common/read-gate';
 import { BufferWriter } from '../common/buffer-writer';
 import { decodeMessage, writeMessage } from './codec';
@@ -71,7 +71,7 @@ export class MessageSocket {
     });
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err) => this.fail(new ConnectionError(`socket error: ${err.message}`, { cause: err })));
-    socket.on('close', () => this.fail(new ConnectionError('peer closed the connection')));
+    socket.on('close', () => this.fail(new PeerClosedError()));
   }
 
   /** Stream offset of the next inbound message (for errors about the stream). */

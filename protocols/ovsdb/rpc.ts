@@ -32,7 +32,7 @@ import {
   type ID,
 } from 'jsonrpc-lite';
 import winston from 'winston';
-import { ConnectionError, DecodeError, PlexusError, TimeoutError } from '../common/errors';
+import { ConnectionError, DecodeError, PeerClosedError, PlexusError, TimeoutError } from '../common/errors';
 import { ReadGate } from '../common/read-gate';
 import { OvsdbError } from './errors';
 import { JsonStream, type BufferBudget } from './json-stream';
@@ -184,8 +184,8 @@ export class OvsdbRpc extends EventEmitter<RpcEvents> {
     });
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err) => this.close(new ConnectionError(`socket error: ${err.message}`, { cause: err })));
-    socket.on('close', () => this.close(new ConnectionError('peer closed the connection')));
-    socket.on('end', () => this.close(new ConnectionError('peer closed the connection')));
+    socket.on('close', () => this.close(new PeerClosedError()));
+    socket.on('end', () => this.close(new PeerClosedError()));
     this.probe = new InactivityProbe(options.inactivityProbeMs ?? 5000, {
       isReading: () => this.gate.isReading,
       sendProbe: () => {

@@ -285,13 +285,14 @@ export class HostManager extends EventEmitter<HostManagerEvents> {
     if (!failed && state.dirty && !state.closed) this.queue.add(state);
   }
 
-  /** Follows the fleet's size with the probe (in steps, probe-sizing.ts); a new value re-plans every host. */
+  /** Follows the fleet's size with the probe (in steps, probe-sizing.ts); a new value re-plans every host and retunes our OpenFlow echoes. */
   private resizeProbe(): void {
     const hosts = this.sessions.hostCount;
     const next = nextProbeMs(this.probe.ms, hosts, this.probePolicy);
     if (next === this.probe.ms) return;
     this.log.info('inactivity probe resized for the fleet', { hosts, probeMs: next, previousMs: this.probe.ms });
     this.probe.ms = next;
+    this.switches.followProbe(next);
     this.rescheduleAll();
   }
 

@@ -22,8 +22,9 @@
 import { EventEmitter } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer, type TlsOptions } from 'node:tls';
-import { ConnectionError, TimeoutError } from '../../protocols/common/errors';
+import { ConnectionError, PeerClosedError, TimeoutError } from '../../protocols/common/errors';
 import { OpenFlowConnection, type ConnectionEvent } from '../../protocols/openflow/connection';
+import type { LivenessOptions } from '../../protocols/openflow/liveness';
 import type { Decoded } from '../../protocols/openflow/messages';
 import type { Logger } from '../log';
 import { createAddressLimit, type AddressLimit } from './connection-limit';
@@ -92,12 +93,20 @@ export class SwitchServer extends EventEmitter<SwitchServerEvents> {
   private readonly pending = new Set<PendingSession>();
   /** Peer address of every registered session (what the voucher is asked about). */
   private readonly addressOf = new WeakMap<OpenFlowConnection, string | undefined>();
+  /** Every connection still open, whatever its stage (what `followProbe` retunes). */
+  private readonly open = new Set<OpenFlowConnection>();
+  /** Echo timing of our side of every connection. */
+  private echo: LivenessOptions;
 
   constructor(
     private readonly log: Logger,
     private readonly options: SwitchServerOptions = {},
   ) {
     super();
+    this.echo = {
+      ...(options.echoIntervalMs === undefined ? {} : { echoIntervalMs: options.echoIntervalMs }),
+      ...(options.echoTimeoutMs === undefined ? {} : { echoTimeoutMs: options.echoTimeoutMs }),
+    };
     this.perAddress = createAddressLimit(options.maxConnectionsPerAddress);
     const admitted = (socket: Socket): void => {
       if (this.admit(socket)) this.accept(socket);
@@ -129,6 +138,19 @@ export class SwitchServer extends EventEmitter<SwitchServerEvents> {
   get port(): number {
     const addr = this.server.address();
     return typeof addr === 'object' && addr ? addr.port : 0;
+  }
+
+  /**
+   * Our echoes toward switches follow the inactivity probe hosts are asked for
+   * (probe-sizing.ts), now and for connections to come: an echo after `probeMs`
+   * of silence, the switch dead when it stays silent for 3/5 of that again
+   * (5 s and 3 s at the 5 s floor, OVS's default). A switch busy with a burst
+   * from a thousand-host member answers late, and closing it for that costs a
+   * reconnect, a flow dump and a diff, which is more load still.
+   */
+  followProbe(probeMs: number): void {
+    this.echo = { echoIntervalMs: probeMs, echoTimeoutMs: Math.round((probeMs * 3) / 5) };
+    for (const conn of this.open) conn.retuneEcho(this.echo);
   }
 
   connection(dpid: string): OpenFlowConnection | undefined {
@@ -220,7 +242,8 @@ export class SwitchServer extends EventEmitter<SwitchServerEvents> {
   private accept(socket: Socket): void {
     this.sockets.add(socket);
     socket.once('close', () => this.sockets.delete(socket));
-    const conn = new OpenFlowConnection(socket, { side: 'controller', ...this.options });
+    const conn = new OpenFlowConnection(socket, { side: 'controller', ...this.options, ...this.echo });
+    this.open.add(conn);
     const address = normalizeAddress(socket.remoteAddress);
     this.addressOf.set(conn, address);
     const log = this.log.child({ remote: conn.remote });
@@ -246,6 +269,7 @@ export class SwitchServer extends EventEmitter<SwitchServerEvents> {
           if (dpid) this.emit('switch', { kind: 'message', dpid, message: e.message } satisfies SwitchEvent);
           return;
         case 'closed': {
+          this.open.delete(conn);
           const reason = e.error ? `${e.error.name}: ${e.error.message}` : 'closed';
           for (const p of this.pending) {
             if (p.conn !== conn) continue;
@@ -254,7 +278,9 @@ export class SwitchServer extends EventEmitter<SwitchServerEvents> {
           }
           if (dpid && this.byDpid.get(dpid) === conn) {
             this.byDpid.delete(dpid);
-            log.info('switch disconnected', { dpid, reason });
+            // The switch going away is news; our closing it (no echo answer, not reading, a reset) is a warning.
+            const level = !e.error || e.error instanceof PeerClosedError ? 'info' : 'warn';
+            log[level]('switch disconnected', { dpid, reason });
             this.emit('switch', { kind: 'down', dpid, reason } satisfies SwitchEvent);
           } else {
             log.warn('openflow connection dropped', { dpid, reason });

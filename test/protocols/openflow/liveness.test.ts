@@ -35,4 +35,30 @@ describe('OpenFlow echo keepalive (liveness)', function () {
       live.stop();
     }
   });
+
+  it('follows a new interval and timeout from the moment it is retuned, both ways', async function () {
+    const deaths: string[] = [];
+    let echoes = 0;
+    const hooks = { canJudge: () => true, isReady: () => true, sendEcho: () => void echoes++, dead: (err: Error) => void deaths.push(err.message) };
+    const slow = new Liveness({ echoIntervalMs: 60_000, echoTimeoutMs: 60_000 }, hooks);
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(echoes, 0, 'no echo within a minute-long interval');
+      slow.retune({ echoIntervalMs: 100, echoTimeoutMs: 100 });
+      await waitFor('an echo at the new interval', () => echoes === 1, 1000, 5);
+      await waitFor('the silent peer dead at the new timeout', () => deaths.length === 1, 1000, 5);
+    } finally {
+      slow.stop();
+    }
+    echoes = 0;
+    const fast = new Liveness({ echoIntervalMs: 100, echoTimeoutMs: 100 }, hooks);
+    try {
+      await waitFor('an echo', () => echoes === 1, 1000, 5);
+      fast.retune({ echoIntervalMs: 60_000, echoTimeoutMs: 60_000 });
+      await new Promise((r) => setTimeout(r, 500));
+      assert.equal(deaths.length, 1, 'the outstanding echo is judged by the new, longer timeout');
+    } finally {
+      fast.stop();
+    }
+  });
 });

@@ -99,6 +99,29 @@ describe('switch server: a silent session gives way', () => {
   });
 });
 
+describe('switch server: echoes follow the fleet probe', () => {
+  it('retunes the echoes of sessions already open: a silent switch is found at the new timing', async () => {
+    const server = new SwitchServer(silentLogger(), { echoIntervalMs: 60_000, echoTimeoutMs: 60_000 });
+    const port = await server.listen('127.0.0.1', 0);
+    const hex = (0xfeed01n).toString(16).padStart(16, '0');
+    const fakes: FakeSwitch[] = [];
+    try {
+      const seen = recordSwitchEvents(server);
+      fakes.push(await connectFakeSwitch(port, 0xfeed01n));
+      await waitFor('up', () => server.connection(hex));
+      fakes[0]!.socket.pause(); // silent from now on: it answers no echo
+      await new Promise((r) => setTimeout(r, 500));
+      assert.deepEqual(seen, [`up ${hex}`], 'a minute-long echo interval has not run out');
+      server.followProbe(200);
+      await waitFor('the silent switch down', () => seen.length === 2, 3000);
+      assert.deepEqual(seen, [`up ${hex}`, `down ${hex}`]);
+    } finally {
+      for (const f of fakes) f.conn.close();
+      await server.close();
+    }
+  });
+});
+
 describe('switch server: connections per address', function () {
   this.timeout(20_000);
   it('refuses connections beyond the per-address limit, and takes new ones once some close', async () => {
