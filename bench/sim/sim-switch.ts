@@ -9,7 +9,8 @@
  *   MASTER/SLAVE request whose generation id is older (signed 64-bit
  *   difference < 0) fails with OFPRRFC_STALE; a slave's state-changing requests
  *   fail with OFPBRC_IS_SLAVE; a new master demotes the old one;
- * - GET/SET_CONFIG, GET/SET_ASYNC, NXT_SET_PACKET_IN_FORMAT, NXT_SET_CONTROLLER_ID;
+ * - GET/SET_CONFIG, GET/SET_ASYNC, NXT_SET_PACKET_IN_FORMAT, NXT_SET_CONTROLLER_ID
+ *   (these, FEATURES, BARRIER and ROLE: ./sim-session.ts);
  * - multipart DESC, PORT_DESC, FLOW and AGGREGATE (from the flow table), TABLE,
  *   PORT_STATS, GROUP_DESC/STATS, METER_FEATURES; long replies are split with
  *   OFPMPF_REPLY_MORE;
@@ -32,7 +33,6 @@ import {
   OFP_DEFAULT_MISS_SEND_LEN,
   OFP_NO_BUFFER,
   OFPCR_ROLE,
-  OFPP,
   OFPPS,
 } from '../../protocols/openflow/constants';
 import type {
@@ -48,14 +48,13 @@ import { indexFlows, walkPacket, type PacketFields, type WalkPort, type WalkResu
 import { FlowTable, type FlowChange, type OfErrorCode } from './flow-table';
 import { onBundleAdd, onBundleControl, type BundleTarget } from './sim-bundles';
 import { answerMultipart } from './sim-multipart';
-import { answerRole, applyGroupMod, encodePacketIns, ERR, portMac, sendError, type Election, type EncodedPacketIn, type PacketInRequest, type SimSession } from './sim-protocol';
+import { answerSessionMessage } from './sim-session';
+import { applyGroupMod, encodePacketIns, ERR, portMac, sendError, type Election, type EncodedPacketIn, type PacketInRequest, type SimSession } from './sim-protocol';
 
 export type { EncodedPacketIn, PacketInRequest } from './sim-protocol';
 
 export type { SimSession } from './sim-protocol';
 
-/** FEATURES capabilities OVS reports: FLOW, TABLE, PORT, GROUP and QUEUE stats. */
-const OVS_CAPABILITIES = 79;
 /** Async defaults of an OVS OpenFlow 1.3 connection, [master/equal, slave] (read from OVS 3.1). */
 const DEFAULT_ASYNC: AsyncConfig = { packetInMask: [3, 0], portStatusMask: [7, 7], flowRemovedMask: [15, 0] };
 export interface SimPort {
@@ -243,52 +242,10 @@ export class SimSwitch extends EventEmitter implements BundleTarget {
 
   private handle(s: SimSession, msg: Decoded): void {
     if (s.conn.currentState === 'closed') return;
+    if (answerSessionMessage(this, this.election, s, msg)) return;
     switch (msg.type) {
-      case 'hello':
-      case 'echo_reply':
-      case 'error':
-        return;
-      case 'features_request':
-        s.conn.send({
-          type: 'features_reply', xid: msg.xid, datapathId: this.datapathId, nBuffers: 0,
-          nTables: this.flows.nTables, auxiliaryId: 0, capabilities: OVS_CAPABILITIES,
-        });
-        return;
-      case 'barrier_request':
-        s.conn.send({ type: 'barrier_reply', xid: msg.xid });
-        return;
-      case 'get_config_request':
-        s.conn.send({ type: 'get_config_reply', xid: msg.xid, flags: s.configFlags, missSendLen: s.missSendLen });
-        return;
-      case 'set_config':
-        s.configFlags = msg.flags ?? 0;
-        s.missSendLen = msg.missSendLen ?? OFP_DEFAULT_MISS_SEND_LEN;
-        return;
-      case 'get_async_request':
-        s.conn.send({ type: 'get_async_reply', xid: msg.xid, ...s.async });
-        return;
-      case 'set_async':
-        s.async = { packetInMask: msg.packetInMask, portStatusMask: msg.portStatusMask, flowRemovedMask: msg.flowRemovedMask };
-        return;
-      case 'nx_set_packet_in_format':
-        if (msg.format > NXPIF.NXT_PACKET_IN2) return this.sendError(s, msg.xid, ERR.EPERM, msg);
-        s.packetInFormat = msg.format;
-        return;
-      case 'nx_set_controller_id':
-        s.controllerId = msg.controllerId;
-        return;
-      case 'role_request':
-        return answerRole(this, this.election, s, msg);
       case 'multipart_request':
         return answerMultipart(this, s, msg);
-      case 'queue_get_config_request': {
-        const ports = msg.port === undefined || msg.port === OFPP.ANY ? [...this.ports.keys()] : [msg.port];
-        s.conn.send({
-          type: 'queue_get_config_reply', xid: msg.xid, port: msg.port ?? OFPP.ANY,
-          queues: ports.map((port) => ({ queueId: 0, port, properties: [] })),
-        });
-        return;
-      }
       case 'flow_mod': {
         if (s.role === OFPCR_ROLE.SLAVE) return this.sendError(s, msg.xid, ERR.IS_SLAVE, msg);
         const checked = this.flows.validate(msg);

@@ -105,9 +105,19 @@ export class Dockerd {
     }
   }
 
-  /** The docker CLI against this dockerd. */
-  docker(args: readonly string[], options: { allowFail?: boolean; timeoutMs?: number; input?: string } = {}): Promise<RunResult> {
-    return run('docker', ['-H', this.host, ...args], { timeoutMs: 60_000, ...options });
+  /**
+   * The docker CLI against this dockerd. A failure that is dockerd's (it exited,
+   * or its socket does not answer) carries dockerd's state and last output.
+   */
+  async docker(args: readonly string[], options: { allowFail?: boolean; timeoutMs?: number; input?: string } = {}): Promise<RunResult> {
+    try {
+      return await run('docker', ['-H', this.host, ...args], { timeoutMs: 60_000, ...options });
+    } catch (err) {
+      const p = this.process;
+      if (!p || (p.exitCode === null && p.signalCode === null && !/Cannot connect to the Docker daemon/.test((err as Error).message))) throw err;
+      const state = p.exitCode === null && p.signalCode === null ? 'still running' : `exited (code ${p.exitCode}, signal ${p.signalCode})`;
+      throw new Error(`${(err as Error).message}\n--- dockerd ${state}; its last output:\n${this.outputText.slice(-4000)}`, { cause: err });
+    }
   }
 
   /** Imports a busybox image (no registry): `docker import rootfs.tar`. */

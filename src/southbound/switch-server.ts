@@ -28,6 +28,7 @@ import type { LivenessOptions } from '../../protocols/openflow/liveness';
 import type { Decoded } from '../../protocols/openflow/messages';
 import type { Logger } from '../log';
 import { createAddressLimit, type AddressLimit } from './connection-limit';
+import { HeldSessions } from './held-sessions';
 
 export type SwitchEvent =
   | { readonly kind: 'up'; readonly dpid: string; readonly conn: OpenFlowConnection }
@@ -71,16 +72,6 @@ export interface SwitchServerOptions {
   readonly vouchWaitMs?: number;
 }
 
-interface PendingSession {
-  readonly dpid: string;
-  readonly conn: OpenFlowConnection;
-  readonly address: string | undefined;
-  readonly log: Logger;
-  readonly timer: NodeJS.Timeout;
-  readonly accept: () => void;
-  reason: string;
-}
-
 export class SwitchServer extends EventEmitter<SwitchServerEvents> {
   private readonly server: Server;
   private readonly byDpid = new Map<string, OpenFlowConnection>();
@@ -90,7 +81,7 @@ export class SwitchServer extends EventEmitter<SwitchServerEvents> {
   private readonly perAddress: AddressLimit;
   private voucher: SwitchVoucher | undefined;
   /** Connections that completed FEATURES but that the OVSDB view does not vouch for (yet). */
-  private readonly pending = new Set<PendingSession>();
+  private readonly held: HeldSessions;
   /** Peer address of every registered session (what the voucher is asked about). */
   private readonly addressOf = new WeakMap<OpenFlowConnection, string | undefined>();
   /** Every connection still open, whatever its stage (what `followProbe` retunes). */
@@ -108,6 +99,7 @@ export class SwitchServer extends EventEmitter<SwitchServerEvents> {
       ...(options.echoTimeoutMs === undefined ? {} : { echoTimeoutMs: options.echoTimeoutMs }),
     };
     this.perAddress = createAddressLimit(options.maxConnectionsPerAddress);
+    this.held = new HeldSessions(options.vouchWaitMs ?? 15_000);
     const admitted = (socket: Socket): void => {
       if (this.admit(socket)) this.accept(socket);
     };
@@ -176,7 +168,7 @@ export class SwitchServer extends EventEmitter<SwitchServerEvents> {
 
   /** Connections held for want of a voucher, by datapath id (for tests and logs). */
   get pendingDpids(): string[] {
-    return [...this.pending].map((p) => p.dpid);
+    return this.held.dpids;
   }
 
   /**
@@ -187,40 +179,13 @@ export class SwitchServer extends EventEmitter<SwitchServerEvents> {
    * it does.
    */
   recheckPending(dpid?: string): void {
-    if (!this.voucher || this.pending.size === 0) return;
-    for (const p of [...this.pending]) {
-      if (dpid !== undefined && p.dpid !== dpid) continue;
-      const why = this.voucher(p.dpid, p.address);
-      if (why !== undefined) {
-        p.reason = why;
-        continue;
-      }
-      this.pending.delete(p);
-      clearTimeout(p.timer);
-      p.log.info('OVSDB now vouches for the held OpenFlow connection', { dpid: p.dpid });
-      p.accept();
-    }
+    if (this.voucher) this.held.recheck(this.voucher, dpid);
   }
 
   /** Why the voucher does not vouch for `conn` as `dpid`'s session, or undefined (it does, or there is no voucher). */
   private unvouched(dpid: string, conn: OpenFlowConnection, address: string | undefined): string | undefined {
     if (!this.voucher) return undefined;
     return this.voucher(dpid, normalizeAddress(address ?? this.addressOf.get(conn)));
-  }
-
-  /** Holds a connection the view does not vouch for; closes it if nothing vouches within vouchWaitMs. */
-  private hold(dpid: string, conn: OpenFlowConnection, address: string | undefined, log: Logger, reason: string, accept: () => void): void {
-    const waitMs = this.options.vouchWaitMs ?? 15_000;
-    log.info('holding an OpenFlow connection the OVSDB view does not vouch for', { dpid, reason, waitMs });
-    const p: PendingSession = {
-      dpid, conn, address, log, accept, reason,
-      timer: setTimeout(() => {
-        this.pending.delete(p);
-        log.warn('refusing an OpenFlow connection the OVSDB view does not vouch for', { dpid, refused: conn.remote, reason: p.reason });
-        conn.close(new ConnectionError(`no connected host vouches for datapath ${dpid} from ${conn.remote}: ${p.reason}`));
-      }, waitMs),
-    };
-    this.pending.add(p);
   }
 
   /** Refuses (closes) a connection from an address that already holds the most it may. */
@@ -262,7 +227,7 @@ export class SwitchServer extends EventEmitter<SwitchServerEvents> {
             });
           const why = this.unvouched(claimed, conn, address);
           if (why === undefined) accept();
-          else this.hold(claimed, conn, address, log, why, accept);
+          else this.held.hold(claimed, conn, address, log, why, accept);
           return;
         }
         case 'message':
@@ -271,11 +236,7 @@ export class SwitchServer extends EventEmitter<SwitchServerEvents> {
         case 'closed': {
           this.open.delete(conn);
           const reason = e.error ? `${e.error.name}: ${e.error.message}` : 'closed';
-          for (const p of this.pending) {
-            if (p.conn !== conn) continue;
-            this.pending.delete(p);
-            clearTimeout(p.timer);
-          }
+          this.held.release(conn);
           if (dpid && this.byDpid.get(dpid) === conn) {
             this.byDpid.delete(dpid);
             // The switch going away is news; our closing it (no echo answer, not reading, a reset) is a warning.
@@ -335,9 +296,7 @@ export class SwitchServer extends EventEmitter<SwitchServerEvents> {
   }
 
   async close(): Promise<void> {
-    for (const p of this.pending) clearTimeout(p.timer);
-    for (const p of this.pending) p.conn.close();
-    this.pending.clear();
+    this.held.close();
     for (const conn of this.byDpid.values()) conn.close();
     for (const s of this.sockets) s.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
