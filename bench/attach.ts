@@ -408,6 +408,7 @@ async function takeHeapSnapshot(plexusd: PlexusdProcess, dir: string, ctx: Bench
 /**
  * What plexusd said while the run went on (it runs at --log-level warn, one JSON
  * object per line; its last 200 kB are kept): warn and error lines by message,
+ * with the reasons they give (why a connection closed, a request failed),
  * the longest event-loop stall it logged, lease losses; and how often the
  * simulated switches reopened their OpenFlow connection. A burst that settles
  * cleanly shows none of these.
@@ -424,13 +425,14 @@ function counted(counts: ReadonlyMap<string, number>): string {
 
 function healthFigures(logs: string, hosts: readonly SimHost[], ctx: BenchContext): Figures {
   const byMessage = new Map<string, number>();
-  const droppedWhy = new Map<string, number>();
+  /** Lines that give a reason or an error (a connection closed or lost, a request failed), by message and reason. */
+  const whyGiven = new Map<string, number>();
   let maxStallMs = 0;
   let leaseLost = 0;
   let lines = 0;
   for (const text of logs.split('\n')) {
     if (!text.startsWith('{')) continue;
-    let line: { level?: string; message?: string; stalledMs?: number; reason?: string };
+    let line: { level?: string; message?: string; stalledMs?: number; reason?: string; error?: string };
     try {
       line = JSON.parse(text) as typeof line;
     } catch {
@@ -442,13 +444,14 @@ function healthFigures(logs: string, hosts: readonly SimHost[], ctx: BenchContex
     tally(byMessage, message);
     if (message === 'event loop stalled') maxStallMs = Math.max(maxStallMs, line.stalledMs ?? 0);
     if (message.startsWith('member lease lost')) leaseLost++;
-    if (message === 'openflow connection dropped' || message === 'switch disconnected') tally(droppedWhy, `${message}: ${String(line.reason).replace(/\d+/g, 'N')}`);
+    const why = line.reason ?? line.error;
+    if (why !== undefined) tally(whyGiven, `${message}: ${String(why).replace(/\d+/g, 'N')}`);
   }
   const reconnects = hosts.reduce((sum, h) => sum + h.reconnects, 0);
   const switchWhy = new Map<string, number>();
   for (const h of hosts) for (const [why, n] of h.drops) tally(switchWhy, why, n);
   ctx.progress(`plexus (simulated): plexusd logged ${lines} warn/error lines (${logs.length >= 200_000 ? 'last 200 kB' : 'all'})${counted(byMessage)}; longest stall logged ${maxStallMs} ms; OpenFlow reconnects of the switches ${reconnects}${counted(switchWhy)}`);
-  if (droppedWhy.size) ctx.progress(`plexus (simulated): OpenFlow connections plexusd closed or lost${counted(droppedWhy)}`);
+  if (whyGiven.size) ctx.progress(`plexus (simulated): the reasons plexusd gave${counted(whyGiven)}`);
   return { plexusd_warn_lines: lines, plexusd_max_stall_ms: maxStallMs, plexusd_lease_lost: leaseLost, of_reconnects: reconnects };
 }
 

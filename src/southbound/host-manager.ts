@@ -24,6 +24,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { Backoff, type BackoffPolicy } from '../../protocols/common/backoff';
+import { AnnouncedPorts } from './announced-ports';
 import type { Logger } from '../log';
 import type { Collection } from '../store/collection';
 import type { HostRecord } from '../store/model';
@@ -91,6 +92,8 @@ export class HostManager extends EventEmitter<HostManagerEvents> {
   private readonly orphans: OrphanedRecords;
   private readonly identity: IdentityContext;
   private readonly pass: PassContext;
+  /** Port numbers the switches announced before OVSDB recorded them. */
+  private readonly announced = new AnnouncedPorts();
   private readonly queue: PassQueue<HostSession>;
   private readonly probePolicy: ProbePolicy;
   /** The probe the host plan asks for now (probe-sizing.ts); read by every pass. */
@@ -111,7 +114,7 @@ export class HostManager extends EventEmitter<HostManagerEvents> {
     this.probePolicy = options.probe ?? DEFAULT_PROBE_POLICY;
     const probe = (this.probe = { ms: nextProbeMs(0, 0, this.probePolicy) });
     this.pass = {
-      sessions: this.sessions, records: this.records, identity: this.identity, mastery: options.mastery, switches, log,
+      sessions: this.sessions, records: this.records, identity: this.identity, mastery: options.mastery, switches, announced: this.announced, log,
       maxBackoffMs: options.maxBackoffMs ?? 1000,
       get inactivityProbeMs(): number {
         return probe.ms;
@@ -120,7 +123,13 @@ export class HostManager extends EventEmitter<HostManagerEvents> {
     };
     this.queue = new PassQueue((s) => void this.drain(s), options.passQueue);
     switches.on('switch', (e) => {
-      if (e.kind === 'up' || e.kind === 'down') for (const s of this.sessions.onDpid(e.dpid)) this.schedule(s);
+      if (e.kind === 'message') {
+        if (e.message.type !== 'port_status') return;
+        this.announced.note(e.dpid, e.message);
+      } else if (e.kind === 'down') {
+        this.announced.forget(e.dpid);
+      }
+      for (const s of this.sessions.onDpid(e.dpid)) this.schedule(s);
     });
     switches.setVoucher((dpid, address) => this.vouchFor(dpid, address));
     options.mastery.on('changed', (hostId) => {

@@ -9,6 +9,7 @@ import type { Mastery } from '../cluster/ownership';
 import type { Logger } from '../log';
 import type { HostRecord, HostStatus } from '../store/model';
 import type { Operation } from '../../protocols/ovsdb/transact';
+import type { AnnouncedPorts } from './announced-ports';
 import { PHYSNET_KEY, readBridgeMappings, planPatchPorts } from './bridge-mappings';
 import { readHostFacts } from './host-facts';
 import { accept, conflictOf, forgetIdentity, identityRefusal, refuse, type IdentityContext } from './host-identity';
@@ -25,6 +26,7 @@ export interface PassContext {
   readonly identity: IdentityContext;
   readonly mastery: Mastery;
   readonly switches: SwitchServer;
+  readonly announced: AnnouncedPorts;
   readonly log: Logger;
   readonly maxBackoffMs: number;
   readonly inactivityProbeMs: number;
@@ -53,7 +55,9 @@ const plannedConfig = new WeakMap<HostSession, PlannedConfig>();
 
 export async function passOver(ctx: PassContext, state: HostSession): Promise<void> {
   const { sessions, mastery } = ctx;
-  const view = viewFromRows(state.link.rows(), state.view);
+  const rows = viewFromRows(state.link.rows(), state.view);
+  // Interfaces the switch numbered before OVSDB did carry that number (announced-ports.ts).
+  const view = ctx.announced.apply(findBridge(rows, INTEGRATION_BRIDGE)?.datapathId ?? null, rows, state.view);
   state.view = view;
   // Set again only by a pass that completes planning nothing: a failed one (retried), a standby's, a refused one re-plan in full.
   const planned = plannedConfig.get(state);
