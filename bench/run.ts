@@ -58,6 +58,10 @@ async function main(argv: readonly string[]): Promise<number> {
     printUsage();
     return 2;
   }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(`usage: npm run bench -- ${name} [options]\n\n${usage({ ...def, options: [timeoutOption(def), ...def.options] })}\n`);
+    return 0;
+  }
   let options: Record<string, string | number | boolean>;
   try {
     options = parseOptions([timeoutOption(def), ...def.options], rest);
