@@ -58,13 +58,14 @@ async function main(argv: readonly string[]): Promise<number> {
     printUsage();
     return 2;
   }
+  const optionDefs = [timeoutOption(def), ...def.options];
   if (rest.includes('--help') || rest.includes('-h')) {
-    process.stdout.write(`usage: npm run bench -- ${name} [options]\n\n${usage({ ...def, options: [timeoutOption(def), ...def.options] })}\n`);
+    process.stdout.write(`usage: npm run bench -- ${name} [options]\n\n${usage({ ...def, options: optionDefs })}\n`);
     return 0;
   }
   let options: Record<string, string | number | boolean>;
   try {
-    options = parseOptions([timeoutOption(def), ...def.options], rest);
+    options = parseOptions(optionDefs, rest);
   } catch (err) {
     process.stderr.write(`${(err as Error).message}\n\n${usage(def)}\n`);
     return 2;

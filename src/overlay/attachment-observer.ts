@@ -28,6 +28,7 @@ import { AddressError } from '../store/ipam';
 import { InvalidRequestError, ResourceConflictError, ResourceNotFoundError } from '../store/model-errors';
 import { readAttachments, type Attachment } from '../southbound/attachments';
 import type { OvsView } from '../southbound/ovs-view';
+import { sameEntries } from '../../protocols/common/maps';
 
 /** An interface with external_ids:plexus-network whose endpoint does not exist yet (SPEC §2). */
 export interface AutoCreateRequest {
@@ -122,7 +123,7 @@ export class AttachmentObserver extends EventEmitter<AttachmentObserverEvents> {
   observe(hostId: string, view: OvsView): void {
     const now = readAttachments(view);
     const before = this.hosts.get(hostId)?.byEndpoint ?? new Map<string, Attachment>();
-    const same = sameAttachments(before, now);
+    const same = sameEntries(before, now);
     if (!same) this.remember(hostId, before, now);
     if (!this.mastery.isMaster(hostId)) return;
     if (!same) {
@@ -315,12 +316,6 @@ export class AttachmentObserver extends EventEmitter<AttachmentObserverEvents> {
 }
 
 /** Whether two readings of a host hold the very same attachments (unchanged interfaces keep their Attachment objects). */
-function sameAttachments(a: ReadonlyMap<string, Attachment>, b: ReadonlyMap<string, Attachment>): boolean {
-  if (a.size !== b.size) return false;
-  for (const [id, x] of b) if (a.get(id) !== x) return false;
-  return true;
-}
-
 /** Errors that say the claim itself cannot be bound as it stands (written back as plexus-error), not that etcd is away. */
 function isClaimRefusal(err: unknown): boolean {
   return (

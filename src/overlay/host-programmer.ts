@@ -31,6 +31,7 @@ import {
   contextOf, recompileAll, recompileEndpoints, recompileNetwork, recompileRouter, setBase,
   type ObservedTunnels, type PlacedOf, type ProgrammedHost, type Programs,
 } from './host-partitions';
+import { sameEntries } from '../../protocols/common/maps';
 
 export interface HostProgrammerEvents {
   /** A change set reached a host's switch. */
@@ -97,7 +98,7 @@ export class HostProgrammer extends EventEmitter<HostProgrammerEvents> {
     const h = this.ensure(hostId);
     const before = h.tunnels;
     h.tunnels = tunnels;
-    if (tunnels.port !== before.port || (tunnels.port === undefined && !sameMap(tunnels.legacy, before.legacy))) recompileAll(this.p, hostId, h);
+    if (tunnels.port !== before.port || (tunnels.port === undefined && !sameEntries(tunnels.legacy, before.legacy))) recompileAll(this.p, hostId, h);
     if (tunnels.port !== undefined && tunnels.legacy.size > 0 && !h.retiring) {
       h.retiring = true;
       void h.flows.flushed().then(() => {
@@ -119,7 +120,7 @@ export class HostProgrammer extends EventEmitter<HostProgrammerEvents> {
   /** External networks: a host's patch ports per physical network (from its view); a change recompiles it. */
   observeExternalPorts(hostId: string, externalPorts: ReadonlyMap<string, number>): void {
     const h = this.ensure(hostId);
-    if (sameMap(externalPorts, h.externalPorts)) return;
+    if (sameEntries(externalPorts, h.externalPorts)) return;
     h.externalPorts = externalPorts;
     recompileAll(this.p, hostId, h);
   }
@@ -214,8 +215,3 @@ export class HostProgrammer extends EventEmitter<HostProgrammerEvents> {
   }
 }
 
-function sameMap<K, V>(a: ReadonlyMap<K, V>, b: ReadonlyMap<K, V>): boolean {
-  if (a.size !== b.size) return false;
-  for (const [k, v] of a) if (b.get(k) !== v) return false;
-  return true;
-}

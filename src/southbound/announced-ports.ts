@@ -22,6 +22,7 @@
 import { OFPPR } from '../../protocols/openflow/constants';
 import type { PortStatus } from '../../protocols/openflow/messages';
 import type { OvsInterface, OvsView } from './ovs-view';
+import { sameEntries } from '../../protocols/common/maps';
 
 /** The announced stand-in of each interface value, so a view built again holds the same object. */
 const numbered = new WeakMap<OvsInterface, OvsInterface>();
@@ -56,7 +57,7 @@ export class AnnouncedPorts {
     this.byDpid.delete(dpid);
   }
 
-  /** Announcements kept, over every switch (for tests and metrics). */
+  /** Announcements kept, over every switch (for tests). */
   get size(): number {
     let n = 0;
     for (const ports of this.byDpid.values()) n += ports.size;
@@ -87,13 +88,7 @@ export class AnnouncedPorts {
     }
     if (ports.size === 0) this.byDpid.delete(dpid!);
     if (!out) return view;
-    const interfaces = previous && sameValues(previous.interfaces, out) ? previous.interfaces : out;
+    const interfaces = previous && sameEntries(previous.interfaces, out) ? previous.interfaces : out;
     return { ...view, interfaces };
   }
-}
-
-function sameValues<T>(a: ReadonlyMap<string, T>, b: ReadonlyMap<string, T>): boolean {
-  if (a.size !== b.size) return false;
-  for (const [k, v] of b) if (a.get(k) !== v) return false;
-  return true;
 }

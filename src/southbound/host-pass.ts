@@ -56,8 +56,10 @@ const plannedConfig = new WeakMap<HostSession, PlannedConfig>();
 export async function passOver(ctx: PassContext, state: HostSession): Promise<void> {
   const { sessions, mastery } = ctx;
   const rows = viewFromRows(state.link.rows(), state.view);
+  // Only interfaces differ between the two views: br-int is the same object in both.
+  const bridge = findBridge(rows, INTEGRATION_BRIDGE);
   // Interfaces the switch numbered before OVSDB did carry that number (announced-ports.ts).
-  const view = ctx.announced.apply(findBridge(rows, INTEGRATION_BRIDGE)?.datapathId ?? null, rows, state.view);
+  const view = ctx.announced.apply(bridge?.datapathId ?? null, rows, state.view);
   state.view = view;
   // Set again only by a pass that completes planning nothing: a failed one (retried), a standby's, a refused one re-plan in full.
   const planned = plannedConfig.get(state);
@@ -71,7 +73,6 @@ export async function passOver(ctx: PassContext, state: HostSession): Promise<vo
   sessions.setHostId(state, id);
   state.ovsdbUuid = view.root?.uuid;
   const log = (): Logger => ctx.log.child({ host: id }); // built only when something is logged
-  const bridge = findBridge(view, INTEGRATION_BRIDGE);
   sessions.setDpid(state, bridge?.datapathId ?? null);
   if (facts.systemId) mastery.track(id);
   if (facts.systemId && !mastery.isMaster(id)) {
