@@ -9,7 +9,7 @@ import { HostDriver } from '../../../bench/host-driver';
 import { Teardown } from '../../../bench/sandbox';
 import { startSimHosts, type SimHost } from '../../../bench/sim/sim-host';
 import { PlexusdProcess } from '../../../src/sandbox/plexusd-process';
-import { sleep } from '../../../src/sandbox/processes';
+import { sleep, waitFor } from '../../../src/sandbox/processes';
 import { udp4 } from '../../support/fabric-fixtures';
 
 interface Ep {
@@ -56,7 +56,11 @@ describe('an attach numbered by the switch before OVSDB @slow', function () {
       Promise.all([driver.whenMarked('tap-a1', 'plexus-installed'), driver.whenMarked('tap-a2', 'plexus-installed')]),
       sleep(20_000).then(() => assert.fail(`not marked installed within 20 s: ${plexusd.logs.slice(-2000)}`)),
     ]);
-    const bound = await Promise.all([endpoint(a1.id), endpoint(a2.id)]);
+    // The OVSDB mark and the endpoint's status in etcd are two writes: the API may lag the mark.
+    const bound = await waitFor('both endpoints installed in the API', async () => {
+      const eps = await Promise.all([endpoint(a1.id), endpoint(a2.id)]);
+      return eps.every((e) => e.status === 'installed') ? eps : undefined;
+    });
     assert.deepEqual(bound.map((e) => [e.status, e.ofport]), [['installed', 7], ['installed', 8]]);
     const r = host.sim.trace(udp4({ host: 'ann0', port: 7, mac: a1.mac, ip: a1.ips[0]! }, { mac: a2.mac, ip: a2.ips[0]! }));
     assert.deepEqual(r.outputs.map((o) => (o.kind === 'port' ? o.port : o.kind)), [8], r.reason);
